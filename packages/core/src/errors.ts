@@ -1,0 +1,24 @@
+// Errors that core throws. Only configuration faults and programmer faults
+// are thrown; a probe's failure is data (see result.ts).
+
+export type CoreErrorCode = "config_invalid" | "pop_rule_invalid";
+
+export class PopwatchCoreError extends Error {
+  override readonly name = "PopwatchCoreError";
+  readonly code: CoreErrorCode;
+
+  constructor(code: CoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Invalid configuration. `issues` lists every problem, each naming its field path. */
+export class ConfigError extends PopwatchCoreError {
+  readonly issues: readonly { path: string; message: string }[];
+
+  constructor(issues: readonly { path: string; message: string }[], options?: { cause?: unknown }) {
+    super("config_invalid", issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("\n"), options);
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,18 @@
+export { classifyError } from "./classify";
+export { ProbeFailureError, ProbeSpecError } from "./errors";
+export { probeRegistry } from "./registry";
+export { runProbe, runProbes, type RunnerOptions } from "./runner";
+export type {
+  ChaosIdentity,
+  DnsProbeSpec,
+  HttpProbeSpec,
+  PhaseTimings,
+  ProbeContext,
+  ProbeFn,
+  ProbeRegistry,
+  ProbeSpec,
+  SpecByKind,
+  TcpProbeSpec,
+  TlsProbeSpec,
+  TrustOptions,
+} from "./types";

@@ -1,0 +1,13 @@
+import { dnsProbe } from "./probes/dns";
+import { httpProbe } from "./probes/http";
+import { tcpProbe } from "./probes/tcp";
+import { tlsProbe } from "./probes/tls";
+import type { ProbeRegistry } from "./types";
+
+/** Every probe kind, by name. Adding a kind means one file in probes/ and one line here. */
+export const probeRegistry: ProbeRegistry = {
+  dns: dnsProbe,
+  tcp: tcpProbe,
+  tls: tlsProbe,
+  http: httpProbe,
+};
