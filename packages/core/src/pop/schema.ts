@@ -1,0 +1,129 @@
+// Operator configuration for PoP identification. Validation happens here, once,
+// so the identifier can assume compiled rules are sound and stay total.
+
+import { z } from "zod";
+import { ConfigError } from "../errors";
+import type { PopSource } from "../result";
+import { findNestedQuantifier } from "./regex-safety";
+import { parseTemplate, templateReferenceErrors } from "./template";
+
+/** RFC 9110 token characters: what a header field name may contain. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const FIXED_SOURCES = ["nsid", "id.server", "hostname.bind", "tls-fingerprint"] as const;
+const SOURCE_HINT = `one of ${FIXED_SOURCES.join(", ")} or header:<name>`;
+
+/** `header:X-Served-By` and `header:x-served-by` are the same source; evidence header names are lowercase. */
+function normalizeSource(source: string): PopSource | null {
+  if ((FIXED_SOURCES as readonly string[]).includes(source)) return source as PopSource;
+  if (!source.toLowerCase().startsWith("header:")) return null;
+  const name = source.slice("header:".length).toLowerCase();
+  return HEADER_NAME.test(name) ? `header:${name}` : null;
+}
+
+export const popSourceSchema = z.string().transform((source, ctx): PopSource => {
+  const normalized = normalizeSource(source.trim());
+  if (normalized === null) {
+    ctx.addIssue({ code: "custom", message: `must be ${SOURCE_HINT}, got ${JSON.stringify(source)}` });
+    return z.NEVER;
+  }
+  return normalized;
+});
+
+function regexProblem(source: string): string | null {
+  let compiled: RegExp;
+  try {
+    compiled = new RegExp(source);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "") : String(err);
+    return `invalid regular expression: ${detail}`;
+  }
+  const nested = findNestedQuantifier(compiled.source);
+  return nested === null ? null : `unsafe regular expression: ${nested}`;
+}
+
+export const popRuleSchema = z
+  .strictObject({
+    source: popSourceSchema,
+    regex: z
+      .string()
+      .min(1, "must not be empty")
+      .superRefine((source, ctx) => {
+        const problem = regexProblem(source);
+        if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    template: z
+      .string()
+      .superRefine((template, ctx) => {
+        const parsed = parseTemplate(template);
+        if (!parsed.ok) ctx.addIssue({ code: "custom", message: `invalid template: ${parsed.error}` });
+      }),
+  })
+  .superRefine((rule, ctx) => {
+    // Zod runs this even after a field refinement failed; cross-checking needs both fields sound.
+    const parsed = parseTemplate(rule.template);
+    if (!parsed.ok || regexProblem(rule.regex) !== null) return;
+    for (const error of templateReferenceErrors(parsed.parts, new RegExp(rule.regex))) {
+      ctx.addIssue({ code: "custom", path: ["template"], message: `invalid template: ${error}` });
+    }
+  });
+
+/** Certificate fingerprints are written with or without colons, in either case; compare one canonical form. */
+export function normalizeFingerprint(fingerprint: string): string {
+  return fingerprint.replace(/[:\s]/g, "").toLowerCase();
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const tlsFingerprintsSchema = z
+  .record(z.string(), z.string().trim().min(1, "must name a PoP"))
+  .superRefine((fingerprints, ctx) => {
+    const seen = new Map<string, { key: string; popId: string }>();
+    for (const [key, popId] of Object.entries(fingerprints)) {
+      const fingerprint = normalizeFingerprint(key);
+      if (!SHA256_HEX.test(fingerprint)) {
+        ctx.addIssue({ code: "custom", path: [key], message: "key must be a SHA-256 fingerprint: 64 hex digits, colons optional" });
+        continue;
+      }
+      const earlier = seen.get(fingerprint);
+      if (earlier && earlier.popId !== popId) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `same fingerprint as ${JSON.stringify(earlier.key)} but a different PoP (${JSON.stringify(popId)} vs ${JSON.stringify(earlier.popId)})`,
+        });
+      }
+      seen.set(fingerprint, { key, popId });
+    }
+  })
+  .transform((fingerprints) =>
+    Object.fromEntries(Object.entries(fingerprints).map(([key, popId]) => [normalizeFingerprint(key), popId])),
+  );
+
+export const popIdentificationSchema = z.strictObject({
+  rules: z.array(popRuleSchema).default([]),
+  tlsFingerprints: tlsFingerprintsSchema.default({}),
+});
+
+export type PopRule = z.output<typeof popRuleSchema>;
+/** Validated configuration: header sources lowercased, fingerprints normalized. */
+export type PopIdentification = z.output<typeof popIdentificationSchema>;
+/** Configuration as an operator writes it. */
+export type PopIdentificationConfig = z.input<typeof popIdentificationSchema>;
+
+/** Zod issues as ConfigError issues with dotted paths; an unknown key is reported at its own path. */
+export function toConfigIssues(issues: readonly z.core.$ZodIssue[], pathPrefix = ""): { path: string; message: string }[] {
+  const join = (segments: readonly PropertyKey[]) =>
+    [pathPrefix, ...segments.map((segment) => String(segment))].filter((part) => part !== "").join(".");
+  return issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: "unknown key" }))
+      : [{ path: join(issue.path), message: issue.message }],
+  );
+}
+
+/** Validates operator configuration (undefined or null: none); throws ConfigError naming every bad field by its dotted path. */
+export function parsePopIdentification(input: unknown): PopIdentification {
+  const parsed = popIdentificationSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues));
+  return parsed.data;
+}
