@@ -47,6 +47,23 @@ const BY_CODE: Readonly<Record<string, FailureCode>> = {
   INVALID_PURPOSE: "tls_cert_invalid",
   HOSTNAME_MISMATCH: "tls_cert_invalid",
   ERR_TLS_PIN_MISMATCH: "tls_cert_invalid",
+  // The rest of OpenSSL's X509_V_ERR_* names as Node reports them: a chain
+  // that cannot be built or read is invalid; a CRL out of its window is stale
+  // the way an expired certificate is.
+  UNABLE_TO_GET_CRL: "tls_cert_invalid",
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: "tls_cert_invalid",
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: "tls_cert_invalid",
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: "tls_cert_invalid",
+  CRL_SIGNATURE_FAILURE: "tls_cert_invalid",
+  CRL_NOT_YET_VALID: "tls_cert_expired",
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: "tls_cert_invalid",
+  ERROR_IN_CERT_NOT_AFTER_FIELD: "tls_cert_invalid",
+  ERROR_IN_CRL_LAST_UPDATE_FIELD: "tls_cert_invalid",
+  ERROR_IN_CRL_NEXT_UPDATE_FIELD: "tls_cert_invalid",
+  CERT_CHAIN_TOO_LONG: "tls_cert_invalid",
+  // checkServerIdentity throws it for a SAN it cannot parse: a certificate fault, not a handshake one.
+  ERR_TLS_CERT_ALTNAME_FORMAT: "tls_cert_invalid",
+  ERR_SOCKET_CONNECTION_TIMEOUT: "timeout",
   UND_ERR_CONNECT_TIMEOUT: "timeout",
   UND_ERR_HEADERS_TIMEOUT: "timeout",
   UND_ERR_BODY_TIMEOUT: "timeout",

@@ -1,7 +1,298 @@
-import { ProbeFailureError } from "../errors";
-import type { ProbeFn } from "../types";
+import type { Failure } from "@popwatch/core";
+import type net from "node:net";
+import type { Readable } from "node:stream";
+import type tls from "node:tls";
+import { Client, type buildConnector, errors as undiciErrors } from "undici";
+import { ProbeFailureError, ProbeSpecError } from "../errors";
+import { sha256Hex } from "../tls/certificate";
+import { openConnection, sniFor } from "../tls/connect";
+import { handshakeTrustOptions, judgePeer, readPeerLeaf, type TrustPlan, trustPlan, type Verdict } from "../tls/trust";
+import type { HttpProbeSpec, ProbeFn } from "../types";
 
-// Placeholder until the http probe lands.
-export const httpProbe: ProbeFn<"http"> = async () => {
-  throw new ProbeFailureError("internal", "http probe not implemented yet");
+const DEFAULT_EXPECTED_STATUS = "200-399";
+const USER_AGENT = "popwatch/0.1";
+
+/**
+ * Response headers as facts: lowercase names, repeated headers joined with
+ * ", " in arrival order. Takes undici's raw `[name, value, name, value, …]`
+ * list so repeats and odd names (`__proto__`, `constructor`) arrive intact;
+ * own properties are defined rather than assigned for the same reason.
+ */
+export function headersFromRaw(raw: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]).toLowerCase();
+    const value = String(raw[i + 1]);
+    const previous = Object.hasOwn(out, name) ? out[name] : undefined;
+    Object.defineProperty(out, name, {
+      value: previous === undefined ? value : `${previous}, ${value}`,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+/** `host:port` for a URL, IPv6 literals bracketed. */
+function authority(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Status line version (`1.1`, `1.0`) from the first bytes of a response, or null. */
+export function httpVersionOf(head: string): string | null {
+  const m = /^HTTP\/(\d(?:\.\d)?) /.exec(head);
+  return m ? m[1]! : null;
+}
+
+/**
+ * undici does not expose the response's HTTP version, so peek at the first
+ * bytes undici reads from the socket we gave it. The wrapper removes itself
+ * once the status line's version is known.
+ */
+function sniffHttpVersion(socket: net.Socket, found: (version: string | null) => void): void {
+  const original = socket.read;
+  let head = "";
+  socket.read = function (this: net.Socket, size?: number) {
+    const chunk: unknown = original.call(this, size);
+    if (chunk != null) {
+      const text = Buffer.isBuffer(chunk) ? chunk.toString("latin1", 0, 16) : String(chunk).slice(0, 16);
+      head = (head + text).slice(0, 16);
+      if (head.length >= 9) {
+        found(httpVersionOf(head));
+        Reflect.deleteProperty(socket, "read");
+      }
+    }
+    return chunk;
+  };
+}
+
+function statusMatches(status: number, expected: readonly number[] | undefined): boolean {
+  if (expected && expected.length > 0) return expected.includes(status);
+  return status >= 200 && status <= 399;
+}
+
+function compileBodyRegex(source: string | undefined): RegExp | null {
+  if (source === undefined || source === "") return null;
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new ProbeSpecError("bodyRegex", err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+/** Latin-1 only when the server says so; UTF-8 otherwise (a character cut at the cap decodes as U+FFFD). */
+function decodeBody(body: Buffer, contentType: string | undefined): string {
+  const charset = /;\s*charset="?([^";\s]+)/i.exec(contentType ?? "")?.[1]?.toLowerCase();
+  const latin1 = charset === "iso-8859-1" || charset === "latin1" || charset === "us-ascii" || charset === "ascii";
+  return body.toString(latin1 ? "latin1" : "utf8");
+}
+
+interface BodyRead {
+  /** Bytes read, at most the cap. */
+  bytes: number;
+  truncated: boolean;
+  /** The bytes themselves, only when asked to keep them (a body regex needs them). */
+  kept: Buffer | null;
+}
+
+/**
+ * Reads at most `cap` bytes, keeping them only when `keep`. Past the cap the
+ * stream is destroyed, which makes undici drop the connection instead of
+ * draining the rest: a 100 MB body costs one chunk of memory, not 100 MB.
+ */
+function readCapped(body: Readable, cap: number, keep: boolean): Promise<BodyRead> {
+  return new Promise<BodyRead>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    const finish = (truncated: boolean) => {
+      if (settled) return;
+      settled = true;
+      body.off("data", onData);
+      resolve({ bytes, truncated, kept: keep ? Buffer.concat(chunks, bytes) : null });
+    };
+    const onData = (chunk: Buffer) => {
+      const room = cap - bytes;
+      const take = Math.min(room, chunk.length);
+      if (keep && take > 0) chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      bytes += take;
+      if (chunk.length > room) {
+        finish(true);
+        body.destroy();
+      }
+    };
+    body.on("data", onData);
+    body.once("end", () => finish(false));
+    // Stays attached after settling: destroying the body at the cap makes
+    // undici emit an abort error nobody else is listening for.
+    body.on("error", (err) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    });
+    body.once("close", () => {
+      if (settled) return;
+      settled = true;
+      reject(new ProbeFailureError("closed", "response body closed before its end"));
+    });
+  });
+}
+
+/**
+ * One HTTP(S) request over one fresh connection to spec.address, with the
+ * URL, Host header and SNI naming spec.host, the way a client that resolved
+ * spec.host to this anycast address would ask. The connection is opened by
+ * our own connector so connect and TLS are timed as separate phases and the
+ * certificate is judged like the tls probe judges it.
+ *
+ * Phases: connectMs, tlsMs (https), ttfbMs from the connection being handed
+ * to undici (which writes the request at once) to the response headers, and
+ * transferMs from the headers to the end of the body read (or the cap).
+ */
+export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
+  const https = spec.scheme === "https";
+  const host = spec.host ?? spec.address;
+  const path = spec.path === "" ? "/" : spec.path;
+  const origin = `${spec.scheme}://${authority(host, spec.port)}`;
+  ctx.facts.url = `${origin}${path}`;
+  ctx.facts.tls = null;
+  const bodyPattern = compileBodyRegex(spec.bodyRegex);
+  const cap = Math.max(0, Math.floor(spec.readCapBytes));
+  const plan: TrustPlan | null = https ? trustPlan(spec) : null;
+  const sni = https ? sniFor(host) : null;
+
+  let verdict: Verdict | null = null;
+  let readyNs: bigint | null = null;
+  let connections = 0;
+
+  const connect: buildConnector.connector = (_options, callback) => {
+    // One probe measures one connection: if undici ever wanted another
+    // (a retry after the first dropped), that would hide the failure.
+    if (connections++ > 0) {
+      callback(new ProbeFailureError("closed", "connection lost; not reconnecting within one probe"), null);
+      return;
+    }
+    const handshake = plan ? { servername: sni, alpn: ["http/1.1"], trust: handshakeTrustOptions(plan) } : null;
+    openConnection(spec.address, spec.port, handshake, ctx).then(
+      (socket) => {
+        if (plan) {
+          const secure = socket as tls.TLSSocket;
+          const cipher = secure.getCipher();
+          ctx.facts.tls = {
+            protocol: secure.getProtocol() ?? null,
+            cipher: cipher ? cipher.standardName || cipher.name : null,
+            alpn: typeof secure.alpnProtocol === "string" ? secure.alpnProtocol : null,
+          };
+          const leaf = readPeerLeaf(secure);
+          if (leaf) ctx.evidence.tlsFingerprint = sha256Hex(leaf.x509.raw);
+          verdict = judgePeer(secure, leaf, plan, host);
+          if (verdict.failure) {
+            // Never send the request (and any credentials in spec.headers) to a peer we do not trust.
+            secure.destroy();
+            callback(new ProbeFailureError(verdict.failure.code, verdict.failure.message), null);
+            return;
+          }
+        }
+        sniffHttpVersion(socket, (version) => {
+          ctx.facts.httpVersion = version;
+        });
+        readyNs = ctx.now();
+        callback(null, socket);
+      },
+      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
+    );
+  };
+
+  let client: Client;
+  try {
+    client = new Client(origin, {
+      connect,
+      pipelining: 1,
+      // The runner's signal is the only clock; undici's own timers would
+      // race it and report the same condition under another code.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  } catch (err) {
+    throw new ProbeSpecError("host", `cannot form a URL from ${JSON.stringify(origin)}`, { cause: err });
+  }
+
+  try {
+    const given = spec.headers ?? {};
+    const hasAgent = Object.keys(given).some((name) => name.toLowerCase() === "user-agent");
+    const headers: Record<string, string> = hasAgent ? { ...given } : { "user-agent": USER_AGENT, ...given };
+    const response = await client.request({
+      path,
+      method: spec.method,
+      headers,
+      signal: ctx.signal,
+      responseHeaders: "raw",
+    });
+    const headersNs = ctx.now();
+    if (readyNs !== null) ctx.timings.ttfbMs = Number(headersNs - readyNs) / 1e6;
+
+    // With responseHeaders: "raw" undici hands over the flat name/value list
+    // its types describe as the parsed object.
+    const responseHeaders = headersFromRaw(response.headers as unknown as string[]);
+    ctx.facts.status = response.statusCode;
+    ctx.facts.headers = responseHeaders;
+    ctx.evidence.headers = { ...responseHeaders };
+    ctx.facts.bodyBytes = 0;
+    ctx.facts.bodyTruncated = false;
+
+    let kept: Buffer | null = null;
+    if (spec.method !== "HEAD") {
+      const read = await readCapped(response.body, cap, bodyPattern !== null);
+      ctx.timings.transferMs = ctx.msSince(headersNs);
+      ctx.facts.bodyBytes = read.bytes;
+      ctx.facts.bodyTruncated = read.truncated;
+      kept = read.kept;
+    }
+
+    return judgeResponse(spec, response.statusCode, bodyPattern, kept, responseHeaders["content-type"], cap);
+  } catch (err) {
+    const failure = (verdict as Verdict | null)?.failure;
+    if (failure) return failure;
+    throw parserErrorWithClass(err);
+  } finally {
+    await client.destroy().catch(() => {});
+  }
 };
+
+/**
+ * undici 7 builds HTTPParserError's code as `HPE_${ERROR[ret]}`, but ERROR
+ * maps names to numbers, so the lookup by number yields undefined and the
+ * code is missing. The class itself is the signal then: classify by it,
+ * keeping any code a fixed undici would carry.
+ */
+function parserErrorWithClass(err: unknown): unknown {
+  if (!(err instanceof undiciErrors.HTTPParserError)) return err;
+  const code: unknown = (err as { code?: unknown }).code;
+  const label = typeof code === "string" && code ? code : "HPE";
+  return new ProbeFailureError("http_protocol", `${label}: ${err.message}`, { cause: err });
+}
+
+function judgeResponse(
+  spec: HttpProbeSpec,
+  status: number,
+  pattern: RegExp | null,
+  body: Buffer | null,
+  contentType: string | undefined,
+  cap: number,
+): Failure | null {
+  if (!statusMatches(status, spec.expectStatus)) {
+    const expected = spec.expectStatus?.length ? spec.expectStatus.join(", ") : DEFAULT_EXPECTED_STATUS;
+    return { code: "http_status", message: `status ${status}, expected ${expected}` };
+  }
+  // HEAD has no body to match; the pattern is not held against it.
+  if (pattern && body) {
+    if (!pattern.test(decodeBody(body, contentType))) {
+      return {
+        code: "body_mismatch",
+        message: `body does not match /${pattern.source}/ within the first ${Math.min(body.length, cap)} bytes`,
+      };
+    }
+  }
+  return null;
+}
