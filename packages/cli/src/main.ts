@@ -1,0 +1,52 @@
+import { ConfigError } from "@popwatch/core";
+import { ProbeSpecError } from "@popwatch/probes";
+import { PROBE_USAGE, probeCommand } from "./commands/probe";
+import { UsageError } from "./errors";
+import type { Io } from "./io";
+
+const VERSION = "0.1.0";
+
+export const USAGE = `popwatch ${VERSION}: which PoP of an anycast service answers, how fast, and what it costs your SLO.
+
+Usage: popwatch <command> [options]
+
+Commands:
+  probe <ip-or-host>    probe an address once: dns (NSID, CHAOS), tcp, tls, http; PoP and timings
+
+Run "popwatch <command> --help" for a command's options.
+`;
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  probe: { run: probeCommand, usage: PROBE_USAGE },
+};
+
+/** Runs the CLI and returns its exit status: 0 ok, 1 a probe or check failed, 2 usage or config error, 70 internal error. */
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    io.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`popwatch: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ProbeSpecError) {
+      io.stderr.write(`popwatch ${name}: ${(err as Error).message}\n\n${command.usage}`);
+      return 2;
+    }
+    // A fault in popwatch itself: say so plainly, with the stack for a bug report.
+    io.stderr.write(`popwatch ${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}

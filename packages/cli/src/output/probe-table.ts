@@ -1,0 +1,83 @@
+import type { ProbeResult, Timings } from "@popwatch/core";
+
+const PHASES: readonly (readonly [keyof Timings, string])[] = [
+  ["connectMs", "connect"],
+  ["tlsMs", "tls"],
+  ["rttMs", "rtt"],
+  ["ttfbMs", "ttfb"],
+  ["transferMs", "transfer"],
+  ["totalMs", "total"],
+];
+
+export function formatTimings(timings: Timings): string {
+  const parts: string[] = [];
+  for (const [key, label] of PHASES) {
+    const ms = timings[key];
+    if (typeof ms === "number") parts.push(`${label} ${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}`);
+  }
+  return parts.join("  ");
+}
+
+/** The facts a person looks at first for each kind: what dig +nsid and curl -w would show. */
+export function keyFacts(result: ProbeResult): string {
+  const facts: string[] = [];
+  switch (result.kind) {
+    case "dns": {
+      const flags = result.flags ? Object.entries(result.flags).filter(([, on]) => on).map(([flag]) => flag) : [];
+      const transport = result.tcpFallback ? "udp→tcp" : result.transport;
+      if (result.rcode) facts.push(`${result.rcode}${flags.length ? ` [${flags.join(" ")}]` : ""}`);
+      if (transport) facts.push(transport);
+      if (result.answers) {
+        const first = result.answers[0];
+        facts.push(`${result.answers.length} answer${result.answers.length === 1 ? "" : "s"}${first ? `: ${first.type} ${truncate(first.data, 40)}` : ""}`);
+      }
+      if (result.nsid !== undefined && result.nsid !== null) facts.push(`nsid "${result.nsid}"`);
+      else if (result.nsidHex) facts.push(`nsid 0x${result.nsidHex}`);
+      for (const [identity, value] of Object.entries(result.identity ?? {})) {
+        if (value) facts.push(`${identity} "${value}"`);
+      }
+      break;
+    }
+    case "tcp":
+      if (result.localPort) facts.push(`from ${result.localAddress}:${result.localPort}`);
+      break;
+    case "tls": {
+      if (result.protocol) facts.push([result.protocol, result.cipher, result.alpn && `alpn ${result.alpn}`].filter(Boolean).join(" "));
+      const cert = result.certificate;
+      if (cert) {
+        facts.push(truncate(cert.subject, 40));
+        facts.push(`${Math.floor(cert.daysLeft)} days left`);
+      }
+      if (result.verified !== undefined) facts.push(result.verified ? `verified (${result.verification})` : `not verified: ${result.verifyError ?? "unknown"}`);
+      break;
+    }
+    case "http":
+      if (result.status !== undefined && result.status !== null) facts.push(`${result.status}${result.httpVersion ? ` HTTP/${result.httpVersion}` : ""}`);
+      if (result.bodyBytes !== undefined) facts.push(`${result.bodyBytes} B${result.bodyTruncated ? " (capped)" : ""}`);
+      if (result.tls?.protocol) facts.push(result.tls.protocol);
+      break;
+  }
+  return facts.join("; ");
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A readable table: one row per result, failures spelled out under it. */
+export function formatProbeTable(results: readonly ProbeResult[]): string {
+  const header = ["KIND", "TARGET", "OK", "POP", "SOURCE", "TIMINGS (ms)", "DETAILS"];
+  const rows = results.map((r) => [
+    r.kind,
+    r.target,
+    r.ok ? "ok" : "FAIL",
+    r.pop ? `${r.pop.id}${r.pop.iata && r.pop.iata !== r.pop.id ? ` (${r.pop.iata})` : ""}` : "-",
+    r.pop?.source ?? "-",
+    formatTimings(r.timings),
+    r.failure ? `${r.failure.code}: ${r.failure.message}${keyFacts(r) ? `; ${keyFacts(r)}` : ""}` : keyFacts(r),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
