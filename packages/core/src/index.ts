@@ -43,3 +43,4 @@ export {
   type PopIdentificationConfig,
   type PopRule,
 } from "./pop";
+export * from "./rollup/index";

@@ -1,0 +1,143 @@
+// The store process dies (SIGKILL: no flush, no cleanup) while a writer keeps
+// going. Writes must fail as classified StoreErrors, nothing acknowledged may
+// be lost, and after a restart on the same data dir re-putting completes the
+// data without duplicates.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DynamoDBClient, type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput } from "@aws-sdk/client-dynamodb";
+import { DynamoResultStore, StoreError, rawPartitionKey, type ResultBatch } from "../src/index";
+import { makeTempDir, partitionItems, resultSeries, spawnChildStore, type ChildStore } from "./support/store-fixtures";
+
+const SERIES = { target: "anycast-dns", kind: "dns" as const, region: "eu-central-1" };
+const PK = rawPartitionKey(SERIES, "2025-03-02");
+const START = "2025-03-02T10:00:00.000Z";
+const UNTIL = "2025-03-02T12:00:00.000Z";
+
+let dir: { path: string; remove(): Promise<void> };
+const children: ChildStore[] = [];
+const clients: DynamoDBClient[] = [];
+
+beforeEach(async () => {
+  dir = await makeTempDir();
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
+  for (const { child, exited } of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  }
+  await dir.remove();
+});
+
+async function startChild(port: number): Promise<{ endpoint: string; child: ChildStore }> {
+  const child = await spawnChildStore(dir.path, port);
+  children.push(child);
+  const ready = await child.ready;
+  if (!ready.ready || ready.endpoint === undefined) throw new Error(`child store did not start: ${JSON.stringify(ready)}`);
+  return { endpoint: ready.endpoint, child };
+}
+
+async function killChild(child: ChildStore): Promise<void> {
+  child.child.kill("SIGKILL");
+  expect((await child.exited).signal).toBe("SIGKILL");
+}
+
+function storeFor(endpoint: string): { store: DynamoResultStore; client: DynamoDBClient } {
+  const client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "x", secretAccessKey: "x" }, maxAttempts: 1 });
+  clients.push(client);
+  const store = new DynamoResultStore({
+    client,
+    tableName: "popwatch",
+    retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 40, maxElapsedMs: 2_000 },
+  });
+  return { store, client };
+}
+
+function batch(invocationId: string, start: string, count: number): ResultBatch {
+  return { region: "eu-central-1", invocationId, results: resultSeries(start, count, 500) };
+}
+
+describe("store process dying mid-run", () => {
+  it("between batches: the failed batch is reported, acknowledged ones survive, a re-put completes it", async () => {
+    const first = await startChild(0);
+    const port = Number(new URL(first.endpoint).port);
+    const { store, client } = storeFor(first.endpoint);
+    const one = batch("one", START, 30);
+    const two = batch("two", "2025-03-02T10:01:00.000Z", 30);
+    const three = batch("three", "2025-03-02T10:02:00.000Z", 30);
+    await store.putResults(one);
+    await store.putResults(two);
+    await store.rebuildRollups({ ...SERIES, granularity: "minute", from: START, to: UNTIL, cascade: true });
+    const rollupsBefore = await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL });
+
+    await killChild(first.child);
+    const failure = await store.putResults(three).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(StoreError);
+    expect(failure).toMatchObject({ code: "store_unavailable", unwrittenItems: 30, totalItems: 30 });
+    await expect(store.rebuildRollups({ ...SERIES, granularity: "minute", from: START, to: UNTIL })).rejects.toBeInstanceOf(StoreError);
+
+    await startChild(port);
+    expect(await store.queryResults({ since: START, until: UNTIL })).toHaveLength(60);
+    expect(await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL })).toEqual(rollupsBefore);
+
+    await store.putResults(three);
+    await store.rebuildRollups({ ...SERIES, granularity: "minute", from: START, to: UNTIL, cascade: true });
+    const items = await partitionItems(client, "popwatch", PK);
+    expect(items).toHaveLength(90);
+    const [hour] = await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL });
+    expect(hour!.total).toBe(90);
+  });
+
+  it("during a batch: the error counts every item not known written; after restart a re-put leaves exactly one copy", async () => {
+    const first = await startChild(0);
+    const port = Number(new URL(first.endpoint).port);
+    const { store, client } = storeFor(first.endpoint);
+    const big = batch("big", START, 400); // 17 BatchWriteItem chunks
+    const acknowledged = new Set<string>();
+    // Kill the server the moment the second chunk is acknowledged; the rest are in flight or not yet sent.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === "BatchWriteItemCommand") {
+          const input = args.input as BatchWriteItemCommandInput;
+          const output = result.output as BatchWriteItemCommandOutput;
+          const unprocessed = new Set(Object.values(output.UnprocessedItems ?? {}).flat().map((r) => r.PutRequest?.Item?.sk?.S));
+          for (const request of Object.values(input.RequestItems ?? {}).flat()) {
+            const item = request.PutRequest?.Item;
+            if (item?.pk?.S === PK && !unprocessed.has(item.sk?.S)) acknowledged.add(item.sk!.S!);
+          }
+          if (acknowledged.size >= 50 && first.child.child.exitCode === null) first.child.child.kill("SIGKILL");
+        }
+        return result;
+      },
+      { step: "initialize", name: "killAfterSecondChunk", priority: "low" },
+    );
+
+    const failure = (await store.putResults(big).then(
+      () => null,
+      (err: unknown) => err,
+    )) as StoreError;
+    expect(failure).toBeInstanceOf(StoreError);
+    expect(failure.code).toBe("store_unavailable");
+    expect(failure.totalItems).toBe(401);
+    expect(failure.unwrittenItems).toBeGreaterThan(0);
+    await first.child.exited;
+
+    await startChild(port);
+    const survived = await partitionItems(client, "popwatch", PK);
+    // Every acknowledged write survived the kill; whatever the error did not count as unwritten is there too.
+    const survivedKeys = new Set(survived.map((item) => item.sk!.S!));
+    expect(acknowledged.size).toBeGreaterThanOrEqual(50);
+    expect([...acknowledged].filter((sk) => !survivedKeys.has(sk))).toEqual([]);
+    expect(survived.length + failure.unwrittenItems).toBeGreaterThanOrEqual(400);
+
+    await store.putResults(big);
+    const items = await partitionItems(client, "popwatch", PK);
+    expect(items).toHaveLength(400);
+    expect(new Set(items.map((item) => item.sk!.S)).size).toBe(400);
+    expect((await store.queryResults({ since: START, until: UNTIL })).map((r) => r.seq)).toEqual(big.results.map((r) => r.seq));
+  });
+});
