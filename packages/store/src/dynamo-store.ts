@@ -25,6 +25,7 @@ import {
   periodKey,
   periodStartMs,
   resultSeriesTarget,
+  resultTime,
   rollupMinute,
   rollupPeriod,
   toEpochMs,
@@ -141,7 +142,7 @@ export class DynamoResultStore implements ResultStore {
     batch.results.forEach((result, index) => {
       const item = this.resultItem(batch, result, index);
       const key = itemKeyString(item);
-      if (keys.has(key)) throw invalid(`results[${index}] has the same startedAt and seq as an earlier result of this batch`);
+      if (keys.has(key)) throw invalid(`results[${index}] has the same slotAt (or startedAt) and seq as an earlier result of this batch`);
       keys.add(key);
       items.push(item);
       const resultSeries = { target: resultSeriesTarget(result), kind: result.kind, region: batch.region };
@@ -293,7 +294,7 @@ export class DynamoResultStore implements ResultStore {
     if (!(Number.isSafeInteger(result.seq) && result.seq >= 0 && result.seq <= MAX_SEQ)) {
       throw invalid(`${where}.seq must be an integer in [0, ${MAX_SEQ}]`);
     }
-    const startedIso = toIsoInstant(result.startedAt)!;
+    const startedIso = toIsoInstant(resultTime(result))!;
     const startedMs = Date.parse(startedIso);
     const series: SeriesKey = { target: resultSeriesTarget(result), kind: result.kind, region: batch.region };
     const pk = rawPartitionKey(series, startedIso.slice(0, 10));
@@ -512,7 +513,7 @@ export class DynamoResultStore implements ResultStore {
     for (let dayStart = Math.floor(sinceMs / DAY_MS) * DAY_MS; dayStart < untilMs; dayStart += DAY_MS) {
       const remaining = options.limit === undefined ? undefined : options.limit - found.length;
       if (remaining !== undefined && remaining <= 0) break;
-      // Sort keys start with the full startedAt, so BETWEEN on ISO strings is a
+      // Sort keys start with the full slotAt (or startedAt), so BETWEEN on ISO strings is a
       // time range; a result started exactly at `until` sorts after untilIso
       // (its key continues with `#…`) and is excluded, as `until` is exclusive.
       const items = await this.queryAll(

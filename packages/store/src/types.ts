@@ -5,6 +5,12 @@ export type StoredResult = ProbeResult & {
   region: string;
   /** Index within the invocation (0-based, at most 999 999). With the invocation id it makes keys deterministic. */
   seq: number;
+  /**
+   * Scheduled time of the round this result belongs to. Keys and rollup
+   * buckets use it (falling back to startedAt), so a retried invocation, whose
+   * probes start at slightly different instants, overwrites its own items.
+   */
+  slotAt?: string;
 };
 
 /** A stored result as read back, with the invocation that wrote it. */

@@ -208,6 +208,26 @@ describe("idempotency", () => {
     expect([minutes!.length, hours!.length, days!.length, series!.length]).toEqual([2, 2, 2, 1]);
     expect(await embedded.store.queryResults({ since: "2025-03-01T00:00:00Z", until: "2025-03-03T00:00:00Z" })).toHaveLength(40);
   });
+
+  it("a retried invocation whose probes started later overwrites its own slots instead of adding results", async () => {
+    const slots = resultSeries("2025-03-01T12:00:00.000Z", 12, 5_000);
+    const attempt = (lateMs: number) =>
+      slots.map((r) => ({ ...r, slotAt: r.startedAt, startedAt: new Date(Date.parse(r.startedAt) + lateMs).toISOString() }));
+    const range = { ...SERIES, granularity: "minute" as const, from: "2025-03-01T12:00Z", to: "2025-03-01T12:01Z", cascade: true };
+    const invocationId = "eu-central-1#2025-03-01T12:00:00Z";
+
+    await embedded.store.putResults({ region: "eu-central-1", invocationId, results: attempt(120) });
+    await embedded.store.rebuildRollups(range);
+    // The retry runs 3 s later: every probe starts later, some in a later second.
+    await embedded.store.putResults({ region: "eu-central-1", invocationId, results: attempt(3_120) });
+    await embedded.store.rebuildRollups(range);
+
+    const stored = await embedded.store.queryResults({ since: "2025-03-01T12:00:00Z", until: "2025-03-01T12:01:00Z" });
+    expect(stored).toHaveLength(12);
+    expect(new Set(stored.map((r) => r.startedAt.slice(17, 19)))).toContain("03");
+    const [minute] = await embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-01T12:00Z", to: "2025-03-01T12:01Z" });
+    expect(minute?.total).toBe(12);
+  });
 });
 
 describe("deleteExpired", () => {

@@ -17,6 +17,7 @@ export {
   rollupMinute,
   rollupPeriod,
   rollupResults,
+  resultTime,
   unrollupableReason,
   type DayRollup,
   type HourRollup,

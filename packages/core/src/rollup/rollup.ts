@@ -106,7 +106,19 @@ export function unrollupableReason(result: unknown): string | null {
   const loose = result as Record<string, unknown>;
   if (typeof loose.kind !== "string" || !(PROBE_KINDS as readonly string[]).includes(loose.kind)) return "unknown kind";
   if (typeof loose.startedAt !== "string" || toEpochMs(loose.startedAt) === null) return "startedAt is not a valid instant";
+  if (loose.slotAt !== undefined && (typeof loose.slotAt !== "string" || toEpochMs(loose.slotAt) === null)) {
+    return "slotAt is not a valid instant";
+  }
   return null;
+}
+
+/**
+ * The instant a result is filed under: its scheduled slot when it has one
+ * (stable when an invocation is retried and probes start a little later),
+ * else when it started.
+ */
+export function resultTime(result: { startedAt: string; slotAt?: string }): string {
+  return result.slotAt ?? result.startedAt;
 }
 
 /** One minute rollup per (target, kind, minute) present in the results. */
@@ -273,7 +285,7 @@ function toEntry(result: ProbeResult): Entry {
       ? ((pop as Record<string, unknown>).id as string)
       : "";
   return {
-    startedMs: toEpochMs(loose.startedAt as string) ?? 0,
+    startedMs: toEpochMs(resultTime(loose as { startedAt: string; slotAt?: string })) ?? 0,
     ok,
     failureCode: ok ? null : code === "" ? UNKNOWN_FAILURE_CODE : code,
     totalMs,
