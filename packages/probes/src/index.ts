@@ -16,3 +16,5 @@ export type {
   TlsProbeSpec,
   TrustOptions,
 } from "./types";
+export { compileDnsSpec, type CompiledDnsSpec } from "./dns/spec";
+export { inspectDnsResponse, parseDnsMessage, type DnsMessage, type DnsParseResult, type ResponseVerdict } from "./dns/wire";

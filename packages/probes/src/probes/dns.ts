@@ -1,7 +1,321 @@
-import { ProbeFailureError } from "../errors";
-import type { ProbeFn } from "../types";
+// The DNS probe: one query (qname/qtype/qclass, EDNS0, optional NSID and DO)
+// over UDP or TCP, plus CHAOS TXT identity queries beside it, recording what
+// it learns as it goes.
+//
+// Behaviour worth knowing:
+// - Over UDP, a datagram that cannot be tied to the query (unknown ID, wrong
+//   question, wrong source, too short to read) is ignored and counted in
+//   `ignoredPackets`; the probe keeps waiting, and if nothing valid comes it
+//   ends in `timeout` with the count visible. A spoofer or a broken middlebox
+//   must not be able to end a probe. A datagram that does prove itself the
+//   answer (ID, QR, opcode and question all match, from the server's address
+//   and port) but is broken beyond the question fails with `dns_malformed`:
+//   forging that is no easier than forging a valid answer, and it is how a
+//   buggy server shows.
+// - Over TCP the stream is the server's, so any undecodable message fails
+//   with `dns_malformed` at once (see dns/tcp.ts).
+// - TC=1 over UDP is retried over TCP when `tcpFallback` (facts.tcpFallback,
+//   transport and rttMs then describe the TCP exchange); otherwise, and for
+//   TC=1 over TCP, the probe fails with `dns_truncated`.
+// - CHAOS queries never decide the outcome. They go out with the main query;
+//   once the main query has settled they get a grace period of twice the
+//   time spent so far (at least 25 ms, at most 1 s), so a server that drops
+//   CH queries costs a little latency, not a timeout.
 
-// Placeholder until the dns probe lands.
-export const dnsProbe: ProbeFn<"dns"> = async () => {
-  throw new ProbeFailureError("internal", "dns probe not implemented yet");
+import type { Failure } from "@popwatch/core";
+import { ProbeFailureError } from "../errors";
+import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
+import type { DnsQuery } from "../dns/query";
+import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
+import { DnsTcpExchange } from "../dns/tcp";
+import { cancelUdpQuery, sendUdpQuery } from "../dns/udp";
+import { type DnsMessage, OPTION_NSID, isPrintableAscii, rcodeName, toHex } from "../dns/wire";
+
+const CHAOS_GRACE_MIN_MS = 25;
+const CHAOS_GRACE_MAX_MS = 1000;
+const NS_PER_MS = 1e6;
+
+const NO_IDENTITY: Readonly<Partial<Record<ChaosIdentity, string | null>>> = Object.freeze({});
+
+export const dnsProbe: ProbeFn<"dns"> = (spec, ctx) => {
+  const facts = ctx.facts;
+  facts.transport = spec.transport;
+  facts.tcpFallback = false;
+  facts.qname = spec.qname;
+  facts.qtype = spec.qtype;
+  facts.qclass = spec.qclass;
+  let plan: CompiledDnsSpec;
+  try {
+    plan = compileDnsSpec(spec);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  facts.qtype = plan.qtypeName;
+  facts.ignoredPackets = 0;
+  if (plan.chaos.length === 0) {
+    facts.identity = NO_IDENTITY;
+  } else {
+    const identity: Partial<Record<ChaosIdentity, string | null>> = {};
+    for (const chaos of plan.chaos) identity[chaos.identity] = null;
+    facts.identity = identity;
+  }
+  return new Promise((resolve, reject) => new DnsProbeRun(plan, ctx, resolve, reject).start());
 };
+
+const NO_QUERIES: ProbeQuery[] = [];
+
+type Outcome = { failure: Failure | null } | { error: unknown };
+
+class ProbeQuery implements DnsQuery {
+  readonly nameWire: Uint8Array;
+  readonly qtype: number;
+  readonly qclass: number;
+  readonly template: Buffer;
+  id = 0;
+  sentNs = 0n;
+  slot: object | null = null;
+  transport: "udp" | "tcp" = "udp";
+  tcp: DnsTcpExchange | null = null;
+  settled = false;
+
+  constructor(
+    readonly owner: DnsProbeRun,
+    compiled: CompiledQuery,
+    /** Null for the main query. */
+    readonly identity: ChaosIdentity | null,
+  ) {
+    this.nameWire = compiled.nameWire;
+    this.qtype = compiled.qtype;
+    this.qclass = compiled.qclass;
+    this.template = compiled.template;
+  }
+
+  now(): bigint {
+    return this.owner.ctx.now();
+  }
+  answered(message: DnsMessage, receivedNs: bigint): void {
+    this.settled = true;
+    this.owner.onAnswer(this, message, receivedNs);
+  }
+  malformed(reason: string, size: number): void {
+    this.settled = true;
+    this.owner.onBroken(this, new ProbeFailureError("dns_malformed", `malformed ${this.transport.toUpperCase()} response: ${reason}`), size);
+  }
+  ignored(): void {
+    this.owner.ctx.facts.ignoredPackets = (this.owner.ctx.facts.ignoredPackets ?? 0) + 1;
+  }
+  failed(err: Error): void {
+    this.settled = true;
+    this.owner.onBroken(this, err, null);
+  }
+
+  cancel(closeNow: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.tcp) this.tcp.cancel(this);
+    else cancelUdpQuery(this, closeNow);
+  }
+}
+
+// A target answers with the same NSID probe after probe: its strings are kept
+// with the compiled spec and reused while the bytes stay the same.
+interface NsidStrings {
+  bytes: Buffer;
+  text: string | null;
+  hex: string;
+}
+const lastNsid = new WeakMap<CompiledDnsSpec, NsidStrings>();
+
+function describeNsid(plan: CompiledDnsSpec, nsid: Uint8Array): NsidStrings {
+  const bytes = Buffer.from(nsid.buffer, nsid.byteOffset, nsid.byteLength);
+  const last = lastNsid.get(plan);
+  if (last && last.bytes.equals(bytes)) return last;
+  const strings: NsidStrings = {
+    bytes: Buffer.from(bytes), // a copy: `nsid` is a view into a receive buffer
+    text: isPrintableAscii(bytes) ? bytes.toString("latin1") : null,
+    hex: toHex(bytes),
+  };
+  lastNsid.set(plan, strings);
+  return strings;
+}
+
+class DnsProbeRun {
+  private readonly startNs: bigint;
+  private readonly main: ProbeQuery;
+  private readonly chaos: readonly ProbeQuery[];
+  private chaosOpen: number;
+  private outcome: Outcome | null = null;
+  private finished = false;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private exchanges: DnsTcpExchange[] | null = null;
+  private readonly onAbort = () => this.abort();
+
+  constructor(
+    private readonly plan: CompiledDnsSpec,
+    readonly ctx: ProbeContext<"dns">,
+    private readonly resolve: (failure: Failure | null) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.startNs = ctx.now();
+    this.main = new ProbeQuery(this, plan.main, null);
+    this.chaos = plan.chaos.length === 0 ? NO_QUERIES : plan.chaos.map((query) => new ProbeQuery(this, query, query.identity));
+    this.chaosOpen = this.chaos.length;
+  }
+
+  start(): void {
+    const signal = this.ctx.signal;
+    if (signal.aborted) return this.abort();
+    signal.addEventListener("abort", this.onAbort, { once: true });
+    try {
+      if (this.plan.transport === "udp") {
+        const { family, address, port } = this.plan;
+        sendUdpQuery(family, address, port, this.main);
+        for (const query of this.chaos) sendUdpQuery(family, address, port, query);
+      } else {
+        this.overTcp([this.main, ...this.chaos]);
+      }
+    } catch (err) {
+      this.settleMain({ error: err });
+    }
+  }
+
+  private overTcp(queries: ProbeQuery[]): void {
+    for (const query of queries) {
+      query.transport = "tcp";
+      query.settled = false;
+    }
+    const exchange = new DnsTcpExchange(this.plan.address, this.plan.port, queries, {
+      now: () => this.ctx.now(),
+      connected: (connectStartNs) => {
+        this.ctx.timings.connectMs = this.ctx.msSince(connectStartNs);
+      },
+    });
+    for (const query of queries) query.tcp = exchange;
+    (this.exchanges ??= []).push(exchange);
+  }
+
+  onAnswer(query: ProbeQuery, message: DnsMessage, receivedNs: bigint): void {
+    if (this.finished) return;
+    if (query.identity !== null) {
+      if (!message.flags.tc && message.rcode === 0) {
+        const text = message.answers.find((answer) => answer.type === "TXT")?.data ?? null;
+        if (text !== null) this.recordIdentity(query.identity, text);
+      }
+      return this.chaosSettled();
+    }
+
+    this.ctx.timings.rttMs = Number(receivedNs - query.sentNs) / NS_PER_MS;
+    this.recordResponse(message);
+    if (message.flags.tc) {
+      if (query.transport === "udp" && this.plan.tcpFallback) {
+        this.ctx.facts.tcpFallback = true;
+        this.ctx.facts.transport = "tcp";
+        try {
+          this.overTcp([query]);
+        } catch (err) {
+          this.settleMain({ error: err });
+        }
+        return;
+      }
+      const why = query.transport === "tcp" ? "TC=1 over TCP" : "TC=1 over UDP and TCP fallback is off";
+      return this.settleMain({ error: new ProbeFailureError("dns_truncated", `truncated response: ${why}`) });
+    }
+    this.settleMain({ failure: this.judge(message) });
+  }
+
+  /** A malformed answer or a transport error. */
+  onBroken(query: ProbeQuery, err: unknown, size: number | null): void {
+    if (this.finished) return;
+    if (query.identity !== null) return this.chaosSettled();
+    if (size !== null) this.ctx.facts.responseBytes = size;
+    this.settleMain({ error: err });
+  }
+
+  private recordResponse(message: DnsMessage): void {
+    const facts = this.ctx.facts;
+    facts.rcode = rcodeName(message.rcode);
+    facts.flags = message.flags;
+    facts.answers = message.answers;
+    facts.responseBytes = message.size;
+    let nsid: Uint8Array | null = null;
+    if (message.edns) {
+      for (const option of message.edns.options) {
+        if (option.code === OPTION_NSID) {
+          nsid = option.data;
+          break;
+        }
+      }
+    }
+    // An empty NSID option is a server saying it has no identifier: recorded as none.
+    if (nsid && nsid.length > 0) {
+      const { text, hex } = describeNsid(this.plan, nsid);
+      facts.nsid = text;
+      facts.nsidHex = hex;
+      this.ctx.evidence.nsid = text ?? hex;
+    } else {
+      facts.nsid = null;
+      facts.nsidHex = null;
+    }
+  }
+
+  private recordIdentity(identity: ChaosIdentity, text: string): void {
+    this.ctx.facts.identity![identity] = text;
+    (this.ctx.evidence.chaos ??= {})[identity] = text;
+  }
+
+  private judge(message: DnsMessage): Failure | null {
+    const plan = this.plan;
+    if (!plan.expectedRcodes.has(message.rcode)) {
+      return { code: "dns_rcode", message: `rcode ${rcodeName(message.rcode)}, expected ${plan.expectedRcodeText}` };
+    }
+    const pattern = plan.answerPattern;
+    if (pattern) {
+      // An answer matches when its data or its whole record line does, so both `^192\.0\.2\.1$` and `\sA\s` work.
+      const matched = message.answers.some(
+        (a) => pattern.test(a.data) || pattern.test(`${a.name} ${a.ttl} ${a.class} ${a.type} ${a.data}`),
+      );
+      if (!matched) {
+        return { code: "answer_mismatch", message: `no answer matches /${pattern.source}/ (${message.answers.length} answers)` };
+      }
+    }
+    return null;
+  }
+
+  private settleMain(outcome: Outcome): void {
+    if (this.finished || this.outcome) return;
+    this.outcome = outcome;
+    if (this.chaosOpen === 0) return this.finish();
+    const graceMs = Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS, 2 * this.ctx.msSince(this.startNs)));
+    this.graceTimer = setTimeout(() => this.finish(), graceMs);
+  }
+
+  private chaosSettled(): void {
+    this.chaosOpen--;
+    if (this.chaosOpen === 0 && this.outcome) this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.cleanup(false);
+    const outcome = this.outcome!;
+    if ("error" in outcome) this.reject(outcome.error);
+    else this.resolve(outcome.failure);
+  }
+
+  private abort(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.cleanup(true);
+    this.reject(this.ctx.signal.reason);
+  }
+
+  private cleanup(closeNow: boolean): void {
+    this.ctx.signal.removeEventListener("abort", this.onAbort);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+    this.main.cancel(closeNow);
+    for (const query of this.chaos) query.cancel(closeNow);
+    if (this.exchanges) for (const exchange of this.exchanges) exchange.close();
+  }
+}
