@@ -44,3 +44,24 @@ export {
   type PopRule,
 } from "./pop";
 export * from "./rollup/index";
+export {
+  configSchema,
+  defineConfig,
+  dnsProbeOptionsSchema,
+  httpProbeOptionsSchema,
+  parseConfig,
+  popCatalogueEntrySchema,
+  retentionSchema,
+  roundIntervalMs,
+  scheduleSchema,
+  targetSchema,
+  tcpProbeOptionsSchema,
+  tlsProbeOptionsSchema,
+  type DnsProbeOptions,
+  type HttpProbeOptions,
+  type PopCatalogueEntry,
+  type PopwatchConfig,
+  type PopwatchConfigInput,
+  type TargetConfig,
+  type TlsProbeOptions,
+} from "./config/schema";
