@@ -61,14 +61,15 @@ export async function runProbes(specs: readonly ProbeSpec[], options: RunnerOpti
   const wallClock = options.wallClock ?? Date.now;
   const registry = options.registry ?? probeRegistry;
   const results = new Array<ProbeResult>(specs.length);
+  const timeoutNs = BigInt(Math.round(timeoutMs * NS_PER_MS));
+  const timeoutReason = new AbortReason("timeout", `no answer within ${timeoutMs} ms`);
+  const timeouts = new TimeoutQueue(clock, timeoutReason);
 
-  // One controller per in-flight probe; the deadline aborts them all.
-  const inFlight = new Set<AbortController>();
   let deadlineReason: AbortReason | null = null;
   const endRun = (message: string) => {
     if (deadlineReason) return;
     deadlineReason = new AbortReason("deadline", message);
-    for (const controller of inFlight) controller.abort(deadlineReason);
+    timeouts.expireAll(deadlineReason);
   };
   const deadlineTimer =
     options.deadlineMs !== undefined && Number.isFinite(options.deadlineMs)
@@ -78,63 +79,62 @@ export async function runProbes(specs: readonly ProbeSpec[], options: RunnerOpti
   if (options.signal?.aborted) onExternalAbort();
   else options.signal?.addEventListener("abort", onExternalAbort, { once: true });
 
+  // At tens of thousands of probes a second most share a millisecond: reuse its ISO string.
+  let isoMs = Number.NaN;
+  let iso = "";
+  const wallIso = () => {
+    const ms = wallClock();
+    if (ms !== isoMs) {
+      isoMs = ms;
+      iso = new Date(ms).toISOString();
+    }
+    return iso;
+  };
+
   const runOne = async (spec: ProbeSpec): Promise<ProbeResult> => {
-    const startedAt = new Date(wallClock()).toISOString();
-    const startNs = clock();
-    const controller = new AbortController();
-    const ctx: ProbeContext = {
-      signal: controller.signal,
-      now: clock,
-      msSince: (since) => Number(clock() - since) / NS_PER_MS,
-      timings: {} as PhaseTimings,
-      facts: {},
-      evidence: {},
-    };
-
-    let failure: Failure | null;
-    if (deadlineReason) {
-      failure = { code: "deadline", message: (deadlineReason as AbortReason).message };
-    } else {
-      inFlight.add(controller);
-      const timer = setTimeout(
-        () => controller.abort(new AbortReason("timeout", `no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      try {
-        failure = await settle(registry[spec.kind] as ProbeFn<ProbeKind>, spec, ctx);
-      } finally {
-        clearTimeout(timer);
-        inFlight.delete(controller);
-      }
-    }
-
-    const totalMs = round3(Number(clock() - startNs) / NS_PER_MS);
-    const timings = { totalMs } as ProbeResult["timings"];
-    for (const [phase, ms] of Object.entries(ctx.timings)) {
-      if (typeof ms === "number") (timings as unknown as Record<string, number>)[phase] = round3(ms);
-    }
-    let pop: Pop | null = null;
-    if (options.identifyPop) {
-      try {
-        pop = options.identifyPop(spec.kind, ctx.evidence);
-      } catch (err) {
-        // PoP identification is pure and total; reaching here is a bug we report, not a crash.
-        failure ??= { code: "internal", message: `PoP identification failed: ${classifyError(err).message}` };
-      }
-    }
-    return {
+    // The result is laid out first and doubles as the probe's `facts`, so
+    // kind details land beside the common fields without a copy.
+    const result = {
       kind: spec.kind,
       target: formatEndpoint(spec.address, spec.port),
       address: spec.address,
       port: spec.port,
       name: spec.name ?? null,
-      ok: failure === null,
-      startedAt,
-      timings,
-      pop,
-      failure,
-      ...ctx.facts,
-    } as ProbeResult;
+      ok: false,
+      startedAt: wallIso(),
+      timings: null as unknown as ProbeResult["timings"],
+      pop: null as Pop | null,
+      failure: null as Failure | null,
+    };
+    const startNs = clock();
+    const probe = new InFlightProbe(clock, startNs + timeoutNs, result as ProbeContext["facts"]);
+
+    let failure: Failure | null;
+    if (deadlineReason) {
+      failure = { code: "deadline", message: (deadlineReason as AbortReason).message };
+    } else {
+      timeouts.track(probe);
+      probe.start(registry[spec.kind] as ProbeFn<ProbeKind>, spec);
+      failure = await probe.outcome;
+    }
+
+    const timings = { totalMs: round3(Number(clock() - startNs) / NS_PER_MS) } as ProbeResult["timings"];
+    for (const phase of PHASES) {
+      const ms = probe.timings[phase];
+      if (typeof ms === "number") timings[phase] = round3(ms);
+    }
+    if (options.identifyPop) {
+      try {
+        result.pop = options.identifyPop(spec.kind, probe.evidence);
+      } catch (err) {
+        // PoP identification is pure and total; reaching here is a bug we report, not a crash.
+        failure ??= { code: "internal", message: `PoP identification failed: ${classifyError(err).message}` };
+      }
+    }
+    result.timings = timings;
+    result.ok = failure === null;
+    result.failure = failure;
+    return result as ProbeResult;
   };
 
   let next = 0;
@@ -156,6 +156,7 @@ export async function runProbes(specs: readonly ProbeSpec[], options: RunnerOpti
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
   } finally {
+    timeouts.close();
     if (deadlineTimer) clearTimeout(deadlineTimer);
     options.signal?.removeEventListener("abort", onExternalAbort);
   }
@@ -168,33 +169,161 @@ export async function runProbe(spec: ProbeSpec, options: RunnerOptions = {}): Pr
   return result!;
 }
 
+const noop = () => {};
+
+const PHASES = ["connectMs", "tlsMs", "ttfbMs", "transferMs", "rttMs"] as const satisfies readonly (keyof PhaseTimings)[];
+
 /**
- * Awaits a probe, but no longer than its signal allows: a probe that ignores
- * the abort still yields a result on time, and its late rejection is absorbed.
+ * One running probe and the context it sees. Its outcome settles exactly once:
+ * with what the probe returned or threw, or with the abort reason when the
+ * timeout or deadline comes first, so a probe that ignores its signal still
+ * yields a result on time, and its late answer is ignored.
+ *
+ * The AbortController is made only when a probe asks for its signal: most of
+ * a probe's cost at high rates is EventTarget bookkeeping, and the runner
+ * itself needs no listener to end a probe.
  */
-function settle(probe: ProbeFn<ProbeKind>, spec: ProbeSpec, ctx: ProbeContext): Promise<Failure | null> {
-  return new Promise<Failure | null>((resolve) => {
-    const signal = ctx.signal;
-    const onAbort = () => resolve(failureFromAbort(signal.reason));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
+class InFlightProbe implements ProbeContext {
+  readonly timings: PhaseTimings = {};
+  readonly evidence: ProbeContext["evidence"] = {};
+  readonly outcome: Promise<Failure | null>;
+  settled = false;
+  private controller: AbortController | null = null;
+  private abortReason: AbortReason | null = null;
+  private abortListeners: ((reason: Error) => void)[] | null = null;
+  private resolveOutcome!: (failure: Failure | null) => void;
+
+  constructor(
+    readonly now: () => bigint,
+    readonly deadlineNs: bigint,
+    readonly facts: ProbeContext["facts"],
+  ) {
+    this.outcome = new Promise((resolve) => {
+      this.resolveOutcome = resolve;
+    });
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  onAbort(listener: (reason: Error) => void): () => void {
+    if (this.abortReason) {
+      listener(this.abortReason);
+      return noop;
+    }
+    if (this.settled) return noop;
+    (this.abortListeners ??= []).push(listener);
+    return () => {
+      const listeners = this.abortListeners;
+      const index = listeners ? listeners.indexOf(listener) : -1;
+      if (index >= 0) listeners!.splice(index, 1);
+    };
+  }
+
+  msSince(since: bigint): number {
+    return Number(this.now() - since) / NS_PER_MS;
+  }
+
+  start(probe: ProbeFn<ProbeKind>, spec: ProbeSpec): void {
     let pending: Promise<Failure | null>;
     try {
-      pending = probe(spec as never, ctx as never);
+      pending = probe(spec as never, this as never);
     } catch (err) {
       pending = Promise.reject(err);
     }
     pending.then(
-      (failure) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(signal.aborted ? failureFromAbort(signal.reason) : failure);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(signal.aborted ? failureFromAbort(signal.reason) : failureFromError(err));
-      },
+      (failure) => this.settle(failure),
+      (err: unknown) => this.settle(failureFromError(err)),
     );
-  });
+  }
+
+  expire(reason: AbortReason): void {
+    if (this.settled) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    const listeners = this.abortListeners;
+    this.abortListeners = null;
+    if (listeners) {
+      for (const listener of listeners) {
+        try {
+          listener(reason);
+        } catch {
+          // A probe's cleanup fault must not keep the others from running or the result from settling.
+        }
+      }
+    }
+    this.settle(failureFromAbort(reason));
+  }
+
+  private settle(failure: Failure | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolveOutcome(failure);
+  }
+}
+
+/**
+ * Per-probe timeouts with one timer. Every probe of a run has the same
+ * timeout, so deadlines arrive in start order and a FIFO is a priority queue;
+ * probes that finished early are skipped when they reach the head.
+ */
+class TimeoutQueue {
+  private queue: InFlightProbe[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly clock: () => bigint,
+    private readonly reason: AbortReason,
+  ) {}
+
+  track(probe: InFlightProbe): void {
+    this.queue.push(probe);
+    if (!this.timer) this.arm();
+  }
+
+  expireAll(reason: AbortReason): void {
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.expire(reason);
+    this.queue = [];
+    this.head = 0;
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue = [];
+    this.head = 0;
+  }
+
+  private arm(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.settled) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (this.head >= this.queue.length) {
+      this.timer = null;
+      return;
+    }
+    const waitMs = Number(this.queue[this.head]!.deadlineNs - this.clock()) / NS_PER_MS;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, Math.ceil(waitMs)));
+  }
+
+  private fire(): void {
+    const now = this.clock();
+    while (this.head < this.queue.length) {
+      const probe = this.queue[this.head]!;
+      if (!probe.settled && probe.deadlineNs > now) break;
+      probe.expire(this.reason);
+      this.head++;
+    }
+    this.arm();
+  }
 }
 
 function failureFromAbort(reason: unknown): Failure {

@@ -85,6 +85,13 @@ export type PhaseTimings = Omit<Timings, "totalMs">;
 export interface ProbeContext<K extends ProbeKind = ProbeKind> {
   /** Aborted when the probe's timeout or the run's deadline expires. Close sockets on abort. */
   readonly signal: AbortSignal;
+  /**
+   * Calls `listener` once when the probe is aborted (at once if it already
+   * is); returns a function that removes it. The same event as `signal`,
+   * without EventTarget's cost: hot probes (dns) use this, APIs that want a
+   * real AbortSignal (undici, net) get `signal`.
+   */
+  onAbort(listener: (reason: Error) => void): () => void;
   /** Monotonic clock in nanoseconds (process.hrtime.bigint unless the runner is given another). */
   now(): bigint;
   /** Milliseconds from `startNs` to now, fractional. */

@@ -18,6 +18,7 @@ import {
   reply,
   startDnsServer,
 } from "./support/dns-server";
+import { manualProbeContext } from "./support/context";
 
 type DnsResult = ProbeResultOf<"dns">;
 
@@ -504,14 +505,7 @@ describe("dns probe: expectations", () => {
 });
 
 describe("dns probe: spec faults are thrown before any I/O", () => {
-  const ctx = (): ProbeContext<"dns"> => ({
-    signal: new AbortController().signal,
-    now: process.hrtime.bigint,
-    msSince: (since) => Number(process.hrtime.bigint() - since) / 1e6,
-    timings: {},
-    facts: {},
-    evidence: {},
-  });
+  const ctx = (): ProbeContext<"dns"> => manualProbeContext<"dns">().ctx;
 
   it("rejects an unknown qtype with ProbeSpecError", async () => {
     const server = await serve(popHandler());

@@ -11,6 +11,7 @@ import { type HttpProbeSpec, type ProbeContext, runProbe } from "../src/index";
 import { httpProbe } from "../src/probes/http";
 import { BIG_BODY_BYTES, type HttpServer, SERVED_BY, startHttpServer, startHttpsServer } from "./support/http-servers";
 import { closedPort, type Listening, startRawServer } from "./support/tls-servers";
+import { manualProbeContext } from "./support/context";
 
 let dir: string;
 let pki: TestPki;
@@ -390,14 +391,5 @@ function exposeGc(): () => void {
 }
 
 function probeContext(): { controller: AbortController; ctx: ProbeContext<"http"> } {
-  const controller = new AbortController();
-  const ctx: ProbeContext<"http"> = {
-    signal: controller.signal,
-    now: process.hrtime.bigint,
-    msSince: (start) => Number(process.hrtime.bigint() - start) / 1e6,
-    timings: {},
-    facts: {},
-    evidence: {},
-  };
-  return { controller, ctx };
+  return manualProbeContext<"http">();
 }

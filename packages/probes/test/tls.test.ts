@@ -7,6 +7,7 @@ import { createTestPki, type TestPki } from "../../../test/support/pki";
 import { type ProbeContext, runProbe, type TlsProbeSpec } from "../src/index";
 import { tlsProbe } from "../src/probes/tls";
 import { closedPort, type Listening, startRawServer, startTlsServer, type TlsServer } from "./support/tls-servers";
+import { manualProbeContext } from "./support/context";
 
 let dir: string;
 let pki: TestPki;
@@ -242,14 +243,5 @@ describe("tls probe", () => {
 });
 
 function probeContext(): { controller: AbortController; ctx: ProbeContext<"tls"> } {
-  const controller = new AbortController();
-  const ctx: ProbeContext<"tls"> = {
-    signal: controller.signal,
-    now: process.hrtime.bigint,
-    msSince: (start) => Number(process.hrtime.bigint() - start) / 1e6,
-    timings: {},
-    facts: {},
-    evidence: {},
-  };
-  return { controller, ctx };
+  return manualProbeContext<"tls">();
 }

@@ -148,7 +148,7 @@ class DnsProbeRun {
   private finished = false;
   private graceTimer: NodeJS.Timeout | null = null;
   private exchanges: DnsTcpExchange[] | null = null;
-  private readonly onAbort = () => this.abort();
+  private removeAbortListener: (() => void) | null = null;
 
   constructor(
     private readonly plan: CompiledDnsSpec,
@@ -163,9 +163,8 @@ class DnsProbeRun {
   }
 
   start(): void {
-    const signal = this.ctx.signal;
-    if (signal.aborted) return this.abort();
-    signal.addEventListener("abort", this.onAbort, { once: true });
+    this.removeAbortListener = this.ctx.onAbort((reason) => this.abort(reason));
+    if (this.finished) return;
     try {
       if (this.plan.transport === "udp") {
         const { family, address, port } = this.plan;
@@ -303,15 +302,16 @@ class DnsProbeRun {
     else this.resolve(outcome.failure);
   }
 
-  private abort(): void {
+  private abort(reason: Error): void {
     if (this.finished) return;
     this.finished = true;
     this.cleanup(true);
-    this.reject(this.ctx.signal.reason);
+    this.reject(reason);
   }
 
   private cleanup(closeNow: boolean): void {
-    this.ctx.signal.removeEventListener("abort", this.onAbort);
+    this.removeAbortListener?.();
+    this.removeAbortListener = null;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     this.main.cancel(closeNow);
