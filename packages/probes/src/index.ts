@@ -2,6 +2,7 @@ export { classifyError } from "./classify";
 export { ProbeFailureError, ProbeSpecError } from "./errors";
 export { probeRegistry } from "./registry";
 export { runProbe, runProbes, type RunnerOptions } from "./runner";
+export { validateProbeSpec } from "./validate";
 export type {
   ChaosIdentity,
   DnsProbeSpec,

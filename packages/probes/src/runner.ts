@@ -9,6 +9,7 @@ import {
 import { classifyError } from "./classify";
 import { ProbeFailureError } from "./errors";
 import { probeRegistry } from "./registry";
+import { validateProbeSpec } from "./validate";
 import type { PhaseTimings, ProbeContext, ProbeFn, ProbeRegistry, ProbeSpec } from "./types";
 
 export interface RunnerOptions {
@@ -52,7 +53,8 @@ function round3(ms: number): number {
 /**
  * Runs probes with a concurrency limit, a per-probe timeout and an overall
  * deadline, on a monotonic clock. Never rejects because a probe failed: every
- * spec yields exactly one result, in the order given.
+ * spec yields exactly one result, in the order given. Rejects with
+ * ProbeSpecError, before sending anything, when a spec cannot be run.
  */
 export async function runProbes(specs: readonly ProbeSpec[], options: RunnerOptions = {}): Promise<ProbeResult[]> {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
@@ -60,6 +62,13 @@ export async function runProbes(specs: readonly ProbeSpec[], options: RunnerOpti
   const clock = options.clock ?? process.hrtime.bigint;
   const wallClock = options.wallClock ?? Date.now;
   const registry = options.registry ?? probeRegistry;
+  // Spec faults are thrown before anything is sent; one check per distinct spec object.
+  const validated = new Set<ProbeSpec>();
+  for (const spec of specs) {
+    if (validated.has(spec)) continue;
+    validateProbeSpec(spec);
+    validated.add(spec);
+  }
   const results = new Array<ProbeResult>(specs.length);
   const timeoutNs = BigInt(Math.round(timeoutMs * NS_PER_MS));
   const timeoutReason = new AbortReason("timeout", `no answer within ${timeoutMs} ms`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProbeFailureError, type ProbeRegistry, runProbes, type TcpProbeSpec } from "../src/index";
+import { type DnsProbeSpec, ProbeFailureError, ProbeSpecError, type ProbeRegistry, type ProbeSpec, runProbes, type TcpProbeSpec } from "../src/index";
 
 const spec = (port: number): TcpProbeSpec => ({ kind: "tcp", address: "127.0.0.1", port });
 
@@ -80,5 +80,27 @@ describe("runner", () => {
     });
     expect(result!.pop?.id).toBe("ams");
     expect(result!.ok).toBe(false);
+  });
+});
+
+describe("runner: spec faults are thrown, not reported as probe failures", () => {
+  const dns: DnsProbeSpec = { kind: "dns", address: "127.0.0.1", port: 53, transport: "udp", qname: ".", qtype: "SOA", qclass: "IN", nsid: true, chaos: [], recursionDesired: false, dnssecOk: false, udpPayloadSize: 1232, tcpFallback: true };
+  const cases: [string, ProbeSpec, RegExp][] = [
+    ["unknown qtype", { ...dns, qtype: "NOPE" }, /qtype/],
+    ["bad answer regex", { ...dns, expect: { answer: "(" } }, /answer/],
+    ["hostname instead of address", { kind: "tcp", address: "example.com", port: 443 }, /^address: expected an IP address/],
+    ["port out of range", { kind: "tcp", address: "127.0.0.1", port: 0 }, /^port: expected an integer/],
+    ["bad body regex", { kind: "http", address: "127.0.0.1", port: 80, scheme: "http", host: null, path: "/", method: "GET", readCapBytes: 10, bodyRegex: "[" }, /^bodyRegex:/],
+  ];
+  it.each(cases)("%s", async (_name, spec, message) => {
+    let probed = false;
+    const registry = registryWith(async () => {
+      probed = true;
+      return null;
+    });
+    const error = await runProbes([spec], { registry: { ...registry, dns: registry.tcp as never, http: registry.tcp as never } }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ProbeSpecError);
+    expect((error as Error).message).toMatch(message);
+    expect(probed).toBe(false);
   });
 });

@@ -72,7 +72,7 @@ function statusMatches(status: number, expected: readonly number[] | undefined):
   return status >= 200 && status <= 399;
 }
 
-function compileBodyRegex(source: string | undefined): RegExp | null {
+export function compileBodyRegex(source: string | undefined): RegExp | null {
   if (source === undefined || source === "") return null;
   try {
     return new RegExp(source);
