@@ -15,7 +15,6 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import dynalite from "dynalite";
 import { DynamoResultStore, type DynamoResultStoreOptions } from "./dynamo-store";
 import { StoreError } from "./errors";
 import { ensureTable } from "./table";
@@ -49,8 +48,6 @@ interface LevelDatabase {
 }
 type LevelConstructor = new (location: string, options?: { createIfMissing?: boolean }) => LevelDatabase;
 
-// `level` is dynalite's own dependency: resolve it from dynalite so both use the same LevelDB binding.
-const requireFromDynalite = createRequire(createRequire(import.meta.url).resolve("dynalite"));
 
 /**
  * Starts the embedded store. Rejects with StoreError `store_locked` when
@@ -67,6 +64,11 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions = {}): Pr
     throw new StoreError("store_unavailable", `cannot create data directory ${dataDir}`, { cause: err });
   }
 
+  // Loaded here, not at import: a Lambda bundle imports this package without
+  // dynalite, and must not fail at cold start for a store it never starts.
+  const { default: dynalite } = await import("dynalite");
+  // `level` is dynalite's own dependency: resolve it from dynalite so both use the same LevelDB binding.
+  const requireFromDynalite = createRequire(createRequire(import.meta.url).resolve("dynalite"));
   const { Level } = requireFromDynalite("level") as { Level: LevelConstructor };
   const lock = await openLevel(Level, lockDir, dataDir);
   // Also catches a process that opened the database without our lock (e.g. a dynalite CLI on the same directory).
