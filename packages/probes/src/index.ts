@@ -19,3 +19,4 @@ export type {
 } from "./types";
 export { compileDnsSpec, type CompiledDnsSpec } from "./dns/spec";
 export { inspectDnsResponse, parseDnsMessage, type DnsMessage, type DnsParseResult, type ResponseVerdict } from "./dns/wire";
+export { specsForTarget } from "./specs";
