@@ -1,0 +1,369 @@
+// One probing invocation: what the scheduled Lambda does once per event and
+// `popwatch run` does once per rate period. Rounds of every target's probes
+// run at evenly spaced slots from the scheduled time; each round's results are
+// written as soon as it ends; the touched minutes' rollups are rebuilt at the
+// end. Everything that names an item (invocation id, slotAt, seq) derives from
+// the schedule, never from when things happened to run, so a retried
+// invocation overwrites its own items instead of adding to them.
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  type PopwatchConfig,
+  type ProbeKind,
+  type ProbeResult,
+  type SeriesKey,
+  createPopIdentifier,
+  formatEndpoint,
+  roundIntervalMs,
+  toEpochMs,
+} from "@popwatch/core";
+import { type ProbeSpec, type RunnerOptions, runProbes, specsForTarget } from "@popwatch/probes";
+import { type ResultStore, type StoredResult, StoreError } from "@popwatch/store";
+import { type LogEntry, type Logger, jsonLinesLogger, safeLogger } from "./logger";
+import {
+  DEFAULT_SAFETY_MARGIN_MS,
+  fitsSequenceRange,
+  invocationIdFor,
+  roundSlotMs,
+  sequenceNumber,
+  worstCaseRoundMs,
+} from "./schedule";
+
+export interface InvocationOptions {
+  /** Validated configuration (parseConfig). */
+  config: PopwatchConfig;
+  /** Vantage point the results are filed under: the AWS region, or config.localRegion. */
+  region: string;
+  /** When the invocation was scheduled (EventBridge `time`): round 0's slot. */
+  scheduledAt: Date | number | string;
+  /** Defaults to `<region>#<scheduledAt>`, stable across retries. */
+  invocationId?: string;
+  store: ResultStore;
+  /** Milliseconds until the invocation is cut off (Lambda's getRemainingTimeInMillis, or a local budget). */
+  remainingMs: () => number;
+  /** Rounds to run instead of config.schedule.roundsPerInvocation (`--once` runs 1). */
+  rounds?: number;
+  /**
+   * First round to run; earlier ones are not part of this invocation (a local
+   * run that starts mid-period). Default 0.
+   */
+  firstRound?: number;
+  /** Time kept free after the last round for writes and rollups. Default DEFAULT_SAFETY_MARGIN_MS. */
+  safetyMarginMs?: number;
+  /** Ends in-flight probes and starts no more rounds; results already taken are still written. */
+  signal?: AbortSignal;
+  /** Wall clock, epoch ms. Default Date.now. Also stamps results' startedAt. */
+  now?: () => number;
+  /** Waits until the next slot; must resolve early (not reject) when the signal aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Default: JSON lines to stdout. */
+  logger?: Logger;
+  /** Called after each round is written (or failed to be), e.g. for a status line. */
+  onRound?: (round: RoundReport) => void;
+  /** Probe runner internals, replaceable in tests. */
+  runner?: Pick<RunnerOptions, "registry" | "clock">;
+}
+
+/** A problem that stopped data from reaching the store. */
+export interface InvocationProblem {
+  stage: "write" | "rollup";
+  /** StoreError code, or `internal` for anything else. */
+  code: string;
+  message: string;
+  round?: number;
+  series?: SeriesKey;
+  /** Results (write) or rollups not known to be written. */
+  unwrittenItems?: number;
+}
+
+export interface RoundReport {
+  round: number;
+  slotAt: string;
+  /** Results of the round as stored (probes cut short by cancellation are left out). */
+  results: StoredResult[];
+  ok: number;
+  failed: number;
+  /** Results acknowledged by the store. */
+  written: number;
+  probeMs: number;
+  writeMs: number;
+  problem: InvocationProblem | null;
+}
+
+export interface InvocationSummary {
+  invocationId: string;
+  region: string;
+  scheduledAt: string;
+  /** Rounds that ran. */
+  rounds: number;
+  /** Rounds of this invocation that did not run: slot long past, not enough time left, cancelled, or the store failing. */
+  skippedRounds: number;
+  results: number;
+  ok: number;
+  failed: number;
+  written: number;
+  /** Rollups (minute, hour, day) written by the rebuild. */
+  rollupsWritten: number;
+  /** Empty when everything taken reached the store. */
+  errors: InvocationProblem[];
+  /** The signal aborted the invocation. */
+  cancelled: boolean;
+  durationMs: number;
+}
+
+/** Thrown by throwIfIncomplete so a Lambda invocation fails and is retried. */
+export class InvocationIncompleteError extends Error {
+  override readonly name = "InvocationIncompleteError";
+  readonly summary: InvocationSummary;
+
+  constructor(summary: InvocationSummary) {
+    const [first] = summary.errors;
+    super(
+      `invocation ${summary.invocationId}: ${summary.errors.length} store problem(s), ` +
+        `${summary.results - summary.written} of ${summary.results} results not written` +
+        (first ? `; first: ${first.stage} ${first.code}: ${first.message}` : ""),
+    );
+    this.summary = summary;
+  }
+}
+
+/** Fails when anything taken did not reach the store; a retry of the same scheduled event is idempotent. */
+export function throwIfIncomplete(summary: InvocationSummary): void {
+  if (summary.errors.length > 0) throw new InvocationIncompleteError(summary);
+}
+
+/** Every target's specs, in config order: the index in this list is part of each result's seq. */
+export function probeSpecsOf(config: PopwatchConfig): ProbeSpec[] {
+  return config.targets.flatMap(specsForTarget);
+}
+
+const ROLLUP_CONCURRENCY = 4;
+
+const abortableSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  } catch {
+    // Aborted: the caller checks the signal.
+  }
+};
+
+export async function runInvocation(options: InvocationOptions): Promise<InvocationSummary> {
+  const { config, region, store, signal } = options;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? abortableSleep;
+  const log = safeLogger(options.logger ?? jsonLinesLogger());
+  const parsedScheduledMs = toEpochMs(options.scheduledAt);
+  if (parsedScheduledMs === null) throw new RangeError(`scheduledAt ${String(options.scheduledAt)} is not a valid instant`);
+  const scheduledMs: number = parsedScheduledMs;
+  const scheduledAt = new Date(scheduledMs).toISOString();
+  const invocationId = options.invocationId ?? invocationIdFor(region, scheduledMs);
+  const rounds = options.rounds ?? config.schedule.roundsPerInvocation;
+  const firstRound = options.firstRound ?? 0;
+  const marginMs = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const intervalMs = roundIntervalMs(config.schedule);
+  const specs = probeSpecsOf(config);
+  if (!fitsSequenceRange(rounds, specs.length)) {
+    throw new RangeError(`${rounds} rounds of ${specs.length} probes exceed the store's sequence range; use fewer rounds or targets`);
+  }
+  const roundMs = worstCaseRoundMs(config.schedule, specs.length);
+  const identifyPop = createPopIdentifier(config.popIdentification);
+  const context = { region, invocationId };
+  const started = performance.now();
+
+  const summary: InvocationSummary = {
+    invocationId,
+    region,
+    scheduledAt,
+    rounds: 0,
+    skippedRounds: 0,
+    results: 0,
+    ok: 0,
+    failed: 0,
+    written: 0,
+    rollupsWritten: 0,
+    errors: [],
+    cancelled: false,
+    durationMs: 0,
+  };
+  const skip = (round: number, count: number, reason: string, level: LogEntry["level"] = "warn") => {
+    summary.skippedRounds += count;
+    log({ level, msg: count === 1 ? "round skipped" : "rounds skipped", ...context, round, rounds: count, reason });
+  };
+
+  let storeFailed = false;
+  for (let round = firstRound; round < rounds; round++) {
+    if (signal?.aborted) {
+      skip(round, rounds - round, "cancelled", "info");
+      break;
+    }
+    if (storeFailed) {
+      skip(round, rounds - round, "an earlier write failed; the invocation will be retried", "error");
+      break;
+    }
+    const slotMs = roundSlotMs(config.schedule, scheduledMs, round);
+    const waitMs = slotMs - now();
+    // Later slots only leave less time, so the first round that cannot finish ends the invocation.
+    if (options.remainingMs() - Math.max(0, waitMs) - marginMs < roundMs) {
+      skip(round, rounds - round, `not enough time left for a round (${roundMs} ms plus a ${marginMs} ms margin)`);
+      break;
+    }
+    if (waitMs > 0) {
+      await sleep(waitMs, signal);
+      if (signal?.aborted) {
+        skip(round, rounds - round, "cancelled", "info");
+        break;
+      }
+    }
+    const lateMs = now() - slotMs;
+    if (lateMs > intervalMs) {
+      // Running it now would bunch two rounds together and file this one under a time it did not probe.
+      skip(round, 1, `slot passed ${Math.round(lateMs)} ms ago, more than the ${intervalMs} ms round interval`);
+      continue;
+    }
+
+    const report = await runRound(round, slotMs);
+    summary.rounds++;
+    summary.results += report.results.length;
+    summary.ok += report.ok;
+    summary.failed += report.failed;
+    summary.written += report.written;
+    if (report.problem) {
+      summary.errors.push(report.problem);
+      storeFailed = true;
+    }
+    log({
+      level: report.problem ? "error" : "info",
+      msg: "round",
+      ...context,
+      round,
+      slotAt: report.slotAt,
+      lateMs: Math.max(0, Math.round(lateMs)),
+      results: report.results.length,
+      ok: report.ok,
+      failed: report.failed,
+      written: report.written,
+      probeMs: report.probeMs,
+      writeMs: report.writeMs,
+      ...(report.problem ? { error: report.problem } : {}),
+    });
+    try {
+      options.onRound?.(report);
+    } catch {
+      // A display callback must not cost data.
+    }
+  }
+  summary.cancelled = signal?.aborted ?? false;
+
+  if (storeFailed) {
+    // The store just refused writes after its own retries; rollups would most
+    // likely fail too and eat the time left. The retry rebuilds them.
+    log({ level: "error", msg: "rollups not rebuilt: a write failed", ...context });
+  } else if (rounds > firstRound) {
+    await rebuildRollups();
+  }
+
+  summary.durationMs = Math.round(performance.now() - started);
+  log({
+    level: summary.errors.length > 0 ? "error" : summary.skippedRounds > 0 ? "warn" : "info",
+    msg: "invocation",
+    ...context,
+    scheduledAt,
+    rounds: summary.rounds,
+    skippedRounds: summary.skippedRounds,
+    results: summary.results,
+    ok: summary.ok,
+    failed: summary.failed,
+    written: summary.written,
+    rollupsWritten: summary.rollupsWritten,
+    cancelled: summary.cancelled,
+    durationMs: summary.durationMs,
+    errors: summary.errors,
+  });
+  return summary;
+
+  async function runRound(round: number, slotMs: number): Promise<RoundReport> {
+    const slotAt = new Date(slotMs).toISOString();
+    // Probes the signal cut short measured nothing about the target: leave them out.
+    const cancelled = new Set<ProbeResult>();
+    const probeStarted = performance.now();
+    const taken = await runProbes(specs, {
+      ...options.runner,
+      concurrency: config.schedule.concurrency,
+      timeoutMs: config.schedule.timeoutMs,
+      deadlineMs: Math.max(0, options.remainingMs() - marginMs),
+      ...(signal ? { signal } : {}),
+      identifyPop,
+      wallClock: now,
+      onResult: (result) => {
+        if (signal?.aborted && result.failure?.code === "deadline") cancelled.add(result);
+      },
+    });
+    const probeMs = Math.round(performance.now() - probeStarted);
+    const results: StoredResult[] = [];
+    taken.forEach((result, index) => {
+      if (!cancelled.has(result)) results.push({ ...result, region, slotAt, seq: sequenceNumber(round, specs.length, index) });
+    });
+    const ok = results.filter((r) => r.ok).length;
+
+    const writeStarted = performance.now();
+    let written = 0;
+    let problem: InvocationProblem | null = null;
+    if (results.length > 0) {
+      try {
+        await store.putResults({ region, invocationId, results });
+        written = results.length;
+      } catch (err) {
+        const unwritten = err instanceof StoreError ? Math.min(results.length, err.unwrittenItems || results.length) : results.length;
+        written = results.length - unwritten;
+        problem = { stage: "write", round, ...describeError(err), unwrittenItems: unwritten };
+      }
+    }
+    return {
+      round,
+      slotAt,
+      results,
+      ok,
+      failed: results.length - ok,
+      written,
+      probeMs,
+      writeMs: Math.round(performance.now() - writeStarted),
+      problem,
+    };
+  }
+
+  async function rebuildRollups(): Promise<void> {
+    // The whole planned window, not only the rounds that ran: a retry whose
+    // slots have all passed still repairs rollups its first attempt left unbuilt.
+    const from = roundSlotMs(config.schedule, scheduledMs, firstRound);
+    const to = roundSlotMs(config.schedule, scheduledMs, rounds - 1) + 1;
+    const pending = seriesOf(specs, region);
+    const rebuildNext = async (): Promise<void> => {
+      for (let series = pending.shift(); series !== undefined; series = pending.shift()) {
+        try {
+          const report = await store.rebuildRollups({ ...series, granularity: "minute", from, to, cascade: true });
+          summary.rollupsWritten += report.written.length;
+        } catch (err) {
+          const problem: InvocationProblem = { stage: "rollup", series, ...describeError(err) };
+          summary.errors.push(problem);
+          log({ level: "error", msg: "rollup rebuild failed", ...context, error: problem });
+        }
+      }
+    };
+    // Series are independent; a few at a time keeps the tail short without a burst of requests.
+    await Promise.all(Array.from({ length: ROLLUP_CONCURRENCY }, rebuildNext));
+  }
+}
+
+function seriesOf(specs: readonly ProbeSpec[], region: string): SeriesKey[] {
+  const seen = new Map<string, SeriesKey>();
+  for (const spec of specs) {
+    const target = spec.name ?? formatEndpoint(spec.address, spec.port);
+    const kind: ProbeKind = spec.kind;
+    seen.set(JSON.stringify([target, kind]), { target, kind, region });
+  }
+  return [...seen.values()];
+}
+
+function describeError(err: unknown): { code: string; message: string } {
+  if (err instanceof StoreError) return { code: err.code, message: err.message };
+  return { code: "internal", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+}
