@@ -12,5 +12,9 @@ await build({
   sourcemap: true,
   logLevel: "warning",
   // CommonJS dependencies (dns-packet) call require() for Node built-ins.
+  // dynalite loads its actions with dynamic require(), and esbuild (used to
+  // load popwatch.config.ts) ships a native binary: neither survives bundling,
+  // so both are dependencies of @popwatch/cli, resolved at run time.
+  external: ["dynalite", "esbuild"],
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });

@@ -1,6 +1,10 @@
 import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
+import { IMPORT_USAGE, importCommand } from "./commands/import";
 import { PROBE_USAGE, probeCommand } from "./commands/probe";
+import { RESULTS_USAGE, resultsCommand } from "./commands/results";
+import { RUN_USAGE, runCommand } from "./commands/run";
+import { VALIDATE_USAGE, validateCommand } from "./commands/validate";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
 
@@ -12,6 +16,10 @@ Usage: popwatch <command> [options]
 
 Commands:
   probe <ip-or-host>    probe an address once: dns (NSID, CHAOS), tcp, tls, http; PoP and timings
+  validate              check the configuration (popwatch.config.ts) and summarise what it probes
+  run                   probe every target on the configured schedule into the local store (--once: one round)
+  results               list stored results (local store, or a DynamoDB table with --table)
+  import FILE.jsonl     load results (probe --json lines plus region and time) into the local store
 
 Run "popwatch <command> --help" for a command's options.
 `;
@@ -20,6 +28,10 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   probe: { run: probeCommand, usage: PROBE_USAGE },
+  validate: { run: validateCommand, usage: VALIDATE_USAGE },
+  run: { run: runCommand, usage: RUN_USAGE },
+  results: { run: resultsCommand, usage: RESULTS_USAGE },
+  import: { run: importCommand, usage: IMPORT_USAGE },
 };
 
 /** Runs the CLI and returns its exit status: 0 ok, 1 a probe or check failed, 2 usage or config error, 70 internal error. */

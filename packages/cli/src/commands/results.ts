@@ -1,0 +1,122 @@
+import { PROBE_KINDS, type ProbeKind, toEpochMs } from "@popwatch/core";
+import { DEFAULT_DATA_DIR, StoreError } from "@popwatch/store";
+import { UsageError } from "../errors";
+import type { Io } from "../io";
+import { type OpenStore, openAwsStore, openSharedStore } from "../local-store";
+import { formatResultsTable } from "../output/results-table";
+import { parseFlags, parsePositiveInteger } from "./args";
+
+export const RESULTS_USAGE = `Usage: popwatch results [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
+                        [--limit N] [--json] [--data-dir DIR | --table NAME --aws-region R]
+
+Stored probe results, earliest first, from the embedded store (the one
+"popwatch run" writes, also while it runs) or a DynamoDB table on AWS.
+
+Options:
+  --since WHEN          start: a duration back from now (30s, 15m, 2h, 7d) or an ISO 8601 time (default 1h)
+  --until WHEN          end (exclusive), same forms (default now)
+  --target T            only this target name
+  --region R            only this region (local runs use config.localRegion, "local" by default)
+  --kind K              only this kind: ${PROBE_KINDS.join(", ")}
+  --limit N             at most N results (the earliest)
+  --json                one JSON object per line: the probe's result plus region, slotAt, seq, invocationId
+  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
+  --table NAME          read the DynamoDB table NAME on AWS instead (credentials from the AWS SDK chain)
+  --aws-region R        the table's region (default AWS_REGION)
+  -h, --help            this help
+
+Exit status: 0 listed (also when nothing matched), 1 store error, 2 usage error.
+`;
+
+const OPTIONS = {
+  since: { type: "string" },
+  until: { type: "string" },
+  target: { type: "string" },
+  region: { type: "string" },
+  kind: { type: "string" },
+  limit: { type: "string" },
+  json: { type: "boolean" },
+  "data-dir": { type: "string" },
+  table: { type: "string" },
+  "aws-region": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * `15m`, `2h`, `1d`, `30s` back from `nowMs`, or an ISO 8601 time (a date
+ * alone is midnight UTC). Throws UsageError naming the flag.
+ */
+export function parseWhen(flag: string, value: string, nowMs: number): number {
+  const duration = /^(\d+)\s*([smhd])$/.exec(value.trim());
+  if (duration) return nowMs - Number(duration[1]) * UNIT_MS[duration[2]!]!;
+  if (/^\d{4}-\d{2}-\d{2}(T|$)/.test(value)) {
+    const ms = toEpochMs(value);
+    if (ms !== null) return ms;
+  }
+  throw new UsageError(`--${flag}: expected a duration such as 15m, 2h, 1d or an ISO 8601 time, got "${value}"`);
+}
+
+export interface ResultsDeps {
+  now?: () => number;
+}
+
+export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps = {}): Promise<number> {
+  const { values } = parseFlags(argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(RESULTS_USAGE);
+    return 0;
+  }
+  const nowMs = (deps.now ?? Date.now)();
+  const since = parseWhen("since", values.since ?? "1h", nowMs);
+  const until = values.until === undefined ? nowMs : parseWhen("until", values.until, nowMs);
+  if (until <= since) throw new UsageError(`--until must be later than --since`);
+  const kind = values.kind;
+  if (kind !== undefined && !(PROBE_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`--kind: expected one of ${PROBE_KINDS.join(", ")}, got "${kind}"`);
+  }
+  const limit = parsePositiveInteger("limit", values.limit);
+  if (values.table !== undefined && values["data-dir"] !== undefined) throw new UsageError("--table and --data-dir exclude each other");
+  const awsRegion = values["aws-region"] ?? process.env.AWS_REGION;
+  if (values.table !== undefined && !awsRegion) throw new UsageError("--aws-region: required with --table (or set AWS_REGION)");
+  if (values.table === undefined && values["aws-region"] !== undefined) throw new UsageError("--aws-region: only meaningful with --table");
+
+  let opened: OpenStore;
+  try {
+    opened =
+      values.table !== undefined
+        ? openAwsStore(values.table, awsRegion!)
+        : await openSharedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR });
+  } catch (err) {
+    return storeFailure(io, err);
+  }
+  try {
+    const results = await opened.store.queryResults({
+      since,
+      until,
+      ...(values.target !== undefined ? { target: values.target } : {}),
+      ...(values.region !== undefined ? { region: values.region } : {}),
+      ...(kind !== undefined ? { kind: kind as ProbeKind } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
+    if (values.json) {
+      for (const result of results) io.stdout.write(`${JSON.stringify(result)}\n`);
+    } else if (results.length === 0) {
+      io.stderr.write(`popwatch results: no results from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`);
+    } else {
+      io.stdout.write(formatResultsTable(results));
+    }
+    return 0;
+  } catch (err) {
+    return storeFailure(io, err);
+  } finally {
+    await opened.close();
+  }
+}
+
+function storeFailure(io: Io, err: unknown): number {
+  if (!(err instanceof StoreError)) throw err;
+  io.stderr.write(`popwatch results: ${err.message} (${err.code})\n`);
+  return 1;
+}

@@ -1,0 +1,106 @@
+// Opening the store for a command. The embedded store (dynalite on LevelDB)
+// allows one process per data directory, so `popwatch run` holds it and
+// publishes its loopback endpoint in the data directory; `results` and
+// `import` started meanwhile talk to that endpoint instead of failing.
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DEFAULT_TABLE_NAME,
+  DynamoResultStore,
+  type ResultStore,
+  type RetentionDays,
+  StoreError,
+  startEmbeddedStore,
+} from "@popwatch/store";
+
+// The SDK warns on Node 20 about its own future releases on every CLI run;
+// it says nothing about popwatch, and the CLI supports Node 20.
+function quietSdkNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+}
+
+/** Written by `popwatch run` while it holds the data directory: `{ endpoint, pid }`. */
+export const ENDPOINT_FILE = "endpoint.json";
+
+export interface OpenStore {
+  store: ResultStore;
+  /** For messages: where the data is. */
+  where: string;
+  close(): Promise<void>;
+}
+
+export interface LocalStoreOptions {
+  dataDir: string;
+  retentionDays?: RetentionDays;
+}
+
+/** Starts the embedded store and publishes its endpoint for other popwatch processes until closed. */
+export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenStore> {
+  quietSdkNodeVersionWarning();
+  const embedded = await startEmbeddedStore({
+    dataDir: options.dataDir,
+    ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
+  });
+  const endpointFile = join(embedded.dataDir, ENDPOINT_FILE);
+  try {
+    await writeFile(endpointFile, `${JSON.stringify({ endpoint: embedded.endpoint, pid: process.pid })}\n`);
+  } catch (err) {
+    await embedded.close();
+    throw new StoreError("store_unavailable", `cannot write ${endpointFile}`, { cause: err });
+  }
+  return {
+    store: embedded.store,
+    where: embedded.dataDir,
+    close: async () => {
+      await rm(endpointFile, { force: true });
+      await embedded.close();
+    },
+  };
+}
+
+/** The embedded store, or, when a `popwatch run` holds the directory, that run's store over loopback. */
+export async function openSharedStore(options: LocalStoreOptions): Promise<OpenStore> {
+  quietSdkNodeVersionWarning();
+  const dataDir = resolve(options.dataDir);
+  try {
+    const embedded = await startEmbeddedStore({
+      dataDir,
+      ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
+    });
+    return { store: embedded.store, where: embedded.dataDir, close: () => embedded.close() };
+  } catch (err) {
+    if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
+    const running = await readEndpoint(dataDir);
+    if (running === null) throw err;
+    const client = new DynamoDBClient({
+      endpoint: running.endpoint,
+      region: "local",
+      credentials: { accessKeyId: "popwatch-local", secretAccessKey: "popwatch-local" },
+      maxAttempts: 1,
+    });
+    const store = new DynamoResultStore({
+      client,
+      tableName: DEFAULT_TABLE_NAME,
+      ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
+    });
+    return { store, where: `${dataDir} (through popwatch run, pid ${running.pid})`, close: async () => client.destroy() };
+  }
+}
+
+/** A DynamoDB table on AWS (credentials from the usual SDK chain). */
+export function openAwsStore(tableName: string, region: string): OpenStore {
+  quietSdkNodeVersionWarning();
+  const client = new DynamoDBClient({ region });
+  return { store: new DynamoResultStore({ client, tableName }), where: `table ${tableName} (${region})`, close: async () => client.destroy() };
+}
+
+async function readEndpoint(dataDir: string): Promise<{ endpoint: string; pid: number } | null> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dataDir, ENDPOINT_FILE), "utf8")) as { endpoint?: unknown; pid?: unknown };
+    if (typeof parsed.endpoint !== "string" || !/^http:\/\/127\.0\.0\.1:\d+$/.test(parsed.endpoint)) return null;
+    return { endpoint: parsed.endpoint, pid: typeof parsed.pid === "number" ? parsed.pid : 0 };
+  } catch {
+    return null;
+  }
+}
