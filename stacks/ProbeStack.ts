@@ -1,0 +1,131 @@
+// The scheduled probe function, one stack per configured region. An
+// EventBridge rule invokes it every `schedule.rateMinutes`; one invocation runs
+// `schedule.roundsPerInvocation` evenly spaced rounds and writes the results to
+// the table in the home region.
+//
+// Least privilege: the function gets its own role with exactly two
+// statements — write its own log group, and the three DynamoDB actions the
+// store uses on the one table ARN (built from the fixed table name and the
+// home region, so no cross-region reference or custom resource is needed).
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Function, type FunctionProps, type StackContext } from "sst/constructs";
+import type { PopwatchConfig } from "@popwatch/core";
+import {
+  BUNDLED_CONFIG_FILE,
+  PROBE_ARCHITECTURE,
+  PROBE_BUNDLE,
+  PROBE_HANDLER,
+  PROBE_MEMORY_MB,
+  PROBE_RETRY_ATTEMPTS,
+  PROBE_RUNTIME,
+  PROBE_TABLE_ACTIONS,
+  maxEventAgeSeconds,
+  probeFunctionName,
+  probeTimeoutSeconds,
+  tableName,
+} from "./settings";
+
+export interface ProbeStackProps {
+  config: PopwatchConfig;
+  /** The validated config JSON, relative to the repository root (writeBundledConfig). */
+  configFile: string;
+  /** Handler as `path/file.export`, relative to the repository root. Default functions/probe.handler. */
+  handler?: string;
+}
+
+export interface ProbeStackOutputs {
+  probe: Function;
+  schedule: Rule;
+  role: Role;
+  tableArn: string;
+}
+
+/** Returns the functional stack for `app.stack(...)`; the config is fixed per deploy. */
+export function probeStack(props: ProbeStackProps): (ctx: StackContext) => ProbeStackOutputs {
+  return function ProbeStack({ app, stack }: StackContext): ProbeStackOutputs {
+    const { config } = props;
+    const table = tableName(app.name, app.stage);
+    const tableArn = stack.formatArn({ service: "dynamodb", region: config.homeRegion, resource: "table", resourceName: table });
+    const functionName = probeFunctionName(app.name, app.stage);
+    const timeoutSeconds = probeTimeoutSeconds(config.schedule);
+    const eventAge = Duration.seconds(maxEventAgeSeconds(config.schedule));
+
+    const logGroup = new LogGroup(stack, "ProbeLogs", {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: RetentionDays.TWO_WEEKS,
+      // Deleted with the stack in every stage: a retained group of this fixed name would make the next deploy fail.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Our own role: no AWSLambdaBasicExecutionRole (logs:* on every log group),
+    // no X-Ray (tracing is off), nothing SST adds by default.
+    const role = new Role(stack, "ProbeRole", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `popwatch probe (${app.stage}, ${stack.region}): own log group, results table ${table} in ${config.homeRegion}`,
+    });
+    role.addToPolicy(new PolicyStatement({ sid: "ProbeLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] }));
+    role.addToPolicy(new PolicyStatement({ sid: "ResultsTable", actions: [...PROBE_TABLE_ACTIONS], resources: [tableArn] }));
+
+    // NODE_OPTIONS=--enable-source-maps is deliberately absent (settings.ts, PROBE_BUNDLE).
+    const environment: Record<string, string> = {
+      POPWATCH_TABLE: table,
+      POPWATCH_TABLE_REGION: config.homeRegion,
+      POPWATCH_CONFIG_FILE: BUNDLED_CONFIG_FILE,
+    };
+
+    const probe = new Function(stack, "Probe", {
+      handler: props.handler ?? PROBE_HANDLER,
+      functionName,
+      description: `popwatch probe: ${config.targets.length} targets, ${config.schedule.roundsPerInvocation} rounds every ${config.schedule.rateMinutes} min; results to ${table} (${config.homeRegion})`,
+      runtime: PROBE_RUNTIME,
+      architecture: PROBE_ARCHITECTURE,
+      memorySize: PROBE_MEMORY_MB,
+      timeout: timeoutSeconds,
+      tracing: "disabled",
+      role,
+      logGroup,
+      // Async invocations (EventBridge): retry a failed run, drop events too old to matter.
+      retryAttempts: PROBE_RETRY_ATTEMPTS,
+      maxEventAge: eventAge,
+      environment,
+      copyFiles: [{ from: props.configFile, to: BUNDLED_CONFIG_FILE }],
+      nodejs: {
+        format: PROBE_BUNDLE.format,
+        minify: PROBE_BUNDLE.minify,
+        sourcemap: PROBE_BUNDLE.sourcemap,
+        esbuild: {
+          target: PROBE_BUNDLE.target,
+          external: [...PROBE_BUNDLE.external],
+        },
+      },
+    });
+
+    const schedule = new Rule(stack, "ProbeSchedule", {
+      description: `popwatch probe every ${config.schedule.rateMinutes} min`,
+      schedule: Schedule.rate(Duration.minutes(config.schedule.rateMinutes)),
+      // Delivery retries (throttled invoke) within the same window as the function's own retries.
+      targets: [new LambdaFunction(probe, { retryAttempts: PROBE_RETRY_ATTEMPTS, maxEventAge: eventAge })],
+    });
+
+    dropUnusedCustomResourceHandler(stack);
+    stack.addOutputs({ ProbeFunction: probe.functionName, ProbeSchedule: schedule.ruleName, ResultsTableArn: tableArn });
+    return { probe, schedule, role, tableArn };
+  };
+}
+
+/**
+ * Every SST v2 stack creates a "CustomResourceHandler" Lambda (with a role
+ * holding AWSLambdaBasicExecutionRole, i.e. logs:* on "*") for the custom
+ * resources some SST constructs need: secret prefetch, Auth, sites, and the
+ * sourcemap uploader when sourcemaps are kept out of the bundle. popwatch's
+ * stacks use none of them (the probe ships its sourcemap inside the bundle),
+ * so the idle function and its broad role are removed. The synth tests check
+ * that no custom resource appears.
+ */
+export function dropUnusedCustomResourceHandler(stack: StackContext["stack"]): void {
+  stack.node.tryRemoveChild(stack.customResourceHandler.node.id);
+}

@@ -1,0 +1,58 @@
+// Which stacks one `sst deploy` creates. SST v2 deploys every stack of an app
+// into the app's region (its CloudFormation client is bound to
+// `--region`/config.region; see stacks/README.md), so a deploy covers one
+// region: the home region gets StorageStack, every configured region gets
+// ProbeStack. stacks/deploy-all.ts runs one deploy per region.
+import { getStack, type App, type Stack } from "sst/constructs";
+import { useProject } from "sst/project.js";
+import type { PopwatchConfig } from "@popwatch/core";
+import { writeBundledConfig } from "./config";
+import { probeStack, type ProbeStackProps } from "./ProbeStack";
+import { deployRegions } from "./settings";
+import { StorageStack } from "./StorageStack";
+
+export { deployRegions };
+
+export interface PopwatchStacks {
+  region: string;
+  /** Present in the home region. */
+  storage?: Stack;
+  /** Present in every configured region. */
+  probe?: Stack;
+}
+
+export interface PopwatchStacksOptions {
+  /** Handler override (tests use a fixture); default functions/probe.handler. */
+  handler?: string;
+  /** Repository root; default the SST project root. */
+  root?: string;
+}
+
+/** Adds this region's stacks to the app. Throws when the app's region is not part of the config. */
+export async function addPopwatchStacks(app: App, config: PopwatchConfig, options: PopwatchStacksOptions = {}): Promise<PopwatchStacks> {
+  const region = app.region;
+  const isHome = region === config.homeRegion;
+  const isProbe = config.regions.includes(region);
+  if (!isHome && !isProbe) {
+    throw new Error(
+      `popwatch: region ${region} is neither the home region (${config.homeRegion}) nor one of the probe regions (${config.regions.join(", ")}); ` +
+        `deploy with --region set to one of ${deployRegions(config).join(", ")}`,
+    );
+  }
+  const result: PopwatchStacks = { region };
+  if (isHome) {
+    app.stack(StorageStack, { id: "storage" });
+    result.storage = getStack(StorageStack);
+  }
+  if (isProbe) {
+    const root = options.root ?? useProject().paths.root;
+    const props: ProbeStackProps = { config, configFile: await writeBundledConfig(config, root) };
+    if (options.handler !== undefined) props.handler = options.handler;
+    const ProbeStack = probeStack(props);
+    app.stack(ProbeStack, { id: "probe" });
+    result.probe = getStack(ProbeStack);
+    // Same region: create the table before the first probe writes to it.
+    if (result.storage) result.probe.addDependency(result.storage);
+  }
+  return result;
+}

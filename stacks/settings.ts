@@ -1,0 +1,151 @@
+// Deployment settings derived from the validated popwatch config: names,
+// timeouts, retry windows, the probe function's bundle options and the exact
+// DynamoDB actions it may call. No CDK and no imports at run time (the esbuild
+// plugin at the end is typed structurally): the stacks, the synth tests, the
+// benchmarks and stacks/deploy-all.ts all read the same numbers from here.
+import type { PopwatchConfig } from "@popwatch/core";
+
+/** Lambda's hard ceiling on a function timeout. */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+/** Seconds left between the function timeout and the next scheduled invocation. */
+export const TIMEOUT_MARGIN_SECONDS = 2;
+/** The last round's probes must end this long before the function timeout, so its results can still be written. */
+export const LAST_ROUND_WRITE_MARGIN_MS = 1000;
+
+export const PROBE_RUNTIME = "nodejs22.x";
+export const PROBE_ARCHITECTURE = "arm_64";
+/**
+ * Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). At 128 MB a
+ * TLS handshake (ECDHE, certificate chain verification) and the timers of a
+ * round share ~7 % of a core, which shows up as added latency in the very
+ * figures popwatch reports. 256 MB doubles the CPU share for twice the
+ * GB-second price. Memory itself is not the constraint: RSS after module init
+ * is 77 MB (bench/RESULTS.md).
+ */
+export const PROBE_MEMORY_MB = 256;
+
+/** Where the validated config lands inside the function bundle (relative to LAMBDA_TASK_ROOT). */
+export const BUNDLED_CONFIG_FILE = "popwatch.config.json";
+/** Handler entry, relative to the repository root (SST `file.export` syntax). */
+export const PROBE_HANDLER = "functions/probe.handler";
+
+/**
+ * esbuild options of the probe bundle, on top of SST v2's own for ESM
+ * (bundle, platform node, keepNames, mainFields module/main, a createRequire
+ * banner). bench/bundle-size.ts builds with exactly these.
+ *
+ * - `@aws-sdk/*` is bundled, not taken from the runtime: the version is the one
+ *   the store was tested with, and one minified file loads faster than the
+ *   runtime's SDK spread over many node_modules files (bench/RESULTS.md).
+ * - `dynalite` (the embedded local store, LevelDB with a native binding) is
+ *   never loaded on Lambda: external keeps it out of the bundle, and the
+ *   store loads it only when the embedded store starts.
+ * - The source map ships inside the bundle (so SST does not upload it to its
+ *   bucket through a custom resource) but is not enabled: parsing it costs
+ *   ~30 ms on every cold start (bench/RESULTS.md). keepNames keeps function
+ *   names in stack traces; for TypeScript lines set
+ *   NODE_OPTIONS=--enable-source-maps on the function.
+ * - SST v2 builds with its own esbuild (0.18.13), whatever the repository's is.
+ */
+export const PROBE_BUNDLE = {
+  format: "esm" as const,
+  minify: true,
+  sourcemap: true,
+  target: "node22",
+  external: ["dynalite"],
+};
+
+/**
+ * The DynamoDB actions the probe function's store calls
+ * (packages/store/src/dynamo-store.ts): putResults/putRollups use
+ * BatchWriteItem, rebuildRollups reads with Query (consistent) and writes each
+ * rollup with a conditional PutItem; listSeries is a Query. Nothing else.
+ */
+export const PROBE_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
+
+/** The regions a full deploy touches, home region first (the table exists before any probe writes). */
+export function deployRegions(config: Pick<PopwatchConfig, "homeRegion" | "regions">): string[] {
+  return [config.homeRegion, ...config.regions.filter((r) => r !== config.homeRegion)];
+}
+
+/** Physical table name, fixed so every region can address it without cross-region references. */
+export function tableName(appName: string, stage: string): string {
+  return `${appName}-${stage}`;
+}
+
+/** Fixed probe function name, the same in every region. */
+export function probeFunctionName(appName: string, stage: string): string {
+  return `${appName}-${stage}-probe`;
+}
+
+/** Stages whose data survives `sst remove` (table RETAIN, deletion protection on). */
+export function isProductionStage(stage: string): boolean {
+  return stage === "prod" || stage === "production";
+}
+
+/** Function timeout: the whole schedule period minus a margin, capped at Lambda's 900 s. */
+export function probeTimeoutSeconds(schedule: PopwatchConfig["schedule"]): number {
+  return Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, schedule.rateMinutes * 60 - TIMEOUT_MARGIN_SECONDS);
+}
+
+/** Probes in one round: one per configured kind of every target (the agent's probeSpecsOf). */
+export function probesPerRound(config: Pick<PopwatchConfig, "targets">): number {
+  return config.targets.reduce((sum, target) => sum + Object.values(target.probes).filter((p) => p !== undefined).length, 0);
+}
+
+/**
+ * The longest one round can take: probes run `concurrency` at a time, each
+ * bounded by `timeoutMs` (the same bound packages/agent's worstCaseRoundMs
+ * uses to decide whether a round still fits before the deadline).
+ */
+export function worstCaseRoundMs(config: Pick<PopwatchConfig, "targets" | "schedule">): number {
+  return Math.ceil(Math.max(1, probesPerRound(config)) / config.schedule.concurrency) * config.schedule.timeoutMs;
+}
+
+/** When the last round ends at the latest, in ms after the invocation's scheduled time. */
+export function lastRoundDeadlineMs(config: Pick<PopwatchConfig, "targets" | "schedule">): number {
+  const { schedule } = config;
+  const roundMs = (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
+  return (schedule.roundsPerInvocation - 1) * roundMs + worstCaseRoundMs(config);
+}
+
+/**
+ * Async invocation retries. EventBridge invokes asynchronously; when the
+ * handler fails Lambda retries after ~1 min and again ~2 min later. Writes are
+ * idempotent per (event id, slot), so a retry repairs a lost batch instead of
+ * duplicating it. The event must stay valid across both retries:
+ * 3 × timeout + 3 min of back-off, at least one schedule period, rounded up to
+ * a minute, within Lambda's 60 s – 6 h range.
+ */
+export const PROBE_RETRY_ATTEMPTS = 2;
+export function maxEventAgeSeconds(schedule: PopwatchConfig["schedule"]): number {
+  const timeout = probeTimeoutSeconds(schedule);
+  const needed = Math.max(schedule.rateMinutes * 60, 3 * timeout + 180);
+  return Math.min(6 * 3600, Math.max(60, Math.ceil(needed / 60) * 60));
+}
+
+/**
+ * Problems that make a config undeployable on Lambda although it is valid for
+ * local runs: the agent skips every round that cannot end (worst case) a
+ * margin before the function timeout, so such a config would silently lose
+ * its last rounds on every invocation.
+ */
+export function deploymentProblems(config: Pick<PopwatchConfig, "targets" | "schedule">): string[] {
+  const problems: string[] = [];
+  const { schedule } = config;
+  const timeoutMs = probeTimeoutSeconds(schedule) * 1000;
+  const deadline = lastRoundDeadlineMs(config);
+  if (deadline + LAST_ROUND_WRITE_MARGIN_MS > timeoutMs) {
+    const probes = probesPerRound(config);
+    const batches = Math.ceil(Math.max(1, probes) / schedule.concurrency);
+    problems.push(
+      `schedule: the last of ${schedule.roundsPerInvocation} rounds may run until ${deadline} ms ` +
+        `(${probes} probes in ${batches} batch${batches === 1 ? "" : "es"} of at most ${schedule.concurrency}, ${schedule.timeoutMs} ms each), ` +
+        `less than ${LAST_ROUND_WRITE_MARGIN_MS} ms before the function timeout (${timeoutMs} ms), so the agent would skip it; ` +
+        (batches > 1 ? `raise schedule.concurrency to at least ${probes}, or ` : "") +
+        `lower schedule.timeoutMs or schedule.roundsPerInvocation` +
+        (schedule.rateMinutes > 15 ? `, or schedule.rateMinutes (Lambda stops at 15 minutes)` : ""),
+    );
+  }
+  return problems;
+}
