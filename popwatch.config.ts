@@ -1,6 +1,7 @@
 // Example popwatch configuration: two well-known anycast DNS services, probed
 // from three AWS regions six times a minute. `npx popwatch validate` checks it,
-// `npx popwatch run` probes it from this machine, `npx sst deploy` from AWS.
+// `npx popwatch run` probes it from this machine, `npm run deploy -- --stage prod`
+// from every configured AWS region.
 import { defineConfig } from "@popwatch/core";
 
 export default defineConfig({
