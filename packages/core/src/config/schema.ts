@@ -2,11 +2,18 @@
 // long to keep it. Validated once at the edge (CLI, Lambda cold start); every
 // error names its field by dotted path, and unknown keys are refused so a typo
 // never silently turns a setting off.
-import { z } from "zod";
+//
+// Written with zod/mini (see ../zod-messages.ts): `z.optional(s)` is classic's
+// `s.optional()`, `z._default(s, v)` its `s.default(v)`, `s.check(...)` its
+// chained checks, `z.pipe(s, z.transform(f))` its `s.transform(f)`.
+import * as z from "zod/mini";
 import { ConfigError } from "../errors";
 import { popIdentificationSchema, toConfigIssues } from "../pop/schema";
+import { useEnglishZodMessages } from "../zod-messages";
 
-const port = z.number().int().min(1).max(65535);
+useEnglishZodMessages();
+
+const port = z.number().check(z.int(), z.gte(1), z.lte(65535));
 
 function compiles(source: string): boolean {
   try {
@@ -16,171 +23,187 @@ function compiles(source: string): boolean {
     return false;
   }
 }
-const regexSource = z.string().min(1).max(1000).refine(compiles, { message: "invalid regular expression" });
+const regexSource = z.string().check(z.minLength(1), z.maxLength(1000), z.refine(compiles, { message: "invalid regular expression" }));
 
 const hostname = z
   .string()
-  .max(253)
-  .regex(/^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?$/i, { message: "expected a hostname" });
+  .check(
+    z.maxLength(253),
+    z.regex(/^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?$/i, { message: "expected a hostname" }),
+  );
 
 const ipv4 = z.ipv4();
 const ipv6 = z.ipv6();
 const ipAddress = z
   .string()
-  .refine((value) => ipv4.safeParse(value).success || ipv6.safeParse(value).success, { message: "expected an IPv4 or IPv6 address" });
+  .check(z.refine((value) => ipv4.safeParse(value).success || ipv6.safeParse(value).success, { message: "expected an IPv4 or IPv6 address" }));
 
-const pem = z.string().refine((value) => value.includes("-----BEGIN CERTIFICATE-----"), { message: "expected a PEM certificate" });
+const pem = z.string().check(z.refine((value) => value.includes("-----BEGIN CERTIFICATE-----"), { message: "expected a PEM certificate" }));
 const sha256 = z
-  .string()
-  .transform((value) => value.replace(/:/g, "").toLowerCase())
-  .refine((value) => /^[0-9a-f]{64}$/.test(value), { message: "expected a SHA-256 fingerprint (64 hex digits)" });
+  .pipe(z.string(), z.transform((value: string) => value.replace(/:/g, "").toLowerCase()))
+  .check(z.refine((value) => /^[0-9a-f]{64}$/.test(value), { message: "expected a SHA-256 fingerprint (64 hex digits)" }));
 
 const trust = {
   /** Extra CA certificates (PEM) trusted besides the system store. */
-  ca: z.array(pem).default([]),
+  ca: z._default(z.array(pem), []),
   /** Leaf SHA-256 pins; when present they decide verification instead of CAs. */
-  pinSha256: z.array(sha256).default([]),
+  pinSha256: z._default(z.array(sha256), []),
 };
 
 export const dnsProbeOptionsSchema = z.strictObject({
-  port: port.default(53),
-  transport: z.enum(["udp", "tcp"]).default("udp"),
-  qname: z.string().min(1).max(255).default("."),
-  qtype: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,10}$/, { message: "expected a record type such as A, AAAA, SOA, TXT" })
-    .transform((t) => t.toUpperCase())
-    .default("SOA"),
-  qclass: z.enum(["IN", "CH"]).default("IN"),
-  nsid: z.boolean().default(true),
-  chaos: z.array(z.enum(["id.server", "hostname.bind"])).default([]),
-  recursionDesired: z.boolean().default(false),
-  dnssecOk: z.boolean().default(false),
-  udpPayloadSize: z.number().int().min(512).max(65535).default(1232),
-  tcpFallback: z.boolean().default(true),
-  expect: z
-    .strictObject({
-      rcode: z.array(z.string().regex(/^[A-Z]+$/, { message: "expected an rcode mnemonic such as NOERROR" })).min(1).optional(),
-      answer: regexSource.optional(),
-    })
-    .optional(),
+  port: z._default(port, 53),
+  transport: z._default(z.enum(["udp", "tcp"]), "udp"),
+  qname: z._default(z.string().check(z.minLength(1), z.maxLength(255)), "."),
+  qtype: z._default(
+    z.pipe(
+      z.string().check(z.regex(/^[A-Za-z0-9]{1,10}$/, { message: "expected a record type such as A, AAAA, SOA, TXT" })),
+      z.transform((t: string) => t.toUpperCase()),
+    ),
+    "SOA",
+  ),
+  qclass: z._default(z.enum(["IN", "CH"]), "IN"),
+  nsid: z._default(z.boolean(), true),
+  chaos: z._default(z.array(z.enum(["id.server", "hostname.bind"])), []),
+  recursionDesired: z._default(z.boolean(), false),
+  dnssecOk: z._default(z.boolean(), false),
+  udpPayloadSize: z._default(z.number().check(z.int(), z.gte(512), z.lte(65535)), 1232),
+  tcpFallback: z._default(z.boolean(), true),
+  expect: z.optional(
+    z.strictObject({
+      rcode: z.optional(
+        z.array(z.string().check(z.regex(/^[A-Z]+$/, { message: "expected an rcode mnemonic such as NOERROR" }))).check(z.minLength(1)),
+      ),
+      answer: z.optional(regexSource),
+    }),
+  ),
 });
 
 export const tcpProbeOptionsSchema = z.strictObject({
-  port: port.default(443),
+  port: z._default(port, 443),
 });
 
 export const tlsProbeOptionsSchema = z.strictObject({
-  port: port.default(443),
+  port: z._default(port, 443),
   /** SNI; defaults to the target's hostname. */
-  sni: hostname.optional(),
-  alpn: z.array(z.string().min(1).max(255)).default(["h2", "http/1.1"]),
+  sni: z.optional(hostname),
+  alpn: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))), ["h2", "http/1.1"]),
   ...trust,
 });
 
 export const httpProbeOptionsSchema = z.strictObject({
   /** Defaults to 443 for https, 80 for http. */
-  port: port.optional(),
-  scheme: z.enum(["https", "http"]).default("https"),
-  path: z.string().startsWith("/", { message: 'must start with "/"' }).default("/"),
-  method: z.enum(["GET", "HEAD"]).default("GET"),
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: "invalid header name" }), z.string()).optional(),
-  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
-  bodyRegex: regexSource.optional(),
-  readCapBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(64 * 1024),
+  port: z.optional(port),
+  scheme: z._default(z.enum(["https", "http"]), "https"),
+  path: z._default(z.string().check(z.startsWith("/", { message: 'must start with "/"' })), "/"),
+  method: z._default(z.enum(["GET", "HEAD"]), "GET"),
+  headers: z.optional(z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: "invalid header name" })), z.string())),
+  expectStatus: z.optional(z.array(z.number().check(z.int(), z.gte(100), z.lte(599))).check(z.minLength(1))),
+  bodyRegex: z.optional(regexSource),
+  readCapBytes: z._default(z.number().check(z.int(), z.gte(0), z.lte(16 * 1024 * 1024)), 64 * 1024),
   ...trust,
 });
 
 export const targetSchema = z
   .strictObject({
     /** Names the series in storage and reports: stable, short, no spaces. */
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { message: "expected 1–63 letters, digits, '.', '_' or '-'" }),
+    name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { message: "expected 1–63 letters, digits, '.', '_' or '-'" })),
     /** The anycast address probed. */
     address: ipAddress,
     /** Hostname for SNI and Host (and CLI display). */
-    hostname: hostname.optional(),
+    hostname: z.optional(hostname),
     probes: z.strictObject({
-      dns: dnsProbeOptionsSchema.optional(),
-      tcp: tcpProbeOptionsSchema.optional(),
-      tls: tlsProbeOptionsSchema.optional(),
-      http: httpProbeOptionsSchema.optional(),
+      dns: z.optional(dnsProbeOptionsSchema),
+      tcp: z.optional(tcpProbeOptionsSchema),
+      tls: z.optional(tlsProbeOptionsSchema),
+      http: z.optional(httpProbeOptionsSchema),
     }),
   })
-  .superRefine((target, ctx) => {
-    if (Object.values(target.probes).every((p) => p === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["probes"], message: "at least one probe kind (dns, tcp, tls, http) is required" });
-    }
-  });
+  .check(
+    z.superRefine((target, ctx) => {
+      if (Object.values(target.probes).every((p) => p === undefined)) {
+        ctx.addIssue({ code: "custom", path: ["probes"], message: "at least one probe kind (dns, tcp, tls, http) is required" });
+      }
+    }),
+  );
 
-const awsRegion = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" });
+const awsRegion = z.string().check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" }));
 
 export const scheduleSchema = z
   .strictObject({
     /** EventBridge rate of the scheduled invocation, in minutes. */
-    rateMinutes: z.number().int().min(1).max(1440).default(1),
+    rateMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1440)), 1),
     /** Probe rounds inside one invocation, evenly spaced: 6 rounds a minute = every 10 s. */
-    roundsPerInvocation: z.number().int().min(1).max(60).default(6),
+    roundsPerInvocation: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 6),
     /** Per-probe timeout. */
-    timeoutMs: z.number().int().min(50).max(60_000).default(5000),
+    timeoutMs: z._default(z.number().check(z.int(), z.gte(50), z.lte(60_000)), 5000),
     /** Probes in flight at once within a round. */
-    concurrency: z.number().int().min(1).max(1000).default(32),
+    concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 32),
   })
-  .superRefine((schedule, ctx) => {
-    const roundMs = (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
-    if (schedule.timeoutMs >= roundMs) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["timeoutMs"],
-        message: `must be shorter than the round interval (${roundMs} ms = ${schedule.rateMinutes} min / ${schedule.roundsPerInvocation} rounds)`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((schedule, ctx) => {
+      const roundMs = (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
+      if (schedule.timeoutMs >= roundMs) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["timeoutMs"],
+          message: `must be shorter than the round interval (${roundMs} ms = ${schedule.rateMinutes} min / ${schedule.roundsPerInvocation} rounds)`,
+        });
+      }
+    }),
+  );
 
 export const popCatalogueEntrySchema = z.strictObject({
-  city: z.string().max(100).optional(),
-  country: z.string().regex(/^[A-Z]{2}$/, { message: "expected an ISO 3166-1 alpha-2 code" }).optional(),
-  lat: z.number().min(-90).max(90),
-  lon: z.number().min(-180).max(180),
-  iata: z.string().regex(/^[a-z]{3}$/, { message: "expected a lowercase IATA code" }).optional(),
+  city: z.optional(z.string().check(z.maxLength(100))),
+  country: z.optional(z.string().check(z.regex(/^[A-Z]{2}$/, { message: "expected an ISO 3166-1 alpha-2 code" }))),
+  lat: z.number().check(z.gte(-90), z.lte(90)),
+  lon: z.number().check(z.gte(-180), z.lte(180)),
+  iata: z.optional(z.string().check(z.regex(/^[a-z]{3}$/, { message: "expected a lowercase IATA code" }))),
 });
 
+const days = z.number().check(z.int(), z.gte(1), z.lte(3650));
 export const retentionSchema = z.strictObject({
-  rawDays: z.number().int().min(1).max(3650).default(7),
-  minuteDays: z.number().int().min(1).max(3650).default(14),
-  hourDays: z.number().int().min(1).max(3650).default(90),
-  dayDays: z.number().int().min(1).max(3650).default(400),
+  rawDays: z._default(days, 7),
+  minuteDays: z._default(days, 14),
+  hourDays: z._default(days, 90),
+  dayDays: z._default(days, 400),
 });
 
-export const configSchema = z
+const configObjectSchema = z
   .strictObject({
     /** Where the table, the evaluator and the alert bus live. Defaults to the first region. */
-    homeRegion: awsRegion.optional(),
+    homeRegion: z.optional(awsRegion),
     /** AWS regions that each run the probe function (vantage points). */
-    regions: z.array(awsRegion).min(1).default(["us-east-1"]),
+    regions: z._default(z.array(awsRegion).check(z.minLength(1)), ["us-east-1"]),
     /** Region name local runs (`popwatch run`) file their results under. */
-    localRegion: z.string().regex(/^[a-z0-9-]{1,32}$/, { message: "expected lowercase letters, digits and '-'" }).default("local"),
-    schedule: scheduleSchema.default({ rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32 }),
-    targets: z.array(targetSchema).min(1),
+    localRegion: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, { message: "expected lowercase letters, digits and '-'" })), "local"),
+    schedule: z._default(scheduleSchema, { rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32 }),
+    targets: z.array(targetSchema).check(z.minLength(1)),
     /** PoP id → location, for detour analysis and display. */
-    popCatalogue: z.record(z.string().min(1).max(64), popCatalogueEntrySchema).default({}),
-    popIdentification: popIdentificationSchema.default({ rules: [], tlsFingerprints: {} }),
-    retention: retentionSchema.default({ rawDays: 7, minuteDays: 14, hourDays: 90, dayDays: 400 }),
+    popCatalogue: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), popCatalogueEntrySchema), {}),
+    popIdentification: z._default(popIdentificationSchema, { rules: [], tlsFingerprints: {} }),
+    retention: z._default(retentionSchema, { rawDays: 7, minuteDays: 14, hourDays: 90, dayDays: 400 }),
   })
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.targets.forEach((target, index) => {
-      const first = seen.get(target.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["targets", index, "name"], message: `duplicate target name "${target.name}" (also targets.${first}.name)` });
-      } else seen.set(target.name, index);
-    });
-    const regions = new Set<string>();
-    config.regions.forEach((region, index) => {
-      if (regions.has(region)) ctx.addIssue({ code: "custom", path: ["regions", index], message: `duplicate region "${region}"` });
-      regions.add(region);
-    });
-  })
-  .transform((config) => ({ ...config, homeRegion: config.homeRegion ?? config.regions[0]! }));
+  .check(
+    z.superRefine((config, ctx) => {
+      const seen = new Map<string, number>();
+      config.targets.forEach((target, index) => {
+        const first = seen.get(target.name);
+        if (first !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["targets", index, "name"], message: `duplicate target name "${target.name}" (also targets.${first}.name)` });
+        } else seen.set(target.name, index);
+      });
+      const regions = new Set<string>();
+      config.regions.forEach((region, index) => {
+        if (regions.has(region)) ctx.addIssue({ code: "custom", path: ["regions", index], message: `duplicate region "${region}"` });
+        regions.add(region);
+      });
+    }),
+  );
+
+export const configSchema = z.pipe(
+  configObjectSchema,
+  z.transform((config: z.output<typeof configObjectSchema>) => ({ ...config, homeRegion: config.homeRegion ?? config.regions[0]! })),
+);
 
 /** Configuration as written (defaults optional). */
 export type PopwatchConfigInput = z.input<typeof configSchema>;
