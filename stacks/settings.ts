@@ -20,7 +20,7 @@ export const PROBE_ARCHITECTURE = "arm_64";
  * round share ~7 % of a core, which shows up as added latency in the very
  * figures popwatch reports. 256 MB doubles the CPU share for twice the
  * GB-second price. Memory itself is not the constraint: RSS after module init
- * is 77 MB (bench/RESULTS.md).
+ * is 52 MB (bench/RESULTS.md).
  */
 export const PROBE_MEMORY_MB = 256;
 

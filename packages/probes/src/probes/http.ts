@@ -2,7 +2,13 @@ import type { Failure } from "@popwatch/core";
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
-import { Client, type buildConnector, errors as undiciErrors } from "undici";
+import type { buildConnector } from "undici";
+// undici's own modules rather than "undici", whose index bundles all of undici
+// (fetch, websocket, caches): bundle size on Lambda. Undici 7 internals, typed
+// in ../undici-client.d.ts, which says why and what to check on an update.
+import Client from "undici/lib/dispatcher/client.js";
+import request from "undici/lib/api/api-request.js";
+import undiciErrors from "undici/lib/core/errors.js";
 import { ProbeFailureError, ProbeSpecError } from "../errors";
 import { sha256Hex } from "../tls/certificate";
 import { openConnection, sniFor } from "../tls/connect";
@@ -222,7 +228,7 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
     const given = spec.headers ?? {};
     const hasAgent = Object.keys(given).some((name) => name.toLowerCase() === "user-agent");
     const headers: Record<string, string> = hasAgent ? { ...given } : { "user-agent": USER_AGENT, ...given };
-    const response = await client.request({
+    const response = await request.call(client, {
       path,
       method: spec.method,
       headers,
