@@ -12,7 +12,7 @@ import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Function, type FunctionProps, type StackContext } from "sst/constructs";
+import { Function, type StackContext } from "sst/constructs";
 import type { PopwatchConfig } from "@popwatch/core";
 import {
   BUNDLED_CONFIG_FILE,

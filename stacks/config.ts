@@ -11,15 +11,14 @@
 // exactly what was validated here.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { extname, isAbsolute, join, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { CONFIG_FILE_NAMES, readConfigSource } from "@popwatch/cli";
 import { ConfigError, parseConfig, type PopwatchConfig } from "@popwatch/core";
 import { deploymentProblems } from "./settings";
 
 export const CONFIG_ENV = "POPWATCH_CONFIG";
-export const CONFIG_BASENAMES = ["popwatch.config.ts", "popwatch.config.mts", "popwatch.config.mjs", "popwatch.config.js", "popwatch.config.json"];
+export const CONFIG_BASENAMES = CONFIG_FILE_NAMES;
 
 export interface LoadedConfig {
   config: PopwatchConfig;
@@ -32,9 +31,10 @@ export async function loadPopwatchConfig(root: string, env: NodeJS.ProcessEnv = 
   const source = findConfigFile(root, env);
   let input: unknown;
   try {
-    input = await readConfigFile(source);
+    input = await readConfigSource(source);
   } catch (err) {
-    throw new Error(`popwatch: cannot read config ${source}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    // ConfigFileError messages start with the file name.
+    throw new Error(`popwatch: cannot read config ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   let config: PopwatchConfig;
   try {
@@ -63,32 +63,6 @@ function findConfigFile(root: string, env: NodeJS.ProcessEnv): string {
     `popwatch: no config found. Create ${CONFIG_BASENAMES[0]} at ${root} (export default defineConfig({...}) from "@popwatch/core") ` +
       `or set ${CONFIG_ENV} to a JSON file.`,
   );
-}
-
-async function readConfigFile(file: string): Promise<unknown> {
-  if (extname(file) === ".json") return JSON.parse(await readFile(file, "utf8"));
-  // A module: bundle it (TypeScript, workspace imports) into one ESM file and
-  // import that, as SST does with sst.config.ts; Node 20 cannot import .ts.
-  const { build } = await import("esbuild");
-  const dir = await mkdtemp(join(tmpdir(), "popwatch-config-"));
-  const outfile = join(dir, "config.mjs");
-  try {
-    await build({
-      entryPoints: [file],
-      outfile,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      logLevel: "silent",
-      banner: { js: "import { createRequire as __popwatchRequire } from 'node:module'; const require = __popwatchRequire(import.meta.url);" },
-    });
-    const mod = (await import(pathToFileURL(outfile).href)) as { default?: unknown };
-    if (mod.default === undefined) throw new Error("the module has no default export");
-    return mod.default;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** The JSON shipped with the function: the validated config, defaults filled in, keys in schema order. */

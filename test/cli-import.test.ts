@@ -9,23 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseImportLine } from "../packages/cli/src/commands/import";
 import { parseWhen } from "../packages/cli/src/commands/results";
 import { main } from "../packages/cli/src/index";
+import { captureIo } from "./support/capture-io";
 
-function capture() {
-  let out = "";
-  let err = "";
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
 
 async function cli(...argv: string[]) {
-  const c = capture();
+  const c = captureIo();
   const code = await main(argv, c.io);
   return { code, out: c.out, err: c.err };
 }

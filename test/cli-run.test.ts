@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../packages/cli/src/commands/run";
 import { main } from "../packages/cli/src/index";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
+import { captureIo } from "./support/capture-io";
 
 const servers = useTestServers();
 const needs = [skipUnless(servers.dns.nsd), skipUnless(servers.nginx)];
@@ -22,19 +23,6 @@ const note = needs.map((n) => n.note).join("");
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "popwatch.mjs");
 
-function capture() {
-  let out = "";
-  let err = "";
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
 
 let dir: string;
 let closedPort: number;
@@ -77,7 +65,7 @@ async function writeConfig(name: string, extra: { failing?: boolean; roundsPerIn
 }
 
 async function storedResults(dataDir: string): Promise<Record<string, unknown>[]> {
-  const c = capture();
+  const c = captureIo();
   expect(await main(["results", "--data-dir", dataDir, "--json", "--since", "10m"], c.io)).toBe(0);
   return c.out.trim() === "" ? [] : c.out.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
 }
@@ -86,7 +74,7 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
   it("--once probes every target once, stores the results under localRegion, exits 0 when all are ok", async () => {
     const config = await writeConfig("once.json");
     const dataDir = join(dir, "once-data");
-    const c = capture();
+    const c = captureIo();
     const code = await main(["run", "--once", "--config", config, "--data-dir", dataDir], c.io);
     expect(c.err).toBe("");
     expect(code).toBe(0);
@@ -104,7 +92,7 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
 
   it("--once exits 1 when a probe fails, and --json prints one stored result per line", async () => {
     const config = await writeConfig("failing.json", { failing: true });
-    const c = capture();
+    const c = captureIo();
     const code = await main(["run", "--once", "--json", "--config", config, "--data-dir", join(dir, "failing-data")], c.io);
     expect(code).toBe(1);
     const lines = c.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -116,7 +104,7 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
     const config = await writeConfig("locked.json");
     const dataDir = join(dir, "locked-data");
     const controller = new AbortController();
-    const first = capture();
+    const first = captureIo();
     const running = runCommand(["--config", config, "--data-dir", dataDir], first.io, { signal: controller.signal, isTTY: false });
     await waitFor(() => existsSync(join(dataDir, "endpoint.json")));
     const { startEmbeddedStore } = await import("@popwatch/store");
@@ -134,7 +122,7 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
     for (const isTTY of [false, true]) {
       const dataDir = join(dir, `loop-data-${isTTY}`);
       const controller = new AbortController();
-      const c = capture();
+      const c = captureIo();
       const running = runCommand(["--config", config, "--data-dir", dataDir], c.io, { signal: controller.signal, isTTY });
       await waitFor(() => (c.out.match(/round \d+\/60/g) ?? []).length >= 2);
       controller.abort();
@@ -181,11 +169,11 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
   });
 
   it("usage and configuration errors exit 2", async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await main(["run", "--onse"], c.io)).toBe(2);
     expect(c.err).toMatch(/--onse/);
     await writeFile(join(dir, "invalid.json"), JSON.stringify({ targets: [] }));
-    const d = capture();
+    const d = captureIo();
     expect(await main(["run", "--once", "--config", join(dir, "invalid.json"), "--data-dir", join(dir, "never")], d.io)).toBe(2);
     expect(d.err).toMatch(/invalid configuration:\n {2}targets: /);
     expect(existsSync(join(dir, "never"))).toBe(false);

@@ -6,23 +6,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConfigFile, loadConfig } from "../packages/cli/src/config-file";
 import { main } from "../packages/cli/src/index";
+import { captureIo } from "./support/capture-io";
 
-function capture() {
-  let out = "";
-  let err = "";
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
 
 async function validate(...argv: string[]) {
-  const c = capture();
+  const c = captureIo();
   const code = await main(["validate", ...argv], c.io);
   return { code, out: c.out, err: c.err };
 }

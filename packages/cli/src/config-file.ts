@@ -53,8 +53,7 @@ export async function findConfigFile(explicit: string | undefined, cwd = process
 /** Finds, reads and validates the config. ConfigFileError for the file, ConfigError (field paths) for its content. */
 export async function loadConfig(explicit: string | undefined, cwd = process.cwd()): Promise<LoadedConfig> {
   const file = await findConfigFile(explicit, cwd);
-  const path = resolve(cwd, file);
-  const raw = path.endsWith(".json") ? await readJson(path, file) : await importModuleConfig(path, file);
+  const raw = await readConfigSource(resolve(cwd, file), file);
   try {
     return { config: parseConfig(raw), file };
   } catch (err) {
@@ -73,6 +72,14 @@ export function reportConfigProblem(command: string, err: unknown, io: Io): numb
     return 2;
   }
   throw err;
+}
+
+/**
+ * The unvalidated config in a file: parsed JSON, or a module's default export
+ * (bundled first). `file` is how messages name it. Throws ConfigFileError.
+ */
+export async function readConfigSource(path: string, file: string = path): Promise<unknown> {
+  return path.endsWith(".json") ? readJson(path, file) : importModuleConfig(path, file);
 }
 
 async function readJson(path: string, file: string): Promise<unknown> {

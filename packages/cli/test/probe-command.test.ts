@@ -8,20 +8,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/index";
 import { probeCommand } from "../src/commands/probe";
+import { captureIo } from "../../../test/support/capture-io";
 
-function capture() {
-  let out = "";
-  let err = "";
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
 
 let server: net.Server;
 let openPort: number;
@@ -53,7 +41,7 @@ describe("popwatch probe: usage errors exit 2 with a message naming the problem"
     [["nonsense"], /unknown command "nonsense"/],
   ];
   it.each(cases)("%j", async (argv, message) => {
-    const c = capture();
+    const c = captureIo();
     expect(await main(argv, c.io)).toBe(2);
     expect(c.err).toMatch(message);
   });
@@ -61,7 +49,7 @@ describe("popwatch probe: usage errors exit 2 with a message naming the problem"
   it("rejects a --ca file that holds no certificate", async () => {
     const dir = mkdtempSync(join(tmpdir(), "popwatch-cli-"));
     writeFileSync(join(dir, "junk.pem"), "not a certificate");
-    const c = capture();
+    const c = captureIo();
     expect(await main(["probe", "127.0.0.1", "--ca", join(dir, "junk.pem")], c.io)).toBe(2);
     expect(c.err).toMatch(/holds no PEM certificate/);
   });
@@ -69,7 +57,7 @@ describe("popwatch probe: usage errors exit 2 with a message naming the problem"
 
 describe("popwatch probe: results and exit status", () => {
   it("prints a table and exits 0 when every probe succeeds", async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await main(["probe", "127.0.0.1", "--tcp", "--port", String(openPort)], c.io)).toBe(0);
     expect(c.out).toMatch(/^KIND\s+TARGET\s+OK\s+POP/m);
     expect(c.out).toMatch(new RegExp(`^tcp\\s+127\\.0\\.0\\.1:${openPort}\\s+ok\\s`, "m"));
@@ -77,7 +65,7 @@ describe("popwatch probe: results and exit status", () => {
   });
 
   it("prints one JSON object per line and exits 1 when a probe fails", async () => {
-    const c = capture();
+    const c = captureIo();
     const code = await main(["probe", "127.0.0.1", "--tcp", "--port", String(closedPort), "--json"], c.io);
     expect(code).toBe(1);
     const lines = c.out.trim().split("\n");
@@ -88,7 +76,7 @@ describe("popwatch probe: results and exit status", () => {
   });
 
   it("reports an unresolvable hostname as a classified failure per kind, sending nothing", async () => {
-    const c = capture();
+    const c = captureIo();
     const resolve = async () => {
       throw Object.assign(new Error("getaddrinfo ENOTFOUND nowhere.test"), { code: "ENOTFOUND" });
     };

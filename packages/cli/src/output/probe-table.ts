@@ -64,20 +64,33 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** A readable table: one row per result, failures spelled out under it. */
-export function formatProbeTable(results: readonly ProbeResult[]): string {
-  const header = ["KIND", "TARGET", "OK", "POP", "SOURCE", "TIMINGS (ms)", "DETAILS"];
-  const rows = results.map((r) => [
-    r.kind,
-    r.target,
-    r.ok ? "ok" : "FAIL",
-    r.pop ? `${r.pop.id}${r.pop.iata && r.pop.iata !== r.pop.id ? ` (${r.pop.iata})` : ""}` : "-",
-    r.pop?.source ?? "-",
-    formatTimings(r.timings),
-    r.failure ? `${r.failure.code}: ${r.failure.message}${keyFacts(r) ? `; ${keyFacts(r)}` : ""}` : keyFacts(r),
-  ]);
+/** Columns every result table shows after its own leading ones: kind-independent outcome, PoP and timings. */
+export function resultCells(result: ProbeResult): string[] {
+  const pop = result.pop;
+  const facts = keyFacts(result);
+  return [
+    result.ok ? "ok" : "FAIL",
+    pop ? `${pop.id}${pop.iata && pop.iata !== pop.id ? ` (${pop.iata})` : ""}` : "-",
+    pop?.source ?? "-",
+    formatTimings(result.timings),
+    result.failure ? `${result.failure.code}: ${result.failure.message}${facts ? `; ${facts}` : ""}` : facts,
+  ];
+}
+
+export const RESULT_HEADER = ["OK", "POP", "SOURCE", "TIMINGS (ms)", "DETAILS"];
+
+/** Left-aligned columns two spaces apart; the last column is never padded. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** A readable table: one row per result, failures spelled out in its last column. */
+export function formatProbeTable(results: readonly ProbeResult[]): string {
+  return renderTable(
+    ["KIND", "TARGET", ...RESULT_HEADER],
+    results.map((r) => [r.kind, r.target, ...resultCells(r)]),
+  );
 }
