@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import type { ProbeKind } from "@popwatch/core";
-import type { DnsProbeSpec, HttpProbeSpec, ProbeSpec, TlsProbeSpec } from "@popwatch/probes";
+import { targetSchema } from "@popwatch/core";
+import { type ProbeSpec, specsForTarget } from "@popwatch/probes";
 import { UsageError } from "../errors";
 
 /** What `popwatch probe` was asked, after flag parsing and before any I/O. */
@@ -49,20 +50,22 @@ export function validateTarget(target: string): void {
 /**
  * Probe specs for one resolved address. `hostname` is the name typed on the
  * command line, if any: it becomes SNI and Host unless --sni overrides it.
+ * The flags become a config target, checked by the same schema and mapped by
+ * the same code as a configured one, so `probe` and `run` cannot drift apart.
  */
 export function buildProbeSpecs(request: ProbeRequest, address: string, hostname: string | null): ProbeSpec[] {
   const name = hostname ?? request.sni ?? null;
-  const serverName = request.sni ?? hostname ?? null;
+  const serverName = request.sni ?? hostname ?? undefined;
+  const kinds = new Set(request.kinds);
   const trust = { ca: request.caPems, pinSha256: request.pins };
-  const specs: ProbeSpec[] = [];
-  for (const kind of request.kinds) {
-    switch (kind) {
-      case "dns": {
-        const spec: DnsProbeSpec = {
-          kind,
-          address,
+  const target = targetSchema.parse({
+    name: "probe",
+    address,
+    ...(serverName ? { hostname: serverName } : {}),
+    probes: {
+      ...(kinds.has("dns") && {
+        dns: {
           port: request.port ?? DEFAULT_PORTS.dns,
-          name,
           transport: request.dnsOverTcp ? "tcp" : "udp",
           qname: request.qname,
           qtype: request.qtype,
@@ -70,46 +73,14 @@ export function buildProbeSpecs(request: ProbeRequest, address: string, hostname
           nsid: true,
           chaos: request.chaos ? ["id.server", "hostname.bind"] : [],
           recursionDesired: request.recursionDesired,
-          dnssecOk: false,
-          udpPayloadSize: 1232,
-          tcpFallback: true,
-        };
-        specs.push(spec);
-        break;
-      }
-      case "tcp":
-        specs.push({ kind, address, port: request.port ?? (request.plain ? DEFAULT_PORTS.http : DEFAULT_PORTS.https), name });
-        break;
-      case "tls": {
-        const spec: TlsProbeSpec = {
-          kind,
-          address,
-          port: request.port ?? DEFAULT_PORTS.tls,
-          name,
-          sni: serverName,
-          alpn: request.alpn,
-          ...trust,
-        };
-        specs.push(spec);
-        break;
-      }
-      case "http": {
-        const spec: HttpProbeSpec = {
-          kind,
-          address,
-          port: request.port ?? (request.plain ? DEFAULT_PORTS.http : DEFAULT_PORTS.https),
-          name,
-          scheme: request.plain ? "http" : "https",
-          host: serverName,
-          path: request.path,
-          method: "GET",
-          readCapBytes: 64 * 1024,
-          ...trust,
-        };
-        specs.push(spec);
-        break;
-      }
-    }
-  }
-  return specs;
+        },
+      }),
+      ...(kinds.has("tcp") && { tcp: { port: request.port ?? (request.plain ? DEFAULT_PORTS.http : DEFAULT_PORTS.https) } }),
+      ...(kinds.has("tls") && { tls: { port: request.port ?? DEFAULT_PORTS.tls, alpn: request.alpn, ...trust } }),
+      ...(kinds.has("http") && {
+        http: { ...(request.port !== undefined && { port: request.port }), scheme: request.plain ? "http" : "https", path: request.path, ...trust },
+      }),
+    },
+  });
+  return specsForTarget(target).map((spec) => ({ ...spec, name }));
 }

@@ -137,7 +137,8 @@ export function parseProbeArgs(argv: string[]): { request: ProbeRequest; timeout
 
 /** Results for a target whose name did not resolve: every kind fails the same way, nothing is sent. */
 function unresolvedResults(request: ProbeRequest, failure: Failure): ProbeResult[] {
-  return buildProbeSpecs(request, "", request.target).map((spec) => ({
+  // Only the kinds and ports matter here; the placeholder address is never contacted.
+  return buildProbeSpecs(request, "0.0.0.0", request.target).map((spec) => ({
     kind: spec.kind,
     target: formatEndpoint(request.target, spec.port),
     address: "",
