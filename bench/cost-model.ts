@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { type PopwatchConfig, type PopwatchConfigInput, parseConfig } from "@popwatch/core";
-import { runInvocation, storeRetention } from "@popwatch/agent";
+import { ROLLUP_CONCURRENCY, probeSpecsOf, runInvocation, storeRetention } from "@popwatch/agent";
 import { startEmbeddedStore } from "@popwatch/store";
 import { deploymentProblems, maxEventAgeSeconds, probeTimeoutSeconds } from "../stacks/settings";
 import { requireServer, startTestServers } from "../test/support/servers";
@@ -61,8 +61,6 @@ const ASSUME = {
   lastRoundMs: 500,
   /** One DynamoDB request from a probe region to the home region: in-region ≈ 10 ms; cross-region 80 ms (e.g. us-east-1 → eu-west-1); far 250 ms (ap-southeast-2 → eu-west-1). */
   homeRttMs: { same: 10, cross: 80, far: 250 },
-  /** Requests in flight during the rollup rebuild (packages/agent ROLLUP_CONCURRENCY). */
-  rollupConcurrency: 4,
   /** Bytes a probe sends to the internet, by kind (headers included): DNS query; SYN/ACK/FIN; + ClientHello and Finished; + GET and ACKs of a ≤64 KB body. */
   probeBytesOut: { dns: 100, tcp: 180, tls: 1300, http: 2200 } as Record<string, number>,
   /** Request bytes on the wire per byte of item data written (JSON with attribute types, HTTP and TLS framing). */
@@ -185,6 +183,8 @@ interface Measured {
   rounds: number;
   probeWallMs: number;
   rollupRequests: number;
+  /** Series (target × kind) whose rollups the invocation rebuilds. */
+  series: number;
 }
 
 async function measure(config: PopwatchConfig): Promise<Measured> {
@@ -254,7 +254,8 @@ async function measure(config: PopwatchConfig): Promise<Measured> {
         },
       });
       if (summary.errors.length > 0 || summary.skippedRounds > 0) throw new Error(`invocation incomplete: ${JSON.stringify(summary)}`);
-      last = { meter, results: summary.results, rounds: summary.rounds, probeWallMs, rollupRequests };
+      const series = new Set(probeSpecsOf(config).map((spec) => `${spec.name}#${spec.kind}`)).size;
+      last = { meter, results: summary.results, rounds: summary.rounds, probeWallMs, rollupRequests, series };
     }
     return last!;
   } finally {
@@ -278,7 +279,8 @@ function monthly(s: Scenario, config: PopwatchConfig, m: Measured, rtt: keyof ty
   const intervalMs = (s.rateMinutes * 60_000) / s.rounds;
   const writeRequestsPerRound = Math.ceil((m.results / m.rounds) / 25 / 4); // BatchWriteItem chunks of 25, 4 in flight: sequential waves
   const rollupS = Object.fromEntries(
-    Object.entries(ASSUME.homeRttMs).map(([k, ms]) => [k, (Math.ceil(m.rollupRequests / ASSUME.rollupConcurrency) * ms) / 1000]),
+    // Each series is a chain of dependent requests; ROLLUP_CONCURRENCY series run at once.
+    Object.entries(ASSUME.homeRttMs).map(([k, ms]) => [k, (Math.ceil(m.series / ROLLUP_CONCURRENCY) * (m.rollupRequests / m.series) * ms) / 1000]),
   ) as Costs["rollupS"];
   const neededS = ((s.rounds - 1) * intervalMs + ASSUME.lastRoundMs + writeRequestsPerRound * ASSUME.homeRttMs[rtt]) / 1000 + rollupS[rtt];
   // Past the timeout Lambda stops the invocation (billed up to the timeout) and retries it.

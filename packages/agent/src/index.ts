@@ -1,5 +1,6 @@
 export {
   InvocationIncompleteError,
+  ROLLUP_CONCURRENCY,
   probeSpecsOf,
   runInvocation,
   throwIfIncomplete,

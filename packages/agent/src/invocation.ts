@@ -136,7 +136,13 @@ export function probeSpecsOf(config: PopwatchConfig): ProbeSpec[] {
   return config.targets.flatMap(specsForTarget);
 }
 
-const ROLLUP_CONCURRENCY = 4;
+/**
+ * Series whose rollups are rebuilt at once. Each series is a chain of six
+ * dependent requests (query and put for minute, hour, day), so the rebuild
+ * takes ceil(series / this) × 6 round trips to the home region: with 4, forty
+ * series 250 ms away took 15 s and pushed the last round past the timeout.
+ */
+export const ROLLUP_CONCURRENCY = 32;
 
 const abortableSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
   try {
