@@ -1,7 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
 import {
   type Failure,
   PROBE_KINDS,
@@ -14,6 +13,7 @@ import { classifyError, runProbes } from "@popwatch/probes";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { formatProbeTable } from "../output/probe-table";
+import { parseFlags } from "./args";
 import { type ProbeRequest, buildProbeSpecs, defaultKinds, validateTarget } from "./probe-specs";
 
 export const PROBE_USAGE = `Usage: popwatch probe <ip-or-host> [options]
@@ -90,13 +90,7 @@ function readPem(file: string): string {
 }
 
 export function parseProbeArgs(argv: string[]): { request: ProbeRequest; timeoutMs: number; json: boolean } | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err });
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, OPTIONS, true);
   if (values.help) return "help";
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? "missing target: popwatch probe <ip-or-host>" : `one target expected, got ${positionals.length}: ${positionals.join(" ")}`);
