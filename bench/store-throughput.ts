@@ -1,13 +1,15 @@
 // Results per second into the embedded store (dynalite on LevelDB, in-process,
 // as `popwatch run` uses it), and DynamoDB items written per probe. One batch
 // = one invocation of 40 series × 6 rounds (240 results), written as the agent
-// writes them, then the minute rollups rebuilt with hour/day cascade.
-// Anchor, same run, same store: BatchWriteItem of the same number of
-// equally-sized items straight through the SDK client (no keys, no
-// validation, no series index): what dynalite itself allows.
+// writes them (one putResults per round: one packed item each), then the
+// region's minutes rolled up with the hour/day cascade (store v2: one item
+// per region and period). Anchor, same run, same store: BatchWriteItem of as
+// many items of the same size, one request per item as putResults sends
+// them, straight through the SDK client (no keys, no validation, no
+// compression, no series index): what dynalite itself allows.
 //
 // Run from the repository root: node bench/run.mjs store-throughput  [env: INVOCATIONS=20]
-import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,57 +50,70 @@ async function main() {
   try {
     const { store, client } = embedded;
     let results = 0;
-    let written = 0;
     const started = process.hrtime.bigint();
     for (let minute = 0; minute < INVOCATIONS; minute++) {
       const batch = invocationResults(minute);
-      const report = await store.putResults({ region: "local", invocationId: `local#${minute}`, results: batch });
-      written += report.items;
+      for (let round = 0; round < ROUNDS; round++) {
+        const roundResults = batch.slice(round * TARGETS * KINDS.length, (round + 1) * TARGETS * KINDS.length);
+        await store.putResults({ region: "local", invocationId: `local#${minute}`, results: roundResults });
+      }
       results += batch.length;
     }
     const putSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const raw = await scanItems(client, "R#");
+    const rawBytes = raw.reduce((sum, item) => sum + (item.data?.B?.length ?? 0), 0);
+
     const rollupStarted = process.hrtime.bigint();
-    let rollupItems = 0;
     const from = "2026-11-01T00:00:00Z";
     const to = new Date(Date.parse(from) + INVOCATIONS * 60_000).toISOString();
-    for (const series of await store.listSeries()) {
-      const report = await store.rebuildRollups({ ...series, granularity: "minute", from, to, cascade: true });
-      rollupItems += report.written.length;
+    let rollupItems = 0;
+    for (const region of await store.listRegions()) {
+      rollupItems += (await store.rollUp({ region, granularity: "minute", from, to, cascade: true })).items.written;
     }
     const rollupSeconds = Number(process.hrtime.bigint() - rollupStarted) / 1e9;
 
-    // Anchor: the same number of items of the same average size, straight to dynalite.
-    const avgBytes = Math.round(JSON.stringify(invocationResults(0)).length / (TARGETS * KINDS.length * ROUNDS));
+    // Anchor: as many items of the same average size, one request each as putResults sends them, straight to dynalite.
+    const avgItemBytes = Math.round(rawBytes / raw.length);
     const anchorStarted = process.hrtime.bigint();
-    for (let i = 0; i < results; i += 25) {
-      const items = Array.from({ length: Math.min(25, results - i) }, (_, j) => ({
-        PutRequest: { Item: { pk: { S: `A#${(i + j) % 40}` }, sk: { S: String(i + j).padStart(8, "0") }, result: { S: "x".repeat(avgBytes) } } },
-      }));
-      await client.send(new BatchWriteItemCommand({ RequestItems: { popwatch: items } }));
+    for (let i = 0; i < raw.length; i++) {
+      const item = { pk: { S: `A#${i % 40}` }, sk: { S: String(i).padStart(8, "0") }, data: { B: new Uint8Array(avgItemBytes).fill(i) } };
+      await client.send(new BatchWriteItemCommand({ RequestItems: { popwatch: [{ PutRequest: { Item: item } }] } }));
     }
     const anchorSeconds = Number(process.hrtime.bigint() - anchorStarted) / 1e9;
 
-    let items = 0;
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({
-        TableName: "popwatch", Select: "COUNT", ExclusiveStartKey: startKey,
-        FilterExpression: "NOT begins_with(pk, :a)", ExpressionAttributeValues: { ":a": { S: "A#" } },
-      }));
-      items += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    console.log(`node ${process.version}; ${INVOCATIONS} invocations × ${TARGETS * KINDS.length * ROUNDS} results (avg result ${avgBytes} B)`);
-    console.log("| results | putResults results/s | raw BatchWriteItem items/s (anchor) | ratio | rollup rebuild (s, items) | items in table | items per probe |");
-    console.log("|---|---|---|---|---|---|---|");
+    const all = (await scanItems(client, "")).filter((item) => !item.pk?.S?.startsWith("A#"));
+    const avgJson = Math.round(JSON.stringify(invocationResults(0)).length / (TARGETS * KINDS.length * ROUNDS));
     console.log(
-      `| ${results} | ${fmt(results / putSeconds, 0)} | ${fmt(results / anchorSeconds, 0)} | ${fmt(anchorSeconds / putSeconds, 2)} | ` +
-        `${fmt(rollupSeconds, 2)}, ${rollupItems} | ${items} (raw+index ${written}) | ${fmt(items / results, 3)} |`,
+      `node ${process.version}; ${INVOCATIONS} invocations × ${ROUNDS} rounds × ${TARGETS * KINDS.length} results ` +
+        `(avg result ${avgJson} B as JSON, ${fmt(rawBytes / results, 1)} B packed; ${raw.length} raw items of avg ${avgItemBytes} B)`,
+    );
+    console.log("| results | putResults results/s | putResults items/s | raw BatchWriteItem items/s (anchor) | ratio (items/s) | rollup (s, items) | items in table | items per probe |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    console.log(
+      `| ${results} | ${fmt(results / putSeconds, 0)} | ${fmt(raw.length / putSeconds, 0)} | ${fmt(raw.length / anchorSeconds, 0)} | ${fmt(anchorSeconds / putSeconds, 2)} | ` +
+        `${fmt(rollupSeconds, 2)}, ${rollupItems} | ${all.length} | ${fmt(all.length / results, 4)} |`,
     );
   } finally {
     await embedded.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function scanItems(client: DynamoDBClient, prefix: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: "popwatch",
+        ExclusiveStartKey: startKey,
+        ...(prefix === "" ? {} : { FilterExpression: "begins_with(pk, :p)", ExpressionAttributeValues: { ":p": { S: prefix } } }),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
 
 await main();

@@ -8,13 +8,14 @@ import {
   InvocationIncompleteError,
   type LogEntry,
   type RoundReport,
+  defaultRollupRange,
   invocationIdFor,
   probeSpecsOf,
   runInvocation,
   throwIfIncomplete,
   type InvocationOptions,
 } from "@popwatch/agent";
-import { type PopwatchConfig, parseConfig } from "@popwatch/core";
+import { type PopwatchConfig, parseConfig, rollupPeriod } from "@popwatch/core";
 import { type EmbeddedStore, type ResultStore, StoreError, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DnsServerInfo, type NginxInfo, requireServer, skipUnless, useTestServers } from "./support/servers";
@@ -155,11 +156,13 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
     const http = stored.filter((r) => r.kind === "http");
     expect(http.every((r) => r.ok && r.pop?.id === "pop-nginx")).toBe(true);
 
-    // The first invocation of the day: its day rollups count it alone.
+    // Mid-hour: one minute item with every series; the hour and the day are built when they end.
     const rollups = await rollupsOf(scheduledAt, ["minute", "hour", "day"]);
-    expect(rollups).toHaveLength(9);
+    expect(rollups.map((r) => `${r.granularity} ${r.target}/${r.kind}`)).toEqual(["minute nsd/dns", "minute nginx/tls", "minute nginx/http"]);
     for (const rollup of rollups) expect(rollup).toMatchObject({ region: REGION, total: 3, good: 3 });
-    expect(summary.rollupsWritten).toBe(9);
+    expect(summary.rollupsWritten).toBe(3);
+    const [minuteItem] = await embedded.store.queryRegionRollups({ region: REGION, granularity: "minute", from: scheduledAt, to: Date.parse(scheduledAt) + 60_000 });
+    expect(minuteItem?.rollups).toHaveLength(3);
 
     const roundLines = logs.filter((l) => l.msg === "round");
     expect(roundLines).toHaveLength(3);
@@ -241,7 +244,46 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
     for (const rollup of await rollupsOf(scheduledAt)) expect(rollup.total).toBe(1);
   });
 
+  it("the invocation that closes an hour builds the hour, and at midnight the day", async () => {
+    const closing = "2025-03-03T22:59:00.000Z";
+    const hourSummary = await invoke(closing).run;
+    expect(hourSummary.errors).toEqual([]);
+    expect(hourSummary.rollupsWritten).toBe(6); // 3 series × minute and hour
+    const hours = await rollupsOf(closing, ["hour", "day"]);
+    expect(hours.map((r) => [r.granularity, rollupPeriod(r), r.total])).toEqual([
+      ["hour", "2025-03-03T22", 3],
+      ["hour", "2025-03-03T22", 3],
+      ["hour", "2025-03-03T22", 3],
+    ]);
+
+    const midnight = "2025-03-03T23:59:00.000Z";
+    const daySummary = await invoke(midnight).run;
+    expect(daySummary.rollupsWritten).toBe(9);
+    const days = await embedded.store.queryRegionRollups({ region: REGION, granularity: "day", from: midnight, to: Date.parse(midnight) + 1 });
+    expect(days.map((d) => [d.period, d.rollups.map((r) => [r.target, r.kind, r.total, r.good])])).toEqual([
+      ["2025-03-03", [["nginx", "http", 6, 6], ["nginx", "tls", 6, 6], ["nsd", "dns", 6, 6]]],
+    ]);
+  });
+
   it("names invocations by region and scheduled time", () => {
     expect(invocationIdFor("us-east-1", "2025-01-01T12:00:00Z")).toBe("us-east-1#2025-01-01T12:00:00.000Z");
+  });
+});
+
+describe("defaultRollupRange", () => {
+  const schedule = (rateMinutes: number, roundsPerInvocation: number) =>
+    parseConfig({ regions: [REGION], schedule: { rateMinutes, roundsPerInvocation }, targets: [{ name: "t", address: "198.51.100.1", probes: { tcp: { port: 443 } } }] }).schedule;
+  const range = (r: { fromMs: number; toMs: number }) => [new Date(r.fromMs).toISOString(), new Date(r.toMs).toISOString()];
+  const at = (iso: string) => Date.parse(iso);
+
+  it("covers the invocation's minutes up to the end of its period, so the period closing an hour reaches it", () => {
+    // Six rounds a minute: the minute of the rounds, which closes hour 10.
+    expect(range(defaultRollupRange(schedule(1, 6), at("2025-03-02T10:59:00Z"), 0, 6))).toEqual(["2025-03-02T10:59:00.000Z", "2025-03-02T11:00:00.000Z"]);
+    // One round every 5 minutes: no slot in minute :59, but the period ends the hour.
+    expect(range(defaultRollupRange(schedule(5, 1), at("2025-03-02T10:55:00Z"), 0, 1))).toEqual(["2025-03-02T10:55:00.000Z", "2025-03-02T11:00:00.000Z"]);
+    // Started mid-period (a local run): from the first round it runs.
+    expect(range(defaultRollupRange(schedule(10, 5), at("2025-03-02T10:50:00Z"), 2, 5))).toEqual(["2025-03-02T10:54:00.000Z", "2025-03-02T11:00:00.000Z"]);
+    // An unaligned one-off (run --once): its period, past the minute.
+    expect(range(defaultRollupRange(schedule(1, 6), at("2025-03-02T10:59:30Z"), 0, 1))).toEqual(["2025-03-02T10:59:00.000Z", "2025-03-02T11:00:30.000Z"]);
   });
 });

@@ -103,8 +103,10 @@ describe.skipIf(skip)(`probe handler${note}`, () => {
     for (const [target, kind] of [["nsd", "dns"], ["nginx", "http"]] as [string, ProbeKind][]) {
       const minutes = await embedded.store.queryRollups({ target, kind, region: REGION, granularity: "minute", from: window.since, to: window.until });
       expect(minutes).toEqual([expect.objectContaining({ total: 1, good: 1 })]);
+      // The hour is built by the invocation whose period closes it (time is the clock's, so usually not this one).
       const hours = await embedded.store.queryRollups({ target, kind, region: REGION, granularity: "hour", from: window.since, to: window.until });
-      expect(hours[0]?.total).toBeGreaterThanOrEqual(1);
+      const closesHour = time.slice(14, 16) === "59";
+      expect(hours.length).toBe(closesHour ? 1 : 0);
     }
 
     // Lambda retries the same event after a failure: same keys, nothing new.

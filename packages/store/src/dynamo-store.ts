@@ -1,8 +1,10 @@
 // ResultStore on one DynamoDB table. The same code serves AWS and the embedded
 // dynalite default, so it relies only on what both offer: no
 // TransactWriteItems (dynalite lacks it), no TTL deletion (dynalite ignores
-// it, hence deleteExpired), no Scan on any hot path. Key design and access
-// patterns: README.md.
+// it, hence deleteExpired), no Scan on any hot path. Layout v2 packs a round of
+// results into one compressed item and every series' rollup of a region and
+// period into another, so a write request unit carries dozens of probes
+// instead of one. Key design and access patterns: README.md.
 
 import {
   BatchWriteItemCommand,
@@ -37,17 +39,24 @@ import {
   type RollupOf,
   type SeriesKey,
 } from "@popwatch/core";
+import { cascadePeriods, periodsOverlapping } from "./cascade";
+import { WRITE_CODEC, decodePayload, encodePayloadText } from "./codec";
 import { mapSettledWithConcurrency, mapWithConcurrency } from "./concurrency";
 import { StoreError, classifyFailure, describeFailure, type StoreErrorCode } from "./errors";
 import {
+  MAX_CHUNK,
   MAX_PARTITION_KEY_BYTES,
   MAX_SEQ,
   MAX_SORT_KEY_BYTES,
   PARTITION_KEY,
   SERIES_PARTITION,
   SORT_KEY,
+  minuteOfRawSortKey,
+  periodOfRollupKey,
   rawPartitionKey,
   rawSortKey,
+  rawSortKeyRange,
+  rollupItemKey,
   rollupPartitionKey,
   seriesKeyPart,
   utf8Bytes,
@@ -57,17 +66,19 @@ import type {
   DeleteExpiredReport,
   Instant,
   RebuildReport,
-  RebuildRequest,
+  RegionRollupQuery,
+  RegionRollups,
   ResultBatch,
   ResultQuery,
   ResultStore,
+  RollUpRequest,
   RollupQuery,
   StoredResult,
   StoredResultRecord,
   WriteReport,
 } from "./types";
 
-/** How long items live, in days, by kind. Expiry counts from the result's startedAt or the rollup period's start. */
+/** How long items live, in days, by kind. Expiry counts from the raw item's minute or the rollup period's start. */
 export interface RetentionDays {
   raw: number;
   minute: number;
@@ -97,11 +108,34 @@ export interface DynamoResultStoreOptions {
 
 /** BatchWriteItem accepts at most 25 requests. */
 export const BATCH_WRITE_LIMIT = 25;
-/** DynamoDB's item size limit is 400 KB; keep headroom for attribute names and keys. */
+/** A single result larger than this as JSON is refused (it could not share an item, nor fill one reliably). */
 const MAX_RESULT_JSON_BYTES = 380 * 1024;
-const DAY_MS = 86_400_000;
+/**
+ * Compressed payload per item. DynamoDB's item limit is 400 KB including
+ * attribute names and keys; a packed group is split into chunks below this.
+ */
+export const MAX_PAYLOAD_BYTES = 350 * 1024;
+const HOUR_MS = PERIOD_MS.hour;
 
 type Item = Record<string, AttributeValue>;
+
+/** A write request and how many results (or index items) it stands for in reports and errors. */
+interface WeightedRequest {
+  request: WriteRequest;
+  weight: number;
+}
+
+interface PackedEntry {
+  result: StoredResult;
+  index: number;
+  iso: string;
+  json: string;
+}
+
+interface OrderedRecord {
+  order: string;
+  record: StoredResultRecord;
+}
 
 export class DynamoResultStore implements ResultStore {
   readonly tableName: string;
@@ -135,37 +169,29 @@ export class DynamoResultStore implements ResultStore {
     if (typeof batch.invocationId !== "string" || batch.invocationId === "") {
       throw invalid("batch.invocationId must be a non-empty string");
     }
-    // Everything is validated before anything is sent: a batch is refused whole, never half-written.
-    const items: Item[] = [];
+    // Everything is validated and packed before anything is sent: a batch is refused whole, never half-written.
+    const byMinute = new Map<string, PackedEntry[]>();
     const keys = new Set<string>();
     const series = new Map<string, SeriesKey>();
     batch.results.forEach((result, index) => {
-      const item = this.resultItem(batch, result, index);
-      const key = itemKeyString(item);
+      const entry = this.resultEntry(batch, result, index);
+      const key = `${entry.iso}#${result.seq}`;
       if (keys.has(key)) throw invalid(`results[${index}] has the same slotAt (or startedAt) and seq as an earlier result of this batch`);
       keys.add(key);
-      items.push(item);
+      const minute = entry.iso.slice(0, 16);
+      const group = byMinute.get(minute);
+      if (group === undefined) byMinute.set(minute, [entry]);
+      else group.push(entry);
       const resultSeries = { target: resultSeriesTarget(result), kind: result.kind, region: batch.region };
       series.set(seriesKeyPart(resultSeries), resultSeries);
     });
-    return this.writeWithSeries(items, series);
-  }
-
-  async putRollups(rollups: readonly Rollup[]): Promise<WriteReport> {
-    const items: Item[] = [];
-    const keys = new Set<string>();
-    const series = new Map<string, SeriesKey>();
-    rollups.forEach((rollup, index) => {
-      if (!isRollup(rollup)) throw invalid(`rollups[${index}] is not a well-formed rollup`);
-      const item = this.rollupItem(rollup);
-      const key = itemKeyString(item);
-      if (keys.has(key)) throw invalid(`rollups[${index}] repeats the ${rollup.granularity} ${rollupPeriod(rollup)} of its series`);
-      keys.add(key);
-      items.push(item);
-      const rollupSeries = { target: rollup.target, kind: rollup.kind, region: rollup.region };
-      series.set(seriesKeyPart(rollupSeries), rollupSeries);
-    });
-    return this.writeWithSeries(items, series);
+    const requests: WeightedRequest[] = [];
+    for (const [minute, group] of [...byMinute].sort(([a], [b]) => compareStrings(a, b))) {
+      // Time, then seq: a retried batch, in whatever order, packs to the same bytes.
+      group.sort((a, b) => compareStrings(a.iso, b.iso) || a.result.seq - b.result.seq);
+      requests.push(...this.packedItems(batch, minute, group));
+    }
+    return this.writeWithSeries(requests, series);
   }
 
   async queryResults(query: ResultQuery): Promise<StoredResultRecord[]> {
@@ -176,53 +202,61 @@ export class DynamoResultStore implements ResultStore {
     if (query.kind !== undefined && !(PROBE_KINDS as readonly string[]).includes(query.kind)) throw invalid(`unknown kind ${query.kind}`);
     if (untilMs <= sinceMs) return [];
 
-    const { target, kind, region } = query;
-    const series =
-      target !== undefined && kind !== undefined && region !== undefined
-        ? [{ target, kind, region }]
-        : (await this.listSeries()).filter(
-            (s) =>
-              (target === undefined || s.target === target) &&
-              (kind === undefined || s.kind === kind) &&
-              (region === undefined || s.region === region),
-          );
-    const perSeries = await mapWithConcurrency(series, this.concurrency, (s) =>
-      this.queryRawSeries(s, sinceMs, untilMs, { limit, consistent: false }),
+    const { target, kind } = query;
+    const regions = query.region !== undefined ? [query.region] : await this.listRegions();
+    const perRegion = await mapWithConcurrency(regions, this.concurrency, (region) =>
+      this.readRegionResults(region, sinceMs, untilMs, {
+        limit,
+        consistent: false,
+        keep: (result) => (target === undefined || resultSeriesTarget(result) === target) && (kind === undefined || result.kind === kind),
+      }),
     );
-    const merged = perSeries.flat().sort((a, b) => compareStrings(a.order, b.order));
+    const merged = perRegion.flat().sort((a, b) => compareStrings(a.order, b.order));
     return (limit === undefined ? merged : merged.slice(0, limit)).map((entry) => entry.record);
   }
 
   async queryRollups<G extends RollupGranularity>(query: RollupQuery<G>): Promise<RollupOf<G>[]> {
-    return this.readRollups(query, false);
+    const series = validSeries(query);
+    const periods = await this.queryRegionRollups({ region: series.region, granularity: query.granularity, from: query.from, to: query.to });
+    return periods.flatMap(({ rollups }) => rollups.filter((r) => r.target === series.target && r.kind === series.kind));
   }
 
-  async rebuildRollups(request: RebuildRequest): Promise<RebuildReport> {
-    const series = validSeries(request);
+  async queryRegionRollups<G extends RollupGranularity>(query: RegionRollupQuery<G>): Promise<RegionRollups<G>[]> {
+    const region = validRegion(query.region);
+    const granularity = validGranularity(query.granularity);
+    const fromMs = instantMs(query.from, "from");
+    const toMs = instantMs(query.to, "to");
+    if (toMs <= fromMs) return [];
+    const first = periodKey(granularity, fromMs);
+    const last = periodKey(granularity, toMs - 1);
+    if (first === null || last === null) throw invalid("from/to out of range");
+    return this.readRegionPeriods(region, granularity, first, last, false);
+  }
+
+  async rollUp(request: RollUpRequest): Promise<RebuildReport> {
+    const region = validRegion(request.region);
     const granularity = validGranularity(request.granularity);
     const fromMs = instantMs(request.from, "from");
     const toMs = instantMs(request.to, "to");
-    const report: RebuildReport = { written: [], kept: [] };
+    const report: RebuildReport = { written: [], kept: [], items: { written: 0, kept: 0 } };
     if (toMs <= fromMs) return report;
-    const levels = request.cascade ? ROLLUP_GRANULARITIES.filter((g) => !isCoarser(granularity, g)) : [granularity];
-    for (const level of levels) {
-      const rollups = await this.computeRollups(series, level, fromMs, toMs);
-      const outcomes = await mapSettledWithConcurrency(rollups, this.concurrency, (rollup) => this.putRollupUnlessMoreComplete(rollup));
-      const failures: StoreError[] = [];
-      outcomes.forEach((outcome, index) => {
-        if (outcome.status === "rejected") failures.push(asChunkFailure(outcome.reason, 1));
-        else (outcome.value ? report.written : report.kept).push(rollups[index]!);
-      });
-      const [first] = failures;
-      if (first !== undefined) {
-        // A coarser level built on a failed finer one would be incomplete, so stop here.
-        throw new StoreError(first.code, `${failures.length} of ${rollups.length} ${level} rollups not written: ${first.message}`, {
-          cause: first.cause,
-          unwrittenItems: failures.length,
-          totalItems: rollups.length,
-          attempts: first.attempts,
-        });
+    const coarser = request.cascade ? ROLLUP_GRANULARITIES.filter((g) => isCoarser(g, granularity)) : [];
+    const plans = coarser.map((level) => ({ level, ...cascadePeriods(level, fromMs, toMs) }));
+    // Which still-open coarser periods are stored already is asked alongside
+    // the first level, not after it: one round trip less for the agent.
+    const [, storedOpen] = await Promise.all([
+      this.rollUpPeriods(region, granularity, periodsOverlapping(granularity, fromMs, toMs), report),
+      Promise.all(plans.map((plan) => this.storedPeriods(region, plan.level, plan.open))),
+    ]);
+    for (const [index, plan] of plans.entries()) {
+      const targets = [...plan.ended, ...storedOpen[index]!].sort(compareStrings);
+      if (plan.level === "day" && granularity === "minute" && targets.length > 0) {
+        // An hour whose closing invocation never ran (skipped, failed for good)
+        // was never built; the day would silently miss it. Build such hours
+        // from their minutes first.
+        await this.rollUpPeriods(region, "hour", await this.missingHours(region, targets), report);
       }
+      await this.rollUpPeriods(region, plan.level, targets, report);
     }
     return report;
   }
@@ -250,8 +284,9 @@ export class DynamoResultStore implements ResultStore {
         this.policy,
         this.runtime,
       );
-      const deletions: WriteRequest[] = (page.Items ?? []).map((item) => ({
-        DeleteRequest: { Key: { [PARTITION_KEY]: item[PARTITION_KEY]!, [SORT_KEY]: item[SORT_KEY]! } },
+      const deletions: WeightedRequest[] = (page.Items ?? []).map((item) => ({
+        request: { DeleteRequest: { Key: { [PARTITION_KEY]: item[PARTITION_KEY]!, [SORT_KEY]: item[SORT_KEY]! } } },
+        weight: 1,
       }));
       await this.writeRequests(deletions);
       deleted += deletions.length;
@@ -284,9 +319,13 @@ export class DynamoResultStore implements ResultStore {
     );
   }
 
+  async listRegions(): Promise<string[]> {
+    return [...new Set((await this.listSeries()).map((s) => s.region))].sort(compareStrings);
+  }
+
   // ---------------------------------------------------------------- items
 
-  private resultItem(batch: ResultBatch, result: StoredResult, index: number): Item {
+  private resultEntry(batch: ResultBatch, result: StoredResult, index: number): PackedEntry {
     const where = `results[${index}]`;
     const reason = unrollupableReason(result);
     if (reason !== null) throw invalid(`${where}: ${reason}`);
@@ -294,12 +333,6 @@ export class DynamoResultStore implements ResultStore {
     if (!(Number.isSafeInteger(result.seq) && result.seq >= 0 && result.seq <= MAX_SEQ)) {
       throw invalid(`${where}.seq must be an integer in [0, ${MAX_SEQ}]`);
     }
-    const startedIso = toIsoInstant(resultTime(result))!;
-    const startedMs = Date.parse(startedIso);
-    const series: SeriesKey = { target: resultSeriesTarget(result), kind: result.kind, region: batch.region };
-    const pk = rawPartitionKey(series, startedIso.slice(0, 10));
-    const sk = rawSortKey(startedIso, batch.invocationId, result.seq);
-    checkKeySizes(pk, sk, where);
     let json: string;
     try {
       json = JSON.stringify(result);
@@ -307,28 +340,64 @@ export class DynamoResultStore implements ResultStore {
       throw new StoreError("store_invalid", `${where} cannot be serialised as JSON`, { cause: err });
     }
     if (utf8Bytes(json) > MAX_RESULT_JSON_BYTES) throw invalid(`${where} is larger than ${MAX_RESULT_JSON_BYTES} bytes as JSON`);
+    return { result, index, iso: toIsoInstant(resultTime(result))!, json };
+  }
+
+  /** One minute's results of a batch, sorted, as one item, or as few chunks as keep each payload under MAX_PAYLOAD_BYTES. */
+  private packedItems(batch: ResultBatch, minute: string, group: PackedEntry[]): WeightedRequest[] {
+    const encode = (entries: readonly PackedEntry[]) => encodePayloadText(`[${entries.map((e) => e.json).join(",")}]`);
+    let chunks: { entries: PackedEntry[]; data: Buffer }[] = [];
+    // The chunk count only grows with the input's size, and slices are
+    // contiguous and even: the same input always splits the same way.
+    for (let count = 1; ; ) {
+      const slices = evenSlices(group, count);
+      chunks = slices.map((entries) => ({ entries, data: encode(entries) }));
+      const largest = Math.max(...chunks.map((c) => c.data.length));
+      if (largest <= MAX_PAYLOAD_BYTES) break;
+      const oversized = chunks.find((c) => c.entries.length === 1 && c.data.length > MAX_PAYLOAD_BYTES);
+      if (oversized !== undefined) {
+        throw invalid(`results[${oversized.entries[0]!.index}] is larger than ${MAX_PAYLOAD_BYTES} bytes compressed`);
+      }
+      count = Math.min(group.length, Math.max(count + 1, Math.ceil((count * largest) / MAX_PAYLOAD_BYTES)));
+    }
+    if (chunks.length > MAX_CHUNK + 1) throw invalid(`the results of minute ${minute} need more than ${MAX_CHUNK + 1} items`);
+
+    const earliest = group[0]!.iso;
+    const minuteStartMs = periodStartMs("minute", minute)!;
+    const pk = rawPartitionKey(batch.region, minute.slice(0, 13));
+    return chunks.map(({ entries, data }, chunk) => {
+      const sk = rawSortKey(minute, earliest, batch.invocationId, chunk);
+      checkKeySizes(pk, sk, `results of minute ${minute}`);
+      const item: Item = {
+        [PARTITION_KEY]: { S: pk },
+        [SORT_KEY]: { S: sk },
+        invocationId: { S: batch.invocationId },
+        count: { N: String(entries.length) },
+        codec: { S: WRITE_CODEC },
+        data: { B: data },
+        expiresAt: { N: String(expirySeconds(minuteStartMs, this.retentionDays.raw)) },
+      };
+      return { request: { PutRequest: { Item: item } }, weight: entries.length };
+    });
+  }
+
+  private rollupItem(granularity: RollupGranularity, region: string, period: string, rollups: readonly Rollup[]): Item {
+    const canonical = rollups.map((rollup) => canonicalRollup(rollup));
+    const data = encodePayloadText(JSON.stringify(canonical));
+    if (data.length > MAX_PAYLOAD_BYTES) {
+      throw invalid(`${granularity} ${period} of ${region}: ${canonical.length} series do not fit in one item (${data.length} bytes compressed)`);
+    }
+    const { pk, sk } = rollupItemKey(granularity, region, period);
+    checkKeySizes(pk, sk, `${granularity} rollup ${period}`);
+    const startMs = periodStartMs(granularity, period)!;
     return {
       [PARTITION_KEY]: { S: pk },
       [SORT_KEY]: { S: sk },
-      invocationId: { S: batch.invocationId },
-      ok: { BOOL: result.ok === true },
-      result: { S: json },
-      expiresAt: { N: String(expirySeconds(startedMs, this.retentionDays.raw)) },
-    };
-  }
-
-  private rollupItem(rollup: Rollup): Item {
-    const canonical = canonicalRollup(rollup);
-    const period = rollupPeriod(canonical);
-    const pk = rollupPartitionKey(canonical.granularity, canonical);
-    checkKeySizes(pk, period, `${canonical.granularity} rollup ${period}`);
-    const startMs = periodStartMs(canonical.granularity, period)!;
-    return {
-      [PARTITION_KEY]: { S: pk },
-      [SORT_KEY]: { S: period },
-      total: { N: String(canonical.total) },
-      rollup: { S: JSON.stringify(canonical) },
-      expiresAt: { N: String(expirySeconds(startMs, this.retentionDays[canonical.granularity])) },
+      total: { N: String(canonical.reduce((sum, rollup) => sum + rollup.total, 0)) },
+      series: { N: String(canonical.length) },
+      codec: { S: WRITE_CODEC },
+      data: { B: data },
+      expiresAt: { N: String(expirySeconds(startMs, this.retentionDays[granularity])) },
     };
   }
 
@@ -344,23 +413,25 @@ export class DynamoResultStore implements ResultStore {
 
   // ---------------------------------------------------------------- writes
 
-  private async writeWithSeries(items: Item[], series: Map<string, SeriesKey>): Promise<WriteReport> {
+  private async writeWithSeries(requests: WeightedRequest[], series: Map<string, SeriesKey>): Promise<WriteReport> {
     const newSeries = [...series].filter(([key]) => !this.registeredSeries.has(key));
-    const all = [...items, ...newSeries.map(([, s]) => this.seriesItem(s))];
-    const report = await this.writeRequests(all.map((Item) => ({ PutRequest: { Item } })));
+    const all = [...requests, ...newSeries.map(([, s]) => ({ request: { PutRequest: { Item: this.seriesItem(s) } }, weight: 1 }))];
+    const report = await this.writeRequests(all);
     for (const [key] of newSeries) this.registeredSeries.add(key);
     return report;
   }
 
   /**
-   * Writes every request or throws a StoreError saying how many were not
-   * written. Chunks run with bounded concurrency and all run to the end, so
-   * the count covers every chunk, not just the first that failed.
+   * Writes every request or throws a StoreError saying how much was not
+   * written (by weight: results, or index items). Chunks run with bounded
+   * concurrency and all run to the end, so the count covers every chunk, not
+   * just the first that failed.
    */
-  private async writeRequests(requests: readonly WriteRequest[]): Promise<WriteReport> {
-    const chunks: WriteRequest[][] = [];
+  private async writeRequests(requests: readonly WeightedRequest[]): Promise<WriteReport> {
+    const chunks: WeightedRequest[][] = [];
     for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) chunks.push(requests.slice(i, i + BATCH_WRITE_LIMIT));
     const settled = await mapSettledWithConcurrency(chunks, this.concurrency, (chunk) => this.writeChunk(chunk));
+    const total = requests.reduce((sum, r) => sum + r.weight, 0);
     let sent = 0;
     let unwritten = 0;
     let attempts = 0;
@@ -370,7 +441,7 @@ export class DynamoResultStore implements ResultStore {
         sent += outcome.value;
         return;
       }
-      const failure = asChunkFailure(outcome.reason, chunks[index]!.length);
+      const failure = asChunkFailure(outcome.reason, chunks[index]!.reduce((sum, r) => sum + r.weight, 0));
       unwritten += failure.unwrittenItems;
       sent += failure.attempts;
       attempts = Math.max(attempts, failure.attempts);
@@ -379,17 +450,20 @@ export class DynamoResultStore implements ResultStore {
     if (firstFailure !== undefined) {
       throw new StoreError(
         firstFailure.code,
-        `${unwritten} of ${requests.length} items not written: ${firstFailure.message}`,
-        { cause: firstFailure.cause, unwrittenItems: unwritten, totalItems: requests.length, attempts },
+        `${unwritten} of ${total} items not written: ${firstFailure.message}`,
+        { cause: firstFailure.cause, unwrittenItems: unwritten, totalItems: total, attempts },
       );
     }
-    return { items: requests.length, requests: sent };
+    return { items: total, requests: sent };
   }
 
   /** One chunk of ≤ 25 requests until none is left unprocessed; resolves to the number of requests sent. */
-  private async writeChunk(chunk: WriteRequest[]): Promise<number> {
+  private async writeChunk(chunk: WeightedRequest[]): Promise<number> {
+    // UnprocessedItems come back as new objects: their keys find their weights.
+    const weights = new Map(chunk.map(({ request, weight }) => [requestKey(request), weight]));
+    const weightOf = (requests: readonly WriteRequest[]) => requests.reduce((sum, r) => sum + (weights.get(requestKey(r)) ?? 1), 0);
     const budget = new RetryBudget(this.policy, this.runtime);
-    let pending = chunk;
+    let pending = chunk.map(({ request }) => request);
     for (;;) {
       budget.recordAttempt();
       let failure: { code: StoreErrorCode; detail: string; cause?: unknown };
@@ -401,24 +475,29 @@ export class DynamoResultStore implements ResultStore {
       } catch (err) {
         const classified = classifyFailure(err);
         failure = { code: classified.code, detail: describeFailure(err), cause: err };
-        if (!classified.retryable) throw chunkFailure(failure, pending.length, budget.attempts);
+        if (!classified.retryable) throw chunkFailure(failure, weightOf(pending), budget.attempts);
       }
-      if (!(await budget.backoff())) throw chunkFailure(failure, pending.length, budget.attempts);
+      if (!(await budget.backoff())) throw chunkFailure(failure, weightOf(pending), budget.attempts);
     }
   }
 
   /**
-   * PutItem that only replaces a stored rollup counting no more results than
-   * this one. Rollups only ever grow while their inputs exist, so this stops a
-   * slower concurrent rebuild, or one running after TTL removed part of the
-   * inputs, from replacing a more complete rollup. Resolves to false when the
-   * stored one was kept.
+   * PutItem that only replaces a stored region item counting no more results
+   * than this one. Rollups only ever grow while their inputs exist, so this
+   * stops a slower concurrent rollUp, or one running after TTL removed part of
+   * the inputs, from replacing a more complete item. Resolves to false when
+   * the stored one was kept.
    */
-  private async putRollupUnlessMoreComplete(rollup: Rollup): Promise<boolean> {
-    const item = this.rollupItem(rollup);
+  private async putRollupItemUnlessMoreComplete(
+    granularity: RollupGranularity,
+    region: string,
+    period: string,
+    rollups: readonly Rollup[],
+  ): Promise<boolean> {
+    const item = this.rollupItem(granularity, region, period, rollups);
     try {
       await sendWithRetry(
-        `PutItem of ${rollup.granularity} rollup ${rollupPeriod(rollup)}`,
+        `PutItem of ${granularity} rollup ${period}`,
         () =>
           this.client.send(
             new PutItemCommand({
@@ -439,129 +518,191 @@ export class DynamoResultStore implements ResultStore {
     }
   }
 
-  // ---------------------------------------------------------------- reads
+  // ---------------------------------------------------------------- rollups
 
-  private async readRollups<G extends RollupGranularity>(query: RollupQuery<G>, consistent: boolean): Promise<RollupOf<G>[]> {
-    const series = validSeries(query);
-    const granularity = validGranularity(query.granularity);
-    const fromMs = instantMs(query.from, "from");
-    const toMs = instantMs(query.to, "to");
-    if (toMs <= fromMs) return [];
-    const first = periodKey(granularity, fromMs);
-    const last = periodKey(granularity, toMs - 1);
-    if (first === null || last === null) throw invalid("from/to out of range");
-    const items = await this.queryAll(
-      {
-        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :first AND :last",
-        ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-        ExpressionAttributeValues: {
-          ":pk": { S: rollupPartitionKey(granularity, series) },
-          ":first": { S: first },
-          ":last": { S: last },
-        },
-      },
-      { consistent },
+  /** Recomputes the given periods (those with data) of one level and writes them, adding the outcome to `report`. */
+  private async rollUpPeriods(region: string, level: RollupGranularity, periods: readonly string[], report: RebuildReport): Promise<void> {
+    if (periods.length === 0) return;
+    const computed = [...(await this.computePeriods(region, level, periods))].sort(([a], [b]) => compareStrings(a, b));
+    const outcomes = await mapSettledWithConcurrency(computed, this.concurrency, ([period, rollups]) =>
+      this.putRollupItemUnlessMoreComplete(level, region, period, rollups),
     );
-    return items.map((item) => {
-      const rollup = parseJsonAttribute(item, "rollup");
-      if (
-        !isRollup(rollup) ||
-        rollup.granularity !== granularity ||
-        rollup.target !== series.target ||
-        rollup.kind !== series.kind ||
-        rollup.region !== series.region ||
-        rollupPeriod(rollup) !== item[SORT_KEY]?.S
-      ) {
-        throw new StoreError("store_corrupt", `item ${describeKey(item)} does not hold a valid ${granularity} rollup of its series`);
+    const failures: StoreError[] = [];
+    outcomes.forEach((outcome, index) => {
+      const rollups = computed[index]![1];
+      if (outcome.status === "rejected") failures.push(asChunkFailure(outcome.reason, 1));
+      else if (outcome.value) {
+        report.written.push(...rollups);
+        report.items.written++;
+      } else {
+        report.kept.push(...rollups);
+        report.items.kept++;
       }
-      return rollup as RollupOf<G>;
     });
-  }
-
-  private async computeRollups(series: SeriesKey, level: RollupGranularity, fromMs: number, toMs: number): Promise<Rollup[]> {
-    const firstStart = periodStartMs(level, periodKey(level, fromMs)!)!;
-    const lastStart = periodStartMs(level, periodKey(level, toMs - 1)!)!;
-    const end = lastStart + PERIOD_MS[level];
-    switch (level) {
-      case "minute": {
-        const results = await this.queryRawSeries(series, firstStart, end, { consistent: true });
-        const rollups = rollupMinute(
-          results.map((entry) => entry.record),
-          { region: series.region },
-        );
-        return rollups.filter((rollup) => rollup.target === series.target && rollup.kind === series.kind);
-      }
-      case "hour":
-        return mergeRollups(await this.readRollups({ ...series, granularity: "minute", from: firstStart, to: end }, true), "hour");
-      case "day":
-        return mergeRollups(await this.readRollups({ ...series, granularity: "hour", from: firstStart, to: end }, true), "day");
+    const [first] = failures;
+    if (first !== undefined) {
+      // A coarser level built on a failed finer one would be incomplete, so stop here.
+      throw new StoreError(first.code, `${failures.length} of ${computed.length} ${level} rollup items not written: ${first.message}`, {
+        cause: first.cause,
+        unwrittenItems: failures.length,
+        totalItems: computed.length,
+        attempts: first.attempts,
+      });
     }
   }
 
-  /** Results of one series in [sinceMs, untilMs), walking its day partitions in order. */
-  private async queryRawSeries(
-    series: SeriesKey,
-    sinceMs: number,
-    untilMs: number,
-    options: { limit?: number | undefined; consistent: boolean },
-  ): Promise<{ order: string; record: StoredResultRecord }[]> {
-    const sinceIso = toIsoInstant(sinceMs);
-    const untilIso = toIsoInstant(untilMs);
-    if (sinceIso === null || untilIso === null) throw invalid("since/until out of range");
-    const seriesPart = seriesKeyPart(series);
-    const found: { order: string; record: StoredResultRecord }[] = [];
-    for (let dayStart = Math.floor(sinceMs / DAY_MS) * DAY_MS; dayStart < untilMs; dayStart += DAY_MS) {
-      const remaining = options.limit === undefined ? undefined : options.limit - found.length;
-      if (remaining !== undefined && remaining <= 0) break;
-      // Sort keys start with the full slotAt (or startedAt), so BETWEEN on ISO strings is a
-      // time range; a result started exactly at `until` sorts after untilIso
-      // (its key continues with `#…`) and is excluded, as `until` is exclusive.
+  /** Every series' rollup of each period (sorted ascending) that has data at the next finer level. */
+  private async computePeriods(region: string, level: RollupGranularity, periods: readonly string[]): Promise<Map<string, Rollup[]>> {
+    const wanted = new Set(periods);
+    const startMs = periodStartMs(level, periods[0]!)!;
+    const endMs = periodStartMs(level, periods[periods.length - 1]!)! + PERIOD_MS[level];
+    let rollups: Rollup[];
+    switch (level) {
+      case "minute": {
+        const records = await this.readRegionResults(region, startMs, endMs, { consistent: true });
+        rollups = rollupMinute(
+          records.map((entry) => entry.record),
+          { region },
+        );
+        break;
+      }
+      case "hour":
+      case "day": {
+        const finer = level === "hour" ? "minute" : "hour";
+        const children = await this.readRegionPeriods(region, finer, periodKey(finer, startMs)!, periodKey(finer, endMs - 1)!, true);
+        rollups = mergeRollups(
+          children.flatMap((child) => child.rollups),
+          level,
+        );
+        break;
+      }
+    }
+    // rollupResults and mergeRollups sort by series, then period: each period's list stays in series order.
+    const byPeriod = new Map<string, Rollup[]>();
+    for (const rollup of rollups) {
+      const period = rollupPeriod(rollup);
+      if (!wanted.has(period)) continue;
+      const list = byPeriod.get(period);
+      if (list === undefined) byPeriod.set(period, [rollup]);
+      else list.push(rollup);
+    }
+    return byPeriod;
+  }
+
+  /** The periods among `periods` whose region item exists (consistent reads, keys only). */
+  private async storedPeriods(region: string, granularity: RollupGranularity, periods: readonly string[]): Promise<string[]> {
+    const found = await mapWithConcurrency(periods, this.concurrency, async (period) => {
+      const { pk, sk } = rollupItemKey(granularity, region, period);
       const items = await this.queryAll(
         {
-          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :since AND :until",
+          KeyConditionExpression: "#pk = :pk AND #sk = :sk",
+          ProjectionExpression: "#pk",
           ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: {
-            ":pk": { S: rawPartitionKey(series, new Date(dayStart).toISOString().slice(0, 10)) },
-            ":since": { S: sinceIso },
-            ":until": { S: untilIso },
-          },
+          ExpressionAttributeValues: { ":pk": { S: pk }, ":sk": { S: sk } },
         },
-        { consistent: options.consistent, limit: remaining },
+        { consistent: true },
       );
+      return items.length > 0 ? [period] : [];
+    });
+    return found.flat();
+  }
+
+  /** The hours of these days that have no hour item (consistent reads, keys only). */
+  private async missingHours(region: string, days: readonly string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (const day of days) {
+      const first = rollupItemKey("hour", region, `${day}T00`);
+      const last = rollupItemKey("hour", region, `${day}T23`);
+      const items = await this.queryAll(
+        { ...sortKeyRangeQuery(first.pk, first.sk, last.sk), ProjectionExpression: "#pk, #sk" },
+        { consistent: true },
+      );
+      const stored = new Set(items.map((item) => periodOfRollupKey("hour", first.pk, item[SORT_KEY]?.S ?? "")));
+      const start = periodStartMs("day", day)!;
+      missing.push(...periodsOverlapping("hour", start, start + PERIOD_MS.day).filter((hour) => !stored.has(hour)));
+    }
+    return missing;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Region items of the periods first..last (inclusive), earliest first, walking their partitions in order. */
+  private async readRegionPeriods<G extends RollupGranularity>(
+    region: string,
+    granularity: G,
+    first: string,
+    last: string,
+    consistent: boolean,
+  ): Promise<RegionRollups<G>[]> {
+    const startMs = periodStartMs(granularity, first)!;
+    const endMs = periodStartMs(granularity, last)! + PERIOD_MS[granularity];
+    const firstKey = rollupItemKey(granularity, region, first);
+    const lastKey = rollupItemKey(granularity, region, last);
+    // Partitions hold a day of minutes, a month of hours, a year of days: walking days finds them all.
+    const partitions = [...new Set(periodsOverlapping("day", startMs, endMs).map((day) => rollupPartitionKey(granularity, region, day)))];
+    const found: RegionRollups<G>[] = [];
+    for (const pk of partitions) {
+      const low = pk === firstKey.pk ? firstKey.sk : undefined;
+      const high = pk === lastKey.pk ? lastKey.sk : undefined;
+      const items = await this.queryAll(sortKeyRangeQuery(pk, low, high), { consistent });
+      for (const item of items) found.push(decodeRollupItem(item, granularity, region));
+    }
+    return found;
+  }
+
+  /**
+   * Results of one region in [sinceMs, untilMs), walking its hour partitions
+   * in order (and stopping at a partition boundary once `limit` is reached:
+   * every later partition is later in time).
+   */
+  private async readRegionResults(
+    region: string,
+    sinceMs: number,
+    untilMs: number,
+    options: { limit?: number | undefined; consistent: boolean; keep?: (result: StoredResult) => boolean },
+  ): Promise<OrderedRecord[]> {
+    if (toIsoInstant(sinceMs) === null || toIsoInstant(untilMs) === null) throw invalid("since/until out of range");
+    const found: OrderedRecord[] = [];
+    for (let hourStart = Math.floor(sinceMs / HOUR_MS) * HOUR_MS; hourStart < untilMs; hourStart += HOUR_MS) {
+      if (options.limit !== undefined && found.length >= options.limit) break;
+      const { low, high } = rawSortKeyRange(
+        periodKey("minute", Math.max(sinceMs, hourStart))!,
+        periodKey("minute", Math.min(untilMs, hourStart + HOUR_MS) - 1)!,
+      );
+      const items = await this.queryAll(sortKeyRangeQuery(rawPartitionKey(region, periodKey("hour", hourStart)!), low, high), {
+        consistent: options.consistent,
+      });
       for (const item of items) {
-        found.push({ order: `${item[SORT_KEY]?.S ?? ""}\u0000${seriesPart}`, record: decodeResult(item) });
+        for (const record of decodeResultItem(item, region)) {
+          const ms = Date.parse(resultTime(record));
+          if (ms < sinceMs || ms >= untilMs || (options.keep !== undefined && !options.keep(record))) continue;
+          found.push({ order: recordOrder(record), record });
+        }
       }
     }
     return found;
   }
 
-  /** Every page of a Query (up to `limit` items), each page retried on its own. */
+  /** Every page of a Query, each page retried on its own. */
   private async queryAll(
-    input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "Limit" | "ConsistentRead">,
-    options: { consistent: boolean; limit?: number | undefined },
+    input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">,
+    options: { consistent: boolean },
   ): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const remaining = options.limit === undefined ? undefined : options.limit - items.length;
       const page = await sendWithRetry(
         "Query",
         () =>
           this.client.send(
-            new QueryCommand({
-              ...input,
-              TableName: this.tableName,
-              ConsistentRead: options.consistent,
-              ExclusiveStartKey: startKey,
-              Limit: remaining,
-            }),
+            new QueryCommand({ ...input, TableName: this.tableName, ConsistentRead: options.consistent, ExclusiveStartKey: startKey }),
           ),
         this.policy,
         this.runtime,
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined && (options.limit === undefined || items.length < options.limit));
+    } while (startKey !== undefined);
     return items;
   }
 }
@@ -577,10 +718,19 @@ function invalid(message: string): StoreError {
   return new StoreError("store_invalid", message);
 }
 
+function corrupt(item: Item, detail: string, cause?: unknown): StoreError {
+  return new StoreError("store_corrupt", `item ${describeKey(item)} ${detail}`, cause === undefined ? {} : { cause });
+}
+
 function instantMs(value: Instant, name: string): number {
   const ms = toEpochMs(value);
   if (ms === null) throw invalid(`${name} is not a valid instant`);
   return ms;
+}
+
+function validRegion(region: unknown): string {
+  if (typeof region !== "string" || region === "") throw invalid("region must be a non-empty string");
+  return region;
 }
 
 function validSeries(series: SeriesKey): SeriesKey {
@@ -596,7 +746,7 @@ function validGranularity<G extends RollupGranularity>(granularity: G): G {
 
 function checkKeySizes(pk: string, sk: string, where: string): void {
   if (utf8Bytes(pk) > MAX_PARTITION_KEY_BYTES || utf8Bytes(sk) > MAX_SORT_KEY_BYTES) {
-    throw invalid(`${where}: key too long for DynamoDB (target, region or invocation id too long)`);
+    throw invalid(`${where}: key too long for DynamoDB (region or invocation id too long)`);
   }
 }
 
@@ -604,31 +754,104 @@ function expirySeconds(startMs: number, days: number): number {
   return Math.floor(startMs / 1000) + Math.round(days * 86_400);
 }
 
-function itemKeyString(item: Item): string {
-  return `${item[PARTITION_KEY]?.S ?? ""}\u0000${item[SORT_KEY]?.S ?? ""}`;
+/** `count` contiguous slices of near-equal length (the first ones one longer). */
+function evenSlices<T>(items: readonly T[], count: number): T[][] {
+  const slices: T[][] = [];
+  const base = Math.floor(items.length / count);
+  const extra = items.length % count;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const length = base + (i < extra ? 1 : 0);
+    slices.push(items.slice(start, start + length));
+    start += length;
+  }
+  return slices;
+}
+
+function sortKeyRangeQuery(
+  pk: string,
+  low: string | undefined,
+  high: string | undefined,
+): Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead"> {
+  const values: Record<string, AttributeValue> = { ":pk": { S: pk } };
+  if (low !== undefined) values[":low"] = { S: low };
+  if (high !== undefined) values[":high"] = { S: high };
+  const range =
+    low !== undefined && high !== undefined
+      ? " AND #sk BETWEEN :low AND :high"
+      : low !== undefined
+        ? " AND #sk >= :low"
+        : high !== undefined
+          ? " AND #sk <= :high"
+          : "";
+  return {
+    KeyConditionExpression: `#pk = :pk${range}`,
+    ExpressionAttributeNames: range === "" ? { "#pk": PARTITION_KEY } : { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+    ExpressionAttributeValues: values,
+  };
+}
+
+function requestKey(request: WriteRequest): string {
+  const key = request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {};
+  return `${key[PARTITION_KEY]?.S ?? ""}\u0000${key[SORT_KEY]?.S ?? ""}`;
 }
 
 function describeKey(item: Item): string {
   return `${item[PARTITION_KEY]?.S ?? "?"} / ${item[SORT_KEY]?.S ?? "?"}`;
 }
 
-function parseJsonAttribute(item: Item, name: string): unknown {
-  const text = item[name]?.S;
-  if (text === undefined) throw new StoreError("store_corrupt", `item ${describeKey(item)} has no ${name} attribute`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new StoreError("store_corrupt", `item ${describeKey(item)} holds invalid JSON in ${name}`, { cause: err });
-  }
+function payloadOf(item: Item): unknown {
+  return decodePayload(item.codec?.S, item.data?.B, `item ${describeKey(item)}`);
 }
 
-function decodeResult(item: Item): StoredResultRecord {
-  const result = parseJsonAttribute(item, "result");
+/** Earliest first; ties (same instant) by invocation, seq, then region, so the order is total and stable. */
+function recordOrder(record: StoredResultRecord): string {
+  return `${toIsoInstant(resultTime(record))}\u0000${record.invocationId}\u0000${String(record.seq).padStart(6, "0")}\u0000${record.region}`;
+}
+
+function decodeResultItem(item: Item, region: string): StoredResultRecord[] {
+  const payload = payloadOf(item);
   const invocationId = item.invocationId?.S;
-  if (typeof result !== "object" || result === null || unrollupableReason(result) !== null || invocationId === undefined) {
-    throw new StoreError("store_corrupt", `item ${describeKey(item)} does not hold a valid result`);
+  const sk = item[SORT_KEY]?.S ?? "";
+  if (!Array.isArray(payload) || invocationId === undefined) throw corrupt(item, "does not hold an array of results and an invocationId");
+  if (item.count?.N !== String(payload.length)) throw corrupt(item, `holds ${payload.length} results, its count says ${item.count?.N ?? "nothing"}`);
+  const minute = minuteOfRawSortKey(sk);
+  return payload.map((result: unknown, index) => {
+    if (
+      typeof result !== "object" ||
+      result === null ||
+      unrollupableReason(result) !== null ||
+      (result as StoredResult).region !== region ||
+      periodKey("minute", resultTime(result as StoredResult)) !== minute
+    ) {
+      throw corrupt(item, `result ${index} is not a valid result of ${region} in minute ${minute}`);
+    }
+    return { ...(result as StoredResult), invocationId };
+  });
+}
+
+function decodeRollupItem<G extends RollupGranularity>(item: Item, granularity: G, region: string): RegionRollups<G> {
+  const period = periodOfRollupKey(granularity, item[PARTITION_KEY]?.S ?? "", item[SORT_KEY]?.S ?? "");
+  const payload = payloadOf(item);
+  if (!Array.isArray(payload)) throw corrupt(item, `does not hold a list of ${granularity} rollups`);
+  let total = 0;
+  let previous: Rollup | undefined;
+  for (const rollup of payload as unknown[]) {
+    if (!isRollup(rollup) || rollup.granularity !== granularity || rollup.region !== region || rollupPeriod(rollup) !== period) {
+      throw corrupt(item, `does not hold valid ${granularity} rollups of ${region} for ${period}`);
+    }
+    // One rollup per series, in series order: what rollUp writes, and what mergeRollups needs to not double-count.
+    if (previous !== undefined) {
+      const order = compareStrings(previous.target, rollup.target) || compareStrings(previous.kind, rollup.kind);
+      if (order >= 0) throw corrupt(item, order === 0 ? `repeats series ${rollup.target}/${rollup.kind}` : "lists series out of order");
+    }
+    total += rollup.total;
+    previous = rollup;
   }
-  return { ...(result as StoredResult), invocationId };
+  if (item.total?.N !== String(total) || item.series?.N !== String(payload.length)) {
+    throw corrupt(item, "has total or series attributes that do not match its rollups");
+  }
+  return { period, rollups: payload as RollupOf<G>[] };
 }
 
 function chunkFailure(failure: { code: StoreErrorCode; detail: string; cause?: unknown }, unwritten: number, attempts: number): StoreError {
@@ -640,12 +863,12 @@ function chunkFailure(failure: { code: StoreErrorCode; detail: string; cause?: u
   });
 }
 
-function asChunkFailure(reason: unknown, chunkSize: number): StoreError {
+function asChunkFailure(reason: unknown, chunkWeight: number): StoreError {
   if (reason instanceof StoreError) return reason;
   // Not expected (writeChunk only throws StoreError), but a bug must not turn into silent loss.
   return new StoreError("store_unavailable", `BatchWriteItem failed: ${describeFailure(reason)}`, {
     cause: reason,
-    unwrittenItems: chunkSize,
+    unwrittenItems: chunkWeight,
     attempts: 1,
   });
 }

@@ -1,6 +1,8 @@
-// Key layout of the single table (see README.md for the design and the access
-// patterns). Every component is escaped so that a `#` inside a target name or
-// invocation id cannot shift the meaning of the next component.
+// Key layout of the single table, v2 (see README.md for the design and the
+// access patterns). Items are per region, not per series: results packed per
+// round, rollups with every series of a period in one item. Components that
+// come from outside (region, invocation id, target names in the series index)
+// are escaped so that a `#` inside one cannot shift the meaning of the next.
 
 import type { RollupGranularity, SeriesKey } from "@popwatch/core";
 
@@ -8,11 +10,11 @@ export const PARTITION_KEY = "pk";
 export const SORT_KEY = "sk";
 export const SERIES_PARTITION = "S";
 
-const ROLLUP_PREFIX: Record<RollupGranularity, string> = { minute: "M", hour: "H", day: "D" };
-
-/** Largest seq that keeps the zero-padded sort key in time-then-seq order. */
+/** Largest seq: results of an invocation are told apart by it (six digits in v1 keys, kept as the bound). */
 export const MAX_SEQ = 999_999;
-const SEQ_WIDTH = 6;
+/** Largest chunk index of a packed group (three digits in the sort key). */
+export const MAX_CHUNK = 999;
+const CHUNK_WIDTH = 3;
 
 // DynamoDB limits: partition key ≤ 2048 bytes, sort key ≤ 1024 bytes (UTF-8).
 export const MAX_PARTITION_KEY_BYTES = 2048;
@@ -26,23 +28,63 @@ export function unescapeKeyPart(value: string): string {
   return value.replace(/%23/g, "#").replace(/%25/g, "%");
 }
 
-/** `<target>#<kind>#<region>`, escaped: the series' identity inside every key. */
+/** `<target>#<kind>#<region>`, escaped: a series' sort key in the series index. */
 export function seriesKeyPart(series: SeriesKey): string {
   return `${escapeKeyPart(series.target)}#${escapeKeyPart(series.kind)}#${escapeKeyPart(series.region)}`;
 }
 
-/** Raw results of one series on one UTC day (`YYYY-MM-DD`). */
-export function rawPartitionKey(series: SeriesKey, day: string): string {
-  return `R#${seriesKeyPart(series)}#${day}`;
+/** Packed results of one region and UTC hour (`YYYY-MM-DDTHH`). */
+export function rawPartitionKey(region: string, hour: string): string {
+  return `R#${escapeKeyPart(region)}#${hour}`;
 }
 
-/** `<startedAt ISO>#<invocationId>#<seq>`: time order first, then a retry-stable tie-break. */
-export function rawSortKey(startedAtIso: string, invocationId: string, seq: number): string {
-  return `${startedAtIso}#${escapeKeyPart(invocationId)}#${String(seq).padStart(SEQ_WIDTH, "0")}`;
+/**
+ * `<minute>#<earliest result time>#<invocationId>#<chunk>`: minute first so a
+ * time range is a BETWEEN on minutes; the earliest result time tells apart the
+ * rounds one invocation writes within a minute; invocation id and chunk make
+ * the key unique and the same on every retry.
+ */
+export function rawSortKey(minute: string, earliestIso: string, invocationId: string, chunk: number): string {
+  return `${minute}#${earliestIso}#${escapeKeyPart(invocationId)}#${String(chunk).padStart(CHUNK_WIDTH, "0")}`;
 }
 
-export function rollupPartitionKey(granularity: RollupGranularity, series: SeriesKey): string {
-  return `${ROLLUP_PREFIX[granularity]}#${seriesKeyPart(series)}`;
+/** The minute a raw sort key starts with (`YYYY-MM-DDTHH:MM`). */
+export function minuteOfRawSortKey(sk: string): string {
+  return sk.slice(0, 16);
+}
+
+/** Sort-key bounds (inclusive) of every raw item of the minutes first..last. */
+export function rawSortKeyRange(firstMinute: string, lastMinute: string): { low: string; high: string } {
+  // `$` sorts right after the `#` that follows the minute in every key.
+  return { low: firstMinute, high: `${lastMinute}$` };
+}
+
+// Where a period key (`YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH`, `YYYY-MM-DD`) is cut
+// into partition and sort key: a day of minutes (1 440 items), a month of hours
+// (≤ 744), a year of days (≤ 366) per partition.
+const ROLLUP_SPLIT: Record<RollupGranularity, { prefix: string; at: number }> = {
+  minute: { prefix: "M", at: 10 },
+  hour: { prefix: "H", at: 7 },
+  day: { prefix: "D", at: 4 },
+};
+
+/** Key of the item holding every series' rollup of one region and period. */
+export function rollupItemKey(granularity: RollupGranularity, region: string, period: string): { pk: string; sk: string } {
+  const { at } = ROLLUP_SPLIT[granularity];
+  return { pk: rollupPartitionKey(granularity, region, period), sk: period.slice(at + 1) };
+}
+
+/** Partition of a region's rollup items that holds `period`. */
+export function rollupPartitionKey(granularity: RollupGranularity, region: string, period: string): string {
+  const { prefix, at } = ROLLUP_SPLIT[granularity];
+  return `${prefix}#${escapeKeyPart(region)}#${period.slice(0, at)}`;
+}
+
+/** The period key a rollup item stands for, from its keys (the inverse of rollupItemKey). */
+export function periodOfRollupKey(granularity: RollupGranularity, pk: string, sk: string): string {
+  const { at } = ROLLUP_SPLIT[granularity];
+  const separator = granularity === "minute" ? "T" : "-";
+  return `${pk.slice(pk.length - at)}${separator}${sk}`;
 }
 
 export function utf8Bytes(value: string): number {

@@ -25,6 +25,11 @@ export interface ResultBatch {
    * Identifies the invocation, stable across its retries (e.g. the scheduler's
    * event id, not the Lambda request id, which changes on retry). Writing the
    * same batch again overwrites the same items.
+   *
+   * Within one UTC minute a batch's results are one item keyed by the
+   * invocation and the batch's earliest result time (slotAt, else startedAt),
+   * so two different batches of one invocation must not start at the same
+   * instant in the same minute (the agent writes one round, one slot, per call).
    */
   invocationId: string;
   results: readonly StoredResult[];
@@ -49,62 +54,95 @@ export interface RollupQuery<G extends RollupGranularity = RollupGranularity> ex
   to: Instant;
 }
 
-export interface RebuildRequest extends SeriesKey {
-  /**
-   * What to recompute: `minute` from raw results, `hour` from minute rollups,
-   * `day` from hour rollups.
-   */
-  granularity: RollupGranularity;
-  /** Every period of that granularity overlapping [from, to) is recomputed. */
+export interface RegionRollupQuery<G extends RollupGranularity = RollupGranularity> {
+  region: string;
+  granularity: G;
+  /** Periods overlapping [from, to) are returned. */
   from: Instant;
   to: Instant;
-  /** Also recompute the coarser granularities above it over the periods covering the same range. */
+}
+
+/** One stored period of a region: every series' rollup of it, sorted by target, then kind. */
+export interface RegionRollups<G extends RollupGranularity = RollupGranularity> {
+  /** The period key: `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH` or `YYYY-MM-DD`. */
+  period: string;
+  rollups: RollupOf<G>[];
+}
+
+export interface RollUpRequest {
+  region: string;
+  /**
+   * What to recompute: `minute` from the region's raw results, `hour` from its
+   * minute items, `day` from its hour items.
+   */
+  granularity: RollupGranularity;
+  /** Every period of that granularity overlapping [from, to) is recomputed (periods without data are not written). */
+  from: Instant;
+  to: Instant;
+  /**
+   * Also rebuild the coarser periods overlapping [from, to) that have ended by
+   * `to` (an hour once its last minute is rolled up, a day once its last hour
+   * is), and those not yet ended that are already stored (late data), so that
+   * each hour and day is normally written once. See cascadePeriods.
+   */
   cascade?: boolean;
 }
 
 export interface RebuildReport {
-  /** Rollups computed and written. */
+  /** Rollups (one per series and period) in the items written. */
   written: Rollup[];
   /**
-   * Rollups computed but not written because the stored one counts more
+   * Rollups computed but not written because the stored item counts more
    * results: it was built when more of the finer data existed (before TTL
-   * removed some) or by a concurrent rebuild that saw more raw results.
+   * removed some) or by a concurrent rollUp that saw more raw results.
    */
   kept: Rollup[];
+  /** Region items (one per period with data) written and kept. */
+  items: { written: number; kept: number };
 }
 
 export interface WriteReport {
-  /** Items written (results plus index items). */
+  /**
+   * Results plus series-index items written (not DynamoDB items: a packed
+   * item holds many results). StoreError.unwrittenItems of a failed
+   * putResults counts the same way.
+   */
   items: number;
   /** BatchWriteItem requests sent, retries included. */
   requests: number;
 }
 
 export interface DeleteExpiredReport {
-  /** Items whose expiresAt had passed and that were deleted. */
+  /** DynamoDB items whose expiresAt had passed and that were deleted. */
   deleted: number;
 }
 
 /**
  * Storage for probe results and their rollups. Every method either completes
  * or rejects with a StoreError (see errors.ts); a rejected write reports how
- * many items are not known to be written, and writing the same input again is
- * always safe: keys are deterministic, so a retry overwrites rather than
+ * many results are not known to be written, and writing the same input again
+ * is always safe: keys are deterministic, so a retry overwrites rather than
  * duplicates.
  */
 export interface ResultStore {
-  /** Writes one invocation's results (and registers their series). Idempotent per (invocationId, seq). */
+  /**
+   * Writes one invocation's results, packed per minute (and registers their
+   * series). Idempotent: the same batch again writes byte-identical items under
+   * the same keys.
+   */
   putResults(batch: ResultBatch): Promise<WriteReport>;
-  /** Writes rollups as full values (no counters), so a retry writes identical items. */
-  putRollups(rollups: readonly Rollup[]): Promise<WriteReport>;
-  /** Raw results in [since, until), earliest first, across every series matching the filters. */
+  /** Raw results in [since, until), earliest first, across every region and series matching the filters. */
   queryResults(query: ResultQuery): Promise<StoredResultRecord[]>;
-  /** Rollups of one series whose period overlaps [from, to), earliest first. */
+  /** Rollups of one series whose period overlaps [from, to), earliest first; periods without its data are absent. */
   queryRollups<G extends RollupGranularity>(query: RollupQuery<G>): Promise<RollupOf<G>[]>;
-  /** Recomputes rollups of one series from the next finer level and writes them (see RebuildReport). */
-  rebuildRollups(request: RebuildRequest): Promise<RebuildReport>;
+  /** Every stored period of a region overlapping [from, to), earliest first, with all its series. */
+  queryRegionRollups<G extends RollupGranularity>(query: RegionRollupQuery<G>): Promise<RegionRollups<G>[]>;
+  /** Recomputes a region's rollups from the next finer level and writes them (see RebuildReport). */
+  rollUp(request: RollUpRequest): Promise<RebuildReport>;
   /** Deletes items whose expiresAt has passed: what DynamoDB TTL does on AWS, for stores without TTL. */
   deleteExpired(now: Instant): Promise<DeleteExpiredReport>;
   /** Every series that has been written, sorted by target, kind, region. */
   listSeries(): Promise<SeriesKey[]>;
+  /** Every region that has been written, sorted (from the series index). */
+  listRegions(): Promise<string[]>;
 }

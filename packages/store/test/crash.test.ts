@@ -4,13 +4,14 @@
 // data without duplicates.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DynamoDBClient, type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput } from "@aws-sdk/client-dynamodb";
-import { DynamoResultStore, StoreError, rawPartitionKey, type ResultBatch } from "../src/index";
-import { makeTempDir, partitionItems, resultSeries, spawnChildStore, type ChildStore } from "./support/store-fixtures";
+import { DynamoResultStore, StoreError, type ResultBatch } from "../src/index";
+import { itemsWithPrefix, makeTempDir, resultSeries, spawnChildStore, type ChildStore } from "./support/store-fixtures";
 
-const SERIES = { target: "anycast-dns", kind: "dns" as const, region: "eu-central-1" };
-const PK = rawPartitionKey(SERIES, "2025-03-02");
+const REGION = "eu-central-1";
+const SERIES = { target: "anycast-dns", kind: "dns" as const, region: REGION };
 const START = "2025-03-02T10:00:00.000Z";
 const UNTIL = "2025-03-02T12:00:00.000Z";
+const ROLLUP = { region: REGION, granularity: "minute" as const, from: START, to: UNTIL };
 
 let dir: { path: string; remove(): Promise<void> };
 const children: ChildStore[] = [];
@@ -53,9 +54,11 @@ function storeFor(endpoint: string): { store: DynamoResultStore; client: DynamoD
   return { store, client };
 }
 
-function batch(invocationId: string, start: string, count: number): ResultBatch {
-  return { region: "eu-central-1", invocationId, results: resultSeries(start, count, 500) };
+function batch(invocationId: string, start: string, count: number, everyMs = 500): ResultBatch {
+  return { region: REGION, invocationId, results: resultSeries(start, count, everyMs) };
 }
+
+const itemKey = (item: Record<string, { S?: string }>) => `${item.pk?.S}/${item.sk?.S}`;
 
 describe("store process dying mid-run", () => {
   it("between batches: the failed batch is reported, acknowledged ones survive, a re-put completes it", async () => {
@@ -67,8 +70,9 @@ describe("store process dying mid-run", () => {
     const three = batch("three", "2025-03-02T10:02:00.000Z", 30);
     await store.putResults(one);
     await store.putResults(two);
-    await store.rebuildRollups({ ...SERIES, granularity: "minute", from: START, to: UNTIL, cascade: true });
+    await store.rollUp({ ...ROLLUP, cascade: true });
     const rollupsBefore = await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL });
+    expect(rollupsBefore.map((r) => r.total)).toEqual([60]);
 
     await killChild(first.child);
     const failure = await store.putResults(three).then(
@@ -77,16 +81,16 @@ describe("store process dying mid-run", () => {
     );
     expect(failure).toBeInstanceOf(StoreError);
     expect(failure).toMatchObject({ code: "store_unavailable", unwrittenItems: 30, totalItems: 30 });
-    await expect(store.rebuildRollups({ ...SERIES, granularity: "minute", from: START, to: UNTIL })).rejects.toBeInstanceOf(StoreError);
+    await expect(store.rollUp(ROLLUP)).rejects.toBeInstanceOf(StoreError);
 
     await startChild(port);
     expect(await store.queryResults({ since: START, until: UNTIL })).toHaveLength(60);
     expect(await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL })).toEqual(rollupsBefore);
 
     await store.putResults(three);
-    await store.rebuildRollups({ ...SERIES, granularity: "minute", from: START, to: UNTIL, cascade: true });
-    const items = await partitionItems(client, "popwatch", PK);
-    expect(items).toHaveLength(90);
+    await store.rollUp({ ...ROLLUP, cascade: true });
+    expect(await itemsWithPrefix(client, "popwatch", "R#")).toHaveLength(3);
+    expect(await store.queryResults({ since: START, until: UNTIL })).toHaveLength(90);
     const [hour] = await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL });
     expect(hour!.total).toBe(90);
   });
@@ -95,7 +99,8 @@ describe("store process dying mid-run", () => {
     const first = await startChild(0);
     const port = Number(new URL(first.endpoint).port);
     const { store, client } = storeFor(first.endpoint);
-    const big = batch("big", START, 400); // 17 BatchWriteItem chunks
+    // A result a minute, so one packed item each: 100 items in 4 BatchWriteItem chunks (5 with the series item's).
+    const big = batch("big", START, 100, 60_000);
     const acknowledged = new Set<string>();
     // Kill the server the moment the second chunk is acknowledged; the rest are in flight or not yet sent.
     client.middlewareStack.add(
@@ -104,10 +109,10 @@ describe("store process dying mid-run", () => {
         if (context.commandName === "BatchWriteItemCommand") {
           const input = args.input as BatchWriteItemCommandInput;
           const output = result.output as BatchWriteItemCommandOutput;
-          const unprocessed = new Set(Object.values(output.UnprocessedItems ?? {}).flat().map((r) => r.PutRequest?.Item?.sk?.S));
+          const unprocessed = new Set(Object.values(output.UnprocessedItems ?? {}).flat().map((r) => itemKey(r.PutRequest?.Item ?? {})));
           for (const request of Object.values(input.RequestItems ?? {}).flat()) {
             const item = request.PutRequest?.Item;
-            if (item?.pk?.S === PK && !unprocessed.has(item.sk?.S)) acknowledged.add(item.sk!.S!);
+            if (item?.pk?.S?.startsWith("R#") && !unprocessed.has(itemKey(item))) acknowledged.add(itemKey(item));
           }
           if (acknowledged.size >= 50 && first.child.child.exitCode === null) first.child.child.kill("SIGKILL");
         }
@@ -122,22 +127,22 @@ describe("store process dying mid-run", () => {
     )) as StoreError;
     expect(failure).toBeInstanceOf(StoreError);
     expect(failure.code).toBe("store_unavailable");
-    expect(failure.totalItems).toBe(401);
+    expect(failure.totalItems).toBe(101);
     expect(failure.unwrittenItems).toBeGreaterThan(0);
     await first.child.exited;
 
     await startChild(port);
-    const survived = await partitionItems(client, "popwatch", PK);
+    const survived = await itemsWithPrefix(client, "popwatch", "R#");
     // Every acknowledged write survived the kill; whatever the error did not count as unwritten is there too.
-    const survivedKeys = new Set(survived.map((item) => item.sk!.S!));
+    const survivedKeys = new Set(survived.map(itemKey));
     expect(acknowledged.size).toBeGreaterThanOrEqual(50);
-    expect([...acknowledged].filter((sk) => !survivedKeys.has(sk))).toEqual([]);
-    expect(survived.length + failure.unwrittenItems).toBeGreaterThanOrEqual(400);
+    expect([...acknowledged].filter((key) => !survivedKeys.has(key))).toEqual([]);
+    expect(survived.length + failure.unwrittenItems).toBeGreaterThanOrEqual(100);
 
     await store.putResults(big);
-    const items = await partitionItems(client, "popwatch", PK);
-    expect(items).toHaveLength(400);
-    expect(new Set(items.map((item) => item.sk!.S)).size).toBe(400);
+    const items = await itemsWithPrefix(client, "popwatch", "R#");
+    expect(items).toHaveLength(100);
+    expect(new Set(items.map(itemKey)).size).toBe(100);
     expect((await store.queryResults({ since: START, until: UNTIL })).map((r) => r.seq)).toEqual(big.results.map((r) => r.seq));
   });
 });

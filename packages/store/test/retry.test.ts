@@ -17,9 +17,10 @@ import {
 } from "../src/index";
 import { FAST_RETRY, injectBatchWriteFaults, makeTempDir, partitionItems, resultSeries } from "./support/store-fixtures";
 
-const SERIES = { target: "anycast-dns", kind: "dns" as const, region: "eu-central-1" };
 const START = "2025-03-02T10:00:00.000Z";
-const PK = rawPartitionKey(SERIES, "2025-03-02");
+const PK = rawPartitionKey("eu-central-1", "2025-03-02T10");
+// One result a minute: one packed item per result, so a batch spans several 25-request BatchWriteItem chunks.
+const MINUTE = 60_000;
 
 let dir: { path: string; remove(): Promise<void> };
 let embedded: EmbeddedStore;
@@ -67,7 +68,7 @@ describe("BatchWriteItem retries", () => {
   it("writes in chunks of 25 and retries UnprocessedItems until all are written, without duplicates", async () => {
     const { store, client, sleeps } = faultyStore();
     const counters = injectBatchWriteFaults(client, (call) => (call <= 6 ? "drop-half" : null));
-    const results = resultSeries(START, 60, 1_000);
+    const results = resultSeries(START, 60, MINUTE);
     const report = await store.putResults({ region: "eu-central-1", invocationId: "i", results });
     expect(report.items).toBe(61);
     expect(counters.faults).toBe(6);
@@ -82,7 +83,7 @@ describe("BatchWriteItem retries", () => {
   it("retries throttling errors with growing, jittered backoff", async () => {
     const { store, client, sleeps } = faultyStore();
     const counters = injectBatchWriteFaults(client, (call) => (call <= 3 ? throttled() : null));
-    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 10, 1_000) });
+    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 10, MINUTE) });
     expect(counters.calls).toBe(4);
     // random() = 0.5 of caps 1, 2, 4 ms (base 1 ms, doubling).
     expect(sleeps).toEqual([0, 1, 2]);
@@ -94,14 +95,14 @@ describe("BatchWriteItem retries", () => {
     injectBatchWriteFaults(client, (call) =>
       call === 1 ? new InternalServerError({ message: "oops", $metadata: { httpStatusCode: 500 } }) : null,
     );
-    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 3, 1_000) });
+    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 3, MINUTE) });
     expect(await storedCount()).toBe(3);
   });
 
   it("gives up with a StoreError counting every unwritten item when throttling persists", async () => {
     const { store, client } = faultyStore();
     const counters = injectBatchWriteFaults(client, () => throttled());
-    const attempt = store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 30, 1_000) });
+    const attempt = store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 30, MINUTE) });
     const err = await attempt.then(
       () => null,
       (e: unknown) => e,
@@ -122,7 +123,7 @@ describe("BatchWriteItem retries", () => {
     const { store, client } = faultyStore({ ...FAST_RETRY, maxAttempts: 3 });
     injectBatchWriteFaults(client, () => "drop-half");
     const err = (await store
-      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, 1_000) })
+      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE) })
       .catch((e: unknown) => e)) as StoreError;
     expect(err).toBeInstanceOf(StoreError);
     expect(err.code).toBe("store_throttled");
@@ -134,19 +135,19 @@ describe("BatchWriteItem retries", () => {
 
     // Writing the batch again completes it, with no duplicates.
     const { store: healthy } = faultyStore();
-    await healthy.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, 1_000) });
+    await healthy.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE) });
     expect(await storedCount()).toBe(60);
   });
 
   it("gives up on a failing chunk but finishes the others", async () => {
     const { store, client } = faultyStore();
-    // Fail only requests that carry the result with seq 30 (the second chunk).
+    // Fail only requests that carry the item of minute 10:30, the result with seq 30 (the second chunk).
     injectBatchWriteFaults(client, (_call, input) => {
       const requests = Object.values(input.RequestItems ?? {})[0] ?? [];
-      return requests.some((r) => r.PutRequest?.Item?.sk?.S?.endsWith("#000030")) ? throttled() : null;
+      return requests.some((r) => r.PutRequest?.Item?.sk?.S?.startsWith("2025-03-02T10:30#")) ? throttled() : null;
     });
     const err = (await store
-      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, 1_000) })
+      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE) })
       .catch((e: unknown) => e)) as StoreError;
     expect(err.code).toBe("store_throttled");
     expect(err.unwrittenItems).toBe(25);
@@ -163,8 +164,24 @@ describe("BatchWriteItem retries", () => {
       .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 5, 1_000) })
       .catch((e: unknown) => e)) as StoreError;
     expect(err.code).toBe("store_invalid");
+    // One packed item of 5 results plus the series item: counted as the results it holds.
     expect(err.unwrittenItems).toBe(6);
     expect(counters.calls).toBe(1);
+  });
+
+  it("counts the results of a packed item left unprocessed, not the item", async () => {
+    const { store, client } = faultyStore({ ...FAST_RETRY, maxAttempts: 3 });
+    // Nothing gets through: one packed item (40 results of one minute) and the series item, reported as 40 + 1.
+    const counters = injectBatchWriteFaults(client, () => "drop-all");
+    const results = resultSeries(START, 40, 1_000);
+    const err = (await store.putResults({ region: "eu-central-1", invocationId: "i", results }).catch((e: unknown) => e)) as StoreError;
+    expect(err).toMatchObject({ code: "store_throttled", unwrittenItems: 41, totalItems: 41 });
+    expect(counters.calls).toBe(3);
+    expect(await storedCount()).toBe(0);
+
+    const { store: healthy } = faultyStore();
+    expect(await healthy.putResults({ region: "eu-central-1", invocationId: "i", results })).toMatchObject({ items: 41 });
+    expect((await healthy.queryResults({ since: START, until: "2025-03-02T11:00:00Z" })).map((r) => r.seq)).toEqual(results.map((r) => r.seq));
   });
 
   it("stops at the elapsed-time bound even with attempts left", async () => {

@@ -3,7 +3,7 @@
 // so importing a file again overwrites the same items instead of adding.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { PROBE_KINDS, type ProbeResult, type RollupGranularity, type SeriesKey, resultSeriesTarget, toEpochMs, toIsoInstant } from "@popwatch/core";
+import { PROBE_KINDS, toEpochMs, toIsoInstant } from "@popwatch/core";
 import { storeRetention } from "@popwatch/agent";
 import { DEFAULT_DATA_DIR, DEFAULT_RETENTION_DAYS, type ResultStore, type RetentionDays, StoreError, type StoredResult } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
@@ -21,8 +21,8 @@ Loads results into the embedded store, one JSON object per line: the
 ("popwatch results --json" output, with slotAt, imports as well.) startedAt is
 kept when present, else set to time. Importing the same file again writes
 nothing new: a line's key is derived from its content. Identical lines count
-once. Afterwards the minute, hour and day rollups of the touched minutes are
-rebuilt.
+once. Afterwards the minute rollups of the touched minutes are rebuilt, and
+the hour and day rollups of the hours and days that have ended.
 
 A bad line is reported as FILE:LINE: reason; the good lines are imported and
 the exit status is 1. With --strict a single bad line rejects the whole file.
@@ -176,7 +176,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     return storeFailure(io, err);
   }
   try {
-    const rollups = await writeImported(opened.store, good);
+    const rollups = await writeImported(opened.store, good, Date.now());
     const oldest = Math.min(...good.map((line) => toEpochMs(line.result.slotAt!)!));
     const expired = good.length > 0 && oldest < Date.now() - retentionDays.raw * 86_400_000;
     io.stdout.write(
@@ -197,23 +197,29 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** Writes the lines grouped by region, then rebuilds rollups over each series' time span; returns rollups written. */
-async function writeImported(store: ResultStore, lines: readonly ImportedLine[]): Promise<number> {
+/**
+ * Writes the lines, then rolls up every region-day they touch: from its first
+ * touched minute on, with the hours and the day that have ended by now (the
+ * current ones are left to the next run or import, as the agent leaves them).
+ * Returns the rollups written.
+ */
+async function writeImported(store: ResultStore, lines: readonly ImportedLine[], nowMs: number): Promise<number> {
   const byInvocation = new Map<string, StoredResult[]>();
-  const spans = new Map<string, { series: SeriesKey; from: number; to: number }>();
+  const touched = new Map<string, { region: string; fromMs: number; lastMinuteEndMs: number; dayEndMs: number }>();
   for (const { result, digest } of lines) {
     // One "invocation" per line: its key is the line's own, whatever else the file holds.
     const stored = { ...result, seq: 0 } as StoredResult;
     const invocationId = `import#${digest}`;
     byInvocation.set(invocationId, [stored]);
-    const series: SeriesKey = { target: resultSeriesTarget(stored as ProbeResult), kind: stored.kind, region: stored.region };
-    const key = JSON.stringify([series.target, series.kind, series.region]);
-    const ms = toEpochMs(stored.slotAt!)!;
-    const span = spans.get(key);
-    if (span === undefined) spans.set(key, { series, from: ms, to: ms + 1 });
-    else {
-      span.from = Math.min(span.from, ms);
-      span.to = Math.max(span.to, ms + 1);
+    const minuteMs = Math.floor(toEpochMs(stored.slotAt!)! / MINUTE_MS) * MINUTE_MS;
+    const dayStartMs = Math.floor(minuteMs / DAY_MS) * DAY_MS;
+    const key = JSON.stringify([stored.region, dayStartMs]);
+    const span = touched.get(key);
+    if (span === undefined) {
+      touched.set(key, { region: stored.region, fromMs: minuteMs, lastMinuteEndMs: minuteMs + MINUTE_MS, dayEndMs: dayStartMs + DAY_MS });
+    } else {
+      span.fromMs = Math.min(span.fromMs, minuteMs);
+      span.lastMinuteEndMs = Math.max(span.lastMinuteEndMs, minuteMs + MINUTE_MS);
     }
   }
   const pending = [...byInvocation];
@@ -226,12 +232,16 @@ async function writeImported(store: ResultStore, lines: readonly ImportedLine[])
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, pending.length) }, writeNext));
 
   let rollups = 0;
-  const granularity: RollupGranularity = "minute";
-  for (const { series, from, to } of spans.values()) {
-    rollups += (await store.rebuildRollups({ ...series, granularity, from, to, cascade: true })).written.length;
+  for (const span of touched.values()) {
+    // The store builds the hours (and the day) that end by `to`.
+    const to = Math.max(span.lastMinuteEndMs, Math.min(span.dayEndMs, nowMs));
+    rollups += (await store.rollUp({ region: span.region, granularity: "minute", from: span.fromMs, to, cascade: true })).written.length;
   }
   return rollups;
 }
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
 
 function storeFailure(io: Io, err: unknown): number {
   if (!(err instanceof StoreError)) throw err;

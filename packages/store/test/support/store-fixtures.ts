@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   QueryCommand,
+  ScanCommand,
   type AttributeValue,
   type BatchWriteItemCommandInput,
   type BatchWriteItemCommandOutput,
@@ -85,6 +86,27 @@ export async function partitionItems(client: DynamoDBClient, tableName: string, 
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   return items;
+}
+
+/** Every item whose partition key starts with `prefix` (`R#` raw, `M#`/`H#`/`D#` rollups), sorted by pk then sk. */
+export async function itemsWithPrefix(client: DynamoDBClient, tableName: string, prefix: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: "begins_with(pk, :prefix)",
+        ExpressionAttributeValues: { ":prefix": { S: prefix } },
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  const key = (item: Record<string, AttributeValue>) => `${item.pk?.S ?? ""}\u0000${item.sk?.S ?? ""}`;
+  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 export type BatchWriteFault =
