@@ -1,0 +1,107 @@
+// Bodies for the webhook formats. Slack: incoming-webhook message with a
+// plain-text fallback and Block Kit blocks. PagerDuty: Events API v2 with one
+// incident per (SLO, severity): resolved only once no scope of the group
+// fires, as Alertmanager does with its group key.
+import type { AlertScopeEntry, Notification } from "@popwatch/core";
+
+const SLACK_HEADER_LIMIT = 150;
+const SLACK_SECTION_LIMIT = 3000;
+const SLACK_SCOPES_SHOWN = 20;
+const PAGERDUTY_SUMMARY_LIMIT = 1024;
+
+export interface SlackMessage {
+  text: string;
+  blocks: Record<string, unknown>[];
+}
+
+export interface PagerDutyEvent {
+  routing_key: string;
+  event_action: "trigger" | "resolve";
+  dedup_key: string;
+  payload: {
+    summary: string;
+    source: string;
+    severity: "critical" | "warning";
+    timestamp: string;
+    component: string;
+    custom_details: Notification;
+  };
+}
+
+const VERB: Record<Notification["kind"], string> = { firing: "FIRING", renotify: "STILL FIRING", resolved: "RESOLVED" };
+
+/** One line: what, where, how bad. The fallback text of Slack and PagerDuty's summary. */
+export function summaryLine(notification: Notification): string {
+  const scopes = notification.scopes.map((entry) => entry.scope).join(", ");
+  const lead = notification.scopes[0]!;
+  const head = `[${VERB[notification.kind]}] ${notification.slo} (${notification.severity}) in ${scopes}`;
+  if (notification.kind === "resolved") {
+    const still = notification.active.length === 0 ? "" : `; still firing in ${notification.active.join(", ")}`;
+    return `${head}${still}`;
+  }
+  const budget = notification.budgetRemaining === null ? "" : `, ${formatPercent(notification.budgetRemaining)} of the error budget left`;
+  return `${head}: burn rate ${formatBurn(lead.burnRates[lead.rule.long])} over ${lead.rule.long} (threshold ${lead.rule.factor}×)${budget}`;
+}
+
+export function slackMessage(notification: Notification): SlackMessage {
+  const shown = notification.scopes.slice(0, SLACK_SCOPES_SHOWN).map(slackScopeLine);
+  const hidden = notification.scopes.length - shown.length;
+  if (hidden > 0) shown.push(`…and ${hidden} more`);
+  return {
+    text: summaryLine(notification),
+    blocks: [
+      { type: "header", text: { type: "plain_text", text: truncate(`${VERB[notification.kind]}: ${notification.slo} (${notification.severity})`, SLACK_HEADER_LIMIT) } },
+      { type: "section", text: { type: "mrkdwn", text: truncate(shown.join("\n"), SLACK_SECTION_LIMIT) } },
+      {
+        type: "context",
+        elements: [{ type: "mrkdwn", text: truncate(`\`${slackEscape(notification.command)}\` · ${notification.at} · ${slackEscape(notification.notificationId)}`, SLACK_SECTION_LIMIT) }],
+      },
+    ],
+  };
+}
+
+function slackScopeLine(entry: AlertScopeEntry): string {
+  const name = `*${slackEscape(entry.scope)}*`;
+  if (entry.change === "resolved") return `${name} resolved at ${entry.resolvedAt ?? "?"} (firing since ${entry.startedAt})`;
+  const short = entry.burnRates[entry.rule.short];
+  const budget = entry.budgetRemaining === null ? "" : `, budget ${formatPercent(entry.budgetRemaining)} left`;
+  return `${name} burn ${formatBurn(entry.burnRates[entry.rule.long])} over ${entry.rule.long} (${entry.rule.short}: ${formatBurn(short)}, threshold ${entry.rule.factor}×)${budget}, since ${entry.startedAt}`;
+}
+
+export function pagerDutyEvent(notification: Notification, routingKey: string): PagerDutyEvent {
+  return {
+    routing_key: routingKey,
+    event_action: notification.kind === "resolved" && notification.active.length === 0 ? "resolve" : "trigger",
+    dedup_key: pagerDutyDedupKey(notification),
+    payload: {
+      summary: truncate(summaryLine(notification), PAGERDUTY_SUMMARY_LIMIT),
+      source: "popwatch",
+      severity: notification.severity === "page" ? "critical" : "warning",
+      timestamp: notification.at,
+      component: notification.slo,
+      custom_details: notification,
+    },
+  };
+}
+
+/** One incident per SLO and severity: regions join and leave it. */
+export function pagerDutyDedupKey(notification: Pick<Notification, "slo" | "severity">): string {
+  return `popwatch/${notification.slo}/${notification.severity}`;
+}
+
+function formatBurn(rate: number | null | undefined): string {
+  return rate === null || rate === undefined ? "n/a" : `${Number(rate.toPrecision(3))}×`;
+}
+
+function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toPrecision(3))}%`;
+}
+
+function truncate(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+// Slack mrkdwn treats these three as control characters.
+function slackEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}

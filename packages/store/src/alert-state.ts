@@ -1,0 +1,679 @@
+// Alert state on the single table, written so that concurrent evaluators agree
+// on every transition and a crash never loses a notification.
+//
+// Protocol (README.md, "Alert state", says the same with the item table):
+//
+// 1. Claim. An evaluator loads every state with its `version`, plans with
+//    @popwatch/core's planAlerts, and writes each changed key with ONE
+//    conditional UpdateItem on `A#<slo>#<scope>#<severity>`:
+//      SET state, version = v + 1,
+//          unpublished = list_append(unpublished or [], <this key's notification parts and transitions>)
+//      IF attribute_not_exists(pk) OR version = v
+//    The state change and what it owes receivers land in the same item, in
+//    the same request: that is the atomicity TransactWriteItems would give
+//    (dynalite has none). Of several evaluators that loaded version v, one
+//    wins; the others get ConditionalCheckFailed and queue nothing.
+// 2. Publish. The winner copies every entry of the item's `unpublished` list
+//    (as returned by the update, so entries of an earlier writer that crashed
+//    are included) to the outbox (`O#outbox`) and the history (`AH#<yyyy-mm>`),
+//    each a PutItem IF attribute_not_exists(pk) under a deterministic key: a
+//    second copy is a no-op, and a delivered outbox item is never reset.
+// 3. Clear. REMOVE unpublished IF version = v + 1. If that fails, a newer
+//    writer has the list (list_append kept it) and publishes it.
+//    A crash anywhere before 3 leaves `unpublished` on the item; the next
+//    loadStates repeats 2 and 3 for it before anyone plans on it.
+// 4. Deliver. pendingNotifications merges the outbox parts (one per key) of
+//    each notification id. A deliverer leases a notification (`O#lease`,
+//    PutItem IF absent or expired), re-reads it, sends it to the sinks not
+//    yet done, records them (set ADD: idempotent), marks it delivered, and
+//    drops the lease. A crash between sending and marking sends it again
+//    later with the same notification id, so delivery is at least once and
+//    receivers can drop duplicates by id.
+//
+// Parts of one notification can come from two writers (same evaluation
+// instant, keys won by different evaluators), and the second may arrive after
+// the first was sent. So the first claim of an id seals it (`O#seal`: the
+// scopes it holds then): the id always stands for exactly those parts, a
+// resend is identical to the first send, and a part arriving later goes out
+// on its own as `<id>+<scopes>`, which a receiver deduplicating by id does not
+// drop, and which marking the sealed id delivered cannot swallow.
+
+import { randomUUID } from "node:crypto";
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  BatchGetItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import {
+  alertKeyString,
+  alertStateSchema,
+  alertTransitionSchema,
+  alertEventDetailSchema,
+  mergeNotificationParts,
+  notificationPart,
+  type AlertKey,
+  type AlertPlan,
+  type AlertState,
+  type AlertStateRepository,
+  type AlertTransition,
+  type ApplyPlanReport,
+  type DeliveryClaim,
+  type Notification,
+  type PendingNotification,
+  type StoredAlertState,
+} from "@popwatch/core";
+import { mapWithConcurrency } from "./concurrency";
+import { StoreError } from "./errors";
+import { escapeKeyPart } from "./keys";
+import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, sendWithRetry, type RetryPolicy, type RetryRuntime } from "./retry";
+
+export const ALERT_STATE_PREFIX = "A#";
+/** One item per alert key ever written, so loadStates needs no Scan. */
+export const ALERT_KEY_INDEX_PARTITION = "AK";
+export const OUTBOX_PARTITION = "O#outbox";
+export const OUTBOX_LEASE_PARTITION = "O#lease";
+/** Per notification id, the scopes it was first delivered with. */
+export const OUTBOX_SEAL_PARTITION = "O#seal";
+export const ALERT_HISTORY_PREFIX = "AH#";
+const STATE_SORT_KEY = "state";
+/** Separates a notification id from the scopes of a late remainder; encodeURIComponent never leaves a '+' in an id. */
+const LATE_PART_SEPARATOR = "+";
+const BATCH_GET_LIMIT = 100;
+const DAY_MS = 86_400_000;
+
+export interface DynamoAlertStateStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  retry?: Partial<RetryPolicy>;
+  retryRuntime?: Partial<RetryRuntime>;
+  /** Epoch ms: lease expiry and the current history month. */
+  clock?: () => number;
+  /** Outbox items (delivered or not) and leases expire this long after the notification. Default 7. */
+  outboxRetentionDays?: number;
+  /** History items expire this long after the transition. Default 400. */
+  historyRetentionDays?: number;
+  /** Months history() walks back at most. Default 13. */
+  historyMonths?: number;
+  /** Requests in flight at once within one call. Default 4. */
+  concurrency?: number;
+}
+
+type Item = Record<string, AttributeValue>;
+
+type UnpublishedEntry = { type: "notification"; part: Notification } | { type: "transition"; transition: AlertTransition };
+
+export class DynamoAlertStateStore implements AlertStateRepository {
+  readonly tableName: string;
+  private readonly client: DynamoDBClient;
+  private readonly policy: RetryPolicy;
+  private readonly runtime: RetryRuntime;
+  private readonly clock: () => number;
+  private readonly outboxRetentionMs: number;
+  private readonly historyRetentionMs: number;
+  private readonly historyMonths: number;
+  private readonly concurrency: number;
+
+  constructor(options: DynamoAlertStateStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) };
+    this.runtime = { ...DEFAULT_RETRY_RUNTIME, ...definedOnly(options.retryRuntime) };
+    this.clock = options.clock ?? Date.now;
+    this.outboxRetentionMs = positive(options.outboxRetentionDays ?? 7, "outboxRetentionDays") * DAY_MS;
+    this.historyRetentionMs = positive(options.historyRetentionDays ?? 400, "historyRetentionDays") * DAY_MS;
+    this.historyMonths = Math.max(1, Math.floor(options.historyMonths ?? 13));
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+  }
+
+  /** Every stored state with its version, after publishing whatever a crashed writer left unpublished. */
+  async loadStates(): Promise<StoredAlertState[]> {
+    const indexItems = await this.queryAll(ALERT_KEY_INDEX_PARTITION, "loading the alert key index");
+    const keys = indexItems.map((item) => statePartitionKey(decodeKeyIndexItem(item)));
+    const items: Item[] = [];
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      items.push(...(await this.batchGet(keys.slice(start, start + BATCH_GET_LIMIT))));
+    }
+    const loaded = await mapWithConcurrency(items, this.concurrency, async (item) => {
+      const stored = decodeStateItem(item);
+      if (stored.unpublished.length > 0) await this.publish(stored.pk, stored.version, stored.unpublished);
+      return { state: stored.state, version: stored.version };
+    });
+    return loaded.sort((a, b) => compareStrings(alertKeyString(a.state), alertKeyString(b.state)));
+  }
+
+  /** One key's state, or null when it was never written. */
+  async getState(key: AlertKey): Promise<StoredAlertState | null> {
+    const pk = statePartitionKey(key);
+    const [item] = await this.batchGet([pk]);
+    if (item === undefined) return null;
+    const stored = decodeStateItem(item);
+    if (stored.unpublished.length > 0) await this.publish(pk, stored.version, stored.unpublished);
+    return { state: stored.state, version: stored.version };
+  }
+
+  /**
+   * Writes `nextState` if the stored version is still `expectedVersion` (0:
+   * never written), queueing the notifications (restricted to this key's
+   * scope) and transitions with it. False when another writer got there
+   * first: then nothing was queued.
+   */
+  async transition(
+    expectedVersion: number,
+    nextState: AlertState,
+    outboxEntries: readonly Notification[],
+    transitions: readonly AlertTransition[] = [],
+  ): Promise<boolean> {
+    if (!Number.isInteger(expectedVersion) || expectedVersion < 0) throw invalid("expectedVersion must be a non-negative integer");
+    const state = parseOrInvalid(alertStateSchema, nextState, "nextState");
+    const entries: UnpublishedEntry[] = [];
+    for (const notification of outboxEntries) {
+      const part = notificationPart(parseOrInvalid(alertEventDetailSchema, notification, "outbox entry"), state.scope);
+      if (part === null || part.slo !== state.slo || part.severity !== state.severity) {
+        throw invalid(`notification ${notification.notificationId} does not list ${describeKey(state)}`);
+      }
+      entries.push({ type: "notification", part });
+    }
+    for (const transition of transitions) {
+      const parsed = parseOrInvalid(alertTransitionSchema, transition, "transition");
+      if (alertKeyString(parsed) !== alertKeyString(state)) throw invalid(`transition ${parsed.id} is not of ${describeKey(state)}`);
+      entries.push({ type: "transition", transition: parsed });
+    }
+
+    const pk = statePartitionKey(state);
+    if (expectedVersion === 0) {
+      // Before the state exists, so loadStates always finds a written state through the index.
+      await this.send("writing the alert key index", () =>
+        this.client.send(new PutItemCommand({ TableName: this.tableName, Item: keyIndexItem(state) })),
+      );
+    }
+    let written: Item;
+    try {
+      const output = await this.send(`transition of ${describeKey(state)}`, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: pk }, sk: { S: STATE_SORT_KEY } },
+            UpdateExpression:
+              "SET #state = :state, #version = :next, #slo = :slo, #scope = :scope, #severity = :severity, #unpublished = list_append(if_not_exists(#unpublished, :empty), :entries)",
+            ConditionExpression: "attribute_not_exists(#pk) OR #version = :expected",
+            ExpressionAttributeNames: {
+              "#pk": "pk",
+              "#state": "state",
+              "#version": "version",
+              "#slo": "slo",
+              "#scope": "scope",
+              "#severity": "severity",
+              "#unpublished": "unpublished",
+            },
+            ExpressionAttributeValues: {
+              ":state": { S: JSON.stringify(state) },
+              ":next": { N: String(expectedVersion + 1) },
+              ":expected": { N: String(expectedVersion) },
+              ":slo": { S: state.slo },
+              ":scope": { S: state.scope },
+              ":severity": { S: state.severity },
+              ":empty": { L: [] },
+              ":entries": { L: entries.map((entry) => ({ S: JSON.stringify(entry) })) },
+            },
+            ReturnValues: "ALL_NEW",
+          }),
+        ),
+      );
+      written = output.Attributes ?? {};
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "store_conflict") return false;
+      throw err;
+    }
+    const stored = decodeStateItem({ ...written, pk: { S: pk }, sk: { S: STATE_SORT_KEY } });
+    await this.publish(pk, stored.version, stored.unpublished);
+    return true;
+  }
+
+  async applyPlan(loaded: readonly StoredAlertState[], plan: AlertPlan): Promise<ApplyPlanReport> {
+    const versions = new Map(loaded.map((stored) => [alertKeyString(stored.state), stored.version]));
+    const won = await mapWithConcurrency(plan.updates, this.concurrency, (update) =>
+      this.transition(versions.get(alertKeyString(update.state)) ?? 0, update.state, update.notifications, update.transitions),
+    );
+    const report: ApplyPlanReport = { applied: [], conflicts: [] };
+    plan.updates.forEach((update, index) => {
+      const key = { slo: update.state.slo, severity: update.state.severity, scope: update.state.scope };
+      (won[index] ? report.applied : report.conflicts).push(key);
+    });
+    return report;
+  }
+
+  async pendingNotifications(): Promise<PendingNotification[]> {
+    const [outboxItems, sealItems] = await Promise.all([
+      this.queryAll(OUTBOX_PARTITION, "reading the outbox"),
+      this.queryAll(OUTBOX_SEAL_PARTITION, "reading outbox seals"),
+    ]);
+    const seals = new Map(sealItems.map((item) => decodeSealItem(item)));
+    const byBaseId = new Map<string, OutboxPart[]>();
+    for (const part of outboxItems.map(decodeOutboxItem)) {
+      const list = byBaseId.get(part.part.notificationId);
+      if (list) list.push(part);
+      else byBaseId.set(part.part.notificationId, [part]);
+    }
+    const pending = [...byBaseId].flatMap(([baseId, parts]) => deliveryGroups(baseId, parts, seals.get(baseId) ?? null).map(toPending));
+    return pending.sort((a, b) => compareStrings(a.notification.notificationId, b.notification.notificationId));
+  }
+
+  async claimDelivery(notificationId: string, leaseMs: number): Promise<DeliveryClaim | null> {
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw invalid("leaseMs must be a positive number");
+    const now = this.clock();
+    const token = randomUUID();
+    try {
+      await this.send(`leasing ${notificationId}`, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: {
+              pk: { S: OUTBOX_LEASE_PARTITION },
+              sk: { S: escapeKeyPart(notificationId) },
+              token: { S: token },
+              leaseUntil: { N: String(now + leaseMs) },
+              expiresAt: { N: String(Math.floor((now + this.outboxRetentionMs) / 1000)) },
+            },
+            ConditionExpression: "attribute_not_exists(pk) OR leaseUntil < :now",
+            ExpressionAttributeValues: { ":now": { N: String(now) } },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "store_conflict") return null;
+      throw err;
+    }
+    // Re-read under the lease (a deliverer that read the outbox before someone else finished must not send
+    // again), sealing the notification's content before its first send.
+    const group = await this.deliveryGroup(notificationId);
+    if (group === null || group.parts.every((part) => part.delivered)) {
+      await this.releaseDelivery(notificationId, token);
+      return null;
+    }
+    return { token, pending: toPending(group) };
+  }
+
+  async recordDelivery(notificationId: string, sinkIds: readonly string[]): Promise<void> {
+    if (sinkIds.length === 0) return;
+    const parts = (await this.deliveryGroup(notificationId))?.parts ?? [];
+    await mapWithConcurrency(parts, this.concurrency, (part) =>
+      this.send(`recording delivery of ${notificationId}`, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: OUTBOX_PARTITION }, sk: { S: part.sk } },
+            // ADD on a string set is idempotent, unlike a numeric ADD: a retried request adds nothing twice.
+            UpdateExpression: "ADD deliveredTo :sinks",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeValues: { ":sinks": { SS: [...new Set(sinkIds)] } },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async markDelivered(notificationId: string): Promise<void> {
+    const parts = (await this.deliveryGroup(notificationId))?.parts ?? [];
+    const deliveredAt = new Date(this.clock()).toISOString();
+    await mapWithConcurrency(parts, this.concurrency, (part) =>
+      this.send(`marking ${notificationId} delivered`, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: OUTBOX_PARTITION }, sk: { S: part.sk } },
+            UpdateExpression: "SET #status = :delivered, deliveredAt = :at",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: { ":delivered": { S: "delivered" }, ":at": { S: deliveredAt } },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async releaseDelivery(notificationId: string, token: string): Promise<void> {
+    try {
+      await this.send(`releasing ${notificationId}`, () =>
+        this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: OUTBOX_LEASE_PARTITION }, sk: { S: escapeKeyPart(notificationId) } },
+            ConditionExpression: "#token = :token",
+            ExpressionAttributeNames: { "#token": "token" },
+            ExpressionAttributeValues: { ":token": { S: token } },
+          }),
+        ),
+      );
+    } catch (err) {
+      // The lease expired and someone else holds it now: theirs to release.
+      if (!(err instanceof StoreError && err.code === "store_conflict")) throw err;
+    }
+  }
+
+  /** The latest transitions, newest first, from at most `historyMonths` months back. */
+  async history(limit = 50): Promise<AlertTransition[]> {
+    if (!(Number.isInteger(limit) && limit > 0)) throw invalid("limit must be a positive integer");
+    const transitions: AlertTransition[] = [];
+    const now = new Date(this.clock());
+    for (let back = 0; back < this.historyMonths && transitions.length < limit; back++) {
+      const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
+      let startKey: Item | undefined;
+      do {
+        const page = await this.send(`reading alert history ${month}`, () =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: "pk = :pk",
+              ExpressionAttributeValues: { ":pk": { S: `${ALERT_HISTORY_PREFIX}${month}` } },
+              ScanIndexForward: false,
+              Limit: limit - transitions.length,
+              ExclusiveStartKey: startKey,
+            }),
+          ),
+        );
+        for (const item of page.Items ?? []) transitions.push(decodeHistoryItem(item));
+        startKey = transitions.length < limit ? page.LastEvaluatedKey : undefined;
+      } while (startKey !== undefined);
+    }
+    return transitions.slice(0, limit);
+  }
+
+  private async publish(pk: string, version: number, entries: readonly UnpublishedEntry[]): Promise<void> {
+    await mapWithConcurrency(entries, this.concurrency, (entry) => this.putIfAbsent(entry.type === "notification" ? this.outboxItem(entry.part) : this.historyItem(entry.transition)));
+    try {
+      await this.send(`clearing published entries of ${pk}`, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: pk }, sk: { S: STATE_SORT_KEY } },
+            UpdateExpression: "REMOVE #unpublished",
+            ConditionExpression: "#version = :version",
+            ExpressionAttributeNames: { "#unpublished": "unpublished", "#version": "version" },
+            ExpressionAttributeValues: { ":version": { N: String(version) } },
+          }),
+        ),
+      );
+    } catch (err) {
+      // A newer writer appended to the list and will publish all of it.
+      if (!(err instanceof StoreError && err.code === "store_conflict")) throw err;
+    }
+  }
+
+  private async putIfAbsent(item: Item): Promise<void> {
+    try {
+      await this.send(`publishing ${item.pk?.S ?? "?"} / ${item.sk?.S ?? "?"}`, () =>
+        this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" })),
+      );
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === "store_conflict")) throw err;
+    }
+  }
+
+  private outboxItem(part: Notification): Item {
+    const scope = part.scopes[0]!.scope;
+    return {
+      pk: { S: OUTBOX_PARTITION },
+      sk: { S: outboxSortKey(part.notificationId, scope) },
+      notificationId: { S: part.notificationId },
+      scope: { S: scope },
+      part: { S: JSON.stringify(part) },
+      status: { S: "pending" },
+      expiresAt: { N: String(Math.floor((Date.parse(part.at) + this.outboxRetentionMs) / 1000)) },
+    };
+  }
+
+  private historyItem(transition: AlertTransition): Item {
+    return {
+      pk: { S: `${ALERT_HISTORY_PREFIX}${transition.at.slice(0, 7)}` },
+      sk: { S: `${transition.at}#${escapeKeyPart(transition.id)}` },
+      transition: { S: JSON.stringify(transition) },
+      expiresAt: { N: String(Math.floor((Date.parse(transition.at) + this.historyRetentionMs) / 1000)) },
+    };
+  }
+
+  /**
+   * The parts a delivery id stands for. A base id stands for the parts in its
+   * seal, written the first time the id is claimed or recorded (so its
+   * content never changes once a receiver may have seen it); `<id>+<scopes>`
+   * for exactly the scopes it names.
+   */
+  private async deliveryGroup(notificationId: string): Promise<DeliveryGroup | null> {
+    const { baseId, scopes } = splitDeliveryId(notificationId);
+    const parts = (await this.queryAll(OUTBOX_PARTITION, `reading outbox parts of ${notificationId}`, `${escapeKeyPart(baseId)}#`))
+      .map(decodeOutboxItem)
+      .filter((part) => part.part.notificationId === baseId);
+    if (parts.length === 0) return null;
+    if (scopes !== null) {
+      const named = parts.filter((part) => scopes.has(part.scope));
+      return named.length === scopes.size ? { id: notificationId, parts: named } : null;
+    }
+    const seal = await this.ensureSeal(baseId, parts);
+    return { id: baseId, parts: parts.filter((part) => seal.has(part.scope)) };
+  }
+
+  private async ensureSeal(baseId: string, parts: readonly OutboxPart[]): Promise<Set<string>> {
+    const key = { pk: { S: OUTBOX_SEAL_PARTITION }, sk: { S: escapeKeyPart(baseId) } };
+    const scopes = [...new Set(parts.map((part) => part.scope))].sort();
+    const at = Date.parse(parts[0]!.part.at);
+    await this.putIfAbsent({
+      ...key,
+      notificationId: { S: baseId },
+      scopes: { S: JSON.stringify(scopes) },
+      expiresAt: { N: String(Math.floor((at + this.outboxRetentionMs) / 1000)) },
+    });
+    const stored = await this.send(`reading the seal of ${baseId}`, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    if (stored.Item === undefined) throw new StoreError("store_unavailable", `the seal of ${baseId} vanished right after it was written`);
+    return decodeSealItem(stored.Item)[1];
+  }
+
+  private async queryAll(pk: string, what: string, skPrefix?: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.send(what, () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: skPrefix === undefined ? "pk = :pk" : "pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues: { ":pk": { S: pk }, ...(skPrefix === undefined ? {} : { ":prefix": { S: skPrefix } }) },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  private async batchGet(partitionKeys: readonly string[]): Promise<Item[]> {
+    if (partitionKeys.length === 0) return [];
+    let keys: Item[] = [...new Set(partitionKeys)].map((pk) => ({ pk: { S: pk }, sk: { S: STATE_SORT_KEY } }));
+    const items: Item[] = [];
+    // UnprocessedKeys are not an error to the SDK; asking again for them is ours to do.
+    for (let round = 0; keys.length > 0; round++) {
+      if (round >= this.policy.maxAttempts) {
+        throw new StoreError("store_throttled", `BatchGetItem left ${keys.length} alert states unread after ${round} rounds`, { attempts: round });
+      }
+      if (round > 0) await this.runtime.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (round - 1)) * this.runtime.random());
+      const request = keys;
+      const output = await this.send("reading alert states", () =>
+        this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } })),
+      );
+      items.push(...(output.Responses?.[this.tableName] ?? []));
+      keys = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return items;
+  }
+
+  private send<T>(what: string, request: () => Promise<T>): Promise<T> {
+    return sendWithRetry(what, request, this.policy, this.runtime);
+  }
+}
+
+export function statePartitionKey(key: AlertKey): string {
+  return `${ALERT_STATE_PREFIX}${escapeKeyPart(key.slo)}#${escapeKeyPart(key.scope)}#${escapeKeyPart(key.severity)}`;
+}
+
+function outboxSortKey(notificationId: string, scope: string): string {
+  return `${escapeKeyPart(notificationId)}#${escapeKeyPart(scope)}`;
+}
+
+function keyIndexItem(key: AlertKey): Item {
+  return {
+    pk: { S: ALERT_KEY_INDEX_PARTITION },
+    sk: { S: `${escapeKeyPart(key.slo)}#${escapeKeyPart(key.scope)}#${escapeKeyPart(key.severity)}` },
+    slo: { S: key.slo },
+    scope: { S: key.scope },
+    severity: { S: key.severity },
+  };
+}
+
+function decodeKeyIndexItem(item: Item): AlertKey {
+  const slo = item.slo?.S;
+  const scope = item.scope?.S;
+  const severity = item.severity?.S;
+  if (slo === undefined || scope === undefined || (severity !== "page" && severity !== "ticket")) throw corrupt(item, "alert key index item");
+  return { slo, scope, severity };
+}
+
+interface DecodedState {
+  pk: string;
+  state: AlertState;
+  version: number;
+  unpublished: UnpublishedEntry[];
+}
+
+function decodeStateItem(item: Item): DecodedState {
+  const version = Number(item.version?.N);
+  const state = alertStateSchema.safeParse(parseJson(item.state?.S));
+  if (!Number.isInteger(version) || version < 1 || !state.success) throw corrupt(item, "alert state");
+  const unpublished = (item.unpublished?.L ?? []).map((value) => {
+    const entry = parseJson(value.S) as { type?: unknown; part?: unknown; transition?: unknown } | undefined;
+    if (entry?.type === "notification") {
+      const part = alertEventDetailSchema.safeParse(entry.part);
+      if (part.success) return { type: "notification", part: part.data } satisfies UnpublishedEntry;
+    } else if (entry?.type === "transition") {
+      const transition = alertTransitionSchema.safeParse(entry.transition);
+      if (transition.success) return { type: "transition", transition: transition.data } satisfies UnpublishedEntry;
+    }
+    throw corrupt(item, "unpublished alert entry");
+  });
+  return { pk: item.pk?.S ?? "", state: state.data, version, unpublished };
+}
+
+interface OutboxPart {
+  sk: string;
+  scope: string;
+  part: Notification;
+  delivered: boolean;
+  deliveredTo: string[];
+}
+
+function decodeOutboxItem(item: Item): OutboxPart {
+  const part = alertEventDetailSchema.safeParse(parseJson(item.part?.S));
+  const sk = item.sk?.S;
+  const scope = item.scope?.S;
+  if (!part.success || sk === undefined || scope === undefined) throw corrupt(item, "outbox item");
+  return { sk, scope, part: part.data, delivered: item.status?.S === "delivered", deliveredTo: item.deliveredTo?.SS ?? [] };
+}
+
+function decodeHistoryItem(item: Item): AlertTransition {
+  const transition = alertTransitionSchema.safeParse(parseJson(item.transition?.S));
+  if (!transition.success) throw corrupt(item, "alert history item");
+  return transition.data;
+}
+
+interface DeliveryGroup {
+  /** The id it is delivered under. */
+  id: string;
+  parts: OutboxPart[];
+}
+
+/**
+ * What remains to deliver of one notification id: the sealed parts under the
+ * id itself (all of them, so a resend is identical to the first send), and
+ * parts that arrived after the seal (another evaluator won their keys a
+ * moment later) under `<id>+<their scopes>`. Without a seal nothing was sent
+ * yet, and every part belongs to the id.
+ */
+function deliveryGroups(baseId: string, parts: readonly OutboxPart[], seal: Set<string> | null): DeliveryGroup[] {
+  const sealed = seal === null ? [...parts] : parts.filter((part) => seal.has(part.scope));
+  const late = seal === null ? [] : parts.filter((part) => !seal.has(part.scope) && !part.delivered);
+  const groups: DeliveryGroup[] = [];
+  if (sealed.some((part) => !part.delivered)) groups.push({ id: baseId, parts: sealed });
+  if (late.length > 0) {
+    const scopes = late.map((part) => part.scope).sort();
+    groups.push({ id: `${baseId}${LATE_PART_SEPARATOR}${scopes.map(encodeURIComponent).join(",")}`, parts: late });
+  }
+  return groups;
+}
+
+function toPending(group: DeliveryGroup): PendingNotification {
+  const [merged] = mergeNotificationParts(group.parts.map((part) => part.part));
+  const deliveredTo = group.parts.map((part) => new Set(part.deliveredTo)).reduce((common, next) => new Set([...common].filter((sink) => next.has(sink))));
+  return { notification: { ...merged!, notificationId: group.id }, deliveredTo: [...deliveredTo].sort() };
+}
+
+function decodeSealItem(item: Item): [string, Set<string>] {
+  const id = item.notificationId?.S;
+  const scopes = parseJson(item.scopes?.S);
+  if (id === undefined || !Array.isArray(scopes) || !scopes.every((scope) => typeof scope === "string")) throw corrupt(item, "outbox seal");
+  return [id, new Set(scopes as string[])];
+}
+
+function splitDeliveryId(notificationId: string): { baseId: string; scopes: Set<string> | null } {
+  const separator = notificationId.indexOf(LATE_PART_SEPARATOR);
+  if (separator < 0) return { baseId: notificationId, scopes: null };
+  const scopes = notificationId.slice(separator + 1).split(",").map(decodeURIComponent);
+  return { baseId: notificationId.slice(0, separator), scopes: new Set(scopes) };
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOrInvalid<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } } }, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw invalid(`${what}${issue && issue.path.length > 0 ? `.${issue.path.map(String).join(".")}` : ""}: ${issue?.message ?? "invalid"}`);
+}
+
+function corrupt(item: Item, what: string): StoreError {
+  return new StoreError("store_corrupt", `${what} ${item.pk?.S ?? "?"} / ${item.sk?.S ?? "?"} does not decode`);
+}
+
+function invalid(message: string): StoreError {
+  return new StoreError("store_invalid", message);
+}
+
+function describeKey(key: AlertKey): string {
+  return `${key.slo} ${key.severity} ${key.scope}`;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw invalid(`${name} must be a positive number`);
+  return value;
+}
+
+function definedOnly<T extends object>(partial: Partial<T> | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
