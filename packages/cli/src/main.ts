@@ -1,9 +1,13 @@
 import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
+import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
+import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
 import { IMPORT_USAGE, importCommand } from "./commands/import";
 import { PROBE_USAGE, probeCommand } from "./commands/probe";
+import { REPORT_USAGE, reportCommand } from "./commands/report";
 import { RESULTS_USAGE, resultsCommand } from "./commands/results";
 import { RUN_USAGE, runCommand } from "./commands/run";
+import { SLO_USAGE, sloCommand } from "./commands/slo";
 import { VALIDATE_USAGE, validateCommand } from "./commands/validate";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
@@ -20,6 +24,10 @@ Commands:
   run                   probe every target on the configured schedule into the local store (--once: one round)
   results               list stored results (local store, or a DynamoDB table with --table)
   import FILE.jsonl     load results (probe --json lines plus region and time) into the local store
+  catchment             which PoPs answer each region, their shares, and changes of the dominant PoP
+  slo check             burn rates, multiwindow alerts and error budget for given event counts
+  report                every SLO per region and pooled (budget, burn rates, alerts), failovers, detours
+  alerts                current burn-rate alert states (--history: their transitions)
 
 Run "popwatch <command> --help" for a command's options.
 `;
@@ -32,6 +40,10 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: RUN_USAGE },
   results: { run: resultsCommand, usage: RESULTS_USAGE },
   import: { run: importCommand, usage: IMPORT_USAGE },
+  catchment: { run: catchmentCommand, usage: CATCHMENT_USAGE },
+  slo: { run: sloCommand, usage: SLO_USAGE },
+  report: { run: reportCommand, usage: REPORT_USAGE },
+  alerts: { run: alertsCommand, usage: ALERTS_USAGE },
 };
 
 /** Runs the CLI and returns its exit status: 0 ok, 1 a probe or check failed, 2 usage or config error, 70 internal error. */

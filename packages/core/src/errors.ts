@@ -1,7 +1,7 @@
 // Errors that core throws. Only configuration faults and programmer faults
 // are thrown; a probe's failure is data (see result.ts).
 
-export type CoreErrorCode = "config_invalid" | "pop_rule_invalid";
+export type CoreErrorCode = "config_invalid" | "pop_rule_invalid" | "slo_input_invalid" | "alert_input_invalid" | "analytics_input_invalid";
 
 export class PopwatchCoreError extends Error {
   override readonly name = "PopwatchCoreError";

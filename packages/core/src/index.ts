@@ -44,6 +44,10 @@ export {
   type PopRule,
 } from "./pop";
 export * from "./rollup/index";
+export * from "./slo/index";
+export * from "./alerts/index";
+export * from "./analytics/index";
+export * from "./geo/index";
 export {
   configSchema,
   defineConfig,
@@ -52,6 +56,7 @@ export {
   parseConfig,
   popCatalogueEntrySchema,
   retentionSchema,
+  MAX_QUEUE_DELAY_SECONDS,
   roundIntervalMs,
   scheduleSchema,
   targetSchema,

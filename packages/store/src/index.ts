@@ -1,7 +1,31 @@
 export {
+  ALERT_HISTORY_PREFIX,
+  ALERT_KEY_INDEX_PARTITION,
+  ALERT_STATE_PREFIX,
+  DynamoAlertStateStore,
+  OUTBOX_LEASE_PARTITION,
+  OUTBOX_PARTITION,
+  OUTBOX_SEAL_PARTITION,
+  statePartitionKey,
+  type DynamoAlertStateStoreOptions,
+} from "./alert-state";
+export { cascadePeriods, periodsOverlapping, type CascadePeriods } from "./cascade";
+export {
+  MAX_DECODED_BYTES,
+  PAYLOAD_CODECS,
+  WRITE_CODEC,
+  decodePayload,
+  decodePayloadText,
+  dictionaryDigest,
+  encodePayloadText,
+  isPayloadCodec,
+  type PayloadCodec,
+} from "./codec";
+export {
   BATCH_WRITE_LIMIT,
   DEFAULT_RETENTION_DAYS,
   DynamoResultStore,
+  MAX_PAYLOAD_BYTES,
   type DynamoResultStoreOptions,
   type RetentionDays,
 } from "./dynamo-store";
@@ -24,8 +48,10 @@ export {
 export {
   MAX_SEQ,
   escapeKeyPart,
+  periodOfRollupKey,
   rawPartitionKey,
   rawSortKey,
+  rollupItemKey,
   rollupPartitionKey,
   seriesKeyPart,
   unescapeKeyPart,
@@ -36,10 +62,12 @@ export type {
   DeleteExpiredReport,
   Instant,
   RebuildReport,
-  RebuildRequest,
+  RegionRollupQuery,
+  RegionRollups,
   ResultBatch,
   ResultQuery,
   ResultStore,
+  RollUpRequest,
   RollupQuery,
   StoredResult,
   StoredResultRecord,

@@ -7,8 +7,11 @@
 // `s.optional()`, `z._default(s, v)` its `s.default(v)`, `s.check(...)` its
 // chained checks, `z.pipe(s, z.transform(f))` its `s.transform(f)`.
 import * as z from "zod/mini";
+import { DEFAULT_ALERTING, alertingSchema } from "../alerts/schema";
+import { ANALYTICS_DEFAULTS, analyticsConfigSchema } from "../analytics/config";
 import { ConfigError } from "../errors";
 import { popIdentificationSchema, toConfigIssues } from "../pop/schema";
+import { sloReferenceIssues, sloSchema } from "../slo/model";
 import { useEnglishZodMessages } from "../zod-messages";
 
 useEnglishZodMessages();
@@ -128,6 +131,9 @@ export const targetSchema = z
 
 const awsRegion = z.string().check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" }));
 
+/** SQS's longest message delay (DelaySeconds). */
+export const MAX_QUEUE_DELAY_SECONDS = 900;
+
 export const scheduleSchema = z
   .strictObject({
     /** EventBridge rate of the scheduled invocation, in minutes. */
@@ -138,6 +144,15 @@ export const scheduleSchema = z
     timeoutMs: z._default(z.number().check(z.int(), z.gte(50), z.lte(60_000)), 5000),
     /** Probes in flight at once within a round. */
     concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 32),
+    /**
+     * How the Lambda deployment runs the rounds after round 0. `inline`: all
+     * rounds inside the scheduled invocation, which bills the idle waits
+     * between them. `queue`: the scheduled invocation runs round 0 and sends
+     * the others to an SQS queue with a delay of their slot, one short
+     * invocation per round (bench/RESULTS.md: the cost per region-month).
+     * Local runs always run inline.
+     */
+    dispatch: z._default(z.enum(["inline", "queue"]), "inline"),
   })
   .check(
     z.superRefine((schedule, ctx) => {
@@ -147,6 +162,14 @@ export const scheduleSchema = z
           code: "custom",
           path: ["timeoutMs"],
           message: `must be shorter than the round interval (${roundMs} ms = ${schedule.rateMinutes} min / ${schedule.roundsPerInvocation} rounds)`,
+        });
+      }
+      const lastRoundDelaySeconds = ((schedule.roundsPerInvocation - 1) * roundMs) / 1000;
+      if (schedule.dispatch === "queue" && lastRoundDelaySeconds > MAX_QUEUE_DELAY_SECONDS) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["dispatch"],
+          message: `"queue" delays the last round by ${lastRoundDelaySeconds} s, more than SQS allows (${MAX_QUEUE_DELAY_SECONDS} s); use "inline" or a shorter rateMinutes`,
         });
       }
     }),
@@ -176,12 +199,18 @@ const configObjectSchema = z
     regions: z._default(z.array(awsRegion).check(z.minLength(1)), ["us-east-1"]),
     /** Region name local runs (`popwatch run`) file their results under. */
     localRegion: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, { message: "expected lowercase letters, digits and '-'" })), "local"),
-    schedule: z._default(scheduleSchema, { rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32 }),
+    schedule: z._default(scheduleSchema, { rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32, dispatch: "inline" }),
     targets: z.array(targetSchema).check(z.minLength(1)),
     /** PoP id → location, for detour analysis and display. */
     popCatalogue: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), popCatalogueEntrySchema), {}),
     popIdentification: z._default(popIdentificationSchema, { rules: [], tlsFingerprints: {} }),
     retention: z._default(retentionSchema, { rawDays: 7, minuteDays: 14, hourDays: 90, dayDays: 400 }),
+    /** Alert delivery: renotify interval, maintenance windows, region quorum, sinks (see ../alerts/schema.ts). */
+    alerting: z._default(alertingSchema, DEFAULT_ALERTING),
+    /** Service level objectives over the targets' results (see ../slo/model.ts). */
+    slos: z._default(z.array(sloSchema), []),
+    /** Thresholds for flapping, failover detection, the convergence SLI and the detour audit (see ../analytics/config.ts). */
+    analytics: z._default(analyticsConfigSchema, () => ({ ...ANALYTICS_DEFAULTS })),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -197,6 +226,7 @@ const configObjectSchema = z
         if (regions.has(region)) ctx.addIssue({ code: "custom", path: ["regions", index], message: `duplicate region "${region}"` });
         regions.add(region);
       });
+      for (const issue of sloReferenceIssues(config.slos, config.targets)) ctx.addIssue({ code: "custom", ...issue });
     }),
   );
 
