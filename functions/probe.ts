@@ -1,17 +1,28 @@
-// Scheduled probe function: one EventBridge "Scheduled Event" = one
-// invocation of rounds (packages/agent). This file only wires the event, the
-// environment and the Lambda context to runInvocation. Nothing runs at import:
-// config and client are made on the first event and kept for warm starts.
-import { dirname, isAbsolute, join } from "node:path";
+// Probe function. An EventBridge "Scheduled Event" runs one period's rounds
+// (all of them inline, or round 0 with the rest sent to the round queue); an
+// SQS event runs one queued round (packages/agent/src/dispatch.ts). This file
+// only wires events, environment and the Lambda context to the agent. Nothing
+// runs at import: config and clients are made on the first event and kept for
+// warm starts.
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import {
+  bundledConfigPath,
+  requiredEnv,
   type InvocationSummary,
   type Logger,
+  type RoundQueue,
+  RoundMessageError,
+  SqsRoundQueue,
   jsonLinesLogger,
+  parseRoundMessage,
   parseScheduledEvent,
   readConfigJson,
-  runInvocation,
+  runQueuedRound,
+  runScheduled,
+  sqsRecordsOf,
   storeRetention,
   throwIfIncomplete,
   withFields,
@@ -32,18 +43,29 @@ export interface ProbeHandlerOptions {
   client?: DynamoDBClient;
   /** Replaces the DynamoResultStore built from client and POPWATCH_TABLE. */
   store?: ResultStore;
+  /** Replaces the SQS queue at POPWATCH_ROUND_QUEUE_URL (dispatch "queue"). */
+  queue?: RoundQueue;
   /** Default: process.env, read on the first event. */
   env?: Record<string, string | undefined>;
   logger?: Logger;
   safetyMarginMs?: number;
+  /** Wall clock and waits of the agent (tests drive queued rounds on a virtual clock). */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export type ProbeHandler = (event: unknown, context: ProbeContext) => Promise<InvocationSummary>;
+/** Lambda's partial batch response for SQS (ReportBatchItemFailures): the messages to deliver again. */
+export interface QueuedRoundsResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+export type ProbeHandler = (event: unknown, context: ProbeContext) => Promise<InvocationSummary | QueuedRoundsResponse>;
 
 interface Runtime {
   config: PopwatchConfig;
   store: ResultStore;
   region: string;
+  queue: RoundQueue | undefined;
 }
 
 export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
@@ -52,55 +74,84 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
 
   const setUp = async (): Promise<Runtime> => {
     const env = options.env ?? process.env;
-    const region = required(env, "AWS_REGION");
-    const config = options.config ?? (await readConfigJson(configPath(env)));
+    const region = requiredEnv(env, "AWS_REGION");
+    const config = options.config ?? (await readConfigJson(bundledConfigPath(env, dirname(fileURLToPath(import.meta.url)))));
     if (!config.regions.includes(region)) {
       logger({ level: "warn", msg: "region not in config.regions", region, regions: config.regions });
     }
     const store =
       options.store ??
       new DynamoResultStore({
-        client: options.client ?? new DynamoDBClient({ region: required(env, "POPWATCH_TABLE_REGION") }),
-        tableName: required(env, "POPWATCH_TABLE"),
+        client: options.client ?? new DynamoDBClient({ region: requiredEnv(env, "POPWATCH_TABLE_REGION") }),
+        tableName: requiredEnv(env, "POPWATCH_TABLE"),
         retentionDays: storeRetention(config),
       });
-    return { config, store, region };
+    const queueUrl = env.POPWATCH_ROUND_QUEUE_URL;
+    const queue =
+      options.queue ??
+      (config.schedule.dispatch === "queue" && queueUrl ? new SqsRoundQueue({ client: new SQSClient({ region }), queueUrl }) : undefined);
+    if (config.schedule.dispatch === "queue" && !queue) {
+      throw new Error('schedule.dispatch is "queue" but POPWATCH_ROUND_QUEUE_URL is not set (deploy the probe stack with this config)');
+    }
+    return { config, store, region, queue };
   };
 
-  return async (event, context) => {
-    const scheduled = parseScheduledEvent(event);
+  const ready = (): Promise<Runtime> =>
     // A failed set-up (unreadable config) is retried on the next event, not cached.
-    runtime ??= setUp().catch((err: unknown) => {
+    (runtime ??= setUp().catch((err: unknown) => {
       runtime = undefined;
       throw err;
-    });
-    const { config, store, region } = await runtime;
-    const summary = await runInvocation({
+    }));
+
+  return async (event, context) => {
+    const records = sqsRecordsOf(event);
+    const common = {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(options.safetyMarginMs !== undefined ? { safetyMarginMs: options.safetyMarginMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    };
+    if (records) {
+      const { config, store, region } = await ready();
+      const batchItemFailures: QueuedRoundsResponse["batchItemFailures"] = [];
+      for (const record of records) {
+        const log = withFields(logger, { requestId: context.awsRequestId ?? null, messageId: record.messageId });
+        let message;
+        try {
+          message = parseRoundMessage(record.body);
+        } catch (err) {
+          // Delivering it again cannot make it valid: log and let it go.
+          if (err instanceof RoundMessageError) {
+            log({ level: "error", msg: "round message dropped", code: err.code, error: err.message });
+            continue;
+          }
+          throw err;
+        }
+        if (message.region !== region) {
+          log({ level: "error", msg: "round message for another region dropped", messageRegion: message.region, region });
+          continue;
+        }
+        const summary = await runQueuedRound(message, { config, store, logger: log, ...common });
+        if (summary.errors.length > 0) batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+      return { batchItemFailures };
+    }
+
+    const scheduled = parseScheduledEvent(event);
+    const { config, store, region, queue } = await ready();
+    const summary = await runScheduled({
       config,
       region,
       scheduledAt: scheduled.time,
       store,
-      remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(queue ? { queue } : {}),
       logger: withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id }),
-      ...(options.safetyMarginMs !== undefined ? { safetyMarginMs: options.safetyMarginMs } : {}),
+      ...common,
     });
     // Failing the invocation makes Lambda retry the same event; its writes land on the same keys.
     throwIfIncomplete(summary);
     return summary;
   };
-}
-
-function required(env: Record<string, string | undefined>, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === "") throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-/** POPWATCH_CONFIG_FILE (default popwatch.config.json), relative to the function's root, else to this file, unless absolute. */
-function configPath(env: Record<string, string | undefined>): string {
-  const file = env.POPWATCH_CONFIG_FILE || "popwatch.config.json";
-  if (isAbsolute(file)) return file;
-  return join(env.LAMBDA_TASK_ROOT || dirname(fileURLToPath(import.meta.url)), file);
 }
 
 export const handler = createHandler();

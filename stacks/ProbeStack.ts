@@ -10,6 +10,8 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Function, type StackContext } from "sst/constructs";
@@ -23,7 +25,10 @@ import {
   PROBE_RETRY_ATTEMPTS,
   PROBE_RUNTIME,
   PROBE_TABLE_ACTIONS,
+  ROUND_QUEUE_SEND_ACTIONS,
   maxEventAgeSeconds,
+  roundQueueRetentionSeconds,
+  roundQueueVisibilitySeconds,
   probeFunctionName,
   probeTimeoutSeconds,
   tableName,
@@ -42,6 +47,8 @@ export interface ProbeStackOutputs {
   schedule: Rule;
   role: Role;
   tableArn: string;
+  /** Present when schedule.dispatch is "queue". */
+  roundQueue?: Queue;
 }
 
 /** Returns the functional stack for `app.stack(...)`; the config is fixed per deploy. */
@@ -77,6 +84,26 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
       POPWATCH_CONFIG_FILE: BUNDLED_CONFIG_FILE,
     };
 
+    // dispatch "queue": rounds after round 0 wait in SQS until their slot
+    // (packages/agent/src/queue.ts). The function both sends (the scheduled
+    // invocation) and consumes (one round per message) them.
+    const roundQueue =
+      config.schedule.dispatch === "queue"
+        ? new Queue(stack, "RoundQueue", {
+            queueName: `${functionName}-rounds`,
+            encryption: QueueEncryption.SQS_MANAGED,
+            enforceSSL: true,
+            // Lambda requires a visibility timeout of at least the function timeout.
+            visibilityTimeout: Duration.seconds(roundQueueVisibilitySeconds(config.schedule)),
+            retentionPeriod: Duration.seconds(roundQueueRetentionSeconds()),
+            removalPolicy: RemovalPolicy.DESTROY,
+          })
+        : undefined;
+    if (roundQueue) {
+      environment.POPWATCH_ROUND_QUEUE_URL = roundQueue.queueUrl;
+      role.addToPolicy(new PolicyStatement({ sid: "RoundQueueSend", actions: [...ROUND_QUEUE_SEND_ACTIONS], resources: [roundQueue.queueArn] }));
+    }
+
     const probe = new Function(stack, "Probe", {
       handler: props.handler ?? PROBE_HANDLER,
       functionName,
@@ -104,6 +131,11 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
       },
     });
 
+    if (roundQueue) {
+      // One message per invocation: each round starts on its own at its slot.
+      probe.addEventSource(new SqsEventSource(roundQueue, { batchSize: 1, reportBatchItemFailures: true }));
+    }
+
     const schedule = new Rule(stack, "ProbeSchedule", {
       description: `popwatch probe every ${config.schedule.rateMinutes} min`,
       schedule: Schedule.rate(Duration.minutes(config.schedule.rateMinutes)),
@@ -112,8 +144,13 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
     });
 
     dropUnusedCustomResourceHandler(stack);
-    stack.addOutputs({ ProbeFunction: probe.functionName, ProbeSchedule: schedule.ruleName, ResultsTableArn: tableArn });
-    return { probe, schedule, role, tableArn };
+    stack.addOutputs({
+      ProbeFunction: probe.functionName,
+      ProbeSchedule: schedule.ruleName,
+      ResultsTableArn: tableArn,
+      ...(roundQueue ? { RoundQueueUrl: roundQueue.queueUrl } : {}),
+    });
+    return { probe, schedule, role, tableArn, ...(roundQueue ? { roundQueue } : {}) };
   };
 }
 

@@ -63,6 +63,27 @@ export const PROBE_BUNDLE = {
  */
 export const PROBE_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
 
+/**
+ * What the scheduled invocation needs on the round queue (dispatch "queue").
+ * Consuming it (ReceiveMessage, DeleteMessage, ChangeMessageVisibility,
+ * GetQueueAttributes, GetQueueUrl) is granted by the event source mapping.
+ */
+export const ROUND_QUEUE_SEND_ACTIONS = ["sqs:SendMessage"] as const;
+
+/** Visibility timeout of the round queue: Lambda requires at least the function timeout; a little more covers its start-up. */
+export function roundQueueVisibilitySeconds(schedule: PopwatchConfig["schedule"]): number {
+  return probeTimeoutSeconds(schedule) + 30;
+}
+
+/**
+ * A round message waits at most MAX_QUEUE_DELAY_SECONDS (config validation)
+ * and is useless once its slot has passed by a round interval (the agent skips
+ * it), so 30 minutes outlives every useful message without keeping stale ones.
+ */
+export function roundQueueRetentionSeconds(): number {
+  return 30 * 60;
+}
+
 /** The regions a full deploy touches, home region first (the table exists before any probe writes). */
 export function deployRegions(config: Pick<PopwatchConfig, "homeRegion" | "regions">): string[] {
   return [config.homeRegion, ...config.regions.filter((r) => r !== config.homeRegion)];

@@ -23,6 +23,8 @@ import {
   maxEventAgeSeconds,
   probeTimeoutSeconds,
   probesPerRound,
+  roundQueueRetentionSeconds,
+  roundQueueVisibilitySeconds,
   worstCaseRoundMs,
 } from "../stacks/settings";
 import { probeSpecsOf, worstCaseRoundMs as agentWorstCaseRoundMs } from "@popwatch/agent";
@@ -282,6 +284,65 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
   });
 });
 
+describe("probe stack with queued rounds (schedule.dispatch queue)", () => {
+  let t: Template;
+  beforeAll(async () => {
+    const queued = parseConfig({ ...CONFIG, schedule: { rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, dispatch: "queue" } });
+    t = (await synthRegion("us-east-1", { config: queued })).templates.probe!;
+  });
+
+  it("a round queue, encrypted, kept long enough for the longest delay, visible no sooner than the function may run", () => {
+    t.resourceCountIs("AWS::SQS::Queue", 1);
+    t.hasResourceProperties("AWS::SQS::Queue", {
+      QueueName: "popwatch-test-probe-rounds",
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: roundQueueVisibilitySeconds(parseConfig(CONFIG).schedule),
+      MessageRetentionPeriod: roundQueueRetentionSeconds(),
+    });
+    expect(roundQueueVisibilitySeconds(parseConfig(CONFIG).schedule)).toBeGreaterThanOrEqual(58);
+    expect(roundQueueRetentionSeconds()).toBeGreaterThan(900);
+    const queue = Object.keys(t.findResources("AWS::SQS::Queue"))[0]!;
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ POPWATCH_ROUND_QUEUE_URL: { Ref: queue } }) },
+    });
+  });
+
+  it("the function consumes one message per invocation and reports failed ones", () => {
+    const fn = Object.keys(t.findResources("AWS::Lambda::Function"))[0]!;
+    const queue = Object.keys(t.findResources("AWS::SQS::Queue"))[0]!;
+    t.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: fn },
+      EventSourceArn: { "Fn::GetAtt": [queue, "Arn"] },
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    // The schedule still starts each period.
+    t.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(1 minute)" });
+  });
+
+  it("IAM: send to the round queue and consume it, nothing wider", () => {
+    const queue = Object.keys(t.findResources("AWS::SQS::Queue"))[0]!;
+    const statements = policyStatements(t);
+    expect(statements).toContainEqual({ Sid: "RoundQueueSend", Effect: "Allow", Action: "sqs:SendMessage", Resource: { "Fn::GetAtt": [queue, "Arn"] } });
+    const consume = statements.find((st) => [st.Action].flat().includes("sqs:ReceiveMessage"));
+    expect(consume?.Resource).toEqual({ "Fn::GetAtt": [queue, "Arn"] });
+    expect([consume!.Action].flat().sort()).toEqual(
+      ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"].sort(),
+    );
+    for (const st of statements) {
+      for (const action of [st.Action].flat()) expect(action).not.toContain("*");
+      expect(JSON.stringify(st.Resource)).not.toMatch(/"\*"|\/\*"|:\*"/);
+    }
+  });
+
+  it("inline dispatch has no queue", async () => {
+    const inline = (await synthRegion("us-east-1")).templates.probe!;
+    inline.resourceCountIs("AWS::SQS::Queue", 0);
+    inline.resourceCountIs("AWS::Lambda::EventSourceMapping", 0);
+  });
+});
+
 describe("region and schedule rules", () => {
   it("refuses a region outside the config, naming the ones that are", async () => {
     await expect(synthRegion("sa-east-1", { finish: false })).rejects.toThrow(/sa-east-1 is neither the home region \(eu-west-1\).*--region set to one of eu-west-1, us-east-1, ap-southeast-2/s);
@@ -304,7 +365,7 @@ describe("region and schedule rules", () => {
   });
 
   it("timeout, event age and rule follow schedule.rateMinutes", async () => {
-    const schedule = (rateMinutes: number, roundsPerInvocation = 1, timeoutMs = 5000) => ({ rateMinutes, roundsPerInvocation, timeoutMs, concurrency: 32 });
+    const schedule = (rateMinutes: number, roundsPerInvocation = 1, timeoutMs = 5000) => ({ rateMinutes, roundsPerInvocation, timeoutMs, concurrency: 32, dispatch: "inline" as const });
     expect(probeTimeoutSeconds(schedule(1))).toBe(58);
     expect(probeTimeoutSeconds(schedule(5))).toBe(298);
     expect(probeTimeoutSeconds(schedule(15))).toBe(898);
@@ -357,7 +418,7 @@ describe("config loading", () => {
       const fromTs = await loadPopwatchConfig(root, {});
       expect(fromTs.source).toBe(join(root, "popwatch.config.ts"));
       expect(fromTs.config.homeRegion).toBe("us-west-2");
-      expect(fromTs.config.schedule).toEqual({ rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32 });
+      expect(fromTs.config.schedule).toEqual({ rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32, dispatch: "inline" });
       const fromEnv = await loadPopwatchConfig(root, { POPWATCH_CONFIG: process.env.POPWATCH_CONFIG });
       expect(fromEnv.config).toEqual(config);
     } finally {

@@ -8,11 +8,9 @@
 import { setTimeout as delay } from "node:timers/promises";
 import {
   type PopwatchConfig,
-  type ProbeKind,
   type ProbeResult,
   type SeriesKey,
   createPopIdentifier,
-  formatEndpoint,
   roundIntervalMs,
   toEpochMs,
 } from "@popwatch/core";
@@ -57,15 +55,28 @@ export interface InvocationOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Default: JSON lines to stdout. */
   logger?: Logger;
+  /**
+   * Which raw items to roll up after the rounds: the given range of minutes
+   * (with hours and days that end inside it), none (null), or a function
+   * deciding once the rounds are done. Default: defaultRollupRange, the
+   * invocation's own period (dispatch.ts explains the queued case).
+   */
+  rollups?: RollupRange | null | (() => RollupRange | null);
   /** Called after each round is written (or failed to be), e.g. for a status line. */
   onRound?: (round: RoundReport) => void;
   /** Probe runner internals, replaceable in tests. */
   runner?: Pick<RunnerOptions, "registry" | "clock">;
 }
 
-/** A problem that stopped data from reaching the store. */
+/** Epoch-ms range [fromMs, toMs) of minutes to roll up. */
+export interface RollupRange {
+  fromMs: number;
+  toMs: number;
+}
+
+/** A problem that stopped data from reaching the store (or later rounds from being queued). */
 export interface InvocationProblem {
-  stage: "write" | "rollup";
+  stage: "write" | "rollup" | "enqueue";
   /** StoreError code, or `internal` for anything else. */
   code: string;
   message: string;
@@ -107,6 +118,8 @@ export interface InvocationSummary {
   errors: InvocationProblem[];
   /** The signal aborted the invocation. */
   cancelled: boolean;
+  /** Rounds sent to the round queue (dispatch "queue", scheduled invocation only). */
+  enqueuedRounds?: number;
   durationMs: number;
 }
 
@@ -137,12 +150,27 @@ export function probeSpecsOf(config: PopwatchConfig): ProbeSpec[] {
 }
 
 /**
- * Series whose rollups are rebuilt at once. Each series is a chain of six
- * dependent requests (query and put for minute, hour, day), so the rebuild
- * takes ceil(series / this) × 6 round trips to the home region: with 4, forty
- * series 250 ms away took 15 s and pushed the last round past the timeout.
+ * The minutes an invocation rolls up when not told otherwise: from its first
+ * slot's minute to the end of its period (or of its last slot's minute, when
+ * later). Ending at the period rather than at the last slot's minute matters
+ * for rounds every few minutes: the invocation whose period closes an hour is
+ * the last to write into it, so its range must reach the hour's end for the
+ * store's cascade to build that hour (and, at midnight, the day).
  */
-export const ROLLUP_CONCURRENCY = 32;
+export function defaultRollupRange(
+  schedule: PopwatchConfig["schedule"],
+  scheduledMs: number,
+  firstRound: number,
+  rounds: number,
+): RollupRange {
+  const firstSlotMs = roundSlotMs(schedule, scheduledMs, firstRound);
+  const lastSlotMs = roundSlotMs(schedule, scheduledMs, Math.max(firstRound, rounds - 1));
+  const fromMs = Math.floor(firstSlotMs / MINUTE_MS) * MINUTE_MS;
+  const lastMinuteEndMs = Math.floor(lastSlotMs / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  return { fromMs, toMs: Math.max(lastMinuteEndMs, scheduledMs + schedule.rateMinutes * 60_000) };
+}
+
+const MINUTE_MS = 60_000;
 
 const abortableSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
   try {
@@ -264,7 +292,7 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
     // likely fail too and eat the time left. The retry rebuilds them.
     log({ level: "error", msg: "rollups not rebuilt: a write failed", ...context });
   } else if (rounds > firstRound) {
-    await rebuildRollups();
+    await rollUp();
   }
 
   summary.durationMs = Math.round(performance.now() - started);
@@ -336,37 +364,23 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
     };
   }
 
-  async function rebuildRollups(): Promise<void> {
-    // The whole planned window, not only the rounds that ran: a retry whose
-    // slots have all passed still repairs rollups its first attempt left unbuilt.
-    const from = roundSlotMs(config.schedule, scheduledMs, firstRound);
-    const to = roundSlotMs(config.schedule, scheduledMs, rounds - 1) + 1;
-    const pending = seriesOf(specs, region);
-    const rebuildNext = async (): Promise<void> => {
-      for (let series = pending.shift(); series !== undefined; series = pending.shift()) {
-        try {
-          const report = await store.rebuildRollups({ ...series, granularity: "minute", from, to, cascade: true });
-          summary.rollupsWritten += report.written.length;
-        } catch (err) {
-          const problem: InvocationProblem = { stage: "rollup", series, ...describeError(err) };
-          summary.errors.push(problem);
-          log({ level: "error", msg: "rollup rebuild failed", ...context, error: problem });
-        }
-      }
-    };
-    // Series are independent; a few at a time keeps the tail short without a burst of requests.
-    await Promise.all(Array.from({ length: ROLLUP_CONCURRENCY }, rebuildNext));
+  async function rollUp(): Promise<void> {
+    // By default the whole planned window, not only the rounds that ran: a
+    // retry whose slots have all passed still repairs what its first attempt
+    // left unbuilt. One call per invocation: every series of the region is in
+    // the same minute, hour and day items.
+    const requested = typeof options.rollups === "function" ? options.rollups() : options.rollups;
+    const range = requested === undefined ? defaultRollupRange(config.schedule, scheduledMs, firstRound, rounds) : requested;
+    if (range === null) return;
+    try {
+      const report = await store.rollUp({ region, granularity: "minute", from: range.fromMs, to: range.toMs, cascade: true });
+      summary.rollupsWritten += report.written.length;
+    } catch (err) {
+      const problem: InvocationProblem = { stage: "rollup", ...describeError(err) };
+      summary.errors.push(problem);
+      log({ level: "error", msg: "rollup failed", ...context, error: problem });
+    }
   }
-}
-
-function seriesOf(specs: readonly ProbeSpec[], region: string): SeriesKey[] {
-  const seen = new Map<string, SeriesKey>();
-  for (const spec of specs) {
-    const target = spec.name ?? formatEndpoint(spec.address, spec.port);
-    const kind: ProbeKind = spec.kind;
-    seen.set(JSON.stringify([target, kind]), { target, kind, region });
-  }
-  return [...seen.values()];
 }
 
 function describeError(err: unknown): { code: string; message: string } {

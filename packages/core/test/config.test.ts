@@ -19,7 +19,7 @@ describe("config", () => {
     const config = parseConfig(minimal);
     expect(config.regions).toEqual(["us-east-1"]);
     expect(config.homeRegion).toBe("us-east-1");
-    expect(config.schedule).toEqual({ rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32 });
+    expect(config.schedule).toEqual({ rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32, dispatch: "inline" });
     expect(roundIntervalMs(config.schedule)).toBe(10_000);
     expect(config.targets[0]!.probes.dns).toMatchObject({ port: 53, transport: "udp", qname: ".", qtype: "SOA", nsid: true, tcpFallback: true });
     expect(config.retention.rawDays).toBe(7);

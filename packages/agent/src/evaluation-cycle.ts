@@ -1,0 +1,45 @@
+// One evaluation: SLOs from rollups, then the alert lifecycle (conditional
+// state writes, outbox, delivery). What functions/evaluate.ts runs every
+// minute in the home region and `popwatch run` runs after each period.
+import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
+import { type AlertCycleReport, type Sink, runAlertCycle } from "@popwatch/notify";
+import type { ResultStore } from "@popwatch/store";
+import { type SloEvaluationRun, alertObservationsOf, evaluateSlos, evaluationEndMs } from "./slo-evaluation";
+
+export interface EvaluationCycleOptions {
+  config: PopwatchConfig;
+  store: Pick<ResultStore, "queryRegionRollups">;
+  alerts: AlertStateRepository;
+  sinks: readonly Sink[];
+  regions: readonly string[];
+  /** The evaluation instant (the scheduled event's time, so a retried event plans the same). */
+  now: number;
+  /**
+   * Minutes whose rollups may still be missing at `now`: with queued rounds a
+   * period is rolled up at the start of the next one (1), inline at its end (0).
+   */
+  lagMinutes?: number;
+}
+
+export interface EvaluationCycleReport {
+  slos: SloEvaluationRun;
+  alerts: AlertCycleReport;
+}
+
+/** Default rollup lag for a config: see EvaluationCycleOptions.lagMinutes. */
+export function rollupLagMinutes(config: Pick<PopwatchConfig, "schedule">): number {
+  return config.schedule.dispatch === "queue" ? config.schedule.rateMinutes : 0;
+}
+
+export async function runEvaluationCycle(options: EvaluationCycleOptions): Promise<EvaluationCycleReport> {
+  const endMs = evaluationEndMs(options.now, options.lagMinutes ?? rollupLagMinutes(options.config));
+  const slos = await evaluateSlos({ config: options.config, store: options.store, regions: options.regions, endMs });
+  const alerts = await runAlertCycle({
+    repository: options.alerts,
+    observations: alertObservationsOf(slos.scopes),
+    now: options.now,
+    config: options.config.alerting,
+    sinks: options.sinks,
+  });
+  return { slos, alerts };
+}

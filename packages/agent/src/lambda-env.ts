@@ -1,0 +1,21 @@
+// What both Lambda handlers read from their environment.
+import { isAbsolute, join } from "node:path";
+
+export type Env = Record<string, string | undefined>;
+
+/** The variable's value; throws naming it when it is unset or empty (a deployment fault). */
+export function requiredEnv(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === "") throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+/**
+ * POPWATCH_CONFIG_FILE (default popwatch.config.json): absolute, or relative
+ * to LAMBDA_TASK_ROOT, else to `handlerDir` (the bundle's own folder).
+ */
+export function bundledConfigPath(env: Env, handlerDir: string): string {
+  const file = env.POPWATCH_CONFIG_FILE || "popwatch.config.json";
+  if (isAbsolute(file)) return file;
+  return join(env.LAMBDA_TASK_ROOT || handlerDir, file);
+}
