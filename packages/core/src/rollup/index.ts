@@ -47,3 +47,11 @@ export {
   sortedSketchKeys,
   type LatencySketch,
 } from "./sketch";
+export {
+  MINUTE_PRECISE_MS,
+  mergePeriodReads,
+  periodInRanges,
+  windowCoveredFromMs,
+  windowPeriods,
+  type PeriodRange,
+} from "./windows";

@@ -1,0 +1,115 @@
+// SLO evaluator, scheduled every minute in the home region next to the table:
+// burn rates from rollups, alert lifecycle with conditional state writes,
+// delivery to the configured sinks (EventBridge bus, webhooks). This file
+// only wires the event, the environment and the clients to the agent's
+// runEvaluationCycle. Nothing runs at import.
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  bundledConfigPath,
+  requiredEnv,
+  type EvaluationCycleReport,
+  type Logger,
+  jsonLinesLogger,
+  parseScheduledEvent,
+  readConfigJson,
+  runEvaluationCycle,
+  storeRetention,
+  withFields,
+} from "@popwatch/agent";
+import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
+import { type CreateSinksOptions, type Sink, createSinks } from "@popwatch/notify";
+import { DynamoAlertStateStore, DynamoResultStore, type ResultStore } from "@popwatch/store";
+
+export interface EvaluateContext {
+  awsRequestId?: string;
+}
+
+export interface EvaluateHandlerOptions {
+  config?: PopwatchConfig;
+  /** Default: a DynamoDBClient for POPWATCH_TABLE_REGION. */
+  client?: DynamoDBClient;
+  store?: Pick<ResultStore, "queryRegionRollups">;
+  alerts?: AlertStateRepository;
+  /** Replaces the sinks built from config.alerting.sinks. */
+  sinks?: readonly Sink[];
+  /** Builds EventBridge clients for eventbridge sinks (tests point them at a loopback endpoint). */
+  eventBridgeClient?: CreateSinksOptions["eventBridgeClient"];
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+/** What one evaluation did, as logged and returned. */
+export interface EvaluateSummary {
+  endsAt: string;
+  scopes: number;
+  itemsRead: number;
+  firing: { slo: string; scope: string; severity: string }[];
+  notificationsPlanned: number;
+  delivered: number;
+  undelivered: number;
+}
+
+export type EvaluateHandler = (event: unknown, context: EvaluateContext) => Promise<EvaluateSummary>;
+
+interface Runtime {
+  config: PopwatchConfig;
+  store: Pick<ResultStore, "queryRegionRollups">;
+  alerts: AlertStateRepository;
+  sinks: readonly Sink[];
+}
+
+export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): EvaluateHandler {
+  const logger = options.logger ?? jsonLinesLogger();
+  let runtime: Promise<Runtime> | undefined;
+
+  const setUp = async (): Promise<Runtime> => {
+    const env = options.env ?? process.env;
+    const config = options.config ?? (await readConfigJson(bundledConfigPath(env, dirname(fileURLToPath(import.meta.url)))));
+    const tableName = requiredEnv(env, "POPWATCH_TABLE");
+    const client = options.client ?? new DynamoDBClient({ region: requiredEnv(env, "POPWATCH_TABLE_REGION") });
+    const store = options.store ?? new DynamoResultStore({ client, tableName, retentionDays: storeRetention(config) });
+    const alerts = options.alerts ?? new DynamoAlertStateStore({ client, tableName });
+    // An eventbridge sink without a bus name goes to the stack's bus.
+    const sinkConfigs = config.alerting.sinks.map((sink) =>
+      sink.type === "eventbridge" && sink.busName === undefined && env.POPWATCH_ALERT_BUS ? { ...sink, busName: env.POPWATCH_ALERT_BUS } : sink,
+    );
+    const sinks =
+      options.sinks ??
+      createSinks(sinkConfigs, {
+        homeRegion: config.homeRegion,
+        ...(options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {}),
+      });
+    return { config, store, alerts, sinks };
+  };
+
+  return async (event, context) => {
+    const scheduled = parseScheduledEvent(event);
+    runtime ??= setUp().catch((err: unknown) => {
+      runtime = undefined;
+      throw err;
+    });
+    const { config, store, alerts, sinks } = await runtime;
+    const log = withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id });
+    const report = await runEvaluationCycle({ config, store, alerts, sinks, regions: config.regions, now: Date.parse(scheduled.time) });
+    const summary = summarise(report);
+    log({ level: summary.undelivered > 0 ? "warn" : "info", msg: "evaluation", ...summary });
+    return summary;
+  };
+}
+
+function summarise(report: EvaluationCycleReport): EvaluateSummary {
+  const undelivered = report.alerts.delivery.outcomes.filter((o) => !o.ok).length + report.alerts.delivery.deferred.length;
+  return {
+    endsAt: new Date(report.slos.endMs).toISOString(),
+    scopes: report.slos.scopes.length,
+    itemsRead: report.slos.itemsRead,
+    firing: report.slos.scopes.flatMap((s) => s.evaluation.firing.map((f) => ({ slo: s.slo, scope: s.scope, severity: f.severity }))),
+    notificationsPlanned: report.alerts.plan.notifications.length,
+    delivered: report.alerts.delivery.delivered.length,
+    undelivered,
+  };
+}
+
+export const handler = createEvaluateHandler();
