@@ -1,0 +1,326 @@
+// Configuration files for the lab's daemons. Pure: paths and timers in, text out.
+// Every daemon runs in the foreground with all of its files under the lab's
+// state directory; nothing touches /etc, /run or /var.
+import {
+  ANYCAST_ADDRESS,
+  ANYCAST_PREFIX,
+  LAB_HOSTNAME,
+  LAB_ZONE,
+  POPS,
+  ROUTER_ASN,
+  ROUTER_ID,
+  type PopSpec,
+} from "./topology";
+
+export interface BgpTimers {
+  /** Seconds between keepalives. */
+  keepaliveS: number;
+  /** Seconds without a message before the session is declared dead (RFC 4271 hold time, at least 3). */
+  holdS: number;
+}
+
+/** Fast enough that a frozen speaker is noticed in seconds (BGP defaults 60/180 s take minutes). */
+export const DEFAULT_TIMERS: BgpTimers = { keepaliveS: 1, holdS: 3 };
+
+/** Seconds between a speaker's health checks of its DNS server. */
+export const DEFAULT_HEALTH_INTERVAL_S = 0.2;
+
+export function zoneFile(): string {
+  return [
+    `$ORIGIN ${LAB_ZONE}.`,
+    "$TTL 60",
+    `@ IN SOA ns.${LAB_ZONE}. hostmaster.${LAB_ZONE}. ( 2026010101 3600 600 86400 60 )`,
+    `@ IN NS ns.${LAB_ZONE}.`,
+    `ns IN A ${ANYCAST_ADDRESS}`,
+    `anycast IN A ${ANYCAST_ADDRESS}`,
+    `@ IN TXT "popwatch anycast lab"`,
+    "",
+  ].join("\n");
+}
+
+/** Only the anycast /32 crosses BGP: a PoP cannot divert the router's other traffic. */
+const ANYCAST_ONLY = `if net = ${ANYCAST_PREFIX} then accept; reject;`;
+
+export function birdConf(dir: string, timers: BgpTimers): string {
+  const sessions = POPS.map(
+    (pop) => `protocol bgp ${pop.bgpProtocol} from pops {
+  description "${pop.name}";
+  neighbor ${pop.link.peerAddress} as ${pop.asn};
+  source address ${pop.link.routerAddress};
+}`,
+  ).join("\n\n");
+  return `# popwatch anycast lab: the router every client path crosses (AS${ROUTER_ASN}).
+log "${dir}/bird.log" all;
+# Millisecond log stamps; the process runs with TZ=UTC.
+timeformat log "%F %T.%3f";
+timeformat protocol "%F %T.%3f";
+timeformat route "%F %T.%3f";
+router id ${ROUTER_ID};
+
+protocol device {
+  scan time 2;
+}
+
+protocol kernel {
+  ipv4 {
+    import none;
+    export filter { ${ANYCAST_ONLY} };
+  };
+  merge paths off;
+  debug { routes };
+}
+
+template bgp pops {
+  local as ${ROUTER_ASN};
+  hold time ${timers.holdS};
+  keepalive time ${timers.keepaliveS};
+  # Defaults (5 s, 120 s, 60-300 s) would make reconnects after a repair take minutes,
+  # and a growing error wait would make fail-back depend on how many faults came before.
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 1;
+  ipv4 {
+    import filter { ${ANYCAST_ONLY} };
+    export none;
+  };
+  debug { states, events };
+}
+
+${sessions}
+`;
+}
+
+export function exabgpConf(pop: PopSpec, dir: string, holdS: number): string {
+  return `# ${pop.name}'s BGP speaker: announces ${ANYCAST_PREFIX} while its health check passes.
+process health {
+  run /usr/bin/python3 -m exabgp healthcheck --config ${dir}/healthcheck.conf;
+  encoder text;
+}
+
+neighbor ${pop.link.routerAddress} {
+  router-id ${pop.link.peerAddress};
+  local-address ${pop.link.peerAddress};
+  local-as ${pop.asn};
+  peer-as ${ROUTER_ASN};
+  hold-time ${holdS};
+  family {
+    ipv4 unicast;
+  }
+  api {
+    processes [ health ];
+  }
+}
+`;
+}
+
+/** Environment for ExaBGP: foreground, as root, listening on the PoP's link so the router can connect in. */
+export function exabgpEnv(pop: PopSpec): Record<string, string> {
+  return {
+    "exabgp.daemon.daemonize": "false",
+    "exabgp.daemon.user": "root",
+    "exabgp.daemon.drop": "false",
+    "exabgp.log.destination": "stdout",
+    "exabgp.log.level": "NOTICE",
+    // Without a bound listener ExaBGP only dials out, and its back-off grows to 60 s after a failure.
+    "exabgp.tcp.bind": pop.link.peerAddress,
+    "exabgp.tcp.port": "179",
+    "exabgp.api.cli": "false",
+  };
+}
+
+/**
+ * exabgp healthcheck options (one `option = value` per line; its --config).
+ * rise/fall 1: one passing or failing check flips the announcement, the
+ * fastest reaction the module offers.
+ */
+export function healthcheckConf(pop: PopSpec, dir: string, intervalS: number): string {
+  // ExaBGP sends a given AS path as is (it adds its own AS only to an empty one): own AS plus the prepends.
+  const asPath = Array.from({ length: 1 + pop.prepend }, () => pop.asn).join(" ");
+  return [
+    `name = ${pop.name}`,
+    "no-syslog",
+    `interval = ${intervalS}`,
+    `fast-interval = ${intervalS}`,
+    "timeout = 2",
+    "rise = 1",
+    "fall = 1",
+    `command = /bin/sh ${dir}/check.sh`,
+    `ip = ${ANYCAST_PREFIX}`,
+    "no-ip-setup",
+    "withdraw-on-down",
+    `as-path = ${asPath}`,
+    `execute = /bin/sh ${dir}/state-change.sh`,
+    "",
+  ].join("\n");
+}
+
+/** The health check: the PoP is healthy only while its own DNS server answers the lab zone over UDP and TCP. */
+export function checkScript(): string {
+  return `#!/bin/sh
+# UDP alone can wait a full second on a lost reply; TCP is refused at once when the server is gone.
+for transport in +notcp +tcp; do
+  answer=$(dig @${ANYCAST_ADDRESS} ${LAB_ZONE} SOA +short +norec +time=1 +tries=1 $transport 2>/dev/null) || exit 1
+  [ -n "$answer" ] || exit 1
+done
+exit 0
+`;
+}
+
+/** Logs each health state change with a UTC timestamp (the healthcheck module exports STATE). */
+export function stateChangeScript(dir: string): string {
+  return `#!/bin/sh
+printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "\${STATE:-unknown}" >> ${dir}/health-states.log
+`;
+}
+
+export function nsdConf(pop: PopSpec, dir: string): string {
+  return `server:
+  ip-address: ${ANYCAST_ADDRESS}@53
+  do-ip4: yes
+  do-ip6: no
+  username: ""
+  chroot: ""
+  database: ""
+  zonesdir: "${dir}"
+  zonelistfile: "${dir}/zone.list"
+  xfrdfile: "${dir}/xfrd.state"
+  xfrdir: "${dir}"
+  pidfile: "${dir}/nsd.pid"
+  identity: "${pop.identity}"
+  nsid: "ascii_${pop.identity}"
+  server-count: 1
+  reuseport: no
+  verbosity: 1
+  # Probes and health checks from one source would otherwise hit response rate limiting.
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: "${LAB_ZONE}"
+  zonefile: "${dir}/${LAB_ZONE}.zone"
+`;
+}
+
+export function knotConf(pop: PopSpec, dir: string): string {
+  return `server:
+  identity: "${pop.identity}"
+  nsid: "${pop.identity}"
+  rundir: "${dir}"
+  pidfile: "${dir}/knot.pid"
+  user: root:root
+  listen: "${ANYCAST_ADDRESS}@53"
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: "${dir}"
+control:
+  listen: "${dir}/knot.sock"
+log:
+  - target: stderr
+    any: info
+template:
+  - id: default
+    storage: "${dir}"
+    file: "%s.zone"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: ${LAB_ZONE}
+`;
+}
+
+export function bindConf(pop: PopSpec, dir: string): string {
+  return `options {
+  directory "${dir}";
+  pid-file "${dir}/named.pid";
+  lock-file "${dir}/named.lock";
+  session-keyfile "${dir}/session.key";
+  managed-keys-directory "${dir}";
+  dump-file "${dir}/named_dump.db";
+  statistics-file "${dir}/named.stats";
+  memstatistics-file "${dir}/named.memstats";
+  listen-on port 53 { ${ANYCAST_ADDRESS}; };
+  listen-on-v6 { none; };
+  recursion no;
+  # With validation on, named tries to reach the root servers and starts seconds late.
+  dnssec-validation no;
+  server-id "${pop.identity}";
+  hostname "${pop.identity}";
+  notify no;
+  allow-transfer { none; };
+  empty-zones-enable no;
+  automatic-interface-scan no;
+  interface-interval 0;
+};
+controls { };
+zone "${LAB_ZONE}" {
+  type primary;
+  file "${dir}/${LAB_ZONE}.zone";
+};
+`;
+}
+
+export interface CertFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** nginx on the anycast address: TLS on 443 and plain HTTP on 80, naming the PoP in a header on every response. */
+export function nginxConf(pop: PopSpec, dir: string, cert: CertFiles): string {
+  const body = `    server_name ${LAB_HOSTNAME};
+    add_header X-Served-By ${pop.name} always;
+    location = / { return 200 "popwatch lab ${pop.name}\\n"; }
+    location = /fail { return 503; }
+    location / { return 404; }`;
+  return `user root root;
+daemon off;
+master_process on;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log info;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/client_body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  default_type text/plain;
+  server_tokens off;
+  keepalive_timeout 5s;
+  server {
+    listen ${ANYCAST_ADDRESS}:443 ssl http2;
+    ssl_certificate ${cert.certFile};
+    ssl_certificate_key ${cert.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+${body}
+  }
+  server {
+    listen ${ANYCAST_ADDRESS}:80;
+${body}
+  }
+}
+`;
+}
+
+export const BLACKHOLE_TABLE = "popwatch_lab_blackhole";
+
+/**
+ * Drops DNS arriving from outside the PoP for the anycast address. The
+ * health check asks over lo, so it keeps passing and the route stays: the
+ * black hole a health check that cannot see the path produces.
+ */
+export function blackholeRuleset(pop: PopSpec): string {
+  return `table inet ${BLACKHOLE_TABLE} {
+  chain input {
+    type filter hook input priority -10; policy accept;
+    iifname "${pop.link.peerIf}" ip daddr ${ANYCAST_ADDRESS} udp dport 53 drop
+    iifname "${pop.link.peerIf}" ip daddr ${ANYCAST_ADDRESS} tcp dport 53 drop
+  }
+}
+`;
+}

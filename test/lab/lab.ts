@@ -1,0 +1,872 @@
+// The anycast lab: a client, a BIRD router and three PoPs in network
+// namespaces, each PoP announcing the same anycast /32 over BGP (ExaBGP with
+// a DNS health check) and serving DNS (NSD, Knot, BIND) and HTTPS (nginx) on
+// it. AS-path prepending makes pop-a preferred, then pop-b, then pop-c.
+//
+//   client 198.51.100.2 ── r-client 198.51.100.1  router AS65000 (BIRD)
+//                          r-pop-a 198.51.100.5 ── 198.51.100.6  pop-a AS65001 (NSD)
+//                          r-pop-b 198.51.100.9 ── 198.51.100.10 pop-b AS65002 (Knot), prepend 1
+//                          r-pop-c 198.51.100.13 ── 198.51.100.14 pop-c AS65003 (BIND), prepend 2
+//   anycast 203.0.113.53/32 on lo of every PoP
+//
+// Needs root. Daemons run in the foreground in their own sessions, tracked by
+// PID files under the state directory (procs.ts), and outlive the process
+// that started them: `up` in one command, `fail` and `down` in others. The
+// router's FIB changes are recorded by truth-watcher.ts in truth.jsonl.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type BgpTimers,
+  DEFAULT_HEALTH_INTERVAL_S,
+  DEFAULT_TIMERS,
+  BLACKHOLE_TABLE,
+  bindConf,
+  birdConf,
+  blackholeRuleset,
+  checkScript,
+  exabgpConf,
+  exabgpEnv,
+  healthcheckConf,
+  knotConf,
+  nginxConf,
+  nsdConf,
+  stateChangeScript,
+  zoneFile,
+} from "./configs";
+import { LabError } from "./errors";
+import {
+  type CommandResult,
+  type ProcessRecord,
+  type ProcessState,
+  emptyNamespace,
+  listRecords,
+  logTail,
+  processState,
+  readRecord,
+  run,
+  runChecked,
+  signalRecord,
+  spawnTracked,
+  stopTracked,
+  trackProcess,
+} from "./procs";
+import {
+  ANYCAST_ADDRESS,
+  ANYCAST_PREFIX,
+  CLIENT_LINK,
+  LAB_HOSTNAME,
+  LAB_NODES,
+  LAB_ZONE,
+  POPS,
+  POP_NAMES,
+  PREFERRED_POP,
+  type LabNode,
+  type PopName,
+  type PopSpec,
+  isPopName,
+  namespaceOf,
+  popByProtocol,
+  popSpec,
+} from "./topology";
+import { type RouteChange, readTruth } from "./truth";
+
+export * from "./topology";
+export type { RouteChange } from "./truth";
+export type { BgpTimers } from "./configs";
+export type { CommandResult } from "./procs";
+export { LabError } from "./errors";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/** The checked-in popwatch configuration for the lab; `up` writes a copy with the lab's CA. */
+export const POPWATCH_CONFIG_TEMPLATE = join(REPO_ROOT, "test/lab/popwatch.lab.json");
+
+export const FAILURE_MODES = ["dns-stop", "bgp-kill", "bgp-freeze", "link-down", "blackhole"] as const;
+export type FailureMode = (typeof FAILURE_MODES)[number];
+
+export function isFailureMode(value: string): value is FailureMode {
+  return (FAILURE_MODES as readonly string[]).includes(value);
+}
+
+export interface LabOptions {
+  /** Prefix of the namespace names ("pwlab" → pwlab-client, pwlab-rtr, pwlab-pop-a, ...). */
+  name?: string;
+  /** Where PID files, configs, logs and truth.jsonl live. Default: <tmp>/popwatch-lab-<name>, or $POPWATCH_LAB_DIR for the default lab. */
+  stateDir?: string;
+  timers?: BgpTimers;
+  /** Seconds between health checks of each PoP's DNS server. */
+  healthIntervalS?: number;
+  /** How long `up` waits for daemons and routing. */
+  readyTimeoutMs?: number;
+  /** Progress messages. */
+  log?: (message: string) => void;
+}
+
+interface ResolvedOptions {
+  name: string;
+  stateDir: string;
+  timers: BgpTimers;
+  healthIntervalS: number;
+  readyTimeoutMs: number;
+  log: (message: string) => void;
+}
+
+/** A fault injected or repaired, stamped just before the action took effect. */
+export interface LabEvent {
+  event: "fail" | "heal";
+  pop: PopName;
+  mode?: FailureMode;
+  at: string;
+  atMs: number;
+}
+
+export interface BirdRoute {
+  pop: PopName | null;
+  protocol: string;
+  /** The route BIRD selected (and exports to the kernel). */
+  best: boolean;
+  asPath: number[];
+  nextHop: string | null;
+  /** When BIRD last changed this route (its log clock, UTC). */
+  since: string | null;
+}
+
+export interface PopStatus {
+  name: PopName;
+  dnsServer: PopSpec["dns"];
+  dns: ProcessState;
+  nginx: ProcessState;
+  speaker: ProcessState;
+  /** BIRD's state of the session, e.g. "Established", "Active", "Connect". */
+  session: string;
+  link: "up" | "down";
+  blackhole: boolean;
+}
+
+export interface LabStatus {
+  up: boolean;
+  name: string;
+  stateDir: string;
+  /** The router's selected path for the anycast prefix, from BIRD; null without one. */
+  best: BirdRoute | null;
+  /** Every path BIRD has for the prefix, best first. */
+  routes: BirdRoute[];
+  /** Where the router's kernel forwards the prefix now. */
+  fib: { pop: PopName | null; nextHop: string | null; dev: string | null };
+  pops: PopStatus[];
+  /** The last entries of truth.jsonl. */
+  recentChanges: RouteChange[];
+  processes: Array<{ name: string; pid: number; state: ProcessState }>;
+}
+
+export interface Convergence {
+  pop: PopName;
+  mode: FailureMode;
+  fault: LabEvent;
+  /** The router's first route change away from the PoP after the fault; null if none within the wait. */
+  change: RouteChange | null;
+  /** Milliseconds from the fault to the change. */
+  convergenceMs: number | null;
+  heal?: LabEvent;
+  /** The change back to the PoP after healing. */
+  recovery?: RouteChange | null;
+  recoveryMs?: number | null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Wall clock, like the truth log's stamps (a monotonic clock would drift from them while NTP slews). */
+function stamp(): { at: string; atMs: number } {
+  const atMs = Date.now();
+  return { at: new Date(atMs).toISOString(), atMs };
+}
+
+const BINARIES: Array<{ bin: string; pkg: string }> = [
+  { bin: "ip", pkg: "iproute2" },
+  { bin: "nft", pkg: "nftables" },
+  { bin: "bird", pkg: "bird2" },
+  { bin: "birdc", pkg: "bird2" },
+  { bin: "nsd", pkg: "nsd" },
+  { bin: "knotd", pkg: "knot" },
+  { bin: "named", pkg: "bind9" },
+  { bin: "nginx", pkg: "nginx" },
+  { bin: "dig", pkg: "bind9-dnsutils" },
+  { bin: "openssl", pkg: "openssl" },
+];
+const SEARCH_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"];
+
+function findBinary(name: string): string | null {
+  for (const dir of SEARCH_DIRS) if (existsSync(join(dir, name))) return join(dir, name);
+  return null;
+}
+
+function bin(name: string): string {
+  const found = findBinary(name);
+  if (!found) throw new LabError("missing_binary", `${name} not found`);
+  return found;
+}
+
+/** Whether this process can build the lab: root and a kernel that creates network namespaces. */
+export async function canCreateNamespaces(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (process.getuid?.() !== 0) return { ok: false, reason: "needs root (network namespaces, port 53, routes)" };
+  if (!findBinary("ip")) return { ok: false, reason: "ip (iproute2) not installed" };
+  const probe = `pwlab-probe-${process.pid}`;
+  const added = await run(["ip", "netns", "add", probe]);
+  if (added.code !== 0) return { ok: false, reason: `ip netns add failed: ${added.stderr.trim()}` };
+  await run(["ip", "netns", "del", probe]);
+  return { ok: true };
+}
+
+/** Everything the lab writes in its state directory, removed before a fresh build. */
+const STATE_ENTRIES = [
+  "lab.json", "pids", "pki", "router", ...POP_NAMES, "data", "truth.jsonl", "events.jsonl", "popwatch.lab.json", "truth-watcher.log",
+];
+
+// ---------------------------------------------------------------------------
+
+export class Lab {
+  readonly name: string;
+  readonly stateDir: string;
+  private readonly options: ResolvedOptions;
+
+  constructor(options: LabOptions = {}) {
+    const name = options.name ?? "pwlab";
+    if (!/^[a-z][a-z0-9]{0,7}$/.test(name)) throw new LabError("invalid_argument", `lab name must be 1-8 lowercase letters/digits, got ${JSON.stringify(name)}`);
+    this.name = name;
+    // The variable names the default lab's directory only: a test's own lab must never share it.
+    const fromEnv = options.name === undefined ? process.env.POPWATCH_LAB_DIR : undefined;
+    this.stateDir = resolve(options.stateDir ?? fromEnv ?? join(tmpdir(), `popwatch-lab-${name}`));
+    this.options = {
+      name,
+      stateDir: this.stateDir,
+      timers: options.timers ?? DEFAULT_TIMERS,
+      healthIntervalS: options.healthIntervalS ?? DEFAULT_HEALTH_INTERVAL_S,
+      readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+      log: options.log ?? (() => undefined),
+    };
+  }
+
+  /** Namespace of a node. */
+  ns(node: LabNode): string {
+    return namespaceOf(this.name, node);
+  }
+
+  get truthFile(): string {
+    return join(this.stateDir, "truth.jsonl");
+  }
+
+  get eventsFile(): string {
+    return join(this.stateDir, "events.jsonl");
+  }
+
+  /** The lab CA (PEM) every PoP's certificate chains to. */
+  get caFile(): string {
+    return join(this.stateDir, "pki", "ca.crt");
+  }
+
+  /** popwatch.lab.json with the lab CA filled in (written by `up`). */
+  get popwatchConfigFile(): string {
+    return join(this.stateDir, "popwatch.lab.json");
+  }
+
+  /** Where `npm run lab` keeps popwatch's embedded store. */
+  get dataDir(): string {
+    return join(this.stateDir, "data");
+  }
+
+  private get markerFile(): string {
+    return join(this.stateDir, "lab.json");
+  }
+
+  private popDir(pop: PopName, part: "dns" | "nginx" | "bgp"): string {
+    return join(this.stateDir, pop, part);
+  }
+
+  private get routerDir(): string {
+    return join(this.stateDir, "router");
+  }
+
+  private get birdSocket(): string {
+    return join(this.routerDir, "bird.ctl");
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /**
+   * Brings the lab up and waits until the router forwards the anycast address
+   * to the preferred PoP with every session established. Idempotent: on a
+   * complete lab it only repairs injected faults; on a partial one (a crash,
+   * stale PID files, leftover namespaces) it tears down and rebuilds.
+   */
+  async up(): Promise<LabStatus> {
+    this.preflight();
+    if (await this.isComplete()) {
+      this.options.log("lab already up: healing any injected faults");
+      for (const pop of POP_NAMES) await this.repair(pop);
+    } else {
+      await this.down();
+      await this.build();
+    }
+    await this.waitConverged();
+    return this.status();
+  }
+
+  /** Stops everything the lab started and deletes its namespaces. Safe when nothing is up. Keeps logs and truth.jsonl. */
+  async down(): Promise<void> {
+    const records = listRecords(this.stateDir);
+    // The client's popwatch first: it should not record the lab's teardown as an outage.
+    const first = records.filter((r) => r.name === "client.popwatch");
+    await Promise.all(first.map((r) => stopTracked(this.stateDir, r, { graceMs: 5_000 })));
+    await Promise.all(records.filter((r) => !first.includes(r)).map((r) => stopTracked(this.stateDir, r)));
+    for (const ns of await this.existingNamespaces()) {
+      await emptyNamespace(ns);
+      await run(["ip", "netns", "del", ns]);
+    }
+    const left = await this.existingNamespaces();
+    if (left.length > 0) throw new LabError("command_failed", `namespaces left after teardown: ${left.join(", ")}`);
+    rmSync(this.markerFile, { force: true });
+  }
+
+  /** Injects a failure at a PoP; returns when it took effect, stamped just before. */
+  async fail(pop: PopName, mode: FailureMode): Promise<LabEvent> {
+    this.requirePop(pop);
+    await this.requireUp();
+    const spec = popSpec(pop);
+    let event: LabEvent;
+    switch (mode) {
+      case "dns-stop": {
+        const record = readRecord(this.stateDir, `${pop}.dns`);
+        event = this.event("fail", pop, mode);
+        if (record) await stopTracked(this.stateDir, record);
+        break;
+      }
+      case "bgp-kill": {
+        const record = readRecord(this.stateDir, `${pop}.bgp`);
+        event = this.event("fail", pop, mode);
+        if (record) await stopTracked(this.stateDir, record, { signal: "SIGKILL" });
+        break;
+      }
+      case "bgp-freeze": {
+        const record = readRecord(this.stateDir, `${pop}.bgp`);
+        event = this.event("fail", pop, mode);
+        if (record) signalRecord(record, "SIGSTOP");
+        break;
+      }
+      case "link-down": {
+        event = this.event("fail", pop, mode);
+        await runChecked(["ip", "-n", this.ns(pop), "link", "set", spec.link.peerIf, "down"]);
+        break;
+      }
+      case "blackhole": {
+        const file = join(this.stateDir, pop, "blackhole.nft");
+        writeFileSync(file, blackholeRuleset(spec));
+        event = this.event("fail", pop, mode);
+        await runChecked(["ip", "netns", "exec", this.ns(pop), "nft", "-f", file]);
+        break;
+      }
+    }
+    appendFileSync(this.eventsFile, `${JSON.stringify(event)}\n`);
+    return event;
+  }
+
+  /** Undoes every failure mode at a PoP (restarting what was stopped or killed). */
+  async heal(pop: PopName): Promise<LabEvent> {
+    this.requirePop(pop);
+    await this.requireUp();
+    const event = this.event("heal", pop);
+    await this.repair(pop);
+    appendFileSync(this.eventsFile, `${JSON.stringify(event)}\n`);
+    return event;
+  }
+
+  /** The router's route changes so far (truth.jsonl), oldest first. */
+  truth(): RouteChange[] {
+    return readTruth(this.truthFile);
+  }
+
+  /** Runs a command inside a node's namespace. */
+  exec(node: LabNode, argv: string[], options: { timeoutMs?: number } = {}): Promise<CommandResult> {
+    return run(["ip", "netns", "exec", this.ns(node), ...argv], options);
+  }
+
+  /**
+   * Asks the anycast address for the lab zone's SOA with dig from a node (the
+   * client by default) and returns the NSID that answered, or null on no answer.
+   */
+  async queryNsid(from: LabNode = "client", options: { tcp?: boolean; timeoutS?: number } = {}): Promise<string | null> {
+    const result = await this.exec(from, [
+      "dig", `@${ANYCAST_ADDRESS}`, LAB_ZONE, "SOA", "+nsid", "+norec", `+time=${options.timeoutS ?? 1}`, "+tries=1",
+      options.tcp ? "+tcp" : "+notcp",
+    ]);
+    if (result.code !== 0 || !/status: NOERROR/.test(result.stdout)) return null;
+    return /; NSID: [0-9a-f ]*\("([^"]*)"\)/.exec(result.stdout)?.[1] ?? null;
+  }
+
+  /**
+   * Waits for the truth log to show the router forwarding to `pop` (null: no
+   * route) in an entry at or after `afterMs`; returns that entry.
+   */
+  async waitForRoute(pop: PopName | null, options: { afterMs?: number; timeoutMs?: number } = {}): Promise<RouteChange> {
+    const found = await this.waitForChange((c) => c.pop === pop, options);
+    if (!found) throw new LabError("not_ready", `router did not switch to ${pop ?? "no route"} within ${options.timeoutMs ?? 10_000} ms\n${this.diagnostics()}`);
+    return found;
+  }
+
+  /** The first truth entry at or after `afterMs` matching `predicate`, or null after `timeoutMs`. */
+  async waitForChange(
+    predicate: (change: RouteChange) => boolean,
+    options: { afterMs?: number; timeoutMs?: number } = {},
+  ): Promise<RouteChange | null> {
+    const { afterMs } = options;
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    for (;;) {
+      const changes = this.truth();
+      // Without `afterMs` the route as it stands (the last entry) is what counts.
+      const hit = afterMs === undefined ? changes.slice(-1).find(predicate) : changes.find((c) => c.atMs >= afterMs && predicate(c));
+      if (hit) return hit;
+      if (Date.now() >= deadline) return null;
+      await sleep(20);
+    }
+  }
+
+  /**
+   * Fails `pop` with `mode`, measures how long the router took to move off
+   * it, heals it and measures the way back. For "blackhole" no change is
+   * expected (the PoP keeps announcing), so `waitMs` passes without one.
+   */
+  async measure(pop: PopName, mode: FailureMode, options: { waitMs?: number; heal?: boolean } = {}): Promise<Convergence> {
+    const waitMs = options.waitMs ?? 10_000;
+    const before = this.truth().at(-1);
+    if (before?.pop !== pop) throw new LabError("invalid_argument", `router forwards to ${before?.pop ?? "nothing"}, not ${pop}: nothing to fail over from`);
+    const fault = await this.fail(pop, mode);
+    const change = await this.waitForChange((c) => c.pop !== pop, { afterMs: fault.atMs, timeoutMs: waitMs });
+    const result: Convergence = { pop, mode, fault, change, convergenceMs: change ? change.atMs - fault.atMs : null };
+    if (options.heal ?? true) {
+      const heal = await this.heal(pop);
+      const recovery = change ? await this.waitForChange((c) => c.pop === pop, { afterMs: heal.atMs, timeoutMs: 20_000 }) : null;
+      Object.assign(result, { heal, recovery, recoveryMs: recovery ? recovery.atMs - heal.atMs : null });
+      await this.waitConverged();
+    }
+    return result;
+  }
+
+  async status(): Promise<LabStatus> {
+    const up = await this.isComplete();
+    const routes = up ? await this.birdRoutes() : [];
+    const sessions = up ? await this.birdSessions() : new Map<string, string>();
+    const pops: PopStatus[] = [];
+    for (const spec of POPS) {
+      const state = (part: string): ProcessState => {
+        const record = readRecord(this.stateDir, `${spec.name}.${part}`);
+        return record ? processState(record) : "gone";
+      };
+      pops.push({
+        name: spec.name,
+        dnsServer: spec.dns,
+        dns: state("dns"),
+        nginx: state("nginx"),
+        speaker: state("bgp"),
+        session: sessions.get(spec.bgpProtocol) ?? "unknown",
+        link: up && (await this.linkUp(spec)) ? "up" : "down",
+        blackhole: up ? await this.hasBlackhole(spec) : false,
+      });
+    }
+    const changes = this.truth();
+    const last = changes.at(-1);
+    return {
+      up,
+      name: this.name,
+      stateDir: this.stateDir,
+      best: routes.find((r) => r.best) ?? null,
+      routes,
+      fib: last ? { pop: last.pop, nextHop: last.nextHop, dev: last.dev } : { pop: null, nextHop: null, dev: null },
+      pops,
+      recentChanges: changes.slice(-10),
+      processes: listRecords(this.stateDir).map((r) => ({ name: r.name, pid: r.pid, state: processState(r) })),
+    };
+  }
+
+  /** Records a process the caller runs in the client namespace (the CLI's foreground popwatch), so `down` stops it after a crash. */
+  registerClientProcess(pid: number): ProcessRecord {
+    return trackProcess({ stateDir: this.stateDir, name: "client.popwatch", namespace: this.ns("client"), pid, argv: ["popwatch"], logFile: "/dev/null" });
+  }
+
+  // ---------------------------------------------------------------- building
+
+  private preflight(): void {
+    if (process.getuid?.() !== 0) throw new LabError("not_root", "the lab needs root: network namespaces, routes and port 53");
+    const missing = BINARIES.filter((b) => !findBinary(b.bin));
+    if (!existsSync("/usr/lib/python3/dist-packages/exabgp")) missing.push({ bin: "exabgp", pkg: "exabgp" });
+    if (missing.length > 0) {
+      const pkgs = [...new Set(missing.map((m) => m.pkg))];
+      throw new LabError("missing_binary", `missing ${missing.map((m) => m.bin).join(", ")}: apt-get install ${pkgs.join(" ")}`);
+    }
+  }
+
+  private async existingNamespaces(): Promise<string[]> {
+    const listed = await run(["ip", "netns", "list"]);
+    const mine = new Set(LAB_NODES.map((n) => this.ns(n)));
+    return listed.stdout
+      .split("\n")
+      .map((line) => line.split(" ")[0] ?? "")
+      .filter((ns) => mine.has(ns));
+  }
+
+  /** Namespaces, router, truth watcher and web servers in place; DNS and speakers may be failed on purpose. */
+  private async isComplete(): Promise<boolean> {
+    if (!existsSync(this.markerFile)) return false;
+    if ((await this.existingNamespaces()).length !== LAB_NODES.length) return false;
+    const required = ["truth", "router.bird", ...POP_NAMES.map((p) => `${p}.nginx`)];
+    return required.every((name) => {
+      const record = readRecord(this.stateDir, name);
+      return record !== null && processState(record) === "running";
+    });
+  }
+
+  private async build(): Promise<void> {
+    const started = Date.now();
+    // Only what the lab writes: the directory may be one the user named.
+    for (const entry of STATE_ENTRIES) rmSync(join(this.stateDir, entry), { recursive: true, force: true });
+    mkdirSync(this.stateDir, { recursive: true });
+    await this.buildNetwork();
+    await this.createPki();
+    this.writePopwatchConfig();
+    this.options.log(`network built in ${Date.now() - started} ms`);
+    await this.startTruthWatcher();
+    await this.startRouter();
+    await Promise.all(POPS.map((pop) => this.startPop(pop)));
+    writeFileSync(
+      this.markerFile,
+      `${JSON.stringify({ name: this.name, builtAt: new Date().toISOString(), timers: this.options.timers, healthIntervalS: this.options.healthIntervalS }, null, 2)}\n`,
+    );
+    this.options.log(`daemons started in ${Date.now() - started} ms`);
+  }
+
+  private async buildNetwork(): Promise<void> {
+    const router = this.ns("router");
+    for (const node of LAB_NODES) {
+      await runChecked(["ip", "netns", "add", this.ns(node)]);
+      await runChecked(["ip", "-n", this.ns(node), "link", "set", "lo", "up"]);
+    }
+    await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+    const links: Array<{ node: LabNode; link: PopSpec["link"] }> = [
+      { node: "client", link: CLIENT_LINK },
+      ...POPS.map((p) => ({ node: p.name as LabNode, link: p.link })),
+    ];
+    for (const { node, link } of links) {
+      const peer = this.ns(node);
+      await runChecked(["ip", "-n", router, "link", "add", link.routerIf, "type", "veth", "peer", "name", link.peerIf, "netns", peer]);
+      await runChecked(["ip", "-n", router, "addr", "add", `${link.routerAddress}/${link.prefixLength}`, "dev", link.routerIf]);
+      await runChecked(["ip", "-n", router, "link", "set", link.routerIf, "up"]);
+      await runChecked(["ip", "-n", peer, "addr", "add", `${link.peerAddress}/${link.prefixLength}`, "dev", link.peerIf]);
+      await runChecked(["ip", "-n", peer, "link", "set", link.peerIf, "up"]);
+      await runChecked(["ip", "-n", peer, "route", "replace", "default", "via", link.routerAddress]);
+    }
+    // No dummy links in this kernel: the anycast address lives on each PoP's loopback.
+    for (const pop of POPS) await runChecked(["ip", "-n", this.ns(pop.name), "addr", "add", ANYCAST_PREFIX, "dev", "lo"]);
+  }
+
+  /** One CA and one leaf shared by every PoP, as real anycast deployments do. */
+  private async createPki(): Promise<void> {
+    const dir = join(this.stateDir, "pki");
+    mkdirSync(dir, { recursive: true });
+    const ssl = (args: string[]) => runChecked(["openssl", ...args]);
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    await ssl(["req", "-x509", ...ec, "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"), "-days", "30",
+      "-subj", "/CN=popwatch anycast lab CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    writeFileSync(join(dir, "leaf.ext"), `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+    await ssl(["req", ...ec, "-keyout", join(dir, "leaf.key"), "-out", join(dir, "leaf.csr"), "-subj", `/CN=${LAB_HOSTNAME}`]);
+    await ssl(["x509", "-req", "-in", join(dir, "leaf.csr"), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"),
+      "-CAcreateserial", "-out", join(dir, "leaf.crt"), "-days", "30", "-extfile", join(dir, "leaf.ext")]);
+  }
+
+  /** The checked-in config cannot hold a CA made at setup: trust it in a copy. */
+  private writePopwatchConfig(): void {
+    const config = JSON.parse(readFileSync(POPWATCH_CONFIG_TEMPLATE, "utf8")) as {
+      targets: Array<{ probes: Record<string, { ca?: string[] } | undefined> }>;
+    };
+    const ca = readFileSync(this.caFile, "utf8");
+    for (const target of config.targets) {
+      for (const kind of ["tls", "http"]) {
+        const probe = target.probes[kind];
+        if (probe) probe.ca = [...(probe.ca ?? []), ca];
+      }
+    }
+    writeFileSync(this.popwatchConfigFile, `${JSON.stringify(config, null, 2)}\n`);
+  }
+
+  private async startTruthWatcher(): Promise<void> {
+    const script = join(REPO_ROOT, "test/lab/truth-watcher.ts");
+    const record = spawnTracked({
+      stateDir: this.stateDir,
+      name: "truth",
+      namespace: null,
+      argv: [process.execPath, "--import", "tsx", script, this.truthFile, this.ns("router")],
+      logFile: join(this.stateDir, "truth-watcher.log"),
+      cwd: REPO_ROOT,
+    });
+    await this.waitFor("the truth watcher's initial entry", record, async () => this.truth().length > 0);
+  }
+
+  private async startRouter(): Promise<void> {
+    const dir = this.routerDir;
+    mkdirSync(dir, { recursive: true });
+    const conf = join(dir, "bird.conf");
+    writeFileSync(conf, birdConf(dir, this.options.timers));
+    const record = spawnTracked({
+      stateDir: this.stateDir,
+      name: "router.bird",
+      namespace: this.ns("router"),
+      argv: [bin("bird"), "-f", "-c", conf, "-s", this.birdSocket, "-P", join(dir, "bird.pid")],
+      logFile: join(dir, "bird.stderr.log"),
+      env: { ...process.env, TZ: "UTC" },
+    });
+    await this.waitFor("BIRD's control socket", record, async () => (await this.birdc(["show", "status"])).code === 0, join(dir, "bird.log"));
+  }
+
+  private async startPop(pop: PopSpec): Promise<void> {
+    await this.startDns(pop);
+    await this.startNginx(pop);
+    await this.startSpeaker(pop);
+  }
+
+  private async startDns(pop: PopSpec): Promise<void> {
+    const dir = this.popDir(pop.name, "dns");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${LAB_ZONE}.zone`), zoneFile());
+    const conf = join(dir, `${pop.dns}.conf`);
+    let argv: string[];
+    if (pop.dns === "nsd") {
+      writeFileSync(conf, nsdConf(pop, dir));
+      argv = [bin("nsd"), "-d", "-c", conf];
+    } else if (pop.dns === "knot") {
+      writeFileSync(conf, knotConf(pop, dir));
+      argv = [bin("knotd"), "-c", conf];
+    } else {
+      writeFileSync(conf, bindConf(pop, dir));
+      argv = [bin("named"), "-g", "-n", "1", "-c", conf];
+    }
+    const record = spawnTracked({ stateDir: this.stateDir, name: `${pop.name}.dns`, namespace: this.ns(pop.name), argv, logFile: join(dir, `${pop.dns}.log`) });
+    await this.waitFor(`${pop.dns} at ${pop.name} answering with NSID ${pop.identity}`, record, async () => (await this.queryNsid(pop.name)) === pop.identity);
+  }
+
+  private async startNginx(pop: PopSpec): Promise<void> {
+    const dir = this.popDir(pop.name, "nginx");
+    mkdirSync(join(dir, "tmp"), { recursive: true });
+    const conf = join(dir, "nginx.conf");
+    const pki = join(this.stateDir, "pki");
+    writeFileSync(conf, nginxConf(pop, dir, { certFile: join(pki, "leaf.crt"), keyFile: join(pki, "leaf.key") }));
+    const record = spawnTracked({
+      stateDir: this.stateDir,
+      name: `${pop.name}.nginx`,
+      namespace: this.ns(pop.name),
+      // -e: the error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
+      argv: [bin("nginx"), "-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf],
+      logFile: join(dir, "nginx.log"),
+    });
+    await this.waitFor(`nginx at ${pop.name}`, record, async () => (await this.httpServedBy(pop.name)) === pop.name, join(dir, "nginx-error.log"));
+  }
+
+  private async startSpeaker(pop: PopSpec): Promise<void> {
+    const dir = this.popDir(pop.name, "bgp");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "check.sh"), checkScript());
+    writeFileSync(join(dir, "state-change.sh"), stateChangeScript(dir));
+    chmodSync(join(dir, "check.sh"), 0o755);
+    writeFileSync(join(dir, "healthcheck.conf"), healthcheckConf(pop, dir, this.options.healthIntervalS));
+    const conf = join(dir, "exabgp.conf");
+    writeFileSync(conf, exabgpConf(pop, dir, this.options.timers.holdS));
+    spawnTracked({
+      stateDir: this.stateDir,
+      name: `${pop.name}.bgp`,
+      namespace: this.ns(pop.name),
+      // Debian's python: the exabgp module is installed for it, not for any other python on PATH.
+      argv: ["/usr/bin/python3", "-m", "exabgp", conf],
+      logFile: join(dir, "exabgp.log"),
+      cwd: dir,
+      env: { ...process.env, ...exabgpEnv(pop), TZ: "UTC" },
+    });
+  }
+
+  /** Undoes every fault at a PoP; a no-op on a healthy one. */
+  private async repair(pop: PopName): Promise<void> {
+    const spec = popSpec(pop);
+    const ns = this.ns(pop);
+    if (await this.hasBlackhole(spec)) await runChecked(["ip", "netns", "exec", ns, "nft", "delete", "table", "inet", BLACKHOLE_TABLE]);
+    if (!(await this.linkUp(spec))) {
+      await runChecked(["ip", "-n", ns, "link", "set", spec.link.peerIf, "up"]);
+    }
+    // Taking the link down flushed the PoP's default route.
+    await runChecked(["ip", "-n", ns, "route", "replace", "default", "via", spec.link.routerAddress]);
+    const dns = readRecord(this.stateDir, `${pop}.dns`);
+    if (!dns || processState(dns) === "gone") await this.startDns(spec);
+    const nginx = readRecord(this.stateDir, `${pop}.nginx`);
+    if (!nginx || processState(nginx) === "gone") await this.startNginx(spec);
+    const speaker = readRecord(this.stateDir, `${pop}.bgp`);
+    const speakerState = speaker ? processState(speaker) : "gone";
+    if (speaker && speakerState === "stopped") signalRecord(speaker, "SIGCONT");
+    if (speakerState === "gone") {
+      // A killed speaker can leave its health-check child behind.
+      if (speaker) await stopTracked(this.stateDir, speaker, { signal: "SIGKILL" });
+      await this.startSpeaker(spec);
+    }
+  }
+
+  /** Every session established, every PoP's path known, the FIB on the preferred PoP. */
+  private async waitConverged(): Promise<void> {
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      const sessions = await this.birdSessions();
+      const routes = await this.birdRoutes();
+      const fib = this.truth().at(-1)?.pop ?? null;
+      const established = POPS.every((p) => sessions.get(p.bgpProtocol) === "Established");
+      const best = routes.find((r) => r.best)?.pop ?? null;
+      last = `sessions ${POPS.map((p) => `${p.name}=${sessions.get(p.bgpProtocol) ?? "?"}`).join(" ")}; paths ${routes.length}; best ${best}; fib ${fib}`;
+      if (established && routes.length === POPS.length && best === PREFERRED_POP && fib === PREFERRED_POP) {
+        if ((await this.queryNsid("client")) === PREFERRED_POP) return;
+      }
+      await sleep(50);
+    }
+    throw new LabError("not_ready", `routing did not converge within ${this.options.readyTimeoutMs} ms (${last})\n${this.diagnostics()}`);
+  }
+
+  private async waitFor(what: string, record: ProcessRecord, ready: () => Promise<boolean>, extraLog?: string): Promise<void> {
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    while (Date.now() < deadline) {
+      if (await ready()) return;
+      if (processState(record) === "gone") {
+        throw new LabError("not_ready", `${record.name} exited before ${what}:\n${logTail(record.logFile)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog)}` : ""}`);
+      }
+      await sleep(25);
+    }
+    throw new LabError("not_ready", `timed out waiting for ${what}:\n${logTail(record.logFile)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog)}` : ""}`);
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  private birdc(args: string[]): Promise<CommandResult> {
+    return run(["birdc", "-s", this.birdSocket, ...args], { timeoutMs: 5_000 });
+  }
+
+  /** BIRD protocol name → the "Info" column of its BGP sessions ("Established", "Active", ...). */
+  private async birdSessions(): Promise<Map<string, string>> {
+    const result = await this.birdc(["show", "protocols"]);
+    const sessions = new Map<string, string>();
+    for (const line of result.stdout.split("\n")) {
+      // name  BGP  ---  state  since(date time)  info
+      const m = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+\d{4}-\d{2}-\d{2} \S+\s*(\S*)/.exec(line);
+      if (m) sessions.set(m[1]!, m[3] || m[2]!);
+    }
+    return sessions;
+  }
+
+  private async birdRoutes(): Promise<BirdRoute[]> {
+    const result = await this.birdc(["show", "route", "for", ANYCAST_PREFIX, "all"]);
+    return parseBirdRoutes(result.stdout);
+  }
+
+  private async linkUp(spec: PopSpec): Promise<boolean> {
+    const result = await run(["ip", "-n", this.ns(spec.name), "-j", "link", "show", spec.link.peerIf]);
+    if (result.code !== 0) return false;
+    const links = JSON.parse(result.stdout || "[]") as Array<{ flags?: string[] }>;
+    return links[0]?.flags?.includes("UP") ?? false;
+  }
+
+  private async hasBlackhole(spec: PopSpec): Promise<boolean> {
+    const result = await this.exec(spec.name, ["nft", "list", "tables"]);
+    return result.stdout.includes(BLACKHOLE_TABLE);
+  }
+
+  /** The X-Served-By header of a plain-HTTP GET of the anycast address from `from`, or null. */
+  async httpServedBy(from: LabNode): Promise<string | null> {
+    // bash's /dev/tcp: no HTTP client to install in the namespace.
+    const script = `exec 3<>/dev/tcp/${ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 2 cat <&3`;
+    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 3_000 });
+    return /^x-served-by:\s*(\S+)/im.exec(result.stdout)?.[1] ?? null;
+  }
+
+  private diagnostics(): string {
+    const tails = [join(this.routerDir, "bird.log"), ...POP_NAMES.map((p) => join(this.popDir(p, "bgp"), "exabgp.log"))];
+    return tails.map((file) => `--- ${file}:\n${logTail(file, 8)}`).join("\n");
+  }
+
+  private event(event: "fail" | "heal", pop: PopName, mode?: FailureMode): LabEvent {
+    return { event, pop, ...(mode ? { mode } : {}), ...stamp() };
+  }
+
+  private requirePop(pop: string): asserts pop is PopName {
+    if (!isPopName(pop)) throw new LabError("invalid_argument", `unknown PoP ${JSON.stringify(pop)}: one of ${POP_NAMES.join(", ")}`);
+  }
+
+  private async requireUp(): Promise<void> {
+    if (!(await this.isComplete())) throw new LabError("not_up", `lab ${this.name} is not up (run: npm run lab -- up)`);
+  }
+}
+
+/** Parses `birdc show route for PREFIX all`: one entry per path, best marked. */
+export function parseBirdRoutes(text: string): BirdRoute[] {
+  const routes: BirdRoute[] = [];
+  let current: BirdRoute | null = null;
+  for (const line of text.split("\n")) {
+    const head = /\bunicast \[(\S+)(?: ([^\]]*))?\]\s+(\*)?\s*\(\d+\)/.exec(line);
+    if (head) {
+      current = { pop: popByProtocol(head[1]!), protocol: head[1]!, best: head[3] === "*", asPath: [], nextHop: null, since: head[2] ?? null };
+      routes.push(current);
+      continue;
+    }
+    if (!current) continue;
+    const via = /^\s+via (\S+)/.exec(line);
+    if (via) current.nextHop = via[1]!;
+    const path = /^\s+BGP\.as_path:\s*(.*)$/.exec(line);
+    if (path) current.asPath = path[1]!.trim().split(/\s+/).filter(Boolean).map(Number);
+  }
+  return routes.sort((a, b) => Number(b.best) - Number(a.best) || a.asPath.length - b.asPath.length);
+}
+
+// ---------------------------------------------------------------------------
+// Module-level API over one lab: `up(options)` picks it, the rest follow.
+
+let current: Lab | null = null;
+
+function lab(): Lab {
+  current ??= new Lab();
+  return current;
+}
+
+export function up(options: LabOptions = {}): Promise<LabStatus> {
+  current = new Lab(options);
+  return current.up();
+}
+
+export function down(): Promise<void> {
+  return lab().down();
+}
+
+export function fail(pop: PopName, mode: FailureMode): Promise<LabEvent> {
+  return lab().fail(pop, mode);
+}
+
+export function heal(pop: PopName): Promise<LabEvent> {
+  return lab().heal(pop);
+}
+
+export function truth(): RouteChange[] {
+  return lab().truth();
+}
+
+export function exec(node: LabNode, argv: string[]): Promise<CommandResult> {
+  return lab().exec(node, argv);
+}
+
+export function status(): Promise<LabStatus> {
+  return lab().status();
+}
+
+/** The lab the module-level functions act on. */
+export function currentLab(): Lab {
+  return lab();
+}

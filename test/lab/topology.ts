@@ -1,0 +1,120 @@
+// The anycast lab's fixed layout: namespaces, addresses, AS numbers, and what
+// each PoP runs. Pure data, shared by the lab driver, the truth watcher and tests.
+//
+// Every address is from the documentation ranges (RFC 5737) and exists only
+// inside network namespaces the lab creates: links from 198.51.100.0/24, the
+// anycast service from 203.0.113.0/24. 192.0.2.0/24 is this machine's own
+// network and is never used.
+
+export const POP_NAMES = ["pop-a", "pop-b", "pop-c"] as const;
+export type PopName = (typeof POP_NAMES)[number];
+
+export type DnsServerKind = "nsd" | "knot" | "bind";
+
+/** Where a command can run: the vantage point, the router, or a PoP. */
+export type LabNode = "client" | "router" | PopName;
+export const LAB_NODES: readonly LabNode[] = ["client", "router", ...POP_NAMES];
+
+export const ANYCAST_ADDRESS = "203.0.113.53";
+export const ANYCAST_PREFIX = `${ANYCAST_ADDRESS}/32`;
+/** The zone every PoP serves; its SOA is what health checks and probes ask for. */
+export const LAB_ZONE = "lab.popwatch.test";
+/** The name in the shared certificate (SNI and Host). */
+export const LAB_HOSTNAME = "anycast.lab.popwatch.test";
+/** HTTP response header naming the PoP that answered. */
+export const POP_HEADER = "x-served-by";
+
+export const ROUTER_ASN = 65000;
+export const ROUTER_ID = "198.51.100.1";
+
+export interface Link {
+  /** Interface name in the router's namespace. */
+  routerIf: string;
+  routerAddress: string;
+  /** Interface name in the other namespace. */
+  peerIf: string;
+  peerAddress: string;
+  /** Prefix length of the point-to-point link. */
+  prefixLength: 30;
+}
+
+export const CLIENT_LINK: Link = {
+  routerIf: "r-client",
+  routerAddress: "198.51.100.1",
+  peerIf: "eth0",
+  peerAddress: "198.51.100.2",
+  prefixLength: 30,
+};
+export const CLIENT_ADDRESS = CLIENT_LINK.peerAddress;
+
+export interface PopSpec {
+  name: PopName;
+  asn: number;
+  /**
+   * Extra copies of the PoP's own AS in its announcement: the router prefers
+   * the shortest AS path, so prepending orders the PoPs (a, then b, then c).
+   */
+  prepend: number;
+  dns: DnsServerKind;
+  /** EDNS NSID (RFC 5001), CHAOS id.server and hostname.bind (RFC 4892): all the PoP's name. */
+  identity: string;
+  link: Link;
+  /** BIRD protocol name on the router. */
+  bgpProtocol: string;
+}
+
+function popLink(index: number): Link {
+  // /30 per link after the client's 198.51.100.0/30: .4/30, .8/30, .12/30.
+  const base = 4 * (index + 1);
+  return {
+    routerIf: `r-${POP_NAMES[index]}`,
+    routerAddress: `198.51.100.${base + 1}`,
+    peerIf: "eth0",
+    peerAddress: `198.51.100.${base + 2}`,
+    prefixLength: 30,
+  };
+}
+
+const DNS_BY_POP: Record<PopName, DnsServerKind> = { "pop-a": "nsd", "pop-b": "knot", "pop-c": "bind" };
+
+export const POPS: readonly PopSpec[] = POP_NAMES.map((name, index) => ({
+  name,
+  asn: 65001 + index,
+  prepend: index,
+  dns: DNS_BY_POP[name],
+  identity: name,
+  link: popLink(index),
+  bgpProtocol: name.replace("-", "_"),
+}));
+
+/** The PoP every client reaches while all are healthy (shortest AS path). */
+export const PREFERRED_POP: PopName = "pop-a";
+
+export function popSpec(name: PopName): PopSpec {
+  const spec = POPS.find((p) => p.name === name);
+  if (!spec) throw new RangeError(`unknown PoP ${name}`);
+  return spec;
+}
+
+export function isPopName(value: string): value is PopName {
+  return (POP_NAMES as readonly string[]).includes(value);
+}
+
+export function isLabNode(value: string): value is LabNode {
+  return (LAB_NODES as readonly string[]).includes(value);
+}
+
+/** The PoP whose router-side link address is `nextHop`, or null. */
+export function popByNextHop(nextHop: string): PopName | null {
+  return POPS.find((p) => p.link.peerAddress === nextHop)?.name ?? null;
+}
+
+/** The PoP whose BGP protocol on the router is `protocol`, or null. */
+export function popByProtocol(protocol: string): PopName | null {
+  return POPS.find((p) => p.bgpProtocol === protocol)?.name ?? null;
+}
+
+/** Namespace name of a node in the lab called `labName` ("pwlab" → "pwlab-client", "pwlab-pop-a"). */
+export function namespaceOf(labName: string, node: LabNode): string {
+  return `${labName}-${node === "router" ? "rtr" : node}`;
+}
