@@ -25,6 +25,9 @@ export const ENDPOINT_FILE = "endpoint.json";
 
 export interface OpenStore {
   store: ResultStore;
+  /** The store's client and table: alert state lives on the same table. */
+  client: DynamoDBClient;
+  tableName: string;
   /** For messages: where the data is. */
   where: string;
   close(): Promise<void>;
@@ -51,6 +54,8 @@ export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenSt
   }
   return {
     store: embedded.store,
+    client: embedded.client,
+    tableName: embedded.store.tableName,
     where: embedded.dataDir,
     close: async () => {
       await rm(endpointFile, { force: true });
@@ -68,7 +73,7 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
       dataDir,
       ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
     });
-    return { store: embedded.store, where: embedded.dataDir, close: () => embedded.close() };
+    return { store: embedded.store, client: embedded.client, tableName: embedded.store.tableName, where: embedded.dataDir, close: () => embedded.close() };
   } catch (err) {
     if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
     const running = await readEndpoint(dataDir);
@@ -84,7 +89,13 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
       tableName: DEFAULT_TABLE_NAME,
       ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
     });
-    return { store, where: `${dataDir} (through popwatch run, pid ${running.pid})`, close: async () => client.destroy() };
+    return {
+      store,
+      client,
+      tableName: DEFAULT_TABLE_NAME,
+      where: `${dataDir} (through popwatch run, pid ${running.pid})`,
+      close: async () => client.destroy(),
+    };
   }
 }
 
@@ -92,7 +103,13 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
 export function openAwsStore(tableName: string, region: string): OpenStore {
   quietSdkNodeVersionWarning();
   const client = new DynamoDBClient({ region });
-  return { store: new DynamoResultStore({ client, tableName }), where: `table ${tableName} (${region})`, close: async () => client.destroy() };
+  return {
+    store: new DynamoResultStore({ client, tableName }),
+    client,
+    tableName,
+    where: `table ${tableName} (${region})`,
+    close: async () => client.destroy(),
+  };
 }
 
 async function readEndpoint(dataDir: string): Promise<{ endpoint: string; pid: number } | null> {

@@ -11,12 +11,14 @@ import {
   type RoundReport,
   jsonLinesLogger,
   probeSpecsOf,
+  runEvaluationCycle,
   runInvocation,
   storeRetention,
   worstCaseRoundMs,
 } from "@popwatch/agent";
 import { type PopwatchConfig, roundIntervalMs } from "@popwatch/core";
-import { DEFAULT_DATA_DIR, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
+import { type Sink, createSinks } from "@popwatch/notify";
+import { DEFAULT_DATA_DIR, DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
 import { setTimeout as delay } from "node:timers/promises";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
@@ -32,6 +34,12 @@ the clock) one invocation runs schedule.roundsPerInvocation evenly spaced
 rounds. Results and rollups go to the embedded store in DIR, filed under the
 region config.localRegion ("local" by default); read them with
 "popwatch results". Expired items are deleted every few minutes.
+
+With slos in the configuration, every period ends (and --once ends) with an
+SLO evaluation, as the evaluate function runs on AWS: burn-rate alerts are
+kept in the same store ("popwatch alerts") and notifications go to
+alerting.sinks (default stdout: one JSON line each). A failed evaluation is
+reported and the run goes on.
 
 Options:
   --config FILE         configuration (default: popwatch.config.{ts,mjs,js,json} here)
@@ -94,7 +102,9 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
       return reportStoreError(io, err, `cannot open the store in ${dataDir}`);
     }
     try {
-      const options: LoopOptions = { config, store: opened.store, where: opened.where, io, json, isTTY, signal: stop.signal, now: deps.now ?? Date.now };
+      const now = deps.now ?? Date.now;
+      const alerts = new DynamoAlertStateStore({ client: opened.client, tableName: opened.tableName });
+      const options: LoopOptions = { config, store: opened.store, alerts, where: opened.where, io, json, isTTY, signal: stop.signal, now };
       return values.once ? await runOnce(options) : await runForever(options);
     } catch (err) {
       if (err instanceof StoreError) return reportStoreError(io, err, "store failed");
@@ -110,6 +120,7 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
 interface LoopOptions {
   config: PopwatchConfig;
   store: ResultStore;
+  alerts: DynamoAlertStateStore;
   where: string;
   io: Io;
   json: boolean;
@@ -123,6 +134,7 @@ async function runOnce(options: LoopOptions): Promise<number> {
   const specs = probeSpecsOf(config);
   const budgetEnd = now() + worstCaseRoundMs(config.schedule, specs.length) + DEFAULT_SAFETY_MARGIN_MS + 5_000;
   let results: StoredResult[] = [];
+  const logger = problemsOnly(io, json);
   const summary = await runInvocation({
     config,
     region: config.localRegion,
@@ -132,7 +144,7 @@ async function runOnce(options: LoopOptions): Promise<number> {
     remainingMs: () => budgetEnd - now(),
     signal,
     now,
-    logger: problemsOnly(io, json),
+    logger,
     onRound: (round) => {
       results = round.results;
     },
@@ -140,6 +152,7 @@ async function runOnce(options: LoopOptions): Promise<number> {
   if (json) for (const result of results) io.stdout.write(`${JSON.stringify(result)}\n`);
   else if (results.length > 0) io.stdout.write(formatResultsTable(results));
   if (summary.errors.length > 0) return reportIncomplete(io, summary, options.where);
+  if (!signal.aborted) await sloEvaluator(options, (line) => void io.stdout.write(line), logger)();
   if (summary.cancelled) return 0;
   return results.length > 0 && results.every((r) => r.ok) ? 0 : 1;
 }
@@ -153,6 +166,7 @@ async function runForever(options: LoopOptions): Promise<number> {
   const roundMs = worstCaseRoundMs(schedule, specs.length);
   const display = json ? null : new StatusDisplay(io, options.isTTY, schedule.roundsPerInvocation);
   const logger: Logger = json ? jsonLinesLogger((line) => void io.stdout.write(line)) : (entry) => display!.problem(entry);
+  const evaluate = sloEvaluator(options, display ? (line) => display.notification(line) : (line) => void io.stdout.write(line), logger);
   const totals = { rounds: 0, results: 0, ok: 0, failed: 0, written: 0 };
 
   io.stderr.write(
@@ -201,6 +215,7 @@ async function runForever(options: LoopOptions): Promise<number> {
       display?.end();
       return reportIncomplete(io, summary, options.where);
     }
+    if (!signal.aborted) await evaluate();
   }
   display?.end();
   io.stderr.write(`popwatch run: stopped after ${totals.rounds} rounds; ${totals.written} results written to ${options.where}\n`);
@@ -235,6 +250,12 @@ class StatusDisplay {
     }
   }
 
+  /** A notification line: the status line is cleared first, so the line is not glued to it; the next round redraws it. */
+  notification(line: string): void {
+    this.clearLine();
+    this.io.stdout.write(line);
+  }
+
   problem(entry: LogEntry): void {
     if (entry.level !== "warn" && entry.level !== "error") return;
     if (entry.msg === "invocation") return; // summarised by the command itself
@@ -251,6 +272,48 @@ class StatusDisplay {
     if (this.showing) this.io.stdout.write("\r\x1b[K");
     this.showing = false;
   }
+}
+
+/**
+ * SLOs of this machine's region from the store's rollups, then the alert
+ * lifecycle and delivery, as the evaluate function does on AWS. Sinks are
+ * built once, so webhook and EventBridge connections are reused. Nothing
+ * here stops the run: failures, and deliveries that did not go through, are
+ * logged (the outbox keeps undelivered notifications for the next period).
+ */
+function sloEvaluator(options: LoopOptions, write: (line: string) => void, logger: Logger): () => Promise<void> {
+  const { config } = options;
+  let sinks: Sink[] | null = null;
+  return async () => {
+    if (config.slos.length === 0) return;
+    try {
+      sinks ??= createSinks(config.alerting.sinks, { homeRegion: config.homeRegion, write });
+      const cycle = await runEvaluationCycle({
+        config,
+        store: options.store,
+        alerts: options.alerts,
+        sinks,
+        regions: [config.localRegion],
+        now: options.now(),
+      });
+      for (const outcome of cycle.alerts.delivery.outcomes) {
+        if (outcome.ok) continue;
+        logger({
+          level: "warn",
+          msg: "alert not delivered",
+          reason: `${outcome.notificationId} to ${outcome.sinkId}${outcome.retryable ? ", retried next period" : ""}`,
+          error: { code: outcome.code, message: outcome.detail },
+        });
+      }
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      logger({
+        level: "error",
+        msg: "SLO evaluation failed",
+        error: { code: typeof code === "string" ? code : "internal", message: err instanceof Error ? err.message : String(err) },
+      });
+    }
+  };
 }
 
 function describeLogEntry(entry: LogEntry): string {

@@ -1,0 +1,126 @@
+// `popwatch alerts`: the alert states the evaluator keeps (one per SLO,
+// scope and severity) and, with --history, their latest transitions, read
+// from the same table as the results.
+import type { AlertState, AlertTransition } from "@popwatch/core";
+import { DynamoAlertStateStore, StoreError } from "@popwatch/store";
+import { UsageError } from "../errors";
+import type { Io } from "../io";
+import type { OpenStore } from "../local-store";
+import { renderTable } from "../output/probe-table";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice } from "../store-flags";
+import { parseFlags, parsePositiveInteger } from "./args";
+
+export const ALERTS_USAGE = `Usage: popwatch alerts [--history] [--limit N] [--json] [--data-dir DIR | --table NAME --aws-region R]
+
+The burn-rate alerts as the evaluator ("popwatch run" after each period, the
+evaluate function on AWS) stored them: per SLO, severity and scope the status
+(firing, resolved, inactive), since when, when receivers were last notified,
+and why a notification is held back (maintenance window, region quorum).
+
+Options:
+  --history             also the latest transitions, newest first
+  --limit N             with --history: at most N transitions (default 50)
+  --json                one JSON object: {"states": [...]} (and "history": [...] with --history)
+${STORE_FLAGS_USAGE}
+  -h, --help            this help
+
+Exit status: 0 listed (also when no alert was ever evaluated), 1 store error, 2 usage error.
+`;
+
+const OPTIONS = {
+  history: { type: "boolean" },
+  limit: { type: "string" },
+  json: { type: "boolean" },
+  ...STORE_FLAG_OPTIONS,
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const DEFAULT_HISTORY_LIMIT = 50;
+
+export async function alertsCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(ALERTS_USAGE);
+    return 0;
+  }
+  const limit = parsePositiveInteger("limit", values.limit, 10_000);
+  if (limit !== undefined && !values.history) throw new UsageError("--limit: only meaningful with --history");
+  const choice = storeChoice(values);
+
+  let opened: OpenStore;
+  try {
+    opened = await openChosenStore(choice);
+  } catch (err) {
+    return storeFailure(io, err);
+  }
+  let states: AlertState[];
+  let history: AlertTransition[] | null = null;
+  try {
+    const alerts = new DynamoAlertStateStore({ client: opened.client, tableName: opened.tableName });
+    states = (await alerts.loadStates()).map((stored) => stored.state);
+    if (values.history) history = await alerts.history(limit ?? DEFAULT_HISTORY_LIMIT);
+  } catch (err) {
+    return storeFailure(io, err);
+  } finally {
+    await opened.close();
+  }
+
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(history === null ? { states } : { states, history })}\n`);
+    return 0;
+  }
+  if (states.length === 0 && (history === null || history.length === 0)) {
+    io.stderr.write(`popwatch alerts: no alert states in ${opened.where} (none evaluated yet, or no SLOs configured)\n`);
+    return 0;
+  }
+  io.stdout.write(formatStates(states));
+  if (history !== null) io.stdout.write(`\nhistory (newest first):\n${history.length === 0 ? "no transitions\n" : formatHistory(history)}`);
+  return 0;
+}
+
+function formatStates(states: readonly AlertState[]): string {
+  return renderTable(
+    ["SLO", "SEVERITY", "SCOPE", "STATUS", "SINCE", "LAST NOTIFIED", "HELD", "BURN (RULE)"],
+    states.map((state) => [
+      state.slo,
+      state.severity,
+      state.scope,
+      state.status === "firing" ? "FIRING" : state.status,
+      time(state.status === "resolved" ? state.resolvedAt : state.status === "firing" ? state.startedAt : null),
+      time(state.lastNotifiedAt),
+      state.held ?? "-",
+      state.report === null ? "-" : burnOf(state.report),
+    ]),
+  );
+}
+
+function formatHistory(history: readonly AlertTransition[]): string {
+  return renderTable(
+    ["AT", "SLO", "SEVERITY", "SCOPE", "CHANGE", "NOTIFICATION"],
+    history.map((t) => [
+      time(t.at),
+      t.slo,
+      t.severity,
+      t.scope,
+      `${t.from} -> ${t.to}`,
+      t.notificationId ?? (t.suppressedBy === null ? "-" : `held: ${t.suppressedBy}`),
+    ]),
+  );
+}
+
+/** The long window's burn rate of the rule the state reports, e.g. `52× (1h/5m > 14.4×)`. */
+function burnOf(report: NonNullable<AlertState["report"]>): string {
+  const burn = report.burnRates[report.rule.long];
+  const shown = typeof burn === "number" ? `${Number(burn.toPrecision(4))}×` : "-";
+  return `${shown} (${report.rule.long}/${report.rule.short} > ${Number(report.rule.factor.toPrecision(4))}×)`;
+}
+
+function time(iso: string | null): string {
+  return iso === null ? "-" : `${iso.slice(0, 19).replace("T", " ")}Z`;
+}
+
+function storeFailure(io: Io, err: unknown): number {
+  if (!(err instanceof StoreError)) throw err;
+  io.stderr.write(`popwatch alerts: ${err.message} (${err.code})\n`);
+  return 1;
+}

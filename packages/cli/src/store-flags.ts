@@ -1,0 +1,39 @@
+// The store flags `report` and `alerts` share with `results` and `catchment`:
+// the embedded store in --data-dir (or the `popwatch run` holding it), or a
+// DynamoDB table on AWS with --table and --aws-region.
+import { DEFAULT_DATA_DIR } from "@popwatch/store";
+import { UsageError } from "./errors";
+import { type OpenStore, openAwsStore, openSharedStore } from "./local-store";
+
+export const STORE_FLAG_OPTIONS = {
+  "data-dir": { type: "string" },
+  table: { type: "string" },
+  "aws-region": { type: "string" },
+} as const;
+
+export const STORE_FLAGS_USAGE = `  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
+  --table NAME          read the DynamoDB table NAME on AWS instead (credentials from the AWS SDK chain)
+  --aws-region R        the table's region (default AWS_REGION)`;
+
+export interface StoreFlags {
+  "data-dir"?: string | undefined;
+  table?: string | undefined;
+  "aws-region"?: string | undefined;
+}
+
+export type StoreChoice = { kind: "aws"; table: string; region: string } | { kind: "embedded"; dataDir: string };
+
+/** Checks the combination of store flags; throws UsageError naming the flag. */
+export function storeChoice(values: StoreFlags): StoreChoice {
+  if (values.table !== undefined && values["data-dir"] !== undefined) throw new UsageError("--table and --data-dir exclude each other");
+  const awsRegion = values["aws-region"] ?? process.env.AWS_REGION;
+  if (values.table !== undefined && !awsRegion) throw new UsageError("--aws-region: required with --table (or set AWS_REGION)");
+  if (values.table === undefined && values["aws-region"] !== undefined) throw new UsageError("--aws-region: only meaningful with --table");
+  return values.table !== undefined
+    ? { kind: "aws", table: values.table, region: awsRegion! }
+    : { kind: "embedded", dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR };
+}
+
+export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
+  return choice.kind === "aws" ? openAwsStore(choice.table, choice.region) : openSharedStore({ dataDir: choice.dataDir });
+}
