@@ -112,25 +112,35 @@ export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEv
     }),
   );
 
-  const rollupsIn = (region: string, window: string): Rollup[] => {
-    const periods = byRegion.get(region);
-    if (!periods) return [];
-    const out: Rollup[] = [];
-    for (const range of windowRanges.get(window) ?? []) {
-      for (let start = range.fromMs; start < range.toMs; start += PERIOD_MS[range.granularity as RollupGranularity]) {
-        const rollups = periods.get(`${range.granularity}|${start}`);
-        if (rollups) out.push(...rollups);
+  // Each window of each region is gathered once, by target: an SLO then
+  // reads only its target's rollups instead of every series of every period.
+  const gathered = new Map<string, Map<string, Rollup[]>>();
+  const rollupsIn = (region: string, window: string, target: string): Rollup[] => {
+    const key = `${region}\u0000${window}`;
+    let byTarget = gathered.get(key);
+    if (!byTarget) {
+      byTarget = new Map();
+      gathered.set(key, byTarget);
+      const periods = byRegion.get(region);
+      for (const range of periods ? (windowRanges.get(window) ?? []) : []) {
+        for (let start = range.fromMs; start < range.toMs; start += PERIOD_MS[range.granularity as RollupGranularity]) {
+          for (const rollup of periods!.get(`${range.granularity}|${start}`) ?? []) {
+            const list = byTarget.get(rollup.target);
+            if (list) list.push(rollup);
+            else byTarget.set(rollup.target, [rollup]);
+          }
+        }
       }
     }
-    return out;
+    return byTarget.get(target) ?? [];
   };
 
   for (const slo of config.slos) {
     const windows: WindowName[] = [...ALERT_WINDOWS, slo.period];
     const perRegion = options.regions.map((region) => {
       const counts: Partial<Record<WindowName, EventCounts>> = {};
-      for (const window of windows) counts[window] = sloCountsFromRollups(slo, rollupsIn(region, window));
-      return { region, counts, summary: seriesOf(slo, rollupsIn(region, "summary")) };
+      for (const window of windows) counts[window] = sloCountsFromRollups(slo, rollupsIn(region, window, slo.target));
+      return { region, counts, summary: seriesOf(slo, rollupsIn(region, "summary", slo.target)) };
     });
     const scopes: { scope: string; counts: Partial<Record<WindowName, EventCounts>>; summary: Rollup[] }[] = [];
     if (slo.scopes.includes("region")) for (const r of perRegion) scopes.push({ scope: r.region, counts: r.counts, summary: r.summary });

@@ -11,16 +11,24 @@ const covered = (ranges: PeriodRange[]) => ranges.reduce((sum, r) => sum + (r.to
 const items = (ranges: PeriodRange[]) => ranges.reduce((sum, r) => sum + (r.toMs - r.fromMs) / PERIOD_MS[r.granularity], 0);
 
 describe("windowPeriods", () => {
-  it("short windows are minutes, exactly", () => {
+  it("windows without a whole hour inside are minutes; others whole hours with minutes at the edges", () => {
     expect(windowPeriods(END, 5 * MIN)).toEqual([{ granularity: "minute", fromMs: END - 5 * MIN, toMs: END }]);
-    expect(items(windowPeriods(END, 6 * HOUR))).toBe(360);
+    expect(windowPeriods(END, HOUR)).toEqual([{ granularity: "minute", fromMs: END - HOUR, toMs: END }]);
+    expect(windowPeriods(END, 6 * HOUR)).toEqual([
+      { granularity: "minute", fromMs: Date.parse("2026-11-22T04:37:00Z"), toMs: Date.parse("2026-11-22T05:00:00Z") },
+      { granularity: "hour", fromMs: Date.parse("2026-11-22T05:00:00Z"), toMs: Date.parse("2026-11-22T10:00:00Z") },
+      { granularity: "minute", fromMs: Date.parse("2026-11-22T10:00:00Z"), toMs: END },
+    ]);
+    expect(items(windowPeriods(END, 6 * HOUR))).toBe(23 + 5 + 37);
   });
 
-  it("a day: minutes of the current hour, then whole hours from the next full hour", () => {
+  it("a day: exact to the minute, 23 + 23 + 37 items instead of 1 440", () => {
     expect(windowPeriods(END, DAY)).toEqual([
-      { granularity: "minute", fromMs: Date.parse("2026-11-22T10:00:00Z"), toMs: END },
+      { granularity: "minute", fromMs: Date.parse("2026-11-21T10:37:00Z"), toMs: Date.parse("2026-11-21T11:00:00Z") },
       { granularity: "hour", fromMs: Date.parse("2026-11-21T11:00:00Z"), toMs: Date.parse("2026-11-22T10:00:00Z") },
+      { granularity: "minute", fromMs: Date.parse("2026-11-22T10:00:00Z"), toMs: END },
     ]);
+    expect(items(windowPeriods(END, 3 * DAY))).toBe(23 + 13 + 2 + 10 + 37);
   });
 
   it("30 days: days in the middle, hours and minutes at the edges; ~200 items instead of 43 200", () => {
@@ -45,7 +53,7 @@ describe("windowPeriods", () => {
         expect(sorted[0]!.fromMs).toBe(windowCoveredFromMs(end, lengthMinutes * MIN));
         const shortBy = lengthMinutes * MIN - covered(ranges);
         expect(shortBy).toBeGreaterThanOrEqual(0);
-        expect(shortBy).toBeLessThan(lengthMinutes * MIN <= 6 * HOUR ? 1 : HOUR);
+        expect(shortBy).toBeLessThan(lengthMinutes * MIN <= 3 * DAY ? 1 : HOUR);
       }),
     );
   });
@@ -57,14 +65,15 @@ describe("windowPeriods", () => {
 });
 
 describe("mergePeriodReads", () => {
-  it("one read per granularity when the standard windows overlap; every window's periods are inside the reads", () => {
+  it("a handful of reads serve every standard window; every window's periods are inside the reads", () => {
     const windows = [5 * MIN, 30 * MIN, HOUR, 2 * HOUR, 6 * HOUR, DAY, 3 * DAY, 30 * DAY];
     const all = windows.flatMap((w) => windowPeriods(END, w));
     const reads = mergePeriodReads(all);
     for (const r of all) {
       for (let p = r.fromMs; p < r.toMs; p += PERIOD_MS[r.granularity]) expect(periodInRanges(r.granularity, p, reads)).toBe(true);
     }
-    expect(items(reads)).toBeLessThan(600);
-    expect(reads.length).toBeLessThanOrEqual(5);
+    expect(items(reads)).toBeLessThan(300);
+    // One minute range per window start edge, plus the shared hour, day and end-edge ranges.
+    expect(reads.length).toBeLessThanOrEqual(10);
   });
 });

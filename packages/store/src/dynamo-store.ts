@@ -261,6 +261,23 @@ export class DynamoResultStore implements ResultStore {
     return report;
   }
 
+  /**
+   * Writes one region item of rollups computed elsewhere (a back-fill from
+   * another system, a benchmark's 30 days of history). rollUp is the normal
+   * path; this one takes the same care: every rollup must belong to the item
+   * (granularity, period, region), and a stored item counting more results
+   * is kept. Resolves to false when it was kept.
+   */
+  async putRegionRollups(granularity: RollupGranularity, region: string, period: string, rollups: readonly Rollup[]): Promise<boolean> {
+    if (rollups.length === 0) throw invalid(`${granularity} ${period} of ${region}: no rollups to write`);
+    for (const rollup of rollups) {
+      if (!isRollup(rollup) || rollup.granularity !== granularity || rollupPeriod(rollup) !== period || rollup.region !== region) {
+        throw invalid(`${granularity} ${period} of ${region}: a rollup of another period, region or granularity, or not a rollup`);
+      }
+    }
+    return this.putRollupItemUnlessMoreComplete(granularity, region, period, rollups);
+  }
+
   async deleteExpired(now: Instant): Promise<DeleteExpiredReport> {
     const nowSeconds = Math.floor(instantMs(now, "now") / 1000);
     let deleted = 0;

@@ -48,7 +48,7 @@ export {
   type LatencySketch,
 } from "./sketch";
 export {
-  MINUTE_PRECISE_MS,
+  MINUTE_EXACT_MAX_MS,
   mergePeriodReads,
   periodInRanges,
   windowCoveredFromMs,

@@ -1,17 +1,18 @@
 // Which rollups make up a time window. Burn rates over 5 minutes to 30 days
 // are read from rollups, never from raw results: a window is cut into minute,
-// hour and day periods, the fewest items that cover it. Short windows (up to
-// MINUTE_PRECISE_MS) are exact to the minute; longer ones start at the next
-// full hour (they cover their length minus less than an hour: at most 4 % of
-// a 1-day window, 0.14 % of 30 days), because minute rollups are not kept
-// that long and a few hundred minute items per window would defeat the point.
+// hour and day periods, the fewest items that cover it. Windows up to
+// MINUTE_EXACT_MAX_MS (3 days, the longest alert window) are exact to the
+// minute: whole hours and days in the middle, minutes at both edges. Longer
+// ones (the SLO period) start at the next full hour, because minute rollups
+// are not kept that long (14 days by default); they cover their length minus
+// less than an hour (0.14 % of 30 days).
 //
 // Everything is pure: the caller says where windows end.
 
 import { PERIOD_MS, type RollupGranularity } from "./period";
 
-/** Windows up to this long are cut into minutes exactly. */
-export const MINUTE_PRECISE_MS = 6 * 3_600_000;
+/** Windows up to this long are cut exactly to the minute (minute rollups must be kept at least this long). */
+export const MINUTE_EXACT_MAX_MS = 3 * PERIOD_MS.day;
 
 export interface PeriodRange {
   granularity: RollupGranularity;
@@ -24,24 +25,30 @@ export interface PeriodRange {
 const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
 const ceilTo = (ms: number, unit: number) => Math.ceil(ms / unit) * unit;
 
+/** The instant a window cut by windowPeriods actually starts (a long window may start up to an hour late). */
+export function windowCoveredFromMs(endMs: number, lengthMs: number): number {
+  const startMs = endMs - lengthMs;
+  return lengthMs <= MINUTE_EXACT_MAX_MS ? startMs : ceilTo(startMs, PERIOD_MS.hour);
+}
+
 /**
  * Periods covering the window of `lengthMs` that ends at `endMs` (a minute
- * boundary: the last minute known to be rolled up). Ordered coarse to fine is
- * not promised; ranges never overlap and are never empty.
+ * boundary: the last minute known to be rolled up). Ranges never overlap and
+ * are never empty; their union is [windowCoveredFromMs, endMs).
  */
 export function windowPeriods(endMs: number, lengthMs: number): PeriodRange[] {
   if (!Number.isInteger(endMs) || endMs % PERIOD_MS.minute !== 0) throw new RangeError(`window end ${endMs} is not a minute boundary`);
   if (!(lengthMs > 0) || lengthMs % PERIOD_MS.minute !== 0) throw new RangeError(`window length ${lengthMs} ms is not a positive number of minutes`);
-  const startMs = endMs - lengthMs;
-  if (lengthMs <= MINUTE_PRECISE_MS) return [{ granularity: "minute", fromMs: startMs, toMs: endMs }];
+  const fromMs = windowCoveredFromMs(endMs, lengthMs);
+  const hoursFrom = ceilTo(fromMs, PERIOD_MS.hour);
+  const hoursTo = floorTo(endMs, PERIOD_MS.hour);
+  if (hoursFrom >= hoursTo) return [{ granularity: "minute", fromMs, toMs: endMs }];
 
   const ranges: PeriodRange[] = [];
-  const push = (granularity: RollupGranularity, fromMs: number, toMs: number) => {
-    if (fromMs < toMs) ranges.push({ granularity, fromMs, toMs });
+  const push = (granularity: RollupGranularity, from: number, to: number) => {
+    if (from < to) ranges.push({ granularity, fromMs: from, toMs: to });
   };
-  const hoursFrom = ceilTo(startMs, PERIOD_MS.hour);
-  const hoursTo = floorTo(endMs, PERIOD_MS.hour);
-  push("minute", hoursTo, endMs);
+  push("minute", fromMs, hoursFrom);
   const daysFrom = ceilTo(hoursFrom, PERIOD_MS.day);
   const daysTo = floorTo(hoursTo, PERIOD_MS.day);
   if (daysFrom < daysTo) {
@@ -51,13 +58,8 @@ export function windowPeriods(endMs: number, lengthMs: number): PeriodRange[] {
   } else {
     push("hour", hoursFrom, hoursTo);
   }
+  push("minute", hoursTo, endMs);
   return ranges;
-}
-
-/** The instant a window cut by windowPeriods actually starts (its length may be up to an hour short of the one asked for). */
-export function windowCoveredFromMs(endMs: number, lengthMs: number): number {
-  const startMs = endMs - lengthMs;
-  return lengthMs <= MINUTE_PRECISE_MS ? startMs : ceilTo(startMs, PERIOD_MS.hour);
 }
 
 /**
