@@ -29,7 +29,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { type PopwatchConfig, type PopwatchConfigInput, parseConfig } from "@popwatch/core";
-import { probeSpecsOf, runInvocation, storeRetention } from "@popwatch/agent";
+import {
+  type RoundQueueEntry,
+  SQS_BATCH_LIMIT,
+  parseRoundMessage,
+  probeSpecsOf,
+  runQueuedRound,
+  runScheduled,
+  storeRetention,
+} from "@popwatch/agent";
 import { startEmbeddedStore } from "@popwatch/store";
 import { deploymentProblems, maxEventAgeSeconds, probeTimeoutSeconds } from "../stacks/settings";
 import { requireServer, startTestServers } from "../test/support/servers";
@@ -52,6 +60,8 @@ const PRICES = {
   logsStoreGbMonth: 0.03,
   transferInterRegionGb: 0.02,
   transferInternetOutGb: 0.09,
+  // SQS standard queue: every API action is a request (per 64 KB chunk).
+  sqsRequest: 0.4 / 1e6,
   // EventBridge: a scheduled rule's events are AWS-generated events on the
   // default bus, which are not charged (custom events are $1/M).
   eventBridgeScheduledEvent: 0,
@@ -78,6 +88,15 @@ const ASSUME = {
   /** Cold starts per day and init time billed for each (INIT is billed since 2025-08). */
   coldStartsPerDay: 24,
   initSeconds: 0.3,
+  /**
+   * dispatch "queue": Lambda's SQS event source long-polls the queue with
+   * five pollers at 20 s each whether or not messages arrive (15
+   * ReceiveMessage a minute), plus one receive and one delete per message.
+   */
+  sqsIdleReceivesPerMinute: 15,
+  sqsRequestsPerMessage: 2,
+  /** SendMessageBatch from the probe function to its own region's queue. */
+  sqsRttMs: 10,
 };
 
 interface Scenario {
@@ -87,6 +106,7 @@ interface Scenario {
   rounds: number;
   rateMinutes: number;
   memoryMb: number;
+  dispatch: "inline" | "queue";
 }
 
 const { values: args } = parseArgs({
@@ -96,12 +116,13 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     rate: { type: "string" },
     memory: { type: "string" },
+    dispatch: { type: "string" },
   },
 });
 
 const ALL_KINDS = ["dns", "tcp", "tls", "http"];
 const scenarios: Scenario[] =
-  args.targets || args.kinds || args.rounds || args.rate || args.memory
+  args.targets || args.kinds || args.rounds || args.rate || args.memory || args.dispatch
     ? [
         {
           name: "custom",
@@ -110,15 +131,18 @@ const scenarios: Scenario[] =
           rounds: Number(args.rounds ?? 6),
           rateMinutes: Number(args.rate ?? 1),
           memoryMb: Number(args.memory ?? 256),
+          dispatch: args.dispatch === "queue" ? "queue" : "inline",
         },
       ]
     : [
-        { name: "A: 10×4 every 10 s, 256 MB (brief default)", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 256 },
-        { name: "B: 10×4 every 10 s, 128 MB", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 128 },
-        { name: "C: 10×4 every 60 s, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 1, memoryMb: 256 },
-        { name: "D: 10×dns every 60 s, 256 MB", targets: 10, kinds: ["dns"], rounds: 1, rateMinutes: 1, memoryMb: 256 },
-        { name: "E: 10×4 every 5 min, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 5, memoryMb: 256 },
-        { name: "F: 10×4 every 10 min, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 10, memoryMb: 256 },
+        { name: "A: 10×4 every 10 s, 256 MB, inline rounds", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 256, dispatch: "inline" },
+        { name: "B: 10×4 every 10 s, 128 MB, inline rounds", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 128, dispatch: "inline" },
+        { name: "Q: 10×4 every 10 s, 256 MB, queued rounds (brief default)", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 256, dispatch: "queue" },
+        { name: "R: 10×4 every 10 s, 128 MB, queued rounds", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 128, dispatch: "queue" },
+        { name: "C: 10×4 every 60 s, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 1, memoryMb: 256, dispatch: "inline" },
+        { name: "D: 10×dns every 60 s, 256 MB", targets: 10, kinds: ["dns"], rounds: 1, rateMinutes: 1, memoryMb: 256, dispatch: "inline" },
+        { name: "E: 10×4 every 5 min, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 5, memoryMb: 256, dispatch: "inline" },
+        { name: "F: 10×4 every 10 min, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 10, memoryMb: 256, dispatch: "inline" },
       ];
 
 // ---------------------------------------------------------------------------
@@ -149,6 +173,8 @@ interface Meter {
   requests: Record<string, number>;
   items: Record<ItemClass, { count: number; bytes: number; wcu: number }>;
   logBytes: number;
+  /** SendMessageBatch requests (dispatch "queue"). */
+  enqueueRequests: number;
 }
 function emptyMeter(): Meter {
   return {
@@ -157,6 +183,7 @@ function emptyMeter(): Meter {
     requests: {},
     items: Object.fromEntries(ITEM_CLASSES.map((c) => [c, { count: 0, bytes: 0, wcu: 0 }])) as Meter["items"],
     logBytes: 0,
+    enqueueRequests: 0,
   };
 }
 
@@ -166,7 +193,13 @@ function loopbackConfig(s: Scenario, servers: Awaited<ReturnType<typeof startTes
   const kinds = new Set(s.kinds);
   const input: PopwatchConfigInput = {
     regions: ["eu-west-1"],
-    schedule: { rateMinutes: s.rateMinutes, roundsPerInvocation: s.rounds, timeoutMs: 5000, concurrency: Math.max(32, s.targets * s.kinds.length) },
+    schedule: {
+      rateMinutes: s.rateMinutes,
+      roundsPerInvocation: s.rounds,
+      timeoutMs: 5000,
+      concurrency: Math.max(32, s.targets * s.kinds.length),
+      dispatch: s.dispatch,
+    },
     targets: Array.from({ length: s.targets }, (_, i) => ({
       name: `target-${String(i).padStart(2, "0")}`,
       address: "127.0.0.1",
@@ -248,24 +281,53 @@ async function measure(config: PopwatchConfig): Promise<Measured> {
       let offset = scheduledMs - Date.now();
       const now = () => Date.now() + offset;
       let probeWallMs = 0;
-      const summary = await runInvocation({
+      const common = {
         config,
-        region: "eu-west-1",
-        scheduledAt: scheduledMs,
         store: embedded.store,
         now,
-        sleep: async (ms) => {
+        sleep: async (ms: number) => {
           offset += ms;
         },
-        remainingMs: () => probeTimeoutSeconds(config.schedule) * 1000 - (now() - scheduledMs),
-        logger: (entry) => {
+        logger: (entry: object) => {
           meter.logBytes += Buffer.byteLength(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
         },
+      };
+      const lastRound = config.schedule.dispatch === "queue" ? 0 : config.schedule.roundsPerInvocation - 1;
+      // dispatch "queue": the scheduled invocation sends its later rounds here; each then runs as its own invocation at its slot.
+      const queued: RoundQueueEntry[] = [];
+      const summary = await runScheduled({
+        ...common,
+        region: "eu-west-1",
+        scheduledAt: scheduledMs,
+        queue: {
+          send: async (entries) => {
+            queued.push(...entries);
+            return [];
+          },
+        },
+        remainingMs: () => probeTimeoutSeconds(config.schedule) * 1000 - (now() - scheduledMs),
         onRound: (round) => {
           probeWallMs = Math.max(probeWallMs, round.probeMs);
-          if (round.round === config.schedule.roundsPerInvocation - 1) phase = "rollups";
+          if (round.round === lastRound) phase = "rollups";
         },
       });
+      for (const entry of queued) {
+        const message = parseRoundMessage(entry.body);
+        phase = "rounds";
+        offset = scheduledMs + message.round * (periodMs / config.schedule.roundsPerInvocation) + 100 - Date.now();
+        const round = await runQueuedRound(message, {
+          ...common,
+          remainingMs: () => probeTimeoutSeconds(config.schedule) * 1000,
+          onRound: (r) => {
+            probeWallMs = Math.max(probeWallMs, r.probeMs);
+          },
+        });
+        summary.results += round.results;
+        summary.rounds += round.rounds;
+        summary.skippedRounds += round.skippedRounds;
+        summary.errors.push(...round.errors);
+      }
+      meter.enqueueRequests = Math.ceil(queued.length / SQS_BATCH_LIMIT);
       if (summary.errors.length > 0 || summary.skippedRounds > 0) throw new Error(`invocation incomplete: ${JSON.stringify(summary)}`);
       const series = new Set(probeSpecsOf(config).map((spec) => `${spec.name}#${spec.kind}`)).size;
       meters.push(meter);
@@ -291,25 +353,32 @@ interface Costs {
 }
 
 function monthly(s: Scenario, config: PopwatchConfig, m: Measured, rtt: keyof typeof ASSUME.homeRttMs): Costs {
-  const invocations = (ASSUME.hoursPerMonth * 60) / s.rateMinutes;
+  const periods = (ASSUME.hoursPerMonth * 60) / s.rateMinutes;
+  const queued = config.schedule.dispatch === "queue" && s.rounds > 1;
+  const invocations = queued ? periods * s.rounds : periods;
   const intervalMs = (s.rateMinutes * 60_000) / s.rounds;
   const writeRequestsPerRound = Math.ceil((m.meter.items.raw.count / m.rounds) / 25 / 4); // BatchWriteItem chunks of 25, 4 in flight: sequential waves
   const rollupS = Object.fromEntries(
     // One rollUp per invocation; counted as if its requests ran one after another (a few overlap): an upper bound.
     Object.entries(ASSUME.homeRttMs).map(([k, ms]) => [k, (m.rollupRequests * ms) / 1000]),
   ) as Costs["rollupS"];
-  const neededS = ((s.rounds - 1) * intervalMs + ASSUME.lastRoundMs + writeRequestsPerRound * ASSUME.homeRttMs[rtt]) / 1000 + rollupS[rtt];
+  const roundS = (ASSUME.lastRoundMs + writeRequestsPerRound * ASSUME.homeRttMs[rtt]) / 1000;
+  // Inline: the scheduled invocation waits out every interval. Queued: it runs round 0, enqueues, rolls up; each later round is a short invocation of its own.
+  const neededS = queued
+    ? roundS + (m.meter.enqueueRequests * ASSUME.sqsRttMs) / 1000 + rollupS[rtt]
+    : ((s.rounds - 1) * intervalMs) / 1000 + roundS + rollupS[rtt];
   // Past the timeout Lambda stops the invocation (billed up to the timeout) and retries it.
   const timeoutS = probeTimeoutSeconds(config.schedule);
   const durationS = Math.min(neededS, timeoutS);
   const gb = s.memoryMb / 1024;
-  const gbSeconds = invocations * durationS * gb + (ASSUME.hoursPerMonth / 24) * ASSUME.coldStartsPerDay * ASSUME.initSeconds * gb;
-  const probesPerMonth = invocations * m.results;
+  const billedSPerPeriod = durationS + (queued ? (s.rounds - 1) * roundS : 0);
+  const gbSeconds = periods * billedSPerPeriod * gb + (ASSUME.hoursPerMonth / 24) * ASSUME.coldStartsPerDay * ASSUME.initSeconds * gb;
+  const probesPerMonth = periods * m.results;
   // Every hour one invocation closes it (every day, one of those also closes the day).
   const hours = ASSUME.hoursPerMonth;
   const days = ASSUME.hoursPerMonth / 24;
   const perMonth = (of: (meter: Meter) => number) =>
-    (invocations - hours) * of(m.meter) + (hours - days) * of(m.closingHour) + days * of(m.closingDay);
+    (periods - hours) * of(m.meter) + (hours - days) * of(m.closingHour) + days * of(m.closingDay);
   const wru = perMonth((meter) => meter.wcu);
   const rru = perMonth((meter) => meter.rcu);
   const itemsPerInvocation = m.meter.items;
@@ -325,18 +394,26 @@ function monthly(s: Scenario, config: PopwatchConfig, m: Measured, rtt: keyof ty
     24 * r.hourDays * avgBytes(m.closingHour.items.hour) +
     r.dayDays * avgBytes(m.closingDay.items.day);
   const storedGb = storedBytes / 1e9;
-  const logGb = (invocations * (m.meter.logBytes + ASSUME.platformLogBytes)) / 1e9;
+  const logGb = (periods * m.meter.logBytes + invocations * ASSUME.platformLogBytes) / 1e9;
   const writtenBytes = perMonth((meter) => ITEM_CLASSES.reduce((sum, c) => sum + meter.items[c].bytes, 0));
   const interRegionGb = rtt === "same" ? 0 : (writtenBytes * ASSUME.wireOverhead) / 1e9;
   const bytesOutPerRound = config.targets.reduce(
     (sum, t) => sum + Object.entries(t.probes).reduce((acc, [kind, p]) => acc + (p ? (ASSUME.probeBytesOut[kind] ?? 0) : 0), 0),
     0,
   );
-  const internetGb = (invocations * m.rounds * bytesOutPerRound) / 1e9;
+  const internetGb = (periods * m.rounds * bytesOutPerRound) / 1e9;
+  const sqsRequests = queued
+    ? periods * (m.meter.enqueueRequests + (s.rounds - 1) * ASSUME.sqsRequestsPerMessage) + ASSUME.hoursPerMonth * 60 * ASSUME.sqsIdleReceivesPerMinute
+    : 0;
   const lines: [string, string, number][] = [
     ["Lambda requests", `${fmtN(invocations)} invocations`, invocations * PRICES.lambdaRequest],
-    ["Lambda compute (arm64)", `${fmtN(gbSeconds)} GB-s (${durationS.toFixed(1)} s × ${s.memoryMb} MB)`, gbSeconds * PRICES.lambdaArmGbSecond],
-    ["EventBridge schedule", `${fmtN(invocations)} scheduled events`, invocations * PRICES.eventBridgeScheduledEvent],
+    [
+      "Lambda compute (arm64)",
+      `${fmtN(gbSeconds)} GB-s (${billedSPerPeriod.toFixed(1)} s a period × ${s.memoryMb} MB)`,
+      gbSeconds * PRICES.lambdaArmGbSecond,
+    ],
+    ["EventBridge schedule", `${fmtN(periods)} scheduled events`, periods * PRICES.eventBridgeScheduledEvent],
+    ["SQS (queued rounds)", `${fmtN(sqsRequests)} requests`, sqsRequests * PRICES.sqsRequest],
     ["DynamoDB writes", `${fmtN(wru)} WRU (${(wru / probesPerMonth).toFixed(3)} per probe)`, wru * PRICES.dynamoWriteRequestUnit],
     ["DynamoDB reads (rollups)", `${fmtN(rru)} RRU`, rru * PRICES.dynamoReadRequestUnit],
     ["DynamoDB storage", `${storedGb.toFixed(2)} GB`, storedGb * PRICES.dynamoStorageGbMonth],
