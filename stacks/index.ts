@@ -1,12 +1,14 @@
 // Which stacks one `sst deploy` creates. SST v2 deploys every stack of an app
 // into the app's region (its CloudFormation client is bound to
 // `--region`/config.region; see stacks/README.md), so a deploy covers one
-// region: the home region gets StorageStack, every configured region gets
-// ProbeStack. stacks/deploy-all.ts runs one deploy per region.
+// region: the home region gets StorageStack and EvaluateStack, every
+// configured region gets ProbeStack. stacks/deploy-all.ts runs one deploy per
+// region.
 import { getStack, type App, type Stack } from "sst/constructs";
 import { useProject } from "sst/project.js";
 import type { PopwatchConfig } from "@popwatch/core";
 import { writeBundledConfig } from "./config";
+import { evaluateStack, type EvaluateStackProps } from "./EvaluateStack";
 import { probeStack, type ProbeStackProps } from "./ProbeStack";
 import { deployRegions } from "./settings";
 import { StorageStack } from "./StorageStack";
@@ -19,11 +21,15 @@ export interface PopwatchStacks {
   storage?: Stack;
   /** Present in every configured region. */
   probe?: Stack;
+  /** The SLO evaluator and the alert bus; present in the home region. */
+  evaluate?: Stack;
 }
 
 export interface PopwatchStacksOptions {
   /** Handler override (tests use a fixture); default functions/probe.handler. */
   handler?: string;
+  /** Evaluator handler override (tests use a fixture); default functions/evaluate.handler. */
+  evaluateHandler?: string;
   /** Repository root; default the SST project root. */
   root?: string;
 }
@@ -53,6 +59,16 @@ export async function addPopwatchStacks(app: App, config: PopwatchConfig, option
     result.probe = getStack(ProbeStack);
     // Same region: create the table before the first probe writes to it.
     if (result.storage) result.probe.addDependency(result.storage);
+  }
+  if (isHome) {
+    const root = options.root ?? useProject().paths.root;
+    const props: EvaluateStackProps = { config, configFile: await writeBundledConfig(config, root) };
+    if (options.evaluateHandler !== undefined) props.handler = options.evaluateHandler;
+    const EvaluateStack = evaluateStack(props);
+    app.stack(EvaluateStack, { id: "evaluate" });
+    result.evaluate = getStack(EvaluateStack);
+    // The evaluator reads and writes the table from its first run.
+    if (result.storage) result.evaluate.addDependency(result.storage);
   }
   return result;
 }

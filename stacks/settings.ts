@@ -1,6 +1,6 @@
 // Deployment settings derived from the validated popwatch config: names,
-// timeouts, retry windows, the probe function's bundle options and the exact
-// DynamoDB actions it may call. No CDK and no imports at run time (the esbuild
+// timeouts, retry windows, the functions' bundle options and the exact
+// DynamoDB and EventBridge actions the probe and the evaluator may call. No CDK and no imports at run time (the esbuild
 // plugin at the end is typed structurally): the stacks, the synth tests, the
 // benchmarks and stacks/deploy-all.ts all read the same numbers from here.
 import type { PopwatchConfig } from "@popwatch/core";
@@ -12,8 +12,11 @@ export const TIMEOUT_MARGIN_SECONDS = 2;
 /** The last round's probes must end this long before the function timeout, so its results can still be written. */
 export const LAST_ROUND_WRITE_MARGIN_MS = 1000;
 
-export const PROBE_RUNTIME = "nodejs22.x";
-export const PROBE_ARCHITECTURE = "arm_64";
+/** Runtime and architecture of every popwatch function (probe and evaluator are built the same way). */
+export const FUNCTION_RUNTIME = "nodejs22.x";
+export const FUNCTION_ARCHITECTURE = "arm_64";
+export const PROBE_RUNTIME = FUNCTION_RUNTIME;
+export const PROBE_ARCHITECTURE = FUNCTION_ARCHITECTURE;
 /**
  * Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). At 128 MB a
  * TLS handshake (ECDHE, certificate chain verification) and the timers of a
@@ -62,6 +65,116 @@ export const PROBE_BUNDLE = {
  * rollup with a conditional PutItem; listSeries is a Query. Nothing else.
  */
 export const PROBE_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
+
+/**
+ * The SST `nodejs` props of a function bundle built with PROBE_BUNDLE: the
+ * evaluator is bundled exactly like the probe (same reasons, same
+ * external), so both stacks take them from here.
+ */
+export function functionNodejsProps(): { format: "esm"; minify: boolean; sourcemap: boolean; esbuild: { target: string; external: string[] } } {
+  return {
+    format: PROBE_BUNDLE.format,
+    minify: PROBE_BUNDLE.minify,
+    sourcemap: PROBE_BUNDLE.sourcemap,
+    esbuild: { target: PROBE_BUNDLE.target, external: [...PROBE_BUNDLE.external] },
+  };
+}
+
+// ---------------------------------------------------------------- evaluator
+
+/** Handler entry of the SLO evaluator (home region only), relative to the repository root. */
+export const EVALUATE_HANDLER = "functions/evaluate.handler";
+/** Evaluations run every minute: burn-rate alert windows start at 5 minutes, so a coarser schedule would delay pages by a sizeable share of the shortest window. */
+export const EVALUATE_SCHEDULE_MINUTES = 1;
+/**
+ * Under the 60 s schedule, so one evaluation normally ends before the next
+ * starts, yet long enough for the reads (a few dozen Queries per region) and
+ * the delivery retry budget (DEFAULT_DELIVERY_RETRY.maxElapsedMs, 20 s, per
+ * notification and sink). Overlaps are safe anyway: alert state writes are
+ * conditional and delivery is leased (packages/store/src/alert-state.ts).
+ */
+export const EVALUATE_TIMEOUT_SECONDS = 50;
+/**
+ * Same CPU share as the probe (Lambda gives CPU in proportion to memory): the
+ * evaluator decodes the rollup items of a whole SLO period (up to 30 days)
+ * per region every minute, and a slow evaluation delays pages.
+ */
+export const EVALUATE_MEMORY_MB = 256;
+/** A failed evaluation is retried (a page must not wait for luck), but only while it is fresh. */
+export const EVALUATE_RETRY_ATTEMPTS = 2;
+/**
+ * A stale evaluation is worthless: the next minute's evaluation reads the
+ * same rollups and the outbox delivers whatever an earlier one left. Two
+ * minutes lets both retries start; Lambda's minimum is 60 s.
+ */
+export const EVALUATE_MAX_EVENT_AGE_SECONDS = 120;
+
+/**
+ * The DynamoDB actions the evaluator's stores call, nothing else:
+ * - Query: DynamoResultStore.queryRegionRollups (rollup partitions);
+ *   DynamoAlertStateStore.loadStates (the alert key index),
+ *   pendingNotifications (outbox and seals), claimDelivery/recordDelivery/
+ *   markDelivered (a notification's outbox parts);
+ * - BatchGetItem: DynamoAlertStateStore.loadStates (the states themselves);
+ * - GetItem: claimDelivery (re-reading the seal it just wrote, consistently);
+ * - PutItem: transition (the key index entry), publishing to outbox and
+ *   history (IF absent), claimDelivery (the lease, IF absent or expired),
+ *   the seal (IF absent);
+ * - UpdateItem: transition (the conditional state write), clearing
+ *   `unpublished`, recordDelivery, markDelivered;
+ * - DeleteItem: releaseDelivery (the lease, IF still ours).
+ */
+export const EVALUATE_TABLE_ACTIONS = [
+  "dynamodb:BatchGetItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:Query",
+  "dynamodb:UpdateItem",
+] as const;
+
+/** What an EventBridge sink (packages/notify EventBridgeSink) calls. */
+export const ALERT_BUS_ACTIONS = ["events:PutEvents"] as const;
+
+/** The evaluator's custom bus: every alert notification lands here; operators attach rules. */
+export function alertBusName(appName: string, stage: string): string {
+  return `${appName}-${stage}-alerts`;
+}
+
+/** The example rule's target: operators subscribe their email or pager to it. */
+export function pagesTopicName(appName: string, stage: string): string {
+  return `${appName}-${stage}-pages`;
+}
+
+/** Fixed evaluator function name (its log group name follows from it). */
+export function evaluateFunctionName(appName: string, stage: string): string {
+  return `${appName}-${stage}-evaluate`;
+}
+
+/** A bus the evaluator publishes to: a name in a region, or a full ARN (whose region it names itself). */
+export type AlertBusTarget = { arn: string } | { busName: string; region: string };
+
+/**
+ * Every bus the evaluator may call PutEvents on, deduplicated, the stack's own
+ * first. Mirrors functions/evaluate.ts and createSinks: an eventbridge sink
+ * without a bus name goes to the stack's bus, a sink without a region to the
+ * home region, a bus ARN is used as it is.
+ */
+export function alertBusTargets(config: Pick<PopwatchConfig, "homeRegion" | "alerting">, stackBusName: string): AlertBusTarget[] {
+  const targets: AlertBusTarget[] = [{ busName: stackBusName, region: config.homeRegion }];
+  const seen = new Set([`${config.homeRegion}|${stackBusName}`]);
+  for (const sink of config.alerting.sinks) {
+    if (sink.type !== "eventbridge") continue;
+    const busName: string | undefined = sink.busName;
+    const target: AlertBusTarget =
+      busName !== undefined && busName.startsWith("arn:") ? { arn: busName } : { busName: busName ?? stackBusName, region: sink.region ?? config.homeRegion };
+    const key = "arn" in target ? target.arn : `${target.region}|${target.busName}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    targets.push(target);
+  }
+  return targets;
+}
 
 /**
  * What the scheduled invocation needs on the round queue (dispatch "queue").

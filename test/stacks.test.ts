@@ -18,7 +18,11 @@ import sstConfig from "../sst.config";
 import { bundledConfigJson, loadPopwatchConfig } from "../stacks/config";
 import { addPopwatchStacks, deployRegions, type PopwatchStacks } from "../stacks/index";
 import {
+  EVALUATE_MAX_EVENT_AGE_SECONDS,
+  EVALUATE_TABLE_ACTIONS,
+  EVALUATE_TIMEOUT_SECONDS,
   PROBE_TABLE_ACTIONS,
+  alertBusTargets,
   deploymentProblems,
   maxEventAgeSeconds,
   probeTimeoutSeconds,
@@ -28,12 +32,14 @@ import {
   worstCaseRoundMs,
 } from "../stacks/settings";
 import { probeSpecsOf, worstCaseRoundMs as agentWorstCaseRoundMs } from "@popwatch/agent";
+import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 
 const ROOT = join(import.meta.dirname, "..");
 const ACCOUNT = "123456789012";
 const HOME = "eu-west-1";
 const REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2"];
 const FIXTURE_HANDLER = "test/fixtures/probe-handler.handler";
+const EVALUATE_FIXTURE_HANDLER = "test/fixtures/evaluate-handler.handler";
 
 const CONFIG: PopwatchConfigInput = {
   homeRegion: HOME,
@@ -69,7 +75,7 @@ afterAll(() => {
 
 interface Synth extends PopwatchStacks {
   app: App;
-  templates: { storage?: Template; probe?: Template };
+  templates: { storage?: Template; probe?: Template; evaluate?: Template };
 }
 
 /** One region's app, built like `sst deploy --stage <stage> --region <region>` builds it, bundling included. */
@@ -77,11 +83,12 @@ async function synthRegion(region: string, options: { stage?: string; config?: P
   const stage = options.stage ?? "test";
   await initProject({ stage, region });
   const app = new App({ mode: "deploy", stage, name: "popwatch", region, account: ACCOUNT });
-  const stacks = await addPopwatchStacks(app, options.config ?? config, { handler: FIXTURE_HANDLER });
+  const stacks = await addPopwatchStacks(app, options.config ?? config, { handler: FIXTURE_HANDLER, evaluateHandler: EVALUATE_FIXTURE_HANDLER });
   if (options.finish !== false) await app.finish();
   const templates: Synth["templates"] = {};
   if (stacks.storage) templates.storage = Template.fromStack(stacks.storage);
   if (stacks.probe) templates.probe = Template.fromStack(stacks.probe);
+  if (stacks.evaluate) templates.evaluate = Template.fromStack(stacks.evaluate);
   return { ...stacks, app, templates };
 }
 
@@ -104,7 +111,7 @@ describe("sst.config.ts", () => {
     expect(useProject().config.region).toBe(HOME);
   });
 
-  it("stacks(), loaded the way `sst deploy` loads it, adds storage and probe in the home region, only the probe elsewhere", async () => {
+  it("stacks(), loaded the way `sst deploy` loads it, adds storage, probe and evaluator in the home region, only the probe elsewhere", async () => {
     // SST bundles sst.config.ts with its own esbuild and imports the result (sst/stacks/build.js load()).
     const { load } = (await import("sst/stacks/build.js")) as { load(file: string, shallow?: boolean): Promise<[unknown, typeof sstConfig]> };
     const [, loaded] = await load(join(ROOT, "sst.config.ts"));
@@ -117,9 +124,12 @@ describe("sst.config.ts", () => {
       // Without app.finish() SST leaves a placeholder in place of the bundle; the handler is the real one.
       const probe = app.node.findAll().find((c) => c.node.id === "Probe");
       expect((probe as unknown as { props: { handler: string } }).props.handler).toBe("functions/probe.handler");
+      const evaluate = app.node.findAll().find((c) => c.node.id === "Evaluate");
+      if (region === HOME) expect((evaluate as unknown as { props: { handler: string } }).props.handler).toBe("functions/evaluate.handler");
+      else expect(evaluate).toBeUndefined();
     }
     expect(seen).toEqual({
-      "eu-west-1": ["test-popwatch-storage@eu-west-1", "test-popwatch-probe@eu-west-1"],
+      "eu-west-1": ["test-popwatch-storage@eu-west-1", "test-popwatch-probe@eu-west-1", "test-popwatch-evaluate@eu-west-1"],
       "us-east-1": ["test-popwatch-probe@us-east-1"],
       "ap-southeast-2": ["test-popwatch-probe@ap-southeast-2"],
     });
@@ -343,15 +353,212 @@ describe("probe stack with queued rounds (schedule.dispatch queue)", () => {
   });
 });
 
+describe("evaluate stack (home region)", () => {
+  let synth: Synth;
+  let t: Template;
+  beforeAll(async () => {
+    synth = await synthRegion(HOME);
+    t = synth.templates.evaluate!;
+  });
+  const logicalId = (type: string, props: Record<string, unknown> = {}): string => {
+    const ids = Object.keys(t.findResources(type, { Properties: props }));
+    expect(ids).toHaveLength(1);
+    return ids[0]!;
+  };
+
+  it("is in the home region only, created after the table; the probe stacks stay as they are", async () => {
+    expect(synth.evaluate!.region).toBe(HOME);
+    expect(synth.evaluate!.stackName).toBe("test-popwatch-evaluate");
+    expect(synth.evaluate!.dependencies).toContain(synth.storage);
+    synth.templates.probe!.resourceCountIs("AWS::Lambda::Function", 1);
+    synth.templates.probe!.resourceCountIs("AWS::Events::EventBus", 0);
+    for (const region of REGIONS.slice(1)) {
+      const other = await synthRegion(region, { finish: false });
+      expect(other.evaluate).toBeUndefined();
+      expect(other.app.node.findAll().filter((c) => c.node.id === "Evaluate" || c.node.id === "AlertBus")).toEqual([]);
+      for (const type of ["AWS::Events::EventBus", "AWS::SNS::Topic"]) other.templates.probe!.resourceCountIs(type, 0);
+      other.templates.probe!.resourceCountIs("AWS::Lambda::Function", 1);
+    }
+  });
+
+  it("a custom alert bus <app>-<stage>-alerts", () => {
+    t.resourceCountIs("AWS::Events::EventBus", 1);
+    t.hasResourceProperties("AWS::Events::EventBus", { Name: "popwatch-test-alerts", EventSourceName: Match.absent() });
+  });
+
+  it("function: nodejs22.x on arm64, 256 MB, timeout 50 s, environment naming the bus, async retries within 2 minutes", () => {
+    t.resourceCountIs("AWS::Lambda::Function", 1);
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      FunctionName: "popwatch-test-evaluate",
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      MemorySize: 256,
+      Timeout: 50,
+      Handler: "test/fixtures/evaluate-handler.handler",
+      TracingConfig: Match.absent(),
+      ReservedConcurrentExecutions: Match.absent(),
+      Environment: {
+        Variables: Match.objectLike({
+          POPWATCH_TABLE: "popwatch-test",
+          POPWATCH_TABLE_REGION: HOME,
+          POPWATCH_CONFIG_FILE: "popwatch.config.json",
+          POPWATCH_ALERT_BUS: "popwatch-test-alerts",
+        }),
+      },
+      LoggingConfig: { LogGroup: { Ref: logicalId("AWS::Logs::LogGroup") } },
+    });
+    const env = (Object.values(t.findResources("AWS::Lambda::Function"))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    expect(env.NODE_OPTIONS).toBeUndefined();
+    t.resourceCountIs("AWS::Logs::LogGroup", 1);
+    t.hasResource("AWS::Logs::LogGroup", { DeletionPolicy: "Delete", Properties: { LogGroupName: "/aws/lambda/popwatch-test-evaluate", RetentionInDays: 14 } });
+    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", { Qualifier: "$LATEST", MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 120 });
+    expect([EVALUATE_TIMEOUT_SECONDS, EVALUATE_MAX_EVENT_AGE_SECONDS]).toEqual([50, 120]);
+  });
+
+  it("schedule: rate(1 minute) on the default bus targeting the function; only that rule may invoke it", () => {
+    const fn = logicalId("AWS::Lambda::Function");
+    const rule = logicalId("AWS::Events::Rule", { ScheduleExpression: Match.anyValue() });
+    t.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      EventBusName: Match.absent(),
+      Targets: [{ Arn: { "Fn::GetAtt": [fn, "Arn"] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 120 } }],
+    });
+    t.resourceCountIs("AWS::Lambda::Permission", 1);
+    t.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+      FunctionName: { "Fn::GetAtt": [fn, "Arn"] },
+      SourceArn: { "Fn::GetAtt": [rule, "Arn"] },
+    });
+  });
+
+  it("example rule on the alert bus: popwatch pages, firing and resolved, to the pages topic", () => {
+    t.resourceCountIs("AWS::Events::Rule", 2);
+    const bus = logicalId("AWS::Events::EventBus");
+    const topic = logicalId("AWS::SNS::Topic");
+    t.hasResourceProperties("AWS::SNS::Topic", { TopicName: "popwatch-test-pages" });
+    t.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: { Ref: bus },
+      State: "ENABLED",
+      ScheduleExpression: Match.absent(),
+      EventPattern: { source: ["popwatch"], "detail-type": [DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED], detail: { severity: ["page"] } },
+      Targets: [{ Arn: { Ref: topic }, Id: Match.anyValue(), RoleArn: Match.absent() }],
+    });
+    expect([DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED]).toEqual(["Popwatch Burn-Rate Alert Firing", "Popwatch Burn-Rate Alert Resolved"]);
+    // The topic lets EventBridge publish; nothing else may.
+    t.resourceCountIs("AWS::SNS::TopicPolicy", 1);
+    t.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: { Statement: [{ Action: "sns:Publish", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Resource: { Ref: topic }, Sid: Match.anyValue() }] },
+    });
+    t.resourceCountIs("AWS::SNS::Subscription", 0);
+  });
+
+  it("IAM: one role, three statements: own log group, the evaluator's DynamoDB actions on the table, PutEvents on the bus", () => {
+    t.resourceCountIs("AWS::IAM::Role", 1);
+    t.hasResourceProperties("AWS::IAM::Role", {
+      AssumeRolePolicyDocument: { Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" } }] },
+      ManagedPolicyArns: Match.absent(),
+      Policies: Match.absent(),
+    });
+    t.resourceCountIs("AWS::IAM::Policy", 1);
+    expect(policyStatements(t)).toEqual([
+      { Sid: "EvaluateLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: { "Fn::GetAtt": [logicalId("AWS::Logs::LogGroup"), "Arn"] } },
+      {
+        Sid: "ResultsTable",
+        Effect: "Allow",
+        Action: ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        Resource: tableArn(),
+      },
+      { Sid: "AlertBuses", Effect: "Allow", Action: "events:PutEvents", Resource: { "Fn::GetAtt": [logicalId("AWS::Events::EventBus"), "Arn"] } },
+    ]);
+    expect([...EVALUATE_TABLE_ACTIONS]).toEqual(["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    for (const s of policyStatements(t)) {
+      for (const action of [s.Action].flat()) expect(action).not.toContain("*");
+      expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"|\/\*"|:\*"/);
+    }
+  });
+
+  it("outputs the bus name and ARN, the topic ARN and the function name", () => {
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const bus = logicalId("AWS::Events::EventBus");
+    expect(outputs.AlertBusName?.Value).toEqual({ Ref: bus });
+    expect(outputs.AlertBusArn?.Value).toEqual({ "Fn::GetAtt": [bus, "Arn"] });
+    expect(outputs.PagesTopicArn?.Value).toEqual({ Ref: logicalId("AWS::SNS::Topic") });
+    expect(outputs.EvaluateFunction?.Value).toEqual({ Ref: logicalId("AWS::Lambda::Function") });
+  });
+
+  it("no cross-region references, custom resources or extra functions", () => {
+    const json = JSON.stringify(t.toJSON());
+    expect(json).not.toContain("Fn::ImportValue");
+    expect(json).not.toMatch(/"Type":"(Custom::|AWS::CloudFormation::CustomResource)/);
+    expect(synth.evaluate!.dependencies.filter((d) => d.region !== HOME)).toEqual([]);
+  });
+
+  it("ships the validated config in the bundle", () => {
+    const out = join(useProject().paths.artifacts, synth.evaluate!.node.findChild("Evaluate").node.addr);
+    expect(readFileSync(join(out, "popwatch.config.json"), "utf8")).toBe(bundledConfigJson(config));
+    expect(existsSync(join(out, "test/fixtures/evaluate-handler.mjs"))).toBe(true);
+  });
+});
+
+describe("evaluate stack with eventbridge sinks on other buses", () => {
+  const OTHER_ACCOUNT_BUS = "arn:aws:events:eu-central-1:210987654321:event-bus/central-ops";
+
+  it("PutEvents on each configured bus's ARN too, the stack's own bus once", async () => {
+    const withSinks = parseConfig({
+      ...CONFIG,
+      alerting: {
+        sinks: [
+          { type: "eventbridge", busName: "ops-alerts", region: "us-east-1" },
+          { type: "eventbridge", busName: OTHER_ACCOUNT_BUS },
+          { type: "eventbridge", busName: "popwatch-test-alerts" },
+          { type: "eventbridge", busName: "ops-alerts", region: "us-east-1" },
+          { type: "webhook", url: "https://hooks.example.org/popwatch" },
+        ],
+      },
+    });
+    const t = (await synthRegion(HOME, { config: withSinks, finish: false })).templates.evaluate!;
+    const bus = Object.keys(t.findResources("AWS::Events::EventBus"))[0]!;
+    const putEvents = policyStatements(t).filter((s) => [s.Action].flat().includes("events:PutEvents"));
+    expect(putEvents).toEqual([
+      {
+        Sid: "AlertBuses",
+        Effect: "Allow",
+        Action: "events:PutEvents",
+        Resource: [
+          { "Fn::GetAtt": [bus, "Arn"] },
+          { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:us-east-1:${ACCOUNT}:event-bus/ops-alerts`]] },
+          OTHER_ACCOUNT_BUS,
+        ],
+      },
+    ]);
+    expect(JSON.stringify(putEvents)).not.toMatch(/"\*"|\/\*"|:\*"/);
+  });
+
+  it("a sink's buses follow functions/evaluate.ts: no bus name means the stack's bus, no region the home region", () => {
+    const sinks = [{ type: "eventbridge", busName: undefined }, { type: "eventbridge", busName: "default" }, { type: "stdout" }] as unknown as PopwatchConfig["alerting"]["sinks"];
+    const base = parseConfig(CONFIG);
+    expect(alertBusTargets({ homeRegion: HOME, alerting: { ...base.alerting, sinks } }, "popwatch-test-alerts")).toEqual([
+      { busName: "popwatch-test-alerts", region: HOME },
+      { busName: "default", region: HOME },
+    ]);
+    // Default alerting (stdout only): the stack's bus alone.
+    expect(alertBusTargets(base, "popwatch-test-alerts")).toEqual([{ busName: "popwatch-test-alerts", region: HOME }]);
+  });
+});
+
 describe("region and schedule rules", () => {
   it("refuses a region outside the config, naming the ones that are", async () => {
     await expect(synthRegion("sa-east-1", { finish: false })).rejects.toThrow(/sa-east-1 is neither the home region \(eu-west-1\).*--region set to one of eu-west-1, us-east-1, ap-southeast-2/s);
   });
 
-  it("a home region that probes nothing gets the table only", async () => {
+  it("a home region that probes nothing gets the table and the evaluator only", async () => {
     const homeOnly = parseConfig({ ...CONFIG, homeRegion: "eu-central-1" });
-    const { storage, probe } = await synthRegion("eu-central-1", { config: homeOnly, finish: false });
+    const { storage, probe, evaluate } = await synthRegion("eu-central-1", { config: homeOnly, finish: false });
     expect(storage?.region).toBe("eu-central-1");
+    expect(evaluate?.region).toBe("eu-central-1");
     expect(probe).toBeUndefined();
     const remote = await synthRegion("us-east-1", { config: homeOnly, finish: false });
     remote.templates.probe!.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ POPWATCH_TABLE_REGION: "eu-central-1" }) } });
@@ -466,6 +673,31 @@ describe("the real handler", () => {
       const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: lambdaRoot, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
       expect(loaded.trim()).toBe("function");
       expect(JSON.parse(readFileSync(join(lambdaRoot, "popwatch.config.json"), "utf8"))).toEqual(JSON.parse(bundledConfigJson(config)));
+    } finally {
+      rmSync(lambdaRoot, { recursive: true, force: true });
+    }
+  });
+
+  const realEvaluate = join(ROOT, "functions/evaluate.ts");
+  it.skipIf(!existsSync(realEvaluate))("functions/evaluate.ts: SST's bundle imports only node built-ins and loads without node_modules", async () => {
+    await initProject({ stage: "test", region: HOME });
+    const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region: HOME, account: ACCOUNT });
+    const { evaluate } = await addPopwatchStacks(app, config);
+    await app.finish();
+    Template.fromStack(evaluate!).hasResourceProperties("AWS::Lambda::Function", { Handler: "functions/evaluate.handler", Runtime: "nodejs22.x" });
+    const out = join(useProject().paths.artifacts, evaluate!.node.findChild("Evaluate").node.addr);
+    const code = readFileSync(join(out, "functions/evaluate.mjs"), "utf8");
+    expect(code.length).toBeLessThanOrEqual(2 * 1024 * 1024);
+    const scan = await build({ entryPoints: [join(out, "functions/evaluate.mjs")], bundle: true, write: false, metafile: true, platform: "node", format: "esm", external: ["*"], logLevel: "silent", outdir: join(tmpdir(), "popwatch-scan") });
+    const imports = new Set(Object.values(scan.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)));
+    expect([...imports].filter((spec) => !spec.startsWith("node:"))).toEqual(["module", "url"]); // SST's createRequire banner
+    expect(code).not.toContain("dynalite");
+    const lambdaRoot = mkdtempSync(join(tmpdir(), "popwatch-lambda-"));
+    try {
+      cpSync(out, lambdaRoot, { recursive: true });
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, "functions/evaluate.mjs")).href)}); console.log(typeof m.handler);`;
+      const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: lambdaRoot, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+      expect(loaded.trim()).toBe("function");
     } finally {
       rmSync(lambdaRoot, { recursive: true, force: true });
     }
