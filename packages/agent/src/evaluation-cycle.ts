@@ -1,9 +1,11 @@
-// One evaluation: SLOs from rollups, then the alert lifecycle (conditional
-// state writes, outbox, delivery). What functions/evaluate.ts runs every
+// One evaluation: SLOs and anycast conditions from rollups (one set of reads
+// per region serves both), then the alert lifecycle (conditional state
+// writes, outbox, delivery). What functions/evaluate.ts runs every
 // minute in the home region and `popwatch run` runs after each period.
 import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
 import { type AlertCycleReport, type Sink, runAlertCycle } from "@popwatch/notify";
 import type { ResultStore } from "@popwatch/store";
+import { type AnycastEvaluationRun, anycastReads, evaluateAnycastAlerts } from "./anycast-evaluation";
 import { type SloEvaluationRun, alertObservationsOf, evaluateSlos, evaluationEndMs } from "./slo-evaluation";
 
 export interface EvaluationCycleOptions {
@@ -22,7 +24,9 @@ export interface EvaluationCycleOptions {
 }
 
 export interface EvaluationCycleReport {
+  /** Its itemsRead and queries include the anycast alerts' reads. */
   slos: SloEvaluationRun;
+  anycast: AnycastEvaluationRun;
   alerts: AlertCycleReport;
 }
 
@@ -33,13 +37,20 @@ export function rollupLagMinutes(config: Pick<PopwatchConfig, "schedule">): numb
 
 export async function runEvaluationCycle(options: EvaluationCycleOptions): Promise<EvaluationCycleReport> {
   const endMs = evaluationEndMs(options.now, options.lagMinutes ?? rollupLagMinutes(options.config));
-  const slos = await evaluateSlos({ config: options.config, store: options.store, regions: options.regions, endMs });
+  const slos = await evaluateSlos({
+    config: options.config,
+    store: options.store,
+    regions: options.regions,
+    endMs,
+    extraReads: anycastReads(options.config, endMs),
+  });
+  const anycast = evaluateAnycastAlerts({ config: options.config, regions: options.regions, endMs, periods: slos.periods });
   const alerts = await runAlertCycle({
     repository: options.alerts,
-    observations: alertObservationsOf(slos.scopes),
+    observations: [...alertObservationsOf(slos.scopes), ...anycast.observations],
     now: options.now,
     config: options.config.alerting,
     sinks: options.sinks,
   });
-  return { slos, alerts };
+  return { slos, anycast, alerts };
 }

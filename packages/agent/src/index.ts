@@ -51,5 +51,12 @@ export {
   type SloEvaluationOptions,
   type SloEvaluationRun,
 } from "./slo-evaluation";
+export {
+  anycastAlertsEnabled,
+  anycastReads,
+  evaluateAnycastAlerts,
+  type AnycastEvaluationOptions,
+  type AnycastEvaluationRun,
+} from "./anycast-evaluation";
 export { rollupLagMinutes, runEvaluationCycle, type EvaluationCycleOptions, type EvaluationCycleReport } from "./evaluation-cycle";
 export { bundledConfigPath, requiredEnv, type Env } from "./lambda-env";

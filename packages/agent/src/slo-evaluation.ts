@@ -38,6 +38,12 @@ export interface SloEvaluationOptions {
   endMs: number;
   /** Extra window for latency quantiles and top PoPs in reports. Default 1 day. */
   summaryWindowMs?: number;
+  /**
+   * Periods to read besides the SLOs' windows (the anycast alerts'), merged
+   * into the same reads: their rollups come back in the run's `periods`. With
+   * them, regions are read even when no SLO is configured.
+   */
+  extraReads?: readonly PeriodRange[];
 }
 
 export interface LatencySummary {
@@ -70,6 +76,8 @@ export interface SloEvaluationRun {
   itemsRead: number;
   /** Store queries sent. */
   queries: number;
+  /** Every region item read: region → `granularity|periodStartMs` → its rollups of every series. */
+  periods: ReadonlyMap<string, ReadonlyMap<string, Rollup[]>>;
 }
 
 const DEFAULT_SUMMARY_WINDOW_MS = 86_400_000;
@@ -82,8 +90,11 @@ export function evaluationEndMs(nowMs: number, lagMinutes = 0): number {
 export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEvaluationRun> {
   const { config, store, endMs } = options;
   const summaryWindowMs = options.summaryWindowMs ?? DEFAULT_SUMMARY_WINDOW_MS;
-  const run: SloEvaluationRun = { endMs, summaryWindowMs, scopes: [], itemsRead: 0, queries: 0 };
-  if (config.slos.length === 0) return run;
+  const extraReads = options.extraReads ?? [];
+  // region → "granularity|periodStart" → rollups of every series
+  const byRegion = new Map<string, Map<string, Rollup[]>>();
+  const run: SloEvaluationRun = { endMs, summaryWindowMs, scopes: [], itemsRead: 0, queries: 0, periods: byRegion };
+  if (config.slos.length === 0 && extraReads.length === 0) return run;
 
   const windowLengths = new Map<string, number>();
   for (const name of ALERT_WINDOWS) windowLengths.set(name, WINDOW_MS[name]);
@@ -91,10 +102,9 @@ export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEv
   windowLengths.set("summary", summaryWindowMs);
   const windowRanges = new Map<string, PeriodRange[]>();
   for (const [name, length] of windowLengths) windowRanges.set(name, windowPeriods(endMs, length));
-  const reads = mergePeriodReads([...windowRanges.values()].flat());
+  const sloReads = config.slos.length === 0 ? [] : [...windowRanges.values()].flat();
+  const reads = mergePeriodReads([...sloReads, ...extraReads]);
 
-  // region → "granularity|periodStart" → rollups of every series
-  const byRegion = new Map<string, Map<string, Rollup[]>>();
   await Promise.all(
     options.regions.map(async (region) => {
       const periods = new Map<string, Rollup[]>();

@@ -33,7 +33,7 @@ describe("alerting config", () => {
       },
     });
     expect(alerting.sinks).toEqual([
-      { type: "eventbridge", busName: "default" },
+      { type: "eventbridge" },
       { type: "webhook", url: "https://hooks.slack.com/services/T/B/x", format: "slack", timeoutMs: 5000 },
       { type: "webhook", url: "http://127.0.0.1:8080/pd", format: "pagerduty", routingKey: "R0UT1NG", headers: { "x-team": "net" }, timeoutMs: 5000 },
     ]);

@@ -158,7 +158,13 @@ describe("analytics config", () => {
   const minimal = { targets: [{ name: "k-root", address: "193.0.14.129", probes: { dns: {} } }] };
 
   it("fills defaults", () => {
-    expect(parseConfig(minimal).analytics).toEqual({ flapChangesPerHour: 6, failoverMinStableSamples: 2, convergenceSloMs: 30_000, detourKm: 1000 });
+    expect(parseConfig(minimal).analytics).toEqual({
+      flapChangesPerHour: 6,
+      failoverMinStableSamples: 2,
+      convergenceSloMs: 30_000,
+      detourKm: 1000,
+      alerts: { catchmentShift: true, flapping: "page", detour: true, minEvents: 30 },
+    });
     expect(parseConfig({ ...minimal, analytics: { detourRttMs: 20 } }).analytics).toEqual({ ...ANALYTICS_DEFAULTS, detourRttMs: 20 });
   });
 

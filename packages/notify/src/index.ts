@@ -20,7 +20,7 @@ export {
   type DeliveryRuntime,
 } from "./retry";
 export { EventBridgeSink, MAX_EVENT_BYTES, type EventBridgeSinkOptions } from "./sinks/eventbridge";
-export { pagerDutyDedupKey, pagerDutyEvent, slackMessage, summaryLine, type PagerDutyEvent, type SlackMessage } from "./sinks/formats";
+export { describeAnycast, pagerDutyDedupKey, pagerDutyEvent, slackMessage, summaryLine, type PagerDutyEvent, type SlackMessage } from "./sinks/formats";
 export { createSinks, type CreateSinksOptions } from "./sinks/index";
 export { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, detailTypeOf, type Sink } from "./sinks/sink";
 export { StdoutSink, type StdoutSinkOptions } from "./sinks/stdout";

@@ -9,6 +9,7 @@ import {
   type LogEntry,
   type Logger,
   type RoundReport,
+  anycastAlertsEnabled,
   jsonLinesLogger,
   probeSpecsOf,
   runEvaluationCycle,
@@ -35,8 +36,9 @@ rounds. Results and rollups go to the embedded store in DIR, filed under the
 region config.localRegion ("local" by default); read them with
 "popwatch results". Expired items are deleted every few minutes.
 
-With slos in the configuration, every period ends (and --once ends) with an
-SLO evaluation, as the evaluate function runs on AWS: burn-rate alerts are
+With slos in the configuration, or anycast alerts on (analytics.alerts, on by
+default), every period ends (and --once ends) with an evaluation, as the
+evaluate function runs on AWS: burn-rate and anycast alerts are
 kept in the same store ("popwatch alerts") and notifications go to
 alerting.sinks (default stdout: one JSON line each). A failed evaluation is
 reported and the run goes on.
@@ -285,7 +287,7 @@ function sloEvaluator(options: LoopOptions, write: (line: string) => void, logge
   const { config } = options;
   let sinks: Sink[] | null = null;
   return async () => {
-    if (config.slos.length === 0) return;
+    if (config.slos.length === 0 && !anycastAlertsEnabled(config)) return;
     try {
       sinks ??= createSinks(config.alerting.sinks, { homeRegion: config.homeRegion, write });
       const cycle = await runEvaluationCycle({

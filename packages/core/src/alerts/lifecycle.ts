@@ -18,6 +18,7 @@
 // yields the same ids, so deliveries retried downstream are idempotent.
 import { PopwatchCoreError } from "../errors";
 import { toEpochMs } from "../rollup/period";
+import { anycastAlertCommand, parseAnycastAlertName } from "./anycast";
 import {
   POOLED_SCOPE,
   alertObservationSchema,
@@ -99,6 +100,8 @@ export function transitionId(key: AlertKey, from: AlertStatus, to: AlertStatus, 
 
 /** `popwatch report --slo NAME [--region R]`: where a receiver looks next. */
 export function alertCommand(slo: string, scope?: string): string {
+  const anycast = parseAnycastAlertName(slo);
+  if (anycast !== null) return anycastAlertCommand(anycast, scope);
   const words = ["popwatch", "report", "--slo", shellWord(slo)];
   if (scope !== undefined && scope !== POOLED_SCOPE) words.push("--region", shellWord(scope));
   return words.join(" ");
@@ -141,6 +144,7 @@ export function buildNotification(input: BuildNotificationInput): Notification {
     budgetRemaining: budgets.length === 0 ? null : Math.min(...budgets),
     rule: lead.rule,
     command: alertCommand(input.slo, onlyRegion),
+    ...(lead.anycast === undefined ? {} : { anycast: lead.anycast }),
   };
 }
 
@@ -370,6 +374,7 @@ function scopeEntry(state: AlertState, change: NotificationKind): AlertScopeEntr
     budgetRemaining: report.budgetRemaining,
     rule: report.rule,
     command: alertCommand(state.slo, state.scope),
+    ...(report.anycast === undefined ? {} : { anycast: report.anycast }),
   };
 }
 
@@ -383,6 +388,7 @@ function reportOf(observation: AlertObservation): AlertReport {
     burnRates: { ...observation.burnRates },
     budgetRemaining: observation.budgetRemaining,
     rule: { long: observation.rule.long, short: observation.rule.short, factor: observation.rule.factor },
+    ...(observation.anycast === undefined ? {} : { anycast: structuredClone(observation.anycast) }),
   };
 }
 

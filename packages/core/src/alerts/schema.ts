@@ -55,8 +55,12 @@ export const maintenanceWindowSchema = z
 
 export const eventBridgeSinkSchema = z.strictObject({
   type: z.literal("eventbridge"),
-  /** Bus name or ARN. */
-  busName: z._default(z.string().check(z.regex(/^[A-Za-z0-9._\-/:]{1,1600}$/, { message: "expected an event bus name or ARN" })), "default"),
+  /**
+   * Bus name or ARN. Omitted: the bus the evaluate stack creates
+   * (`<app>-<stage>-alerts`, passed as POPWATCH_ALERT_BUS), or the account's
+   * default bus where there is none (local runs).
+   */
+  busName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._\-/:]{1,1600}$/, { message: "expected an event bus name or ARN" }))),
   /** Region of the bus; the home region when omitted. */
   region: z.optional(awsRegion),
 });
@@ -121,6 +125,61 @@ export type AlertRule = z.output<typeof alertRuleSchema>;
 
 const burnRatesSchema = z.record(z.string(), z.nullable(z.number()));
 
+/** Anycast conditions alerted on besides the SLOs (see ./anycast.ts), each alert named `anycast:<condition>:<target>`. */
+export const ANYCAST_CONDITIONS = ["catchment-shift", "flapping", "detour"] as const;
+export type AnycastCondition = (typeof ANYCAST_CONDITIONS)[number];
+
+const popId = z.string().check(z.minLength(1), z.maxLength(256));
+const count = z.number().check(z.int(), z.gte(0));
+const km = z.number().check(z.gte(0));
+
+/**
+ * What an anycast alert saw, in its own terms (PoPs, changes, kilometres)
+ * rather than in burn rates. Figures are those of the last evaluation that
+ * reported them, so a resolve shows the state that ended the alert.
+ */
+export const anycastAlertDetailSchema = z.discriminatedUnion("condition", [
+  z.strictObject({
+    condition: z.literal("catchment-shift"),
+    target: z.string().check(z.minLength(1)),
+    /** Dominant PoP over the 24 h before the last hour; null when none was identified. */
+    before: z.nullable(popId),
+    beforeShare: z.nullable(z.number().check(z.gte(0), z.lte(1))),
+    /** Dominant PoP over the last hour. */
+    after: z.nullable(popId),
+    afterShare: z.nullable(z.number().check(z.gte(0), z.lte(1))),
+    /** Identified answers in the baseline and in the last hour. */
+    baselineEvents: count,
+    recentEvents: count,
+  }),
+  z.strictObject({
+    condition: z.literal("flapping"),
+    target: z.string().check(z.minLength(1)),
+    /** Answering-PoP changes in the last hour of the probe kind that changed most. */
+    changesPerHour: count,
+    kind: z.nullable(z.string()),
+    /** flapChangesPerHour: at this many it flaps. */
+    threshold: count,
+    /** Changes in the short window: the alert resolves only once this is 0. */
+    shortWindowChanges: count,
+    recentEvents: count,
+  }),
+  z.strictObject({
+    condition: z.literal("detour"),
+    target: z.string().check(z.minLength(1)),
+    /** The dominant PoP over the last hour, and the nearest PoP the target is known to have. */
+    pop: z.nullable(popId),
+    nearestPop: z.nullable(popId),
+    distanceKm: z.nullable(km),
+    nearestKm: z.nullable(km),
+    excessKm: z.nullable(km),
+    /** analytics.detourKm: a detour once excessKm exceeds it. */
+    detourKm: km,
+    recentEvents: count,
+  }),
+]);
+export type AnycastAlertDetail = z.output<typeof anycastAlertDetailSchema>;
+
 export const alertScopeEntrySchema = z.strictObject({
   scope: scopeName,
   /** What this notification says about the scope. */
@@ -134,6 +193,8 @@ export const alertScopeEntrySchema = z.strictObject({
   rule: alertRuleSchema,
   /** The CLI command that shows this scope's data. */
   command: z.string().check(z.minLength(1)),
+  /** Only on anycast alerts. */
+  anycast: z.optional(anycastAlertDetailSchema),
 });
 export type AlertScopeEntry = z.output<typeof alertScopeEntrySchema>;
 
@@ -163,6 +224,8 @@ export const alertEventDetailSchema = z.strictObject({
   /** Of the first scope listed. */
   rule: alertRuleSchema,
   command: z.string().check(z.minLength(1)),
+  /** Of the first scope listed; only on anycast alerts. */
+  anycast: z.optional(anycastAlertDetailSchema),
 });
 export type AlertEventDetail = z.output<typeof alertEventDetailSchema>;
 /** What the lifecycle emits and sinks deliver: the event detail itself. */
@@ -185,6 +248,8 @@ export const alertObservationSchema = z.strictObject({
   burnRates: burnRatesSchema,
   budgetRemaining: z.nullable(z.number()),
   rule: alertRuleSchema,
+  /** Only on anycast alerts: what the condition looks like now. */
+  anycast: z.optional(anycastAlertDetailSchema),
 });
 export type AlertObservation = z.input<typeof alertObservationSchema>;
 
@@ -192,6 +257,7 @@ export const alertReportSchema = z.strictObject({
   burnRates: burnRatesSchema,
   budgetRemaining: z.nullable(z.number()),
   rule: alertRuleSchema,
+  anycast: z.optional(anycastAlertDetailSchema),
 });
 export type AlertReport = z.output<typeof alertReportSchema>;
 

@@ -1,5 +1,5 @@
 export { catchment, type Catchment, type CatchmentOptions, type DominantChange } from "./catchment";
-export { ANALYTICS_DEFAULTS, analyticsConfigSchema, type AnalyticsConfig } from "./config";
+export { ANALYTICS_DEFAULTS, analyticsConfigSchema, anycastAlertsConfigSchema, type AnalyticsConfig, type AnycastAlertsConfig } from "./config";
 export { detourAudit, type DetourItem, type DetourOptions, type DetourReport } from "./detour";
 export {
   analyzeFailovers,

@@ -2,7 +2,7 @@
 // plain-text fallback and Block Kit blocks. PagerDuty: Events API v2 with one
 // incident per (SLO, severity): resolved only once no scope of the group
 // fires, as Alertmanager does with its group key.
-import type { AlertScopeEntry, Notification } from "@popwatch/core";
+import type { AlertRule, AlertScopeEntry, AnycastAlertDetail, Notification } from "@popwatch/core";
 
 const SLACK_HEADER_LIMIT = 150;
 const SLACK_SECTION_LIMIT = 3000;
@@ -39,6 +39,7 @@ export function summaryLine(notification: Notification): string {
     const still = notification.active.length === 0 ? "" : `; still firing in ${notification.active.join(", ")}`;
     return `${head}${still}`;
   }
+  if (notification.anycast !== undefined) return `${head}: ${describeAnycast(notification.anycast, lead.rule)}`;
   const budget = notification.budgetRemaining === null ? "" : `, ${formatPercent(notification.budgetRemaining)} of the error budget left`;
   return `${head}: burn rate ${formatBurn(lead.burnRates[lead.rule.long])} over ${lead.rule.long} (threshold ${lead.rule.factor}×)${budget}`;
 }
@@ -63,6 +64,7 @@ export function slackMessage(notification: Notification): SlackMessage {
 function slackScopeLine(entry: AlertScopeEntry): string {
   const name = `*${slackEscape(entry.scope)}*`;
   if (entry.change === "resolved") return `${name} resolved at ${entry.resolvedAt ?? "?"} (firing since ${entry.startedAt})`;
+  if (entry.anycast !== undefined) return `${name} ${slackEscape(describeAnycast(entry.anycast, entry.rule))}, since ${entry.startedAt}`;
   const short = entry.burnRates[entry.rule.short];
   const budget = entry.budgetRemaining === null ? "" : `, budget ${formatPercent(entry.budgetRemaining)} left`;
   return `${name} burn ${formatBurn(entry.burnRates[entry.rule.long])} over ${entry.rule.long} (${entry.rule.short}: ${formatBurn(short)}, threshold ${entry.rule.factor}×)${budget}, since ${entry.startedAt}`;
@@ -87,6 +89,33 @@ export function pagerDutyEvent(notification: Notification, routingKey: string): 
 /** One incident per SLO and severity: regions join and leave it. */
 export function pagerDutyDedupKey(notification: Pick<Notification, "slo" | "severity">): string {
   return `popwatch/${notification.slo}/${notification.severity}`;
+}
+
+/** What an anycast alert saw, in PoPs, changes and kilometres. */
+export function describeAnycast(detail: AnycastAlertDetail, rule: Pick<AlertRule, "long" | "short">): string {
+  switch (detail.condition) {
+    case "catchment-shift":
+      return (
+        `dominant PoP ${detail.before ?? "none"} → ${detail.after ?? "none"} ` +
+        `(${formatShare(detail.afterShare)} of ${detail.recentEvents} answers over ${rule.long}; ${formatShare(detail.beforeShare)} of ${detail.baselineEvents} over the 24 h before)`
+      );
+    case "flapping":
+      return (
+        `answering PoP changed ${detail.changesPerHour} times over ${rule.long}${detail.kind === null ? "" : ` (${detail.kind})`} ` +
+        `(threshold ${detail.threshold}; ${detail.shortWindowChanges} over ${rule.short})`
+      );
+    case "detour":
+      if (detail.pop === null || detail.excessKm === null || detail.distanceKm === null) return `serving PoP ${detail.pop ?? "unknown"} not located (threshold ${detail.detourKm} km)`;
+      return `served by ${detail.pop} ${formatKm(detail.distanceKm)} away, ${formatKm(detail.excessKm)} further than ${detail.nearestPop ?? "?"} (threshold ${detail.detourKm} km)`;
+  }
+}
+
+function formatShare(share: number | null): string {
+  return share === null ? "n/a" : formatPercent(share);
+}
+
+function formatKm(km: number): string {
+  return `${Math.round(km)} km`;
 }
 
 function formatBurn(rate: number | null | undefined): string {

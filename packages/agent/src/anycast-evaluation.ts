@@ -1,0 +1,71 @@
+// Anycast alerts (catchment shift, flapping, detour) for one evaluation. The
+// rollups come from the SLO evaluation's reads: runEvaluationCycle passes
+// anycastReads() to evaluateSlos as extra reads, so each region is read once
+// for both, and the anycast windows add at most 24 hour and 119 minute items
+// per region, most of which the SLO windows read anyway.
+import {
+  PERIOD_MS,
+  anycastAlertObservations,
+  anycastAlertSeverities,
+  anycastReadRanges,
+  createPopCatalogue,
+  type AnycastAlertEvaluation,
+  type PeriodRange,
+  type PopwatchConfig,
+  type Rollup,
+} from "@popwatch/core";
+import type { SloEvaluationRun } from "./slo-evaluation";
+
+type AnycastConfig = Pick<PopwatchConfig, "analytics" | "targets" | "popCatalogue">;
+
+/** Whether any anycast condition is configured to alert. */
+export function anycastAlertsEnabled(config: Pick<PopwatchConfig, "analytics">): boolean {
+  return Object.keys(anycastAlertSeverities(config.analytics)).length > 0;
+}
+
+/** The periods an evaluation ending at `endMs` must read per region for the anycast alerts; none when they are all off. */
+export function anycastReads(config: Pick<PopwatchConfig, "analytics">, endMs: number): PeriodRange[] {
+  return anycastAlertsEnabled(config) ? anycastReadRanges(endMs) : [];
+}
+
+export interface AnycastEvaluationOptions {
+  config: AnycastConfig;
+  regions: readonly string[];
+  endMs: number;
+  /** The SLO run's `periods`, read with anycastReads(config, endMs) among its extra reads. */
+  periods: SloEvaluationRun["periods"];
+}
+
+export interface AnycastEvaluationRun extends AnycastAlertEvaluation {
+  /** Region items the anycast windows used (already counted in the SLO run's itemsRead): at most 143 per region. */
+  itemsUsed: number;
+}
+
+export function evaluateAnycastAlerts(options: AnycastEvaluationOptions): AnycastEvaluationRun {
+  const { config, endMs } = options;
+  if (!anycastAlertsEnabled(config)) return { observations: [], missing: [], itemsUsed: 0 };
+  const ranges = anycastReadRanges(endMs);
+  const rollups: Rollup[] = [];
+  let itemsUsed = 0;
+  for (const region of options.regions) {
+    const periods = options.periods.get(region);
+    if (periods === undefined) continue;
+    for (const range of ranges) {
+      for (let start = range.fromMs; start < range.toMs; start += PERIOD_MS[range.granularity]) {
+        const item = periods.get(`${range.granularity}|${start}`);
+        if (item === undefined) continue;
+        itemsUsed++;
+        rollups.push(...item);
+      }
+    }
+  }
+  const evaluation = anycastAlertObservations({
+    endMs,
+    rollups,
+    targets: config.targets.map((target) => target.name),
+    regions: options.regions,
+    analytics: config.analytics,
+    catalogue: createPopCatalogue(config.popCatalogue),
+  });
+  return { ...evaluation, itemsUsed };
+}
