@@ -3,6 +3,7 @@
 // window (failovers and their convergence, detours, impossible RTTs). SLOs
 // come from rollups through the evaluator the scheduled function runs, so the
 // report shows what the alerts see.
+import { writeFile } from "node:fs/promises";
 import { type LatencySummary, type ScopeEvaluation, evaluateSlos, evaluationEndMs, rollupLagMinutes } from "@popwatch/agent";
 import {
   ALERT_SEVERITIES,
@@ -32,12 +33,14 @@ import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
+import { renderHtmlReport } from "../output/html-report";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "../output/report-render";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, type StoreChoice, openChosenStore, storeChoice } from "../store-flags";
 import { parseFlags } from "./args";
+import { type ReportCharts, reportCharts } from "./report-series";
 import { parseWhen } from "./results";
 
-export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--slo NAME] [--region R] [--format table|json|csv|markdown | --json]
+export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--until WHEN] [--slo NAME] [--region R] [--format table|json|csv|markdown | --json | --html FILE]
                        [--config FILE] [--data-dir DIR | --table NAME --aws-region R]
 
 Every configured SLO, per region and pooled: the SLI over the SLO's period
@@ -57,6 +60,8 @@ config.localRegion) otherwise.
 Options:
   --since WHEN          window of latency, top PoPs and findings: a duration back from now
                         (30m, 24h, 7d) or an ISO 8601 time (default 1d)
+  --until WHEN          report as of this instant instead of now (a duration back from now or an
+                        ISO 8601 time); --since durations count back from it
   --slo NAME            only this SLO
   --region R            only this region's rows (no pooled rows) and findings
   --format F            table (default); json: one object {generatedAt, endsAt, slos, failovers,
@@ -64,19 +69,24 @@ Options:
                         scope, then a block per kind of finding, blocks separated by a blank line;
                         markdown: the table's content as Markdown tables
   --json                same as --format json
+  --html FILE           write a static page that works offline instead: the tables, the catchment matrix,
+                        and charts of the burn rate per SLO and region and of latency p50/p95/p99 per
+                        series over --since (uPlot, inlined)
   --config FILE         configuration (default: popwatch.config.{ts,mjs,js,json} here)
 ${STORE_FLAGS_USAGE}
   -h, --help            this help
 
-Exit status: 0 reported (also when nothing is stored yet), 1 store error, 2 usage or configuration error.
+Exit status: 0 reported (also when nothing is stored yet), 1 store error or FILE not written, 2 usage or configuration error.
 `;
 
 const OPTIONS = {
   since: { type: "string" },
+  until: { type: "string" },
   slo: { type: "string" },
   region: { type: "string" },
   format: { type: "string" },
   json: { type: "boolean" },
+  html: { type: "string" },
   config: { type: "string" },
   ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
@@ -153,10 +163,15 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
     io.stdout.write(REPORT_USAGE);
     return 0;
   }
-  const nowMs = (deps.now ?? Date.now)();
+  const clockMs = (deps.now ?? Date.now)();
+  // --until reports as of an earlier instant (a post-incident review); durations in --since count back from it.
+  const nowMs = values.until === undefined ? clockMs : parseWhen("until", values.until, clockMs);
+  if (nowMs > clockMs) throw new UsageError("--until must not be in the future");
   const sinceMs = parseWhen("since", values.since ?? "1d", nowMs);
   if (sinceMs >= nowMs) throw new UsageError("--since must be in the past");
   if (values.json && values.format !== undefined && values.format !== "json") throw new UsageError("--json and --format exclude each other");
+  if (values.html !== undefined && (values.json || values.format !== undefined)) throw new UsageError("--html and --format/--json exclude each other");
+  if (values.html === "") throw new UsageError("--html: expected a file name");
   const format = values.json ? "json" : (values.format ?? "table");
   if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(", ")}, got "${format}"`);
   const choice = storeChoice(values);
@@ -182,13 +197,28 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   } catch (err) {
     return storeFailure(io, err);
   }
-  let report: Report;
+  let built: BuiltReport;
   try {
-    report = await buildReport({ config: { ...config, slos }, opened, choice, nowMs, sinceMs, region: values.region });
+    built = await buildReport({ config: { ...config, slos }, opened, choice, nowMs, sinceMs, region: values.region, html: values.html !== undefined });
   } catch (err) {
     return storeFailure(io, err);
   } finally {
     await opened.close();
+  }
+  const { report } = built;
+  if (values.html !== undefined && built.html !== undefined) {
+    const page = renderHtmlReport({ report, sinceMs, thresholdMs: config.analytics.convergenceSloMs, ...built.html });
+    try {
+      await writeFile(values.html, page);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === undefined) throw err;
+      io.stderr.write(`popwatch report: cannot write ${values.html} (${code})\n`);
+      return 1;
+    }
+    const charts = built.html.charts.burn.length + built.html.charts.latency.length;
+    io.stdout.write(`popwatch report: wrote ${values.html} (${report.slos.length} SLO rows, ${charts} charts)\n`);
+    return 0;
   }
   io.stdout.write(renderReport(format as ReportFormat, report, { sinceMs, thresholdMs: config.analytics.convergenceSloMs }));
   return 0;
@@ -201,9 +231,16 @@ interface BuildOptions {
   nowMs: number;
   sinceMs: number;
   region: string | undefined;
+  /** Also gather what only the HTML page shows: catchments and chart series. */
+  html: boolean;
 }
 
-async function buildReport(options: BuildOptions): Promise<Report> {
+interface BuiltReport {
+  report: Report;
+  html?: { regions: string[]; catchments: Catchment[]; charts: ReportCharts };
+}
+
+async function buildReport(options: BuildOptions): Promise<BuiltReport> {
   const { config, opened, nowMs, sinceMs } = options;
   const { store } = opened;
   // AWS: the regions the stacks deploy to. Locally: whatever was run or imported, and this machine's own region.
@@ -265,7 +302,7 @@ async function buildReport(options: BuildOptions): Promise<Report> {
     rtts,
   });
 
-  return {
+  const report: Report = {
     generatedAt: new Date(nowMs).toISOString(),
     endsAt: new Date(endMs).toISOString(),
     slos,
@@ -304,6 +341,19 @@ async function buildReport(options: BuildOptions): Promise<Report> {
     })),
     itemsRead: evaluated.itemsRead,
   };
+  if (!options.html) return { report };
+  const shownRegions = catchmentRegions.filter(inRegion);
+  const charts = await reportCharts({
+    store,
+    readWindow: (region, from, to) => regionRollups(store, region, from, to),
+    slos: config.slos,
+    scopes: slos,
+    pooledRegions: regions,
+    regions: shownRegions,
+    fromMs: sinceMs,
+    toMs: endMs,
+  });
+  return { report, html: { regions: shownRegions, catchments: catchments.filter((c) => inRegion(c.region)), charts } };
 }
 
 function alertKey(slo: string, scope: string, severity: string): string {

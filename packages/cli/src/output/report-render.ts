@@ -4,6 +4,7 @@
 import { ALERT_WINDOWS } from "@popwatch/core";
 import type { Report, ReportSlo } from "../commands/report";
 import { renderTable } from "./probe-table";
+import { formatDuration, formatKm, formatNumber, formatPercent, isoMinute, isoSecond } from "./format";
 
 export const REPORT_FORMATS = ["table", "json", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -183,30 +184,3 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-/** Four significant digits, no trailing zeros: 14.4, 0.9333, 1200. */
-function formatNumber(value: number): string {
-  if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
-  return String(Number(value.toPrecision(4)));
-}
-
-function formatPercent(value: number): string {
-  return `${formatNumber(value * 100)}%`;
-}
-
-function formatKm(km: number): string {
-  return `${Math.round(km)} km`;
-}
-
-function formatDuration(ms: number): string {
-  if (ms < 1000) return `${formatNumber(ms)} ms`;
-  if (ms < 120_000) return `${formatNumber(ms / 1000)} s`;
-  return `${formatNumber(ms / 60_000)} min`;
-}
-
-function isoMinute(iso: string): string {
-  return `${iso.slice(0, 16).replace("T", " ")}Z`;
-}
-
-function isoSecond(iso: string): string {
-  return `${iso.slice(0, 19).replace("T", " ")}Z`;
-}

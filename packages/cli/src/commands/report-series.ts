@@ -1,0 +1,212 @@
+// Time series for the charts of `popwatch report --html`: burn rate per SLO
+// scope and latency quantiles per series, in buckets over the report's
+// window, from rollups only. The bucket adapts to the window so a chart has a
+// readable number of points whether --since is an hour or a month.
+import {
+  PERIOD_MS,
+  POOLED_SCOPE,
+  type ProbeKind,
+  type Rollup,
+  type SloConfig,
+  burnRate,
+  mergeSketches,
+  periodStartMs,
+  quantile,
+  rollupPeriod,
+  sketchCount,
+  sloCountsFromRollups,
+} from "@popwatch/core";
+import type { ResultStore } from "@popwatch/store";
+
+/** Bucket lengths a chart may use, shortest first; each is a whole number of the granularity it is read at. */
+export const SERIES_BUCKETS_MS = [5 * PERIOD_MS.minute, 15 * PERIOD_MS.minute, PERIOD_MS.hour, 6 * PERIOD_MS.hour, PERIOD_MS.day] as const;
+/** At most this many points per line, unless even the longest bucket needs more. */
+export const MAX_SERIES_POINTS = 200;
+
+export type ChartKind = "burn" | "latency";
+
+export interface ChartLine {
+  label: string;
+  /** One per bucket; null where the bucket had no events. */
+  values: (number | null)[];
+}
+
+export interface TimeSeriesChart {
+  kind: ChartKind;
+  /** Burn: a region or "pooled". Latency: the region. */
+  scope: string;
+  /** Latency charts: the series' target and kind. */
+  target?: string;
+  probeKind?: ProbeKind;
+  /** Bucket starts, epoch ms. */
+  x: number[];
+  lines: ChartLine[];
+}
+
+export interface SeriesWindow {
+  /** First bucket's start: a multiple of bucketMs. */
+  fromMs: number;
+  /** Exclusive; the last bucket may be partial. */
+  toMs: number;
+  bucketMs: number;
+}
+
+/** The shortest bucket giving at most MAX_SERIES_POINTS over the span (the longest bucket beyond that). */
+export function seriesBucketMs(spanMs: number): number {
+  return SERIES_BUCKETS_MS.find((bucket) => Math.ceil(spanMs / bucket) <= MAX_SERIES_POINTS) ?? PERIOD_MS.day;
+}
+
+/** Buckets covering [fromMs, toMs): aligned to the bucket length (UTC, since every length divides a day). */
+export function seriesWindow(fromMs: number, toMs: number): SeriesWindow {
+  const bucketMs = seriesBucketMs(toMs - fromMs);
+  return { fromMs: Math.floor(fromMs / bucketMs) * bucketMs, toMs, bucketMs };
+}
+
+export function bucketStarts(window: SeriesWindow): number[] {
+  const starts: number[] = [];
+  for (let start = window.fromMs; start < window.toMs; start += window.bucketMs) starts.push(start);
+  return starts;
+}
+
+/**
+ * Rollups grouped by region and bucket. A rollup counts in the bucket its
+ * period starts in, so rollups must be no coarser than the bucket (the reader
+ * picks minute or hour items accordingly); rollups outside the window are left out.
+ */
+function byRegionAndBucket(rollups: readonly Rollup[], window: SeriesWindow): Map<string, Rollup[][]> {
+  const buckets = bucketStarts(window).length;
+  const grouped = new Map<string, Rollup[][]>();
+  for (const rollup of rollups) {
+    const start = periodStartMs(rollup.granularity, rollupPeriod(rollup));
+    if (start === null || start < window.fromMs || start >= window.toMs) continue;
+    const index = Math.floor((start - window.fromMs) / window.bucketMs);
+    if (index >= buckets) continue;
+    let region = grouped.get(rollup.region);
+    if (region === undefined) {
+      region = Array.from({ length: buckets }, () => []);
+      grouped.set(rollup.region, region);
+    }
+    region[index]!.push(rollup);
+  }
+  return grouped;
+}
+
+export interface BurnChartInput {
+  slos: readonly Pick<SloConfig, "name" | "target" | "kinds" | "sli" | "objective">[];
+  /** The (SLO, scope) pairs to chart, as the report lists them. */
+  scopes: readonly { slo: string; scope: string }[];
+  /** Regions whose events the pooled scope sums (the evaluator's regions). */
+  pooledRegions: readonly string[];
+  rollups: readonly Rollup[];
+  window: SeriesWindow;
+}
+
+/**
+ * One chart per scope (region or pooled), one line per SLO in that scope:
+ * the burn rate of each bucket's events. Scopes without a single event in the
+ * window get no chart.
+ */
+export function burnRateCharts(input: BurnChartInput): TimeSeriesChart[] {
+  const { window } = input;
+  const x = bucketStarts(window);
+  const grouped = byRegionAndBucket(input.rollups, window);
+  const slosByName = new Map(input.slos.map((slo) => [slo.name, slo]));
+  const scopeOrder = [...new Set(input.scopes.map((s) => s.scope))];
+  const charts: TimeSeriesChart[] = [];
+  for (const scope of scopeOrder) {
+    const regions = scope === POOLED_SCOPE ? input.pooledRegions : [scope];
+    const lines: ChartLine[] = [];
+    for (const { slo: name } of input.scopes.filter((s) => s.scope === scope)) {
+      const slo = slosByName.get(name);
+      if (slo === undefined) continue;
+      const values = x.map((_, index) => {
+        const inBucket = regions.flatMap((region) => grouped.get(region)?.[index] ?? []);
+        return burnRate(sloCountsFromRollups(slo, inBucket), slo.objective);
+      });
+      lines.push({ label: name, values });
+    }
+    if (lines.some((line) => line.values.some((v) => v !== null))) charts.push({ kind: "burn", scope, x, lines });
+  }
+  return charts;
+}
+
+export const LATENCY_QUANTILES = [
+  ["p50", 0.5],
+  ["p95", 0.95],
+  ["p99", 0.99],
+] as const;
+
+/**
+ * One chart per series (region, target, kind) with at least one latency in
+ * the window: p50, p95 and p99 of each bucket's good results, from the merged
+ * sketches. Sorted by region, then target and kind.
+ */
+export function latencyCharts(rollups: readonly Rollup[], window: SeriesWindow, regions?: readonly string[]): TimeSeriesChart[] {
+  const x = bucketStarts(window);
+  const grouped = byRegionAndBucket(rollups, window);
+  const charts: TimeSeriesChart[] = [];
+  const regionNames = [...grouped.keys()].filter((r) => regions === undefined || regions.includes(r)).sort();
+  for (const region of regionNames) {
+    const buckets = grouped.get(region)!;
+    const series = new Map<string, { target: string; kind: ProbeKind }>();
+    for (const rollup of buckets.flat()) series.set(JSON.stringify([rollup.target, rollup.kind]), { target: rollup.target, kind: rollup.kind });
+    const keys = [...series.keys()].sort();
+    for (const key of keys) {
+      const { target, kind } = series.get(key)!;
+      const sketches = buckets.map((inBucket) => mergeSketches(...inBucket.filter((r) => r.target === target && r.kind === kind).map((r) => r.latency)));
+      if (sketches.every((sketch) => sketchCount(sketch) === 0)) continue;
+      charts.push({
+        kind: "latency",
+        scope: region,
+        target,
+        probeKind: kind,
+        x,
+        lines: LATENCY_QUANTILES.map(([label, q]) => ({ label, values: sketches.map((sketch) => quantile(sketch, q)) })),
+      });
+    }
+  }
+  return charts;
+}
+
+export interface ReportChartsOptions {
+  store: Pick<ResultStore, "queryRegionRollups">;
+  /**
+   * A region's rollups over [fromMs, toMs) without overlaps, hour items for
+   * whole hours (the report's reader); used for buckets of an hour or longer.
+   */
+  readWindow: (region: string, fromMs: number, toMs: number) => Promise<Rollup[]>;
+  slos: BurnChartInput["slos"];
+  scopes: BurnChartInput["scopes"];
+  pooledRegions: readonly string[];
+  /** Regions to read and chart. */
+  regions: readonly string[];
+  fromMs: number;
+  toMs: number;
+}
+
+export interface ReportCharts {
+  window: SeriesWindow;
+  burn: TimeSeriesChart[];
+  latency: TimeSeriesChart[];
+}
+
+/** Reads the rollups the charts need (minute items for buckets under an hour) and builds them. */
+export async function reportCharts(options: ReportChartsOptions): Promise<ReportCharts> {
+  const window = seriesWindow(options.fromMs, options.toMs);
+  const pooled = options.scopes.some((s) => s.scope === POOLED_SCOPE);
+  const regions = [...new Set([...options.regions, ...(pooled ? options.pooledRegions : [])])];
+  const rollups: Rollup[] = [];
+  for (const region of regions) {
+    if (window.bucketMs < PERIOD_MS.hour) {
+      const items = await options.store.queryRegionRollups({ region, granularity: "minute", from: window.fromMs, to: window.toMs });
+      for (const item of items) rollups.push(...item.rollups);
+    } else {
+      rollups.push(...(await options.readWindow(region, window.fromMs, window.toMs)));
+    }
+  }
+  return {
+    window,
+    burn: burnRateCharts({ slos: options.slos, scopes: options.scopes, pooledRegions: options.pooledRegions, rollups, window }),
+    latency: latencyCharts(rollups, window, options.regions),
+  };
+}

@@ -1,0 +1,30 @@
+// Number and time formats shared by the text, Markdown, CSV and HTML reports.
+
+/** Four significant digits, no trailing zeros: 14.4, 0.9333, 1200. */
+export function formatNumber(value: number): string {
+  if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
+  return String(Number(value.toPrecision(4)));
+}
+
+export function formatPercent(value: number): string {
+  return `${formatNumber(value * 100)}%`;
+}
+
+export function formatKm(km: number): string {
+  return `${Math.round(km)} km`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${formatNumber(ms)} ms`;
+  if (ms < 120_000) return `${formatNumber(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${formatNumber(ms / 60_000)} min`;
+  return `${formatNumber(ms / 3_600_000)} h`;
+}
+
+export function isoMinute(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")}Z`;
+}
+
+export function isoSecond(iso: string): string {
+  return `${iso.slice(0, 19).replace("T", " ")}Z`;
+}

@@ -1,0 +1,389 @@
+// `popwatch report --html FILE`: one static page that works offline (attached
+// to an incident, opened from a mail): the report's tables, the catchment
+// matrix, and burn rate and latency charts drawn by uPlot, inlined with its
+// stylesheet. PoP ids and target names come from the wild (NSID strings,
+// response headers), so every text is escaped, data travels as JSON the page
+// parses, and a Content-Security-Policy lets only the page's own scripts run
+// and forbids every network fetch.
+import { createHash } from "node:crypto";
+import { ALERT_WINDOWS, type Catchment, type SloPeriod, alertRulesFor, rationalToNumber } from "@popwatch/core";
+import type { Report, ReportSlo } from "../commands/report";
+import type { ReportCharts, TimeSeriesChart } from "../commands/report-series";
+import { uplotAssets } from "./uplot-assets";
+import { formatDuration, formatKm, formatNumber, formatPercent, isoMinute, isoSecond } from "./format";
+
+export interface HtmlReportInput {
+  report: Report;
+  /** Start of the window of latency, PoPs, catchment, findings and charts. */
+  sinceMs: number;
+  /** The convergence SLI's threshold. */
+  thresholdMs: number;
+  /** The regions the report covers, in order. */
+  regions: readonly string[];
+  catchments: readonly Catchment[];
+  charts: ReportCharts;
+}
+
+/** Text for HTML element content and quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
+}
+
+const HTML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * JSON that may sit inside a <script> element: "<" and ">" (which could close
+ * it or open a comment), "&", and U+2028/U+2029 are written as \u escapes, so
+ * JSON.parse of the element's text gives back exactly the value.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A chart as the page's script reads it. */
+interface PageChart {
+  id: string;
+  kind: TimeSeriesChart["kind"];
+  unit: string;
+  /** Bucket starts, epoch seconds (uPlot's time unit). */
+  x: number[];
+  lines: TimeSeriesChart["lines"];
+}
+
+export function renderHtmlReport(input: HtmlReportInput): string {
+  const { report, charts } = input;
+  const assets = uplotAssets();
+  const pageCharts: PageChart[] = [];
+  const figure = (chart: TimeSeriesChart, caption: string): string => {
+    const id = `chart-${pageCharts.length}`;
+    pageCharts.push({ id, kind: chart.kind, unit: chart.kind === "burn" ? "burn rate ×" : "ms", x: chart.x.map((ms) => ms / 1000), lines: chart.lines });
+    return `<figure class="chart" id="${id}" data-chart-kind="${chart.kind}" data-scope="${escapeHtml(chart.scope)}"><figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`;
+  };
+
+  const burnSection = charts.burn.length === 0
+    ? `<p class="empty">No SLO events in the window.</p>`
+    : `<div class="charts">${charts.burn.map((chart) => figure(chart, chart.scope === "pooled" ? "pooled (all regions)" : chart.scope)).join("")}</div>`;
+  const latencyByRegion = new Map<string, TimeSeriesChart[]>();
+  for (const chart of charts.latency) latencyByRegion.set(chart.scope, [...(latencyByRegion.get(chart.scope) ?? []), chart]);
+  const latencySection = charts.latency.length === 0
+    ? `<p class="empty">No latencies in the window.</p>`
+    : [...latencyByRegion]
+        .map(([region, list]) => `<h3>${escapeHtml(region)}</h3><div class="charts">${list.map((chart) => figure(chart, `${chart.target ?? ""} (${chart.probeKind ?? ""})`)).join("")}</div>`)
+        .join("");
+
+  const data = { report, sinceMs: input.sinceMs, bucketMs: charts.window.bucketMs, catchments: input.catchments, charts: pageCharts };
+  const since = isoMinute(new Date(input.sinceMs).toISOString());
+  const script = safeScriptText(assets.script);
+  const csp = [
+    "default-src 'none'",
+    `script-src ${[script, PAGE_SCRIPT].map((s) => `'sha256-${createHash("sha256").update(s, "utf8").digest("base64")}'`).join(" ")}`,
+    "style-src 'unsafe-inline'",
+    "img-src data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join("; ");
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>popwatch report ${escapeHtml(isoMinute(report.generatedAt))}</title>
+<style>${safeStyleText(assets.stylesheet)}</style>
+<style>${PAGE_STYLE}</style>
+</head>
+<body data-charts-expected="${pageCharts.length}" data-charts-drawn="0">
+<header>
+<h1>popwatch report</h1>
+<dl class="summary">
+<dt>Generated</dt><dd>${escapeHtml(isoSecond(report.generatedAt))}</dd>
+<dt>SLO windows end</dt><dd>${escapeHtml(isoMinute(report.endsAt))}</dd>
+<dt>Latency, PoPs, charts and findings</dt><dd>since ${escapeHtml(since)}, charts in ${escapeHtml(formatDuration(charts.window.bucketMs))} buckets</dd>
+<dt>Regions</dt><dd>${input.regions.length === 0 ? "none" : input.regions.map(escapeHtml).join(", ")}</dd>
+</dl>
+</header>
+<main>
+<section id="slos"><h2>SLOs</h2>${sloTable(report.slos)}</section>
+<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}</section>
+<section id="burn-rates"><h2>Burn rate per region</h2><p class="note">Burn rate of each bucket's events, one line per SLO; the dashed line is 1×, which spends the budget exactly over the period. Times in UTC.</p>${burnSection}</section>
+<section id="latency"><h2>Latency per region</h2><p class="note">p50, p95 and p99 of the good results of each bucket, per target and probe kind. Times in UTC.</p>${latencySection}</section>
+${findings(input)}
+</main>
+<footer>
+<p>Charts drawn with uPlot ${escapeHtml(assets.version)} (MIT licence), inlined in this file.</p>
+<details><summary>uPlot licence</summary><pre>${escapeHtml(assets.license)}</pre></details>
+</footer>
+<script type="application/json" id="report-data">${jsonForScript(data)}</script>
+<script>${script}</script>
+<script>${PAGE_SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+function sloTable(rows: readonly ReportSlo[]): string {
+  if (rows.length === 0) return `<p class="empty">No SLOs to report (add slos to the configuration).</p>`;
+  const header = ["SLO", "Scope", "Objective", "SLI", "Good/total", "Budget left", ...ALERT_WINDOWS, "Period", "Page", "Ticket", "p50/p95/p99 ms", "Top PoPs"];
+  const body = rows.map((row) => {
+    const thresholds = burnThresholds(row.period);
+    const burnCell = (value: number | null | undefined) =>
+      value === null || value === undefined ? `<td class="num burn-none">-</td>` : `<td class="num ${burnClass(value, thresholds)}">${escapeHtml(formatNumber(value))}×</td>`;
+    const alert = (severity: "page" | "ticket") => {
+      const status = row.alerts[severity];
+      // The stored state lags the evaluation until the evaluator runs; say when the rules already burn.
+      const burning = row.firing.some((f) => f.severity === severity);
+      const text = status === "firing" ? "FIRING" : burning ? `${status} (burning)` : status;
+      return `<td class="${status === "firing" || burning ? "alert-on" : "alert-off"}">${escapeHtml(text)}</td>`;
+    };
+    const latency = row.latency.count === 0 ? "-" : [row.latency.p50, row.latency.p95, row.latency.p99].map((q) => (q === null ? "-" : formatNumber(q))).join("/");
+    const objective = `${formatPercent(row.objective)} ${row.period}${row.indicator.type === "latency" ? ` ≤${formatNumber(row.indicator.thresholdMs)} ms` : ""}`;
+    const budget = row.budgetRemaining;
+    const budgetClass = budget === null ? "burn-none" : budget < 0 ? "budget-spent" : budget < 0.25 ? "budget-low" : "budget-ok";
+    return (
+      `<tr><td>${escapeHtml(row.slo)}</td><td>${escapeHtml(row.scope)}</td><td>${escapeHtml(objective)}</td>` +
+      `<td class="num">${row.sli.ratio === null ? "-" : escapeHtml(formatPercent(row.sli.ratio))}</td><td class="num">${row.sli.good}/${row.sli.total}</td>` +
+      `<td class="num ${budgetClass}">${budget === null ? "-" : escapeHtml(formatPercent(budget))}</td>` +
+      ALERT_WINDOWS.map((w) => burnCell(row.burnRates[w])).join("") +
+      burnCell(row.burnRates[row.period]) +
+      alert("page") +
+      alert("ticket") +
+      `<td class="num">${escapeHtml(latency)}</td>` +
+      `<td>${row.topPops.length === 0 ? "-" : row.topPops.slice(0, 3).map((p) => `${escapeHtml(p.pop)} ${escapeHtml(formatPercent(p.share))}`).join(", ")}</td></tr>`
+    );
+  });
+  return (
+    table(header, body) +
+    `<p class="note">Burn rates over each alert window and the period; 1× spends the budget exactly over the period. ` +
+    `Colours: <span class="burn-page">above the page rules' factor</span>, <span class="burn-ticket">above the ticket rules' factor</span>, ` +
+    `<span class="burn-low">below both</span>, <span class="burn-zero">no bad events</span>. SLI and good/total over the period.</p>`
+  );
+}
+
+interface BurnThresholds {
+  page: number;
+  ticket: number;
+}
+
+/** The lowest factor of the period's page rules and of its ticket rules (30d: 6 and 1). */
+function burnThresholds(period: SloPeriod): BurnThresholds {
+  const rules = alertRulesFor(period);
+  const lowest = (severity: "page" | "ticket") => Math.min(...rules.filter((r) => r.severity === severity).map((r) => rationalToNumber(r.factor)));
+  return { page: lowest("page"), ticket: lowest("ticket") };
+}
+
+// Rules fire when the burn rate exceeds the factor strictly, so a cell is coloured the same way.
+function burnClass(value: number, thresholds: BurnThresholds): string {
+  if (value > thresholds.page) return "burn-page";
+  if (value > thresholds.ticket) return "burn-ticket";
+  return value === 0 ? "burn-zero" : "burn-low";
+}
+
+function catchmentTables(catchments: readonly Catchment[]): string {
+  if (catchments.length === 0) return `<p class="empty">No rollups in the window.</p>`;
+  const byTarget = new Map<string, Catchment[]>();
+  for (const c of catchments) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
+  const blocks: string[] = [];
+  for (const [target, rows] of byTarget) {
+    const totals = new Map<string, number>();
+    for (const row of rows) for (const [pop, n] of Object.entries(row.counts)) totals.set(pop, (totals.get(pop) ?? 0) + n);
+    const pops = [...totals].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)).map(([pop]) => pop);
+    const body = rows.map((row) => {
+      const cells = pops.map((pop) => {
+        const share = row.shares[pop];
+        if (share === undefined) return `<td class="share none">-</td>`;
+        const dominant = pop === row.dominant;
+        // Heat: opacity of the cell colour follows the share; text turns light on the darker half.
+        const style = `background-color: rgba(37, 99, 235, ${(0.08 + 0.8 * share).toFixed(3)});${share > 0.5 ? " color: #fff;" : ""}`;
+        return `<td class="share${dominant ? " dominant" : ""}" style="${style}"${dominant ? ` title="dominant PoP"` : ""}>${dominant ? "★ " : ""}${escapeHtml((share * 100).toFixed(1))}%</td>`;
+      });
+      return `<tr><td>${escapeHtml(row.region)}</td><td class="num">${row.total}</td><td class="num">${row.unidentified}</td><td class="num">${row.changes.length}</td>${cells.join("")}</tr>`;
+    });
+    const changes = rows.flatMap((row) => row.changes.map((c) => `<li>${escapeHtml(row.region)} ${escapeHtml(isoMinute(c.at))}: ${escapeHtml(c.from)} → ${escapeHtml(c.to)}</li>`));
+    blocks.push(
+      `<h3>${escapeHtml(target)}</h3>` +
+        table(["Region", "Answers", "No PoP", "Changes", ...pops], body, "catchment") +
+        (changes.length > 0 ? `<p>Dominant PoP changes:</p><ul>${changes.join("")}</ul>` : ""),
+    );
+  }
+  return `${blocks.join("")}<p class="note">★ dominant PoP (most answers); shares are of the answers that identified a PoP.</p>`;
+}
+
+function findings(input: HtmlReportInput): string {
+  const { report } = input;
+  const since = escapeHtml(isoMinute(new Date(input.sinceMs).toISOString()));
+  const convergence = report.convergence
+    .map((c) => `${c.region} ${c.converged}/${c.failovers}${c.sli === null ? "" : ` (${formatPercent(c.sli)})`}`)
+    .join(", ");
+  const failovers =
+    report.failovers.length === 0
+      ? `<p class="empty">None.</p>`
+      : table(
+          ["Target", "Kind", "Region", "From", "To", "At", "Convergence", "Resolution"],
+          report.failovers.map((f) =>
+            row([f.target, f.kind, f.region, f.from, f.to, isoSecond(f.at), formatDuration(f.convergenceMs), formatDuration(f.resolutionMs)]),
+          ),
+        ) + `<p class="note">Converged within ${escapeHtml(formatDuration(input.thresholdMs))}: ${escapeHtml(convergence)}</p>`;
+  const detours =
+    report.detours.length === 0
+      ? `<p class="empty">None.</p>`
+      : table(
+          ["Target", "Region", "PoP", "Share", "Distance", "Nearest PoP", "Nearest", "Excess"],
+          report.detours.map((d) => row([d.target, d.region, d.pop, formatPercent(d.share), formatKm(d.distanceKm), d.nearestPop, formatKm(d.nearestKm), formatKm(d.excessKm)])),
+        );
+  const impossible =
+    report.impossibleRtts.length === 0
+      ? `<p class="empty">None.</p>`
+      : table(
+          ["Target", "Region", "PoP", "Kind", "RTT", "Min possible", "Distance", "At"],
+          report.impossibleRtts.map((f) =>
+            row([f.target, f.region, f.pop, f.kind, `${formatNumber(f.rttMs)} ms`, `${formatNumber(f.minRttMs)} ms`, formatKm(f.distanceKm), isoSecond(f.at)]),
+          ),
+        );
+  return (
+    `<section id="failovers"><h2>Failovers since ${since}</h2>${failovers}</section>\n` +
+    `<section id="detours"><h2>Detours since ${since}</h2><p class="note">A region served by a PoP far beyond the nearest one the target has.</p>${detours}</section>\n` +
+    `<section id="impossible-rtts"><h2>Impossible RTTs since ${since}</h2><p class="note">Faster than light in fibre allows to the PoP they are attributed to.</p>${impossible}</section>`
+  );
+}
+
+function table(header: readonly string[], rows: readonly string[], className?: string): string {
+  return `<div class="scroll"><table${className === undefined ? "" : ` class="${className}"`}><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
+}
+
+function row(cells: readonly string[]): string {
+  return `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`;
+}
+
+// An inline script or style ends at the first "</script" or "</style", whatever the language says. In JS and CSS, "\/" is "/".
+function safeScriptText(text: string): string {
+  return text.replace(/<\/(script)/gi, "<\\/$1");
+}
+
+function safeStyleText(text: string): string {
+  return text.replace(/<\/(style)/gi, "<\\/$1");
+}
+
+
+const PAGE_STYLE = `
+:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); margin: 0 auto; padding: 16px 24px; max-width: 1400px; }
+h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); } h3 { font-size: 15px; margin: 16px 0 6px; }
+dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; } dl.summary dt { color: var(--muted); } dl.summary dd { margin: 0; }
+.scroll { overflow-x: auto; } table { border-collapse: collapse; margin: 4px 0; font-variant-numeric: tabular-nums; } th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: left; white-space: nowrap; }
+th { background: #f6f8fa; } td.num { text-align: right; } td.share { text-align: right; min-width: 64px; } td.dominant { font-weight: 700; }
+.burn-page { background: #f8d0d0; color: #82071e; } .burn-ticket { background: #fbe6b8; color: #7a4a00; } .burn-low { background: #e6f4ea; } .burn-zero { background: #dafbe1; color: #116329; } .burn-none { color: var(--muted); }
+.budget-spent { background: #f8d0d0; color: #82071e; font-weight: 700; } .budget-low { background: #fbe6b8; } .budget-ok { background: #dafbe1; }
+.alert-on { color: #82071e; font-weight: 700; } .alert-off { color: var(--muted); }
+.note, .empty { color: var(--muted); margin: 4px 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; }
+figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; min-width: 0; } figure.chart figcaption { font-weight: 600; margin-bottom: 4px; }
+figure.chart[data-chart-error]::after { content: "chart failed: " attr(data-chart-error); color: #82071e; }
+.plot { width: 100%; min-height: 240px; }
+footer { margin-top: 32px; color: var(--muted); font-size: 12px; } footer pre { white-space: pre-wrap; }
+`;
+
+// Runs in the page. It reads the data block, draws each chart, and marks a
+// chart drawn only once uPlot painted a canvas of non-zero size, so a
+// headless browser's DOM tells whether the charts really drew.
+const PAGE_SCRIPT = `
+(function () {
+  "use strict";
+  var body = document.body;
+  var drawnCount = 0;
+  var palette = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4d7c0f", "#be185d"];
+  var quantileColours = { p50: "#16a34a", p95: "#ea580c", p99: "#dc2626" };
+  var data;
+  try {
+    data = JSON.parse(document.getElementById("report-data").textContent);
+  } catch (err) {
+    body.setAttribute("data-page-error", String(err && err.message || err));
+    return;
+  }
+  function utc(ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); }
+  // Tick labels as the rest of the report writes times: 24-hour UTC, the date where it changes.
+  function utcTicks(u, splits, axisIndex, space, increment) {
+    var lastDay = null;
+    return splits.map(function (ts) {
+      var iso = new Date(ts * 1000).toISOString();
+      var day = iso.slice(5, 10);
+      var text = increment >= 86400 || day === lastDay ? (increment >= 86400 ? day : iso.slice(11, 16)) : day + " " + iso.slice(11, 16);
+      lastDay = day;
+      return text;
+    });
+  }
+  function painted(canvas) {
+    var pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    for (var i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return true;
+    return false;
+  }
+  function markDrawn(box, u) {
+    var canvas = u.ctx.canvas;
+    if (canvas.width > 0 && canvas.height > 0 && painted(canvas)) {
+      box.removeAttribute("data-chart-error");
+      if (box.getAttribute("data-drawn") !== "true") {
+        box.setAttribute("data-drawn", "true");
+        drawnCount += 1;
+        body.setAttribute("data-charts-drawn", String(drawnCount));
+      }
+    } else if (box.getAttribute("data-drawn") !== "true") {
+      box.setAttribute("data-chart-error", "canvas " + canvas.width + "x" + canvas.height + " with nothing painted");
+    }
+  }
+  function referenceLine(u, value) {
+    var y = u.valToPos(value, "y", true);
+    var box = u.bbox;
+    if (!(y >= box.top && y <= box.top + box.height)) return;
+    var ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = "#6b7280";
+    ctx.lineWidth = Math.max(1, window.devicePixelRatio || 1);
+    ctx.setLineDash([6, 4]);
+    ctx.beginPath();
+    ctx.moveTo(box.left, y);
+    ctx.lineTo(box.left + box.width, y);
+    ctx.stroke();
+    ctx.restore();
+  }
+  var plots = [];
+  data.charts.forEach(function (chart) {
+    var box = document.getElementById(chart.id);
+    if (!box) return;
+    try {
+      var target = box.querySelector(".plot");
+      var hooks = { draw: [] };
+      if (chart.kind === "burn") hooks.draw.push(function (u) { referenceLine(u, 1); });
+      hooks.draw.push(function (u) {
+        try { markDrawn(box, u); } catch (err) { box.setAttribute("data-chart-error", String(err && err.message || err)); }
+      });
+      var series = [{}].concat(chart.lines.map(function (line, i) {
+        return {
+          label: line.label,
+          stroke: chart.kind === "latency" ? quantileColours[line.label] || palette[i % palette.length] : palette[i % palette.length],
+          width: 2,
+          points: { show: chart.x.length <= 60 },
+        };
+      }));
+      var opts = {
+        width: Math.max(300, Math.floor(target.clientWidth || 560)),
+        height: 240,
+        tzDate: utc,
+        series: series,
+        scales: { y: { range: chart.kind === "burn"
+          ? function (u, min, max) { return [0, Math.max(2, (max || 0) * 1.1)]; }
+          : function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.1)]; } } },
+        axes: [{ values: utcTicks, space: 80 }, { label: chart.unit, size: 64 }],
+        hooks: hooks,
+      };
+      var u = new uPlot(opts, [chart.x].concat(chart.lines.map(function (line) { return line.values; })), target);
+      plots.push({ u: u, target: target });
+    } catch (err) {
+      box.setAttribute("data-chart-error", String(err && err.message || err));
+    }
+  });
+  window.addEventListener("resize", function () {
+    plots.forEach(function (p) { p.u.setSize({ width: Math.max(300, Math.floor(p.target.clientWidth || 560)), height: 240 }); });
+  });
+})();
+`;
