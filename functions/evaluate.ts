@@ -44,7 +44,10 @@ export interface EvaluateHandlerOptions {
 export interface EvaluateSummary {
   endsAt: string;
   scopes: number;
+  /** Anycast (condition, target, region) cells judged, held back or not. */
+  anycastObservations: number;
   itemsRead: number;
+  /** SLO rules firing, then anycast conditions that hold (`slo` is the alert name, `anycast:<condition>:<target>`). */
   firing: { slo: string; scope: string; severity: string }[];
   notificationsPlanned: number;
   delivered: number;
@@ -104,8 +107,12 @@ function summarise(report: EvaluationCycleReport): EvaluateSummary {
   return {
     endsAt: new Date(report.slos.endMs).toISOString(),
     scopes: report.slos.scopes.length,
+    anycastObservations: report.anycast.observations.length,
     itemsRead: report.slos.itemsRead,
-    firing: report.slos.scopes.flatMap((s) => s.evaluation.firing.map((f) => ({ slo: s.slo, scope: s.scope, severity: f.severity }))),
+    firing: [
+      ...report.slos.scopes.flatMap((s) => s.evaluation.firing.map((f) => ({ slo: s.slo, scope: s.scope, severity: f.severity }))),
+      ...report.anycast.observations.filter((o) => o.burning).map((o) => ({ slo: o.slo, scope: o.scope, severity: o.severity })),
+    ],
     notificationsPlanned: report.alerts.plan.notifications.length,
     delivered: report.alerts.delivery.delivered.length,
     undelivered,

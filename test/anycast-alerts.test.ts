@@ -3,6 +3,7 @@
 // minute items after), alert state in the same table, notifications from a
 // stdout sink. The configuration has no SLO: anycast alerts stand alone.
 // Times are fixed in the past; the evaluation instant is passed, never read.
+// Last, `popwatch alerts` reading the stored state.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,8 @@ import {
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, StdoutSink } from "@popwatch/notify";
 import { DynamoAlertStateStore, DynamoResultStore, type EmbeddedStore, ensureTable, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../packages/cli/src/index";
+import { captureIo } from "./support/capture-io";
 
 const MINUTE = PERIOD_MS.minute;
 const HOUR = PERIOD_MS.hour;
@@ -81,14 +84,18 @@ async function freshTable(): Promise<{ results: DynamoResultStore; alerts: Dynam
   const tableName = `anycast-${++tableSeq}`;
   await ensureTable(embedded.client, tableName, { pollMs: 10 });
   const results = new DynamoResultStore({ client: embedded.client, tableName });
-  // Whole hours up to T − 1 h as hour items, every minute after as minute items: what the evaluations up to T + 45 min read.
+  await writeAnswerRollups(results);
+  return { results, alerts: new DynamoAlertStateStore({ client: embedded.client, tableName }) };
+}
+
+/** Whole hours up to T − 1 h as hour items, every minute after as minute items: what the evaluations up to T + 45 min read. */
+async function writeAnswerRollups(results: DynamoResultStore): Promise<void> {
   const all = answers();
   const hours = rollupResults(all.filter((r) => Date.parse(r.startedAt) < T - HOUR), { region: REGION, granularity: "hour" });
   const minutes = rollupResults(all.filter((r) => Date.parse(r.startedAt) >= T - HOUR), { region: REGION, granularity: "minute" });
   for (const rollup of [...hours, ...minutes]) {
     expect(await results.putRegionRollups(rollup.granularity, REGION, rollupPeriod(rollup), [rollup])).toBe(true);
   }
-  return { results, alerts: new DynamoAlertStateStore({ client: embedded.client, tableName }) };
 }
 
 interface Evaluator {
@@ -181,5 +188,30 @@ describe("anycast alerts in the evaluation cycle", () => {
     const resolved = await evaluate(T + 43 * MINUTE);
     expect(resolved.alerts.plan.transitions).toMatchObject([{ slo: ALERT, from: "firing", to: "resolved", notificationId: null, suppressedBy: "maintenance" }]);
     expect(evaluate.lines).toEqual([]);
+  });
+});
+
+describe("popwatch alerts with anycast states", () => {
+  it("shows what the anycast alert saw instead of a burn rate", async () => {
+    // A data directory of its own: the CLI opens the embedded store there once the evaluation has closed it.
+    const dataDir = join(dir, "cli-data");
+    const own = await startEmbeddedStore({ dataDir });
+    try {
+      await writeAnswerRollups(own.store);
+      await evaluator(CONFIG, { results: own.store, alerts: new DynamoAlertStateStore({ client: own.client, tableName: own.store.tableName }) })(T);
+    } finally {
+      await own.close();
+    }
+
+    const c = captureIo();
+    expect(await main(["alerts", "--data-dir", dataDir], c.io)).toBe(0);
+    expect(c.err).toBe("");
+    const at = "2025-06-02 12:00:00Z";
+    expect(c.out).toMatch(
+      new RegExp(`\\n${ALERT}\\s+page\\s+${REGION}\\s+FIRING\\s+${at}\\s+${at}\\s+-\\s+answering PoP changed 10 times over 1h \\(dns\\) \\(threshold 6; 5 over 15m\\)\\n`),
+    );
+    // Only the flap fired, so only it has a state; its rule (1h/15m, factor 1, no burn rates) is not shown as a burn.
+    expect(c.out.trimEnd().split("\n")).toHaveLength(2);
+    expect(c.out).not.toMatch(/> 1×\)/);
   });
 });

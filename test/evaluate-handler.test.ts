@@ -228,7 +228,16 @@ describe("evaluate handler", () => {
     const evaluate = evaluator(tableName);
 
     const first = await evaluate(T);
-    expect(first).toMatchObject({ endsAt: iso(T), scopes: 3, firing: [{ slo: SLO, scope: HOME, severity: "page" }], notificationsPlanned: 1, delivered: 1, undelivered: 0 });
+    // Anycast: catchment shift, flapping and detour for "edge" in both regions, all held back (the loopback target names no PoP).
+    expect(first).toMatchObject({
+      endsAt: iso(T),
+      scopes: 3,
+      anycastObservations: 6,
+      firing: [{ slo: SLO, scope: HOME, severity: "page" }],
+      notificationsPlanned: 1,
+      delivered: 1,
+      undelivered: 0,
+    });
     expect(first.itemsRead).toBeGreaterThan(0);
     expect(endpoint.events).toHaveLength(1);
     const [fired] = endpoint.events;

@@ -1,8 +1,9 @@
 // The store flags `report` and `alerts` share with `results` and `catchment`:
 // the embedded store in --data-dir (or the `popwatch run` holding it), or a
 // DynamoDB table on AWS with --table and --aws-region.
-import { DEFAULT_DATA_DIR } from "@popwatch/store";
+import { DEFAULT_DATA_DIR, StoreError } from "@popwatch/store";
 import { UsageError } from "./errors";
+import type { Io } from "./io";
 import { type OpenStore, openAwsStore, openSharedStore } from "./local-store";
 
 export const STORE_FLAG_OPTIONS = {
@@ -36,4 +37,15 @@ export function storeChoice(values: StoreFlags): StoreChoice {
 
 export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
   return choice.kind === "aws" ? openAwsStore(choice.table, choice.region) : openSharedStore({ dataDir: choice.dataDir });
+}
+
+/**
+ * Reports a store failure as `popwatch <command>: <message> (<code>)` plus an
+ * optional hint and returns exit status 1; anything but a StoreError is a
+ * fault in popwatch and is rethrown.
+ */
+export function reportStoreFailure(io: Io, command: string, err: unknown, hint = ""): number {
+  if (!(err instanceof StoreError)) throw err;
+  io.stderr.write(`popwatch ${command}: ${err.message} (${err.code})${hint}\n`);
+  return 1;
 }

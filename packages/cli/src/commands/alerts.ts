@@ -1,21 +1,24 @@
-// `popwatch alerts`: the alert states the evaluator keeps (one per SLO,
-// scope and severity) and, with --history, their latest transitions, read
-// from the same table as the results.
+// `popwatch alerts`: the alert states the evaluator keeps (one per SLO or
+// anycast alert, scope and severity) and, with --history, their latest
+// transitions, read from the same table as the results.
 import type { AlertState, AlertTransition } from "@popwatch/core";
-import { DynamoAlertStateStore, StoreError } from "@popwatch/store";
+import { describeAnycast } from "@popwatch/notify";
+import { DynamoAlertStateStore } from "@popwatch/store";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { renderTable } from "../output/probe-table";
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice } from "../store-flags";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
 export const ALERTS_USAGE = `Usage: popwatch alerts [--history] [--limit N] [--json] [--data-dir DIR | --table NAME --aws-region R]
 
-The burn-rate alerts as the evaluator ("popwatch run" after each period, the
-evaluate function on AWS) stored them: per SLO, severity and scope the status
-(firing, resolved, inactive), since when, when receivers were last notified,
-and why a notification is held back (maintenance window, region quorum).
+The burn-rate and anycast alerts as the evaluator ("popwatch run" after each
+period, the evaluate function on AWS) stored them: per SLO or anycast alert,
+severity and scope the status (firing, resolved, inactive), since when, when
+receivers were last notified, why a notification is held back (maintenance
+window, region quorum), and the burn rate against the rule or, for anycast
+alerts (anycast:<condition>:<target>), what was seen.
 
 Options:
   --history             also the latest transitions, newest first
@@ -51,7 +54,7 @@ export async function alertsCommand(argv: string[], io: Io): Promise<number> {
   try {
     opened = await openChosenStore(choice);
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "alerts", err);
   }
   let states: AlertState[];
   let history: AlertTransition[] | null = null;
@@ -60,7 +63,7 @@ export async function alertsCommand(argv: string[], io: Io): Promise<number> {
     states = (await alerts.loadStates()).map((stored) => stored.state);
     if (values.history) history = await alerts.history(limit ?? DEFAULT_HISTORY_LIMIT);
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "alerts", err);
   } finally {
     await opened.close();
   }
@@ -89,7 +92,7 @@ function formatStates(states: readonly AlertState[]): string {
       time(state.status === "resolved" ? state.resolvedAt : state.status === "firing" ? state.startedAt : null),
       time(state.lastNotifiedAt),
       state.held ?? "-",
-      state.report === null ? "-" : burnOf(state.report),
+      state.report === null ? "-" : state.report.anycast === undefined ? burnOf(state.report) : describeAnycast(state.report.anycast, state.report.rule),
     ]),
   );
 }
@@ -119,8 +122,3 @@ function time(iso: string | null): string {
   return iso === null ? "-" : `${iso.slice(0, 19).replace("T", " ")}Z`;
 }
 
-function storeFailure(io: Io, err: unknown): number {
-  if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch alerts: ${err.message} (${err.code})\n`);
-  return 1;
-}

@@ -15,12 +15,13 @@ import {
   periodStartMs,
   rollupPeriod,
 } from "@popwatch/core";
-import { DEFAULT_DATA_DIR, type ResultStore, StoreError } from "@popwatch/store";
+import type { ResultStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { type OpenStore, openAwsStore, openSharedStore } from "../local-store";
+import type { OpenStore } from "../local-store";
 import { renderTable } from "../output/probe-table";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { parseWhen } from "./results";
 
@@ -48,9 +49,7 @@ Options:
                         csv: one row per (target, region, PoP)
   --json                same as --format json
   --config FILE         name PoPs by place from popCatalogue (built-in airport codes otherwise)
-  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
-  --table NAME          read the DynamoDB table NAME on AWS instead (credentials from the AWS SDK chain)
-  --aws-region R        the table's region (default AWS_REGION)
+${STORE_FLAGS_USAGE}
   -h, --help            this help
 
 Exit status: 0 listed (also when nothing matched), 1 store error, 2 usage or configuration error.
@@ -66,9 +65,7 @@ const OPTIONS = {
   format: { type: "string" },
   json: { type: "boolean" },
   config: { type: "string" },
-  "data-dir": { type: "string" },
-  table: { type: "string" },
-  "aws-region": { type: "string" },
+  ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -100,10 +97,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   if (values.json && values.format !== undefined && values.format !== "json") throw new UsageError("--json and --format exclude each other");
   const format = values.json ? "json" : (values.format ?? "table");
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")}, got "${format}"`);
-  if (values.table !== undefined && values["data-dir"] !== undefined) throw new UsageError("--table and --data-dir exclude each other");
-  const awsRegion = values["aws-region"] ?? process.env.AWS_REGION;
-  if (values.table !== undefined && !awsRegion) throw new UsageError("--aws-region: required with --table (or set AWS_REGION)");
-  if (values.table === undefined && values["aws-region"] !== undefined) throw new UsageError("--aws-region: only meaningful with --table");
+  const choice = storeChoice(values);
 
   let catalogue = createPopCatalogue();
   if (values.config !== undefined) {
@@ -116,12 +110,9 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
 
   let opened: OpenStore;
   try {
-    opened =
-      values.table !== undefined
-        ? openAwsStore(values.table, awsRegion!)
-        : await openSharedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR });
+    opened = await openChosenStore(choice);
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "catchment", err);
   }
   let entries: Catchment[];
   try {
@@ -135,7 +126,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
     for (const s of series) rollups.push(...(await readSeriesRollups(opened.store, s, since, until, bucket as RollupGranularity)));
     entries = catchment(rollups, { window: { from: since, to: until }, bucket: bucket as RollupGranularity });
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "catchment", err);
   } finally {
     await opened.close();
   }
@@ -233,8 +224,3 @@ function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue): s
   return `${blocks.join("\n")}\n* dominant PoP (most answers); shares are of answers that identified a PoP\n`;
 }
 
-function storeFailure(io: Io, err: unknown): number {
-  if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch catchment: ${err.message} (${err.code})\n`);
-  return 1;
-}

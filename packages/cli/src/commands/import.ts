@@ -5,12 +5,13 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { PROBE_KINDS, toEpochMs, toIsoInstant } from "@popwatch/core";
 import { storeRetention } from "@popwatch/agent";
-import { DEFAULT_DATA_DIR, DEFAULT_RETENTION_DAYS, type ResultStore, type RetentionDays, StoreError, type StoredResult } from "@popwatch/store";
+import { DEFAULT_DATA_DIR, DEFAULT_RETENTION_DAYS, type ResultStore, type RetentionDays, type StoredResult } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { type OpenStore, openSharedStore } from "../local-store";
 import { parseFlags } from "./args";
+import { reportStoreFailure } from "../store-flags";
 
 export const IMPORT_USAGE = `Usage: popwatch import [--data-dir DIR] [--region R] [--strict] [--config FILE] FILE.jsonl
 
@@ -173,7 +174,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   try {
     opened = await openSharedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, retentionDays });
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "import", err, "; lines written before the failure stay, importing again completes the rest");
   }
   try {
     const rollups = await writeImported(opened.store, good, Date.now());
@@ -191,7 +192,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     }
     return bad > 0 ? 1 : 0;
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "import", err, "; lines written before the failure stay, importing again completes the rest");
   } finally {
     await opened.close();
   }
@@ -243,8 +244,3 @@ async function writeImported(store: ResultStore, lines: readonly ImportedLine[],
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
-function storeFailure(io: Io, err: unknown): number {
-  if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch import: ${err.message} (${err.code}); lines written before the failure stay, importing again completes the rest\n`);
-  return 1;
-}

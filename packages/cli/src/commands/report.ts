@@ -28,14 +28,14 @@ import {
   periodStartMs,
   type DetourItem,
 } from "@popwatch/core";
-import { DynamoAlertStateStore, type ResultStore, StoreError } from "@popwatch/store";
+import { DynamoAlertStateStore, type ResultStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { renderHtmlReport } from "../output/html-report";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "../output/report-render";
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, type StoreChoice, openChosenStore, storeChoice } from "../store-flags";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, type StoreChoice, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { type ReportCharts, reportCharts } from "./report-series";
 import { parseWhen } from "./results";
@@ -195,13 +195,13 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   try {
     opened = await openChosenStore(choice);
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "report", err);
   }
   let built: BuiltReport;
   try {
     built = await buildReport({ config: { ...config, slos }, opened, choice, nowMs, sinceMs, region: values.region, html: values.html !== undefined });
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "report", err);
   } finally {
     await opened.close();
   }
@@ -380,8 +380,3 @@ async function regionRollups(store: Pick<ResultStore, "queryRegionRollups">, reg
   return [...flatten(await read("minute", fromMs, hoursFrom)), ...flatten(hours), ...flatten(await read("minute", lastHourEnd, toMs))];
 }
 
-function storeFailure(io: Io, err: unknown): number {
-  if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch report: ${err.message} (${err.code})\n`);
-  return 1;
-}

@@ -1,9 +1,9 @@
 import { PROBE_KINDS, type ProbeKind, toEpochMs } from "@popwatch/core";
-import { DEFAULT_DATA_DIR, StoreError } from "@popwatch/store";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { type OpenStore, openAwsStore, openSharedStore } from "../local-store";
+import type { OpenStore } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
 export const RESULTS_USAGE = `Usage: popwatch results [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
@@ -20,9 +20,7 @@ Options:
   --kind K              only this kind: ${PROBE_KINDS.join(", ")}
   --limit N             at most N results (the earliest)
   --json                one JSON object per line: the probe's result plus region, slotAt, seq, invocationId
-  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
-  --table NAME          read the DynamoDB table NAME on AWS instead (credentials from the AWS SDK chain)
-  --aws-region R        the table's region (default AWS_REGION)
+${STORE_FLAGS_USAGE}
   -h, --help            this help
 
 Exit status: 0 listed (also when nothing matched), 1 store error, 2 usage error.
@@ -36,9 +34,7 @@ const OPTIONS = {
   kind: { type: "string" },
   limit: { type: "string" },
   json: { type: "boolean" },
-  "data-dir": { type: "string" },
-  table: { type: "string" },
-  "aws-region": { type: "string" },
+  ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -77,19 +73,13 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     throw new UsageError(`--kind: expected one of ${PROBE_KINDS.join(", ")}, got "${kind}"`);
   }
   const limit = parsePositiveInteger("limit", values.limit);
-  if (values.table !== undefined && values["data-dir"] !== undefined) throw new UsageError("--table and --data-dir exclude each other");
-  const awsRegion = values["aws-region"] ?? process.env.AWS_REGION;
-  if (values.table !== undefined && !awsRegion) throw new UsageError("--aws-region: required with --table (or set AWS_REGION)");
-  if (values.table === undefined && values["aws-region"] !== undefined) throw new UsageError("--aws-region: only meaningful with --table");
+  const choice = storeChoice(values);
 
   let opened: OpenStore;
   try {
-    opened =
-      values.table !== undefined
-        ? openAwsStore(values.table, awsRegion!)
-        : await openSharedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR });
+    opened = await openChosenStore(choice);
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "results", err);
   }
   try {
     const results = await opened.store.queryResults({
@@ -109,14 +99,9 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     }
     return 0;
   } catch (err) {
-    return storeFailure(io, err);
+    return reportStoreFailure(io, "results", err);
   } finally {
     await opened.close();
   }
 }
 
-function storeFailure(io: Io, err: unknown): number {
-  if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch results: ${err.message} (${err.code})\n`);
-  return 1;
-}
