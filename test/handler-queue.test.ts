@@ -177,6 +177,17 @@ describe.skipIf(skip)(`probe handler, queued rounds${note}`, () => {
     expect(minuteOf(T + 60_000)).toMatch(/:\d\d$/);
   });
 
+  it("when a scheduled event is lost, the period before it is still rolled up one period later", async () => {
+    const start = T + 7 * 60_000;
+    await runPeriod(start);
+    // The event at start + 60 s never comes; the next one rolls up both periods before it.
+    endpoint.sent = [];
+    virtualNow = start + 120_000 + 200;
+    await probe(scheduledEvent(start + 120_000), context());
+    expect(await minuteTotals(start)).toEqual({ nsd: 6, nginx: 6 });
+    expect(await minuteTotals(start + 60_000)).toEqual({ nsd: 0, nginx: 0 });
+  });
+
   it("a round whose slot passed more than an interval ago is skipped, not filed under a time it did not probe", async () => {
     const body = JSON.stringify({ v: 1, region: REGION, scheduledAt: new Date(T + 180_000).toISOString(), invocationId: "late", round: 2 });
     virtualNow = T + 180_000 + 20_000 + 10_001;

@@ -4,9 +4,9 @@
 // inline  The scheduled invocation runs every round of its period and rolls
 //         up its own period at the end (it wrote everything in it).
 // queue   The scheduled invocation sends rounds 1..n-1 to the queue, runs
-//         round 0, then rolls up the PREVIOUS period: by now its last round
-//         (slot one interval ago, probes shorter than an interval) has been
-//         written. A round that finishes within ROLLUP_SETTLE_MS of its
+//         round 0, then rolls up the PREVIOUS period (and the one before, in
+//         case a scheduled event was lost): by now its last round (slot one
+//         interval ago, probes shorter than an interval) has been written. A round that finishes within ROLLUP_SETTLE_MS of its
 //         period's end, or after it, rolls up its period itself: the roller
 //         may already have read the raw items without it. Both write with
 //         "never fewer results" conditions, so the fuller rollup wins
@@ -28,6 +28,9 @@ import { invocationIdFor } from "./schedule";
  * and clock differences between invocations.
  */
 export const ROLLUP_SETTLE_MS = 5_000;
+
+/** Periods before its own that a queued scheduled invocation rolls up. */
+export const ROLLED_UP_PERIODS = 2;
 
 /** The scheduled period [start, end) an invocation scheduled at `scheduledMs` covers. */
 export function periodOf(config: Pick<PopwatchConfig, "schedule">, scheduledMs: number): { startMs: number; endMs: number } {
@@ -62,7 +65,10 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Invoca
     enqueueProblems = [{ stage: "enqueue", code: "internal", message: err instanceof Error ? err.message : String(err) }];
   }
   const { startMs } = periodOf(config, scheduledMs);
-  const previous: RollupRange = { fromMs: startMs - config.schedule.rateMinutes * 60_000, toMs: startMs };
+  // The previous period, and the one before it: when a scheduled event is
+  // lost, the period it should have rolled up is still rolled up one period
+  // later (about 1 WRU a minute more).
+  const previous: RollupRange = { fromMs: startMs - ROLLED_UP_PERIODS * config.schedule.rateMinutes * 60_000, toMs: startMs };
   const summary = await runInvocation({ ...options, invocationId, rounds: 1, rollups: previous });
   // Failing makes Lambda retry the scheduled event, which sends the rounds again (duplicates overwrite).
   summary.errors.push(...enqueueProblems);

@@ -35,6 +35,7 @@ export {
 } from "./queue";
 export { SQS_BATCH_LIMIT, SqsRoundQueue, type SqsRoundQueueOptions } from "./sqs-round-queue";
 export {
+  ROLLED_UP_PERIODS,
   ROLLUP_SETTLE_MS,
   periodOf,
   runQueuedRound,
