@@ -270,8 +270,8 @@ async function measure(config: PopwatchConfig): Promise<Measured> {
     const periodMs = config.schedule.rateMinutes * 60_000;
     const hourEnd = Date.parse("2025-06-02T13:00:00.000Z");
     const dayEnd = Date.parse("2025-06-03T00:00:00.000Z");
-    // Warm-up, ordinary, closing the hour, closing the day.
-    const schedule = [hourEnd - 3 * periodMs, hourEnd - 2 * periodMs, hourEnd - periodMs, dayEnd - periodMs];
+    // Two warm-up periods (a queued scheduled invocation rolls up the two periods before its own), ordinary, closing the hour, closing the day.
+    const schedule = [hourEnd - 4 * periodMs, hourEnd - 3 * periodMs, hourEnd - 2 * periodMs, hourEnd - periodMs, dayEnd - periodMs];
     const meters: Meter[] = [];
     let last: Omit<Measured, "meter" | "closingHour" | "closingDay"> | undefined;
     for (const [i, scheduledMs] of schedule.entries()) {
@@ -331,9 +331,9 @@ async function measure(config: PopwatchConfig): Promise<Measured> {
       if (summary.errors.length > 0 || summary.skippedRounds > 0) throw new Error(`invocation incomplete: ${JSON.stringify(summary)}`);
       const series = new Set(probeSpecsOf(config).map((spec) => `${spec.name}#${spec.kind}`)).size;
       meters.push(meter);
-      if (i === 1) last = { results: summary.results, rounds: summary.rounds, probeWallMs, rollupRequests, series };
+      if (i === 2) last = { results: summary.results, rounds: summary.rounds, probeWallMs, rollupRequests, series };
     }
-    return { ...last!, meter: meters[1]!, closingHour: meters[2]!, closingDay: meters[3]! };
+    return { ...last!, meter: meters[2]!, closingHour: meters[3]!, closingDay: meters[4]! };
   } finally {
     await embedded.close();
     rmSync(dataDir, { recursive: true, force: true });
