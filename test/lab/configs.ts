@@ -11,6 +11,7 @@ import {
   ROUTER_ID,
   type PopSpec,
 } from "./topology";
+import { knotConfText } from "../support/knot-config";
 
 export interface BgpTimers {
   /** Seconds between keepalives. */
@@ -203,33 +204,7 @@ zone:
 }
 
 export function knotConf(pop: PopSpec, dir: string): string {
-  return `server:
-  identity: "${pop.identity}"
-  nsid: "${pop.identity}"
-  rundir: "${dir}"
-  pidfile: "${dir}/knot.pid"
-  user: root:root
-  listen: "${ANYCAST_ADDRESS}@53"
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: "${dir}"
-control:
-  listen: "${dir}/knot.sock"
-log:
-  - target: stderr
-    any: info
-template:
-  - id: default
-    storage: "${dir}"
-    file: "%s.zone"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: ${LAB_ZONE}
-`;
+  return knotConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE, runAsRoot: true });
 }
 
 export function bindConf(pop: PopSpec, dir: string): string {

@@ -21,6 +21,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { inject } from "vitest";
+import { knotConfText } from "./knot-config";
 import { createTestPki, type TestPki } from "./pki";
 
 // ---------------------------------------------------------------------------
@@ -567,33 +568,9 @@ zone:
 function knotConf(dir: string, port: number, v6: boolean): string {
   const id = DNS_IDENT.knot;
   const listen = [`${LOOPBACK4}@${port}`, ...(v6 ? [`${LOOPBACK6}@${port}`] : [])];
-  return `server:
-  identity: "${id.identity}"
-  nsid: "${id.nsid}"
-  rundir: "${dir}"
-  pidfile: "${dir}/knot.pid"
-${process.getuid?.() === 0 ? "  user: root:root\n" : ""}  listen: [ ${listen.map((l) => `"${l}"`).join(", ")} ]
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: "${dir}"
-control:
-  listen: "${dir}/knot.sock"
-log:
-  - target: stderr
-    any: info
-template:
-  - id: default
-    storage: "${dir}"
-    file: "%s.zone"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: ${ZONE}
-`;
+  return knotConfText({ identity: id.identity, nsid: id.nsid, dir, listen, zone: ZONE, runAsRoot: process.getuid?.() === 0 });
 }
+
 
 function bindConf(dir: string, port: number, v6: boolean): string {
   const id = DNS_IDENT.bind;
