@@ -59,10 +59,14 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Invoca
   // Enqueue first: round 0 takes a while, and the later rounds' delays count from now.
   const entries = roundQueueEntries(config, { region: options.region, scheduledAt, invocationId }, now());
   let enqueueProblems: InvocationProblem[];
+  let enqueuedRounds: number;
   try {
     enqueueProblems = (await queue.send(entries)).map((failure) => ({ stage: "enqueue", ...failure }));
+    enqueuedRounds = entries.length - enqueueProblems.length;
   } catch (err) {
+    // One problem stands for every round here: none is known to be sent.
     enqueueProblems = [{ stage: "enqueue", code: "internal", message: err instanceof Error ? err.message : String(err) }];
+    enqueuedRounds = 0;
   }
   const { startMs } = periodOf(config, scheduledMs);
   // The previous period, and the one before it: when a scheduled event is
@@ -72,7 +76,7 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Invoca
   const summary = await runInvocation({ ...options, invocationId, rounds: 1, rollups: previous });
   // Failing makes Lambda retry the scheduled event, which sends the rounds again (duplicates overwrite).
   summary.errors.push(...enqueueProblems);
-  summary.enqueuedRounds = entries.length - enqueueProblems.length;
+  summary.enqueuedRounds = enqueuedRounds;
   return summary;
 }
 

@@ -275,7 +275,14 @@ export class DynamoResultStore implements ResultStore {
         throw invalid(`${granularity} ${period} of ${region}: a rollup of another period, region or granularity, or not a rollup`);
       }
     }
-    return this.putRollupItemUnlessMoreComplete(granularity, region, period, rollups);
+    // Readers accept one rollup per series in series order (decodeRollupItem), as rollUp writes them.
+    const ordered = [...rollups].sort((a, b) => compareStrings(a.target, b.target) || compareStrings(a.kind, b.kind));
+    for (let i = 1; i < ordered.length; i++) {
+      if (ordered[i - 1]!.target === ordered[i]!.target && ordered[i - 1]!.kind === ordered[i]!.kind) {
+        throw invalid(`${granularity} ${period} of ${region}: two rollups of series ${ordered[i]!.target}/${ordered[i]!.kind}`);
+      }
+    }
+    return this.putRollupItemUnlessMoreComplete(granularity, region, period, ordered);
   }
 
   async deleteExpired(now: Instant): Promise<DeleteExpiredReport> {
