@@ -24,4 +24,4 @@ export { describeAnycast, pagerDutyDedupKey, pagerDutyEvent, slackMessage, summa
 export { createSinks, type CreateSinksOptions } from "./sinks/index";
 export { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, detailTypeOf, type Sink } from "./sinks/sink";
 export { StdoutSink, type StdoutSinkOptions } from "./sinks/stdout";
-export { DEFAULT_MAX_RESPONSE_BYTES, WebhookSink, type WebhookSinkOptions } from "./sinks/webhook";
+export { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES, WebhookSink, type WebhookSinkOptions } from "./sinks/webhook";

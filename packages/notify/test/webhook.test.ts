@@ -120,6 +120,20 @@ describe("webhook sinks", () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it("refuses a request body over the cap without sending it, and sends one under it", async () => {
+    const { firing } = firingAndResolved(Array.from({ length: 40 }, (_, i) => `region-${i}`));
+    const body = JSON.stringify(firing);
+    const capped = new WebhookSink({ url: receiver.url, maxRequestBytes: Buffer.byteLength(body) - 1 });
+    const [refused] = await deliver([firing], [capped], { retry: RETRY, runtime: recordingRuntime() });
+    expect(refused).toMatchObject({ ok: false, code: "invalid_notification", retryable: false, attempts: 1 });
+    expect(receiver.requests).toHaveLength(0);
+    const roomy = new WebhookSink({ url: receiver.url, maxRequestBytes: Buffer.byteLength(body) });
+    const [sent] = await deliver([firing], [roomy], { retry: RETRY, runtime: recordingRuntime() });
+    expect(sent).toMatchObject({ ok: true });
+    expect(receiver.requests).toHaveLength(1);
+    expect(() => new WebhookSink({ url: receiver.url, maxRequestBytes: 0 })).toThrow(NotifyError);
+  });
+
   it("reports a refused connection", async () => {
     const closed = await startWebhookReceiver();
     const url = closed.url;

@@ -610,9 +610,17 @@ function deliveryGroups(baseId: string, parts: readonly OutboxPart[], seal: Set<
   const late = seal === null ? [] : parts.filter((part) => !seal.has(part.scope) && !part.delivered);
   const groups: DeliveryGroup[] = [];
   if (sealed.some((part) => !part.delivered)) groups.push({ id: baseId, parts: sealed });
-  if (late.length > 0) {
-    const scopes = late.map((part) => part.scope).sort();
-    groups.push({ id: `${baseId}${LATE_PART_SEPARATOR}${scopes.map(encodeURIComponent).join(",")}`, parts: late });
+  // Late parts some sink already took stay apart from newer ones: merged, the id would change and that sink would get them again.
+  const bySinksDone = new Map<string, OutboxPart[]>();
+  for (const part of late) {
+    const signature = JSON.stringify([...part.deliveredTo].sort());
+    const list = bySinksDone.get(signature);
+    if (list) list.push(part);
+    else bySinksDone.set(signature, [part]);
+  }
+  for (const parts of bySinksDone.values()) {
+    const scopes = parts.map((part) => part.scope).sort();
+    groups.push({ id: `${baseId}${LATE_PART_SEPARATOR}${scopes.map(encodeURIComponent).join(",")}`, parts });
   }
   return groups;
 }

@@ -226,6 +226,28 @@ describe("DynamoAlertStateStore", () => {
     expect(late!.deliveredTo).toEqual([]);
   });
 
+  it("a late part partly delivered is not sent again under a new id when another late part arrives", async () => {
+    const s = store();
+    const plan = planAlerts({ now: T0, observations: ["eu-west-1", "us-east-1", "ap-south-1"].map((r) => observe(r, true)), previous: [], config: CONFIG });
+    const update = (scope: string) => plan.updates.find((u) => u.state.scope === scope)!;
+    const write = (scope: string) => s.transition(0, update(scope).state, update(scope).notifications, update(scope).transitions);
+    const id = plan.notifications[0]!.notificationId;
+    await write("eu-west-1");
+    await s.markDelivered((await s.pendingNotifications())[0]!.notification.notificationId);
+    await write("us-east-1");
+    const lateId = `${id}+us-east-1`;
+    // sinks.0 took the late part, sinks.1 failed: it stays pending for sinks.1 only.
+    const claim = await s.claimDelivery(lateId, 30_000);
+    await s.recordDelivery(lateId, ["sinks.0"]);
+    await s.releaseDelivery(lateId, claim!.token);
+    await write("ap-south-1");
+    const pending = (await s.pendingNotifications()).map((p) => ({ id: p.notification.notificationId, regions: p.notification.regions, deliveredTo: p.deliveredTo }));
+    expect(pending).toEqual([
+      { id: `${id}+ap-south-1`, regions: ["ap-south-1"], deliveredTo: [] },
+      { id: lateId, regions: ["us-east-1"], deliveredTo: ["sinks.0"] },
+    ]);
+  });
+
   it("a lease expires; releasing needs its token", async () => {
     let now = T0;
     const s = store({ clock: () => now });

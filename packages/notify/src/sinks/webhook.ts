@@ -11,6 +11,8 @@ import { pagerDutyEvent, slackMessage } from "./formats";
 import type { Sink } from "./sink";
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024;
+/** PagerDuty Events API v2 refuses payloads over 512 KB; the same cap keeps any webhook request bounded. */
+export const DEFAULT_MAX_REQUEST_BYTES = 512 * 1024;
 
 export interface WebhookSinkOptions {
   url: string;
@@ -24,6 +26,8 @@ export interface WebhookSinkOptions {
   /** Default: undici's global dispatcher. */
   dispatcher?: Dispatcher;
   maxResponseBytes?: number;
+  /** Larger request bodies are refused (invalid_notification) without being sent. Default DEFAULT_MAX_REQUEST_BYTES. */
+  maxRequestBytes?: number;
   /** Epoch ms, for Retry-After dates. */
   now?: () => number;
 }
@@ -38,6 +42,7 @@ export class WebhookSink implements Sink {
   private readonly headers: Record<string, string>;
   private readonly dispatcher: Dispatcher | undefined;
   private readonly maxResponseBytes: number;
+  private readonly maxRequestBytes: number;
   private readonly now: () => number;
 
   constructor(options: WebhookSinkOptions) {
@@ -56,6 +61,8 @@ export class WebhookSink implements Sink {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.dispatcher = options.dispatcher;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    if (!(Number.isSafeInteger(this.maxRequestBytes) && this.maxRequestBytes > 0)) throw new NotifyError("sink_invalid", "maxRequestBytes: expected a positive integer");
     this.now = options.now ?? Date.now;
     // Origin only, in the id and the description alike: paths of Slack and other webhooks carry their secret.
     this.id = options.id ?? `webhook:${this.format}:${url.origin}`;
@@ -71,6 +78,10 @@ export class WebhookSink implements Sink {
 
   async send(notification: Notification, signal: AbortSignal): Promise<SendResult> {
     const body = JSON.stringify(this.body(notification));
+    // Refused here rather than by the receiver: its 413 would be a 4xx all the same, after uploading the whole body.
+    if (Buffer.byteLength(body) > this.maxRequestBytes) {
+      return { ok: false, code: "invalid_notification", retryable: false, detail: `request body larger than ${this.maxRequestBytes} bytes` };
+    }
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.url, {
