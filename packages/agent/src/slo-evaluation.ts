@@ -217,12 +217,14 @@ export function alertObservationsOf(scopes: readonly ScopeEvaluation[]): AlertOb
       const shown = firing ?? [...rules].sort((a, b) => b.factor - a.factor)[0]!;
       const short = shown.short ?? shown.long;
       const shortCounts = scope.counts[short];
+      const cleanShortWindows = [...new Set(rules.map((r) => r.short ?? r.long))].filter((w) => (scope.counts[w]?.bad ?? 0) === 0);
       observations.push({
         slo: scope.slo,
         severity,
         scope: scope.scope,
         burning: firing !== undefined,
         shortWindowClean: shown.shortWindowClean ?? (shortCounts ? shortCounts.bad === 0 : true),
+        cleanShortWindows,
         heldBack: firing === undefined && rules.some((r) => r.heldBack),
         burnRates: { ...scope.evaluation.burnRates },
         budgetRemaining: scope.evaluation.budgetRemaining,

@@ -83,6 +83,28 @@ describe("alert lifecycle", () => {
     for (const plan of plans) for (const n of plan.notifications) expect(alertEventDetailSchema.safeParse(n).success).toBe(true);
   });
 
+  it("an alert raised by the 6h/30m rule resolves only once the 30m window is clean, not on a clean 5m window", () => {
+    const slow = { long: "6h", short: "30m", factor: 6 };
+    const { plans, states } = runSteps([
+      { at: 0, observations: [observe("eu-west-1", "burning", { rule: slow, cleanShortWindows: ["5m"] })] },
+      // Nothing burns now; the evaluator shows the fastest rule, whose 5m window is clean, but 30m still has errors.
+      { at: 10, observations: [observe("eu-west-1", "clean", { cleanShortWindows: ["5m"] })] },
+      // Renotify while waiting must not swap the rule that decides the resolve.
+      { at: 250, observations: [observe("eu-west-1", "clean", { cleanShortWindows: ["5m"] })] },
+      { at: 260, observations: [observe("eu-west-1", "clean", { cleanShortWindows: ["5m", "30m"] })] },
+    ]);
+    expect(plans.map(entries)).toEqual([["firing:eu-west-1"], [], ["renotify:eu-west-1"], ["resolved:eu-west-1"]]);
+    expect(states[0]).toMatchObject({ status: "resolved", resolvedAt: iso(260) });
+  });
+
+  it("without cleanShortWindows, shortWindowClean decides as before", () => {
+    const { plans } = runSteps([
+      { at: 0, observations: [observe("eu-west-1", "burning", { rule: { long: "6h", short: "30m", factor: 6 } })] },
+      { at: 1, observations: [observe("eu-west-1", "clean")] },
+    ]);
+    expect(plans.map(entries)).toEqual([["firing:eu-west-1"], ["resolved:eu-west-1"]]);
+  });
+
   it("fires again after a resolve, as a new episode", () => {
     const { plans } = runSteps([
       { at: 0, observations: [observe("eu-west-1", "burning")] },

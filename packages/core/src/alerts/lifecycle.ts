@@ -306,7 +306,13 @@ function advanceStatus(item: Work, at: string): void {
   if (observation === undefined || observation.heldBack === true) return;
   const from = state.status;
   if (from === "firing") {
-    if (!observation.burning && observation.shortWindowClean) {
+    // Hysteresis: an alert raised by the 6h/30m rule must not resolve on a clean 5m window.
+    const firedShort = state.report?.rule.short;
+    const clean =
+      observation.cleanShortWindows !== undefined && firedShort !== undefined
+        ? observation.cleanShortWindows.includes(firedShort)
+        : observation.shortWindowClean;
+    if (!observation.burning && clean) {
       state.status = "resolved";
       state.resolvedAt = at;
     }
@@ -326,7 +332,12 @@ function decideDelivery(item: Work, at: string, nowMs: number, renotifyMs: numbe
   const deliver = (kind: NotificationKind): void => {
     item.delivered = kind;
     state.held = null;
-    if (item.observation !== undefined) state.report = reportOf(item.observation);
+    if (item.observation !== undefined) {
+      const firedRule = state.report?.rule;
+      state.report = reportOf(item.observation);
+      // Still firing but no longer burning: keep the rule that fired, whose short window decides the resolve.
+      if (kind !== "resolved" && !item.observation.burning && firedRule !== undefined) state.report.rule = firedRule;
+    }
     if (kind === "resolved") {
       state.announced = false;
     } else {

@@ -243,6 +243,13 @@ export const alertObservationSchema = z.strictObject({
   burning: z.boolean(),
   /** No bad events in the short window of the rule that fired (or last fired). */
   shortWindowClean: z.boolean(),
+  /**
+   * Every short window with no bad events. When given, a firing alert
+   * resolves only once the short window of the rule that last fired (its
+   * stored report's rule) is among them, whichever rule the evaluator shows
+   * now; shortWindowClean decides otherwise.
+   */
+  cleanShortWindows: z.optional(z.array(z.string().check(z.minLength(1)))),
   /** The rule would fire but its long window has too few events to judge: neither fires nor counts as recovery. */
   heldBack: z.optional(z.boolean()),
   burnRates: burnRatesSchema,
