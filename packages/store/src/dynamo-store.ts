@@ -195,8 +195,10 @@ export class DynamoResultStore implements ResultStore {
   }
 
   async queryResults(query: ResultQuery): Promise<StoredResultRecord[]> {
-    const sinceMs = instantMs(query.since, "since");
     const untilMs = query.until === undefined ? this.clock() : instantMs(query.until, "until");
+    // Nothing older than the retention (plus TTL's deletion lag) is kept: a
+    // range reaching further back would only add a Query per empty hour.
+    const sinceMs = Math.max(instantMs(query.since, "since"), untilMs - (this.retentionDays.raw + TTL_LAG_DAYS) * DAY_MS);
     const limit = query.limit;
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw invalid("limit must be a positive integer");
     if (query.kind !== undefined && !(PROBE_KINDS as readonly string[]).includes(query.kind)) throw invalid(`unknown kind ${query.kind}`);
@@ -224,8 +226,8 @@ export class DynamoResultStore implements ResultStore {
   async queryRegionRollups<G extends RollupGranularity>(query: RegionRollupQuery<G>): Promise<RegionRollups<G>[]> {
     const region = validRegion(query.region);
     const granularity = validGranularity(query.granularity);
-    const fromMs = instantMs(query.from, "from");
     const toMs = instantMs(query.to, "to");
+    const fromMs = Math.max(instantMs(query.from, "from"), toMs - (this.retentionDays[granularity] + TTL_LAG_DAYS) * DAY_MS);
     if (toMs <= fromMs) return [];
     const first = periodKey(granularity, fromMs);
     const last = periodKey(granularity, toMs - 1);
@@ -773,6 +775,10 @@ function checkKeySizes(pk: string, sk: string, where: string): void {
     throw invalid(`${where}: key too long for DynamoDB (region or invocation id too long)`);
   }
 }
+
+const DAY_MS = 86_400_000;
+/** DynamoDB deletes expired items within about two days of their expiry. */
+const TTL_LAG_DAYS = 2;
 
 function expirySeconds(startMs: number, days: number): number {
   return Math.floor(startMs / 1000) + Math.round(days * 86_400);

@@ -41,3 +41,29 @@ describe("putRegionRollups keeps region items readable", () => {
     expect(items).toEqual([]);
   });
 });
+
+describe("queries are bounded by the retention", () => {
+  it("a range reaching back to 1970 reads only the hours that can still hold data, and finds what is there", async () => {
+    const queries: number[] = [];
+    const client = table.newClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "QueryCommand") queries.push(1);
+        return next(args);
+      },
+      { step: "initialize", name: "countQueries" },
+    );
+    const now = Date.parse("2026-11-22T12:00:00.000Z");
+    const bounded = new DynamoResultStore({ client, tableName: table.tableName, retry: FAST_RETRY, clock: () => now, retentionDays: { raw: 7 } });
+    const region = "sa-east-1";
+    await bounded.putResults({ region, invocationId: "old-range", results: resultSeries("2026-11-21T10:00:00.000Z", 3, 60_000, { region }) });
+    queries.length = 0;
+    const found = await bounded.queryResults({ since: 0, region });
+    expect(found).toHaveLength(3);
+    // (7 days + 2 days of TTL lag) × 24 hourly partitions, plus the partial hour at each end.
+    expect(queries.length).toBeLessThanOrEqual(9 * 24 + 2);
+    queries.length = 0;
+    expect(await bounded.queryRegionRollups({ region, granularity: "minute", from: 0, to: now })).toEqual([]);
+    expect(queries.length).toBeLessThanOrEqual(14 + 2 + 2);
+  });
+});
