@@ -151,6 +151,15 @@ describe("alert lifecycle", () => {
     expect(states[0]!.status).toBe("firing");
   });
 
+  it("does not renotify a key that is no longer observed (no current figures to repeat)", () => {
+    const { plans } = runSteps([
+      { at: 0, observations: [observe("eu-west-1", "burning")] },
+      { at: 250, observations: [] },
+      { at: 251, observations: [observe("eu-west-1", "burning")] },
+    ]);
+    expect(plans.map(entries)).toEqual([["firing:eu-west-1"], [], ["renotify:eu-west-1"]]);
+  });
+
   it("groups regions of one SLO and severity into one notification per kind", () => {
     const { plans } = runSteps([
       { at: 0, observations: [observe("eu-west-1", "burning"), observe("us-east-1", "burning"), observe("ap-south-1", "clean")] },

@@ -354,7 +354,9 @@ function decideDelivery(item: Work, at: string, nowMs: number, renotifyMs: numbe
     }
     state.held = null;
     const last = state.lastNotifiedAt === null ? null : Date.parse(state.lastNotifiedAt);
-    if (renotifyMs > 0 && !maintenance && !quorumUnmet && (last === null || nowMs - last >= renotifyMs)) deliver("renotify");
+    // Without an observation (SLO or region no longer evaluated) there are no current figures to repeat.
+    const observed = item.observation !== undefined;
+    if (renotifyMs > 0 && observed && !maintenance && !quorumUnmet && (last === null || nowMs - last >= renotifyMs)) deliver("renotify");
     return;
   }
   if (!state.announced) {
