@@ -109,3 +109,18 @@ describe("anycast alert texts", () => {
     expect(summaryLine(slo)).toBe("[FIRING] edge-availability (page) in eu-central-1: burn rate 20× over 1h (threshold 14.4×), 50% of the error budget left");
   });
 });
+
+describe("truncate", () => {
+  it("never leaves half of a surrogate pair, and stays within the limit", async () => {
+    const { truncate } = await import("../src/sinks/formats");
+    const text = `${"a".repeat(8)}😀😀`; // the emoji starts at index 8
+    expect(truncate(text, 10)).toBe(`${"a".repeat(8)}…`);
+    expect(truncate(text, 11)).toBe(`${"a".repeat(8)}😀…`);
+    expect(truncate(text, 12)).toBe(text);
+    for (let limit = 2; limit < 12; limit++) {
+      const out = truncate(text, limit);
+      expect(out.length).toBeLessThanOrEqual(limit);
+      expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(out)).toBe(false);
+    }
+  });
+});
