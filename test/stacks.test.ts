@@ -648,20 +648,23 @@ describe("config loading", () => {
   });
 });
 
-describe("the real handler", () => {
-  const real = join(ROOT, "functions/probe.ts");
-  it.skipIf(!existsSync(real))("functions/probe.ts: SST's bundle imports only node built-ins and loads without node_modules", async () => {
-    await initProject({ stage: "test", region: "us-east-1" });
-    const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region: "us-east-1", account: ACCOUNT });
-    const { probe } = await addPopwatchStacks(app, config);
+describe("the real handlers", () => {
+  const handlers = [
+    { file: "functions/probe", construct: "Probe", region: "us-east-1", stack: (s: PopwatchStacks) => s.probe },
+    { file: "functions/evaluate", construct: "Evaluate", region: HOME, stack: (s: PopwatchStacks) => s.evaluate },
+  ];
+  it.each(handlers)("$file.ts: SST's bundle imports only node built-ins and loads without node_modules", async ({ file, construct, region, stack }) => {
+    await initProject({ stage: "test", region });
+    const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region, account: ACCOUNT });
+    const built = stack(await addPopwatchStacks(app, config))!;
     await app.finish();
-    Template.fromStack(probe!).hasResourceProperties("AWS::Lambda::Function", { Handler: "functions/probe.handler", Runtime: "nodejs22.x" });
-    const out = join(useProject().paths.artifacts, probe!.node.findChild("Probe").node.addr);
-    const code = readFileSync(join(out, "functions/probe.mjs"), "utf8");
-    // Regression guard only; the goal (≤ 1 MB) and the size breakdown are in bench/RESULTS.md.
+    Template.fromStack(built).hasResourceProperties("AWS::Lambda::Function", { Handler: `${file}.handler`, Runtime: "nodejs22.x" });
+    const out = join(useProject().paths.artifacts, built.node.findChild(construct).node.addr);
+    const code = readFileSync(join(out, `${file}.mjs`), "utf8");
+    // Regression guard only; the probe's goal (≤ 1 MB) and the size breakdown are in bench/RESULTS.md.
     expect(code.length).toBeLessThanOrEqual(2 * 1024 * 1024);
     // Every import and require the bundle still makes, as esbuild parses them.
-    const scan = await build({ entryPoints: [join(out, "functions/probe.mjs")], bundle: true, write: false, metafile: true, platform: "node", format: "esm", external: ["*"], logLevel: "silent", outdir: join(tmpdir(), "popwatch-scan") });
+    const scan = await build({ entryPoints: [join(out, `${file}.mjs`)], bundle: true, write: false, metafile: true, platform: "node", format: "esm", external: ["*"], logLevel: "silent", outdir: join(tmpdir(), "popwatch-scan") });
     const imports = new Set(Object.values(scan.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)));
     expect([...imports].filter((spec) => !spec.startsWith("node:"))).toEqual(["module", "url"]); // SST's createRequire banner
     expect(code).not.toContain("dynalite");
@@ -669,35 +672,10 @@ describe("the real handler", () => {
     const lambdaRoot = mkdtempSync(join(tmpdir(), "popwatch-lambda-"));
     try {
       cpSync(out, lambdaRoot, { recursive: true });
-      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, "functions/probe.mjs")).href)}); console.log(typeof m.handler);`;
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, `${file}.mjs`)).href)}); console.log(typeof m.handler);`;
       const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: lambdaRoot, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
       expect(loaded.trim()).toBe("function");
       expect(JSON.parse(readFileSync(join(lambdaRoot, "popwatch.config.json"), "utf8"))).toEqual(JSON.parse(bundledConfigJson(config)));
-    } finally {
-      rmSync(lambdaRoot, { recursive: true, force: true });
-    }
-  });
-
-  const realEvaluate = join(ROOT, "functions/evaluate.ts");
-  it.skipIf(!existsSync(realEvaluate))("functions/evaluate.ts: SST's bundle imports only node built-ins and loads without node_modules", async () => {
-    await initProject({ stage: "test", region: HOME });
-    const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region: HOME, account: ACCOUNT });
-    const { evaluate } = await addPopwatchStacks(app, config);
-    await app.finish();
-    Template.fromStack(evaluate!).hasResourceProperties("AWS::Lambda::Function", { Handler: "functions/evaluate.handler", Runtime: "nodejs22.x" });
-    const out = join(useProject().paths.artifacts, evaluate!.node.findChild("Evaluate").node.addr);
-    const code = readFileSync(join(out, "functions/evaluate.mjs"), "utf8");
-    expect(code.length).toBeLessThanOrEqual(2 * 1024 * 1024);
-    const scan = await build({ entryPoints: [join(out, "functions/evaluate.mjs")], bundle: true, write: false, metafile: true, platform: "node", format: "esm", external: ["*"], logLevel: "silent", outdir: join(tmpdir(), "popwatch-scan") });
-    const imports = new Set(Object.values(scan.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)));
-    expect([...imports].filter((spec) => !spec.startsWith("node:"))).toEqual(["module", "url"]); // SST's createRequire banner
-    expect(code).not.toContain("dynalite");
-    const lambdaRoot = mkdtempSync(join(tmpdir(), "popwatch-lambda-"));
-    try {
-      cpSync(out, lambdaRoot, { recursive: true });
-      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, "functions/evaluate.mjs")).href)}); console.log(typeof m.handler);`;
-      const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: lambdaRoot, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
-      expect(loaded.trim()).toBe("function");
     } finally {
       rmSync(lambdaRoot, { recursive: true, force: true });
     }

@@ -11,7 +11,7 @@ import {
   ROUTER_ID,
   type PopSpec,
 } from "./topology";
-import { knotConfText } from "../support/knot-config";
+import { bindConfText, knotConfText } from "../support/dns-configs";
 
 export interface BgpTimers {
   /** Seconds between keepalives. */
@@ -208,34 +208,14 @@ export function knotConf(pop: PopSpec, dir: string): string {
 }
 
 export function bindConf(pop: PopSpec, dir: string): string {
-  return `options {
-  directory "${dir}";
-  pid-file "${dir}/named.pid";
-  lock-file "${dir}/named.lock";
-  session-keyfile "${dir}/session.key";
-  managed-keys-directory "${dir}";
-  dump-file "${dir}/named_dump.db";
-  statistics-file "${dir}/named.stats";
-  memstatistics-file "${dir}/named.memstats";
-  listen-on port 53 { ${ANYCAST_ADDRESS}; };
-  listen-on-v6 { none; };
-  recursion no;
-  # With validation on, named tries to reach the root servers and starts seconds late.
-  dnssec-validation no;
-  server-id "${pop.identity}";
-  hostname "${pop.identity}";
-  notify no;
-  allow-transfer { none; };
-  empty-zones-enable no;
-  automatic-interface-scan no;
-  interface-interval 0;
-};
-controls { };
-zone "${LAB_ZONE}" {
-  type primary;
-  file "${dir}/${LAB_ZONE}.zone";
-};
-`;
+  return bindConfText({
+    dir,
+    listenV4: `port 53 { ${ANYCAST_ADDRESS}; }`,
+    listenV6: "{ none; }",
+    serverId: pop.identity,
+    hostname: pop.identity,
+    zone: LAB_ZONE,
+  });
 }
 
 export interface CertFiles {

@@ -21,7 +21,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { inject } from "vitest";
-import { knotConfText } from "./knot-config";
+import { bindConfText, knotConfText } from "./dns-configs";
 import { createTestPki, type TestPki } from "./pki";
 
 // ---------------------------------------------------------------------------
@@ -574,33 +574,14 @@ function knotConf(dir: string, port: number, v6: boolean): string {
 
 function bindConf(dir: string, port: number, v6: boolean): string {
   const id = DNS_IDENT.bind;
-  return `options {
-  directory "${dir}";
-  pid-file "${dir}/named.pid";
-  lock-file "${dir}/named.lock";
-  session-keyfile "${dir}/session.key";
-  managed-keys-directory "${dir}";
-  dump-file "${dir}/named_dump.db";
-  statistics-file "${dir}/named.stats";
-  memstatistics-file "${dir}/named.memstats";
-  listen-on port ${port} { ${LOOPBACK4}; };
-  listen-on-v6 ${v6 ? `port ${port} { ${LOOPBACK6}; }` : "{ none; }"};
-  recursion no;
-  dnssec-validation no;
-  server-id "${id.identity}";
-  hostname "${id.hostnameBind}";
-  notify no;
-  allow-transfer { none; };
-  empty-zones-enable no;
-  automatic-interface-scan no;
-  interface-interval 0;
-};
-controls { };
-zone "${ZONE}" {
-  type primary;
-  file "${dir}/${ZONE}.zone";
-};
-`;
+  return bindConfText({
+    dir,
+    listenV4: `port ${port} { ${LOOPBACK4}; }`,
+    listenV6: v6 ? `port ${port} { ${LOOPBACK6}; }` : "{ none; }",
+    serverId: id.identity,
+    hostname: id.hostnameBind,
+    zone: ZONE,
+  });
 }
 
 /** Starts one DNS server in `dir` (created). Throws MissingBinaryError if its binary is absent. */
