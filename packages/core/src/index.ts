@@ -1,4 +1,6 @@
 export { ConfigError, PopwatchCoreError, type CoreErrorCode } from "./errors";
+export { compareStrings } from "./compare";
+export { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "./time";
 export {
   FAILURE_CODES,
   PROBE_KINDS,
