@@ -4,7 +4,6 @@
 // for both, and the anycast windows add at most 24 hour and 119 minute items
 // per region, most of which the SLO windows read anyway.
 import {
-  PERIOD_MS,
   anycastAlertObservations,
   anycastAlertSeverities,
   anycastReadRanges,
@@ -13,8 +12,8 @@ import {
   type PeriodRange,
   type PopwatchConfig,
   type Rollup,
+  type RollupView,
 } from "@popwatch/core";
-import type { SloEvaluationRun } from "./slo-evaluation";
 
 type AnycastConfig = Pick<PopwatchConfig, "analytics" | "targets" | "popCatalogue">;
 
@@ -32,8 +31,8 @@ export interface AnycastEvaluationOptions {
   config: AnycastConfig;
   regions: readonly string[];
   endMs: number;
-  /** The SLO run's `periods`, read with anycastReads(config, endMs) among its extra reads. */
-  periods: SloEvaluationRun["periods"];
+  /** Rollups read with anycastReads(config, endMs) among the needs (the SLO run's `rollups`). */
+  rollups: RollupView;
 }
 
 export interface AnycastEvaluationRun extends AnycastAlertEvaluation {
@@ -48,16 +47,8 @@ export function evaluateAnycastAlerts(options: AnycastEvaluationOptions): Anycas
   const rollups: Rollup[] = [];
   let itemsUsed = 0;
   for (const region of options.regions) {
-    const periods = options.periods.get(region);
-    if (periods === undefined) continue;
-    for (const range of ranges) {
-      for (let start = range.fromMs; start < range.toMs; start += PERIOD_MS[range.granularity]) {
-        const item = periods.get(`${range.granularity}|${start}`);
-        if (item === undefined) continue;
-        itemsUsed++;
-        rollups.push(...item);
-      }
-    }
+    rollups.push(...options.rollups.inRanges(region, ranges));
+    itemsUsed += options.rollups.countInRanges(region, ranges);
   }
   const evaluation = anycastAlertObservations({
     endMs,

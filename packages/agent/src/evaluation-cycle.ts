@@ -44,7 +44,7 @@ export async function runEvaluationCycle(options: EvaluationCycleOptions): Promi
     endMs,
     extraReads: anycastReads(options.config, endMs),
   });
-  const anycast = evaluateAnycastAlerts({ config: options.config, regions: options.regions, endMs, periods: slos.periods });
+  const anycast = evaluateAnycastAlerts({ config: options.config, regions: options.regions, endMs, rollups: slos.rollups });
   const alerts = await runAlertCycle({
     repository: options.alerts,
     observations: [...alertObservationsOf(slos.scopes), ...anycast.observations],

@@ -46,10 +46,12 @@ export {
 export {
   alertObservationsOf,
   evaluateSlos,
+  evaluateSlosFrom,
   evaluationEndMs,
-  type LatencySummary,
+  sloReadRanges,
   type ScopeEvaluation,
   type SloEvaluationOptions,
+  type SloReadOptions,
   type SloEvaluationRun,
 } from "./slo-evaluation";
 export {

@@ -1,56 +1,52 @@
 // Evaluates every configured SLO per region and pooled, from rollups only.
 // Each region's rollup items hold every series of that region, so one set of
-// reads per region (the union of all windows' periods, core's
-// windowPeriods/mergePeriodReads) serves every SLO: items read grow with the
-// windows and regions, not with probes or SLOs.
+// reads per region (the union of all windows' periods, through core's read
+// model) serves every SLO: items read grow with the windows and regions, not
+// with probes or SLOs.
 import {
   ALERT_WINDOWS,
-  PERIOD_MS,
+  DAY_MS,
+  MINUTE_MS,
   POOLED_SCOPE,
+  RollupView,
   WINDOW_MS,
   evaluateSlo,
-  mergePeriodReads,
-  mergeSketches,
-  periodStartMs,
+  latencySummary,
   poolCounts,
-  quantile,
-  sketchCount,
+  popShares,
   sloCountsFromRollups,
   windowPeriods,
   type AlertObservation,
   type EventCounts,
+  type LatencySummary,
+  type PopShare,
   type PeriodRange,
   type PopwatchConfig,
   type Rollup,
-  type RollupGranularity,
   type SloConfig,
   type SloEvaluation,
   type WindowName,
 } from "@popwatch/core";
-import type { ResultStore } from "@popwatch/store";
+import { type ResultStore, type RollupRead, readRollups } from "@popwatch/store";
 
 export interface SloEvaluationOptions {
   config: Pick<PopwatchConfig, "slos" | "targets">;
-  store: Pick<ResultStore, "queryRegionRollups">;
   /** The regions to evaluate (vantage points); pooled is their event-weighted sum. */
   regions: readonly string[];
   /** Windows end here: a minute boundary up to which rollups are complete. */
   endMs: number;
   /** Extra window for latency quantiles and top PoPs in reports. Default 1 day. */
   summaryWindowMs?: number;
+}
+
+export interface SloReadOptions extends SloEvaluationOptions {
+  store: Pick<ResultStore, "queryRegionRollups">;
   /**
    * Periods to read besides the SLOs' windows (the anycast alerts'), merged
-   * into the same reads: their rollups come back in the run's `periods`. With
+   * into the same reads: their rollups come back in the run's `rollups`. With
    * them, regions are read even when no SLO is configured.
    */
   extraReads?: readonly PeriodRange[];
-}
-
-export interface LatencySummary {
-  count: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
 }
 
 export interface ScopeEvaluation {
@@ -65,62 +61,61 @@ export interface ScopeEvaluation {
   /** Over the summary window: the SLO's good results. */
   latency: LatencySummary;
   /** Over the summary window: answering PoPs by share, largest first (at most 5). */
-  topPops: { pop: string; share: number; count: number }[];
+  topPops: PopShare[];
 }
 
 export interface SloEvaluationRun {
   endMs: number;
   summaryWindowMs: number;
   scopes: ScopeEvaluation[];
-  /** Rollup items read (one per region and period that had data). */
+  /** Rollup items read (one per region and period that had data), the extra reads' included. */
   itemsRead: number;
   /** Store queries sent. */
   queries: number;
-  /** Every region item read: region → `granularity|periodStartMs` → its rollups of every series. */
-  periods: ReadonlyMap<string, ReadonlyMap<string, Rollup[]>>;
+  /** Every region item read, the extra reads' included. */
+  rollups: RollupView;
 }
 
-const DEFAULT_SUMMARY_WINDOW_MS = 86_400_000;
+const DEFAULT_SUMMARY_WINDOW_MS = DAY_MS;
 
 /** The last minute boundary at or before `nowMs`, minus `lagMinutes` whole minutes. */
 export function evaluationEndMs(nowMs: number, lagMinutes = 0): number {
-  return Math.floor(nowMs / PERIOD_MS.minute) * PERIOD_MS.minute - lagMinutes * PERIOD_MS.minute;
+  return Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - lagMinutes * MINUTE_MS;
 }
 
-export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEvaluationRun> {
-  const { config, store, endMs } = options;
+/** Every window an SLO evaluation reads, by name (the alert windows, each SLO's period, "summary"). */
+function sloWindows(config: Pick<PopwatchConfig, "slos">, endMs: number, summaryWindowMs: number): Map<string, PeriodRange[]> {
+  const lengths = new Map<string, number>();
+  for (const name of ALERT_WINDOWS) lengths.set(name, WINDOW_MS[name]);
+  for (const slo of config.slos) lengths.set(slo.period, WINDOW_MS[slo.period]);
+  lengths.set("summary", summaryWindowMs);
+  const windows = new Map<string, PeriodRange[]>();
+  for (const [name, length] of lengths) windows.set(name, windowPeriods(endMs, length));
+  return windows;
+}
+
+/** The periods an SLO evaluation ending at `endMs` reads per region; none without SLOs. */
+export function sloReadRanges(config: Pick<PopwatchConfig, "slos">, endMs: number, summaryWindowMs = DEFAULT_SUMMARY_WINDOW_MS): PeriodRange[] {
+  return config.slos.length === 0 ? [] : [...sloWindows(config, endMs, summaryWindowMs).values()].flat();
+}
+
+/** Reads the SLO windows (and any extra reads) once per region, then evaluates every SLO from them. */
+export async function evaluateSlos(options: SloReadOptions): Promise<SloEvaluationRun> {
   const summaryWindowMs = options.summaryWindowMs ?? DEFAULT_SUMMARY_WINDOW_MS;
-  const extraReads = options.extraReads ?? [];
-  // region → "granularity|periodStart" → rollups of every series
-  const byRegion = new Map<string, Map<string, Rollup[]>>();
-  const run: SloEvaluationRun = { endMs, summaryWindowMs, scopes: [], itemsRead: 0, queries: 0, periods: byRegion };
-  if (config.slos.length === 0 && extraReads.length === 0) return run;
+  const ranges = [...sloReadRanges(options.config, options.endMs, summaryWindowMs), ...(options.extraReads ?? [])];
+  const read: RollupRead =
+    ranges.length === 0 ? { view: new RollupView(), itemsRead: 0, queries: 0 } : await readRollups(options.store, options.regions, { ranges });
+  return evaluateSlosFrom(read, options);
+}
 
-  const windowLengths = new Map<string, number>();
-  for (const name of ALERT_WINDOWS) windowLengths.set(name, WINDOW_MS[name]);
-  for (const slo of config.slos) windowLengths.set(slo.period, WINDOW_MS[slo.period]);
-  windowLengths.set("summary", summaryWindowMs);
-  const windowRanges = new Map<string, PeriodRange[]>();
-  for (const [name, length] of windowLengths) windowRanges.set(name, windowPeriods(endMs, length));
-  const sloReads = config.slos.length === 0 ? [] : [...windowRanges.values()].flat();
-  const reads = mergePeriodReads([...sloReads, ...extraReads]);
-
-  await Promise.all(
-    options.regions.map(async (region) => {
-      const periods = new Map<string, Rollup[]>();
-      byRegion.set(region, periods);
-      for (const read of reads) {
-        run.queries++;
-        const items = await store.queryRegionRollups({ region, granularity: read.granularity, from: read.fromMs, to: read.toMs });
-        for (const item of items) {
-          const start = periodStartMs(read.granularity, item.period);
-          if (start === null) continue;
-          run.itemsRead++;
-          periods.set(`${read.granularity}|${start}`, item.rollups);
-        }
-      }
-    }),
-  );
+/** Evaluates every SLO from rollups already read (with sloReadRanges among the needs). Pure. */
+export function evaluateSlosFrom(read: RollupRead, options: SloEvaluationOptions): SloEvaluationRun {
+  const { config, endMs } = options;
+  const summaryWindowMs = options.summaryWindowMs ?? DEFAULT_SUMMARY_WINDOW_MS;
+  const view = read.view;
+  const run: SloEvaluationRun = { endMs, summaryWindowMs, scopes: [], itemsRead: read.itemsRead, queries: read.queries, rollups: view };
+  if (config.slos.length === 0) return run;
+  const windowRanges = sloWindows(config, endMs, summaryWindowMs);
 
   // Each window of each region is gathered once, by target: an SLO then
   // reads only its target's rollups instead of every series of every period.
@@ -131,15 +126,10 @@ export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEv
     if (!byTarget) {
       byTarget = new Map();
       gathered.set(key, byTarget);
-      const periods = byRegion.get(region);
-      for (const range of periods ? (windowRanges.get(window) ?? []) : []) {
-        for (let start = range.fromMs; start < range.toMs; start += PERIOD_MS[range.granularity as RollupGranularity]) {
-          for (const rollup of periods!.get(`${range.granularity}|${start}`) ?? []) {
-            const list = byTarget.get(rollup.target);
-            if (list) list.push(rollup);
-            else byTarget.set(rollup.target, [rollup]);
-          }
-        }
+      for (const rollup of view.inRanges(region, windowRanges.get(window) ?? [])) {
+        const list = byTarget.get(rollup.target);
+        if (list) list.push(rollup);
+        else byTarget.set(rollup.target, [rollup]);
       }
     }
     return byTarget.get(target) ?? [];
@@ -175,8 +165,8 @@ export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEv
         objective: slo.objective,
         counts: scope.counts,
         evaluation,
-        latency: latencyOf(scope.summary),
-        topPops: topPopsOf(scope.summary),
+        latency: latencySummary(scope.summary),
+        topPops: popShares(scope.summary, 5),
       });
     }
   }
@@ -185,21 +175,6 @@ export async function evaluateSlos(options: SloEvaluationOptions): Promise<SloEv
 
 function seriesOf(slo: Pick<SloConfig, "target" | "kinds">, rollups: readonly Rollup[]): Rollup[] {
   return rollups.filter((r) => r.target === slo.target && (slo.kinds === undefined || slo.kinds.includes(r.kind)));
-}
-
-function latencyOf(rollups: readonly Rollup[]): LatencySummary {
-  const sketch = mergeSketches(...rollups.map((r) => r.latency));
-  return { count: sketchCount(sketch), p50: quantile(sketch, 0.5), p95: quantile(sketch, 0.95), p99: quantile(sketch, 0.99) };
-}
-
-function topPopsOf(rollups: readonly Rollup[]): ScopeEvaluation["topPops"] {
-  const counts = new Map<string, number>();
-  for (const rollup of rollups) for (const [pop, n] of Object.entries(rollup.pops)) counts.set(pop, (counts.get(pop) ?? 0) + n);
-  const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, 5)
-    .map(([pop, count]) => ({ pop, count, share: count / total }));
 }
 
 /**

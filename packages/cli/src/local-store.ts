@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DEFAULT_TABLE_NAME,
+  DynamoAlertStateStore,
   DynamoResultStore,
   type ResultStore,
   type RetentionDays,
@@ -25,6 +26,8 @@ export const ENDPOINT_FILE = "endpoint.json";
 
 export interface OpenStore {
   store: ResultStore;
+  /** Alert state, on the same table. */
+  alerts: DynamoAlertStateStore;
   /** The store's client and table: alert state lives on the same table. */
   client: DynamoDBClient;
   tableName: string;
@@ -54,6 +57,7 @@ export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenSt
   }
   return {
     store: embedded.store,
+    alerts: new DynamoAlertStateStore({ client: embedded.client, tableName: embedded.store.tableName }),
     client: embedded.client,
     tableName: embedded.store.tableName,
     where: embedded.dataDir,
@@ -73,7 +77,7 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
       dataDir,
       ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
     });
-    return { store: embedded.store, client: embedded.client, tableName: embedded.store.tableName, where: embedded.dataDir, close: () => embedded.close() };
+    return { store: embedded.store, alerts: new DynamoAlertStateStore({ client: embedded.client, tableName: embedded.store.tableName }), client: embedded.client, tableName: embedded.store.tableName, where: embedded.dataDir, close: () => embedded.close() };
   } catch (err) {
     if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
     const running = await readEndpoint(dataDir);
@@ -91,6 +95,7 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
     });
     return {
       store,
+      alerts: new DynamoAlertStateStore({ client, tableName: DEFAULT_TABLE_NAME }),
       client,
       tableName: DEFAULT_TABLE_NAME,
       where: `${dataDir} (through popwatch run, pid ${running.pid})`,
@@ -105,6 +110,7 @@ export function openAwsStore(tableName: string, region: string): OpenStore {
   const client = new DynamoDBClient({ region });
   return {
     store: new DynamoResultStore({ client, tableName }),
+    alerts: new DynamoAlertStateStore({ client, tableName }),
     client,
     tableName,
     where: `table ${tableName} (${region})`,

@@ -1,7 +1,8 @@
 // The store flags `report` and `alerts` share with `results` and `catchment`:
 // the embedded store in --data-dir (or the `popwatch run` holding it), or a
 // DynamoDB table on AWS with --table and --aws-region.
-import { DEFAULT_DATA_DIR, StoreError } from "@popwatch/store";
+import type { PopwatchConfig } from "@popwatch/core";
+import { DEFAULT_DATA_DIR, type ResultStore, StoreError } from "@popwatch/store";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
 import { type OpenStore, openAwsStore, openSharedStore } from "./local-store";
@@ -37,6 +38,15 @@ export function storeChoice(values: StoreFlags): StoreChoice {
 
 export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
   return choice.kind === "aws" ? openAwsStore(choice.table, choice.region) : openSharedStore({ dataDir: choice.dataDir });
+}
+
+/**
+ * The regions an evaluation covers: on AWS the regions the stacks deploy to
+ * (a region that wrote nothing still counts, as zero events); locally
+ * whatever was run or imported.
+ */
+export async function storeRegions(choice: StoreChoice, config: Pick<PopwatchConfig, "regions">, store: Pick<ResultStore, "listRegions">): Promise<string[]> {
+  return choice.kind === "aws" ? [...config.regions] : await store.listRegions();
 }
 
 /**

@@ -73,3 +73,4 @@ export type {
   StoredResultRecord,
   WriteReport,
 } from "./types";
+export { readRollups, type RollupRead } from "./read-rollups";

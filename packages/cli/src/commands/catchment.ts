@@ -1,25 +1,23 @@
 // `popwatch catchment`: which PoPs answer each region, in what shares, and
-// when the dominant PoP changed. Reads rollups, not raw results, so a month
-// costs a few queries per series.
+// when the dominant PoP changed. Reads rollups, not raw results, through the
+// read model, so a month costs a few queries per region.
 import {
   type Catchment,
+  HOUR_MS,
   type PopCatalogue,
-  PERIOD_MS,
   PROBE_KINDS,
   ROLLUP_GRANULARITIES,
-  type Rollup,
   type RollupGranularity,
-  type SeriesKey,
+  type RollupSpan,
   catchment,
   createPopCatalogue,
-  periodStartMs,
-  rollupPeriod,
 } from "@popwatch/core";
-import type { ResultStore } from "@popwatch/store";
+import { readRollups } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
+import { csvLines } from "../output/csv";
 import { renderTable } from "../output/probe-table";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
@@ -70,7 +68,7 @@ const OPTIONS = {
 } as const;
 
 /** Windows up to this long are read from minute rollups alone (kept 14 days by default). */
-const MINUTE_ROLLUP_WINDOW_MS = 48 * PERIOD_MS.hour;
+const MINUTE_ROLLUP_WINDOW_MS = 48 * HOUR_MS;
 
 export interface CatchmentDeps {
   now?: () => number;
@@ -116,14 +114,12 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   }
   let entries: Catchment[];
   try {
-    const series = (await opened.store.listSeries()).filter(
-      (s) =>
-        (values.target === undefined || s.target === values.target) &&
-        (values.region === undefined || s.region === values.region) &&
-        (kind === undefined || s.kind === kind),
-    );
-    const rollups: Rollup[] = [];
-    for (const s of series) rollups.push(...(await readSeriesRollups(opened.store, s, since, until, bucket as RollupGranularity)));
+    const regions = (await opened.store.listRegions()).filter((region) => values.region === undefined || region === values.region);
+    const span = catchmentSpan(since, until, bucket as RollupGranularity);
+    const { view } = await readRollups(opened.store, regions, { spans: [span] });
+    const rollups = regions
+      .flatMap((region) => view.span(region, span))
+      .filter((r) => (values.target === undefined || r.target === values.target) && (kind === undefined || r.kind === kind));
     entries = catchment(rollups, { window: { from: since, to: until }, bucket: bucket as RollupGranularity });
   } catch (err) {
     return reportStoreFailure(io, "catchment", err);
@@ -140,25 +136,12 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
 }
 
 /**
- * The rollups of one series that cover [since, until) without overlapping:
- * minutes for short windows or a minute bucket; otherwise hours for the full
- * hours, and minutes for the partial hours at the edges and for hours at the
- * end that are not rolled up yet (hours are written once they have ended).
+ * What a catchment reads: minute rollups for short windows or a minute
+ * bucket; otherwise hours for the whole hours, minutes for the partial hours
+ * at the edges (and for trailing hours not rolled up yet).
  */
-async function readSeriesRollups(store: ResultStore, series: SeriesKey, since: number, until: number, bucket: RollupGranularity): Promise<Rollup[]> {
-  const minutes = (from: number, to: number) =>
-    from < to ? store.queryRollups({ ...series, granularity: "minute", from, to }) : Promise.resolve([] as Rollup[]);
-  if (bucket === "minute" || until - since <= MINUTE_ROLLUP_WINDOW_MS) return minutes(since, until);
-
-  const hoursFrom = Math.ceil(since / PERIOD_MS.hour) * PERIOD_MS.hour;
-  const hoursTo = Math.floor(until / PERIOD_MS.hour) * PERIOD_MS.hour;
-  if (hoursFrom >= hoursTo) return minutes(since, until);
-  const startOf = (r: Rollup) => periodStartMs(r.granularity, rollupPeriod(r)) ?? Number.NaN;
-  const hours = (await store.queryRollups({ ...series, granularity: "hour", from: hoursFrom, to: hoursTo })).filter(
-    (r) => startOf(r) >= hoursFrom && startOf(r) + PERIOD_MS.hour <= hoursTo,
-  );
-  const lastHourEnd = hours.reduce((end, r) => Math.max(end, startOf(r) + PERIOD_MS.hour), hoursFrom);
-  return [...(await minutes(since, hoursFrom)), ...hours, ...(await minutes(lastHourEnd, until))];
+function catchmentSpan(since: number, until: number, bucket: RollupGranularity): RollupSpan {
+  return { fromMs: since, toMs: until, finest: bucket === "minute" || until - since <= MINUTE_ROLLUP_WINDOW_MS ? "minute" : "hour" };
 }
 
 function render(format: Format, entries: readonly Catchment[], catalogue: PopCatalogue): string {
@@ -181,12 +164,7 @@ function renderCsv(entries: readonly Catchment[]): string {
       rows.push([e.target, e.region, pop, String(e.counts[pop]), String(e.shares[pop]), String(pop === e.dominant), String(e.total), String(e.unidentified)]);
     }
   }
-  return rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n";
-}
-
-// RFC 4180: quote fields holding a comma, quote or line break; double the quotes inside.
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  return csvLines(rows);
 }
 
 function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue): string {

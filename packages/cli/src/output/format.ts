@@ -1,4 +1,5 @@
 // Number and time formats shared by the text, Markdown, CSV and HTML reports.
+import type { LatencySummary } from "@popwatch/core";
 
 /** Four significant digits, no trailing zeros: 14.4, 0.9333, 1200. */
 export function formatNumber(value: number): string {
@@ -27,4 +28,9 @@ export function isoMinute(iso: string): string {
 
 export function isoSecond(iso: string): string {
   return `${iso.slice(0, 19).replace("T", " ")}Z`;
+}
+
+/** p50/p95/p99 in ms, or "-" without latencies. */
+export function formatLatency(latency: LatencySummary): string {
+  return latency.count === 0 ? "-" : [latency.p50, latency.p95, latency.p99].map((q) => (q === null ? "-" : formatNumber(q))).join("/");
 }

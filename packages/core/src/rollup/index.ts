@@ -55,3 +55,14 @@ export {
   windowPeriods,
   type PeriodRange,
 } from "./windows";
+export {
+  RollupView,
+  fallbackReads,
+  planRollupReads,
+  spanPeriods,
+  subtractRanges,
+  type RollupNeeds,
+  type RollupReadPlan,
+  type RollupSpan,
+} from "./read-model";
+export { latencySummary, popShares, type LatencySummary, type PopShare } from "./summary";

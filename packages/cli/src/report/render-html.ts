@@ -7,21 +7,14 @@
 // and forbids every network fetch.
 import { createHash } from "node:crypto";
 import { ALERT_WINDOWS, type Catchment, type SloPeriod, alertRulesFor, rationalToNumber } from "@popwatch/core";
-import type { Report, ReportSlo } from "../commands/report";
-import type { ReportCharts, TimeSeriesChart } from "../commands/report-series";
-import { uplotAssets } from "./uplot-assets";
-import { formatDuration, formatKm, formatNumber, formatPercent, isoMinute, isoSecond } from "./format";
+import { formatDuration, formatKm, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
+import { uplotAssets } from "../output/uplot-assets";
+import type { TimeSeriesChart } from "./charts";
+import type { Report, ReportContext, ReportPage, ReportSeries, ReportSlo } from "./model";
 
-export interface HtmlReportInput {
+/** sinceMs: start of the window of latency, PoPs, catchment, findings and charts. */
+export interface HtmlReportInput extends ReportContext, ReportPage {
   report: Report;
-  /** Start of the window of latency, PoPs, catchment, findings and charts. */
-  sinceMs: number;
-  /** The convergence SLI's threshold. */
-  thresholdMs: number;
-  /** The regions the report covers, in order. */
-  regions: readonly string[];
-  catchments: readonly Catchment[];
-  charts: ReportCharts;
 }
 
 /** Text for HTML element content and quoted attribute values. */
@@ -106,7 +99,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 </header>
 <main>
 <section id="slos"><h2>SLOs</h2>${sloTable(report.slos)}</section>
-<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}</section>
+${report.series === undefined ? "" : `<section id="series"><h2>Targets since ${escapeHtml(since)}</h2>${seriesTable(report.series)}</section>\n`}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}</section>
 <section id="burn-rates"><h2>Burn rate per region</h2><p class="note">Burn rate of each bucket's events, one line per SLO; the dashed line is 1×, which spends the budget exactly over the period. Times in UTC.</p>${burnSection}</section>
 <section id="latency"><h2>Latency per region</h2><p class="note">p50, p95 and p99 of the good results of each bucket, per target and probe kind. Times in UTC.</p>${latencySection}</section>
 ${findings(input)}
@@ -137,7 +130,7 @@ function sloTable(rows: readonly ReportSlo[]): string {
       const text = status === "firing" ? "FIRING" : burning ? `${status} (burning)` : status;
       return `<td class="${status === "firing" || burning ? "alert-on" : "alert-off"}">${escapeHtml(text)}</td>`;
     };
-    const latency = row.latency.count === 0 ? "-" : [row.latency.p50, row.latency.p95, row.latency.p99].map((q) => (q === null ? "-" : formatNumber(q))).join("/");
+    const latency = formatLatency(row.latency);
     const objective = `${formatPercent(row.objective)} ${row.period}${row.indicator.type === "latency" ? ` ≤${formatNumber(row.indicator.thresholdMs)} ms` : ""}`;
     const budget = row.budgetRemaining;
     const budgetClass = budget === null ? "burn-none" : budget < 0 ? "budget-spent" : budget < 0.25 ? "budget-low" : "budget-ok";
@@ -158,6 +151,25 @@ function sloTable(rows: readonly ReportSlo[]): string {
     `<p class="note">Burn rates over each alert window and the period; 1× spends the budget exactly over the period. ` +
     `Colours: <span class="burn-page">above the page rules' factor</span>, <span class="burn-ticket">above the ticket rules' factor</span>, ` +
     `<span class="burn-low">below both</span>, <span class="burn-zero">no bad events</span>. SLI and good/total over the period.</p>`
+  );
+}
+
+function seriesTable(rows: readonly ReportSeries[]): string {
+  if (rows.length === 0) return `<p class="empty">No results in the window.</p>`;
+  const body = rows.map((r) =>
+    row([
+      r.target,
+      r.kind,
+      r.region,
+      r.successRatio === null ? "-" : formatPercent(r.successRatio),
+      `${r.good}/${r.total}`,
+      formatLatency(r.latency),
+      r.pops.length === 0 ? "-" : r.pops.map((p) => `${p.pop} ${formatPercent(p.share)}`).join(", "),
+    ]),
+  );
+  return (
+    table(["Target", "Kind", "Region", "Success", "Good/total", "p50/p95/p99 ms", "PoPs"], body) +
+    `<p class="note">Latency of the good results; PoP shares of the answers that identified a PoP.</p>`
   );
 }
 

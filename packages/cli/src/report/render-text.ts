@@ -2,20 +2,15 @@
 // a table, Markdown (for an incident doc or a PR) or CSV (for a spreadsheet),
 // each with one row per SLO and scope and a short section per kind of finding.
 import { ALERT_WINDOWS } from "@popwatch/core";
-import type { Report, ReportSlo } from "../commands/report";
-import { renderTable } from "./probe-table";
-import { formatDuration, formatKm, formatNumber, formatPercent, isoMinute, isoSecond } from "./format";
+import { csvLines } from "../output/csv";
+import { formatDuration, formatKm, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
+import { renderTable } from "../output/probe-table";
+import type { Report, ReportContext, ReportSeries, ReportSlo } from "./model";
 
 export const REPORT_FORMATS = ["table", "json", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export interface RenderContext {
-  sinceMs: number;
-  /** The convergence SLI's threshold, for its caption. */
-  thresholdMs: number;
-}
-
-export function renderReport(format: ReportFormat, report: Report, context: RenderContext): string {
+export function renderReport(format: ReportFormat, report: Report, context: ReportContext): string {
   switch (format) {
     case "json":
       return `${JSON.stringify(report)}\n`;
@@ -39,7 +34,7 @@ function sloCells(row: ReportSlo): string[] {
     const burning = row.firing.some((f) => f.severity === severity);
     return status === "firing" ? "FIRING" : burning ? `${status} (burning)` : status;
   };
-  const latency = row.latency.count === 0 ? "-" : [row.latency.p50, row.latency.p95, row.latency.p99].map((q) => (q === null ? "-" : formatNumber(q))).join("/");
+  const latency = formatLatency(row.latency);
   return [
     row.slo,
     row.scope,
@@ -56,7 +51,23 @@ function sloCells(row: ReportSlo): string[] {
   ];
 }
 
-function renderSections(report: Report, context: RenderContext, table: TableRenderer, markdown: boolean): string {
+const SERIES_HEADER = ["TARGET", "KIND", "REGION", "SUCCESS", "GOOD/TOTAL", "P50/P95/P99 MS", "POPS"];
+
+function seriesCells(row: ReportSeries): string[] {
+  const pops = row.pops.slice(0, 3).map((p) => `${p.pop} ${formatPercent(p.share)}`);
+  if (row.pops.length > 3) pops.push(`+${row.pops.length - 3} more`);
+  return [
+    row.target,
+    row.kind,
+    row.region,
+    row.successRatio === null ? "-" : formatPercent(row.successRatio),
+    `${row.good}/${row.total}`,
+    formatLatency(row.latency),
+    pops.length === 0 ? "-" : pops.join(", "),
+  ];
+}
+
+function renderSections(report: Report, context: ReportContext, table: TableRenderer, markdown: boolean): string {
   const since = isoMinute(new Date(context.sinceMs).toISOString());
   const heading = (text: string) => (markdown ? `## ${text}\n\n` : `${text}\n`);
   const note = (text: string) => (markdown ? `\n${text}\n` : `${text}\n`);
@@ -67,6 +78,13 @@ function renderSections(report: Report, context: RenderContext, table: TableRend
       (report.slos.length === 0 ? "no SLOs to report (add slos to the configuration)\n" : table(SLO_HEADER, report.slos.map(sloCells))) +
       (report.slos.length === 0 ? "" : note("burn rate 1× spends the budget exactly over the period; GOOD/TOTAL and SLI over the period")),
   );
+  if (report.series !== undefined) {
+    sections.push(
+      heading(`Targets since ${since}: per target, probe kind and region`) +
+        (report.series.length === 0 ? "no results stored in the window\n" : table(SERIES_HEADER, report.series.map(seriesCells))) +
+        note("latency of the good results; PoP shares of the answers that identified a PoP"),
+    );
+  }
 
   if (report.failovers.length > 0) {
     const within = `${formatDuration(context.thresholdMs)}`;
@@ -154,6 +172,24 @@ function renderCsv(report: Report): string {
       row.topPops.map((p) => `${p.pop}:${p.share}`).join(" "),
     ]),
   ]);
+  if (report.series !== undefined && report.series.length > 0) {
+    blocks.push([
+      ["series_target", "kind", "region", "good", "total", "success_ratio", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "pops", "unidentified"],
+      ...report.series.map((row) => [
+        row.target,
+        row.kind,
+        row.region,
+        String(row.good),
+        String(row.total),
+        number(row.successRatio),
+        number(row.latency.p50),
+        number(row.latency.p95),
+        number(row.latency.p99),
+        row.pops.map((p) => `${p.pop}:${p.share}`).join(" "),
+        String(row.unidentified),
+      ]),
+    ]);
+  }
   if (report.failovers.length > 0) {
     blocks.push([
       ["failover_target", "kind", "region", "from", "to", "at", "convergence_ms", "resolution_ms"],
@@ -176,11 +212,6 @@ function renderCsv(report: Report): string {
       ...report.impossibleRtts.map((f) => [f.target, f.region, f.pop, f.kind, f.at, String(f.rttMs), String(f.minRttMs), String(f.distanceKm)]),
     ]);
   }
-  return blocks.map((rows) => rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n").join("\n");
-}
-
-// RFC 4180: quote fields holding a comma, quote or line break; double the quotes inside.
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  return blocks.map(csvLines).join("\n");
 }
 

@@ -3,10 +3,13 @@
 // window, from rollups only. The bucket adapts to the window so a chart has a
 // readable number of points whether --since is an hour or a month.
 import {
-  PERIOD_MS,
+  DAY_MS,
+  HOUR_MS,
+  MINUTE_MS,
   POOLED_SCOPE,
   type ProbeKind,
   type Rollup,
+  type RollupSpan,
   type SloConfig,
   burnRate,
   mergeSketches,
@@ -16,10 +19,9 @@ import {
   sketchCount,
   sloCountsFromRollups,
 } from "@popwatch/core";
-import type { ResultStore } from "@popwatch/store";
 
 /** Bucket lengths a chart may use, shortest first; each is a whole number of the granularity it is read at. */
-export const SERIES_BUCKETS_MS = [5 * PERIOD_MS.minute, 15 * PERIOD_MS.minute, PERIOD_MS.hour, 6 * PERIOD_MS.hour, PERIOD_MS.day] as const;
+export const SERIES_BUCKETS_MS = [5 * MINUTE_MS, 15 * MINUTE_MS, HOUR_MS, 6 * HOUR_MS, DAY_MS] as const;
 /** At most this many points per line, unless even the longest bucket needs more. */
 export const MAX_SERIES_POINTS = 200;
 
@@ -53,7 +55,7 @@ export interface SeriesWindow {
 
 /** The shortest bucket giving at most MAX_SERIES_POINTS over the span (the longest bucket beyond that). */
 export function seriesBucketMs(spanMs: number): number {
-  return SERIES_BUCKETS_MS.find((bucket) => Math.ceil(spanMs / bucket) <= MAX_SERIES_POINTS) ?? PERIOD_MS.day;
+  return SERIES_BUCKETS_MS.find((bucket) => Math.ceil(spanMs / bucket) <= MAX_SERIES_POINTS) ?? DAY_MS;
 }
 
 /** Buckets covering [fromMs, toMs): aligned to the bucket length (UTC, since every length divides a day). */
@@ -169,19 +171,14 @@ export function latencyCharts(rollups: readonly Rollup[], window: SeriesWindow, 
 }
 
 export interface ReportChartsOptions {
-  store: Pick<ResultStore, "queryRegionRollups">;
-  /**
-   * A region's rollups over [fromMs, toMs) without overlaps, hour items for
-   * whole hours (the report's reader); used for buckets of an hour or longer.
-   */
-  readWindow: (region: string, fromMs: number, toMs: number) => Promise<Rollup[]>;
+  /** A region's rollups over a span, from the report's read model (see chartSpan). */
+  rollupsOf: (region: string) => Rollup[];
   slos: BurnChartInput["slos"];
   scopes: BurnChartInput["scopes"];
   pooledRegions: readonly string[];
-  /** Regions to read and chart. */
+  /** Regions to chart. */
   regions: readonly string[];
-  fromMs: number;
-  toMs: number;
+  window: SeriesWindow;
 }
 
 export interface ReportCharts {
@@ -190,20 +187,24 @@ export interface ReportCharts {
   latency: TimeSeriesChart[];
 }
 
-/** Reads the rollups the charts need (minute items for buckets under an hour) and builds them. */
-export async function reportCharts(options: ReportChartsOptions): Promise<ReportCharts> {
-  const window = seriesWindow(options.fromMs, options.toMs);
+/**
+ * The rollups a chart window needs: minute items for buckets under an hour,
+ * otherwise hour items for whole hours (a rollup counts in the bucket its
+ * period starts in, so it must be no coarser than the bucket).
+ */
+export function chartSpan(window: SeriesWindow): RollupSpan {
+  return { fromMs: window.fromMs, toMs: window.toMs, finest: window.bucketMs < HOUR_MS ? "minute" : "hour" };
+}
+
+/** The regions whose rollups the charts need: those shown, and the pooled scope's when it is charted. */
+export function chartRegions(options: Pick<ReportChartsOptions, "scopes" | "pooledRegions" | "regions">): string[] {
   const pooled = options.scopes.some((s) => s.scope === POOLED_SCOPE);
-  const regions = [...new Set([...options.regions, ...(pooled ? options.pooledRegions : [])])];
-  const rollups: Rollup[] = [];
-  for (const region of regions) {
-    if (window.bucketMs < PERIOD_MS.hour) {
-      const items = await options.store.queryRegionRollups({ region, granularity: "minute", from: window.fromMs, to: window.toMs });
-      for (const item of items) rollups.push(...item.rollups);
-    } else {
-      rollups.push(...(await options.readWindow(region, window.fromMs, window.toMs)));
-    }
-  }
+  return [...new Set([...options.regions, ...(pooled ? options.pooledRegions : [])])];
+}
+
+export function reportCharts(options: ReportChartsOptions): ReportCharts {
+  const { window } = options;
+  const rollups = chartRegions(options).flatMap((region) => options.rollupsOf(region));
   return {
     window,
     burn: burnRateCharts({ slos: options.slos, scopes: options.scopes, pooledRegions: options.pooledRegions, rollups, window }),

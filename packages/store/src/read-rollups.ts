@@ -1,0 +1,42 @@
+// Runs a rollup read plan against the store: the plan's reads once per
+// region, then the fallback reads the first round showed are needed (minutes
+// of trailing hours not rolled up yet). What to read is decided by core's
+// read model; this only sends the queries and files the items.
+import { type RollupNeeds, RollupView, fallbackReads, periodStartMs, planRollupReads, type PeriodRange } from "@popwatch/core";
+import type { ResultStore } from "./types";
+
+export interface RollupRead {
+  view: RollupView;
+  /** Items read: every item at most once. */
+  itemsRead: number;
+  /** Store queries sent. */
+  queries: number;
+}
+
+export async function readRollups(
+  store: Pick<ResultStore, "queryRegionRollups">,
+  regions: readonly string[],
+  needs: RollupNeeds,
+): Promise<RollupRead> {
+  const plan = planRollupReads(needs);
+  const view = new RollupView();
+  const read: RollupRead = { view, itemsRead: 0, queries: 0 };
+  const send = async (region: string, range: PeriodRange) => {
+    read.queries++;
+    const items = await store.queryRegionRollups({ region, granularity: range.granularity, from: range.fromMs, to: range.toMs });
+    for (const item of items) {
+      const startMs = periodStartMs(range.granularity, item.period);
+      if (startMs === null) continue;
+      view.add(region, range.granularity, startMs, item.rollups);
+      read.itemsRead++;
+    }
+  };
+  await Promise.all(
+    [...new Set(regions)].map(async (region) => {
+      view.addRegion(region);
+      for (const range of plan.reads) await send(region, range);
+      for (const range of fallbackReads(plan, view, region)) await send(region, range);
+    }),
+  );
+  return read;
+}
