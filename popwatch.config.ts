@@ -1,7 +1,8 @@
 // Example popwatch configuration: two well-known anycast DNS services, probed
-// from three AWS regions six times a minute. `npx popwatch validate` checks it,
-// `npx popwatch run` probes it from this machine, `npm run deploy -- --stage prod`
-// from every configured AWS region.
+// from three AWS regions six times a minute, with an availability and a
+// latency SLO. `npx popwatch validate` checks it, `npx popwatch run` probes it
+// from this machine (then `npx popwatch report` shows budgets and burn rates),
+// `npm run deploy -- --stage prod` from every configured AWS region.
 import { defineConfig } from "@popwatch/core";
 
 export default defineConfig({
@@ -27,5 +28,11 @@ export default defineConfig({
         dns: { qname: ".", qtype: "SOA", nsid: true, chaos: ["hostname.bind"] },
       },
     },
+  ],
+  slos: [
+    // 99.9 % of k-root's answers are good over 30 days, per region and pooled.
+    { name: "k-root-availability", target: "k-root", sli: { type: "availability" }, objective: 0.999 },
+    // 99 % of Cloudflare DNS answers within 50 ms over 28 days.
+    { name: "cloudflare-dns-fast", target: "cloudflare-dns", kinds: ["dns"], sli: { type: "latency", thresholdMs: 50 }, objective: 0.99, period: "28d" },
   ],
 });

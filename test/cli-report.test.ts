@@ -309,3 +309,51 @@ describe("popwatch report: table, csv, markdown", () => {
     expect(c.err).toMatch(/missing\.json: no such file/);
   });
 });
+
+describe("popwatch report without SLOs", () => {
+  async function reportWithout(...flags: string[]) {
+    const file = join(dir, "no-slos.config.json");
+    await writeFile(file, JSON.stringify({ ...CONFIG, slos: [] }));
+    const c = captureIo();
+    const code = await reportCommand(["--config", file, "--data-dir", dataDir, ...flags], c.io, { now: () => NOW + 30_000 });
+    return { code, out: c.out, err: c.err };
+  }
+
+  it("shows per target, kind and region the success ratio, latency quantiles and PoP shares (json)", async () => {
+    const r = await reportWithout("--json", "--since", "2h");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.slos).toEqual([]);
+    const rows = out.series as any[];
+    // Every stored series, and no region without results (config.localRegion "local" holds none).
+    const expected = [...new Set(DATA.map((d) => `${d.target}/${TARGETS[d.target as keyof typeof TARGETS].kind}/${d.region}`))].sort();
+    expect(rows.map((s) => `${s.target}/${s.kind}/${s.region}`)).toEqual(expected);
+    for (const row of rows) {
+      const mine = DATA.filter((d) => d.target === row.target && d.region === row.region && d.ms >= NOW - 120 * MINUTE);
+      const good = mine.filter((d) => d.ok);
+      expect({ series: `${row.target}/${row.region}`, good: row.good, total: row.total }).toEqual({ series: `${row.target}/${row.region}`, good: good.length, total: mine.length });
+      expect(row.successRatio).toBeCloseTo(good.length / mine.length, 12);
+      expect(row.unidentified).toBe(mine.length - good.length);
+      const byPop = new Map<string, number>();
+      for (const d of good) byPop.set(d.pop!, (byPop.get(d.pop!) ?? 0) + 1);
+      expect(Object.fromEntries(row.pops.map((p: any) => [p.pop, p.count]))).toEqual(Object.fromEntries(byPop));
+    }
+    const eu = rows.find((s) => s.target === "anycast-dns" && s.region === "eu-west-1");
+    // 85 of 120 answered: 30 from dub, 55 from lhr.
+    expect(eu).toMatchObject({ good: 85, total: 120, pops: [{ pop: "lhr", count: 55 }, { pop: "dub", count: 30 }] });
+    const fra = rows.find((s) => s.target === "front-door" && s.region === "us-east-1");
+    for (const q of ["p50", "p95", "p99"]) expect(Math.abs(fra.latency[q] - 150) / 150).toBeLessThanOrEqual(0.01);
+  });
+
+  it("table: a targets section instead of \"no SLOs\"; with SLOs it appears only with --series", async () => {
+    const r = await reportWithout("--since", "2h");
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/no SLOs to report/);
+    expect(r.out).toMatch(/Targets since .*\nTARGET\s+KIND\s+REGION\s+SUCCESS\s+GOOD\/TOTAL\s+P50\/P95\/P99 MS\s+POPS\n/);
+    expect(r.out).toMatch(/anycast-dns\s+dns\s+eu-west-1\s+70\.83%\s+85\/120\s+[\d.]+\/[\d.]+\/[\d.]+\s+lhr 64\.71%, dub 35\.29%/);
+    expect(r.out).not.toMatch(/\blocal\b/);
+    expect((await report()).out).not.toMatch(/Targets since/);
+    const both = await report("--series", "--json");
+    expect(JSON.parse(both.out).series.length).toBeGreaterThan(0);
+  });
+});

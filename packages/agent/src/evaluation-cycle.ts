@@ -54,3 +54,38 @@ export async function runEvaluationCycle(options: EvaluationCycleOptions): Promi
   });
   return { slos, anycast, alerts };
 }
+
+/** What one evaluation did: what the evaluate function logs and `popwatch evaluate` prints. */
+export interface EvaluationSummary {
+  endsAt: string;
+  /** Regions evaluated. */
+  regions: string[];
+  scopes: number;
+  /** Anycast (condition, target, region) cells judged, held back or not. */
+  anycastObservations: number;
+  itemsRead: number;
+  /** SLO rules firing, then anycast conditions that hold (`slo` is the alert name, `anycast:<condition>:<target>`). */
+  firing: { slo: string; scope: string; severity: string }[];
+  notificationsPlanned: number;
+  delivered: number;
+  /** Failed or deferred deliveries: the outbox keeps them for the next evaluation. */
+  undelivered: number;
+}
+
+export function summariseEvaluation(report: EvaluationCycleReport, regions: readonly string[]): EvaluationSummary {
+  const undelivered = report.alerts.delivery.outcomes.filter((o) => !o.ok).length + report.alerts.delivery.deferred.length;
+  return {
+    endsAt: new Date(report.slos.endMs).toISOString(),
+    regions: [...regions],
+    scopes: report.slos.scopes.length,
+    anycastObservations: report.anycast.observations.length,
+    itemsRead: report.slos.itemsRead,
+    firing: [
+      ...report.slos.scopes.flatMap((s) => s.evaluation.firing.map((f) => ({ slo: s.slo, scope: s.scope, severity: f.severity }))),
+      ...report.anycast.observations.filter((o) => o.burning).map((o) => ({ slo: o.slo, scope: o.scope, severity: o.severity })),
+    ],
+    notificationsPlanned: report.alerts.plan.notifications.length,
+    delivered: report.alerts.delivery.delivered.length,
+    undelivered,
+  };
+}

@@ -61,5 +61,12 @@ export {
   type AnycastEvaluationOptions,
   type AnycastEvaluationRun,
 } from "./anycast-evaluation";
-export { rollupLagMinutes, runEvaluationCycle, type EvaluationCycleOptions, type EvaluationCycleReport } from "./evaluation-cycle";
+export {
+  rollupLagMinutes,
+  runEvaluationCycle,
+  summariseEvaluation,
+  type EvaluationCycleOptions,
+  type EvaluationCycleReport,
+  type EvaluationSummary,
+} from "./evaluation-cycle";
 export { bundledConfigPath, requiredEnv, type Env } from "./lambda-env";

@@ -2,6 +2,7 @@ import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
 import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
 import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
+import { EVALUATE_USAGE, evaluateCommand } from "./commands/evaluate";
 import { IMPORT_USAGE, importCommand } from "./commands/import";
 import { PROBE_USAGE, probeCommand } from "./commands/probe";
 import { REPORT_USAGE, reportCommand } from "./commands/report";
@@ -27,6 +28,7 @@ Commands:
   catchment             which PoPs answer each region, their shares, and changes of the dominant PoP
   slo check             burn rates, multiwindow alerts and error budget for given event counts
   report                every SLO per region and pooled (budget, burn rates, alerts), failovers, detours
+  evaluate              one evaluation of SLOs and anycast conditions; alert states and notifications
   alerts                current burn-rate alert states (--history: their transitions)
 
 Run "popwatch <command> --help" for a command's options.
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   catchment: { run: catchmentCommand, usage: CATCHMENT_USAGE },
   slo: { run: sloCommand, usage: SLO_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
+  evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
   alerts: { run: alertsCommand, usage: ALERTS_USAGE },
 };
 

@@ -73,7 +73,8 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
   const note = (text: string) => (markdown ? `\n${text}\n` : `${text}\n`);
   const sections: string[] = [];
 
-  sections.push(
+  // Without SLOs the per-target rows say what there is to say.
+  if (report.slos.length > 0 || report.series === undefined) sections.push(
     heading(`SLOs: windows end ${isoMinute(report.endsAt)}; latency and PoPs since ${since}`) +
       (report.slos.length === 0 ? "no SLOs to report (add slos to the configuration)\n" : table(SLO_HEADER, report.slos.map(sloCells))) +
       (report.slos.length === 0 ? "" : note("burn rate 1× spends the budget exactly over the period; GOOD/TOTAL and SLI over the period")),
