@@ -4,7 +4,6 @@
 import {
   type Catchment,
   HOUR_MS,
-  type PopCatalogue,
   PROBE_KINDS,
   ROLLUP_GRANULARITIES,
   type RollupGranularity,
@@ -17,14 +16,11 @@ import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
-import { csvLines } from "../output/csv";
-import { renderTable } from "../output/probe-table";
+import { CATCHMENT_FORMATS, type CatchmentFormat, renderCatchment } from "../output/catchment-render";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { parseWhen } from "./results";
 
-const FORMATS = ["table", "json", "csv"] as const;
-type Format = (typeof FORMATS)[number];
 
 export const CATCHMENT_USAGE = `Usage: popwatch catchment [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
                           [--bucket minute|hour|day] [--format table|json|csv | --json] [--config FILE]
@@ -94,7 +90,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   }
   if (values.json && values.format !== undefined && values.format !== "json") throw new UsageError("--json and --format exclude each other");
   const format = values.json ? "json" : (values.format ?? "table");
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")}, got "${format}"`);
+  if (!(CATCHMENT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${CATCHMENT_FORMATS.join(", ")}, got "${format}"`);
   const choice = storeChoice(values);
 
   let catalogue = createPopCatalogue();
@@ -131,7 +127,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
     io.stderr.write(`popwatch catchment: no rollups from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`);
     return 0;
   }
-  io.stdout.write(render(format as Format, entries, catalogue));
+  io.stdout.write(renderCatchment(format as CatchmentFormat, entries, catalogue));
   return 0;
 }
 
@@ -143,62 +139,3 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
 function catchmentSpan(since: number, until: number, bucket: RollupGranularity): RollupSpan {
   return { fromMs: since, toMs: until, finest: bucket === "minute" || until - since <= MINUTE_ROLLUP_WINDOW_MS ? "minute" : "hour" };
 }
-
-function render(format: Format, entries: readonly Catchment[], catalogue: PopCatalogue): string {
-  switch (format) {
-    case "json":
-      return entries.map((e) => `${JSON.stringify(e)}\n`).join("");
-    case "csv":
-      return renderCsv(entries);
-    case "table":
-      return renderMatrix(entries, catalogue);
-  }
-}
-
-function renderCsv(entries: readonly Catchment[]): string {
-  const rows = [["target", "region", "pop", "count", "share", "dominant", "total", "unidentified"]];
-  for (const e of entries) {
-    const pops = Object.keys(e.counts);
-    if (pops.length === 0) rows.push([e.target, e.region, "", "0", "", "false", String(e.total), String(e.unidentified)]);
-    for (const pop of pops) {
-      rows.push([e.target, e.region, pop, String(e.counts[pop]), String(e.shares[pop]), String(pop === e.dominant), String(e.total), String(e.unidentified)]);
-    }
-  }
-  return csvLines(rows);
-}
-
-function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue): string {
-  const byTarget = new Map<string, Catchment[]>();
-  for (const e of entries) byTarget.set(e.target, [...(byTarget.get(e.target) ?? []), e]);
-  const blocks: string[] = [];
-  for (const [target, rows] of byTarget) {
-    const totals = new Map<string, number>();
-    for (const row of rows) for (const [pop, n] of Object.entries(row.counts)) totals.set(pop, (totals.get(pop) ?? 0) + n);
-    const pops = [...totals].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)).map(([pop]) => pop);
-    const table = renderTable(
-      ["REGION", "ANSWERS", "NO POP", "CHANGES", ...pops],
-      rows.map((row) => [
-        row.region,
-        String(row.total),
-        String(row.unidentified),
-        String(row.changes.length),
-        ...pops.map((pop) => {
-          const share = row.shares[pop];
-          return share === undefined ? "-" : `${pop === row.dominant ? "*" : ""}${(share * 100).toFixed(1)}%`;
-        }),
-      ]),
-    );
-    const changes = rows.flatMap((row) => row.changes.map((c) => `  ${row.region}  ${c.at.slice(0, 16).replace("T", " ")}Z  ${c.from} -> ${c.to}`));
-    const places = pops.map((pop) => {
-      const site = catalogue.resolve(pop);
-      return site === null ? `${pop} (not in catalogue)` : `${pop} ${[site.city, site.country].filter(Boolean).join(", ")}`;
-    });
-    blocks.push(
-      `${target}\n${table}` +
-        (changes.length > 0 ? `dominant PoP changes:\n${changes.join("\n")}\n` : "") +
-        `PoPs: ${places.join("; ")}\n`,
-    );
-  }
-  return `${blocks.join("\n")}\n* dominant PoP (most answers); shares are of answers that identified a PoP\n`;
-}
-

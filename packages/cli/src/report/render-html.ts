@@ -7,6 +7,7 @@
 // and forbids every network fetch.
 import { createHash } from "node:crypto";
 import { ALERT_WINDOWS, type Catchment, type SloPeriod, alertRulesFor, rationalToNumber } from "@popwatch/core";
+import { catchmentMatrices } from "../output/catchment-render";
 import { formatDuration, formatKm, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
 import { uplotAssets } from "../output/uplot-assets";
 import type { TimeSeriesChart } from "./charts";
@@ -194,13 +195,8 @@ function burnClass(value: number, thresholds: BurnThresholds): string {
 
 function catchmentTables(catchments: readonly Catchment[]): string {
   if (catchments.length === 0) return `<p class="empty">No rollups in the window.</p>`;
-  const byTarget = new Map<string, Catchment[]>();
-  for (const c of catchments) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
   const blocks: string[] = [];
-  for (const [target, rows] of byTarget) {
-    const totals = new Map<string, number>();
-    for (const row of rows) for (const [pop, n] of Object.entries(row.counts)) totals.set(pop, (totals.get(pop) ?? 0) + n);
-    const pops = [...totals].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)).map(([pop]) => pop);
+  for (const { target, rows, pops } of catchmentMatrices(catchments)) {
     const body = rows.map((row) => {
       const cells = pops.map((pop) => {
         const share = row.shares[pop];
