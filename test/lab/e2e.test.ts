@@ -27,6 +27,7 @@ import {
 import { type CreateSinksOptions, DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, createSinks } from "@popwatch/notify";
 import { DynamoAlertStateStore, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep } from "../support/daemons";
 import { type EventBridgeEndpoint, startEventBridgeEndpoint } from "../support/eventbridge-endpoint";
 import {
   type Episode,
@@ -70,10 +71,6 @@ type PopRuleSource = NonNullable<PopIdentificationConfig["rules"]>[number]["sour
 
 /** The round plus the slot skew: how far apart popwatch's and the router's stamps of one event may be. */
 const ROUND = ROUND_INTERVAL_MS + SLOT_SKEW_MS;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function report(line: string): void {
   process.stdout.write(`e2e: ${line}\n`);

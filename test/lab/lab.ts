@@ -35,6 +35,7 @@ import {
   stateChangeScript,
   zoneFile,
 } from "./configs";
+import { findBinary, logTail, sleep } from "../support/daemons";
 import { LabError } from "./errors";
 import {
   type CommandResult,
@@ -42,7 +43,6 @@ import {
   type ProcessState,
   emptyNamespace,
   listRecords,
-  logTail,
   processState,
   readRecord,
   run,
@@ -174,10 +174,6 @@ export interface Convergence {
   recoveryMs?: number | null;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Wall clock, like the truth log's stamps (a monotonic clock would drift from them while NTP slews). */
 function stamp(): { at: string; atMs: number } {
   const atMs = Date.now();
@@ -196,13 +192,6 @@ const BINARIES: Array<{ bin: string; pkg: string }> = [
   { bin: "dig", pkg: "bind9-dnsutils" },
   { bin: "openssl", pkg: "openssl" },
 ];
-const SEARCH_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"];
-
-function findBinary(name: string): string | null {
-  for (const dir of SEARCH_DIRS) if (existsSync(join(dir, name))) return join(dir, name);
-  return null;
-}
-
 function bin(name: string): string {
   const found = findBinary(name);
   if (!found) throw new LabError("missing_binary", `${name} not found`);
@@ -735,15 +724,16 @@ export class Lab {
   }
 
   private async waitFor(what: string, record: ProcessRecord, ready: () => Promise<boolean>, extraLog?: string): Promise<void> {
+    const logs = (): string => `${logTail(record.logFile, 20)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog, 20)}` : ""}`;
     const deadline = Date.now() + this.options.readyTimeoutMs;
     while (Date.now() < deadline) {
       if (await ready()) return;
       if (processState(record) === "gone") {
-        throw new LabError("not_ready", `${record.name} exited before ${what}:\n${logTail(record.logFile)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog)}` : ""}`);
+        throw new LabError("not_ready", `${record.name} exited before ${what}:\n${logs()}`);
       }
       await sleep(25);
     }
-    throw new LabError("not_ready", `timed out waiting for ${what}:\n${logTail(record.logFile)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog)}` : ""}`);
+    throw new LabError("not_ready", `timed out waiting for ${what}:\n${logs()}`);
   }
 
   // ---------------------------------------------------------------- inspection
