@@ -41,7 +41,7 @@ import {
   timingProblems,
   type KindRecord,
 } from "./convergence";
-import { type FailureMode, Lab, POP_NAMES, PREFERRED_POP, REPO_ROOT, canCreateNamespaces } from "./lab";
+import { type FailureMode, Lab, POP_NAMES, PREFERRED_POP, REPO_ROOT } from "./lab";
 import {
   FAST_SCHEDULE,
   LAB_TARGET,
@@ -53,6 +53,7 @@ import {
   queryResults,
   writeConfigFile,
 } from "./popwatch-run";
+import { canCreateNamespaces } from "./setup";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
