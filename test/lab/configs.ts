@@ -174,15 +174,27 @@ printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "\${STATE:-unknown}" >> ${
 `;
 }
 
-export function nsdConf(pop: PopSpec, dir: string): string {
+/** The configuration of the PoP's DNS server (its `dns` kind). */
+export function dnsConf(pop: PopSpec, dir: string): string {
+  switch (pop.dns) {
+    case "nsd":
+      return nsdConf(pop, dir);
+    case "knot":
+      return knotConf(pop, dir);
+    case "bind":
+      return bindConf(pop, dir);
+  }
+}
+
+function nsdConf(pop: PopSpec, dir: string): string {
   return nsdConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE });
 }
 
-export function knotConf(pop: PopSpec, dir: string): string {
+function knotConf(pop: PopSpec, dir: string): string {
   return knotConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE, runAsRoot: true });
 }
 
-export function bindConf(pop: PopSpec, dir: string): string {
+function bindConf(pop: PopSpec, dir: string): string {
   return bindConfText({
     dir,
     listenV4: `port 53 { ${ANYCAST_ADDRESS}; }`,

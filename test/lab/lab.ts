@@ -22,20 +22,19 @@ import {
   DEFAULT_HEALTH_INTERVAL_S,
   DEFAULT_TIMERS,
   BLACKHOLE_TABLE,
-  bindConf,
   birdConf,
   blackholeRuleset,
   checkScript,
+  dnsConf,
   exabgpConf,
   exabgpEnv,
   healthcheckConf,
-  knotConf,
   nginxConf,
-  nsdConf,
   stateChangeScript,
   zoneFile,
 } from "./configs";
 import { logTail, sleep } from "../support/daemons";
+import { DNS_DAEMONS } from "../support/server-configs";
 import { type BirdRoute, parseBirdRoutes, parseBirdSessions } from "./bird";
 import { LabError } from "./errors";
 import {
@@ -540,17 +539,9 @@ export class Lab {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${LAB_ZONE}.zone`), zoneFile());
     const conf = join(dir, `${pop.dns}.conf`);
-    let argv: string[];
-    if (pop.dns === "nsd") {
-      writeFileSync(conf, nsdConf(pop, dir));
-      argv = [labBinary("nsd"), "-d", "-c", conf];
-    } else if (pop.dns === "knot") {
-      writeFileSync(conf, knotConf(pop, dir));
-      argv = [labBinary("knotd"), "-c", conf];
-    } else {
-      writeFileSync(conf, bindConf(pop, dir));
-      argv = [labBinary("named"), "-g", "-n", "1", "-c", conf];
-    }
+    writeFileSync(conf, dnsConf(pop, dir));
+    const dnsDaemon = DNS_DAEMONS[pop.dns];
+    const argv = [labBinary(dnsDaemon.bin), ...dnsDaemon.args(conf)];
     const record = spawnTracked({ stateDir: this.stateDir, name: `${pop.name}.dns`, namespace: this.ns(pop.name), argv, logFile: join(dir, `${pop.dns}.log`) });
     await this.waitFor(`${pop.dns} at ${pop.name} answering with NSID ${pop.identity}`, record, async () => (await this.queryNsid(pop.name)) === pop.identity);
   }

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findBinary } from "../support/daemons";
+import { DNS_DAEMONS } from "../support/server-configs";
 import { LabError } from "./errors";
 import { run, runChecked } from "./procs";
 import { ANYCAST_ADDRESS, ANYCAST_PREFIX, CLIENT_LINK, LAB_HOSTNAME, LAB_NODES, POPS, type LabNode, type PopSpec } from "./topology";
@@ -12,9 +13,7 @@ const BINARIES: Array<{ bin: string; pkg: string }> = [
   { bin: "nft", pkg: "nftables" },
   { bin: "bird", pkg: "bird2" },
   { bin: "birdc", pkg: "bird2" },
-  { bin: "nsd", pkg: "nsd" },
-  { bin: "knotd", pkg: "knot" },
-  { bin: "named", pkg: "bind9" },
+  ...Object.values(DNS_DAEMONS).map(({ bin, pkg }) => ({ bin, pkg })),
   { bin: "nginx", pkg: "nginx" },
   { bin: "dig", pkg: "bind9-dnsutils" },
   { bin: "openssl", pkg: "openssl" },

@@ -4,6 +4,15 @@
 // foreground with all of its files under `dir`; nothing touches /etc, /run
 // or /var. No vitest import: the lab CLI runs outside the test runner.
 
+export type DnsServerKind = "nsd" | "knot" | "bind";
+
+/** Each DNS server's binary, Debian package, and command line for running in the foreground with configuration file `conf`. */
+export const DNS_DAEMONS: Record<DnsServerKind, { bin: string; pkg: string; args(conf: string): string[] }> = {
+  nsd: { bin: "nsd", pkg: "nsd", args: (conf) => ["-d", "-c", conf] },
+  knot: { bin: "knotd", pkg: "knot", args: (conf) => ["-c", conf] },
+  bind: { bin: "named", pkg: "bind9", args: (conf) => ["-g", "-n", "1", "-c", conf] },
+};
+
 /** An NSD configuration serving one zone file from `dir`; `listen` holds "address@port" entries. */
 export function nsdConfText(options: { identity: string; nsid: string; dir: string; listen: string[]; zone: string }): string {
   const { identity, nsid, dir, listen, zone } = options;

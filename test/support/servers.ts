@@ -23,13 +23,11 @@ import {
 import { answersWithNsid } from "./dns-client";
 import { createTestPki, type TestPki } from "./pki";
 import { LOOPBACK4, LOOPBACK6, freePort, hasIpv6Loopback, tcpConnects } from "./ports";
-import { bindConfText, knotConfText, nginxConfText, nsdConfText } from "./server-configs";
+import { DNS_DAEMONS, type DnsServerKind, bindConfText, knotConfText, nginxConfText, nsdConfText } from "./server-configs";
 import { RECORDS, ZONE, type ZoneRecords, zoneFile } from "./zone-data";
 
 // ---------------------------------------------------------------------------
 // Public shape
-
-export type DnsServerKind = "nsd" | "knot" | "bind";
 
 export interface DnsServerInfo {
   available: true;
@@ -141,52 +139,46 @@ export interface DnsHandle {
   stop(): Promise<void>;
 }
 
-const DNS_IDENT: Record<DnsServerKind, { nsid: string; identity: string; hostnameBind: string; bin: string; pkg: string }> = {
-  nsd: { nsid: "pop-nsd", identity: "nsd-pop", hostnameBind: "nsd-pop", bin: "nsd", pkg: "nsd" },
-  knot: { nsid: "pop-knot", identity: "knot-pop", hostnameBind: "knot-pop", bin: "knotd", pkg: "knot" },
-  bind: { nsid: "pop-bind", identity: "pop-bind", hostnameBind: "bind-host", bin: "named", pkg: "bind9" },
+const DNS_IDENT: Record<DnsServerKind, { nsid: string; identity: string; hostnameBind: string }> = {
+  nsd: { nsid: "pop-nsd", identity: "nsd-pop", hostnameBind: "nsd-pop" },
+  knot: { nsid: "pop-knot", identity: "knot-pop", hostnameBind: "knot-pop" },
+  bind: { nsid: "pop-bind", identity: "pop-bind", hostnameBind: "bind-host" },
 };
 
-/** Configuration text and command-line arguments of a DNS server of `kind` on loopback `port` (and ::1 with `v6`). */
-function dnsServerSetup(kind: DnsServerKind, dir: string, port: number, v6: boolean): { confText: string; args: (conf: string) => string[] } {
+/** Configuration of a DNS server of `kind` on loopback `port` (and ::1 with `v6`). */
+function dnsConf(kind: DnsServerKind, dir: string, port: number, v6: boolean): string {
   const id = DNS_IDENT[kind];
   const listen = [`${LOOPBACK4}@${port}`, ...(v6 ? [`${LOOPBACK6}@${port}`] : [])];
   switch (kind) {
     case "nsd":
-      return { confText: nsdConfText({ identity: id.identity, nsid: id.nsid, dir, listen, zone: ZONE }), args: (conf) => ["-d", "-c", conf] };
+      return nsdConfText({ identity: id.identity, nsid: id.nsid, dir, listen, zone: ZONE });
     case "knot":
-      return {
-        confText: knotConfText({ identity: id.identity, nsid: id.nsid, dir, listen, zone: ZONE, runAsRoot: process.getuid?.() === 0 }),
-        args: (conf) => ["-c", conf],
-      };
+      return knotConfText({ identity: id.identity, nsid: id.nsid, dir, listen, zone: ZONE, runAsRoot: process.getuid?.() === 0 });
     case "bind":
-      return {
-        confText: bindConfText({
-          dir,
-          listenV4: `port ${port} { ${LOOPBACK4}; }`,
-          listenV6: v6 ? `port ${port} { ${LOOPBACK6}; }` : "{ none; }",
-          serverId: id.identity,
-          hostname: id.hostnameBind,
-          zone: ZONE,
-        }),
-        args: (conf) => ["-g", "-n", "1", "-c", conf],
-      };
+      return bindConfText({
+        dir,
+        listenV4: `port ${port} { ${LOOPBACK4}; }`,
+        listenV6: v6 ? `port ${port} { ${LOOPBACK6}; }` : "{ none; }",
+        serverId: id.identity,
+        hostname: id.hostnameBind,
+        zone: ZONE,
+      });
   }
 }
 
 /** Starts one DNS server in `dir` (created). Throws MissingBinaryError if its binary is absent. */
 export async function startDns(kind: DnsServerKind, dir: string): Promise<DnsHandle> {
   const id = DNS_IDENT[kind];
-  const bin = requireBinary(id.bin, id.pkg);
+  const spec = DNS_DAEMONS[kind];
+  const bin = requireBinary(spec.bin, spec.pkg);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${ZONE}.zone`), zoneFile());
   const v6 = await hasIpv6Loopback();
   for (let attempt = 1; ; attempt++) {
     const port = await freePort({ udp: true, ipv6: v6 });
     const conf = join(dir, `${kind}.conf`);
-    const setup = dnsServerSetup(kind, dir, port, v6);
-    writeFileSync(conf, setup.confText);
-    const daemon = spawnDaemon(kind, bin, setup.args(conf), dir);
+    writeFileSync(conf, dnsConf(kind, dir, port, v6));
+    const daemon = spawnDaemon(kind, bin, spec.args(conf), dir);
     try {
       await waitReady(daemon, `a UDP query on ${LOOPBACK4}:${port}`, () => answersWithNsid(LOOPBACK4, port, RECORDS.a.name, id.nsid));
       if (v6) await waitReady(daemon, `a UDP query on [${LOOPBACK6}]:${port}`, () => answersWithNsid(LOOPBACK6, port, RECORDS.a.name, id.nsid));
