@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { createPopIdentifier } from "@popwatch/core";
 import { type DnsProbeSpec, runProbes } from "@popwatch/probes";
-import { RECORDS, startDns } from "../test/support/servers";
+import { startDns } from "../test/support/servers";
+import { RECORDS } from "../test/support/zone-data";
 import { fmt } from "./support/stats";
 
 const PROBES = Number(process.env.PROBES ?? "200000");

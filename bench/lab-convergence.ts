@@ -32,7 +32,8 @@ import {
   timingProblems,
 } from "../test/lab/convergence";
 import { DEFAULT_HEALTH_INTERVAL_S, DEFAULT_TIMERS } from "../test/lab/configs";
-import { FAILURE_MODES, Lab, PREFERRED_POP, canCreateNamespaces, isFailureMode } from "../test/lab/lab";
+import { FAILURE_MODES, Lab, PREFERRED_POP, isFailureMode } from "../test/lab/lab";
+import { canCreateNamespaces } from "../test/lab/setup";
 import { PopwatchRun, ROUND_INTERVAL_MS, ensureCliBuilt, fastLabConfig, readStoredResults, writeConfigFile } from "../test/lab/popwatch-run";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -10,8 +10,10 @@ import net from "node:net";
 import tls from "node:tls";
 import * as dnsPacket from "dns-packet";
 import { describe, expect, it } from "vitest";
+import { findBinary } from "./support/daemons";
+import type { DnsServerKind } from "./support/server-configs";
 import {
-  findBinary, requireServer, skipUnless, useTestServers, type DnsServerInfo, type DnsServerKind, type Slot,
+  requireServer, skipUnless, useTestServers, type DnsServerInfo, type Slot,
 } from "./support/servers";
 
 const servers = useTestServers();

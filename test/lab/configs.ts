@@ -11,7 +11,7 @@ import {
   ROUTER_ID,
   type PopSpec,
 } from "./topology";
-import { bindConfText, knotConfText } from "../support/dns-configs";
+import { bindConfText, knotConfText, nginxConfText, nsdConfText } from "../support/server-configs";
 
 export interface BgpTimers {
   /** Seconds between keepalives. */
@@ -174,40 +174,27 @@ printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "\${STATE:-unknown}" >> ${
 `;
 }
 
-export function nsdConf(pop: PopSpec, dir: string): string {
-  return `server:
-  ip-address: ${ANYCAST_ADDRESS}@53
-  do-ip4: yes
-  do-ip6: no
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  pidfile: "${dir}/nsd.pid"
-  identity: "${pop.identity}"
-  nsid: "ascii_${pop.identity}"
-  server-count: 1
-  reuseport: no
-  verbosity: 1
-  # Probes and health checks from one source would otherwise hit response rate limiting.
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "${LAB_ZONE}"
-  zonefile: "${dir}/${LAB_ZONE}.zone"
-`;
+/** The configuration of the PoP's DNS server (its `dns` kind). */
+export function dnsConf(pop: PopSpec, dir: string): string {
+  switch (pop.dns) {
+    case "nsd":
+      return nsdConf(pop, dir);
+    case "knot":
+      return knotConf(pop, dir);
+    case "bind":
+      return bindConf(pop, dir);
+  }
 }
 
-export function knotConf(pop: PopSpec, dir: string): string {
+function nsdConf(pop: PopSpec, dir: string): string {
+  return nsdConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE });
+}
+
+function knotConf(pop: PopSpec, dir: string): string {
   return knotConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE, runAsRoot: true });
 }
 
-export function bindConf(pop: PopSpec, dir: string): string {
+function bindConf(pop: PopSpec, dir: string): string {
   return bindConfText({
     dir,
     listenV4: `port 53 { ${ANYCAST_ADDRESS}; }`,
@@ -230,36 +217,15 @@ export function nginxConf(pop: PopSpec, dir: string, cert: CertFiles): string {
     location = / { return 200 "popwatch lab ${pop.name}\\n"; }
     location = /fail { return 503; }
     location / { return 404; }`;
-  return `user root root;
-daemon off;
-master_process on;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log info;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/client_body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
-  keepalive_timeout 5s;
-  server {
-    listen ${ANYCAST_ADDRESS}:443 ssl http2;
-    ssl_certificate ${cert.certFile};
-    ssl_certificate_key ${cert.keyFile};
-    ssl_protocols TLSv1.2 TLSv1.3;
-${body}
-  }
-  server {
-    listen ${ANYCAST_ADDRESS}:80;
-${body}
-  }
-}
-`;
+  return nginxConfText({
+    dir,
+    runAsRoot: true,
+    accessLog: null,
+    servers: [
+      { listen: [`${ANYCAST_ADDRESS}:443`], tls: cert, body },
+      { listen: [`${ANYCAST_ADDRESS}:80`], body },
+    ],
+  });
 }
 
 export const BLACKHOLE_TABLE = "popwatch_lab_blackhole";

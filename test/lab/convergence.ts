@@ -12,6 +12,7 @@ import {
   type RegionalResult,
   analyzeFailovers,
 } from "@popwatch/core";
+import { sleep } from "../support/daemons";
 import { LabError } from "./errors";
 import type { FailureMode, Lab, LabEvent } from "./lab";
 import { type PopwatchRun, ROUND_INTERVAL_MS } from "./popwatch-run";
@@ -79,10 +80,6 @@ export interface EpisodeOptions {
   faultPhaseMs?: number;
   /** Default ROUND_INTERVAL_MS. */
   roundIntervalMs?: number;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Fails `pop` with `mode` under a running popwatch, waits for the router and popwatch to settle, heals it, and waits again. */

@@ -27,6 +27,7 @@ import {
 import { type CreateSinksOptions, DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, createSinks } from "@popwatch/notify";
 import { DynamoAlertStateStore, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep } from "../support/daemons";
 import { type EventBridgeEndpoint, startEventBridgeEndpoint } from "../support/eventbridge-endpoint";
 import {
   type Episode,
@@ -40,7 +41,7 @@ import {
   timingProblems,
   type KindRecord,
 } from "./convergence";
-import { type FailureMode, Lab, POP_NAMES, PREFERRED_POP, REPO_ROOT, canCreateNamespaces } from "./lab";
+import { type FailureMode, Lab, POP_NAMES, PREFERRED_POP, REPO_ROOT } from "./lab";
 import {
   FAST_SCHEDULE,
   LAB_TARGET,
@@ -52,6 +53,7 @@ import {
   queryResults,
   writeConfigFile,
 } from "./popwatch-run";
+import { canCreateNamespaces } from "./setup";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
@@ -70,10 +72,6 @@ type PopRuleSource = NonNullable<PopIdentificationConfig["rules"]>[number]["sour
 
 /** The round plus the slot skew: how far apart popwatch's and the router's stamps of one event may be. */
 const ROUND = ROUND_INTERVAL_MS + SLOT_SKEW_MS;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function report(line: string): void {
   process.stdout.write(`e2e: ${line}\n`);

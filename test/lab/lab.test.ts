@@ -14,9 +14,9 @@ import {
   Lab,
   PREFERRED_POP,
   REPO_ROOT,
-  canCreateNamespaces,
 } from "./lab";
 import { listRecords, run } from "./procs";
+import { canCreateNamespaces } from "./setup";
 
 const capability = await canCreateNamespaces();
 const skipReason = capability.ok ? "" : capability.reason;

@@ -22,19 +22,20 @@ import {
   DEFAULT_HEALTH_INTERVAL_S,
   DEFAULT_TIMERS,
   BLACKHOLE_TABLE,
-  bindConf,
   birdConf,
   blackholeRuleset,
   checkScript,
+  dnsConf,
   exabgpConf,
   exabgpEnv,
   healthcheckConf,
-  knotConf,
   nginxConf,
-  nsdConf,
   stateChangeScript,
   zoneFile,
 } from "./configs";
+import { logTail, sleep } from "../support/daemons";
+import { DNS_DAEMONS } from "../support/server-configs";
+import { type BirdRoute, parseBirdRoutes, parseBirdSessions } from "./bird";
 import { LabError } from "./errors";
 import {
   type CommandResult,
@@ -42,7 +43,6 @@ import {
   type ProcessState,
   emptyNamespace,
   listRecords,
-  logTail,
   processState,
   readRecord,
   run,
@@ -55,7 +55,6 @@ import {
 import {
   ANYCAST_ADDRESS,
   ANYCAST_PREFIX,
-  CLIENT_LINK,
   LAB_HOSTNAME,
   LAB_NODES,
   LAB_ZONE,
@@ -67,12 +66,13 @@ import {
   type PopSpec,
   isPopName,
   namespaceOf,
-  popByProtocol,
   popSpec,
 } from "./topology";
+import { buildNetwork, checkPrerequisites, createPki, labBinary } from "./setup";
 import { type RouteChange, readTruth } from "./truth";
 
 export * from "./topology";
+export type { BirdRoute } from "./bird";
 export type { RouteChange } from "./truth";
 export type { BgpTimers } from "./configs";
 export type { CommandResult } from "./procs";
@@ -121,17 +121,6 @@ export interface LabEvent {
   atMs: number;
 }
 
-export interface BirdRoute {
-  pop: PopName | null;
-  protocol: string;
-  /** The route BIRD selected (and exports to the kernel). */
-  best: boolean;
-  asPath: number[];
-  nextHop: string | null;
-  /** When BIRD last changed this route (its log clock, UTC). */
-  since: string | null;
-}
-
 export interface PopStatus {
   name: PopName;
   dnsServer: PopSpec["dns"];
@@ -174,50 +163,10 @@ export interface Convergence {
   recoveryMs?: number | null;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Wall clock, like the truth log's stamps (a monotonic clock would drift from them while NTP slews). */
 function stamp(): { at: string; atMs: number } {
   const atMs = Date.now();
   return { at: new Date(atMs).toISOString(), atMs };
-}
-
-const BINARIES: Array<{ bin: string; pkg: string }> = [
-  { bin: "ip", pkg: "iproute2" },
-  { bin: "nft", pkg: "nftables" },
-  { bin: "bird", pkg: "bird2" },
-  { bin: "birdc", pkg: "bird2" },
-  { bin: "nsd", pkg: "nsd" },
-  { bin: "knotd", pkg: "knot" },
-  { bin: "named", pkg: "bind9" },
-  { bin: "nginx", pkg: "nginx" },
-  { bin: "dig", pkg: "bind9-dnsutils" },
-  { bin: "openssl", pkg: "openssl" },
-];
-const SEARCH_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"];
-
-function findBinary(name: string): string | null {
-  for (const dir of SEARCH_DIRS) if (existsSync(join(dir, name))) return join(dir, name);
-  return null;
-}
-
-function bin(name: string): string {
-  const found = findBinary(name);
-  if (!found) throw new LabError("missing_binary", `${name} not found`);
-  return found;
-}
-
-/** Whether this process can build the lab: root and a kernel that creates network namespaces. */
-export async function canCreateNamespaces(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (process.getuid?.() !== 0) return { ok: false, reason: "needs root (network namespaces, port 53, routes)" };
-  if (!findBinary("ip")) return { ok: false, reason: "ip (iproute2) not installed" };
-  const probe = `pwlab-probe-${process.pid}`;
-  const added = await run(["ip", "netns", "add", probe]);
-  if (added.code !== 0) return { ok: false, reason: `ip netns add failed: ${added.stderr.trim()}` };
-  await run(["ip", "netns", "del", probe]);
-  return { ok: true };
 }
 
 /** Everything the lab writes in its state directory, removed before a fresh build. */
@@ -302,7 +251,7 @@ export class Lab {
    * stale PID files, leftover namespaces) it tears down and rebuilds.
    */
   async up(): Promise<LabStatus> {
-    this.preflight();
+    checkPrerequisites();
     if (await this.isComplete()) {
       this.options.log("lab already up: healing any injected faults");
       for (const pop of POP_NAMES) await this.repair(pop);
@@ -496,16 +445,6 @@ export class Lab {
 
   // ---------------------------------------------------------------- building
 
-  private preflight(): void {
-    if (process.getuid?.() !== 0) throw new LabError("not_root", "the lab needs root: network namespaces, routes and port 53");
-    const missing = BINARIES.filter((b) => !findBinary(b.bin));
-    if (!existsSync("/usr/lib/python3/dist-packages/exabgp")) missing.push({ bin: "exabgp", pkg: "exabgp" });
-    if (missing.length > 0) {
-      const pkgs = [...new Set(missing.map((m) => m.pkg))];
-      throw new LabError("missing_binary", `missing ${missing.map((m) => m.bin).join(", ")}: apt-get install ${pkgs.join(" ")}`);
-    }
-  }
-
   private async existingNamespaces(): Promise<string[]> {
     const listed = await run(["ip", "netns", "list"]);
     const mine = new Set(LAB_NODES.map((n) => this.ns(n)));
@@ -531,8 +470,8 @@ export class Lab {
     // Only what the lab writes: the directory may be one the user named.
     for (const entry of STATE_ENTRIES) rmSync(join(this.stateDir, entry), { recursive: true, force: true });
     mkdirSync(this.stateDir, { recursive: true });
-    await this.buildNetwork();
-    await this.createPki();
+    await buildNetwork((node) => this.ns(node));
+    await createPki(join(this.stateDir, "pki"));
     this.writePopwatchConfig();
     this.options.log(`network built in ${Date.now() - started} ms`);
     await this.startTruthWatcher();
@@ -543,44 +482,6 @@ export class Lab {
       `${JSON.stringify({ name: this.name, builtAt: new Date().toISOString(), timers: this.options.timers, healthIntervalS: this.options.healthIntervalS }, null, 2)}\n`,
     );
     this.options.log(`daemons started in ${Date.now() - started} ms`);
-  }
-
-  private async buildNetwork(): Promise<void> {
-    const router = this.ns("router");
-    for (const node of LAB_NODES) {
-      await runChecked(["ip", "netns", "add", this.ns(node)]);
-      await runChecked(["ip", "-n", this.ns(node), "link", "set", "lo", "up"]);
-    }
-    await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
-    const links: Array<{ node: LabNode; link: PopSpec["link"] }> = [
-      { node: "client", link: CLIENT_LINK },
-      ...POPS.map((p) => ({ node: p.name as LabNode, link: p.link })),
-    ];
-    for (const { node, link } of links) {
-      const peer = this.ns(node);
-      await runChecked(["ip", "-n", router, "link", "add", link.routerIf, "type", "veth", "peer", "name", link.peerIf, "netns", peer]);
-      await runChecked(["ip", "-n", router, "addr", "add", `${link.routerAddress}/${link.prefixLength}`, "dev", link.routerIf]);
-      await runChecked(["ip", "-n", router, "link", "set", link.routerIf, "up"]);
-      await runChecked(["ip", "-n", peer, "addr", "add", `${link.peerAddress}/${link.prefixLength}`, "dev", link.peerIf]);
-      await runChecked(["ip", "-n", peer, "link", "set", link.peerIf, "up"]);
-      await runChecked(["ip", "-n", peer, "route", "replace", "default", "via", link.routerAddress]);
-    }
-    // No dummy links in this kernel: the anycast address lives on each PoP's loopback.
-    for (const pop of POPS) await runChecked(["ip", "-n", this.ns(pop.name), "addr", "add", ANYCAST_PREFIX, "dev", "lo"]);
-  }
-
-  /** One CA and one leaf shared by every PoP, as real anycast deployments do. */
-  private async createPki(): Promise<void> {
-    const dir = join(this.stateDir, "pki");
-    mkdirSync(dir, { recursive: true });
-    const ssl = (args: string[]) => runChecked(["openssl", ...args]);
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    await ssl(["req", "-x509", ...ec, "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"), "-days", "30",
-      "-subj", "/CN=popwatch anycast lab CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-    writeFileSync(join(dir, "leaf.ext"), `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    await ssl(["req", ...ec, "-keyout", join(dir, "leaf.key"), "-out", join(dir, "leaf.csr"), "-subj", `/CN=${LAB_HOSTNAME}`]);
-    await ssl(["x509", "-req", "-in", join(dir, "leaf.csr"), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"),
-      "-CAcreateserial", "-out", join(dir, "leaf.crt"), "-days", "30", "-extfile", join(dir, "leaf.ext")]);
   }
 
   /** The checked-in config cannot hold a CA made at setup: trust it in a copy. */
@@ -620,7 +521,7 @@ export class Lab {
       stateDir: this.stateDir,
       name: "router.bird",
       namespace: this.ns("router"),
-      argv: [bin("bird"), "-f", "-c", conf, "-s", this.birdSocket, "-P", join(dir, "bird.pid")],
+      argv: [labBinary("bird"), "-f", "-c", conf, "-s", this.birdSocket, "-P", join(dir, "bird.pid")],
       logFile: join(dir, "bird.stderr.log"),
       env: { ...process.env, TZ: "UTC" },
     });
@@ -638,17 +539,9 @@ export class Lab {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${LAB_ZONE}.zone`), zoneFile());
     const conf = join(dir, `${pop.dns}.conf`);
-    let argv: string[];
-    if (pop.dns === "nsd") {
-      writeFileSync(conf, nsdConf(pop, dir));
-      argv = [bin("nsd"), "-d", "-c", conf];
-    } else if (pop.dns === "knot") {
-      writeFileSync(conf, knotConf(pop, dir));
-      argv = [bin("knotd"), "-c", conf];
-    } else {
-      writeFileSync(conf, bindConf(pop, dir));
-      argv = [bin("named"), "-g", "-n", "1", "-c", conf];
-    }
+    writeFileSync(conf, dnsConf(pop, dir));
+    const dnsDaemon = DNS_DAEMONS[pop.dns];
+    const argv = [labBinary(dnsDaemon.bin), ...dnsDaemon.args(conf)];
     const record = spawnTracked({ stateDir: this.stateDir, name: `${pop.name}.dns`, namespace: this.ns(pop.name), argv, logFile: join(dir, `${pop.dns}.log`) });
     await this.waitFor(`${pop.dns} at ${pop.name} answering with NSID ${pop.identity}`, record, async () => (await this.queryNsid(pop.name)) === pop.identity);
   }
@@ -664,7 +557,7 @@ export class Lab {
       name: `${pop.name}.nginx`,
       namespace: this.ns(pop.name),
       // -e: the error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
-      argv: [bin("nginx"), "-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf],
+      argv: [labBinary("nginx"), "-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf],
       logFile: join(dir, "nginx.log"),
     });
     await this.waitFor(`nginx at ${pop.name}`, record, async () => (await this.httpServedBy(pop.name)) === pop.name, join(dir, "nginx-error.log"));
@@ -735,15 +628,16 @@ export class Lab {
   }
 
   private async waitFor(what: string, record: ProcessRecord, ready: () => Promise<boolean>, extraLog?: string): Promise<void> {
+    const logs = (): string => `${logTail(record.logFile, 20)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog, 20)}` : ""}`;
     const deadline = Date.now() + this.options.readyTimeoutMs;
     while (Date.now() < deadline) {
       if (await ready()) return;
       if (processState(record) === "gone") {
-        throw new LabError("not_ready", `${record.name} exited before ${what}:\n${logTail(record.logFile)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog)}` : ""}`);
+        throw new LabError("not_ready", `${record.name} exited before ${what}:\n${logs()}`);
       }
       await sleep(25);
     }
-    throw new LabError("not_ready", `timed out waiting for ${what}:\n${logTail(record.logFile)}${extraLog ? `\n--- ${extraLog}:\n${logTail(extraLog)}` : ""}`);
+    throw new LabError("not_ready", `timed out waiting for ${what}:\n${logs()}`);
   }
 
   // ---------------------------------------------------------------- inspection
@@ -754,14 +648,7 @@ export class Lab {
 
   /** BIRD protocol name → the "Info" column of its BGP sessions ("Established", "Active", ...). */
   private async birdSessions(): Promise<Map<string, string>> {
-    const result = await this.birdc(["show", "protocols"]);
-    const sessions = new Map<string, string>();
-    for (const line of result.stdout.split("\n")) {
-      // name  BGP  ---  state  since(date time)  info
-      const m = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+\d{4}-\d{2}-\d{2} \S+\s*(\S*)/.exec(line);
-      if (m) sessions.set(m[1]!, m[3] || m[2]!);
-    }
-    return sessions;
+    return parseBirdSessions((await this.birdc(["show", "protocols"])).stdout);
   }
 
   private async birdRoutes(): Promise<BirdRoute[]> {
@@ -805,26 +692,6 @@ export class Lab {
   private async requireUp(): Promise<void> {
     if (!(await this.isComplete())) throw new LabError("not_up", `lab ${this.name} is not up (run: npm run lab -- up)`);
   }
-}
-
-/** Parses `birdc show route for PREFIX all`: one entry per path, best marked. */
-export function parseBirdRoutes(text: string): BirdRoute[] {
-  const routes: BirdRoute[] = [];
-  let current: BirdRoute | null = null;
-  for (const line of text.split("\n")) {
-    const head = /\bunicast \[(\S+)(?: ([^\]]*))?\]\s+(\*)?\s*\(\d+\)/.exec(line);
-    if (head) {
-      current = { pop: popByProtocol(head[1]!), protocol: head[1]!, best: head[3] === "*", asPath: [], nextHop: null, since: head[2] ?? null };
-      routes.push(current);
-      continue;
-    }
-    if (!current) continue;
-    const via = /^\s+via (\S+)/.exec(line);
-    if (via) current.nextHop = via[1]!;
-    const path = /^\s+BGP\.as_path:\s*(.*)$/.exec(line);
-    if (path) current.asPath = path[1]!.trim().split(/\s+/).filter(Boolean).map(Number);
-  }
-  return routes.sort((a, b) => Number(b.best) - Number(a.best) || a.asPath.length - b.asPath.length);
 }
 
 // ---------------------------------------------------------------------------

@@ -4,9 +4,10 @@
 //
 // A PID file records the kernel's start time of the process too, so a PID
 // reused after a crash or reboot is never mistaken for ours.
-import { execFile, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isLive, liveProcesses, readProcStat, sleep, spawnDetached } from "../support/daemons";
 import { LabError } from "./errors";
 
 export interface ProcessRecord {
@@ -24,49 +25,15 @@ export interface ProcessRecord {
 
 export type ProcessState = "running" | "stopped" | "gone";
 
-interface ProcStat {
-  state: string;
-  ppid: number;
-  pgrp: number;
-  startTime: string;
-}
-
-function readStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // "pid (comm) state ppid pgrp session ... starttime": comm may hold spaces and parentheses.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "", ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: fields[19] ?? "" };
-}
-
-/** Zombies count as gone: a daemon re-parented to PID 1 can stay a zombie until init reaps it. */
-function isLive(stat: ProcStat | null): stat is ProcStat {
-  return stat !== null && stat.state !== "Z" && stat.state !== "X";
-}
-
 export function processState(record: Pick<ProcessRecord, "pid" | "startTime">): ProcessState {
-  const stat = readStat(record.pid);
+  const stat = readProcStat(record.pid);
   if (!isLive(stat) || stat.startTime !== record.startTime) return "gone";
   return stat.state === "T" ? "stopped" : "running";
 }
 
-function allStats(): Map<number, ProcStat> {
-  const stats = new Map<number, ProcStat>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (isLive(stat)) stats.set(Number(entry), stat);
-  }
-  return stats;
-}
-
 /** Live processes in `pid`'s process group or descended from any of `roots`. */
 function treeOf(pid: number, roots: ReadonlyMap<number, string>): Map<number, string> {
-  const stats = allStats();
+  const stats = liveProcesses();
   const members = new Map<number, string>();
   for (const [p, startTime] of roots) {
     if (stats.get(p)?.startTime === startTime) members.set(p, startTime);
@@ -88,17 +55,13 @@ function treeOf(pid: number, roots: ReadonlyMap<number, string>): Map<number, st
 
 function signalAll(members: ReadonlyMap<number, string>, signal: NodeJS.Signals): void {
   for (const [p, startTime] of members) {
-    if (readStat(p)?.startTime !== startTime) continue;
+    if (readProcStat(p)?.startTime !== startTime) continue;
     try {
       process.kill(p, signal);
     } catch {
       // exited meanwhile
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function pidDir(stateDir: string): string {
@@ -147,25 +110,8 @@ export function spawnTracked(options: SpawnOptions): ProcessRecord {
   const { stateDir, name, namespace, argv, logFile } = options;
   mkdirSync(pidDir(stateDir), { recursive: true });
   const command = namespace === null ? argv : ["ip", "netns", "exec", namespace, ...argv];
-  const fd = openSync(logFile, "a");
-  let pid: number | undefined;
-  try {
-    // `ip netns exec` execs the command in place, so the PID is the daemon's;
-    // detached gives it its own session, out of reach of this terminal's Ctrl-C.
-    const child = spawn(command[0]!, command.slice(1), {
-      detached: true,
-      stdio: ["ignore", fd, fd],
-      cwd: options.cwd ?? stateDir,
-      env: options.env ?? process.env,
-    });
-    child.once("error", () => {
-      // reported by the caller's readiness check (the process is gone)
-    });
-    child.unref();
-    pid = child.pid;
-  } finally {
-    closeSync(fd);
-  }
+  // `ip netns exec` execs the command in place, so the PID is the daemon's.
+  const { pid } = spawnDetached(command, { logFile, cwd: options.cwd ?? stateDir, env: options.env ?? process.env });
   if (pid === undefined) throw new LabError("command_failed", `${name}: could not spawn ${command.join(" ")}`);
   return trackProcess({ stateDir, name, namespace, pid, argv: command, logFile });
 }
@@ -178,7 +124,7 @@ export function trackProcess(options: { stateDir: string; name: string; namespac
     name,
     namespace,
     pid,
-    startTime: readStat(pid)?.startTime ?? "",
+    startTime: readProcStat(pid)?.startTime ?? "",
     argv,
     logFile,
     startedAt: new Date().toISOString(),
@@ -276,7 +222,7 @@ export async function emptyNamespace(namespace: string): Promise<void> {
   const pids = async (): Promise<number[]> => {
     const result = await run(["ip", "netns", "pids", namespace]);
     if (result.code !== 0) return [];
-    return result.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => isLive(readStat(p)));
+    return result.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => isLive(readProcStat(p)));
   };
   let left = await pids();
   if (left.length === 0) return;
@@ -304,13 +250,5 @@ export async function emptyNamespace(namespace: string): Promise<void> {
     }
     await sleep(50);
     left = await pids();
-  }
-}
-
-export function logTail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
   }
 }

@@ -5,11 +5,10 @@
 // inside network namespaces the lab creates: links from 198.51.100.0/24, the
 // anycast service from 203.0.113.0/24. 192.0.2.0/24 is this machine's own
 // network and is never used.
+import type { DnsServerKind } from "../support/server-configs";
 
 export const POP_NAMES = ["pop-a", "pop-b", "pop-c"] as const;
 export type PopName = (typeof POP_NAMES)[number];
-
-export type DnsServerKind = "nsd" | "knot" | "bind";
 
 /** Where a command can run: the vantage point, the router, or a PoP. */
 export type LabNode = "client" | "router" | PopName;

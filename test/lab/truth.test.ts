@@ -3,7 +3,7 @@
 // BIRD 2.0.12 print them.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseBirdRoutes } from "./lab";
+import { parseBirdRoutes } from "./bird";
 import { POPS, type PopName } from "./topology";
 import { FibTracker, parseIpTimestamp, parseMonitorLine, popAt, routesFromJson, type RouteChange } from "./truth";
 

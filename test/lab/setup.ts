@@ -1,0 +1,87 @@
+// What the lab needs from the host, and what it builds before any daemon
+// starts: the namespaces and links between them, and the PKI.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { findBinary } from "../support/daemons";
+import { DNS_DAEMONS } from "../support/server-configs";
+import { LabError } from "./errors";
+import { run, runChecked } from "./procs";
+import { ANYCAST_ADDRESS, ANYCAST_PREFIX, CLIENT_LINK, LAB_HOSTNAME, LAB_NODES, POPS, type LabNode, type PopSpec } from "./topology";
+
+const BINARIES: Array<{ bin: string; pkg: string }> = [
+  { bin: "ip", pkg: "iproute2" },
+  { bin: "nft", pkg: "nftables" },
+  { bin: "bird", pkg: "bird2" },
+  { bin: "birdc", pkg: "bird2" },
+  ...Object.values(DNS_DAEMONS).map(({ bin, pkg }) => ({ bin, pkg })),
+  { bin: "nginx", pkg: "nginx" },
+  { bin: "dig", pkg: "bind9-dnsutils" },
+  { bin: "openssl", pkg: "openssl" },
+];
+
+/** Throws a LabError naming what to install (or that root is needed) unless the lab can be built here. */
+export function checkPrerequisites(): void {
+  if (process.getuid?.() !== 0) throw new LabError("not_root", "the lab needs root: network namespaces, routes and port 53");
+  const missing = BINARIES.filter((b) => !findBinary(b.bin));
+  if (!existsSync("/usr/lib/python3/dist-packages/exabgp")) missing.push({ bin: "exabgp", pkg: "exabgp" });
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing.map((m) => m.pkg))];
+    throw new LabError("missing_binary", `missing ${missing.map((m) => m.bin).join(", ")}: apt-get install ${pkgs.join(" ")}`);
+  }
+}
+
+/** Absolute path of a daemon the lab runs. */
+export function labBinary(name: string): string {
+  const found = findBinary(name);
+  if (!found) throw new LabError("missing_binary", `${name} not found`);
+  return found;
+}
+
+/** Whether this process can build the lab: root and a kernel that creates network namespaces. */
+export async function canCreateNamespaces(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (process.getuid?.() !== 0) return { ok: false, reason: "needs root (network namespaces, port 53, routes)" };
+  if (!findBinary("ip")) return { ok: false, reason: "ip (iproute2) not installed" };
+  const probe = `pwlab-probe-${process.pid}`;
+  const added = await run(["ip", "netns", "add", probe]);
+  if (added.code !== 0) return { ok: false, reason: `ip netns add failed: ${added.stderr.trim()}` };
+  await run(["ip", "netns", "del", probe]);
+  return { ok: true };
+}
+
+/** Creates a namespace per node (`ns` names them), a veth from the router to each, and the anycast address on every PoP. */
+export async function buildNetwork(ns: (node: LabNode) => string): Promise<void> {
+  const router = ns("router");
+  for (const node of LAB_NODES) {
+    await runChecked(["ip", "netns", "add", ns(node)]);
+    await runChecked(["ip", "-n", ns(node), "link", "set", "lo", "up"]);
+  }
+  await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+  const links: Array<{ node: LabNode; link: PopSpec["link"] }> = [
+    { node: "client", link: CLIENT_LINK },
+    ...POPS.map((p) => ({ node: p.name as LabNode, link: p.link })),
+  ];
+  for (const { node, link } of links) {
+    const peer = ns(node);
+    await runChecked(["ip", "-n", router, "link", "add", link.routerIf, "type", "veth", "peer", "name", link.peerIf, "netns", peer]);
+    await runChecked(["ip", "-n", router, "addr", "add", `${link.routerAddress}/${link.prefixLength}`, "dev", link.routerIf]);
+    await runChecked(["ip", "-n", router, "link", "set", link.routerIf, "up"]);
+    await runChecked(["ip", "-n", peer, "addr", "add", `${link.peerAddress}/${link.prefixLength}`, "dev", link.peerIf]);
+    await runChecked(["ip", "-n", peer, "link", "set", link.peerIf, "up"]);
+    await runChecked(["ip", "-n", peer, "route", "replace", "default", "via", link.routerAddress]);
+  }
+  // No dummy links in this kernel: the anycast address lives on each PoP's loopback.
+  for (const pop of POPS) await runChecked(["ip", "-n", ns(pop.name), "addr", "add", ANYCAST_PREFIX, "dev", "lo"]);
+}
+
+/** One CA (ca.crt) and one leaf (leaf.crt, leaf.key) in `dir`, shared by every PoP, as real anycast deployments do. */
+export async function createPki(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const ssl = (args: string[]) => runChecked(["openssl", ...args]);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await ssl(["req", "-x509", ...ec, "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"), "-days", "30",
+    "-subj", "/CN=popwatch anycast lab CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  writeFileSync(join(dir, "leaf.ext"), `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  await ssl(["req", ...ec, "-keyout", join(dir, "leaf.key"), "-out", join(dir, "leaf.csr"), "-subj", `/CN=${LAB_HOSTNAME}`]);
+  await ssl(["x509", "-req", "-in", join(dir, "leaf.csr"), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"),
+    "-CAcreateserial", "-out", join(dir, "leaf.crt"), "-days", "30", "-extfile", join(dir, "leaf.ext")]);
+}
