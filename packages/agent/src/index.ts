@@ -59,5 +59,6 @@ export {
   type AnycastEvaluationOptions,
   type AnycastEvaluationRun,
 } from "./anycast-evaluation";
+export type { AlertCycleReport } from "./alert-cycle";
 export { rollupLagMinutes, runEvaluationCycle, type EvaluationCycleOptions, type EvaluationCycleReport } from "./evaluation-cycle";
 export { bundledConfigPath, requiredEnv, type Env } from "./lambda-env";
