@@ -3,7 +3,7 @@
 // typed decode to the key they stood for.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ALERT_SEVERITIES, ANYCAST_CONDITIONS, type AlertKey, alertSubject, decodeAlertKey, encodeAlertKey } from "../src/index";
+import { ALERT_SEVERITIES, ANYCAST_CONDITIONS, type AlertKey, type AlertObservation, alertSubject, decodeAlertKey, encodeAlertKey, planAlerts } from "../src/index";
 
 const scope = fc.constantFrom("pooled", "eu-west-1", "us-east-1", "local");
 const severity = fc.constantFrom(...ALERT_SEVERITIES);
@@ -52,5 +52,33 @@ describe("alert key codec", () => {
       severity: "ticket",
       scope: "eu-west-1",
     });
+  });
+});
+
+describe("planAlerts checks an observation's figures against its key", () => {
+  const flapping = { condition: "flapping", target: "edge", changesPerHour: 8, kind: "dns", threshold: 6, shortWindowChanges: 0, recentEvents: 60 } as const;
+  const observation = (slo: string, anycast?: typeof flapping): AlertObservation => ({
+    slo,
+    severity: "page",
+    scope: "eu-west-1",
+    burning: true,
+    shortWindowClean: true,
+    burnRates: {},
+    budgetRemaining: null,
+    rule: { long: "1h", short: "15m", factor: 1 },
+    ...(anycast === undefined ? {} : { anycast }),
+  });
+  const plan = (o: AlertObservation) => planAlerts({ now: 0, observations: [o], previous: [], config: { renotifyMinutes: 0, maintenance: [], quorum: {} } });
+
+  it.each([
+    ["anycast figures on an SLO alert", observation("checkout", flapping), /observations\.0\.anycast: an SLO alert \(checkout\) carries no anycast figures/],
+    ["none on an anycast alert", observation("anycast:flapping:edge"), /observations\.0\.anycast: required on anycast alert anycast:flapping:edge/],
+    ["another condition's", observation("anycast:detour:edge", flapping), /observations\.0\.anycast: flapping of edge on alert anycast:detour:edge/],
+  ])("refuses %s", (_name, o, message) => {
+    expect(() => plan(o)).toThrow(message);
+  });
+
+  it("accepts matching figures", () => {
+    expect(plan(observation("anycast:flapping:edge", flapping)).notifications).toHaveLength(1);
   });
 });

@@ -34,6 +34,7 @@ import {
   type AlertState,
   type AlertStatus,
   type AlertTransition,
+  type AnycastAlertDetail,
   type Notification,
   type NotificationKind,
   type SuppressionReason,
@@ -402,11 +403,28 @@ function validatedObservations(list: readonly AlertObservation[]): Map<string, A
       const path = ["observations", index, ...issue.path].map(String).join(".");
       throw new PopwatchCoreError("alert_input_invalid", `${path}: ${issue.message}`, { cause: parsed.error });
     }
+    const mismatch = detailMismatch(alertSubject(parsed.data.slo), parsed.data.anycast);
+    if (mismatch !== null) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}.anycast: ${mismatch}`);
     const key = alertKeyString(parsed.data);
     if (byKey.has(key)) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}: a second observation for ${describeAlertKey(parsed.data)}`);
     byKey.set(key, parsed.data);
   });
   return byKey;
+}
+
+/**
+ * What an observation reports must be about its key: anycast figures on an
+ * anycast alert of the same condition and target, none on an SLO's. Formatters
+ * choose their text by the key's kind and rely on it.
+ */
+function detailMismatch(subject: AlertSubject, anycast: AnycastAlertDetail | undefined): string | null {
+  switch (subject.kind) {
+    case "slo":
+      return anycast === undefined ? null : `an SLO alert (${subject.slo}) carries no anycast figures`;
+    case "anycast":
+      if (anycast === undefined) return `required on anycast alert ${alertName(subject)}`;
+      return anycast.condition === subject.condition && anycast.target === subject.target ? null : `${anycast.condition} of ${anycast.target} on alert ${alertName(subject)}`;
+  }
 }
 
 /** Field-by-field equality of two states (key order of stored JSON must not matter). */
