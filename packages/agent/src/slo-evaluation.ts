@@ -8,6 +8,7 @@ import {
   PERIOD_MS,
   POOLED_SCOPE,
   WINDOW_MS,
+  encodeAlertKey,
   evaluateSlo,
   mergePeriodReads,
   mergeSketches,
@@ -219,9 +220,7 @@ export function alertObservationsOf(scopes: readonly ScopeEvaluation[]): AlertOb
       const shortCounts = scope.counts[short];
       const cleanShortWindows = [...new Set(rules.map((r) => r.short ?? r.long))].filter((w) => (scope.counts[w]?.bad ?? 0) === 0);
       observations.push({
-        slo: scope.slo,
-        severity,
-        scope: scope.scope,
+        ...encodeAlertKey({ kind: "slo", slo: scope.slo, scope: scope.scope, severity }),
         burning: firing !== undefined,
         shortWindowClean: shown.shortWindowClean ?? (shortCounts ? shortCounts.bad === 0 : true),
         cleanShortWindows,
