@@ -9,33 +9,22 @@ export {
   type AnycastAlertEvaluation,
   type AnycastAlertInput,
 } from "./anycast";
-export { alertCommand, anycastAlertCommand } from "./command";
 export {
   alertKeyString,
-  alertName,
   alertSubject,
-  anycastAlertName,
   decodeAlertKey,
   describeAlertKey,
   encodeAlertKey,
-  parseAnycastAlertName,
   type AlertKey,
   type AlertKeyFields,
-  type AlertKind,
   type AlertSubject,
 } from "./key";
 export {
-  buildNotification,
-  initialAlertState,
   mergeNotificationParts,
-  notificationId,
   notificationPart,
   planAlerts,
-  sameAlertState,
-  transitionId,
   type AlertPlan,
   type AlertStateUpdate,
-  type BuildNotificationInput,
   type PlanAlertsInput,
 } from "./lifecycle";
 export {

@@ -16,12 +16,11 @@
 //
 // Adding a kind of alert (routing, for BGP) is one more AlertSubject member,
 // its case in alertName and alertSubject, and the cases the compiler then asks
-// for (alertCommand, the formatters).
+// for: alertCommand, planAlerts' check of an observation's figures, the
+// notify formatters and `popwatch alerts`.
 import { ANYCAST_CONDITIONS, type AlertSeverity, type AnycastCondition } from "./schema";
 
 export type AlertSubject = { kind: "slo"; slo: string } | { kind: "anycast"; condition: AnycastCondition; target: string };
-
-export type AlertKind = AlertSubject["kind"];
 
 /** One alert: its subject, the scope it is judged in (a region or "pooled") and its severity. */
 export type AlertKey = AlertSubject & { scope: string; severity: AlertSeverity };

@@ -69,7 +69,7 @@ export interface AlertPlan {
   transitions: AlertTransition[];
 }
 
-export function initialAlertState(key: AlertKey): AlertState {
+function initialAlertState(key: AlertKey): AlertState {
   return {
     ...encodeAlertKey(key),
     status: "inactive",
@@ -82,16 +82,16 @@ export function initialAlertState(key: AlertKey): AlertState {
   };
 }
 
-export function notificationId(subject: AlertSubject, severity: AlertSeverity, kind: NotificationKind, atIso: string): string {
+function notificationId(subject: AlertSubject, severity: AlertSeverity, kind: NotificationKind, atIso: string): string {
   // The instant leads so that ids sort in time order (outbox keys rely on it).
   return `${atIso}/${severity}/${kind}/${encodeURIComponent(alertName(subject))}`;
 }
 
-export function transitionId(key: AlertKey, from: AlertStatus, to: AlertStatus, atIso: string): string {
+function transitionId(key: AlertKey, from: AlertStatus, to: AlertStatus, atIso: string): string {
   return `${atIso}/${key.severity}/${encodeURIComponent(key.scope)}/${from}-${to}/${encodeURIComponent(alertName(key))}`;
 }
 
-export interface BuildNotificationInput {
+interface BuildNotificationInput {
   subject: AlertSubject;
   severity: AlertSeverity;
   kind: NotificationKind;
@@ -101,7 +101,7 @@ export interface BuildNotificationInput {
 }
 
 /** Assembles a notification from its scope entries; the summary fields are derived, so parts merge back exactly. */
-export function buildNotification(input: BuildNotificationInput): Notification {
+function buildNotification(input: BuildNotificationInput): Notification {
   if (input.entries.length === 0) throw new PopwatchCoreError("alert_input_invalid", "a notification needs at least one scope entry");
   const entries = [...input.entries].sort(compareEntries);
   const lead = entries[0]!;
@@ -428,7 +428,7 @@ function detailMismatch(subject: AlertSubject, anycast: AnycastAlertDetail | und
 }
 
 /** Field-by-field equality of two states (key order of stored JSON must not matter). */
-export function sameAlertState(a: AlertState, b: AlertState): boolean {
+function sameAlertState(a: AlertState, b: AlertState): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
