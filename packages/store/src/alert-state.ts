@@ -1,6 +1,10 @@
 // Alert state on the single table, written so that concurrent evaluators agree
 // on every transition and a crash never loses a notification.
 //
+// The items and their codecs are in ./alert-state-items.ts, which outbox parts
+// go out together under which id in ./alert-state-outbox.ts; this file is the
+// protocol that reads and writes them.
+//
 // Protocol (README.md, "Alert state", says the same with the item table):
 //
 // 1. Claim. An evaluator loads every state with its `version`, plans with

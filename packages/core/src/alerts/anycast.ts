@@ -36,7 +36,7 @@ import { type Rollup, rollupPeriod } from "../rollup/rollup";
 import { type PeriodRange, periodInRanges } from "../rollup/windows";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../time";
 import { encodeAlertKey } from "./key";
-import { type AlertObservation, type AlertSeverity, type AnycastAlertDetail, type AnycastCondition } from "./schema";
+import type { AlertObservation, AlertSeverity, AnycastAlertDetail, AnycastCondition } from "./schema";
 
 /** The window each condition is judged over (the rule's long window). */
 export const ANYCAST_RECENT_MS = HOUR_MS;

@@ -1,7 +1,7 @@
 // The alert lifecycle: from what the evaluator observed and the stored state
 // of every alert key (./key.ts: an SLO or anycast condition, a scope, a
-// severity), decide the next states and what to tell
-// receivers. Pure: `now` comes in, nothing is read or written.
+// severity), decide the next states and what to tell receivers. Pure: `now`
+// comes in, nothing is read or written.
 //
 // Two things are tracked per key, and kept apart on purpose:
 // - `status` (inactive → firing → resolved → firing …) is the truth, with
@@ -17,9 +17,9 @@
 // Notifications are grouped per (alert, severity, kind) per evaluation and carry
 // ids built from those and the evaluation instant: replaying an evaluation
 // yields the same ids, so deliveries retried downstream are idempotent.
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import { toEpochMs } from "../rollup/period";
-import { compareStrings } from "../compare";
 import { MINUTE_MS } from "../time";
 import { alertCommand } from "./command";
 import { type AlertKey, type AlertSubject, alertKeyString, alertName, alertSubject, decodeAlertKey, describeAlertKey, encodeAlertKey } from "./key";
