@@ -18,10 +18,11 @@ import {
   rollupPeriod,
   rollupResults,
 } from "@popwatch/core";
-import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, StdoutSink } from "@popwatch/notify";
+import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 import { DynamoAlertStateStore, DynamoResultStore, type EmbeddedStore, ensureTable, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../packages/cli/src/index";
+import { StdoutSink } from "../packages/notify/src/sinks/stdout";
 import { captureIo } from "./support/capture-io";
 
 const MINUTE = PERIOD_MS.minute;

@@ -3,8 +3,9 @@
 // writes, outbox, delivery). What functions/evaluate.ts runs every
 // minute in the home region and `popwatch run` runs after each period.
 import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
-import { type AlertCycleReport, type Sink, runAlertCycle } from "@popwatch/notify";
+import type { Sink } from "@popwatch/notify";
 import type { ResultStore } from "@popwatch/store";
+import { type AlertCycleReport, runAlertCycle } from "./alert-cycle";
 import { type AnycastEvaluationRun, anycastReads, evaluateAnycastAlerts } from "./anycast-evaluation";
 import { type SloEvaluationRun, alertObservationsOf, evaluateSlos, evaluationEndMs } from "./slo-evaluation";
 

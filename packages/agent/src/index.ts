@@ -61,6 +61,7 @@ export {
   type AnycastEvaluationOptions,
   type AnycastEvaluationRun,
 } from "./anycast-evaluation";
+export type { AlertCycleReport } from "./alert-cycle";
 export {
   rollupLagMinutes,
   runEvaluationCycle,

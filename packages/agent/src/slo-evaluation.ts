@@ -10,6 +10,7 @@ import {
   POOLED_SCOPE,
   RollupView,
   WINDOW_MS,
+  encodeAlertKey,
   evaluateSlo,
   latencySummary,
   poolCounts,
@@ -194,9 +195,7 @@ export function alertObservationsOf(scopes: readonly ScopeEvaluation[]): AlertOb
       const shortCounts = scope.counts[short];
       const cleanShortWindows = [...new Set(rules.map((r) => r.short ?? r.long))].filter((w) => (scope.counts[w]?.bad ?? 0) === 0);
       observations.push({
-        slo: scope.slo,
-        severity,
-        scope: scope.scope,
+        ...encodeAlertKey({ kind: "slo", slo: scope.slo, scope: scope.scope, severity }),
         burning: firing !== undefined,
         shortWindowClean: shown.shortWindowClean ?? (shortCounts ? shortCounts.bad === 0 : true),
         cleanShortWindows,

@@ -11,18 +11,17 @@ import {
   type RegionalResult,
   type Rollup,
   alertEventDetailSchema,
-  anycastAlertCommand,
-  anycastAlertName,
   anycastAlertObservations,
   anycastReadRanges,
   createPopCatalogue,
-  parseAnycastAlertName,
   periodInRanges,
   periodStartMs,
   planAlerts,
   rollupPeriod,
   rollupResults,
 } from "../src/index";
+import { anycastAlertCommand } from "../src/alerts/command";
+import { anycastAlertName, parseAnycastAlertName } from "../src/alerts/key";
 
 const MINUTE = PERIOD_MS.minute;
 const HOUR = PERIOD_MS.hour;

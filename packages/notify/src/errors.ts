@@ -4,7 +4,7 @@
 export type NotifyErrorCode =
   /** A sink cannot be built as configured (bad URL, PagerDuty without a routing key, …). */
   | "sink_invalid"
-  /** Options passed to deliver or the cycle are unusable (bad retry policy, duplicate sink ids, …). */
+  /** Options passed to deliver or deliverPending are unusable (bad retry policy, duplicate sink ids, …). */
   | "options_invalid";
 
 export class NotifyError extends Error {
@@ -15,8 +15,4 @@ export class NotifyError extends Error {
     super(message, options);
     this.code = code;
   }
-}
-
-export function isNotifyError(value: unknown): value is NotifyError {
-  return value instanceof NotifyError;
 }

@@ -2,7 +2,7 @@
 // changes and kilometres, not in burn rates (which anycast alerts do not have).
 import { type AlertObservation, type AnycastAlertDetail, type Notification, planAlerts } from "@popwatch/core";
 import { describe, expect, it } from "vitest";
-import { describeAnycast, pagerDutyEvent, slackMessage, summaryLine } from "../src/index";
+import { describeAnycast, pagerDutyEvent, slackMessage, summaryLine } from "../src/sinks/formats";
 
 const AT = "2025-06-02T12:00:00.000Z";
 const CONFIG = { renotifyMinutes: 240, maintenance: [], quorum: {} };

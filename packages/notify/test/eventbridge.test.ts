@@ -1,7 +1,8 @@
 import { alertEventDetailSchema } from "@popwatch/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEventBridgeEndpoint, type EventBridgeEndpoint } from "../../../test/support/eventbridge-endpoint";
-import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, EventBridgeSink, deliver } from "../src/index";
+import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, deliver } from "../src/index";
+import { EventBridgeSink } from "../src/sinks/eventbridge";
 import { eventBridgeClient, firingAndResolved, recordingRuntime } from "./support/fixtures";
 
 let endpoint: EventBridgeEndpoint;

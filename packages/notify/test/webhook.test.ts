@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { NotifyError, StdoutSink, WebhookSink, createSinks, deliver, pagerDutyDedupKey, type PagerDutyEvent, type SlackMessage } from "../src/index";
+import { NotifyError, createSinks, deliver } from "../src/index";
+import { pagerDutyDedupKey, type PagerDutyEvent, type SlackMessage } from "../src/sinks/formats";
+import { StdoutSink } from "../src/sinks/stdout";
+import { WebhookSink } from "../src/sinks/webhook";
 import { firingAndResolved, recordingRuntime, startWebhookReceiver, type WebhookReceiver } from "./support/fixtures";
 
 let receiver: WebhookReceiver;

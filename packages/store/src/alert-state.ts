@@ -1,6 +1,10 @@
 // Alert state on the single table, written so that concurrent evaluators agree
 // on every transition and a crash never loses a notification.
 //
+// The items and their codecs are in ./alert-state-items.ts, which outbox parts
+// go out together under which id in ./alert-state-outbox.ts; this file is the
+// protocol that reads and writes them.
+//
 // Protocol (README.md, "Alert state", says the same with the item table):
 //
 // 1. Claim. An evaluator loads every state with its `version`, plans with
@@ -46,17 +50,19 @@ import {
   QueryCommand,
   UpdateItemCommand,
   BatchGetItemCommand,
-  type AttributeValue,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import {
+  DAY_MS,
+  alertEventDetailSchema,
   alertKeyString,
   alertStateSchema,
   alertTransitionSchema,
-  alertEventDetailSchema,
-  mergeNotificationParts,
+  compareStrings,
+  decodeAlertKey,
+  describeAlertKey,
   notificationPart,
-  type AlertKey,
+  type AlertKeyFields,
   type AlertPlan,
   type AlertState,
   type AlertStateRepository,
@@ -67,24 +73,33 @@ import {
   type PendingNotification,
   type StoredAlertState,
 } from "@popwatch/core";
+import {
+  ALERT_HISTORY_PREFIX,
+  ALERT_KEY_INDEX_PARTITION,
+  OUTBOX_LEASE_PARTITION,
+  OUTBOX_PARTITION,
+  OUTBOX_SEAL_PARTITION,
+  STATE_SORT_KEY,
+  decodeHistoryItem,
+  decodeKeyIndexItem,
+  decodeOutboxItem,
+  decodeSealItem,
+  decodeStateItem,
+  historyItem,
+  keyIndexItem,
+  outboxItem,
+  statePartitionKey,
+  type Item,
+  type OutboxPart,
+  type UnpublishedEntry,
+} from "./alert-state-items";
+import { type DeliveryGroup, deliveryGroups, splitDeliveryId, toPending } from "./alert-state-outbox";
 import { mapWithConcurrency } from "./concurrency";
 import { StoreError } from "./errors";
 import { escapeKeyPart } from "./keys";
 import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, sendWithRetry, type RetryPolicy, type RetryRuntime } from "./retry";
 
-export const ALERT_STATE_PREFIX = "A#";
-/** One item per alert key ever written, so loadStates needs no Scan. */
-export const ALERT_KEY_INDEX_PARTITION = "AK";
-export const OUTBOX_PARTITION = "O#outbox";
-export const OUTBOX_LEASE_PARTITION = "O#lease";
-/** Per notification id, the scopes it was first delivered with. */
-export const OUTBOX_SEAL_PARTITION = "O#seal";
-export const ALERT_HISTORY_PREFIX = "AH#";
-const STATE_SORT_KEY = "state";
-/** Separates a notification id from the scopes of a late remainder; encodeURIComponent never leaves a '+' in an id. */
-const LATE_PART_SEPARATOR = "+";
 const BATCH_GET_LIMIT = 100;
-const DAY_MS = 86_400_000;
 
 export interface DynamoAlertStateStoreOptions {
   client: DynamoDBClient;
@@ -103,9 +118,7 @@ export interface DynamoAlertStateStoreOptions {
   concurrency?: number;
 }
 
-type Item = Record<string, AttributeValue>;
 
-type UnpublishedEntry = { type: "notification"; part: Notification } | { type: "transition"; transition: AlertTransition };
 
 export class DynamoAlertStateStore implements AlertStateRepository {
   readonly tableName: string;
@@ -147,7 +160,7 @@ export class DynamoAlertStateStore implements AlertStateRepository {
   }
 
   /** One key's state, or null when it was never written. */
-  async getState(key: AlertKey): Promise<StoredAlertState | null> {
+  async getState(key: AlertKeyFields): Promise<StoredAlertState | null> {
     const pk = statePartitionKey(key);
     const [item] = await this.batchGet([pk]);
     if (item === undefined) return null;
@@ -174,13 +187,13 @@ export class DynamoAlertStateStore implements AlertStateRepository {
     for (const notification of outboxEntries) {
       const part = notificationPart(parseOrInvalid(alertEventDetailSchema, notification, "outbox entry"), state.scope);
       if (part === null || part.slo !== state.slo || part.severity !== state.severity) {
-        throw invalid(`notification ${notification.notificationId} does not list ${describeKey(state)}`);
+        throw invalid(`notification ${notification.notificationId} does not list ${describeAlertKey(state)}`);
       }
       entries.push({ type: "notification", part });
     }
     for (const transition of transitions) {
       const parsed = parseOrInvalid(alertTransitionSchema, transition, "transition");
-      if (alertKeyString(parsed) !== alertKeyString(state)) throw invalid(`transition ${parsed.id} is not of ${describeKey(state)}`);
+      if (alertKeyString(parsed) !== alertKeyString(state)) throw invalid(`transition ${parsed.id} is not of ${describeAlertKey(state)}`);
       entries.push({ type: "transition", transition: parsed });
     }
 
@@ -193,7 +206,7 @@ export class DynamoAlertStateStore implements AlertStateRepository {
     }
     let written: Item;
     try {
-      const output = await this.send(`transition of ${describeKey(state)}`, () =>
+      const output = await this.send(`transition of ${describeAlertKey(state)}`, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
@@ -241,8 +254,7 @@ export class DynamoAlertStateStore implements AlertStateRepository {
     );
     const report: ApplyPlanReport = { applied: [], conflicts: [] };
     plan.updates.forEach((update, index) => {
-      const key = { slo: update.state.slo, severity: update.state.severity, scope: update.state.scope };
-      (won[index] ? report.applied : report.conflicts).push(key);
+      (won[index] ? report.applied : report.conflicts).push(decodeAlertKey(update.state));
     });
     return report;
   }
@@ -384,7 +396,7 @@ export class DynamoAlertStateStore implements AlertStateRepository {
   }
 
   private async publish(pk: string, version: number, entries: readonly UnpublishedEntry[]): Promise<void> {
-    await mapWithConcurrency(entries, this.concurrency, (entry) => this.putIfAbsent(entry.type === "notification" ? this.outboxItem(entry.part) : this.historyItem(entry.transition)));
+    await mapWithConcurrency(entries, this.concurrency, (entry) => this.putIfAbsent(entry.type === "notification" ? outboxItem(entry.part, this.outboxRetentionMs) : historyItem(entry.transition, this.historyRetentionMs)));
     try {
       await this.send(`clearing published entries of ${pk}`, () =>
         this.client.send(
@@ -412,28 +424,6 @@ export class DynamoAlertStateStore implements AlertStateRepository {
     } catch (err) {
       if (!(err instanceof StoreError && err.code === "store_conflict")) throw err;
     }
-  }
-
-  private outboxItem(part: Notification): Item {
-    const scope = part.scopes[0]!.scope;
-    return {
-      pk: { S: OUTBOX_PARTITION },
-      sk: { S: outboxSortKey(part.notificationId, scope) },
-      notificationId: { S: part.notificationId },
-      scope: { S: scope },
-      part: { S: JSON.stringify(part) },
-      status: { S: "pending" },
-      expiresAt: { N: String(Math.floor((Date.parse(part.at) + this.outboxRetentionMs) / 1000)) },
-    };
-  }
-
-  private historyItem(transition: AlertTransition): Item {
-    return {
-      pk: { S: `${ALERT_HISTORY_PREFIX}${transition.at.slice(0, 7)}` },
-      sk: { S: `${transition.at}#${escapeKeyPart(transition.id)}` },
-      transition: { S: JSON.stringify(transition) },
-      expiresAt: { N: String(Math.floor((Date.parse(transition.at) + this.historyRetentionMs) / 1000)) },
-    };
   }
 
   /**
@@ -519,141 +509,6 @@ export class DynamoAlertStateStore implements AlertStateRepository {
   }
 }
 
-export function statePartitionKey(key: AlertKey): string {
-  return `${ALERT_STATE_PREFIX}${escapeKeyPart(key.slo)}#${escapeKeyPart(key.scope)}#${escapeKeyPart(key.severity)}`;
-}
-
-function outboxSortKey(notificationId: string, scope: string): string {
-  return `${escapeKeyPart(notificationId)}#${escapeKeyPart(scope)}`;
-}
-
-function keyIndexItem(key: AlertKey): Item {
-  return {
-    pk: { S: ALERT_KEY_INDEX_PARTITION },
-    sk: { S: `${escapeKeyPart(key.slo)}#${escapeKeyPart(key.scope)}#${escapeKeyPart(key.severity)}` },
-    slo: { S: key.slo },
-    scope: { S: key.scope },
-    severity: { S: key.severity },
-  };
-}
-
-function decodeKeyIndexItem(item: Item): AlertKey {
-  const slo = item.slo?.S;
-  const scope = item.scope?.S;
-  const severity = item.severity?.S;
-  if (slo === undefined || scope === undefined || (severity !== "page" && severity !== "ticket")) throw corrupt(item, "alert key index item");
-  return { slo, scope, severity };
-}
-
-interface DecodedState {
-  pk: string;
-  state: AlertState;
-  version: number;
-  unpublished: UnpublishedEntry[];
-}
-
-function decodeStateItem(item: Item): DecodedState {
-  const version = Number(item.version?.N);
-  const state = alertStateSchema.safeParse(parseJson(item.state?.S));
-  if (!Number.isInteger(version) || version < 1 || !state.success) throw corrupt(item, "alert state");
-  const unpublished = (item.unpublished?.L ?? []).map((value) => {
-    const entry = parseJson(value.S) as { type?: unknown; part?: unknown; transition?: unknown } | undefined;
-    if (entry?.type === "notification") {
-      const part = alertEventDetailSchema.safeParse(entry.part);
-      if (part.success) return { type: "notification", part: part.data } satisfies UnpublishedEntry;
-    } else if (entry?.type === "transition") {
-      const transition = alertTransitionSchema.safeParse(entry.transition);
-      if (transition.success) return { type: "transition", transition: transition.data } satisfies UnpublishedEntry;
-    }
-    throw corrupt(item, "unpublished alert entry");
-  });
-  return { pk: item.pk?.S ?? "", state: state.data, version, unpublished };
-}
-
-interface OutboxPart {
-  sk: string;
-  scope: string;
-  part: Notification;
-  delivered: boolean;
-  deliveredTo: string[];
-}
-
-function decodeOutboxItem(item: Item): OutboxPart {
-  const part = alertEventDetailSchema.safeParse(parseJson(item.part?.S));
-  const sk = item.sk?.S;
-  const scope = item.scope?.S;
-  if (!part.success || sk === undefined || scope === undefined) throw corrupt(item, "outbox item");
-  return { sk, scope, part: part.data, delivered: item.status?.S === "delivered", deliveredTo: item.deliveredTo?.SS ?? [] };
-}
-
-function decodeHistoryItem(item: Item): AlertTransition {
-  const transition = alertTransitionSchema.safeParse(parseJson(item.transition?.S));
-  if (!transition.success) throw corrupt(item, "alert history item");
-  return transition.data;
-}
-
-interface DeliveryGroup {
-  /** The id it is delivered under. */
-  id: string;
-  parts: OutboxPart[];
-}
-
-/**
- * What remains to deliver of one notification id: the sealed parts under the
- * id itself (all of them, so a resend is identical to the first send), and
- * parts that arrived after the seal (another evaluator won their keys a
- * moment later) under `<id>+<their scopes>`. Without a seal nothing was sent
- * yet, and every part belongs to the id.
- */
-function deliveryGroups(baseId: string, parts: readonly OutboxPart[], seal: Set<string> | null): DeliveryGroup[] {
-  const sealed = seal === null ? [...parts] : parts.filter((part) => seal.has(part.scope));
-  const late = seal === null ? [] : parts.filter((part) => !seal.has(part.scope) && !part.delivered);
-  const groups: DeliveryGroup[] = [];
-  if (sealed.some((part) => !part.delivered)) groups.push({ id: baseId, parts: sealed });
-  // Late parts some sink already took stay apart from newer ones: merged, the id would change and that sink would get them again.
-  const bySinksDone = new Map<string, OutboxPart[]>();
-  for (const part of late) {
-    const signature = JSON.stringify([...part.deliveredTo].sort());
-    const list = bySinksDone.get(signature);
-    if (list) list.push(part);
-    else bySinksDone.set(signature, [part]);
-  }
-  for (const parts of bySinksDone.values()) {
-    const scopes = parts.map((part) => part.scope).sort();
-    groups.push({ id: `${baseId}${LATE_PART_SEPARATOR}${scopes.map(encodeURIComponent).join(",")}`, parts });
-  }
-  return groups;
-}
-
-function toPending(group: DeliveryGroup): PendingNotification {
-  const [merged] = mergeNotificationParts(group.parts.map((part) => part.part));
-  const deliveredTo = group.parts.map((part) => new Set(part.deliveredTo)).reduce((common, next) => new Set([...common].filter((sink) => next.has(sink))));
-  return { notification: { ...merged!, notificationId: group.id }, deliveredTo: [...deliveredTo].sort() };
-}
-
-function decodeSealItem(item: Item): [string, Set<string>] {
-  const id = item.notificationId?.S;
-  const scopes = parseJson(item.scopes?.S);
-  if (id === undefined || !Array.isArray(scopes) || !scopes.every((scope) => typeof scope === "string")) throw corrupt(item, "outbox seal");
-  return [id, new Set(scopes as string[])];
-}
-
-function splitDeliveryId(notificationId: string): { baseId: string; scopes: Set<string> | null } {
-  const separator = notificationId.indexOf(LATE_PART_SEPARATOR);
-  if (separator < 0) return { baseId: notificationId, scopes: null };
-  const scopes = notificationId.slice(separator + 1).split(",").map(decodeURIComponent);
-  return { baseId: notificationId.slice(0, separator), scopes: new Set(scopes) };
-}
-
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 function parseOrInvalid<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } } }, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -661,20 +516,8 @@ function parseOrInvalid<T>(schema: { safeParse(value: unknown): { success: true;
   throw invalid(`${what}${issue && issue.path.length > 0 ? `.${issue.path.map(String).join(".")}` : ""}: ${issue?.message ?? "invalid"}`);
 }
 
-function corrupt(item: Item, what: string): StoreError {
-  return new StoreError("store_corrupt", `${what} ${item.pk?.S ?? "?"} / ${item.sk?.S ?? "?"} does not decode`);
-}
-
 function invalid(message: string): StoreError {
   return new StoreError("store_invalid", message);
-}
-
-function describeKey(key: AlertKey): string {
-  return `${key.slo} ${key.severity} ${key.scope}`;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function positive(value: number, name: string): number {

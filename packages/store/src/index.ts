@@ -1,14 +1,4 @@
-export {
-  ALERT_HISTORY_PREFIX,
-  ALERT_KEY_INDEX_PARTITION,
-  ALERT_STATE_PREFIX,
-  DynamoAlertStateStore,
-  OUTBOX_LEASE_PARTITION,
-  OUTBOX_PARTITION,
-  OUTBOX_SEAL_PARTITION,
-  statePartitionKey,
-  type DynamoAlertStateStoreOptions,
-} from "./alert-state";
+export { DynamoAlertStateStore, type DynamoAlertStateStoreOptions } from "./alert-state";
 export { cascadePeriods, periodsOverlapping, type CascadePeriods } from "./cascade";
 export {
   MAX_DECODED_BYTES,

@@ -1,7 +1,8 @@
 import { GetItemCommand, type PutItemCommandInput } from "@aws-sdk/client-dynamodb";
 import { planAlerts, type AlertObservation, type AlertingConfig, type Notification } from "@popwatch/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DynamoAlertStateStore, OUTBOX_PARTITION, StoreError, statePartitionKey } from "../src/index";
+import { OUTBOX_PARTITION, statePartitionKey } from "../src/alert-state-items";
+import { DynamoAlertStateStore, StoreError } from "../src/index";
 import { startMemoryTable, type MemoryTable } from "./support/memory-table";
 import { partitionItems } from "./support/store-fixtures";
 

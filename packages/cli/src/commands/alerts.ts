@@ -1,7 +1,7 @@
 // `popwatch alerts`: the alert states the evaluator keeps (one per SLO or
 // anycast alert, scope and severity) and, with --history, their latest
 // transitions, read from the same table as the results.
-import type { AlertState, AlertTransition } from "@popwatch/core";
+import { type AlertState, type AlertTransition, decodeAlertKey } from "@popwatch/core";
 import { describeAnycast } from "@popwatch/notify";
 import { DynamoAlertStateStore } from "@popwatch/store";
 import { UsageError } from "../errors";
@@ -92,7 +92,7 @@ function formatStates(states: readonly AlertState[]): string {
       time(state.status === "resolved" ? state.resolvedAt : state.status === "firing" ? state.startedAt : null),
       time(state.lastNotifiedAt),
       state.held ?? "-",
-      state.report === null ? "-" : state.report.anycast === undefined ? burnOf(state.report) : describeAnycast(state.report.anycast, state.report.rule),
+      seen(state),
     ]),
   );
 }
@@ -109,6 +109,19 @@ function formatHistory(history: readonly AlertTransition[]): string {
       t.notificationId ?? (t.suppressedBy === null ? "-" : `held: ${t.suppressedBy}`),
     ]),
   );
+}
+
+/** What the state's report saw, in the terms of its kind of alert. */
+function seen(state: AlertState): string {
+  const { report } = state;
+  if (report === null) return "-";
+  switch (decodeAlertKey(state).kind) {
+    case "slo":
+      return burnOf(report);
+    case "anycast":
+      // Stored reports are not checked against their key: show what there is.
+      return report.anycast === undefined ? burnOf(report) : describeAnycast(report.anycast, report.rule);
+  }
 }
 
 /** The long window's burn rate of the rule the state reports, e.g. `52× (1h/5m > 14.4×)`. */

@@ -8,10 +8,11 @@
 // most of which the SLO windows read anyway. Raw results would cost one item
 // per probe round.
 //
-// Each (condition, target) is one alert named `anycast:<condition>:<target>`
-// with the region as its scope. SLO names cannot contain ':', so these names
-// never collide with an SLO's in the state table, maintenance windows
-// (`slos`) or quorum; a window's `regions` applies to them as to SLO scopes.
+// Each (condition, target) is one alert (an AlertKey of kind "anycast", named
+// `anycast:<condition>:<target>`, see ./key.ts) with the region as its scope.
+// SLO names cannot contain ':', so these names never collide with an SLO's in
+// the state table, maintenance windows (`slos`) or quorum; a window's
+// `regions` applies to them as to SLO scopes.
 //
 // Windows, all ending at the evaluation's end (a minute boundary):
 // - recent: the last hour, from minute rollups;
@@ -25,21 +26,18 @@
 import { type Catchment, catchment } from "../analytics/catchment";
 import type { AnalyticsConfig } from "../analytics/config";
 import { detourAudit } from "../analytics/detour";
-import { compareStrings } from "../analytics/input";
 import type { MissingLocation } from "../analytics/locate";
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import { type PopCatalogue, createPopCatalogue } from "../geo/catalogue";
 import type { GeoPoint } from "../geo/types";
 import { PERIOD_MS, periodStartMs } from "../rollup/period";
 import { type Rollup, rollupPeriod } from "../rollup/rollup";
 import { type PeriodRange, periodInRanges } from "../rollup/windows";
-import { ANYCAST_CONDITIONS, type AlertObservation, type AlertSeverity, type AnycastAlertDetail, type AnycastCondition } from "./schema";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../time";
+import { encodeAlertKey } from "./key";
+import type { AlertObservation, AlertSeverity, AnycastAlertDetail, AnycastCondition } from "./schema";
 
-const MINUTE_MS = PERIOD_MS.minute;
-const HOUR_MS = PERIOD_MS.hour;
-const DAY_MS = PERIOD_MS.day;
-
-export const ANYCAST_ALERT_PREFIX = "anycast:";
 /** The window each condition is judged over (the rule's long window). */
 export const ANYCAST_RECENT_MS = HOUR_MS;
 /** What the last hour's catchment is compared with. */
@@ -59,43 +57,6 @@ export const ANYCAST_SHORT_WINDOW_MS: Readonly<Record<AnycastCondition, number>>
 export const CATCHMENT_SHIFT_MIN_SHARE = 0.5;
 
 const SEVERITY_OF: Readonly<Record<Exclude<AnycastCondition, "flapping">, AlertSeverity>> = { "catchment-shift": "ticket", detour: "ticket" };
-
-export interface AnycastAlertName {
-  condition: AnycastCondition;
-  target: string;
-}
-
-export function anycastAlertName(condition: AnycastCondition, target: string): string {
-  return `${ANYCAST_ALERT_PREFIX}${condition}:${target}`;
-}
-
-/** The condition and target of an anycast alert name; null for any other name (an SLO's). */
-export function parseAnycastAlertName(name: string): AnycastAlertName | null {
-  if (!name.startsWith(ANYCAST_ALERT_PREFIX)) return null;
-  const rest = name.slice(ANYCAST_ALERT_PREFIX.length);
-  const colon = rest.indexOf(":");
-  if (colon < 0) return null;
-  const condition = rest.slice(0, colon);
-  const target = rest.slice(colon + 1);
-  if (!(ANYCAST_CONDITIONS as readonly string[]).includes(condition) || target === "") return null;
-  return { condition: condition as AnycastCondition, target };
-}
-
-/** Where a receiver looks next: the catchment over the windows the condition was judged on, or the detour report. */
-export function anycastAlertCommand(alert: AnycastAlertName, scope?: string): string {
-  const words =
-    alert.condition === "detour"
-      ? ["popwatch", "report", "--since", "1h"]
-      : alert.condition === "flapping"
-        ? ["popwatch", "catchment", "--since", "1h", "--bucket", "minute", "--target", shellWord(alert.target)]
-        : ["popwatch", "catchment", "--since", "25h", "--target", shellWord(alert.target)];
-  if (scope !== undefined) words.push("--region", shellWord(scope));
-  return words.join(" ");
-}
-
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9._:/@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Severity each condition alerts with under this config; conditions turned off are absent. */
 export function anycastAlertSeverities(config: Pick<AnalyticsConfig, "alerts">): Partial<Record<AnycastCondition, AlertSeverity>> {
@@ -194,9 +155,7 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
     const severity = severities[condition]!;
     const heldBack = judged.heldBack;
     observations.push({
-      slo: anycastAlertName(condition, target),
-      severity,
-      scope: region,
+      ...encodeAlertKey({ kind: "anycast", condition, target, scope: region, severity }),
       burning: !heldBack && judged.burning,
       shortWindowClean: judged.shortWindowClean,
       heldBack,

@@ -1,34 +1,30 @@
 export {
-  ANYCAST_ALERT_PREFIX,
   ANYCAST_BASELINE_MS,
   ANYCAST_RECENT_MS,
   ANYCAST_SHORT_WINDOW_MS,
   CATCHMENT_SHIFT_MIN_SHARE,
-  anycastAlertCommand,
-  anycastAlertName,
   anycastAlertObservations,
   anycastAlertSeverities,
   anycastReadRanges,
-  parseAnycastAlertName,
   type AnycastAlertEvaluation,
   type AnycastAlertInput,
-  type AnycastAlertName,
 } from "./anycast";
 export {
-  alertCommand,
   alertKeyString,
-  buildNotification,
-  initialAlertState,
+  alertSubject,
+  decodeAlertKey,
+  describeAlertKey,
+  encodeAlertKey,
+  type AlertKey,
+  type AlertKeyFields,
+  type AlertSubject,
+} from "./key";
+export {
   mergeNotificationParts,
-  notificationId,
   notificationPart,
   planAlerts,
-  sameAlertState,
-  transitionId,
-  type AlertKey,
   type AlertPlan,
   type AlertStateUpdate,
-  type BuildNotificationInput,
   type PlanAlertsInput,
 } from "./lifecycle";
 export {

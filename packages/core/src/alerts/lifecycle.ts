@@ -1,6 +1,7 @@
 // The alert lifecycle: from what the evaluator observed and the stored state
-// of every (SLO, scope, severity), decide the next states and what to tell
-// receivers. Pure: `now` comes in, nothing is read or written.
+// of every alert key (./key.ts: an SLO or anycast condition, a scope, a
+// severity), decide the next states and what to tell receivers. Pure: `now`
+// comes in, nothing is read or written.
 //
 // Two things are tracked per key, and kept apart on purpose:
 // - `status` (inactive → firing → resolved → firing …) is the truth, with
@@ -13,12 +14,15 @@
 //   of something announced before the window). A resolve is never sent for a
 //   firing that receivers never heard of.
 //
-// Notifications are grouped per (SLO, severity, kind) per evaluation and carry
+// Notifications are grouped per (alert, severity, kind) per evaluation and carry
 // ids built from those and the evaluation instant: replaying an evaluation
 // yields the same ids, so deliveries retried downstream are idempotent.
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import { toEpochMs } from "../rollup/period";
-import { anycastAlertCommand, parseAnycastAlertName } from "./anycast";
+import { MINUTE_MS } from "../time";
+import { alertCommand } from "./command";
+import { type AlertKey, type AlertSubject, alertKeyString, alertName, alertSubject, decodeAlertKey, describeAlertKey, encodeAlertKey } from "./key";
 import {
   POOLED_SCOPE,
   alertObservationSchema,
@@ -30,16 +34,11 @@ import {
   type AlertState,
   type AlertStatus,
   type AlertTransition,
+  type AnycastAlertDetail,
   type Notification,
   type NotificationKind,
   type SuppressionReason,
 } from "./schema";
-
-export interface AlertKey {
-  slo: string;
-  severity: AlertSeverity;
-  scope: string;
-}
 
 export interface PlanAlertsInput {
   /** The evaluation instant. Give every evaluator of one scheduled run the same `now` (the schedule's time), so duplicates produce identical ids. */
@@ -70,15 +69,9 @@ export interface AlertPlan {
   transitions: AlertTransition[];
 }
 
-export function alertKeyString(key: AlertKey): string {
-  return `${key.slo}\u0000${key.severity}\u0000${key.scope}`;
-}
-
-export function initialAlertState(key: AlertKey): AlertState {
+function initialAlertState(key: AlertKey): AlertState {
   return {
-    slo: key.slo,
-    severity: key.severity,
-    scope: key.scope,
+    ...encodeAlertKey(key),
     status: "inactive",
     startedAt: null,
     resolvedAt: null,
@@ -89,30 +82,17 @@ export function initialAlertState(key: AlertKey): AlertState {
   };
 }
 
-export function notificationId(slo: string, severity: AlertSeverity, kind: NotificationKind, atIso: string): string {
+function notificationId(subject: AlertSubject, severity: AlertSeverity, kind: NotificationKind, atIso: string): string {
   // The instant leads so that ids sort in time order (outbox keys rely on it).
-  return `${atIso}/${severity}/${kind}/${encodeURIComponent(slo)}`;
+  return `${atIso}/${severity}/${kind}/${encodeURIComponent(alertName(subject))}`;
 }
 
-export function transitionId(key: AlertKey, from: AlertStatus, to: AlertStatus, atIso: string): string {
-  return `${atIso}/${key.severity}/${encodeURIComponent(key.scope)}/${from}-${to}/${encodeURIComponent(key.slo)}`;
+function transitionId(key: AlertKey, from: AlertStatus, to: AlertStatus, atIso: string): string {
+  return `${atIso}/${key.severity}/${encodeURIComponent(key.scope)}/${from}-${to}/${encodeURIComponent(alertName(key))}`;
 }
 
-/** `popwatch report --slo NAME [--region R]`: where a receiver looks next. */
-export function alertCommand(slo: string, scope?: string): string {
-  const anycast = parseAnycastAlertName(slo);
-  if (anycast !== null) return anycastAlertCommand(anycast, scope);
-  const words = ["popwatch", "report", "--slo", shellWord(slo)];
-  if (scope !== undefined && scope !== POOLED_SCOPE) words.push("--region", shellWord(scope));
-  return words.join(" ");
-}
-
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9._:/@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-export interface BuildNotificationInput {
-  slo: string;
+interface BuildNotificationInput {
+  subject: AlertSubject;
   severity: AlertSeverity;
   kind: NotificationKind;
   at: string;
@@ -121,7 +101,7 @@ export interface BuildNotificationInput {
 }
 
 /** Assembles a notification from its scope entries; the summary fields are derived, so parts merge back exactly. */
-export function buildNotification(input: BuildNotificationInput): Notification {
+function buildNotification(input: BuildNotificationInput): Notification {
   if (input.entries.length === 0) throw new PopwatchCoreError("alert_input_invalid", "a notification needs at least one scope entry");
   const entries = [...input.entries].sort(compareEntries);
   const lead = entries[0]!;
@@ -130,10 +110,10 @@ export function buildNotification(input: BuildNotificationInput): Notification {
   const onlyRegion = entries.length === 1 ? lead.scope : undefined;
   return {
     schemaVersion: 1,
-    notificationId: notificationId(input.slo, input.severity, input.kind, input.at),
+    notificationId: notificationId(input.subject, input.severity, input.kind, input.at),
     kind: input.kind,
     status: input.kind === "resolved" ? "resolved" : "firing",
-    slo: input.slo,
+    slo: alertName(input.subject),
     severity: input.severity,
     at: input.at,
     startedAt: entries.map((entry) => entry.startedAt).sort()[0]!,
@@ -143,7 +123,7 @@ export function buildNotification(input: BuildNotificationInput): Notification {
     burnRates: lead.burnRates,
     budgetRemaining: budgets.length === 0 ? null : Math.min(...budgets),
     rule: lead.rule,
-    command: alertCommand(input.slo, onlyRegion),
+    command: alertCommand(input.subject, onlyRegion),
     ...(lead.anycast === undefined ? {} : { anycast: lead.anycast }),
   };
 }
@@ -152,7 +132,7 @@ export function buildNotification(input: BuildNotificationInput): Notification {
 export function notificationPart(notification: Notification, scope: string): Notification | null {
   const entries = notification.scopes.filter((entry) => entry.scope === scope);
   if (entries.length === 0) return null;
-  return buildNotification({ ...notification, entries, active: notification.active });
+  return buildNotification({ ...notification, subject: alertSubject(notification.slo), entries, active: notification.active });
 }
 
 /**
@@ -168,13 +148,13 @@ export function mergeNotificationParts(parts: readonly Notification[]): Notifica
     else byId.set(part.notificationId, [part]);
   }
   return [...byId.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([, group]) => {
       const first = group[0]!;
       const entries = new Map<string, AlertScopeEntry>();
       for (const part of group) for (const entry of part.scopes) if (!entries.has(entry.scope)) entries.set(entry.scope, entry);
       return buildNotification({
-        slo: first.slo,
+        subject: alertSubject(first.slo),
         severity: first.severity,
         kind: first.kind,
         at: first.at,
@@ -202,16 +182,16 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
   const previous = new Map<string, AlertState>();
   for (const state of input.previous) {
     const key = alertKeyString(state);
-    if (previous.has(key)) throw new PopwatchCoreError("alert_input_invalid", `previous holds two states for ${describeKey(state)}`);
+    if (previous.has(key)) throw new PopwatchCoreError("alert_input_invalid", `previous holds two states for ${describeAlertKey(state)}`);
     previous.set(key, state);
   }
 
   const keys = new Map<string, AlertKey>();
-  for (const state of input.previous) keys.set(alertKeyString(state), { slo: state.slo, severity: state.severity, scope: state.scope });
-  for (const observation of observations.values()) keys.set(alertKeyString(observation), { slo: observation.slo, severity: observation.severity, scope: observation.scope });
+  for (const state of input.previous) keys.set(alertKeyString(state), decodeAlertKey(state));
+  for (const observation of observations.values()) keys.set(alertKeyString(observation), decodeAlertKey(observation));
 
   const work: Work[] = [...keys.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([id, key]) => {
       const stored = previous.get(id) ?? null;
       return { key, previous: stored, observation: observations.get(id), state: { ...(stored ?? initialAlertState(key)) }, transition: null, delivered: null, inMaintenance: false };
@@ -231,35 +211,38 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
     slos: window.slos === undefined ? null : new Set(window.slos),
     scopes: window.regions === undefined ? null : new Set(window.regions),
   }));
+  // Maintenance windows and quorum name alerts as the configuration does: by name.
   const inMaintenance = (key: AlertKey): boolean =>
-    windows.some((w) => w.start <= nowMs && nowMs < w.end && (w.slos === null || w.slos.has(key.slo)) && (w.scopes === null || w.scopes.has(key.scope)));
+    windows.some((w) => w.start <= nowMs && nowMs < w.end && (w.slos === null || w.slos.has(alertName(key))) && (w.scopes === null || w.scopes.has(key.scope)));
   const quorumUnmet = (key: AlertKey): boolean => {
-    const needed = input.config.quorum[key.slo];
-    return needed !== undefined && key.severity === "page" && key.scope !== POOLED_SCOPE && (firingRegions.get(key.slo) ?? 0) < needed;
+    const name = alertName(key);
+    const needed = input.config.quorum[name];
+    return needed !== undefined && key.severity === "page" && key.scope !== POOLED_SCOPE && (firingRegions.get(name) ?? 0) < needed;
   };
-  const renotifyMs = input.config.renotifyMinutes * 60_000;
+  const renotifyMs = input.config.renotifyMinutes * MINUTE_MS;
 
   for (const item of work) {
     item.inMaintenance = inMaintenance(item.key);
     decideDelivery(item, at, nowMs, renotifyMs, item.inMaintenance, quorumUnmet(item.key));
   }
 
-  // Grouping: one notification per (SLO, severity, kind) in this evaluation.
-  const groups = new Map<string, { slo: string; severity: AlertSeverity; kind: NotificationKind; entries: AlertScopeEntry[] }>();
+  // Grouping: one notification per (alert, severity, kind) in this evaluation.
+  const groups = new Map<string, { subject: AlertSubject; severity: AlertSeverity; kind: NotificationKind; entries: AlertScopeEntry[] }>();
   const active = new Map<string, string[]>();
-  for (const { state, delivered } of work) {
-    const groupKey = `${state.slo}\u0000${state.severity}`;
+  const groupKeyOf = (subject: AlertSubject, severity: AlertSeverity) => `${alertName(subject)}\u0000${severity}`;
+  for (const { key, state, delivered } of work) {
+    const groupKey = groupKeyOf(key, key.severity);
     if (state.status === "firing" && state.announced) active.set(groupKey, [...(active.get(groupKey) ?? []), state.scope]);
     if (delivered === null) continue;
     const id = `${groupKey}\u0000${delivered}`;
     let group = groups.get(id);
-    if (!group) groups.set(id, (group = { slo: state.slo, severity: state.severity, kind: delivered, entries: [] }));
-    group.entries.push(scopeEntry(state, delivered));
+    if (!group) groups.set(id, (group = { subject: key, severity: key.severity, kind: delivered, entries: [] }));
+    group.entries.push(scopeEntry(key, state, delivered));
   }
   // Sorted by id like mergeNotificationParts: within one instant, by severity, then firing < renotify < resolved.
   const notifications = [...groups.values()]
-    .map((group) => buildNotification({ ...group, at, active: active.get(`${group.slo}\u0000${group.severity}`) ?? [] }))
-    .sort((a, b) => (a.notificationId < b.notificationId ? -1 : a.notificationId > b.notificationId ? 1 : 0));
+    .map((group) => buildNotification({ ...group, at, active: active.get(groupKeyOf(group.subject, group.severity)) ?? [] }))
+    .sort((a, b) => compareStrings(a.notificationId, b.notificationId));
   const notificationFor = new Map<string, string>();
   for (const notification of notifications) {
     for (const entry of notification.scopes) {
@@ -272,12 +255,10 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
   for (const item of work) {
     const keyTransitions: AlertTransition[] = [];
     if (item.transition !== null) {
-      const notified = item.delivered === null ? null : (notificationFor.get(alertKeyString(item.key)) ?? null);
+      const notified = item.delivered === null ? null : (notificationFor.get(alertKeyString(item.state)) ?? null);
       keyTransitions.push({
         id: transitionId(item.key, item.transition.from, item.transition.to, at),
-        slo: item.key.slo,
-        severity: item.key.severity,
-        scope: item.key.scope,
+        ...encodeAlertKey(item.key),
         from: item.transition.from,
         to: item.transition.to,
         at,
@@ -291,7 +272,7 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
       updates.push({
         previous: item.previous,
         state: item.state,
-        notifications: notifications.map((n) => (n.slo === item.key.slo && n.severity === item.key.severity ? notificationPart(n, item.key.scope) : null)).filter((n) => n !== null),
+        notifications: notifications.map((n) => (n.slo === item.state.slo && n.severity === item.key.severity ? notificationPart(n, item.key.scope) : null)).filter((n) => n !== null),
         transitions: keyTransitions,
       });
     }
@@ -375,9 +356,9 @@ function suppressionReason(item: Work): SuppressionReason {
   return transition?.to === "firing" ? "already_announced" : "not_announced";
 }
 
-function scopeEntry(state: AlertState, change: NotificationKind): AlertScopeEntry {
+function scopeEntry(key: AlertKey, state: AlertState, change: NotificationKind): AlertScopeEntry {
   const report = requireReport(state);
-  if (state.startedAt === null) throw new PopwatchCoreError("alert_input_invalid", `${describeKey(state)} is ${state.status} without startedAt`);
+  if (state.startedAt === null) throw new PopwatchCoreError("alert_input_invalid", `${describeAlertKey(state)} is ${state.status} without startedAt`);
   return {
     scope: state.scope,
     change,
@@ -386,13 +367,13 @@ function scopeEntry(state: AlertState, change: NotificationKind): AlertScopeEntr
     burnRates: report.burnRates,
     budgetRemaining: report.budgetRemaining,
     rule: report.rule,
-    command: alertCommand(state.slo, state.scope),
+    command: alertCommand(key, key.scope),
     ...(report.anycast === undefined ? {} : { anycast: report.anycast }),
   };
 }
 
 function requireReport(state: AlertState): AlertReport {
-  if (state.report === null) throw new PopwatchCoreError("alert_input_invalid", `${describeKey(state)} is ${state.status} without a report`);
+  if (state.report === null) throw new PopwatchCoreError("alert_input_invalid", `${describeAlertKey(state)} is ${state.status} without a report`);
   return state.report;
 }
 
@@ -410,7 +391,7 @@ function compareEntries(a: AlertScopeEntry, b: AlertScopeEntry): number {
   const burnA = a.burnRates[a.rule.long] ?? -Infinity;
   const burnB = b.burnRates[b.rule.long] ?? -Infinity;
   if (burnA !== burnB) return burnB - burnA;
-  return a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0;
+  return compareStrings(a.scope, b.scope);
 }
 
 function validatedObservations(list: readonly AlertObservation[]): Map<string, AlertObservation> {
@@ -422,26 +403,39 @@ function validatedObservations(list: readonly AlertObservation[]): Map<string, A
       const path = ["observations", index, ...issue.path].map(String).join(".");
       throw new PopwatchCoreError("alert_input_invalid", `${path}: ${issue.message}`, { cause: parsed.error });
     }
+    const mismatch = detailMismatch(alertSubject(parsed.data.slo), parsed.data.anycast);
+    if (mismatch !== null) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}.anycast: ${mismatch}`);
     const key = alertKeyString(parsed.data);
-    if (byKey.has(key)) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}: a second observation for ${describeKey(parsed.data)}`);
+    if (byKey.has(key)) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}: a second observation for ${describeAlertKey(parsed.data)}`);
     byKey.set(key, parsed.data);
   });
   return byKey;
 }
 
-function describeKey(key: AlertKey): string {
-  return `${key.slo} ${key.severity} ${key.scope}`;
+/**
+ * What an observation reports must be about its key: anycast figures on an
+ * anycast alert of the same condition and target, none on an SLO's. Formatters
+ * choose their text by the key's kind and rely on it.
+ */
+function detailMismatch(subject: AlertSubject, anycast: AnycastAlertDetail | undefined): string | null {
+  switch (subject.kind) {
+    case "slo":
+      return anycast === undefined ? null : `an SLO alert (${subject.slo}) carries no anycast figures`;
+    case "anycast":
+      if (anycast === undefined) return `required on anycast alert ${alertName(subject)}`;
+      return anycast.condition === subject.condition && anycast.target === subject.target ? null : `${anycast.condition} of ${anycast.target} on alert ${alertName(subject)}`;
+  }
 }
 
 /** Field-by-field equality of two states (key order of stored JSON must not matter). */
-export function sameAlertState(a: AlertState, b: AlertState): boolean {
+function sameAlertState(a: AlertState, b: AlertState): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner !== null && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => compareStrings(a, b)))
       : inner,
   );
 }

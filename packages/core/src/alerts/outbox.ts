@@ -1,7 +1,8 @@
 // The contract between the alert state store (packages/store, alert-state.ts)
 // and delivery (packages/notify): types only, so that neither package depends
 // on the other and an in-memory implementation can stand in for tests.
-import type { AlertPlan, AlertKey } from "./lifecycle";
+import type { AlertKey } from "./key";
+import type { AlertPlan } from "./lifecycle";
 import type { AlertState, Notification } from "./schema";
 
 export interface StoredAlertState {

@@ -125,7 +125,7 @@ export type AlertRule = z.output<typeof alertRuleSchema>;
 
 const burnRatesSchema = z.record(z.string(), z.nullable(z.number()));
 
-/** Anycast conditions alerted on besides the SLOs (see ./anycast.ts), each alert named `anycast:<condition>:<target>`. */
+/** Anycast conditions alerted on besides the SLOs (see ./anycast.ts; their alert keys and names in ./key.ts). */
 export const ANYCAST_CONDITIONS = ["catchment-shift", "flapping", "detour"] as const;
 export type AnycastCondition = (typeof ANYCAST_CONDITIONS)[number];
 

@@ -1,8 +1,10 @@
 // Bodies for the webhook formats. Slack: incoming-webhook message with a
 // plain-text fallback and Block Kit blocks. PagerDuty: Events API v2 with one
 // incident per (SLO, severity): resolved only once no scope of the group
-// fires, as Alertmanager does with its group key.
-import type { AlertRule, AlertScopeEntry, AnycastAlertDetail, Notification } from "@popwatch/core";
+// fires, as Alertmanager does with its group key. What an alert saw is told
+// by the kind of its key: burn rates for an SLO, PoPs, changes and kilometres
+// for an anycast condition (planAlerts guarantees the figures match the key).
+import { type AlertRule, type AlertScopeEntry, type AnycastAlertDetail, type Notification, alertSubject } from "@popwatch/core";
 
 const SLACK_HEADER_LIMIT = 150;
 const SLACK_SECTION_LIMIT = 3000;
@@ -39,13 +41,24 @@ export function summaryLine(notification: Notification): string {
     const still = notification.active.length === 0 ? "" : `; still firing in ${notification.active.join(", ")}`;
     return `${head}${still}`;
   }
-  if (notification.anycast !== undefined) return `${head}: ${describeAnycast(notification.anycast, lead.rule)}`;
+  const anycast = anycastFigures(notification.slo, notification);
+  if (anycast !== null) return `${head}: ${describeAnycast(anycast, lead.rule)}`;
   const budget = notification.budgetRemaining === null ? "" : `, ${formatPercent(notification.budgetRemaining)} of the error budget left`;
   return `${head}: burn rate ${formatBurn(lead.burnRates[lead.rule.long])} over ${lead.rule.long} (threshold ${lead.rule.factor}×)${budget}`;
 }
 
+/** The anycast figures to tell, or null when the alert (an SLO's) is told in burn rates. */
+function anycastFigures(alert: string, figures: { anycast?: AnycastAlertDetail | undefined }): AnycastAlertDetail | null {
+  switch (alertSubject(alert).kind) {
+    case "slo":
+      return null;
+    case "anycast":
+      return figures.anycast ?? null;
+  }
+}
+
 export function slackMessage(notification: Notification): SlackMessage {
-  const shown = notification.scopes.slice(0, SLACK_SCOPES_SHOWN).map(slackScopeLine);
+  const shown = notification.scopes.slice(0, SLACK_SCOPES_SHOWN).map((entry) => slackScopeLine(notification.slo, entry));
   const hidden = notification.scopes.length - shown.length;
   if (hidden > 0) shown.push(`…and ${hidden} more`);
   return {
@@ -61,10 +74,11 @@ export function slackMessage(notification: Notification): SlackMessage {
   };
 }
 
-function slackScopeLine(entry: AlertScopeEntry): string {
+function slackScopeLine(alert: string, entry: AlertScopeEntry): string {
   const name = `*${slackEscape(entry.scope)}*`;
   if (entry.change === "resolved") return `${name} resolved at ${entry.resolvedAt ?? "?"} (firing since ${entry.startedAt})`;
-  if (entry.anycast !== undefined) return `${name} ${slackEscape(describeAnycast(entry.anycast, entry.rule))}, since ${entry.startedAt}`;
+  const anycast = anycastFigures(alert, entry);
+  if (anycast !== null) return `${name} ${slackEscape(describeAnycast(anycast, entry.rule))}, since ${entry.startedAt}`;
   const short = entry.burnRates[entry.rule.short];
   const budget = entry.budgetRemaining === null ? "" : `, budget ${formatPercent(entry.budgetRemaining)} left`;
   return `${name} burn ${formatBurn(entry.burnRates[entry.rule.long])} over ${entry.rule.long} (${entry.rule.short}: ${formatBurn(short)}, threshold ${entry.rule.factor}×)${budget}, since ${entry.startedAt}`;

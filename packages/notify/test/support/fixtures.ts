@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from "nod
 import type { AddressInfo, Socket } from "node:net";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { planAlerts, type AlertObservation, type Notification } from "@popwatch/core";
-import type { DeliveryRuntime } from "../../src/index";
+import type { DeliveryRuntime } from "../../src/retry";
 
 export const T0 = Date.parse("2025-03-01T12:00:00.000Z");
 export const CONFIG = { renotifyMinutes: 240, maintenance: [], quorum: {} };

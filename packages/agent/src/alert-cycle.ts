@@ -1,13 +1,12 @@
-// One alert evaluation end to end: load states, plan (pure), write the plan
+// The alert lifecycle's one home outside core: one alert evaluation end to
+// end. Load states, plan (pure, @popwatch/core), write the plan
 // (conditional per key; only won keys queue notifications), then deliver
 // whatever the outbox holds, this evaluation's and earlier ones'. Delivery
 // reads the outbox rather than the plan, so a notification that could not be
 // sent (endpoint down, evaluator crashed after writing) goes out on a later
-// evaluation instead of being lost.
+// evaluation instead of being lost. @popwatch/notify only formats and sends.
 import { planAlerts, type AlertingConfig, type AlertObservation, type AlertOutbox, type AlertPlan, type AlertStateRepository, type ApplyPlanReport } from "@popwatch/core";
-import { NotifyError } from "./errors";
-import { assertUniqueSinkIds, deliver, type DeliverOptions, type DeliveryOutcome } from "./deliver";
-import type { Sink } from "./sinks/sink";
+import { NotifyError, type DeliverOptions, type DeliveryOutcome, type Sink, assertUniqueSinkIds, deliver } from "@popwatch/notify";
 
 export interface DeliverPendingOptions extends DeliverOptions {
   /** How long a deliverer owns a notification; longer than a delivery with all its retries. Default 60 s. */

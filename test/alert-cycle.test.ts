@@ -1,10 +1,13 @@
 import type { Notification } from "@popwatch/core";
 import { DynamoAlertStateStore, ensureTable } from "@popwatch/store";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startMemoryTable, type MemoryTable } from "../../store/test/support/memory-table";
-import { startEventBridgeEndpoint, type EventBridgeEndpoint } from "../../../test/support/eventbridge-endpoint";
-import { EventBridgeSink, WebhookSink, deliverPending, runAlertCycle, type Sink } from "../src/index";
-import { CONFIG, T0, eventBridgeClient, observe, recordingRuntime, startWebhookReceiver, type WebhookReceiver } from "./support/fixtures";
+import { deliverPending, runAlertCycle } from "../packages/agent/src/alert-cycle";
+import { EventBridgeSink } from "../packages/notify/src/sinks/eventbridge";
+import type { Sink } from "../packages/notify/src/sinks/sink";
+import { WebhookSink } from "../packages/notify/src/sinks/webhook";
+import { CONFIG, T0, eventBridgeClient, observe, recordingRuntime, startWebhookReceiver, type WebhookReceiver } from "../packages/notify/test/support/fixtures";
+import { startMemoryTable, type MemoryTable } from "../packages/store/test/support/memory-table";
+import { startEventBridgeEndpoint, type EventBridgeEndpoint } from "./support/eventbridge-endpoint";
 
 const RETRY = { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 100, maxElapsedMs: 5_000 };
 const REGIONS = ["eu-west-1", "us-east-1", "ap-south-1"];

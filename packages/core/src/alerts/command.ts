@@ -1,0 +1,32 @@
+// The CLI command a notification points its receiver to: where to look next.
+import type { AlertSubject } from "./key";
+import { POOLED_SCOPE, type AnycastCondition } from "./schema";
+
+/** `scope` narrows the command to one region; an SLO's pooled scope is every region. */
+export function alertCommand(subject: AlertSubject, scope?: string): string {
+  switch (subject.kind) {
+    case "slo": {
+      const words = ["popwatch", "report", "--slo", shellWord(subject.slo)];
+      if (scope !== undefined && scope !== POOLED_SCOPE) words.push("--region", shellWord(scope));
+      return words.join(" ");
+    }
+    case "anycast":
+      return anycastAlertCommand(subject, scope);
+  }
+}
+
+/** The catchment over the windows the condition was judged on, or the detour report. */
+export function anycastAlertCommand(alert: { condition: AnycastCondition; target: string }, scope?: string): string {
+  const words =
+    alert.condition === "detour"
+      ? ["popwatch", "report", "--since", "1h"]
+      : alert.condition === "flapping"
+        ? ["popwatch", "catchment", "--since", "1h", "--bucket", "minute", "--target", shellWord(alert.target)]
+        : ["popwatch", "catchment", "--since", "25h", "--target", shellWord(alert.target)];
+  if (scope !== undefined) words.push("--region", shellWord(scope));
+  return words.join(" ");
+}
+
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._:/@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
