@@ -91,17 +91,18 @@ function countingStore(store: ResultStore) {
 }
 
 describe("report reads each rollup item once", () => {
-  for (const [label, sinceHours] of [
-    ["--since 6h (five-minute chart buckets: minute items)", 6],
-    ["--since 48h (hour chart buckets: hour items)", 48],
+  for (const [label, sinceHours, page] of [
+    ["--since 6h, HTML page (five-minute chart buckets: minute items)", 6, true],
+    ["--since 48h, HTML page (hour chart buckets: hour items)", 48, true],
+    ["--since 48h, no page (catchment shares from day items)", 48, false],
   ] as const) {
-    it(`${label}, with every section and the HTML page`, async () => {
+    it(`${label}, with every section`, async () => {
       const embedded = await startEmbeddedStore({ dataDir: join(dir, "data") });
       try {
         const counted = countingStore(embedded.store);
         const built = await buildReport(
           { store: counted.store, alerts: new DynamoAlertStateStore({ client: embedded.client, tableName: embedded.store.tableName }) },
-          { config: CONFIG, regions: REGIONS, nowMs: NOW + 30_000, sinceMs: NOW - sinceHours * HOUR, page: true, series: true },
+          { config: CONFIG, regions: REGIONS, nowMs: NOW + 30_000, sinceMs: NOW - sinceHours * HOUR, page, series: true },
         );
         const counts = [...counted.returned.values()];
         expect(counts.length).toBeGreaterThan(50);
@@ -111,9 +112,12 @@ describe("report reads each rollup item once", () => {
         // Every section had data to read.
         expect(built.report.slos.length).toBe(2 * (REGIONS.length + 1));
         expect(built.report.series?.map((s) => `${s.target}/${s.region}`)).toEqual(TARGETS.flatMap((t) => REGIONS.map((r) => `${t.name}/${r}`)));
-        expect(built.page?.catchments.length).toBe(TARGETS.length * REGIONS.length);
-        expect(built.page?.charts.latency.length).toBe(TARGETS.length * REGIONS.length);
-        expect(built.page?.charts.burn.length).toBe(REGIONS.length + 1);
+        expect(built.report.series?.every((s) => s.total > 0 && s.pops.length === 1)).toBe(true);
+        if (page) {
+          expect(built.page?.catchments.length).toBe(TARGETS.length * REGIONS.length);
+          expect(built.page?.charts.latency.length).toBe(TARGETS.length * REGIONS.length);
+          expect(built.page?.charts.burn.length).toBe(REGIONS.length + 1);
+        } else expect(built.page).toBeUndefined();
       } finally {
         await embedded.close();
       }

@@ -78,13 +78,42 @@ describe("fallbackReads and RollupView.span", () => {
     const plan = planRollupReads({ spans: [span], ranges: [{ granularity: "minute", fromMs: T0 + 4 * HOUR, toMs: T0 + 4 * HOUR + 10 * MINUTE }] });
     // Hours 1 and 2 are there, 3 and 4 not yet.
     const view = viewWith("r", T0 + 20 * MINUTE, T0 + HOUR, [T0 + HOUR, T0 + 2 * HOUR]);
+    for (const read of plan.reads) view.markRead("r", read);
     expect(fallbackReads(plan, view, "r")).toEqual([
       { granularity: "minute", fromMs: T0 + 3 * HOUR, toMs: T0 + 4 * HOUR },
       { granularity: "minute", fromMs: T0 + 4 * HOUR + 10 * MINUTE, toMs: T0 + 5 * HOUR },
     ]);
     // Every hour there: nothing more to read.
     const full = viewWith("r", T0, T0, [1, 2, 3, 4].map((h) => T0 + h * HOUR));
+    for (const read of plan.reads) full.markRead("r", read);
     expect(fallbackReads(plan, full, "r")).toEqual([]);
+  });
+
+  it("a day span falls back from a missing trailing day to its hours, then from missing hours to minutes", () => {
+    const daySpan: RollupSpan = { fromMs: T0 - 2 * HOUR, toMs: T0 + 3 * DAY + 90 * MINUTE, finest: "day" };
+    const plan = planRollupReads({ spans: [daySpan] });
+    expect(plan.reads).toEqual([
+      { granularity: "day", fromMs: T0, toMs: T0 + 3 * DAY },
+      { granularity: "hour", fromMs: T0 - 2 * HOUR, toMs: T0 },
+      { granularity: "hour", fromMs: T0 + 3 * DAY, toMs: T0 + 3 * DAY + HOUR },
+      { granularity: "minute", fromMs: T0 + 3 * DAY + HOUR, toMs: T0 + 3 * DAY + 90 * MINUTE },
+    ]);
+    // The third day is not rolled up yet, nor its last three hours.
+    const view = new RollupView();
+    for (const read of plan.reads) view.markRead("r", read);
+    for (const day of [0, 1]) view.add("r", "day", T0 + day * DAY, [marker("day", T0 + day * DAY)]);
+    for (const h of [-2, -1]) view.add("r", "hour", T0 + h * HOUR, [marker("hour", T0 + h * HOUR)]);
+    const round1 = fallbackReads(plan, view, "r");
+    expect(round1).toEqual([
+      { granularity: "hour", fromMs: T0 + 2 * DAY, toMs: T0 + 3 * DAY },
+      { granularity: "minute", fromMs: T0 + 3 * DAY, toMs: T0 + 3 * DAY + HOUR },
+    ]);
+    for (const read of round1) view.markRead("r", read);
+    for (let h = 0; h < 21; h++) view.add("r", "hour", T0 + 2 * DAY + h * HOUR, [marker("hour", T0 + 2 * DAY + h * HOUR)]);
+    const round2 = fallbackReads(plan, view, "r");
+    expect(round2).toEqual([{ granularity: "minute", fromMs: T0 + 2 * DAY + 21 * HOUR, toMs: T0 + 3 * DAY }]);
+    for (const read of round2) view.markRead("r", read);
+    expect(fallbackReads(plan, view, "r")).toEqual([]);
   });
 
   it("span covers the span exactly once, whichever trailing hours exist", () => {

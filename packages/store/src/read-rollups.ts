@@ -1,9 +1,12 @@
 // Runs a rollup read plan against the store: the plan's reads once per
 // region, then the fallback reads the first round showed are needed (minutes
-// of trailing hours not rolled up yet). What to read is decided by core's
+// of trailing hours not rolled up yet, hours of such days). What to read is decided by core's
 // read model; this only sends the queries and files the items.
 import { type RollupNeeds, RollupView, fallbackReads, periodStartMs, planRollupReads, type PeriodRange } from "@popwatch/core";
 import type { ResultStore } from "./types";
+
+/** Days fall back to hours, hours to minutes. */
+const MAX_FALLBACK_ROUNDS = 2;
 
 export interface RollupRead {
   view: RollupView;
@@ -23,6 +26,7 @@ export async function readRollups(
   const read: RollupRead = { view, itemsRead: 0, queries: 0 };
   const send = async (region: string, range: PeriodRange) => {
     read.queries++;
+    view.markRead(region, range);
     const items = await store.queryRegionRollups({ region, granularity: range.granularity, from: range.fromMs, to: range.toMs });
     for (const item of items) {
       const startMs = periodStartMs(range.granularity, item.period);
@@ -35,7 +39,12 @@ export async function readRollups(
     [...new Set(regions)].map(async (region) => {
       view.addRegion(region);
       for (const range of plan.reads) await send(region, range);
-      for (const range of fallbackReads(plan, view, region)) await send(region, range);
+      // Trailing hours and days not rolled up yet: their finer items, one granularity per round.
+      for (let round = 0; round < MAX_FALLBACK_ROUNDS; round++) {
+        const more = fallbackReads(plan, view, region);
+        if (more.length === 0) break;
+        for (const range of more) await send(region, range);
+      }
     }),
   );
   return read;

@@ -66,7 +66,9 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   // Detours are judged against every PoP any region saw, so catchment reads every region even for one --region.
   const catchmentRegions = [...new Set([...regions, ...results.map((r) => r.region)])].sort(compareStrings);
   const shownRegions = catchmentRegions.filter(inRegion);
-  const catchmentSpan: RollupSpan = { fromMs: sinceMs, toMs: nowMs, finest: "hour" };
+  // Detours and per-target rows need shares only: day items serve them. The page's catchment matrix counts
+  // dominant-PoP changes per hour, so it needs hour items.
+  const catchmentSpan: RollupSpan = { fromMs: sinceMs, toMs: nowMs, finest: request.page ? "hour" : "day" };
   const chartWindow = seriesWindow(sinceMs, endMs);
 
   const read = await readRollups(store, catchmentRegions, {
@@ -109,7 +111,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   const catalogue = createPopCatalogue(config.popCatalogue);
   const rtts = minRtts(results, { window });
   const spanRollups = new Map<string, Rollup[]>(catchmentRegions.map((region) => [region, read.view.span(region, catchmentSpan)]));
-  const catchments = catchment([...spanRollups.values()].flat(), { window, bucket: "hour" });
+  const catchments = catchment([...spanRollups.values()].flat(), { window, bucket: catchmentSpan.finest });
   const audit = detourAudit(catchments, {
     catalogue,
     detourKm: config.analytics.detourKm,

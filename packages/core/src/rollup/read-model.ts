@@ -10,25 +10,27 @@
 // Everything here is pure: the adapter decides nothing but which range to
 // send next, and asks this module for it.
 
-import { HOUR_MS, MINUTE_MS } from "../time";
+import { MINUTE_MS } from "../time";
 import { PERIOD_MS, type RollupGranularity } from "./period";
 import type { Rollup } from "./rollup";
-import { type PeriodRange, mergePeriodReads } from "./windows";
+import { type PeriodRange, mergePeriodReads, periodInRanges } from "./windows";
 
 /**
- * A stretch of time to cover with the fewest items, none overlapping:
- * `finest: "hour"` takes hour items for the whole hours inside it and minute
- * items for the partial hours at either end; `finest: "minute"` takes minute
- * items only (a chart bucketed under an hour, a catchment judged per minute).
- * Hours are written once they have ended, so the trailing hours that have no
- * hour item yet are read as minutes (see fallbackReads).
+ * A stretch of time to cover with the fewest items, none overlapping: the
+ * coarsest periods (up to `finest`) that lie wholly inside it, finer ones at
+ * its edges: `finest: "day"` takes days for the whole days, hours for the
+ * whole hours around them and minutes at the ends (catchment shares over a
+ * month); `"hour"` stops at hours (a catchment judged per hour, chart buckets
+ * of an hour or more); `"minute"` takes minutes only. Hours and days are
+ * written once they have ended, so a trailing period without its item yet is
+ * read at the next finer granularity (see fallbackReads).
  */
 export interface RollupSpan {
   /** Inclusive; need not be aligned (the minute containing it is read). */
   fromMs: number;
   /** Exclusive; need not be aligned (the minute containing toMs - 1 is read). */
   toMs: number;
-  finest: "minute" | "hour";
+  finest: RollupGranularity;
 }
 
 /** What to read per region: explicit periods (SLO and anycast windows) and spans. */
@@ -45,42 +47,44 @@ export interface RollupReadPlan {
 
 const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
 const ceilTo = (ms: number, unit: number) => Math.ceil(ms / unit) * unit;
+const FINER: Readonly<Record<RollupGranularity, RollupGranularity | null>> = { day: "hour", hour: "minute", minute: null };
 
-interface SpanCut {
-  /** Minute-aligned bounds of the span. */
-  fromMs: number;
-  toMs: number;
-  /** Whole hours inside the span; empty (hoursFrom >= hoursTo) for a minute span or one shorter than an hour. */
-  hoursFrom: number;
-  hoursTo: number;
-}
+type Presence = (granularity: RollupGranularity, startMs: number) => boolean;
 
-function cutSpan(span: RollupSpan): SpanCut {
-  const fromMs = floorTo(span.fromMs, MINUTE_MS);
-  const toMs = ceilTo(span.toMs, MINUTE_MS);
-  if (span.finest === "minute") return { fromMs, toMs, hoursFrom: toMs, hoursTo: toMs };
-  // From the unaligned bounds: an hour counts only when the span covers all of it.
-  const hoursFrom = ceilTo(span.fromMs, HOUR_MS);
-  const hoursTo = floorTo(span.toMs, HOUR_MS);
-  return hoursFrom < hoursTo ? { fromMs, toMs, hoursFrom, hoursTo } : { fromMs, toMs, hoursFrom: toMs, hoursTo: toMs };
-}
-
-/** The periods a span takes when every hour item exists: minutes at the edges, hours between. */
-export function spanPeriods(span: RollupSpan): PeriodRange[] {
-  if (!(span.toMs > span.fromMs)) return [];
-  const cut = cutSpan(span);
-  const ranges: PeriodRange[] = [];
-  const push = (granularity: RollupGranularity, fromMs: number, toMs: number) => {
-    if (fromMs < toMs) ranges.push({ granularity, fromMs, toMs });
-  };
-  if (cut.hoursFrom >= cut.hoursTo) {
-    push("minute", cut.fromMs, cut.toMs);
-    return ranges;
+/**
+ * The ranges covering [fromMs, toMs) at `granularity` and finer: whole
+ * periods of `granularity` from the first inside the span up to the last one
+ * present (all of them when `present` is null: the plan before any read),
+ * finer ranges for the rest. Bounds stay unaligned until the minute level, so
+ * a period counts only when the span covers all of it.
+ */
+function cover(granularity: RollupGranularity, fromMs: number, toMs: number, present: Presence | null): PeriodRange[] {
+  const finer = FINER[granularity];
+  if (finer === null) {
+    const from = floorTo(fromMs, MINUTE_MS);
+    const to = ceilTo(toMs, MINUTE_MS);
+    return from < to ? [{ granularity: "minute", fromMs: from, toMs: to }] : [];
   }
-  push("minute", cut.fromMs, cut.hoursFrom);
-  push("hour", cut.hoursFrom, cut.hoursTo);
-  push("minute", cut.hoursTo, cut.toMs);
-  return ranges;
+  const unit = PERIOD_MS[granularity];
+  const first = ceilTo(fromMs, unit);
+  const last = floorTo(toMs, unit);
+  if (first >= last) return cover(finer, fromMs, toMs, present);
+  let end = first;
+  for (let start = first; start < last; start += unit) if (present === null || present(granularity, start)) end = start + unit;
+  return [
+    ...cover(finer, fromMs, first, present),
+    ...(first < end ? [{ granularity, fromMs: first, toMs: end }] : []),
+    ...cover(finer, end, toMs, present),
+  ];
+}
+
+function spanRanges(span: RollupSpan, present: Presence | null): PeriodRange[] {
+  return span.toMs > span.fromMs ? cover(span.finest, span.fromMs, span.toMs, present) : [];
+}
+
+/** The periods a span takes when every item exists: the coarsest inside, finer at the edges. */
+export function spanPeriods(span: RollupSpan): PeriodRange[] {
+  return spanRanges(span, null);
 }
 
 export function planRollupReads(needs: RollupNeeds): RollupReadPlan {
@@ -97,32 +101,21 @@ function assertAligned(range: PeriodRange): void {
   }
 }
 
-/** Where a span's hour items end: the end of its last hour present, or its first whole hour when none is. */
-function lastHourEnd(view: RollupView, region: string, cut: SpanCut): number {
-  let end = cut.hoursFrom;
-  for (let start = cut.hoursFrom; start < cut.hoursTo; start += HOUR_MS) if (view.has(region, "hour", start)) end = start + HOUR_MS;
-  return end;
-}
-
 /**
- * The second round of reads for one region, after the plan's reads: minute
- * items of the trailing hours of each span that have no hour item yet, less
- * any minute range already read (so no item is read twice). Empty when every
- * hour was there.
+ * The next round of reads for one region: what the spans need, given the
+ * items found so far (finer periods for trailing hours and days not rolled up
+ * yet), less every range already read, so no item is read twice. Empty once
+ * the spans are covered; each round can only go one granularity finer, so a
+ * reader needs at most two rounds after the plan's reads.
  */
 export function fallbackReads(plan: RollupReadPlan, view: RollupView, region: string): PeriodRange[] {
-  const wanted: PeriodRange[] = [];
-  for (const span of plan.spans) {
-    const cut = cutSpan(span);
-    if (cut.hoursFrom >= cut.hoursTo) continue;
-    const end = lastHourEnd(view, region, cut);
-    if (end < cut.hoursTo) wanted.push({ granularity: "minute", fromMs: end, toMs: cut.hoursTo });
-  }
-  const alreadyRead = plan.reads.filter((read) => read.granularity === "minute");
-  return mergePeriodReads(wanted).flatMap((range) => subtractRanges(range, alreadyRead));
+  // A period not read yet may exist: read it before falling back to finer ones.
+  const read = view.readRanges(region);
+  const present: Presence = (granularity, startMs) => view.has(region, granularity, startMs) || !periodInRanges(granularity, startMs, read);
+  const wanted = mergePeriodReads(plan.spans.flatMap((span) => spanRanges(span, present)));
+  return wanted.flatMap((range) => subtractRanges(range, read));
 }
-
-/** The parts of `range` outside every range of `minus` (all of one granularity, aligned). */
+/** The parts of `range` outside every range of `minus` (aligned; ranges of other granularities are ignored). */
 export function subtractRanges(range: PeriodRange, minus: readonly PeriodRange[]): PeriodRange[] {
   let parts: PeriodRange[] = [range];
   for (const cut of minus) {
@@ -145,7 +138,21 @@ export function subtractRanges(range: PeriodRange, minus: readonly PeriodRange[]
  */
 export class RollupView {
   readonly #items = new Map<string, Map<RollupGranularity, Map<number, readonly Rollup[]>>>();
+  readonly #read = new Map<string, PeriodRange[]>();
   #itemCount = 0;
+
+  /** Records that a range was read for a region (its items, if any, are added separately). */
+  markRead(region: string, range: PeriodRange): void {
+    this.addRegion(region);
+    const ranges = this.#read.get(region) ?? [];
+    ranges.push({ ...range });
+    this.#read.set(region, ranges);
+  }
+
+  /** Ranges read for a region so far, merged. */
+  readRanges(region: string): PeriodRange[] {
+    return mergePeriodReads(this.#read.get(region) ?? []);
+  }
 
   /** Records one item; a period added twice is a bug in the reader (it would count twice), so it throws. */
   add(region: string, granularity: RollupGranularity, startMs: number, rollups: readonly Rollup[]): void {
@@ -211,19 +218,11 @@ export class RollupView {
   }
 
   /**
-   * A span's rollups without overlaps: hour items for its whole hours up to
-   * the last one present, minute items for the rest. The span must have been
-   * part of the plan this view was read for (with its fallback reads).
+   * A span's rollups without overlaps: the coarsest items present, finer ones
+   * for the rest (see RollupSpan). The span must have been part of the plan
+   * this view was read for, with its fallback reads.
    */
   span(region: string, span: RollupSpan): Rollup[] {
-    if (!(span.toMs > span.fromMs)) return [];
-    const cut = cutSpan(span);
-    if (cut.hoursFrom >= cut.hoursTo) return this.inRanges(region, [{ granularity: "minute", fromMs: cut.fromMs, toMs: cut.toMs }]);
-    const end = lastHourEnd(this, region, cut);
-    const ranges: PeriodRange[] = [];
-    if (cut.fromMs < cut.hoursFrom) ranges.push({ granularity: "minute", fromMs: cut.fromMs, toMs: cut.hoursFrom });
-    if (cut.hoursFrom < end) ranges.push({ granularity: "hour", fromMs: cut.hoursFrom, toMs: end });
-    if (end < cut.toMs) ranges.push({ granularity: "minute", fromMs: end, toMs: cut.toMs });
-    return this.inRanges(region, ranges);
+    return this.inRanges(region, spanRanges(span, (granularity, startMs) => this.has(region, granularity, startMs)));
   }
 }
