@@ -7,6 +7,7 @@
 // invocation overwrites its own items instead of adding to them.
 import { setTimeout as delay } from "node:timers/promises";
 import {
+  MINUTE_MS,
   type PopwatchConfig,
   type ProbeResult,
   type SeriesKey,
@@ -167,10 +168,8 @@ export function defaultRollupRange(
   const lastSlotMs = roundSlotMs(schedule, scheduledMs, Math.max(firstRound, rounds - 1));
   const fromMs = Math.floor(firstSlotMs / MINUTE_MS) * MINUTE_MS;
   const lastMinuteEndMs = Math.floor(lastSlotMs / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
-  return { fromMs, toMs: Math.max(lastMinuteEndMs, scheduledMs + schedule.rateMinutes * 60_000) };
+  return { fromMs, toMs: Math.max(lastMinuteEndMs, scheduledMs + schedule.rateMinutes * MINUTE_MS) };
 }
-
-const MINUTE_MS = 60_000;
 
 const abortableSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
   try {

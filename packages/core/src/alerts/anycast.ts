@@ -25,7 +25,7 @@
 import { type Catchment, catchment } from "../analytics/catchment";
 import type { AnalyticsConfig } from "../analytics/config";
 import { detourAudit } from "../analytics/detour";
-import { compareStrings } from "../analytics/input";
+import { compareStrings } from "../compare";
 import type { MissingLocation } from "../analytics/locate";
 import { PopwatchCoreError } from "../errors";
 import { type PopCatalogue, createPopCatalogue } from "../geo/catalogue";
