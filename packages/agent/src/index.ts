@@ -15,10 +15,8 @@ export {
   DEFAULT_SAFETY_MARGIN_MS,
   fitsSequenceRange,
   invocationIdFor,
-  roundSlotMs,
   sequenceNumber,
   storeRetention,
-  worstCaseRoundMs,
 } from "./schedule";
 export { ConfigFileError, parseJsonText, readConfigJson } from "./config-json";
 export { ScheduledEventError, parseScheduledEvent, type ScheduledEvent } from "./event";

@@ -13,19 +13,14 @@ import {
   type SeriesKey,
   createPopIdentifier,
   roundIntervalMs,
+  roundSlotMs,
   toEpochMs,
+  worstCaseRoundMs,
 } from "@popwatch/core";
 import { type ProbeSpec, type RunnerOptions, runProbes, specsForTarget } from "@popwatch/probes";
 import { type ResultStore, type StoredResult, StoreError } from "@popwatch/store";
 import { type LogEntry, type Logger, jsonLinesLogger, safeLogger } from "./logger";
-import {
-  DEFAULT_SAFETY_MARGIN_MS,
-  fitsSequenceRange,
-  invocationIdFor,
-  roundSlotMs,
-  sequenceNumber,
-  worstCaseRoundMs,
-} from "./schedule";
+import { DEFAULT_SAFETY_MARGIN_MS, fitsSequenceRange, invocationIdFor, sequenceNumber } from "./schedule";
 
 export interface InvocationOptions {
   /** Validated configuration (parseConfig). */

@@ -59,7 +59,6 @@ export {
   popCatalogueEntrySchema,
   retentionSchema,
   MAX_QUEUE_DELAY_SECONDS,
-  roundIntervalMs,
   scheduleSchema,
   targetSchema,
   tcpProbeOptionsSchema,
@@ -72,3 +71,13 @@ export {
   type TargetConfig,
   type TlsProbeOptions,
 } from "./config/schema";
+export {
+  LAST_ROUND_WRITE_MARGIN_MS,
+  lastRoundDeadlineMs,
+  probesPerRound,
+  roundIntervalMs,
+  roundSlotMs,
+  worstCaseRoundMs,
+  type RoundBudget,
+  type RoundSpacing,
+} from "./config/schedule";

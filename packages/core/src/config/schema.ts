@@ -13,6 +13,7 @@ import { ConfigError } from "../errors";
 import { popIdentificationSchema, toConfigIssues } from "../pop/schema";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
 import { useEnglishZodMessages } from "../zod-messages";
+import { roundIntervalMs, roundSlotMs } from "./schedule";
 
 useEnglishZodMessages();
 
@@ -156,7 +157,7 @@ export const scheduleSchema = z
   })
   .check(
     z.superRefine((schedule, ctx) => {
-      const roundMs = (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
+      const roundMs = roundIntervalMs(schedule);
       if (schedule.timeoutMs >= roundMs) {
         ctx.addIssue({
           code: "custom",
@@ -164,7 +165,7 @@ export const scheduleSchema = z
           message: `must be shorter than the round interval (${roundMs} ms = ${schedule.rateMinutes} min / ${schedule.roundsPerInvocation} rounds)`,
         });
       }
-      const lastRoundDelaySeconds = ((schedule.roundsPerInvocation - 1) * roundMs) / 1000;
+      const lastRoundDelaySeconds = roundSlotMs(schedule, 0, schedule.roundsPerInvocation - 1) / 1000;
       if (schedule.dispatch === "queue" && lastRoundDelaySeconds > MAX_QUEUE_DELAY_SECONDS) {
         ctx.addIssue({
           code: "custom",
@@ -255,9 +256,4 @@ export function parseConfig(input: unknown): PopwatchConfig {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues));
   return parsed.data;
-}
-
-/** Milliseconds between rounds inside one invocation. */
-export function roundIntervalMs(schedule: PopwatchConfig["schedule"]): number {
-  return (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
 }
