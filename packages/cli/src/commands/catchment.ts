@@ -23,7 +23,7 @@ import type { OpenStore } from "../local-store";
 import { renderTable } from "../output/probe-table";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
-import { parseWhen } from "./results";
+import { parseWhen } from "../time-flags";
 
 const FORMATS = ["table", "json", "csv"] as const;
 type Format = (typeof FORMATS)[number];

@@ -38,7 +38,7 @@ import { REPORT_FORMATS, type ReportFormat, renderReport } from "../output/repor
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, type StoreChoice, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { type ReportCharts, reportCharts } from "./report-series";
-import { parseWhen } from "./results";
+import { parseWhen } from "../time-flags";
 
 export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--until WHEN] [--slo NAME] [--region R] [--format table|json|csv|markdown | --json | --html FILE]
                        [--config FILE] [--data-dir DIR | --table NAME --aws-region R]
