@@ -56,7 +56,6 @@ export {
   dnsProbeOptionsSchema,
   httpProbeOptionsSchema,
   parseConfig,
-  popCatalogueEntrySchema,
   retentionSchema,
   MAX_QUEUE_DELAY_SECONDS,
   scheduleSchema,
@@ -65,7 +64,6 @@ export {
   tlsProbeOptionsSchema,
   type DnsProbeOptions,
   type HttpProbeOptions,
-  type PopCatalogueEntry,
   type PopwatchConfig,
   type PopwatchConfigInput,
   type TargetConfig,
@@ -81,3 +79,5 @@ export {
   type RoundBudget,
   type RoundSpacing,
 } from "./config/schedule";
+export { popCatalogueEntrySchema, type PopCatalogueEntry } from "./geo/schema";
+export type { AlertSeverity } from "./severity";

@@ -10,9 +10,10 @@ import * as z from "zod/mini";
 import { DEFAULT_ALERTING, alertingSchema } from "../alerts/schema";
 import { ANALYTICS_DEFAULTS, analyticsConfigSchema } from "../analytics/config";
 import { ConfigError } from "../errors";
-import { popIdentificationSchema, toConfigIssues } from "../pop/schema";
+import { popCatalogueEntrySchema } from "../geo/schema";
+import { popIdentificationSchema } from "../pop/schema";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
-import { useEnglishZodMessages } from "../zod-messages";
+import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { roundIntervalMs, roundSlotMs } from "./schedule";
 
 useEnglishZodMessages();
@@ -176,14 +177,6 @@ export const scheduleSchema = z
     }),
   );
 
-export const popCatalogueEntrySchema = z.strictObject({
-  city: z.optional(z.string().check(z.maxLength(100))),
-  country: z.optional(z.string().check(z.regex(/^[A-Z]{2}$/, { message: "expected an ISO 3166-1 alpha-2 code" }))),
-  lat: z.number().check(z.gte(-90), z.lte(90)),
-  lon: z.number().check(z.gte(-180), z.lte(180)),
-  iata: z.optional(z.string().check(z.regex(/^[a-z]{3}$/, { message: "expected a lowercase IATA code" }))),
-});
-
 const days = z.number().check(z.int(), z.gte(1), z.lte(3650));
 export const retentionSchema = z.strictObject({
   rawDays: z._default(days, 7),
@@ -244,7 +237,6 @@ export type TargetConfig = PopwatchConfig["targets"][number];
 export type DnsProbeOptions = z.output<typeof dnsProbeOptionsSchema>;
 export type TlsProbeOptions = z.output<typeof tlsProbeOptionsSchema>;
 export type HttpProbeOptions = z.output<typeof httpProbeOptionsSchema>;
-export type PopCatalogueEntry = z.output<typeof popCatalogueEntrySchema>;
 
 /** Typed helper for `popwatch.config.ts`: returns its argument, checked by the compiler. */
 export function defineConfig(config: PopwatchConfigInput): PopwatchConfigInput {

@@ -3,9 +3,10 @@
 // A rule that lacks data does not fire and says why; it never throws for it.
 
 import { PopwatchCoreError } from "../errors";
+import type { AlertSeverity } from "../severity";
 import { type EventCounts, budgetRemainingExact, burnRateExact, checkEventCounts, objectiveRational, timeToExhaustionExact } from "./budget";
 import { type Rational, compare, errorRatioExceeds, rational, toNumber } from "./rational";
-import { ALERT_WINDOWS, type AlertSeverity, type AlertWindow, type SloPeriod, type WindowName, WINDOW_MS, alertRulesFor, isSloPeriod } from "./rules";
+import { ALERT_WINDOWS, type AlertWindow, type SloPeriod, type WindowName, WINDOW_MS, alertRulesFor, isSloPeriod } from "./rules";
 
 export interface EvaluateSloInput {
   objective: number | Rational;

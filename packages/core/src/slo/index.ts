@@ -60,7 +60,6 @@ export {
   burnRateFactor,
   isSloPeriod,
   isWindowName,
-  type AlertSeverity,
   type AlertWindow,
   type MultiwindowRule,
   type MultiwindowRuleSpec,

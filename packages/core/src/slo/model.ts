@@ -5,10 +5,9 @@
 
 import * as z from "zod/mini";
 import { ConfigError } from "../errors";
-import { toConfigIssues } from "../pop/schema";
 import { PROBE_KINDS, type ProbeKind } from "../result";
 import { MAX_TRACKED_MS } from "../rollup/sketch";
-import { useEnglishZodMessages } from "../zod-messages";
+import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { divide, parseDecimal, rational, toNumber } from "./rational";
 import { SLO_PERIODS } from "./rules";
 

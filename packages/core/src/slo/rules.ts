@@ -3,6 +3,7 @@
 // (Sloth's form) so one table serves every period; the burn-rate factor
 // follows from it exactly.
 
+import type { AlertSeverity } from "../severity";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../time";
 import { type Rational, divide, multiply, rational } from "./rational";
 
@@ -38,8 +39,6 @@ export function isWindowName(value: string): value is WindowName {
 export function isSloPeriod(value: string): value is SloPeriod {
   return (SLO_PERIODS as readonly string[]).includes(value);
 }
-
-export type AlertSeverity = "page" | "ticket";
 
 export interface MultiwindowRuleSpec {
   severity: AlertSeverity;
