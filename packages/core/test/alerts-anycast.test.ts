@@ -2,26 +2,22 @@
 // rollups, and their path through planAlerts into notifications.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { anycastAlertCommand, anycastAlertName, parseAnycastAlertName, type AnycastAlertInput } from "../src/alerts/anycast";
+import { ANALYTICS_DEFAULTS, type AnalyticsConfig } from "../src/analytics/config";
+import { periodInRanges } from "../src/rollup/windows";
 import {
-  ANALYTICS_DEFAULTS,
-  PERIOD_MS,
-  type AlertObservation,
-  type AnalyticsConfig,
-  type AnycastAlertInput,
-  type RegionalResult,
-  type Rollup,
   alertEventDetailSchema,
-  anycastAlertCommand,
-  anycastAlertName,
   anycastAlertObservations,
   anycastReadRanges,
   createPopCatalogue,
-  parseAnycastAlertName,
-  periodInRanges,
+  PERIOD_MS,
   periodStartMs,
   planAlerts,
   rollupPeriod,
   rollupResults,
+  type AlertObservation,
+  type RegionalResult,
+  type Rollup,
 } from "../src/index";
 
 const MINUTE = PERIOD_MS.minute;
