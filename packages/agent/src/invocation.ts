@@ -10,7 +10,6 @@ import {
   MINUTE_MS,
   type PopwatchConfig,
   type ProbeResult,
-  type SeriesKey,
   createPopIdentifier,
   roundIntervalMs,
   roundSlotMs,
@@ -77,7 +76,6 @@ export interface InvocationProblem {
   code: string;
   message: string;
   round?: number;
-  series?: SeriesKey;
   /** Results (write) or rollups not known to be written. */
   unwrittenItems?: number;
 }

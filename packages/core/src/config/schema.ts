@@ -234,9 +234,6 @@ export type PopwatchConfigInput = z.input<typeof configSchema>;
 /** Configuration after validation, defaults filled in. */
 export type PopwatchConfig = z.output<typeof configSchema>;
 export type TargetConfig = PopwatchConfig["targets"][number];
-export type DnsProbeOptions = z.output<typeof dnsProbeOptionsSchema>;
-export type TlsProbeOptions = z.output<typeof tlsProbeOptionsSchema>;
-export type HttpProbeOptions = z.output<typeof httpProbeOptionsSchema>;
 
 /** Typed helper for `popwatch.config.ts`: returns its argument, checked by the compiler. */
 export function defineConfig(config: PopwatchConfigInput): PopwatchConfigInput {

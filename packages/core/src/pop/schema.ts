@@ -114,7 +114,6 @@ export const popIdentificationSchema = z.strictObject({
   tlsFingerprints: z._default(tlsFingerprintsSchema, {}),
 });
 
-export type PopRule = z.output<typeof popRuleSchema>;
 /** Validated configuration: header sources lowercased, fingerprints normalized. */
 export type PopIdentification = z.output<typeof popIdentificationSchema>;
 /** Configuration as an operator writes it. */

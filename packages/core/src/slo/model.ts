@@ -92,11 +92,6 @@ export function probedKinds(target: { probes: Partial<Record<ProbeKind, unknown>
   return PROBE_KINDS.filter((kind) => target.probes[kind] !== undefined);
 }
 
-/** The kinds an SLO counts: its own list, else every kind its target probes. */
-export function sloKinds(slo: Pick<SloConfig, "kinds">, target: { probes: Partial<Record<ProbeKind, unknown>> }): ProbeKind[] {
-  return slo.kinds ?? probedKinds(target);
-}
-
 /**
  * Problems an SLO list has against the configured targets: duplicate names,
  * unknown targets, kinds the target does not probe. Paths are relative to the
