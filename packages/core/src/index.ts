@@ -98,6 +98,8 @@ export {
 } from "./slo/rational";
 export { evaluateSlo, poolCounts, type FiringAlert, type SloEvaluation } from "./slo/evaluate";
 export { sloCountsFromRollups } from "./slo/sli";
+// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml).
+export { parseOpenSlo } from "./slo/openslo";
 
 // Anycast analytics: catchments, failovers, detours, speed-of-light checks
 export type { RegionalResult } from "./analytics/input";
