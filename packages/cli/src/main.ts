@@ -1,6 +1,6 @@
 import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
-import cliPackage from "../package.json" with { type: "json" };
+import cliPackage from "../package.json";
 import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
 import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
 import { IMPORT_USAGE, importCommand } from "./commands/import";
