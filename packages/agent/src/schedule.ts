@@ -1,5 +1,6 @@
-// Time arithmetic of one invocation: where its rounds fall, how long a round
-// can take, and the keys that make a retried invocation rewrite its own items.
+// The keys that make a retried invocation rewrite its own items. Where rounds
+// fall and how long one can take is core's schedule math (config/schedule.ts),
+// shared with the deployment's checks.
 import { LAST_ROUND_WRITE_MARGIN_MS, type PopwatchConfig, toIsoInstant } from "@popwatch/core";
 import { MAX_SEQ, type RetentionDays } from "@popwatch/store";
 
