@@ -1,16 +1,25 @@
 // Deployment settings derived from the validated popwatch config: names,
 // timeouts, retry windows, the functions' bundle options and the exact
-// DynamoDB and EventBridge actions the probe and the evaluator may call. No CDK and no imports at run time (the esbuild
-// plugin at the end is typed structurally): the stacks, the synth tests, the
-// benchmarks and stacks/deploy-all.ts all read the same numbers from here.
-import type { PopwatchConfig } from "@popwatch/core";
+// DynamoDB and EventBridge actions the probe and the evaluator may call. No CDK
+// (the esbuild plugin at the end is typed structurally), and the only run-time
+// import is core's schedule math, which the agent uses too, so a deployable
+// config is exactly one whose rounds the agent runs. The stacks, the synth
+// tests, the benchmarks and stacks/deploy-all.ts all read the same numbers
+// from here.
+import {
+  LAST_ROUND_WRITE_MARGIN_MS,
+  type PopwatchConfig,
+  lastRoundDeadlineMs as scheduleLastRoundDeadlineMs,
+  probesPerRound,
+  worstCaseRoundMs as scheduleWorstCaseRoundMs,
+} from "@popwatch/core";
+
+export { probesPerRound };
 
 /** Lambda's hard ceiling on a function timeout. */
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 /** Seconds left between the function timeout and the next scheduled invocation. */
 export const TIMEOUT_MARGIN_SECONDS = 2;
-/** The last round's probes must end this long before the function timeout, so its results can still be written. */
-export const LAST_ROUND_WRITE_MARGIN_MS = 1000;
 
 /** Runtime and architecture of every popwatch function (probe and evaluator are built the same way). */
 export const FUNCTION_RUNTIME = "nodejs22.x";
@@ -222,25 +231,14 @@ export function probeTimeoutSeconds(schedule: PopwatchConfig["schedule"]): numbe
   return Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, schedule.rateMinutes * 60 - TIMEOUT_MARGIN_SECONDS);
 }
 
-/** Probes in one round: one per configured kind of every target (the agent's probeSpecsOf). */
-export function probesPerRound(config: Pick<PopwatchConfig, "targets">): number {
-  return config.targets.reduce((sum, target) => sum + Object.values(target.probes).filter((p) => p !== undefined).length, 0);
-}
-
-/**
- * The longest one round can take: probes run `concurrency` at a time, each
- * bounded by `timeoutMs` (the same bound packages/agent's worstCaseRoundMs
- * uses to decide whether a round still fits before the deadline).
- */
+/** The longest one round of this config can take (the bound the agent uses to decide whether a round still fits). */
 export function worstCaseRoundMs(config: Pick<PopwatchConfig, "targets" | "schedule">): number {
-  return Math.ceil(Math.max(1, probesPerRound(config)) / config.schedule.concurrency) * config.schedule.timeoutMs;
+  return scheduleWorstCaseRoundMs(config.schedule, probesPerRound(config));
 }
 
 /** When the last round ends at the latest, in ms after the invocation's scheduled time. */
 export function lastRoundDeadlineMs(config: Pick<PopwatchConfig, "targets" | "schedule">): number {
-  const { schedule } = config;
-  const roundMs = (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
-  return (schedule.roundsPerInvocation - 1) * roundMs + worstCaseRoundMs(config);
+  return scheduleLastRoundDeadlineMs(config.schedule, probesPerRound(config));
 }
 
 /**

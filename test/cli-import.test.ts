@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseImportLine } from "../packages/cli/src/commands/import";
-import { parseWhen } from "../packages/cli/src/commands/results";
+import { parseWhen } from "../packages/cli/src/time-flags";
 import { main } from "../packages/cli/src/index";
 import { captureIo } from "./support/capture-io";
 

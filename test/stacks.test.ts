@@ -31,7 +31,8 @@ import {
   roundQueueVisibilitySeconds,
   worstCaseRoundMs,
 } from "../stacks/settings";
-import { probeSpecsOf, worstCaseRoundMs as agentWorstCaseRoundMs } from "@popwatch/agent";
+import { probeSpecsOf } from "@popwatch/agent";
+import { worstCaseRoundMs as agentWorstCaseRoundMs } from "@popwatch/core";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 
 const ROOT = join(import.meta.dirname, "..");

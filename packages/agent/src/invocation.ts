@@ -7,24 +7,19 @@
 // invocation overwrites its own items instead of adding to them.
 import { setTimeout as delay } from "node:timers/promises";
 import {
+  MINUTE_MS,
   type PopwatchConfig,
   type ProbeResult,
-  type SeriesKey,
   createPopIdentifier,
   roundIntervalMs,
+  roundSlotMs,
   toEpochMs,
+  worstCaseRoundMs,
 } from "@popwatch/core";
 import { type ProbeSpec, type RunnerOptions, runProbes, specsForTarget } from "@popwatch/probes";
 import { type ResultStore, type StoredResult, StoreError } from "@popwatch/store";
 import { type LogEntry, type Logger, jsonLinesLogger, safeLogger } from "./logger";
-import {
-  DEFAULT_SAFETY_MARGIN_MS,
-  fitsSequenceRange,
-  invocationIdFor,
-  roundSlotMs,
-  sequenceNumber,
-  worstCaseRoundMs,
-} from "./schedule";
+import { DEFAULT_SAFETY_MARGIN_MS, fitsSequenceRange, invocationIdFor, sequenceNumber } from "./schedule";
 
 export interface InvocationOptions {
   /** Validated configuration (parseConfig). */
@@ -81,7 +76,6 @@ export interface InvocationProblem {
   code: string;
   message: string;
   round?: number;
-  series?: SeriesKey;
   /** Results (write) or rollups not known to be written. */
   unwrittenItems?: number;
 }
@@ -167,10 +161,8 @@ export function defaultRollupRange(
   const lastSlotMs = roundSlotMs(schedule, scheduledMs, Math.max(firstRound, rounds - 1));
   const fromMs = Math.floor(firstSlotMs / MINUTE_MS) * MINUTE_MS;
   const lastMinuteEndMs = Math.floor(lastSlotMs / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
-  return { fromMs, toMs: Math.max(lastMinuteEndMs, scheduledMs + schedule.rateMinutes * 60_000) };
+  return { fromMs, toMs: Math.max(lastMinuteEndMs, scheduledMs + schedule.rateMinutes * MINUTE_MS) };
 }
-
-const MINUTE_MS = 60_000;
 
 const abortableSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
   try {

@@ -9,8 +9,7 @@
 // and seq numbers follow; a duplicate (SQS redelivery, or a retried scheduled
 // invocation sending the batch again) probes again and overwrites the same
 // items, so nothing is counted twice.
-import { MAX_QUEUE_DELAY_SECONDS, type PopwatchConfig, toIsoInstant } from "@popwatch/core";
-import { roundSlotMs } from "./schedule";
+import { MAX_QUEUE_DELAY_SECONDS, type PopwatchConfig, roundSlotMs, toIsoInstant } from "@popwatch/core";
 
 /** The body of one round's message. `v` versions the format so an old message in flight during a deploy is recognised. */
 export interface RoundMessage {

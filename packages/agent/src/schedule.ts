@@ -1,27 +1,17 @@
-// Time arithmetic of one invocation: where its rounds fall, how long a round
-// can take, and the keys that make a retried invocation rewrite its own items.
-import { type PopwatchConfig, roundIntervalMs, toIsoInstant } from "@popwatch/core";
+// The keys that make a retried invocation rewrite its own items. Where rounds
+// fall and how long one can take is core's schedule math (config/schedule.ts),
+// shared with the deployment's checks.
+import { LAST_ROUND_WRITE_MARGIN_MS, type PopwatchConfig, toIsoInstant } from "@popwatch/core";
 import { MAX_SEQ, type RetentionDays } from "@popwatch/store";
 
-/**
- * Time kept back after a round's deadline for writing its results (and, after
- * the last round, rebuilding rollups). It matches the deployment's margin
- * between the last round's worst-case end and the function timeout
- * (stacks/settings.ts LAST_ROUND_WRITE_MARGIN_MS). A rollup rebuild cut off by
- * the timeout fails the invocation, and its retry rebuilds them.
- */
-export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
+/** Time kept back after a round's deadline for writing its results: the deployment's margin, so a deployable config never loses a round. */
+export const DEFAULT_SAFETY_MARGIN_MS = LAST_ROUND_WRITE_MARGIN_MS;
 
 /** `<region>#<scheduledAt ISO>`: the same for every retry of one scheduled event, and unique per region and slot. */
 export function invocationIdFor(region: string, scheduledAt: Date | number | string): string {
   const iso = toIsoInstant(scheduledAt);
   if (iso === null) throw new RangeError(`scheduledAt ${String(scheduledAt)} is not a valid instant`);
   return `${region}#${iso}`;
-}
-
-/** Epoch ms of round `round`'s slot: rounds are evenly spaced from the scheduled time. */
-export function roundSlotMs(schedule: PopwatchConfig["schedule"], scheduledAtMs: number, round: number): number {
-  return scheduledAtMs + round * roundIntervalMs(schedule);
 }
 
 /**
@@ -35,14 +25,6 @@ export function sequenceNumber(round: number, specCount: number, specIndex: numb
 /** Whether `rounds` rounds of `specCount` probes fit in the store's seq range. */
 export function fitsSequenceRange(rounds: number, specCount: number): boolean {
   return rounds * specCount - 1 <= MAX_SEQ;
-}
-
-/**
- * The longest a round can take: probes run `concurrency` at a time and each
- * stops at the per-probe timeout.
- */
-export function worstCaseRoundMs(schedule: PopwatchConfig["schedule"], specCount: number): number {
-  return Math.ceil(Math.max(1, specCount) / schedule.concurrency) * schedule.timeoutMs;
 }
 
 /** Retention in the store's terms, from the config's. */

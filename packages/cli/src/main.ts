@@ -1,5 +1,6 @@
 import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
+import cliPackage from "../package.json";
 import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
 import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
 import { EVALUATE_USAGE, evaluateCommand } from "./commands/evaluate";
@@ -13,7 +14,8 @@ import { VALIDATE_USAGE, validateCommand } from "./commands/validate";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
 
-const VERSION = "0.1.0";
+// The version lives in package.json alone; the bundle inlines it.
+const VERSION = cliPackage.version;
 
 export const USAGE = `popwatch ${VERSION}: which PoP of an anycast service answers, how fast, and what it costs your SLO.
 

@@ -2,23 +2,22 @@
 // rollups, and their path through planAlerts into notifications.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { AnycastAlertInput } from "../src/alerts/anycast";
+import { ANALYTICS_DEFAULTS, type AnalyticsConfig } from "../src/analytics/config";
+import { periodInRanges } from "../src/rollup/windows";
 import {
-  ANALYTICS_DEFAULTS,
-  PERIOD_MS,
-  type AlertObservation,
-  type AnalyticsConfig,
-  type AnycastAlertInput,
-  type RegionalResult,
-  type Rollup,
   alertEventDetailSchema,
   anycastAlertObservations,
   anycastReadRanges,
   createPopCatalogue,
-  periodInRanges,
+  PERIOD_MS,
   periodStartMs,
   planAlerts,
   rollupPeriod,
   rollupResults,
+  type AlertObservation,
+  type RegionalResult,
+  type Rollup,
 } from "../src/index";
 import { anycastAlertCommand } from "../src/alerts/command";
 import { anycastAlertName, parseAnycastAlertName } from "../src/alerts/key";

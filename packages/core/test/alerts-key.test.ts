@@ -3,7 +3,7 @@
 // typed decode to the key they stood for.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ALERT_SEVERITIES, ANYCAST_CONDITIONS, type AlertKey, type AlertObservation, alertSubject, decodeAlertKey, encodeAlertKey, planAlerts } from "../src/index";
+import { ALERT_SEVERITIES, ANYCAST_CONDITIONS, type AlertKey, type AlertObservation, alertSubject, decodeAlertKey, encodeAlertKey, planAlerts } from "../src/alerts/index";
 
 const scope = fc.constantFrom("pooled", "eu-west-1", "us-east-1", "local");
 const severity = fc.constantFrom(...ALERT_SEVERITIES);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { PopwatchCoreError } from "../src/errors";
 import {
-  PopwatchCoreError,
   alertEventDetailSchema,
   mergeNotificationParts,
   planAlerts,
+  type AlertingConfig,
   type AlertObservation,
   type AlertPlan,
   type AlertState,
-  type AlertingConfig,
   type Notification,
 } from "../src/index";
 

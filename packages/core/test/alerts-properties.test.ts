@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { MaintenanceWindow } from "../src/alerts/schema";
 import {
   alertEventDetailSchema,
   alertKeyString,
   mergeNotificationParts,
   planAlerts,
+  type AlertingConfig,
   type AlertObservation,
   type AlertState,
-  type AlertingConfig,
-  type MaintenanceWindow,
 } from "../src/index";
 
 type Config = Pick<AlertingConfig, "renotifyMinutes" | "maintenance" | "quorum">;

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  ANALYTICS_DEFAULTS,
-  ConfigError,
-  PopwatchCoreError,
-  catchment,
-  detectFlapping,
-  parseConfig,
-  popChangesPerHour,
-} from "../src/index";
+import { ANALYTICS_DEFAULTS } from "../src/analytics/config";
+import { detectFlapping, popChangesPerHour } from "../src/analytics/pop-changes";
+import { PopwatchCoreError } from "../src/errors";
+import { catchment, ConfigError, parseConfig } from "../src/index";
 import { ROUND_MS, T0, result, rollupsOf, stream, times } from "./analytics-fixtures";
 
 const HOUR = 3_600_000;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { catchment, createPopCatalogue, detourAudit, greatCircleKm, impossibleRtts, minRtts, regionLocation, type MinRtt } from "../src/index";
+import type { MinRtt } from "../src/analytics/light";
+import { regionLocation } from "../src/geo/catalogue";
+import { catchment, createPopCatalogue, detourAudit, greatCircleKm, impossibleRtts, minRtts } from "../src/index";
 import { T0, result, stream, times } from "./analytics-fixtures";
 
 const km = (region: string, pop: string) => greatCircleKm(regionLocation(region)!, createPopCatalogue().resolve(pop)!);

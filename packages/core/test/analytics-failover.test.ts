@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PopwatchCoreError, analyzeFailovers, convergenceSli, type Failover } from "../src/index";
+import { PopwatchCoreError } from "../src/errors";
+import { analyzeFailovers, convergenceSli, type Failover } from "../src/index";
 import { ROUND_MS, T0, stream, times } from "./analytics-fixtures";
 
 const at = (round: number) => new Date(T0 + round * ROUND_MS).toISOString();

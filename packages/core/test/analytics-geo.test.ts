@@ -1,14 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  AIRPORTS,
-  AWS_REGION_LOCATIONS,
-  EARTH_MEAN_RADIUS_KM,
-  airportLocation,
-  createPopCatalogue,
-  greatCircleKm,
-  regionLocation,
-} from "../src/index";
+import { AIRPORTS } from "../src/geo/airports";
+import { regionLocation } from "../src/geo/catalogue";
+import { EARTH_MEAN_RADIUS_KM } from "../src/geo/distance";
+import { airportLocation, AWS_REGION_LOCATIONS, createPopCatalogue, greatCircleKm } from "../src/index";
 
 const km = (a: string, b: string) => greatCircleKm(AIRPORTS.get(a)!, AIRPORTS.get(b)!);
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type RegionalResult, analyzeFailovers, catchment, popChangesPerHour } from "../src/index";
+import { popChangesPerHour } from "../src/analytics/pop-changes";
+import { analyzeFailovers, catchment, type RegionalResult } from "../src/index";
 import { ROUND_MS, T0, result, rollupsOf } from "./analytics-fixtures";
 
 const POPS = ["fra", "ams", "lhr", "jfk"] as const;

@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
-import {
-  BUILTIN_POP_HEADERS,
-  BUILTIN_POP_PATTERNS,
-  type Pop,
-  type PopEvidence,
-  type PopSource,
-  type ProbeKind,
-  canonicalPopId,
-  compilePopIdentification,
-  createPopIdentifier,
-  identifyPop,
-  parsePopIdentification,
-} from "../src/index";
+import { BUILTIN_POP_HEADERS, BUILTIN_POP_PATTERNS } from "../src/pop/builtins";
+import { canonicalPopId, compilePopIdentification, identifyPop } from "../src/pop/identify";
+import { parsePopIdentification } from "../src/pop/schema";
+import type { PopSource } from "../src/result";
+import { createPopIdentifier, type Pop, type PopEvidence, type ProbeKind } from "../src/index";
 
 const identify = createPopIdentifier();
 

@@ -1,15 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  BUILTIN_POP_PATTERNS,
-  MAX_MATCHED_EVIDENCE_LENGTH,
-  PROBE_KINDS,
-  type Pop,
-  type PopEvidence,
-  type ProbeKind,
-  canonicalPopId,
-  createPopIdentifier,
-} from "../src/index";
+import { BUILTIN_POP_PATTERNS } from "../src/pop/builtins";
+import { canonicalPopId, MAX_MATCHED_EVIDENCE_LENGTH } from "../src/pop/identify";
+import { createPopIdentifier, PROBE_KINDS, type Pop, type PopEvidence, type ProbeKind } from "../src/index";
 
 const withoutRules = createPopIdentifier();
 const withRules = createPopIdentifier({

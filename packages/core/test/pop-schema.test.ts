@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, PopwatchCoreError, compilePopIdentification, parsePopIdentification, popRuleSchema } from "../src/index";
+import { PopwatchCoreError } from "../src/errors";
+import { compilePopIdentification } from "../src/pop/identify";
+import { parsePopIdentification, popRuleSchema } from "../src/pop/schema";
+import { ConfigError } from "../src/index";
 
 function issuesOf(input: unknown): { path: string; message: string }[] {
   try {

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  PROBE_KINDS,
   canonicalRollup,
   isRollup,
   mergeRollups,
+  PROBE_KINDS,
   quantile,
   rollupMinute,
   rollupResults,

@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, parseOpenSlo, parseSlo } from "../src/index";
+import { parseSlo } from "../src/slo/model";
+import { parseOpenSlo } from "../src/slo/openslo";
+import { ConfigError, parseConfig } from "../src/index";
 
 const examples = fileURLToPath(new URL("../../../examples/", import.meta.url));
 const sampleYaml = readFileSync(`${examples}openslo-slo.yaml`, "utf8");

@@ -2,29 +2,23 @@
 // error budget, multiwindow evaluation, the low-traffic guard, pooling.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { PopwatchCoreError } from "../src/errors";
+import { budgetRemainingExact, burnRateExact, errorBudget, timeToExhaustionExact, timeToExhaustionMs } from "../src/slo/budget";
+import { errorRatioExceeds, fromNumber as rationalFromNumber, multiply as multiplyRational } from "../src/slo/rational";
+import type { AlertWindow } from "../src/slo/rules";
 import {
   ALERT_WINDOWS,
-  type AlertWindow,
-  type EventCounts,
-  PopwatchCoreError,
-  type SloPeriod,
-  WINDOW_MS,
   alertRulesFor,
-  budgetRemainingExact,
   burnRate,
-  burnRateExact,
   compareRational,
-  errorBudget,
-  errorRatioExceeds,
   evaluateSlo,
-  multiplyRational,
   parseDecimal,
   poolCounts,
   rational,
-  rationalFromNumber,
   rationalToNumber,
-  timeToExhaustionExact,
-  timeToExhaustionMs,
+  WINDOW_MS,
+  type EventCounts,
+  type SloPeriod,
 } from "../src/index";
 
 const HOUR = 3_600_000;

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PERIOD_MS, mergePeriodReads, periodInRanges, windowCoveredFromMs, windowPeriods, type PeriodRange } from "@popwatch/core";
+import { periodInRanges, windowCoveredFromMs } from "../src/rollup/windows";
+import { mergePeriodReads, PERIOD_MS, windowPeriods, type PeriodRange } from "@popwatch/core";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

@@ -1,22 +1,11 @@
-export { classifyError } from "./classify";
-export { ProbeFailureError, ProbeSpecError } from "./errors";
-export { probeRegistry } from "./registry";
-export { runProbe, runProbes, type RunnerOptions } from "./runner";
-export { validateProbeSpec } from "./validate";
-export type {
-  ChaosIdentity,
-  DnsProbeSpec,
-  HttpProbeSpec,
-  PhaseTimings,
-  ProbeContext,
-  ProbeFn,
-  ProbeRegistry,
-  ProbeSpec,
-  SpecByKind,
-  TcpProbeSpec,
-  TlsProbeSpec,
-  TrustOptions,
-} from "./types";
-export { compileDnsSpec, type CompiledDnsSpec } from "./dns/spec";
-export { inspectDnsResponse, parseDnsMessage, type DnsMessage, type DnsParseResult, type ResponseVerdict } from "./dns/wire";
+// The public surface of @popwatch/probes: what the agent, the CLI and the
+// benchmarks use. The package's own tests reach everything else by deep import.
+
+// Running probes: specs from a configured target, a batch run with its timeout and concurrency
+export { runProbes, type RunnerOptions } from "./runner";
 export { specsForTarget } from "./specs";
+export type { DnsProbeSpec, HttpProbeSpec, ProbeSpec, TlsProbeSpec } from "./types";
+
+// Errors: a spec that cannot run, and any thrown error as a failure code
+export { ProbeSpecError } from "./errors";
+export { classifyError } from "./classify";

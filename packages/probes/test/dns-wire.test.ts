@@ -2,7 +2,7 @@ import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildQueryTemplate, DECODER_FAULT, encodeName, type ExpectedQuestion, TYPE_OPT } from "../src/dns/wire";
-import { inspectDnsResponse, parseDnsMessage } from "../src/index";
+import { inspectDnsResponse, parseDnsMessage } from "../src/dns/wire";
 
 const question: ExpectedQuestion = { nameWire: encodeName("www.example.test"), qtype: 1, qclass: 1 };
 

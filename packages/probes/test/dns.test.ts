@@ -4,7 +4,9 @@ import type { ProbeResultOf } from "@popwatch/core";
 import * as dnsPacket from "dns-packet";
 import { afterEach, describe, expect, it } from "vitest";
 import { openUdpSocketCount } from "../src/dns/udp";
-import { type DnsProbeSpec, ProbeSpecError, type RunnerOptions, compileDnsSpec, runProbe, runProbes } from "../src/index";
+import { compileDnsSpec } from "../src/dns/spec";
+import { runProbe } from "../src/runner";
+import { ProbeSpecError, runProbes, type DnsProbeSpec, type RunnerOptions } from "../src/index";
 import { dnsProbe } from "../src/probes/dns";
 import type { ProbeContext } from "../src/types";
 import {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type DnsProbeSpec, ProbeFailureError, ProbeSpecError, type ProbeRegistry, type ProbeSpec, runProbes, type TcpProbeSpec } from "../src/index";
+import { ProbeFailureError } from "../src/errors";
+import type { ProbeRegistry, TcpProbeSpec } from "../src/types";
+import { ProbeSpecError, runProbes, type DnsProbeSpec, type ProbeSpec } from "../src/index";
 
 const spec = (port: number): TcpProbeSpec => ({ kind: "tcp", address: "127.0.0.1", port });
 

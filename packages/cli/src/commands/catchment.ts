@@ -19,7 +19,7 @@ import type { OpenStore } from "../local-store";
 import { CATCHMENT_FORMATS, type CatchmentFormat, renderCatchment } from "../output/catchment-render";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
-import { parseWhen } from "./results";
+import { parseWhen } from "../time-flags";
 
 
 export const CATCHMENT_USAGE = `Usage: popwatch catchment [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]

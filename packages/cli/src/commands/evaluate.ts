@@ -12,7 +12,7 @@ import type { OpenStore } from "../local-store";
 import { renderEvaluationSummary } from "../output/evaluation-summary";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice, storeRegions } from "../store-flags";
 import { parseFlags } from "./args";
-import { parseWhen } from "./results";
+import { parseWhen } from "../time-flags";
 
 export const EVALUATE_USAGE = `Usage: popwatch evaluate [--config FILE] [--at WHEN] [--json] [--data-dir DIR | --table NAME --aws-region R]
 

@@ -3,7 +3,7 @@
 // so importing a file again overwrites the same items instead of adding.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { PROBE_KINDS, toEpochMs, toIsoInstant } from "@popwatch/core";
+import { DAY_MS, MINUTE_MS, PROBE_KINDS, toEpochMs, toIsoInstant } from "@popwatch/core";
 import { storeRetention } from "@popwatch/agent";
 import { DEFAULT_DATA_DIR, DEFAULT_RETENTION_DAYS, type ResultStore, type RetentionDays, type StoredResult } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
@@ -179,7 +179,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   try {
     const rollups = await writeImported(opened.store, good, Date.now());
     const oldest = Math.min(...good.map((line) => toEpochMs(line.result.slotAt!)!));
-    const expired = good.length > 0 && oldest < Date.now() - retentionDays.raw * 86_400_000;
+    const expired = good.length > 0 && oldest < Date.now() - retentionDays.raw * DAY_MS;
     io.stdout.write(
       `imported ${good.length} result${good.length === 1 ? "" : "s"} from ${file} into ${opened.where}` +
         (duplicates > 0 ? ` (${duplicates} repeated line${duplicates === 1 ? "" : "s"} counted once)` : "") +
@@ -240,7 +240,4 @@ async function writeImported(store: ResultStore, lines: readonly ImportedLine[],
   }
   return rollups;
 }
-
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
 

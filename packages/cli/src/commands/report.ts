@@ -14,7 +14,7 @@ import { renderHtmlReport } from "../report/render-html";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "../report/render-text";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice, storeRegions } from "../store-flags";
 import { parseFlags } from "./args";
-import { parseWhen } from "./results";
+import { parseWhen } from "../time-flags";
 
 export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--until WHEN] [--slo NAME] [--region R] [--series]
                        [--format table|json|csv|markdown | --json | --html FILE]

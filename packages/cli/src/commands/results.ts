@@ -1,9 +1,10 @@
-import { PROBE_KINDS, type ProbeKind, toEpochMs } from "@popwatch/core";
+import { PROBE_KINDS, type ProbeKind } from "@popwatch/core";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
+import { parseWhen } from "../time-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
 export const RESULTS_USAGE = `Usage: popwatch results [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
@@ -37,22 +38,6 @@ const OPTIONS = {
   ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
-
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * `15m`, `2h`, `1d`, `30s` back from `nowMs`, or an ISO 8601 time (a date
- * alone is midnight UTC). Throws UsageError naming the flag.
- */
-export function parseWhen(flag: string, value: string, nowMs: number): number {
-  const duration = /^(\d+)\s*([smhd])$/.exec(value.trim());
-  if (duration) return nowMs - Number(duration[1]) * UNIT_MS[duration[2]!]!;
-  if (/^\d{4}-\d{2}-\d{2}(T|$)/.test(value)) {
-    const ms = toEpochMs(value);
-    if (ms !== null) return ms;
-  }
-  throw new UsageError(`--${flag}: expected a duration such as 15m, 2h, 1d or an ISO 8601 time, got "${value}"`);
-}
 
 export interface ResultsDeps {
   now?: () => number;

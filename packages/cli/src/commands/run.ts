@@ -15,9 +15,8 @@ import {
   runEvaluationCycle,
   runInvocation,
   storeRetention,
-  worstCaseRoundMs,
 } from "@popwatch/agent";
-import { type PopwatchConfig, roundIntervalMs } from "@popwatch/core";
+import { type PopwatchConfig, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
 import { type Sink, createSinks } from "@popwatch/notify";
 import { DEFAULT_DATA_DIR, DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
 import { setTimeout as delay } from "node:timers/promises";

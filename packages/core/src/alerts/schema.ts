@@ -5,12 +5,12 @@
 // renamed by mistake fails the sender's validation instead of silently
 // breaking someone's rule.
 import * as z from "zod/mini";
+import { ALERT_SEVERITIES, type AlertSeverity } from "../severity";
 import { useEnglishZodMessages } from "../zod-messages";
 
 useEnglishZodMessages();
 
-export const ALERT_SEVERITIES = ["page", "ticket"] as const;
-export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+export { ALERT_SEVERITIES, type AlertSeverity };
 
 /** The scope of an SLO evaluated over every region's events together. */
 export const POOLED_SCOPE = "pooled";

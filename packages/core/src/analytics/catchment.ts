@@ -3,6 +3,7 @@
 // counts), so thirty days of hour rollups cost as little as one day of raw
 // results; raw results give the same answer (they are counted the same way).
 
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import type { ProbeKind } from "../result";
 import { PERIOD_MS, type RollupGranularity, isCoarser, periodKey, periodStartMs } from "../rollup/period";
@@ -10,7 +11,6 @@ import { type Rollup, rollupPeriod } from "../rollup/rollup";
 import {
   type AnalyticsWindow,
   type RegionalResult,
-  compareStrings,
   isRollupInput,
   isoOf,
   resolveWindow,

@@ -1,7 +1,7 @@
 // The `analytics` section of the config: thresholds for flapping, failover
 // detection, the convergence SLI and the detour audit.
 import * as z from "zod/mini";
-import { ALERT_SEVERITIES } from "../alerts/schema";
+import { ALERT_SEVERITIES } from "../severity";
 import { useEnglishZodMessages } from "../zod-messages";
 
 useEnglishZodMessages();

@@ -8,7 +8,7 @@ import { greatCircleKm } from "../geo/distance";
 import type { GeoPoint } from "../geo/types";
 import type { Catchment } from "./catchment";
 import { ANALYTICS_DEFAULTS } from "./config";
-import { compareStrings } from "./input";
+import { compareStrings } from "../compare";
 import type { MinRtt } from "./light";
 import { type MissingLocation, createLocator } from "./locate";
 

@@ -17,6 +17,7 @@
 // ongoing outage; an episode that has ended but not yet settled on a stable
 // run (a new PoP answered once) is not reported until it settles.
 
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import { toEpochMs } from "../rollup/period";
 import type { SeriesKey } from "../rollup/rollup";
@@ -27,7 +28,6 @@ import {
   type RegionalResult,
   type Sample,
   compareSamples,
-  compareStrings,
   groupBy,
   isoOf,
   resolveWindow,

@@ -3,6 +3,7 @@
 // either into time order the same way the rollups do, so an analysis of raw
 // results and of their rollups agree.
 
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import type { ProbeKind, ProbeResult } from "../result";
 import { toEpochMs } from "../rollup/period";
@@ -64,10 +65,6 @@ export function toSamples(results: Iterable<RegionalResult>): Sample[] {
  */
 export function compareSamples(a: Sample, b: Sample): number {
   return a.ms - b.ms || compareStrings(a.pop ?? "", b.pop ?? "") || Number(b.ok) - Number(a.ok);
-}
-
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Groups by a key, preserving first-seen order of keys (callers sort). */

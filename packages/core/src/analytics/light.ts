@@ -4,19 +4,12 @@
 // reused node id, a catalogue entry in the wrong city), or the region probed
 // from somewhere else than its name says.
 
+import { compareStrings } from "../compare";
 import { type PopCatalogue, createPopCatalogue } from "../geo/catalogue";
 import { greatCircleKm } from "../geo/distance";
 import type { GeoPoint } from "../geo/types";
 import type { ProbeKind } from "../result";
-import {
-  type AnalyticsWindow,
-  type RegionalResult,
-  compareSamples,
-  compareStrings,
-  isoOf,
-  resolveWindow,
-  toSamples,
-} from "./input";
+import { type AnalyticsWindow, type RegionalResult, compareSamples, isoOf, resolveWindow, toSamples } from "./input";
 import { type MissingLocation, createLocator } from "./locate";
 
 /**

@@ -3,6 +3,7 @@
 // announcement, dampening not configured) shows as many changes in an hour;
 // one failover and its failback are two.
 
+import { compareStrings } from "../compare";
 import { PopwatchCoreError } from "../errors";
 import { PERIOD_MS, periodKey, periodStartMs } from "../rollup/period";
 import { type HourRollup, type Rollup, type SeriesKey, mergeRollups, rollupPeriod } from "../rollup/rollup";
@@ -10,7 +11,6 @@ import {
   type AnalyticsWindow,
   type RegionalResult,
   compareSamples,
-  compareStrings,
   groupBy,
   isRollupInput,
   resolveWindow,

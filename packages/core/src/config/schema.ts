@@ -10,9 +10,11 @@ import * as z from "zod/mini";
 import { DEFAULT_ALERTING, alertingSchema } from "../alerts/schema";
 import { ANALYTICS_DEFAULTS, analyticsConfigSchema } from "../analytics/config";
 import { ConfigError } from "../errors";
-import { popIdentificationSchema, toConfigIssues } from "../pop/schema";
+import { popCatalogueEntrySchema } from "../geo/schema";
+import { popIdentificationSchema } from "../pop/schema";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
-import { useEnglishZodMessages } from "../zod-messages";
+import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
+import { roundIntervalMs, roundSlotMs } from "./schedule";
 
 useEnglishZodMessages();
 
@@ -156,7 +158,7 @@ export const scheduleSchema = z
   })
   .check(
     z.superRefine((schedule, ctx) => {
-      const roundMs = (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
+      const roundMs = roundIntervalMs(schedule);
       if (schedule.timeoutMs >= roundMs) {
         ctx.addIssue({
           code: "custom",
@@ -164,7 +166,7 @@ export const scheduleSchema = z
           message: `must be shorter than the round interval (${roundMs} ms = ${schedule.rateMinutes} min / ${schedule.roundsPerInvocation} rounds)`,
         });
       }
-      const lastRoundDelaySeconds = ((schedule.roundsPerInvocation - 1) * roundMs) / 1000;
+      const lastRoundDelaySeconds = roundSlotMs(schedule, 0, schedule.roundsPerInvocation - 1) / 1000;
       if (schedule.dispatch === "queue" && lastRoundDelaySeconds > MAX_QUEUE_DELAY_SECONDS) {
         ctx.addIssue({
           code: "custom",
@@ -174,14 +176,6 @@ export const scheduleSchema = z
       }
     }),
   );
-
-export const popCatalogueEntrySchema = z.strictObject({
-  city: z.optional(z.string().check(z.maxLength(100))),
-  country: z.optional(z.string().check(z.regex(/^[A-Z]{2}$/, { message: "expected an ISO 3166-1 alpha-2 code" }))),
-  lat: z.number().check(z.gte(-90), z.lte(90)),
-  lon: z.number().check(z.gte(-180), z.lte(180)),
-  iata: z.optional(z.string().check(z.regex(/^[a-z]{3}$/, { message: "expected a lowercase IATA code" }))),
-});
 
 const days = z.number().check(z.int(), z.gte(1), z.lte(3650));
 export const retentionSchema = z.strictObject({
@@ -240,10 +234,6 @@ export type PopwatchConfigInput = z.input<typeof configSchema>;
 /** Configuration after validation, defaults filled in. */
 export type PopwatchConfig = z.output<typeof configSchema>;
 export type TargetConfig = PopwatchConfig["targets"][number];
-export type DnsProbeOptions = z.output<typeof dnsProbeOptionsSchema>;
-export type TlsProbeOptions = z.output<typeof tlsProbeOptionsSchema>;
-export type HttpProbeOptions = z.output<typeof httpProbeOptionsSchema>;
-export type PopCatalogueEntry = z.output<typeof popCatalogueEntrySchema>;
 
 /** Typed helper for `popwatch.config.ts`: returns its argument, checked by the compiler. */
 export function defineConfig(config: PopwatchConfigInput): PopwatchConfigInput {
@@ -255,9 +245,4 @@ export function parseConfig(input: unknown): PopwatchConfig {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues));
   return parsed.data;
-}
-
-/** Milliseconds between rounds inside one invocation. */
-export function roundIntervalMs(schedule: PopwatchConfig["schedule"]): number {
-  return (schedule.rateMinutes * 60_000) / schedule.roundsPerInvocation;
 }

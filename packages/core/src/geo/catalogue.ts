@@ -4,9 +4,9 @@
 // A PoP that resolves nowhere is reported by the analytics as "missing from
 // catalogue", never thrown: an unfamiliar id is data, not a fault.
 
-import type { PopCatalogueEntry } from "../config/schema";
 import { AIRPORTS } from "./airports";
 import { AWS_REGION_LOCATIONS } from "./aws-regions";
+import type { PopCatalogueEntry } from "./schema";
 import type { GeoPoint, Place } from "./types";
 
 export interface ResolvedPop extends GeoPoint {

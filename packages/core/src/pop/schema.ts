@@ -4,7 +4,7 @@
 import * as z from "zod/mini";
 import { ConfigError } from "../errors";
 import type { PopSource } from "../result";
-import { useEnglishZodMessages } from "../zod-messages";
+import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { findNestedQuantifier } from "./regex-safety";
 import { parseTemplate, templateReferenceErrors } from "./template";
 
@@ -114,22 +114,10 @@ export const popIdentificationSchema = z.strictObject({
   tlsFingerprints: z._default(tlsFingerprintsSchema, {}),
 });
 
-export type PopRule = z.output<typeof popRuleSchema>;
 /** Validated configuration: header sources lowercased, fingerprints normalized. */
 export type PopIdentification = z.output<typeof popIdentificationSchema>;
 /** Configuration as an operator writes it. */
 export type PopIdentificationConfig = z.input<typeof popIdentificationSchema>;
-
-/** Zod issues as ConfigError issues with dotted paths; an unknown key is reported at its own path. */
-export function toConfigIssues(issues: readonly z.core.$ZodIssue[], pathPrefix = ""): { path: string; message: string }[] {
-  const join = (segments: readonly PropertyKey[]) =>
-    [pathPrefix, ...segments.map((segment) => String(segment))].filter((part) => part !== "").join(".");
-  return issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: "unknown key" }))
-      : [{ path: join(issue.path), message: issue.message }],
-  );
-}
 
 /** Validates operator configuration (undefined or null: none); throws ConfigError naming every bad field by its dotted path. */
 export function parsePopIdentification(input: unknown): PopIdentification {

@@ -1,12 +1,14 @@
 // UTC periods a rollup covers, named by fixed-length ISO prefixes so that
 // lexical order is time order (storage sort keys rely on this).
 
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../time";
+
 export const ROLLUP_GRANULARITIES = ["minute", "hour", "day"] as const;
 export type RollupGranularity = (typeof ROLLUP_GRANULARITIES)[number];
 
 const KEY_LENGTH: Record<RollupGranularity, number> = { minute: 16, hour: 13, day: 10 };
 const START_SUFFIX: Record<RollupGranularity, string> = { minute: ":00.000Z", hour: ":00:00.000Z", day: "T00:00:00.000Z" };
-export const PERIOD_MS: Record<RollupGranularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+export const PERIOD_MS: Record<RollupGranularity, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
 
 // toISOString only yields the plain `YYYY-...` form for years 0000–9999.
 const FIRST_REPRESENTABLE_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z

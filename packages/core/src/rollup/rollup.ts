@@ -6,6 +6,7 @@
 // deep-equal rollups, and keys of every record are in a canonical order so that
 // equal rollups also serialise to identical bytes.
 
+import { compareStrings } from "../compare";
 import { PROBE_KINDS, type ProbeKind, type ProbeResult } from "../result";
 import { isCoarser, periodKey, toEpochMs, type RollupGranularity } from "./period";
 import { isLatencySketch, mergeSketches, normaliseSketch, sketchFromLatencies, type LatencySketch } from "./sketch";
@@ -416,10 +417,6 @@ function sortedRecord(entries: Iterable<readonly [string, number]>): Record<stri
 
 function compareSeries(a: SeriesKey, b: SeriesKey): number {
   return compareStrings(a.target, b.target) || compareStrings(a.kind, b.kind) || compareStrings(a.region, b.region);
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function isCount(value: unknown): value is number {

@@ -6,6 +6,8 @@
 // Serialised form: `{ [bucketIndex]: count }`, plus the key `z` for the zero
 // bucket (values ≤ MIN_TRACKED_MS). Index i holds values in (γ^(i-1), γ^i].
 
+import { DAY_MS } from "../time";
+
 export type LatencySketch = Readonly<Record<string, number>>;
 
 /** α: every quantile estimate is within this fraction of the true value. */
@@ -19,7 +21,7 @@ export const MIN_TRACKED_MS = 0.001;
  * anything above a day is a clock fault; clamping keeps a hostile or broken
  * input from spreading counts over thousands of buckets (item size limits).
  */
-export const MAX_TRACKED_MS = 86_400_000;
+export const MAX_TRACKED_MS = DAY_MS;
 export const ZERO_BUCKET_KEY = "z";
 
 const LOG_GAMMA = Math.log(SKETCH_GAMMA);

@@ -3,9 +3,11 @@
 // A rule that lacks data does not fire and says why; it never throws for it.
 
 import { PopwatchCoreError } from "../errors";
+import type { AlertSeverity } from "../severity";
+import { DAY_MS } from "../time";
 import { type EventCounts, budgetRemainingExact, burnRateExact, checkEventCounts, objectiveRational, timeToExhaustionExact } from "./budget";
 import { type Rational, compare, errorRatioExceeds, rational, toNumber } from "./rational";
-import { ALERT_WINDOWS, type AlertSeverity, type AlertWindow, type SloPeriod, type WindowName, WINDOW_MS, alertRulesFor, isSloPeriod } from "./rules";
+import { ALERT_WINDOWS, type AlertWindow, type SloPeriod, type WindowName, WINDOW_MS, alertRulesFor, isSloPeriod } from "./rules";
 
 export interface EvaluateSloInput {
   objective: number | Rational;
@@ -73,7 +75,7 @@ export interface SloEvaluation {
 /** Burn rate the exhaustion rule requires of the 1h window (seed 001: "crosses 3x baseline"). */
 export const EXHAUSTION_BURN_RATE = 3;
 /** How soon the budget must run out for the exhaustion rule to page. */
-export const EXHAUSTION_HORIZON_MS = 24 * 3_600_000;
+export const EXHAUSTION_HORIZON_MS = DAY_MS;
 /**
  * The window whose burn rate stands for "now" in time-to-exhaustion: the long
  * window of the fastest page pair, short enough to follow an incident within

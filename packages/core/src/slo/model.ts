@@ -5,10 +5,9 @@
 
 import * as z from "zod/mini";
 import { ConfigError } from "../errors";
-import { toConfigIssues } from "../pop/schema";
 import { PROBE_KINDS, type ProbeKind } from "../result";
 import { MAX_TRACKED_MS } from "../rollup/sketch";
-import { useEnglishZodMessages } from "../zod-messages";
+import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { divide, parseDecimal, rational, toNumber } from "./rational";
 import { SLO_PERIODS } from "./rules";
 
@@ -91,11 +90,6 @@ export function parseSlo(input: unknown): SloConfig {
 /** The probe kinds a target configures. */
 export function probedKinds(target: { probes: Partial<Record<ProbeKind, unknown>> }): ProbeKind[] {
   return PROBE_KINDS.filter((kind) => target.probes[kind] !== undefined);
-}
-
-/** The kinds an SLO counts: its own list, else every kind its target probes. */
-export function sloKinds(slo: Pick<SloConfig, "kinds">, target: { probes: Partial<Record<ProbeKind, unknown>> }): ProbeKind[] {
-  return slo.kinds ?? probedKinds(target);
 }
 
 /**

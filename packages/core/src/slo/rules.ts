@@ -3,6 +3,8 @@
 // (Sloth's form) so one table serves every period; the burn-rate factor
 // follows from it exactly.
 
+import type { AlertSeverity } from "../severity";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../time";
 import { type Rational, divide, multiply, rational } from "./rational";
 
 /** Windows alert rules look at, shortest first. */
@@ -16,10 +18,6 @@ export type SloPeriod = (typeof SLO_PERIODS)[number];
 /** Any window counts can be given for: the alert windows and the period (whose counts give the budget). */
 export type WindowName = AlertWindow | SloPeriod;
 export const WINDOW_NAMES: readonly WindowName[] = [...ALERT_WINDOWS, ...SLO_PERIODS];
-
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
-const DAY_MS = 24 * HOUR_MS;
 
 export const WINDOW_MS: Readonly<Record<WindowName, number>> = {
   "5m": 5 * MINUTE_MS,
@@ -41,8 +39,6 @@ export function isWindowName(value: string): value is WindowName {
 export function isSloPeriod(value: string): value is SloPeriod {
   return (SLO_PERIODS as readonly string[]).includes(value);
 }
-
-export type AlertSeverity = "page" | "ticket";
 
 export interface MultiwindowRuleSpec {
   severity: AlertSeverity;

@@ -1,10 +1,8 @@
-import type { CertificateFacts } from "@popwatch/core";
+import { type CertificateFacts, DAY_MS } from "@popwatch/core";
 import { createHash, type X509Certificate } from "node:crypto";
 
 // Everything here is total: a certificate is data sent by the peer, and a
 // peer that sends odd names or dates must produce odd facts, not a crash.
-
-const MS_PER_DAY = 86_400_000;
 
 /** The fields of a certificate the facts are built from, as node:crypto's X509Certificate spells them. */
 export interface CertificateFields {
@@ -144,7 +142,7 @@ export function certificateFactsFromFields(fields: CertificateFields, nowMs: num
     sans: parseSubjectAltNames(fields.subjectAltName),
     notBefore: isoOrRaw(notBeforeMs, fields.validFrom),
     notAfter: isoOrRaw(notAfterMs, fields.validTo),
-    daysLeft: Number.isFinite(notAfterMs) ? Math.round(((notAfterMs - nowMs) / MS_PER_DAY) * 1000) / 1000 : Number.NaN,
+    daysLeft: Number.isFinite(notAfterMs) ? Math.round(((notAfterMs - nowMs) / DAY_MS) * 1000) / 1000 : Number.NaN,
     fingerprint256: sha256Hex(fields.raw),
     // As Node and `openssl x509 -serial` print it (uppercase hex), so it can be compared by eye.
     serialNumber: fields.serialNumber,

@@ -1,5 +1,5 @@
 import type { ProbeKind } from "@popwatch/core";
-import type { ProbeContext } from "../../src/index";
+import type { ProbeContext } from "../../src/types";
 
 /** A probe context driven by hand, for calling a ProbeFn without the runner. */
 export function manualProbeContext<K extends ProbeKind>(): { controller: AbortController; ctx: ProbeContext<K> } {
