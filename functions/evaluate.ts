@@ -9,12 +9,13 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   bundledConfigPath,
   requiredEnv,
-  type EvaluationCycleReport,
+  type EvaluationSummary,
   type Logger,
   jsonLinesLogger,
   parseScheduledEvent,
   readConfigJson,
   runEvaluationCycle,
+  summariseEvaluation,
   storeRetention,
   withFields,
 } from "@popwatch/agent";
@@ -41,18 +42,7 @@ export interface EvaluateHandlerOptions {
 }
 
 /** What one evaluation did, as logged and returned. */
-export interface EvaluateSummary {
-  endsAt: string;
-  scopes: number;
-  /** Anycast (condition, target, region) cells judged, held back or not. */
-  anycastObservations: number;
-  itemsRead: number;
-  /** SLO rules firing, then anycast conditions that hold (`slo` is the alert name, `anycast:<condition>:<target>`). */
-  firing: { slo: string; scope: string; severity: string }[];
-  notificationsPlanned: number;
-  delivered: number;
-  undelivered: number;
-}
+export type EvaluateSummary = EvaluationSummary;
 
 export type EvaluateHandler = (event: unknown, context: EvaluateContext) => Promise<EvaluateSummary>;
 
@@ -96,26 +86,9 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
     const { config, store, alerts, sinks } = await runtime;
     const log = withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id });
     const report = await runEvaluationCycle({ config, store, alerts, sinks, regions: config.regions, now: Date.parse(scheduled.time) });
-    const summary = summarise(report);
+    const summary = summariseEvaluation(report, config.regions);
     log({ level: summary.undelivered > 0 ? "warn" : "info", msg: "evaluation", ...summary });
     return summary;
-  };
-}
-
-function summarise(report: EvaluationCycleReport): EvaluateSummary {
-  const undelivered = report.alerts.delivery.outcomes.filter((o) => !o.ok).length + report.alerts.delivery.deferred.length;
-  return {
-    endsAt: new Date(report.slos.endMs).toISOString(),
-    scopes: report.slos.scopes.length,
-    anycastObservations: report.anycast.observations.length,
-    itemsRead: report.slos.itemsRead,
-    firing: [
-      ...report.slos.scopes.flatMap((s) => s.evaluation.firing.map((f) => ({ slo: s.slo, scope: s.scope, severity: f.severity }))),
-      ...report.anycast.observations.filter((o) => o.burning).map((o) => ({ slo: o.slo, scope: o.scope, severity: o.severity })),
-    ],
-    notificationsPlanned: report.alerts.plan.notifications.length,
-    delivered: report.alerts.delivery.delivered.length,
-    undelivered,
   };
 }
 

@@ -11,7 +11,7 @@
 //         may already have read the raw items without it. Both write with
 //         "never fewer results" conditions, so the fuller rollup wins
 //         whichever finishes last.
-import { type PopwatchConfig, toEpochMs } from "@popwatch/core";
+import { MINUTE_MS, type PopwatchConfig, toEpochMs } from "@popwatch/core";
 import {
   type InvocationOptions,
   type InvocationProblem,
@@ -34,7 +34,7 @@ export const ROLLED_UP_PERIODS = 2;
 
 /** The scheduled period [start, end) an invocation scheduled at `scheduledMs` covers. */
 export function periodOf(config: Pick<PopwatchConfig, "schedule">, scheduledMs: number): { startMs: number; endMs: number } {
-  return { startMs: scheduledMs, endMs: scheduledMs + config.schedule.rateMinutes * 60_000 };
+  return { startMs: scheduledMs, endMs: scheduledMs + config.schedule.rateMinutes * MINUTE_MS };
 }
 
 export type ScheduledRunOptions = Omit<InvocationOptions, "rounds" | "firstRound" | "rollups"> & {
@@ -72,7 +72,7 @@ export async function runScheduled(options: ScheduledRunOptions): Promise<Invoca
   // The previous period, and the one before it: when a scheduled event is
   // lost, the period it should have rolled up is still rolled up one period
   // later (about 1 WRU a minute more).
-  const previous: RollupRange = { fromMs: startMs - ROLLED_UP_PERIODS * config.schedule.rateMinutes * 60_000, toMs: startMs };
+  const previous: RollupRange = { fromMs: startMs - ROLLED_UP_PERIODS * config.schedule.rateMinutes * MINUTE_MS, toMs: startMs };
   const summary = await runInvocation({ ...options, invocationId, rounds: 1, rollups: previous });
   // Failing makes Lambda retry the scheduled event, which sends the rounds again (duplicates overwrite).
   summary.errors.push(...enqueueProblems);

@@ -50,12 +50,12 @@ export async function storeRegions(choice: StoreChoice, config: Pick<PopwatchCon
 }
 
 /**
- * Reports a store failure as `popwatch <command>: <message> (<code>)` plus an
- * optional hint and returns exit status 1; anything but a StoreError is a
- * fault in popwatch and is rethrown.
+ * Reports a store failure as `popwatch <command>: [<context>: ]<message> (<code>)<hint>`
+ * and returns exit status 1; anything but a StoreError is a fault in popwatch
+ * and is rethrown.
  */
-export function reportStoreFailure(io: Io, command: string, err: unknown, hint = ""): number {
+export function reportStoreFailure(io: Io, command: string, err: unknown, hint = "", context?: string): number {
   if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch ${command}: ${err.message} (${err.code})${hint}\n`);
+  io.stderr.write(`popwatch ${command}: ${context === undefined ? "" : `${context}: `}${err.message} (${err.code})${hint}\n`);
   return 1;
 }

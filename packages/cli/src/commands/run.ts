@@ -16,7 +16,7 @@ import {
   runInvocation,
   storeRetention,
 } from "@popwatch/agent";
-import { type PopwatchConfig, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
+import { MINUTE_MS, type PopwatchConfig, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
 import { type Sink, createSinks } from "@popwatch/notify";
 import { DEFAULT_DATA_DIR, DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
 import { setTimeout as delay } from "node:timers/promises";
@@ -24,6 +24,7 @@ import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { type OpenStore, openOwnedStore } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
+import { reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 
 export const RUN_USAGE = `Usage: popwatch run [--config FILE] [--data-dir DIR] [--once] [--json]
@@ -66,7 +67,7 @@ const OPTIONS = {
 } as const;
 
 /** How often the embedded store deletes expired items (dynalite has no TTL). */
-export const EXPIRE_EVERY_MS = 5 * 60_000;
+export const EXPIRE_EVERY_MS = 5 * MINUTE_MS;
 
 export interface RunDeps {
   /** Stops the run as SIGINT/SIGTERM do. Default: those signals. */
@@ -100,7 +101,7 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
     try {
       opened = await openOwnedStore({ dataDir, retentionDays: storeRetention(config) });
     } catch (err) {
-      return reportStoreError(io, err, `cannot open the store in ${dataDir}`);
+      return reportStoreFailure(io, "run", err, "", `cannot open the store in ${dataDir}`);
     }
     try {
       const now = deps.now ?? Date.now;
@@ -108,7 +109,7 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
       const options: LoopOptions = { config, store: opened.store, alerts, where: opened.where, io, json, isTTY, signal: stop.signal, now };
       return values.once ? await runOnce(options) : await runForever(options);
     } catch (err) {
-      if (err instanceof StoreError) return reportStoreError(io, err, "store failed");
+      if (err instanceof StoreError) return reportStoreFailure(io, "run", err, "", "store failed");
       throw err;
     } finally {
       await opened.close();
@@ -161,7 +162,7 @@ async function runOnce(options: LoopOptions): Promise<number> {
 async function runForever(options: LoopOptions): Promise<number> {
   const { config, store, io, json, signal, now } = options;
   const { schedule } = config;
-  const rateMs = schedule.rateMinutes * 60_000;
+  const rateMs = schedule.rateMinutes * MINUTE_MS;
   const intervalMs = roundIntervalMs(schedule);
   const specs = probeSpecsOf(config);
   const roundMs = worstCaseRoundMs(schedule, specs.length);
@@ -338,12 +339,6 @@ function reportIncomplete(io: Io, summary: InvocationSummary, where: string): nu
     io.stderr.write(`popwatch run: store error (${problem.code}) while ${problem.stage === "write" ? "writing results" : "rebuilding rollups"}: ${problem.message}\n`);
   }
   io.stderr.write(`popwatch run: ${summary.written} of ${summary.results} results of the last invocation written; everything acknowledged earlier stays in ${where}\n`);
-  return 1;
-}
-
-function reportStoreError(io: Io, err: unknown, context: string): number {
-  if (!(err instanceof StoreError)) throw err;
-  io.stderr.write(`popwatch run: ${context}: ${err.message} (${err.code})\n`);
   return 1;
 }
 

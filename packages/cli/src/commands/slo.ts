@@ -1,6 +1,7 @@
 import {
   ALERT_WINDOWS,
   type EventCounts,
+  MINUTE_MS,
   type Rational,
   SLO_PERIODS,
   type SloEvaluation,
@@ -164,7 +165,7 @@ function formatPercent(value: number): string {
 
 function formatDuration(ms: number): string {
   if (ms <= 0) return "now (budget spent)";
-  const minutes = Math.round(ms / 60_000);
+  const minutes = Math.round(ms / MINUTE_MS);
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
   const mins = minutes % 60;

@@ -1,5 +1,5 @@
 // Number and time formats shared by the text, Markdown, CSV and HTML reports.
-import type { LatencySummary } from "@popwatch/core";
+import { HOUR_MS, type LatencySummary, MINUTE_MS } from "@popwatch/core";
 
 /** Four significant digits, no trailing zeros: 14.4, 0.9333, 1200. */
 export function formatNumber(value: number): string {
@@ -18,8 +18,8 @@ export function formatKm(km: number): string {
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${formatNumber(ms)} ms`;
   if (ms < 120_000) return `${formatNumber(ms / 1000)} s`;
-  if (ms < 7_200_000) return `${formatNumber(ms / 60_000)} min`;
-  return `${formatNumber(ms / 3_600_000)} h`;
+  if (ms < 7_200_000) return `${formatNumber(ms / MINUTE_MS)} min`;
+  return `${formatNumber(ms / HOUR_MS)} h`;
 }
 
 export function isoMinute(iso: string): string {
