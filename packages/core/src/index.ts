@@ -3,6 +3,7 @@ export { compareStrings } from "./compare";
 export { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "./time";
 export {
   FAILURE_CODES,
+  MAX_RESULT_SEQ,
   PROBE_KINDS,
   formatEndpoint,
   isFailureCode,
@@ -46,6 +47,27 @@ export {
   type PopRule,
 } from "./pop";
 export * from "./rollup/index";
+export {
+  buildsUnbuiltHoursFirst,
+  cascadePeriods,
+  finerGranularity,
+  periodsOverlapping,
+  periodsToRebuild,
+  planRollUp,
+  unbuiltHours,
+  type CascadeLevel,
+  type CascadePeriods,
+  type RollUpPlan,
+} from "./rollup/cascade";
+export {
+  DEFAULT_RETENTION_DAYS,
+  TTL_LAG_DAYS,
+  earliestRetainedMs,
+  expiresAtSeconds,
+  resolveRetentionDays,
+  type RetainedKind,
+  type RetentionDays,
+} from "./retention";
 export * from "./slo/index";
 export * from "./alerts/index";
 export * from "./analytics/index";
