@@ -1,7 +1,6 @@
 // Time arithmetic of one invocation: where its rounds fall, how long a round
 // can take, and the keys that make a retried invocation rewrite its own items.
-import { type PopwatchConfig, roundIntervalMs, toIsoInstant } from "@popwatch/core";
-import { MAX_SEQ, type RetentionDays } from "@popwatch/store";
+import { MAX_RESULT_SEQ, type PopwatchConfig, type RetentionDays, roundIntervalMs, toIsoInstant } from "@popwatch/core";
 
 /**
  * Time kept back after a round's deadline for writing its results (and, after
@@ -32,9 +31,9 @@ export function sequenceNumber(round: number, specCount: number, specIndex: numb
   return round * specCount + specIndex;
 }
 
-/** Whether `rounds` rounds of `specCount` probes fit in the store's seq range. */
+/** Whether `rounds` rounds of `specCount` probes fit in the result seq range. */
 export function fitsSequenceRange(rounds: number, specCount: number): boolean {
-  return rounds * specCount - 1 <= MAX_SEQ;
+  return rounds * specCount - 1 <= MAX_RESULT_SEQ;
 }
 
 /**
