@@ -84,11 +84,15 @@ export class RollupItems {
     const plan = planRollUp(granularity, fromMs, toMs, request.cascade === true);
     if (plan.periods.length === 0 && plan.cascade.length === 0) return report;
     // Which still-open coarser periods are stored already is asked alongside
-    // the first level, not after it: one round trip less for the agent.
-    const [, storedOpen] = await Promise.all([
+    // the first level, not after it: one round trip less for the agent. Both
+    // settle before a failure is thrown, so no request outlives the call.
+    const [built, stored] = await Promise.allSettled([
       this.rollUpPeriods(region, granularity, plan.periods, report),
       Promise.all(plan.cascade.map((level) => this.storedPeriods(region, level.level, level.open))),
     ]);
+    if (built.status === "rejected") throw built.reason;
+    if (stored.status === "rejected") throw stored.reason;
+    const storedOpen = stored.value;
     for (const [index, level] of plan.cascade.entries()) {
       const targets = periodsToRebuild(level, storedOpen[index]!);
       if (targets.length > 0 && buildsUnbuiltHoursFirst(granularity, level.level)) {
