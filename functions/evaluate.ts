@@ -21,7 +21,7 @@ import {
 } from "@popwatch/agent";
 import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
 import { type CreateSinksOptions, type Sink, createSinks } from "@popwatch/notify";
-import { DynamoAlertStateStore, DynamoResultStore, type ResultStore } from "@popwatch/store";
+import { type ResultStore, openStore } from "@popwatch/store";
 
 export interface EvaluateContext {
   awsRequestId?: string;
@@ -62,8 +62,9 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
     const config = options.config ?? (await readConfigJson(bundledConfigPath(env, dirname(fileURLToPath(import.meta.url)))));
     const tableName = requiredEnv(env, "POPWATCH_TABLE");
     const client = options.client ?? new DynamoDBClient({ region: requiredEnv(env, "POPWATCH_TABLE_REGION") });
-    const store = options.store ?? new DynamoResultStore({ client, tableName, retentionDays: storeRetention(config) });
-    const alerts = options.alerts ?? new DynamoAlertStateStore({ client, tableName });
+    const opened = openStore({ client, tableName, retentionDays: storeRetention(config) });
+    const store = options.store ?? opened.results;
+    const alerts = options.alerts ?? opened.alerts;
     // An eventbridge sink without a bus name goes to the stack's bus.
     const sinkConfigs = config.alerting.sinks.map((sink) =>
       sink.type === "eventbridge" && sink.busName === undefined && env.POPWATCH_ALERT_BUS ? { ...sink, busName: env.POPWATCH_ALERT_BUS } : sink,

@@ -1,8 +1,7 @@
 // The keys that make a retried invocation rewrite its own items. Where rounds
 // fall and how long one can take is core's schedule math (config/schedule.ts),
 // shared with the deployment's checks.
-import { LAST_ROUND_WRITE_MARGIN_MS, type PopwatchConfig, toIsoInstant } from "@popwatch/core";
-import { MAX_SEQ, type RetentionDays } from "@popwatch/store";
+import { LAST_ROUND_WRITE_MARGIN_MS, MAX_RESULT_SEQ, type PopwatchConfig, type RetentionDays, toIsoInstant } from "@popwatch/core";
 
 /** Time kept back after a round's deadline for writing its results: the deployment's margin, so a deployable config never loses a round. */
 export const DEFAULT_SAFETY_MARGIN_MS = LAST_ROUND_WRITE_MARGIN_MS;
@@ -22,9 +21,9 @@ export function sequenceNumber(round: number, specCount: number, specIndex: numb
   return round * specCount + specIndex;
 }
 
-/** Whether `rounds` rounds of `specCount` probes fit in the store's seq range. */
+/** Whether `rounds` rounds of `specCount` probes fit in the result seq range. */
 export function fitsSequenceRange(rounds: number, specCount: number): boolean {
-  return rounds * specCount - 1 <= MAX_SEQ;
+  return rounds * specCount - 1 <= MAX_RESULT_SEQ;
 }
 
 /** Retention in the store's terms, from the config's. */

@@ -5,13 +5,14 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { RetentionDays } from "@popwatch/core";
 import {
   DEFAULT_TABLE_NAME,
-  DynamoAlertStateStore,
-  DynamoResultStore,
+  type DynamoAlertStateStore,
+  type EmbeddedStore,
   type ResultStore,
-  type RetentionDays,
   StoreError,
+  openStore,
   startEmbeddedStore,
 } from "@popwatch/store";
 
@@ -28,7 +29,7 @@ export interface OpenStore {
   store: ResultStore;
   /** Alert state, on the same table. */
   alerts: DynamoAlertStateStore;
-  /** The store's client and table: alert state lives on the same table. */
+  /** The store's client and table. */
   client: DynamoDBClient;
   tableName: string;
   /** For messages: where the data is. */
@@ -55,17 +56,10 @@ export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenSt
     await embedded.close();
     throw new StoreError("store_unavailable", `cannot write ${endpointFile}`, { cause: err });
   }
-  return {
-    store: embedded.store,
-    alerts: new DynamoAlertStateStore({ client: embedded.client, tableName: embedded.store.tableName }),
-    client: embedded.client,
-    tableName: embedded.store.tableName,
-    where: embedded.dataDir,
-    close: async () => {
-      await rm(endpointFile, { force: true });
-      await embedded.close();
-    },
-  };
+  return openedEmbedded(embedded, async () => {
+    await rm(endpointFile, { force: true });
+    await embedded.close();
+  });
 }
 
 /** The embedded store, or, when a `popwatch run` holds the directory, that run's store over loopback. */
@@ -77,7 +71,7 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
       dataDir,
       ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
     });
-    return { store: embedded.store, alerts: new DynamoAlertStateStore({ client: embedded.client, tableName: embedded.store.tableName }), client: embedded.client, tableName: embedded.store.tableName, where: embedded.dataDir, close: () => embedded.close() };
+    return openedEmbedded(embedded, () => embedded.close());
   } catch (err) {
     if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
     const running = await readEndpoint(dataDir);
@@ -88,34 +82,25 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
       credentials: { accessKeyId: "popwatch-local", secretAccessKey: "popwatch-local" },
       maxAttempts: 1,
     });
-    const store = new DynamoResultStore({
-      client,
-      tableName: DEFAULT_TABLE_NAME,
-      ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
-    });
-    return {
-      store,
-      alerts: new DynamoAlertStateStore({ client, tableName: DEFAULT_TABLE_NAME }),
-      client,
-      tableName: DEFAULT_TABLE_NAME,
-      where: `${dataDir} (through popwatch run, pid ${running.pid})`,
-      close: async () => client.destroy(),
-    };
+    return openedTable(client, DEFAULT_TABLE_NAME, `${dataDir} (through popwatch run, pid ${running.pid})`, options.retentionDays);
   }
 }
 
 /** A DynamoDB table on AWS (credentials from the usual SDK chain). */
 export function openAwsStore(tableName: string, region: string): OpenStore {
   quietSdkNodeVersionWarning();
-  const client = new DynamoDBClient({ region });
-  return {
-    store: new DynamoResultStore({ client, tableName }),
-    alerts: new DynamoAlertStateStore({ client, tableName }),
-    client,
-    tableName,
-    where: `table ${tableName} (${region})`,
-    close: async () => client.destroy(),
-  };
+  return openedTable(new DynamoDBClient({ region }), tableName, `table ${tableName} (${region})`);
+}
+
+function openedEmbedded(embedded: EmbeddedStore, close: () => Promise<void>): OpenStore {
+  const { store, alerts, client, dataDir } = embedded;
+  return { store, alerts, client, tableName: store.tableName, where: dataDir, close };
+}
+
+/** Results and alert state on a table this process reaches through `client`; closing destroys the client. */
+function openedTable(client: DynamoDBClient, tableName: string, where: string, retentionDays?: RetentionDays): OpenStore {
+  const { results, alerts } = openStore({ client, tableName, ...(retentionDays ? { retentionDays } : {}) });
+  return { store: results, alerts, client, tableName, where, close: async () => client.destroy() };
 }
 
 async function readEndpoint(dataDir: string): Promise<{ endpoint: string; pid: number } | null> {

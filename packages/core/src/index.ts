@@ -3,6 +3,7 @@
 
 // Probe results and their failure codes
 export {
+  MAX_RESULT_SEQ,
   PROBE_KINDS,
   formatEndpoint,
   isFailureCode,
@@ -76,6 +77,16 @@ export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rol
 export { mergePeriodReads, windowPeriods, type PeriodRange } from "./rollup/windows";
 export { RollupView, fallbackReads, planRollupReads, type RollupNeeds, type RollupSpan } from "./rollup/read-model";
 export { latencySummary, popShares, type LatencySummary, type PopShare } from "./rollup/summary";
+export {
+  buildsUnbuiltHoursFirst,
+  finerGranularity,
+  periodsOverlapping,
+  periodsToRebuild,
+  planRollUp,
+  unbuiltHours,
+  type RollUpPlan,
+} from "./rollup/cascade";
+export { DEFAULT_RETENTION_DAYS, earliestRetainedMs, expiresAtSeconds, resolveRetentionDays, type RetainedKind, type RetentionDays } from "./retention";
 
 // SLOs: model, windows and rules, budgets and burn rates, evaluation
 export type { SliConfig, SloConfig, SloConfigInput } from "./slo/model";

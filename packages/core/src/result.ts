@@ -6,6 +6,13 @@ export const PROBE_KINDS = ["dns", "tcp", "tls", "http"] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
 /**
+ * Largest sequence number of a result within one invocation. The agent
+ * numbers an invocation's results from 0 and the store keys them by it, so
+ * both must agree on the bound (six digits in v1 keys, kept since).
+ */
+export const MAX_RESULT_SEQ = 999_999;
+
+/**
  * Closed set of failure classes. Probes and the runner pick one from an
  * error's `code` (Node errno, undici UND_ERR_*, TLS verify codes, DNS rcode),
  * never from its message text.

@@ -15,8 +15,10 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoResultStore, type DynamoResultStoreOptions } from "./dynamo-store";
+import type { DynamoAlertStateStore } from "./alert-state";
+import type { DynamoResultStore, DynamoResultStoreOptions } from "./dynamo-store";
 import { StoreError } from "./errors";
+import { openStore } from "./open";
 import { ensureTable } from "./table";
 
 export const DEFAULT_DATA_DIR = ".popwatch";
@@ -32,6 +34,8 @@ export interface EmbeddedStoreOptions extends Omit<DynamoResultStoreOptions, "cl
 
 export interface EmbeddedStore {
   store: DynamoResultStore;
+  /** Alert state on the same table. */
+  alerts: DynamoAlertStateStore;
   /** The client the store uses, pointed at the embedded endpoint. */
   client: DynamoDBClient;
   /** `http://127.0.0.1:<port>`: any DynamoDB client can use it while the store is open. */
@@ -47,7 +51,6 @@ interface LevelDatabase {
   close(): Promise<void>;
 }
 type LevelConstructor = new (location: string, options?: { createIfMissing?: boolean }) => LevelDatabase;
-
 
 /**
  * Starts the embedded store. Rejects with StoreError `store_locked` when
@@ -107,8 +110,8 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions = {}): Pr
     const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
     await ensureTable(client, tableName, { pollMs: 10, timeoutMs: 10_000 });
     const { dataDir: _dataDir, tableName: _tableName, port: _port, ...storeOptions } = options;
-    const store = new DynamoResultStore({ ...storeOptions, client, tableName });
-    return { store, client, endpoint, dataDir, close };
+    const { results, alerts } = openStore({ ...storeOptions, client, tableName });
+    return { store: results, alerts, client, endpoint, dataDir, close };
   } catch (err) {
     await close();
     if (err instanceof StoreError) throw err;

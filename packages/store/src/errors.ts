@@ -45,10 +45,6 @@ export class StoreError extends Error {
   }
 }
 
-export function isStoreError(value: unknown): value is StoreError {
-  return value instanceof StoreError;
-}
-
 export interface FailureClass {
   code: StoreErrorCode;
   /** Worth another attempt after a backoff. */

@@ -10,8 +10,6 @@ export const PARTITION_KEY = "pk";
 export const SORT_KEY = "sk";
 export const SERIES_PARTITION = "S";
 
-/** Largest seq: results of an invocation are told apart by it (six digits in v1 keys, kept as the bound). */
-export const MAX_SEQ = 999_999;
 /** Largest chunk index of a packed group (three digits in the sort key). */
 export const MAX_CHUNK = 999;
 const CHUNK_WIDTH = 3;
@@ -22,10 +20,6 @@ export const MAX_SORT_KEY_BYTES = 1024;
 
 export function escapeKeyPart(value: string): string {
   return value.replace(/%/g, "%25").replace(/#/g, "%23");
-}
-
-export function unescapeKeyPart(value: string): string {
-  return value.replace(/%23/g, "#").replace(/%25/g, "%");
 }
 
 /** `<target>#<kind>#<region>`, escaped: a series' sort key in the series index. */

@@ -83,7 +83,7 @@ export interface RollUpRequest {
    * Also rebuild the coarser periods overlapping [from, to) that have ended by
    * `to` (an hour once its last minute is rolled up, a day once its last hour
    * is), and those not yet ended that are already stored (late data), so that
-   * each hour and day is normally written once. See cascadePeriods.
+   * each hour and day is normally written once. See planRollUp in @popwatch/core.
    */
   cascade?: boolean;
 }

@@ -1,21 +1,11 @@
-// Pure parts of store v2: the payload codec and the cascade rule.
+// Pure parts of store v2: the payload codec and the key layout.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  MAX_DECODED_BYTES,
-  StoreError,
-  cascadePeriods,
-  decodePayload,
-  dictionaryDigest,
-  encodePayloadText,
-  periodOfRollupKey,
-  periodsOverlapping,
-  rawSortKey,
-  rollupItemKey,
-} from "../src/index";
+import { MAX_DECODED_BYTES, decodePayload, dictionaryDigest, encodePayloadText } from "../src/codec";
+import { StoreError } from "../src/errors";
+import { periodOfRollupKey, rawSortKey, rollupItemKey } from "../src/keys";
 import { resultSeries } from "./support/store-fixtures";
 
-const ms = (iso: string) => Date.parse(iso);
 // SHA-256 of the d1 dictionary as first released. Never update it: add a codec instead.
 const D1_DIGEST = "a45b9732939f7ba581f6935dee41542cb60e9192a343e7a157609b32eab8a740";
 
@@ -58,47 +48,6 @@ describe("payload codec d1", () => {
     const bomb = encodePayloadText(`"${"a".repeat(MAX_DECODED_BYTES + 1)}"`);
     expect(bomb.length).toBeLessThan(200_000);
     expect(corrupt("d1", bomb)).toBe("store_corrupt");
-  });
-});
-
-describe("cascade rule", () => {
-  it("builds an hour once the range reaches its end, a day once the range reaches midnight", () => {
-    // One invocation's minute, mid-hour: nothing coarser has ended.
-    expect(cascadePeriods("hour", ms("2025-03-02T10:07:00Z"), ms("2025-03-02T10:08:00Z"))).toEqual({ ended: [], open: ["2025-03-02T10"] });
-    // The last minute of the hour ends the hour, not the day.
-    expect(cascadePeriods("hour", ms("2025-03-02T10:59:00Z"), ms("2025-03-02T11:00:00Z"))).toEqual({ ended: ["2025-03-02T10"], open: [] });
-    expect(cascadePeriods("day", ms("2025-03-02T10:59:00Z"), ms("2025-03-02T11:00:00Z"))).toEqual({ ended: [], open: ["2025-03-02"] });
-    // The last minute of the day ends both.
-    expect(cascadePeriods("hour", ms("2025-03-02T23:59:00Z"), ms("2025-03-03T00:00:00Z"))).toEqual({ ended: ["2025-03-02T23"], open: [] });
-    expect(cascadePeriods("day", ms("2025-03-02T23:59:00Z"), ms("2025-03-03T00:00:00Z"))).toEqual({ ended: ["2025-03-02"], open: [] });
-    // A range across an hour boundary: the earlier hour ended, the later one is open.
-    expect(cascadePeriods("hour", ms("2025-03-02T10:58:00Z"), ms("2025-03-02T11:02:00Z"))).toEqual({
-      ended: ["2025-03-02T10"],
-      open: ["2025-03-02T11"],
-    });
-    expect(cascadePeriods("hour", 5, 5)).toEqual({ ended: [], open: [] });
-  });
-
-  it("every period overlapping the range is either ended or open, and ended exactly when it ends by `to`", () => {
-    const start = ms("2025-01-01T00:00:00Z");
-    fc.assert(
-      fc.property(
-        fc.constantFrom("minute" as const, "hour" as const, "day" as const),
-        fc.integer({ min: 0, max: 40 * 86_400_000 }),
-        fc.integer({ min: 1, max: 3 * 86_400_000 }),
-        (granularity, offset, length) => {
-          const from = start + offset;
-          const to = from + length;
-          const { ended, open } = cascadePeriods(granularity, from, to);
-          const all = periodsOverlapping(granularity, from, to);
-          expect([...ended, ...open]).toEqual(all);
-          expect(open.length).toBeLessThanOrEqual(1);
-          const step = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[granularity];
-          for (const period of ended) expect(ms(`${period}${granularity === "day" ? "T00:00" : granularity === "hour" ? ":00" : ""}:00Z`) + step).toBeLessThanOrEqual(to);
-          expect(all[0]).toBe(new Date(from).toISOString().slice(0, { minute: 16, hour: 13, day: 10 }[granularity]));
-        },
-      ),
-    );
   });
 });
 

@@ -6,21 +6,15 @@ import {
   ProvisionedThroughputExceededException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
-import {
-  DynamoResultStore,
-  StoreError,
-  classifyFailure,
-  fullJitterDelayMs,
-  rawPartitionKey,
-  startEmbeddedStore,
-  type EmbeddedStore,
-} from "../src/index";
+import { DynamoResultStore, StoreError, startEmbeddedStore, type EmbeddedStore } from "../src/index";
+import { classifyFailure } from "../src/errors";
+import { rawPartitionKey } from "../src/keys";
+import { fullJitterDelayMs } from "../src/retry";
+import { MINUTE_MS } from "@popwatch/core";
 import { FAST_RETRY, injectBatchWriteFaults, makeTempDir, partitionItems, resultSeries } from "./support/store-fixtures";
 
 const START = "2025-03-02T10:00:00.000Z";
 const PK = rawPartitionKey("eu-central-1", "2025-03-02T10");
-// One result a minute: one packed item per result, so a batch spans several 25-request BatchWriteItem chunks.
-const MINUTE = 60_000;
 
 let dir: { path: string; remove(): Promise<void> };
 let embedded: EmbeddedStore;
@@ -68,7 +62,8 @@ describe("BatchWriteItem retries", () => {
   it("writes in chunks of 25 and retries UnprocessedItems until all are written, without duplicates", async () => {
     const { store, client, sleeps } = faultyStore();
     const counters = injectBatchWriteFaults(client, (call) => (call <= 6 ? "drop-half" : null));
-    const results = resultSeries(START, 60, MINUTE);
+    // Results a minute apart pack one item each, so a batch spans several 25-request BatchWriteItem chunks.
+    const results = resultSeries(START, 60, MINUTE_MS);
     const report = await store.putResults({ region: "eu-central-1", invocationId: "i", results });
     expect(report.items).toBe(61);
     expect(counters.faults).toBe(6);
@@ -83,7 +78,7 @@ describe("BatchWriteItem retries", () => {
   it("retries throttling errors with growing, jittered backoff", async () => {
     const { store, client, sleeps } = faultyStore();
     const counters = injectBatchWriteFaults(client, (call) => (call <= 3 ? throttled() : null));
-    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 10, MINUTE) });
+    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 10, MINUTE_MS) });
     expect(counters.calls).toBe(4);
     // random() = 0.5 of caps 1, 2, 4 ms (base 1 ms, doubling).
     expect(sleeps).toEqual([0, 1, 2]);
@@ -95,14 +90,14 @@ describe("BatchWriteItem retries", () => {
     injectBatchWriteFaults(client, (call) =>
       call === 1 ? new InternalServerError({ message: "oops", $metadata: { httpStatusCode: 500 } }) : null,
     );
-    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 3, MINUTE) });
+    await store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 3, MINUTE_MS) });
     expect(await storedCount()).toBe(3);
   });
 
   it("gives up with a StoreError counting every unwritten item when throttling persists", async () => {
     const { store, client } = faultyStore();
     const counters = injectBatchWriteFaults(client, () => throttled());
-    const attempt = store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 30, MINUTE) });
+    const attempt = store.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 30, MINUTE_MS) });
     const err = await attempt.then(
       () => null,
       (e: unknown) => e,
@@ -123,7 +118,7 @@ describe("BatchWriteItem retries", () => {
     const { store, client } = faultyStore({ ...FAST_RETRY, maxAttempts: 3 });
     injectBatchWriteFaults(client, () => "drop-half");
     const err = (await store
-      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE) })
+      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE_MS) })
       .catch((e: unknown) => e)) as StoreError;
     expect(err).toBeInstanceOf(StoreError);
     expect(err.code).toBe("store_throttled");
@@ -135,7 +130,7 @@ describe("BatchWriteItem retries", () => {
 
     // Writing the batch again completes it, with no duplicates.
     const { store: healthy } = faultyStore();
-    await healthy.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE) });
+    await healthy.putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE_MS) });
     expect(await storedCount()).toBe(60);
   });
 
@@ -147,7 +142,7 @@ describe("BatchWriteItem retries", () => {
       return requests.some((r) => r.PutRequest?.Item?.sk?.S?.startsWith("2025-03-02T10:30#")) ? throttled() : null;
     });
     const err = (await store
-      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE) })
+      .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE_MS) })
       .catch((e: unknown) => e)) as StoreError;
     expect(err.code).toBe("store_throttled");
     expect(err.unwrittenItems).toBe(25);

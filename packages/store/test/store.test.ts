@@ -3,18 +3,10 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DeleteItemCommand, PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { PROBE_KINDS, mergeRollups, rollupMinute, rollupPeriod as rollupPeriodOf, rollupResults, type SeriesKey } from "@popwatch/core";
-import {
-  DynamoResultStore,
-  MAX_PAYLOAD_BYTES,
-  StoreError,
-  decodePayload,
-  encodePayloadText,
-  rawPartitionKey,
-  rollupItemKey,
-  startEmbeddedStore,
-  type EmbeddedStore,
-  type StoredResult,
-} from "../src/index";
+import { DynamoResultStore, StoreError, encodePayloadText, startEmbeddedStore, type EmbeddedStore, type StoredResult } from "../src/index";
+import { decodePayload } from "../src/codec";
+import { MAX_PAYLOAD_BYTES } from "../src/items";
+import { rawPartitionKey, rollupItemKey } from "../src/keys";
 import { FAST_RETRY, itemsWithPrefix, makeTempDir, partitionItems, resultSeries, storedResult } from "./support/store-fixtures";
 
 const REGION = "eu-central-1";

@@ -3,7 +3,6 @@
 // transitions, read from the same table as the results.
 import { type AlertState, type AlertTransition, decodeAlertKey } from "@popwatch/core";
 import { describeAnycast } from "@popwatch/notify";
-import { DynamoAlertStateStore } from "@popwatch/store";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
@@ -59,9 +58,8 @@ export async function alertsCommand(argv: string[], io: Io): Promise<number> {
   let states: AlertState[];
   let history: AlertTransition[] | null = null;
   try {
-    const alerts = new DynamoAlertStateStore({ client: opened.client, tableName: opened.tableName });
-    states = (await alerts.loadStates()).map((stored) => stored.state);
-    if (values.history) history = await alerts.history(limit ?? DEFAULT_HISTORY_LIMIT);
+    states = (await opened.alerts.loadStates()).map((stored) => stored.state);
+    if (values.history) history = await opened.alerts.history(limit ?? DEFAULT_HISTORY_LIMIT);
   } catch (err) {
     return reportStoreFailure(io, "alerts", err);
   } finally {

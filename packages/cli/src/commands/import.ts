@@ -3,9 +3,9 @@
 // so importing a file again overwrites the same items instead of adding.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { DAY_MS, MINUTE_MS, PROBE_KINDS, toEpochMs, toIsoInstant } from "@popwatch/core";
+import { DAY_MS, DEFAULT_RETENTION_DAYS, MINUTE_MS, PROBE_KINDS, type RetentionDays, toEpochMs, toIsoInstant } from "@popwatch/core";
 import { storeRetention } from "@popwatch/agent";
-import { DEFAULT_DATA_DIR, DEFAULT_RETENTION_DAYS, type ResultStore, type RetentionDays, type StoredResult } from "@popwatch/store";
+import { DEFAULT_DATA_DIR, type ResultStore, type StoredResult } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";

@@ -18,7 +18,7 @@ import {
 } from "@popwatch/agent";
 import { MINUTE_MS, type PopwatchConfig, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
 import { type Sink, createSinks } from "@popwatch/notify";
-import { DEFAULT_DATA_DIR, DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
+import { DEFAULT_DATA_DIR, type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
 import { setTimeout as delay } from "node:timers/promises";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
@@ -105,8 +105,7 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
     }
     try {
       const now = deps.now ?? Date.now;
-      const alerts = new DynamoAlertStateStore({ client: opened.client, tableName: opened.tableName });
-      const options: LoopOptions = { config, store: opened.store, alerts, where: opened.where, io, json, isTTY, signal: stop.signal, now };
+      const options: LoopOptions = { config, store: opened.store, alerts: opened.alerts, where: opened.where, io, json, isTTY, signal: stop.signal, now };
       return values.once ? await runOnce(options) : await runForever(options);
     } catch (err) {
       if (err instanceof StoreError) return reportStoreFailure(io, "run", err, "", "store failed");

@@ -12,6 +12,7 @@ import { ANALYTICS_DEFAULTS, analyticsConfigSchema } from "../analytics/config";
 import { ConfigError } from "../errors";
 import { popCatalogueEntrySchema } from "../geo/schema";
 import { popIdentificationSchema } from "../pop/schema";
+import { DEFAULT_RETENTION_DAYS } from "../retention";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
 import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { roundIntervalMs, roundSlotMs } from "./schedule";
@@ -179,11 +180,17 @@ export const scheduleSchema = z
 
 const days = z.number().check(z.int(), z.gte(1), z.lte(3650));
 export const retentionSchema = z.strictObject({
-  rawDays: z._default(days, 7),
-  minuteDays: z._default(days, 14),
-  hourDays: z._default(days, 90),
-  dayDays: z._default(days, 400),
+  rawDays: z._default(days, DEFAULT_RETENTION_DAYS.raw),
+  minuteDays: z._default(days, DEFAULT_RETENTION_DAYS.minute),
+  hourDays: z._default(days, DEFAULT_RETENTION_DAYS.hour),
+  dayDays: z._default(days, DEFAULT_RETENTION_DAYS.day),
 });
+const DEFAULT_RETENTION = {
+  rawDays: DEFAULT_RETENTION_DAYS.raw,
+  minuteDays: DEFAULT_RETENTION_DAYS.minute,
+  hourDays: DEFAULT_RETENTION_DAYS.hour,
+  dayDays: DEFAULT_RETENTION_DAYS.day,
+};
 
 const configObjectSchema = z
   .strictObject({
@@ -198,7 +205,7 @@ const configObjectSchema = z
     /** PoP id → location, for detour analysis and display. */
     popCatalogue: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), popCatalogueEntrySchema), {}),
     popIdentification: z._default(popIdentificationSchema, { rules: [], tlsFingerprints: {} }),
-    retention: z._default(retentionSchema, { rawDays: 7, minuteDays: 14, hourDays: 90, dayDays: 400 }),
+    retention: z._default(retentionSchema, DEFAULT_RETENTION),
     /** Alert delivery: renotify interval, maintenance windows, region quorum, sinks (see ../alerts/schema.ts). */
     alerting: z._default(alertingSchema, DEFAULT_ALERTING),
     /** Service level objectives over the targets' results (see ../slo/model.ts). */

@@ -12,7 +12,8 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import type { FailureCode, ProbeKind } from "@popwatch/core";
-import type { RetryPolicy, StoredResult } from "../../src/index";
+import type { StoredResult } from "../../src/index";
+import type { RetryPolicy } from "../../src/retry";
 
 export const FAST_RETRY: Partial<RetryPolicy> = { maxAttempts: 6, baseDelayMs: 1, maxDelayMs: 8, maxElapsedMs: 5_000 };
 
