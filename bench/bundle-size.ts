@@ -183,7 +183,9 @@ const cases: [string, string, string[]][] = [
 // Interleaved (one sample of every case per pass) so load drift on the machine hits every case alike.
 for (const [, specifier, args] of cases) importTimes(specifier, 2, args); // warm the file cache
 const samples = cases.map(() => [] as number[]);
-for (let run = 0; run < RUNS; run++) cases.forEach(([, specifier, args], i) => samples[i]!.push(...importTimes(specifier, 1, args)));
+for (let run = 0; run < RUNS; run++) {
+  for (const [i, [, specifier, args]] of cases.entries()) samples[i]!.push(...importTimes(specifier, 1, args));
+}
 console.log(`case                                                 p50 ms   p95 ms   (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
 cases.forEach(([name], i) => {
   console.log(`${name.padEnd(52)} ${fmt(percentile(samples[i]!, 50), 1).padStart(6)}   ${fmt(percentile(samples[i]!, 95), 1).padStart(6)}`);

@@ -102,7 +102,10 @@ function countReads(): { counts: Map<string, number>; restore: () => void } {
     }
     return items;
   } as typeof original;
-  return { counts, restore: () => void (proto.queryRegionRollups = original) };
+  const restore = (): void => {
+    proto.queryRegionRollups = original;
+  };
+  return { counts, restore };
 }
 
 /** The anchor: each distinct item read once, one query per contiguous run of periods. */

@@ -116,7 +116,7 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
       const batchItemFailures: QueuedRoundsResponse["batchItemFailures"] = [];
       for (const record of records) {
         const log = withFields(logger, { requestId: context.awsRequestId ?? null, messageId: record.messageId });
-        let message;
+        let message: ReturnType<typeof parseRoundMessage>;
         try {
           message = parseRoundMessage(record.body);
         } catch (err) {

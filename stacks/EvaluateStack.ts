@@ -16,7 +16,7 @@ import { LambdaFunction, SnsTopic } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
-import { Function, type StackContext } from "sst/constructs";
+import { Function as SstFunction, type StackContext } from "sst/constructs";
 import type { PopwatchConfig } from "@popwatch/core";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE } from "@popwatch/notify";
 import { dropUnusedCustomResourceHandler } from "./ProbeStack";
@@ -49,7 +49,7 @@ export interface EvaluateStackProps {
 }
 
 export interface EvaluateStackOutputs {
-  evaluate: Function;
+  evaluate: SstFunction;
   schedule: Rule;
   role: Role;
   bus: EventBus;
@@ -104,7 +104,7 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
     ];
     role.addToPolicy(new PolicyStatement({ sid: "AlertBuses", actions: [...ALERT_BUS_ACTIONS], resources: busArns }));
 
-    const evaluate = new Function(stack, "Evaluate", {
+    const evaluate = new SstFunction(stack, "Evaluate", {
       handler: props.handler ?? EVALUATE_HANDLER,
       functionName,
       description: `popwatch SLO evaluator: ${plural(config.slos.length, "SLO")} over ${plural(config.regions.length, "region")} every ${EVALUATE_SCHEDULE_MINUTES} min; alerts to ${busName}`,

@@ -14,7 +14,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Function, type StackContext } from "sst/constructs";
+import { Function as SstFunction, type StackContext } from "sst/constructs";
 import type { PopwatchConfig } from "@popwatch/core";
 import {
   BUNDLED_CONFIG_FILE,
@@ -43,7 +43,7 @@ export interface ProbeStackProps {
 }
 
 export interface ProbeStackOutputs {
-  probe: Function;
+  probe: SstFunction;
   schedule: Rule;
   role: Role;
   tableArn: string;
@@ -104,7 +104,7 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
       role.addToPolicy(new PolicyStatement({ sid: "RoundQueueSend", actions: [...ROUND_QUEUE_SEND_ACTIONS], resources: [roundQueue.queueArn] }));
     }
 
-    const probe = new Function(stack, "Probe", {
+    const probe = new SstFunction(stack, "Probe", {
       handler: props.handler ?? PROBE_HANDLER,
       functionName,
       description: `popwatch probe: ${config.targets.length} targets, ${config.schedule.roundsPerInvocation} rounds every ${config.schedule.rateMinutes} min; results to ${table} (${config.homeRegion})`,

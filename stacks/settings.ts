@@ -176,7 +176,7 @@ export function alertBusTargets(config: Pick<PopwatchConfig, "homeRegion" | "ale
     if (sink.type !== "eventbridge") continue;
     const busName: string | undefined = sink.busName;
     const target: AlertBusTarget =
-      busName !== undefined && busName.startsWith("arn:") ? { arn: busName } : { busName: busName ?? stackBusName, region: sink.region ?? config.homeRegion };
+      busName?.startsWith("arn:") ? { arn: busName } : { busName: busName ?? stackBusName, region: sink.region ?? config.homeRegion };
     const key = "arn" in target ? target.arn : `${target.region}|${target.busName}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -128,6 +128,7 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
       controller.abort();
       expect(await running).toBe(0);
       expect(c.out).toMatch(/\d\d:\d\d:\d\dZ round \d+\/60: 2 ok, 0 failed \| total \d+ ok, 0 failed \| pops: nsd\/dns pop-nsd, nginx\/http pop-nginx/);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: a TTY redraw starts with the ANSI erase-line escape
       if (isTTY) expect(c.out).toMatch(/^\r\x1b\[K/);
       else expect(c.out.split("\n").filter(Boolean).every((line) => /round \d+\/60/.test(line))).toBe(true);
       const stopped = /stopped after (\d+) rounds; (\d+) results written/.exec(c.err);

@@ -50,6 +50,7 @@ export function createTestPki(dir: string, names: string[] = ["pop.test", "local
   const san = [...names.map((n) => `DNS:${n}`), "IP:127.0.0.1"].join(",");
   const cn = names[0] ?? "pop.test";
 
+  // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
   openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
     "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=popwatch test CA",
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], dir);
@@ -57,9 +58,11 @@ export function createTestPki(dir: string, names: string[] = ["pop.test", "local
   const extFile = join(dir, "leaf.ext");
   writeFileSync(extFile, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   for (const base of ["leaf", "expired"]) {
+    // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
     openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
       "-keyout", `${base}.key`, "-out", `${base}.csr`, "-subj", `/CN=${cn}`], dir);
   }
+  // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
   openssl(["x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
     "-out", "leaf.crt", "-days", "2", "-extfile", "leaf.ext"], dir);
 
@@ -67,15 +70,18 @@ export function createTestPki(dir: string, names: string[] = ["pop.test", "local
   mkdirSync(join(dir, "ca-db"), { recursive: true });
   writeFileSync(join(dir, "ca-db", "index.txt"), "");
   writeFileSync(join(dir, "ca-db", "serial"), "1000\n");
+  // biome-ignore format: the config file's lines grouped by section, as the file reads
   writeFileSync(join(dir, "ca.cnf"), [
     "[ca]", "default_ca=test", "[test]", "dir=ca-db", "database=$dir/index.txt", "serial=$dir/serial",
     "new_certs_dir=$dir", "default_md=sha256", "policy=any", "copy_extensions=none", "unique_subject=no",
     "[any]", "commonName=supplied", "",
   ].join("\n"));
+  // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
   openssl(["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", "expired.csr",
     "-out", "expired.crt", "-notext", "-startdate", "20200101000000Z", "-enddate", "20210101000000Z",
     "-extfile", "leaf.ext"], dir);
 
+  // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
   openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
     "-keyout", "self.key", "-out", "self.crt", "-days", "2", "-subj", `/CN=${cn}`, "-addext", `subjectAltName=${san}`], dir);
 

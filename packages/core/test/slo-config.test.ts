@@ -149,7 +149,14 @@ describe("parseOpenSlo", () => {
     ["two objectives", (d) => d.spec.objectives.push({ target: 0.9 }), /^spec\.objectives: expected a list with exactly one objective/],
     ["a threshold objective", (d) => (d.spec.objectives[0].op = "lt"), /^spec\.objectives\.0\.op: cannot be mapped/],
     ["alert policies", (d) => (d.spec.alertPolicies = [{ kind: "AlertPolicy" }]), /^spec\.alertPolicies: cannot be mapped/],
-    ["an indicatorRef", (d) => ((d.spec.indicatorRef = "sli"), delete d.spec.indicator), /^spec\.indicatorRef: cannot be mapped/],
+    [
+      "an indicatorRef",
+      (d) => {
+        d.spec.indicatorRef = "sli";
+        delete d.spec.indicator;
+      },
+      /^spec\.indicatorRef: cannot be mapped/,
+    ],
     ["a bad name", (d) => (d.metadata.name = "has spaces"), /^metadata\.name: expected 1–63 letters/],
     ["another kind of document", (d) => (d.kind = "SLI"), /^kind: expected "SLO"/],
     ["another API version", (d) => (d.apiVersion = "openslo/v2alpha"), /^apiVersion: expected "openslo\/v1"/],

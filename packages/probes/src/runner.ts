@@ -239,7 +239,8 @@ class InFlightProbe implements ProbeContext {
       return noop;
     }
     if (this.settled) return noop;
-    (this.abortListeners ??= []).push(listener);
+    this.abortListeners ??= [];
+    this.abortListeners.push(listener);
     return () => {
       const listeners = this.abortListeners;
       const index = listeners ? listeners.indexOf(listener) : -1;

@@ -206,7 +206,7 @@ describe("dns wire: the decoder is total", () => {
         const buf = Buffer.alloc(12 + body.length);
         buf.writeUInt16BE(id, 0);
         buf.writeUInt16BE(flags | 0x8000, 2);
-        counts.forEach((count, i) => buf.writeUInt16BE(count, 4 + 2 * i));
+        for (const [i, count] of counts.entries()) buf.writeUInt16BE(count, 4 + 2 * i);
         buf.set(body, 12);
         check(buf);
       }),

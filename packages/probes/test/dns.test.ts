@@ -130,7 +130,12 @@ describe("dns probe: answers", () => {
   it("reports a binary NSID as hex only", async () => {
     const server = await serve(popHandler(Buffer.from([0x00, 0xff, 0x41])));
     let evidence: unknown;
-    const result = await probe(dnsSpec(server, { nsid: true }), { identifyPop: (_k, e) => ((evidence = e), null) });
+    const result = await probe(dnsSpec(server, { nsid: true }), {
+      identifyPop: (_k, e) => {
+        evidence = e;
+        return null;
+      },
+    });
     expect(result).toMatchObject({ ok: true, nsid: null, nsidHex: "00ff41" });
     expect(evidence).toEqual({ nsid: "00ff41" });
   });
@@ -500,7 +505,12 @@ describe("dns probe: expectations", () => {
   it("keeps the CHAOS identity when the main query fails", async () => {
     const server = await serve((q) => (q.class === "CH" ? [chaosReply(q, "fra1")] : [reply(q, { rcode: 2 })]));
     let evidence: unknown;
-    const result = await probe(dnsSpec(server, { chaos: ["id.server"] }), { identifyPop: (_k, e) => ((evidence = e), null) });
+    const result = await probe(dnsSpec(server, { chaos: ["id.server"] }), {
+      identifyPop: (_k, e) => {
+        evidence = e;
+        return null;
+      },
+    });
     expect(result).toMatchObject({ ok: false, failure: { code: "dns_rcode" }, identity: { "id.server": "fra1" } });
     expect(evidence).toEqual({ chaos: { "id.server": "fra1" } });
   });

@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
+import type net from "node:net";
 import { tmpdir } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

@@ -1,6 +1,6 @@
 import { type PopwatchConfig, roundIntervalMs } from "@popwatch/core";
 import { probeSpecsOf } from "@popwatch/agent";
-import { loadConfig, reportConfigProblem } from "../config-file";
+import { type LoadedConfig, loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { parseFlags } from "./args";
 
@@ -28,7 +28,7 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(VALIDATE_USAGE);
     return 0;
   }
-  let loaded;
+  let loaded: LoadedConfig;
   try {
     loaded = await loadConfig(values.config);
   } catch (err) {

@@ -232,7 +232,10 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
     const known = new Map<string, Set<string>>();
     for (const c of [...baseline.values(), ...recent.values()]) {
       let pops = known.get(c.target);
-      if (pops === undefined) known.set(c.target, (pops = new Set(catalogue.operatorIds)));
+      if (pops === undefined) {
+        pops = new Set(catalogue.operatorIds);
+        known.set(c.target, pops);
+      }
       for (const pop of Object.keys(c.counts)) pops.add(pop);
     }
     const candidates = Object.fromEntries([...known].map(([target, pops]) => [target, [...pops].sort(compareStrings)]));
@@ -248,7 +251,7 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
       const here = recent.get(cellKey(target, region));
       const serving = dominance(here);
       const item = serving.pop === null ? undefined : audit.items.find((i) => i.target === target && i.region === region && i.pop === serving.pop);
-      const burning = item !== undefined && item.reasons.includes("distance");
+      const burning = item?.reasons.includes("distance") === true;
       observe(
         "detour",
         target,
@@ -305,7 +308,10 @@ function worstSeries(placed: readonly Placed[], fromMs: number, toMs: number): {
   for (const { rollup, startMs, endMs } of placed) {
     if (startMs >= toMs) break;
     let chain = byKind.get(rollup.kind);
-    if (chain === undefined) byKind.set(rollup.kind, (chain = { last: null, changes: 0 }));
+    if (chain === undefined) {
+      chain = { last: null, changes: 0 };
+      byKind.set(rollup.kind, chain);
+    }
     const inside = startMs >= fromMs && endMs <= toMs;
     if (!inside && endMs > fromMs) continue;
     if (inside) {

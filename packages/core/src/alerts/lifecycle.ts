@@ -236,7 +236,10 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
     if (delivered === null) continue;
     const id = `${groupKey}\u0000${delivered}`;
     let group = groups.get(id);
-    if (!group) groups.set(id, (group = { subject: key, severity: key.severity, kind: delivered, entries: [] }));
+    if (!group) {
+      group = { subject: key, severity: key.severity, kind: delivered, entries: [] };
+      groups.set(id, group);
+    }
     group.entries.push(scopeEntry(key, state, delivered));
   }
   // Sorted by id like mergeNotificationParts: within one instant, by severity, then firing < renotify < resolved.

@@ -81,7 +81,10 @@ export function detourAudit(catchments: readonly Catchment[], options: DetourOpt
   const observed = new Map<string, Set<string>>();
   for (const c of catchments) {
     let pops = observed.get(c.target);
-    if (pops === undefined) observed.set(c.target, (pops = new Set()));
+    if (pops === undefined) {
+      pops = new Set();
+      observed.set(c.target, pops);
+    }
     for (const pop of Object.keys(c.counts)) pops.add(pop);
   }
   const candidatesOf = (target: string): Set<string> => {

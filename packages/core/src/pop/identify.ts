@@ -35,6 +35,7 @@ export interface CompiledPopIdentification {
 }
 
 const WHITESPACE_RUN = /\s+/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping C0/C1 control characters from header values is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 const IATA = /^[a-z]{3}$/;
 
@@ -105,7 +106,7 @@ interface EvidenceItem {
 
 /** Evidence may arrive as anything at runtime; only own properties count, so `__proto__` and friends stay out. */
 function ownValue(record: unknown, key: string): unknown {
-  if (typeof record !== "object" || record === null || !Object.prototype.hasOwnProperty.call(record, key)) return undefined;
+  if (typeof record !== "object" || record === null || !Object.hasOwn(record, key)) return undefined;
   return (record as Record<string, unknown>)[key];
 }
 
@@ -158,9 +159,9 @@ function matchItem(item: EvidenceItem, compiled: CompiledPopIdentification): Pop
   for (const matcher of compiled.matchersBySource.get(item.source) ?? []) {
     const match = matcher.regex.exec(item.raw);
     if (!match) continue;
-    const id = canonicalPopId(matcher.template ? expandTemplate(matcher.template, match) : (match.groups?.["site"] ?? ""));
+    const id = canonicalPopId(matcher.template ? expandTemplate(matcher.template, match) : (match.groups?.site ?? ""));
     // An empty id says nothing about the PoP; let a later rule or pattern speak.
-    if (id) return { id, source: item.source, raw: item.raw, iata: canonicalIata(match.groups?.["iata"]) };
+    if (id) return { id, source: item.source, raw: item.raw, iata: canonicalIata(match.groups?.iata) };
   }
   return null;
 }
@@ -211,7 +212,7 @@ export function createPopIdentifier(
   const compiled = compilePopIdentification(parsePopIdentification(config));
   return (kind, evidence) => {
     try {
-      const fields = Object.prototype.hasOwnProperty.call(EVIDENCE_BY_KIND, kind) ? EVIDENCE_BY_KIND[kind] : [];
+      const fields = Object.hasOwn(EVIDENCE_BY_KIND, kind) ? EVIDENCE_BY_KIND[kind] : [];
       const relevant: Record<string, unknown> = {};
       for (const field of fields) relevant[field] = ownValue(evidence, field);
       return fields.length === 0 ? null : identifyPop(relevant as PopEvidence, compiled);

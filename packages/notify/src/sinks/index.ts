@@ -44,6 +44,11 @@ export function createSinks(configs: readonly SinkConfig[], options: CreateSinks
         });
       case "stdout":
         return new StdoutSink({ id, ...(options.write === undefined ? {} : { write: options.write }) });
+      default: {
+        // Config parsing admits only the types above; a new one fails type-checking here until it is wired.
+        const unwired: never = config;
+        throw new Error(`sink type not wired: ${JSON.stringify(unwired)}`);
+      }
     }
   });
 }

@@ -81,7 +81,10 @@ export class DnsTcpExchange {
     this.buffered = null;
     while (data.length >= 2 && !this.done) {
       const length = data.readUInt16BE(0);
-      if (length === 0) return this.malformedStream("a message with length 0", data.length);
+      if (length === 0) {
+        this.malformedStream("a message with length 0", data.length);
+        return;
+      }
       if (data.length < 2 + length) break;
       this.onMessage(data.subarray(2, 2 + length), receivedNs);
       data = data.subarray(2 + length);
@@ -103,7 +106,10 @@ export class DnsTcpExchange {
         break;
       case "foreign":
         // Only a message that decodes completely may be passed over; anything else breaks the stream.
-        if (!parseDnsMessage(message).ok) return this.malformedStream(verdict.reason, message.length);
+        if (!parseDnsMessage(message).ok) {
+          this.malformedStream(verdict.reason, message.length);
+          return;
+        }
         if (verdict.query) verdict.query.ignored();
         else ignoredByEachOwner(this.inFlight.values());
         break;

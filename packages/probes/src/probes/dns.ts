@@ -129,7 +129,7 @@ const lastNsid = new WeakMap<CompiledDnsSpec, NsidStrings>();
 function describeNsid(plan: CompiledDnsSpec, nsid: Uint8Array): NsidStrings {
   const bytes = Buffer.from(nsid.buffer, nsid.byteOffset, nsid.byteLength);
   const last = lastNsid.get(plan);
-  if (last && last.bytes.equals(bytes)) return last;
+  if (last?.bytes.equals(bytes)) return last;
   const strings: NsidStrings = {
     bytes: Buffer.from(bytes), // a copy: `nsid` is a view into a receive buffer
     text: isPrintableAscii(bytes) ? bytes.toString("latin1") : null,
@@ -190,7 +190,8 @@ class DnsProbeRun {
       },
     });
     for (const query of queries) query.tcp = exchange;
-    (this.exchanges ??= []).push(exchange);
+    this.exchanges ??= [];
+    this.exchanges.push(exchange);
   }
 
   onAnswer(query: ProbeQuery, message: DnsMessage, receivedNs: bigint): void {
@@ -200,7 +201,8 @@ class DnsProbeRun {
         const text = message.answers.find((answer) => answer.type === "TXT")?.data ?? null;
         if (text !== null) this.recordIdentity(query.identity, text);
       }
-      return this.chaosSettled();
+      this.chaosSettled();
+      return;
     }
 
     this.ctx.timings.rttMs = Number(receivedNs - query.sentNs) / NS_PER_MS;
@@ -217,7 +219,8 @@ class DnsProbeRun {
         return;
       }
       const why = query.transport === "tcp" ? "TC=1 over TCP" : "TC=1 over UDP and TCP fallback is off";
-      return this.settleMain({ error: new ProbeFailureError("dns_truncated", `truncated response: ${why}`) });
+      this.settleMain({ error: new ProbeFailureError("dns_truncated", `truncated response: ${why}`) });
+      return;
     }
     this.settleMain({ failure: this.judge(message) });
   }
@@ -225,7 +228,10 @@ class DnsProbeRun {
   /** A malformed answer or a transport error. */
   onBroken(query: ProbeQuery, err: unknown, size: number | null): void {
     if (this.finished) return;
-    if (query.identity !== null) return this.chaosSettled();
+    if (query.identity !== null) {
+      this.chaosSettled();
+      return;
+    }
     if (size !== null) this.ctx.facts.responseBytes = size;
     this.settleMain({ error: err });
   }
@@ -259,7 +265,8 @@ class DnsProbeRun {
 
   private recordIdentity(identity: ChaosIdentity, text: string): void {
     this.ctx.facts.identity![identity] = text;
-    (this.ctx.evidence.chaos ??= {})[identity] = text;
+    this.ctx.evidence.chaos ??= {};
+    this.ctx.evidence.chaos[identity] = text;
   }
 
   private judge(message: DnsMessage): Failure | null {
@@ -283,7 +290,10 @@ class DnsProbeRun {
   private settleMain(outcome: Outcome): void {
     if (this.finished || this.outcome) return;
     this.outcome = outcome;
-    if (this.chaosOpen === 0) return this.finish();
+    if (this.chaosOpen === 0) {
+      this.finish();
+      return;
+    }
     const graceMs = Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS, 2 * this.ctx.msSince(this.startNs)));
     this.graceTimer = setTimeout(() => this.finish(), graceMs);
   }

@@ -110,7 +110,7 @@ export interface PeerLeaf {
  */
 export function readPeerLeaf(socket: tls.TLSSocket): PeerLeaf | null {
   const legacy = socket.getPeerCertificate();
-  if (!legacy || !legacy.raw || legacy.raw.length === 0) return null;
+  if (!legacy?.raw || legacy.raw.length === 0) return null;
   try {
     return { legacy, x509: new X509Certificate(legacy.raw) };
   } catch {
