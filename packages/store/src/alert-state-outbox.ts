@@ -42,7 +42,10 @@ export function deliveryGroups(baseId: string, parts: readonly OutboxPart[], sea
 
 export function toPending(group: DeliveryGroup): PendingNotification {
   const [merged] = mergeNotificationParts(group.parts.map((part) => part.part));
-  const deliveredTo = group.parts.map((part) => new Set(part.deliveredTo)).reduce((common, next) => new Set([...common].filter((sink) => next.has(sink))));
+  // Delivered to a sink only when every part was.
+  const [first, ...rest] = group.parts.map((part) => new Set(part.deliveredTo));
+  const deliveredTo = new Set(first);
+  for (const sinks of rest) for (const sink of deliveredTo) if (!sinks.has(sink)) deliveredTo.delete(sink);
   return { notification: { ...merged!, notificationId: group.id }, deliveredTo: [...deliveredTo].sort() };
 }
 

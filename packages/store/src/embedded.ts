@@ -125,7 +125,7 @@ async function openLevel(Level: LevelConstructor, location: string, dataDir: str
     await db.open();
     return db;
   } catch (err) {
-    const codes = [(err as { code?: unknown }).code, ((err as { cause?: { code?: unknown } }).cause ?? {}).code];
+    const codes = [(err as { code?: unknown }).code, (err as { cause?: { code?: unknown } }).cause?.code];
     if (codes.includes("LEVEL_LOCKED")) {
       throw new StoreError("store_locked", `data directory ${dataDir} is in use by another popwatch process`, { cause: err });
     }

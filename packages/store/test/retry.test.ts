@@ -192,7 +192,11 @@ describe("BatchWriteItem retries", () => {
       client,
       tableName: "popwatch",
       retry: { maxAttempts: 100, baseDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: 2_000 },
-      retryRuntime: { sleep: async (ms) => void (now += ms), random: () => 1, monotonicNow: () => now },
+      retryRuntime: {
+        sleep: async (ms) => {
+          now += ms;
+        },
+        random: () => 1, monotonicNow: () => now },
     });
     const counters = injectBatchWriteFaults(client, () => throttled());
     const err = (await store
