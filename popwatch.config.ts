@@ -33,6 +33,13 @@ export default defineConfig({
     // 99.9 % of k-root's answers are good over 30 days, per region and pooled.
     { name: "k-root-availability", target: "k-root", sli: { type: "availability" }, objective: 0.999 },
     // 99 % of Cloudflare DNS answers within 50 ms over 28 days.
-    { name: "cloudflare-dns-fast", target: "cloudflare-dns", kinds: ["dns"], sli: { type: "latency", thresholdMs: 50 }, objective: 0.99, period: "28d" },
+    {
+      name: "cloudflare-dns-fast",
+      target: "cloudflare-dns",
+      kinds: ["dns"],
+      sli: { type: "latency", thresholdMs: 50 },
+      objective: 0.99,
+      period: "28d",
+    },
   ],
 });

@@ -19,8 +19,13 @@ export default {
     const { storage, probe, evaluate } = await addPopwatchStacks(app, config);
     if (process.env.NODE_ENV !== "test") {
       const others = deployRegions(config).filter((r) => r !== app.region);
-      const parts = [storage ? "results table" : null, evaluate ? "SLO evaluator + alert bus" : null, probe ? "probe function" : null].filter(Boolean).join(" + ");
-      console.log(`popwatch: ${source}: ${app.region} gets the ${parts}` + (others.length ? `; other regions: ${others.join(", ")} (stacks/deploy-all.ts deploys all)` : ""));
+      const parts = [storage ? "results table" : null, evaluate ? "SLO evaluator + alert bus" : null, probe ? "probe function" : null]
+        .filter(Boolean)
+        .join(" + ");
+      console.log(
+        `popwatch: ${source}: ${app.region} gets the ${parts}` +
+          (others.length ? `; other regions: ${others.join(", ")} (stacks/deploy-all.ts deploys all)` : ""),
+      );
     }
   },
 } satisfies SSTConfig;

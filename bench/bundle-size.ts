@@ -18,14 +18,14 @@
 // Run: npx tsx bench/bundle-size.ts   [env: RUNS=20; SIZE_ONLY=1 skips the init timings]
 // Goals: bundle ≤ 1 MB, init p50 ≤ 150 ms.
 import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import * as repoEsbuild from "esbuild";
 import type { BuildOptions, BuildResult, Metafile } from "esbuild";
+import * as repoEsbuild from "esbuild";
 import { PROBE_BUNDLE } from "../stacks/settings";
 import { fmt, percentile } from "./support/stats";
 
@@ -96,7 +96,14 @@ async function bundle(name: string, variant: Variant = {}): Promise<Built> {
   const result: BuildResult = await (variant.esbuild ?? sstEsbuild).build(sstOptions(file, variant));
   const code = readFileSync(file);
   const map = `${file}.map`;
-  return { name, file, bytes: code.length, gzip: gzipSync(code).length, mapBytes: existsSync(map) ? statSync(map).size : 0, metafile: result.metafile! };
+  return {
+    name,
+    file,
+    bytes: code.length,
+    gzip: gzipSync(code).length,
+    mapBytes: existsSync(map) ? statSync(map).size : 0,
+    metafile: result.metafile!,
+  };
 }
 
 /** Builds through SST itself (app.finish() in test mode) and returns its artifact. */
@@ -105,7 +112,10 @@ async function sstArtifact(): Promise<string> {
   const dir = join(tmpdir(), `popwatch-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, "config.json");
-  writeFileSync(configFile, JSON.stringify({ regions: ["us-east-1"], targets: [{ name: "t", address: "192.0.2.1", probes: { tcp: {} } }] }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ regions: ["us-east-1"], targets: [{ name: "t", address: "192.0.2.1", probes: { tcp: {} } }] }),
+  );
   process.env.POPWATCH_CONFIG = configFile;
   const { initProject, useProject } = await import("sst/project.js");
   const { App } = await import("sst/constructs");
@@ -153,7 +163,8 @@ const sameAsSst = readFileSync(viaSst).equals(readFileSync(main.file));
 console.log(`node ${process.version}, ${process.arch}; SST's esbuild ${sstEsbuild.version}; runs ${RUNS}`);
 console.log(`\n## size`);
 console.log(`variant                     bundle      gzip      .map`);
-for (const b of [main, runtimeSdk, unminified, repoBuild]) console.log(`${b.name.padEnd(26)}  ${kb(b.bytes).padStart(10)}  ${kb(b.gzip).padStart(9)}  ${kb(b.mapBytes).padStart(9)}`);
+for (const b of [main, runtimeSdk, unminified, repoBuild])
+  console.log(`${b.name.padEnd(26)}  ${kb(b.bytes).padStart(10)}  ${kb(b.gzip).padStart(9)}  ${kb(b.mapBytes).padStart(9)}`);
 console.log(`SST's own build (app.finish) vs "deployed": ${sameAsSst ? "byte-identical" : `DIFFERENT (${statSync(viaSst).size} bytes)`}`);
 console.log(`\nlargest inputs of ${main.name}:`);
 for (const [name, bytes] of topInputs(main.metafile, 12)) console.log(`  ${kb(bytes).padStart(9)}  ${name}`);
@@ -186,7 +197,11 @@ const samples = cases.map(() => [] as number[]);
 for (let run = 0; run < RUNS; run++) {
   for (const [i, [, specifier, args]] of cases.entries()) samples[i]!.push(...importTimes(specifier, 1, args));
 }
-console.log(`case                                                 p50 ms   p95 ms   (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+console.log(
+  `case                                                 p50 ms   p95 ms   (load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")})`,
+);
 cases.forEach(([name], i) => {
   console.log(`${name.padEnd(52)} ${fmt(percentile(samples[i]!, 50), 1).padStart(6)}   ${fmt(percentile(samples[i]!, 95), 1).padStart(6)}`);
 });

@@ -28,7 +28,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { type PopwatchConfig, type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import {
   type RoundQueueEntry,
   SQS_BATCH_LIMIT,
@@ -38,6 +37,7 @@ import {
   runScheduled,
   storeRetention,
 } from "@popwatch/agent";
+import { type PopwatchConfig, type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import { startEmbeddedStore } from "@popwatch/store";
 import { deploymentProblems, maxEventAgeSeconds, probeTimeoutSeconds } from "../stacks/settings";
 import { requireServer, startTestServers } from "../test/support/servers";
@@ -135,14 +135,62 @@ const scenarios: Scenario[] =
         },
       ]
     : [
-        { name: "A: 10×4 every 10 s, 256 MB, inline rounds", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 256, dispatch: "inline" },
-        { name: "B: 10×4 every 10 s, 128 MB, inline rounds", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 128, dispatch: "inline" },
-        { name: "Q: 10×4 every 10 s, 256 MB, queued rounds (brief default)", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 256, dispatch: "queue" },
-        { name: "R: 10×4 every 10 s, 128 MB, queued rounds", targets: 10, kinds: ALL_KINDS, rounds: 6, rateMinutes: 1, memoryMb: 128, dispatch: "queue" },
+        {
+          name: "A: 10×4 every 10 s, 256 MB, inline rounds",
+          targets: 10,
+          kinds: ALL_KINDS,
+          rounds: 6,
+          rateMinutes: 1,
+          memoryMb: 256,
+          dispatch: "inline",
+        },
+        {
+          name: "B: 10×4 every 10 s, 128 MB, inline rounds",
+          targets: 10,
+          kinds: ALL_KINDS,
+          rounds: 6,
+          rateMinutes: 1,
+          memoryMb: 128,
+          dispatch: "inline",
+        },
+        {
+          name: "Q: 10×4 every 10 s, 256 MB, queued rounds (brief default)",
+          targets: 10,
+          kinds: ALL_KINDS,
+          rounds: 6,
+          rateMinutes: 1,
+          memoryMb: 256,
+          dispatch: "queue",
+        },
+        {
+          name: "R: 10×4 every 10 s, 128 MB, queued rounds",
+          targets: 10,
+          kinds: ALL_KINDS,
+          rounds: 6,
+          rateMinutes: 1,
+          memoryMb: 128,
+          dispatch: "queue",
+        },
         { name: "C: 10×4 every 60 s, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 1, memoryMb: 256, dispatch: "inline" },
         { name: "D: 10×dns every 60 s, 256 MB", targets: 10, kinds: ["dns"], rounds: 1, rateMinutes: 1, memoryMb: 256, dispatch: "inline" },
-        { name: "E: 10×4 every 5 min, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 5, memoryMb: 256, dispatch: "inline" },
-        { name: "F: 10×4 every 10 min, 256 MB", targets: 10, kinds: ALL_KINDS, rounds: 1, rateMinutes: 10, memoryMb: 256, dispatch: "inline" },
+        {
+          name: "E: 10×4 every 5 min, 256 MB",
+          targets: 10,
+          kinds: ALL_KINDS,
+          rounds: 1,
+          rateMinutes: 5,
+          memoryMb: 256,
+          dispatch: "inline",
+        },
+        {
+          name: "F: 10×4 every 10 min, 256 MB",
+          targets: 10,
+          kinds: ALL_KINDS,
+          rounds: 1,
+          rateMinutes: 10,
+          memoryMb: 256,
+          dispatch: "inline",
+        },
       ];
 
 // ---------------------------------------------------------------------------
@@ -357,7 +405,7 @@ function monthly(s: Scenario, config: PopwatchConfig, m: Measured, rtt: keyof ty
   const queued = config.schedule.dispatch === "queue" && s.rounds > 1;
   const invocations = queued ? periods * s.rounds : periods;
   const intervalMs = (s.rateMinutes * 60_000) / s.rounds;
-  const writeRequestsPerRound = Math.ceil((m.meter.items.raw.count / m.rounds) / 25 / 4); // BatchWriteItem chunks of 25, 4 in flight: sequential waves
+  const writeRequestsPerRound = Math.ceil(m.meter.items.raw.count / m.rounds / 25 / 4); // BatchWriteItem chunks of 25, 4 in flight: sequential waves
   const rollupS = Object.fromEntries(
     // One rollUp per invocation; counted as if its requests ran one after another (a few overlap): an upper bound.
     Object.entries(ASSUME.homeRttMs).map(([k, ms]) => [k, (m.rollupRequests * ms) / 1000]),
@@ -403,7 +451,8 @@ function monthly(s: Scenario, config: PopwatchConfig, m: Measured, rtt: keyof ty
   );
   const internetGb = (periods * m.rounds * bytesOutPerRound) / 1e9;
   const sqsRequests = queued
-    ? periods * (m.meter.enqueueRequests + (s.rounds - 1) * ASSUME.sqsRequestsPerMessage) + ASSUME.hoursPerMonth * 60 * ASSUME.sqsIdleReceivesPerMinute
+    ? periods * (m.meter.enqueueRequests + (s.rounds - 1) * ASSUME.sqsRequestsPerMessage) +
+      ASSUME.hoursPerMonth * 60 * ASSUME.sqsIdleReceivesPerMinute
     : 0;
   const lines: [string, string, number][] = [
     ["Lambda requests", `${fmtN(invocations)} invocations`, invocations * PRICES.lambdaRequest],
@@ -418,11 +467,23 @@ function monthly(s: Scenario, config: PopwatchConfig, m: Measured, rtt: keyof ty
     ["DynamoDB reads (rollups)", `${fmtN(rru)} RRU`, rru * PRICES.dynamoReadRequestUnit],
     ["DynamoDB storage", `${storedGb.toFixed(2)} GB`, storedGb * PRICES.dynamoStorageGbMonth],
     ["DynamoDB PITR", `${storedGb.toFixed(2)} GB`, storedGb * PRICES.dynamoPitrGbMonth],
-    ["CloudWatch Logs", `${(logGb * 1000).toFixed(0)} MB ingested`, logGb * PRICES.logsIngestGb + logGb * (ASSUME.logRetentionDays / 30) * PRICES.logsStoreGbMonth],
+    [
+      "CloudWatch Logs",
+      `${(logGb * 1000).toFixed(0)} MB ingested`,
+      logGb * PRICES.logsIngestGb + logGb * (ASSUME.logRetentionDays / 30) * PRICES.logsStoreGbMonth,
+    ],
     ["Transfer to home region", `${interRegionGb.toFixed(2)} GB`, interRegionGb * PRICES.transferInterRegionGb],
     ["Probe traffic out", `${internetGb.toFixed(2)} GB (${fmtN(probesPerMonth)} probes)`, internetGb * PRICES.transferInternetOutGb],
   ];
-  return { lines, total: lines.reduce((sum, [, , usd]) => sum + usd, 0), durationS, neededS, timeoutS, rollupS, wruPerProbe: wru / probesPerMonth };
+  return {
+    lines,
+    total: lines.reduce((sum, [, , usd]) => sum + usd, 0),
+    durationS,
+    neededS,
+    timeoutS,
+    rollupS,
+    wruPerProbe: wru / probesPerMonth,
+  };
 }
 
 function fmtN(n: number): string {
@@ -434,7 +495,9 @@ const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
 const running = await startTestServers();
 try {
   console.log(`prices: ${PRICES.date}; month = ${ASSUME.hoursPerMonth} h; no free tier`);
-  console.log(`assumed: last round ${ASSUME.lastRoundMs} ms; request RTT to the home region ${JSON.stringify(ASSUME.homeRttMs)} ms; probe bytes out ${JSON.stringify(ASSUME.probeBytesOut)}`);
+  console.log(
+    `assumed: last round ${ASSUME.lastRoundMs} ms; request RTT to the home region ${JSON.stringify(ASSUME.homeRttMs)} ms; probe bytes out ${JSON.stringify(ASSUME.probeBytesOut)}`,
+  );
   const summary: string[] = [];
   for (const s of scenarios) {
     const config = loopbackConfig(s, running.info);
@@ -449,7 +512,10 @@ try {
     );
     const describeItems = (meter: Meter) =>
       ITEM_CLASSES.filter((c) => meter.items[c].count > 0)
-        .map((c) => `${c} ${meter.items[c].wcu} for ${meter.items[c].count} items, avg ${(meter.items[c].bytes / meter.items[c].count).toFixed(0)} B`)
+        .map(
+          (c) =>
+            `${c} ${meter.items[c].wcu} for ${meter.items[c].count} items, avg ${(meter.items[c].bytes / meter.items[c].count).toFixed(0)} B`,
+        )
         .join("; ");
     const it = m.meter.items;
     console.log(
@@ -465,7 +531,9 @@ try {
     );
     for (const [where, c] of Object.entries(costs)) {
       if (c.neededS > c.timeoutS) {
-        console.log(`WARNING (${where}): an invocation needs ${c.neededS.toFixed(1)} s, past the ${c.timeoutS} s timeout: the rollup rebuild is cut off and the invocation fails and is retried (billed at the timeout, retries not counted)`);
+        console.log(
+          `WARNING (${where}): an invocation needs ${c.neededS.toFixed(1)} s, past the ${c.timeoutS} s timeout: the rollup rebuild is cut off and the invocation fails and is retried (billed at the timeout, retries not counted)`,
+        );
       }
     }
     console.log(`\n| item | quantity (cross-region probe region) | home region | 80 ms away | 250 ms away |`);
@@ -473,9 +541,13 @@ try {
     costs.cross.lines.forEach(([name, qty, cross], i) => {
       console.log(`| ${name} | ${qty} | ${usd(costs.same.lines[i]![2])} | ${usd(cross)} | ${usd(costs.far.lines[i]![2])} |`);
     });
-    console.log(`| **total per region-month** | | **${usd(costs.same.total)}** | **${usd(costs.cross.total)}** | **${usd(costs.far.total)}** |`);
+    console.log(
+      `| **total per region-month** | | **${usd(costs.same.total)}** | **${usd(costs.cross.total)}** | **${usd(costs.far.total)}** |`,
+    );
     const fits = (c: Costs) => (c.neededS > c.timeoutS ? ` (needs ${c.neededS.toFixed(1)} s > timeout)` : "");
-    summary.push(`| ${s.name} | ${costs.same.neededS.toFixed(1)} s / ${costs.far.neededS.toFixed(1)} s${fits(costs.far)} | ${costs.same.wruPerProbe.toFixed(3)} | ${usd(costs.same.total)} | ${usd(costs.cross.total)} | ${usd(costs.far.total)} | ${costs.cross.total <= 1 ? "yes" : "no"} |`);
+    summary.push(
+      `| ${s.name} | ${costs.same.neededS.toFixed(1)} s / ${costs.far.neededS.toFixed(1)} s${fits(costs.far)} | ${costs.same.wruPerProbe.toFixed(3)} | ${usd(costs.same.total)} | ${usd(costs.cross.total)} | ${usd(costs.far.total)} | ${costs.cross.total <= 1 ? "yes" : "no"} |`,
+    );
   }
   console.log(`\n## summary (goal ≤ $1 per region-month)\n`);
   console.log(`| scenario | invocation needs (home / 250 ms away) | WRU/probe | home region | 80 ms away | 250 ms away | ≤ $1 at 80 ms |`);

@@ -23,7 +23,11 @@ async function dnsperf(port: number, dir: string): Promise<number> {
   writeFileSync(queries, `${RECORDS.a.name} A\n`);
   // EDNS with an NSID option as popwatch sends (dnsperf cannot send an empty
   // option value; NSD answers a one-byte one with its NSID all the same).
-  const { stdout } = await promisify(execFile)("dnsperf", ["-s", "127.0.0.1", "-p", String(port), "-d", queries, "-c", "4", "-l", String(SECONDS), "-E", "3:00"], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(
+    "dnsperf",
+    ["-s", "127.0.0.1", "-p", String(port), "-d", queries, "-c", "4", "-l", String(SECONDS), "-E", "3:00"],
+    { maxBuffer: 1 << 20 },
+  );
   const qps = /Queries per second:\s+([\d.]+)/.exec(stdout);
   const lost = /Queries lost:\s+(\d+)/.exec(stdout);
   if (!qps) throw new Error(`dnsperf printed no rate:\n${stdout}`);
@@ -33,8 +37,19 @@ async function dnsperf(port: number, dir: string): Promise<number> {
 
 async function popwatch(port: number, count: number): Promise<{ rate: number; ok: number; withPop: number }> {
   const spec: DnsProbeSpec = {
-    kind: "dns", address: "127.0.0.1", port, transport: "udp", qname: RECORDS.a.name, qtype: "A", qclass: "IN",
-    nsid: true, chaos: [], recursionDesired: false, dnssecOk: false, udpPayloadSize: 1232, tcpFallback: true,
+    kind: "dns",
+    address: "127.0.0.1",
+    port,
+    transport: "udp",
+    qname: RECORDS.a.name,
+    qtype: "A",
+    qclass: "IN",
+    nsid: true,
+    chaos: [],
+    recursionDesired: false,
+    dnssecOk: false,
+    udpPayloadSize: 1232,
+    tcpFallback: true,
   };
   const specs = Array.from({ length: count }, () => spec);
   const identifyPop = createPopIdentifier();
@@ -62,7 +77,9 @@ async function main() {
     console.log(`node ${process.version}, NSD 127.0.0.1, ${PROBES} probes, concurrency ${CONCURRENCY}`);
     console.log("| popwatch probes/s | ok | PoP identified | dnsperf q/s (before, after) | ratio |");
     console.log("|---|---|---|---|---|");
-    console.log(`| ${fmt(ours.rate, 0)} | ${ours.ok} | ${ours.withPop} | ${fmt(anchor, 0)}, ${fmt(anchorAfter, 0)} | ${fmt(ours.rate / anchorMean, 2)} |`);
+    console.log(
+      `| ${fmt(ours.rate, 0)} | ${ours.ok} | ${ours.withPop} | ${fmt(anchor, 0)}, ${fmt(anchorAfter, 0)} | ${fmt(ours.rate / anchorMean, 2)} |`,
+    );
   } finally {
     await nsd.stop();
     rmSync(dir, { recursive: true, force: true });

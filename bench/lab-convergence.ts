@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROBE_KINDS, type ProbeKind } from "@popwatch/core";
+import { DEFAULT_HEALTH_INTERVAL_S, DEFAULT_TIMERS } from "../test/lab/configs";
 import {
   type ChangeTiming,
   type Episode,
@@ -31,10 +32,16 @@ import {
   stats,
   timingProblems,
 } from "../test/lab/convergence";
-import { DEFAULT_HEALTH_INTERVAL_S, DEFAULT_TIMERS } from "../test/lab/configs";
 import { FAILURE_MODES, Lab, PREFERRED_POP, isFailureMode } from "../test/lab/lab";
+import {
+  PopwatchRun,
+  ROUND_INTERVAL_MS,
+  ensureCliBuilt,
+  fastLabConfig,
+  readStoredResults,
+  writeConfigFile,
+} from "../test/lab/popwatch-run";
 import { canCreateNamespaces } from "../test/lab/setup";
-import { PopwatchRun, ROUND_INTERVAL_MS, ensureCliBuilt, fastLabConfig, readStoredResults, writeConfigFile } from "../test/lab/popwatch-run";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
@@ -153,7 +160,12 @@ for (const mode of modes.filter(isFailureMode)) {
       const trigger = direction === "away" ? m.episode.fault : m.episode.heal;
       for (const kind of POP_KINDS) {
         const failover = m.records.get(kind)![direction];
-        if (change && failover) timings.push({ kind, timing: changeTiming(failover, trigger, change), broken: direction === "away" && breaksAtFault(mode, kind) });
+        if (change && failover)
+          timings.push({
+            kind,
+            timing: changeTiming(failover, trigger, change),
+            broken: direction === "away" && breaksAtFault(mode, kind),
+          });
       }
     }
     const dns = timings.filter((t) => t.kind === "dns").map((t) => t.timing);

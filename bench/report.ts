@@ -17,8 +17,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PERIOD_MS, parseConfig, periodKey, periodStartMs, sketchFromLatencies, type Rollup, type RollupGranularity } from "@popwatch/core";
-import { DynamoResultStore, startEmbeddedStore, type StoredResult } from "@popwatch/store";
+import { PERIOD_MS, type Rollup, type RollupGranularity, parseConfig, periodKey, periodStartMs, sketchFromLatencies } from "@popwatch/core";
+import { DynamoResultStore, type StoredResult, startEmbeddedStore } from "@popwatch/store";
 import { reportCommand } from "../packages/cli/src/commands/report";
 import { fmt, percentile } from "./support/stats";
 
@@ -43,10 +43,28 @@ function rollupsFor(granularity: RollupGranularity, start: number, region: strin
   return TARGETS.map((target, t) => {
     const bad = Math.floor((total * ((t + start / MINUTE) % 5)) / 2000);
     const latencies = Array.from({ length: 24 }, (_, i) => 4 + ((i * 37 + t * 11) % 180));
-    const sketch = Object.fromEntries(Object.entries(sketchFromLatencies(latencies)).map(([k, n]) => [k, Math.max(1, Math.round((n * (total - bad)) / 24))]));
+    const sketch = Object.fromEntries(
+      Object.entries(sketchFromLatencies(latencies)).map(([k, n]) => [k, Math.max(1, Math.round((n * (total - bad)) / 24))]),
+    );
     const good = total - bad;
-    const base = { target, kind: "dns" as const, region, total, good, failures: bad ? { timeout: bad } : {}, latency: sketch, pops: { fra: good - Math.floor(good / 3), ams: Math.floor(good / 3) }, popChanges: 2, firstPop: "fra", lastPop: "ams" };
-    return granularity === "minute" ? { granularity, minute: key, ...base } : granularity === "hour" ? { granularity, hour: key, ...base } : { granularity, day: key, ...base };
+    const base = {
+      target,
+      kind: "dns" as const,
+      region,
+      total,
+      good,
+      failures: bad ? { timeout: bad } : {},
+      latency: sketch,
+      pops: { fra: good - Math.floor(good / 3), ams: Math.floor(good / 3) },
+      popChanges: 2,
+      firstPop: "fra",
+      lastPop: "ams",
+    };
+    return granularity === "minute"
+      ? { granularity, minute: key, ...base }
+      : granularity === "hour"
+        ? { granularity, hour: key, ...base }
+        : { granularity, day: key, ...base };
   }) as Rollup[];
 }
 
@@ -148,10 +166,14 @@ try {
   let embedded = await startEmbeddedStore({ dataDir, retentionDays });
   let t0 = performance.now();
   const written = await writeHistory(embedded.store);
-  console.log(`node ${process.version}; ${REGIONS.length} regions × ${TARGETS.length} targets; ${CONFIG.slos.length} SLOs per region and pooled; ${written} rollup items written in ${fmt(performance.now() - t0)} ms; ${RUNS} runs each`);
+  console.log(
+    `node ${process.version}; ${REGIONS.length} regions × ${TARGETS.length} targets; ${CONFIG.slos.length} SLOs per region and pooled; ${written} rollup items written in ${fmt(performance.now() - t0)} ms; ${RUNS} runs each`,
+  );
   await embedded.close();
 
-  console.log("| report | items returned | distinct items | most reads of one item | report (ms, median) | each item once (ms, median, anchor) | ratio |");
+  console.log(
+    "| report | items returned | distinct items | most reads of one item | report (ms, median) | each item once (ms, median, anchor) | ratio |",
+  );
   console.log("|---|---|---|---|---|---|---|");
   for (const [label, flags] of [
     ["--since 30d --json", ["--json"]],
@@ -165,7 +187,9 @@ try {
     for (let run = 0; run < RUNS; run++) {
       const counting = countReads();
       t0 = performance.now();
-      const code = await reportCommand(["--config", configFile, "--data-dir", dataDir, "--since", "30d", ...flags], io, { now: () => END + 30_000 });
+      const code = await reportCommand(["--config", configFile, "--data-dir", dataDir, "--since", "30d", ...flags], io, {
+        now: () => END + 30_000,
+      });
       reportMs.push(performance.now() - t0);
       counting.restore();
       if (code !== 0) throw new Error(`report exited ${code}`);

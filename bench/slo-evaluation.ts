@@ -21,23 +21,34 @@ import { evaluateSlos } from "@popwatch/agent";
 import {
   ALERT_WINDOWS,
   PERIOD_MS,
+  type ProbeKind,
+  type Rollup,
+  type RollupGranularity,
   WINDOW_MS,
   mergePeriodReads,
   parseConfig,
   periodKey,
   sketchFromLatencies,
   windowPeriods,
-  type ProbeKind,
-  type Rollup,
-  type RollupGranularity,
 } from "@popwatch/core";
-import { startEmbeddedStore, type DynamoResultStore } from "@popwatch/store";
+import { type DynamoResultStore, startEmbeddedStore } from "@popwatch/store";
 import { fmt, percentile } from "./support/stats";
 
 const median = (values: readonly number[]) => percentile(values, 50);
 
 const RUNS = Number(process.env.RUNS ?? "5");
-const REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "eu-north-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1", "af-south-1"];
+const REGIONS = [
+  "us-east-1",
+  "us-west-2",
+  "eu-west-1",
+  "eu-central-1",
+  "eu-north-1",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ap-northeast-1",
+  "sa-east-1",
+  "af-south-1",
+];
 const TARGETS = Array.from({ length: 10 }, (_, i) => `target-${String(i).padStart(2, "0")}`);
 const KINDS: ProbeKind[] = ["dns", "http"];
 const END = Date.parse("2026-11-22T10:37:00.000Z");
@@ -55,10 +66,24 @@ function rollupsFor(granularity: RollupGranularity, periodStart: number, region:
   return TARGETS.flatMap((target, t) =>
     KINDS.map((kind) => {
       const total = probesPerMinute * minutes;
-      const bad = Math.floor((total * ((t + (periodStart / PERIOD_MS.minute) % 7) % 5)) / 2000);
+      const bad = Math.floor((total * ((t + ((periodStart / PERIOD_MS.minute) % 7)) % 5)) / 2000);
       const latencies = Array.from({ length: 24 }, (_, i) => 4 + ((i * 37 + t * 11) % 180));
-      const sketch = Object.fromEntries(Object.entries(sketchFromLatencies(latencies)).map(([k, n]) => [k, Math.max(1, Math.round((n * (total - bad)) / 24))]));
-      const base = { target, kind, region, total, good: total - bad, failures: bad ? { timeout: bad } : {}, latency: sketch, pops: { fra: total - bad - Math.floor((total - bad) / 3), ams: Math.floor((total - bad) / 3) }, popChanges: 2, firstPop: "fra", lastPop: "ams" };
+      const sketch = Object.fromEntries(
+        Object.entries(sketchFromLatencies(latencies)).map(([k, n]) => [k, Math.max(1, Math.round((n * (total - bad)) / 24))]),
+      );
+      const base = {
+        target,
+        kind,
+        region,
+        total,
+        good: total - bad,
+        failures: bad ? { timeout: bad } : {},
+        latency: sketch,
+        pops: { fra: total - bad - Math.floor((total - bad) / 3), ams: Math.floor((total - bad) / 3) },
+        popChanges: 2,
+        firstPop: "fra",
+        lastPop: "ams",
+      };
       return granularity === "minute"
         ? { granularity, minute: key, ...base }
         : granularity === "hour"
@@ -82,7 +107,12 @@ async function writeHistory(store: DynamoResultStore, probesPerMinute: number): 
       Array.from({ length: 16 }, async () => {
         for (let job = queue.shift(); job; job = queue.shift()) {
           const [granularity, start] = job;
-          await store.putRegionRollups(granularity, region, periodKey(granularity, start)!, rollupsFor(granularity, start, region, probesPerMinute));
+          await store.putRegionRollups(
+            granularity,
+            region,
+            periodKey(granularity, start)!,
+            rollupsFor(granularity, start, region, probesPerMinute),
+          );
           items++;
         }
       }),
@@ -107,10 +137,17 @@ async function readOnly(store: DynamoResultStore): Promise<number> {
   return items;
 }
 
-console.log(`node ${process.version}; ${REGIONS.length} regions × ${TARGETS.length} targets × ${KINDS.join("+")}; ${config.slos.length} SLOs (per region and pooled); windows ${ALERT_WINDOWS.join(" ")} 30d; ${RUNS} runs each`);
-console.log("| probes per series | history items written | evaluations | items read | queries | evaluate (ms, median) | reads only (ms, median, anchor) | ratio |");
+console.log(
+  `node ${process.version}; ${REGIONS.length} regions × ${TARGETS.length} targets × ${KINDS.join("+")}; ${config.slos.length} SLOs (per region and pooled); windows ${ALERT_WINDOWS.join(" ")} 30d; ${RUNS} runs each`,
+);
+console.log(
+  "| probes per series | history items written | evaluations | items read | queries | evaluate (ms, median) | reads only (ms, median, anchor) | ratio |",
+);
 console.log("|---|---|---|---|---|---|---|---|");
-for (const [label, perMinute] of [["every 10 s", 6], ["every 1 s", 60]] as const) {
+for (const [label, perMinute] of [
+  ["every 10 s", 6],
+  ["every 1 s", 60],
+] as const) {
   const dir = mkdtempSync(join(tmpdir(), "popwatch-slo-bench-"));
   const embedded = await startEmbeddedStore({ dataDir: dir, retentionDays: { raw: 7, minute: 400, hour: 400, day: 400 } });
   try {
@@ -130,7 +167,9 @@ for (const [label, perMinute] of [["every 10 s", 6], ["every 1 s", 60]] as const
     const burning = last!.scopes.filter((s) => s.evaluation.firing.length > 0).length;
     const e = median(evaluateMs);
     const r = median(readMs);
-    console.log(`| ${label} | ${written} | ${last!.scopes.length} (${burning} firing) | ${last!.itemsRead} | ${last!.queries} | ${fmt(e)} | ${fmt(r)} | ${(e / r).toFixed(2)} |`);
+    console.log(
+      `| ${label} | ${written} | ${last!.scopes.length} (${burning} firing) | ${last!.itemsRead} | ${last!.queries} | ${fmt(e)} | ${fmt(r)} | ${(e / r).toFixed(2)} |`,
+    );
   } finally {
     await embedded.close();
     rmSync(dir, { recursive: true, force: true });

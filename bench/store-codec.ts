@@ -79,32 +79,79 @@ function fnv(text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h;
 }
-const jitter = (seed: string, base: number, spread: number) => Math.round((base + (fnv(seed) % 10_000) / 10_000 * spread) * 1000) / 1000;
+const jitter = (seed: string, base: number, spread: number) => Math.round((base + ((fnv(seed) % 10_000) / 10_000) * spread) * 1000) / 1000;
 const httpDate = (ms: number) => new Date(ms).toUTCString();
 
 function headersOf(t: Target, at: number, seed: string): Record<string, string> {
   const common = { date: httpDate(at), "content-type": "text/html; charset=utf-8" };
   switch (t.cdn) {
     case "cloudflare":
-      return { ...common, "transfer-encoding": "chunked", connection: "keep-alive", "cache-control": "max-age=0, private, must-revalidate", "cf-cache-status": "DYNAMIC",
+      return {
+        ...common,
+        "transfer-encoding": "chunked",
+        connection: "keep-alive",
+        "cache-control": "max-age=0, private, must-revalidate",
+        "cf-cache-status": "DYNAMIC",
         "report-to": `{"endpoints":[{"url":"https:\\/\\/a.nel.cloudflare.com\\/report\\/v4?s=${b64(seed + "nel", 96)}"}],"group":"cf-nel","max_age":604800}`,
-        nel: '{"success_fraction":0,"report_to":"cf-nel","max_age":604800}', "strict-transport-security": "max-age=31536000; includeSubDomains; preload",
-        server: "cloudflare", "cf-ray": `${hex(seed, 16)}-${t.pop.toUpperCase()}`, "alt-svc": 'h3=":443"; ma=86400' };
+        nel: '{"success_fraction":0,"report_to":"cf-nel","max_age":604800}',
+        "strict-transport-security": "max-age=31536000; includeSubDomains; preload",
+        server: "cloudflare",
+        "cf-ray": `${hex(seed, 16)}-${t.pop.toUpperCase()}`,
+        "alt-svc": 'h3=":443"; ma=86400',
+      };
     case "cloudfront":
-      return { ...common, "content-length": String(14_000 + (fnv(seed) % 900)), connection: "keep-alive", server: "AmazonS3", "last-modified": "Tue, 03 Jun 2025 08:14:22 GMT",
-        etag: `"${hex(t.name + "etag", 32)}"`, "x-cache": "Hit from cloudfront", via: `1.1 ${hex(seed + "via", 32)}.cloudfront.net (CloudFront)`,
-        "x-amz-cf-pop": t.pop.toUpperCase(), "x-amz-cf-id": `${b64(seed + "cfid", 54)}==`, age: String(fnv(seed + "age") % 3600) };
+      return {
+        ...common,
+        "content-length": String(14_000 + (fnv(seed) % 900)),
+        connection: "keep-alive",
+        server: "AmazonS3",
+        "last-modified": "Tue, 03 Jun 2025 08:14:22 GMT",
+        etag: `"${hex(t.name + "etag", 32)}"`,
+        "x-cache": "Hit from cloudfront",
+        via: `1.1 ${hex(seed + "via", 32)}.cloudfront.net (CloudFront)`,
+        "x-amz-cf-pop": t.pop.toUpperCase(),
+        "x-amz-cf-id": `${b64(seed + "cfid", 54)}==`,
+        age: String(fnv(seed + "age") % 3600),
+      };
     case "fastly":
-      return { ...common, "content-type": "application/json", "content-length": String(2_300 + (fnv(seed) % 400)), "accept-ranges": "bytes", via: "1.1 varnish, 1.1 varnish",
-        age: String(fnv(seed + "age") % 120), "x-served-by": `cache-iad-kiad7000${fnv(seed) % 100}-IAD, cache-${t.pop}-eddf82300${fnv(seed + "s") % 100}-${t.pop.toUpperCase()}`,
-        "x-cache": "MISS, HIT", "x-cache-hits": "0, 1", "x-timer": `S${Math.floor(at / 1000)}.${String(at % 1000).padStart(3, "0")}123,VS0,VE1`, vary: "Accept-Encoding" };
+      return {
+        ...common,
+        "content-type": "application/json",
+        "content-length": String(2_300 + (fnv(seed) % 400)),
+        "accept-ranges": "bytes",
+        via: "1.1 varnish, 1.1 varnish",
+        age: String(fnv(seed + "age") % 120),
+        "x-served-by": `cache-iad-kiad7000${fnv(seed) % 100}-IAD, cache-${t.pop}-eddf82300${fnv(seed + "s") % 100}-${t.pop.toUpperCase()}`,
+        "x-cache": "MISS, HIT",
+        "x-cache-hits": "0, 1",
+        "x-timer": `S${Math.floor(at / 1000)}.${String(at % 1000).padStart(3, "0")}123,VS0,VE1`,
+        vary: "Accept-Encoding",
+      };
     case "akamai":
-      return { ...common, server: "AkamaiGHost", "content-length": String(400 + (fnv(seed) % 50)), "cache-control": "max-age=300", expires: httpDate(at + 300_000),
-        "x-akamai-transformed": "9 - 0 pmb=mRUM,2", "akamai-grn": `0.${hex(seed, 8)}.${Math.floor(at / 1000)}.${hex(seed + "g", 8)}`, connection: "keep-alive" };
+      return {
+        ...common,
+        server: "AkamaiGHost",
+        "content-length": String(400 + (fnv(seed) % 50)),
+        "cache-control": "max-age=300",
+        expires: httpDate(at + 300_000),
+        "x-akamai-transformed": "9 - 0 pmb=mRUM,2",
+        "akamai-grn": `0.${hex(seed, 8)}.${Math.floor(at / 1000)}.${hex(seed + "g", 8)}`,
+        connection: "keep-alive",
+      };
     case "google":
-      return { ...common, "content-type": "text/html; charset=ISO-8859-1", "content-security-policy-report-only": `object-src 'none';base-uri 'self';script-src 'nonce-${b64(seed, 22)}' 'strict-dynamic' 'report-sample' 'unsafe-eval' 'unsafe-inline' https: http:;report-uri https://csp.withgoogle.com/csp/gws/other-hp`,
-        "p3p": 'CP="This is not a P3P policy! See g.co/p3phelp for more info."', server: "gws", "x-xss-protection": "0", "x-frame-options": "SAMEORIGIN", expires: "-1", "cache-control": "private, max-age=0",
-        "set-cookie": `AEC=${b64(seed + "c", 60)}; expires=${httpDate(at + 180 * 86_400_000)}; path=/; domain=.example-search.com; Secure; HttpOnly; SameSite=lax`, "alt-svc": 'h3=":443"; ma=2592000,h3-29=":443"; ma=2592000' };
+      return {
+        ...common,
+        "content-type": "text/html; charset=ISO-8859-1",
+        "content-security-policy-report-only": `object-src 'none';base-uri 'self';script-src 'nonce-${b64(seed, 22)}' 'strict-dynamic' 'report-sample' 'unsafe-eval' 'unsafe-inline' https: http:;report-uri https://csp.withgoogle.com/csp/gws/other-hp`,
+        p3p: 'CP="This is not a P3P policy! See g.co/p3phelp for more info."',
+        server: "gws",
+        "x-xss-protection": "0",
+        "x-frame-options": "SAMEORIGIN",
+        expires: "-1",
+        "cache-control": "private, max-age=0",
+        "set-cookie": `AEC=${b64(seed + "c", 60)}; expires=${httpDate(at + 180 * 86_400_000)}; path=/; domain=.example-search.com; Secure; HttpOnly; SameSite=lax`,
+        "alt-svc": 'h3=":443"; ma=2592000,h3-29=":443"; ma=2592000',
+      };
   }
 }
 
@@ -120,51 +167,132 @@ function representativeRound(minuteMs: number, round: number, region = "eu-west-
     const tlsMs = jitter(seed("t"), 4, 8);
     const timedOut = round === 3 && ti === 6;
     const base = (kind: "dns" | "tcp" | "tls" | "http", port: number) => ({
-      kind, target: `${t.address}:${port}`, address: t.address, port, name: t.name,
+      kind,
+      target: `${t.address}:${port}`,
+      address: t.address,
+      port,
+      name: t.name,
     });
     const fingerprint = hex(`${t.name}fp`, 64);
     results.push({
-      ...base("dns", 53), ok: !timedOut, startedAt: started("dns"),
+      ...base("dns", 53),
+      ok: !timedOut,
+      startedAt: started("dns"),
       timings: timedOut ? { totalMs: 2000.412 } : { totalMs: jitter(seed("d"), 1.5, 4), rttMs: jitter(seed("dr"), 1.1, 3) },
       pop: timedOut ? null : { id: t.pop, source: "nsid", raw: t.nsid, iata: t.pop.slice(0, 3) },
       failure: timedOut ? { code: "timeout", message: "no answer within 2000 ms" } : null,
-      transport: "udp", tcpFallback: false, qname: t.host, qtype: "A", qclass: "IN", ignoredPackets: 0,
-      ...(timedOut ? {} : {
-        identity: { "id.server": t.nsid }, rcode: "NOERROR", flags: { aa: false, tc: false, rd: true, ra: true, ad: false, cd: false },
-        answers: [0, 1].map((i) => ({ name: t.host, type: "A", class: "IN", ttl: 300 - ((slotMs / 1000) % 300), data: `${t.address.split(".").slice(0, 3).join(".")}.${(fnv(t.name) + i) % 250}` })),
-        responseBytes: 98 + t.host.length * 2, nsid: t.nsid, nsidHex: Buffer.from(t.nsid).toString("hex"),
-      }),
-      region, slotAt, seq: round * 40 + ti * 4,
+      transport: "udp",
+      tcpFallback: false,
+      qname: t.host,
+      qtype: "A",
+      qclass: "IN",
+      ignoredPackets: 0,
+      ...(timedOut
+        ? {}
+        : {
+            identity: { "id.server": t.nsid },
+            rcode: "NOERROR",
+            flags: { aa: false, tc: false, rd: true, ra: true, ad: false, cd: false },
+            answers: [0, 1].map((i) => ({
+              name: t.host,
+              type: "A",
+              class: "IN",
+              ttl: 300 - ((slotMs / 1000) % 300),
+              data: `${t.address.split(".").slice(0, 3).join(".")}.${(fnv(t.name) + i) % 250}`,
+            })),
+            responseBytes: 98 + t.host.length * 2,
+            nsid: t.nsid,
+            nsidHex: Buffer.from(t.nsid).toString("hex"),
+          }),
+      region,
+      slotAt,
+      seq: round * 40 + ti * 4,
     } as unknown as StoredResult);
     results.push({
-      ...base("tcp", 443), ok: true, startedAt: started("tcp"), timings: { totalMs: jitter(seed("tc"), connectMs, 0.3), connectMs },
-      pop: null, failure: null, localAddress: "10.0.142.17", localPort: 30_000 + (fnv(seed("p")) % 30_000),
-      region, slotAt, seq: round * 40 + ti * 4 + 1,
+      ...base("tcp", 443),
+      ok: true,
+      startedAt: started("tcp"),
+      timings: { totalMs: jitter(seed("tc"), connectMs, 0.3), connectMs },
+      pop: null,
+      failure: null,
+      localAddress: "10.0.142.17",
+      localPort: 30_000 + (fnv(seed("p")) % 30_000),
+      region,
+      slotAt,
+      seq: round * 40 + ti * 4 + 1,
     } as unknown as StoredResult);
     const certificate = {
-      subject: `CN=${t.host}`, issuer: t.issuer, sans: t.sans, notBefore: "2025-04-14T00:00:00.000Z", notAfter: "2025-07-13T23:59:59.000Z", daysLeft: 41,
-      fingerprint256: fingerprint, serialNumber: hex(`${t.name}serial`, 32).toUpperCase(),
+      subject: `CN=${t.host}`,
+      issuer: t.issuer,
+      sans: t.sans,
+      notBefore: "2025-04-14T00:00:00.000Z",
+      notAfter: "2025-07-13T23:59:59.000Z",
+      daysLeft: 41,
+      fingerprint256: fingerprint,
+      serialNumber: hex(`${t.name}serial`, 32).toUpperCase(),
     };
     results.push({
-      ...base("tls", 443), ok: true, startedAt: started("tls"), timings: { totalMs: jitter(seed("tt"), connectMs + tlsMs, 0.4), connectMs, tlsMs },
-      pop: null, failure: null, sni: t.host, alpnOffered: ["h2", "http/1.1"], verification: "ca", protocol: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256", alpn: "h2",
-      certificate, verified: true, verifyError: null, region, slotAt, seq: round * 40 + ti * 4 + 2,
+      ...base("tls", 443),
+      ok: true,
+      startedAt: started("tls"),
+      timings: { totalMs: jitter(seed("tt"), connectMs + tlsMs, 0.4), connectMs, tlsMs },
+      pop: null,
+      failure: null,
+      sni: t.host,
+      alpnOffered: ["h2", "http/1.1"],
+      verification: "ca",
+      protocol: "TLSv1.3",
+      cipher: "TLS_AES_128_GCM_SHA256",
+      alpn: "h2",
+      certificate,
+      verified: true,
+      verifyError: null,
+      region,
+      slotAt,
+      seq: round * 40 + ti * 4 + 2,
     } as unknown as StoredResult);
     const headers = headersOf(t, slotMs, seed("h"));
     const popRaw = headers["cf-ray"] ?? headers["x-amz-cf-pop"] ?? headers["x-served-by"] ?? null;
     results.push({
-      ...base("http", 443), ok: true, startedAt: started("http"),
-      timings: { totalMs: jitter(seed("ht"), 20, 30), connectMs, tlsMs, ttfbMs: jitter(seed("tf"), 12, 25), transferMs: jitter(seed("tr"), 0.2, 2) },
-      pop: popRaw ? { id: t.pop, source: headers["cf-ray"] ? "header:cf-ray" : headers["x-amz-cf-pop"] ? "header:x-amz-cf-pop" : "header:x-served-by", raw: popRaw, iata: t.pop.slice(0, 3) } : null,
-      failure: null, url: `https://${t.host}/`, tls: { protocol: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256", alpn: "h2" }, httpVersion: "2", status: 200, headers,
-      bodyBytes: 1_000 + (fnv(seed("b")) % 64_000), bodyTruncated: false, region, slotAt, seq: round * 40 + ti * 4 + 3,
+      ...base("http", 443),
+      ok: true,
+      startedAt: started("http"),
+      timings: {
+        totalMs: jitter(seed("ht"), 20, 30),
+        connectMs,
+        tlsMs,
+        ttfbMs: jitter(seed("tf"), 12, 25),
+        transferMs: jitter(seed("tr"), 0.2, 2),
+      },
+      pop: popRaw
+        ? {
+            id: t.pop,
+            source: headers["cf-ray"] ? "header:cf-ray" : headers["x-amz-cf-pop"] ? "header:x-amz-cf-pop" : "header:x-served-by",
+            raw: popRaw,
+            iata: t.pop.slice(0, 3),
+          }
+        : null,
+      failure: null,
+      url: `https://${t.host}/`,
+      tls: { protocol: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256", alpn: "h2" },
+      httpVersion: "2",
+      status: 200,
+      headers,
+      bodyBytes: 1_000 + (fnv(seed("b")) % 64_000),
+      bodyTruncated: false,
+      region,
+      slotAt,
+      seq: round * 40 + ti * 4 + 3,
     } as unknown as StoredResult);
   });
   return results;
 }
 
 function readResults(file: string): StoredResult[] {
-  return readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as StoredResult);
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as StoredResult);
 }
 
 // ---------------------------------------------------------------------------
@@ -179,15 +307,27 @@ const brotli = (quality: number): Codec => ({
   name: `brotli q${quality}`,
   encode: (text) =>
     brotliCompressSync(text, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_SIZE_HINT]: Buffer.byteLength(text) },
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: quality,
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_SIZE_HINT]: Buffer.byteLength(text),
+      },
     }),
   decode: (data) => brotliDecompressSync(data).toString(),
 });
 const CODECS: Codec[] = [
   { name: "none (JSON)", encode: (text) => Buffer.from(text), decode: (data) => data.toString() },
   { name: "gzip -9", encode: (text) => gzipSync(text, { level: 9 }), decode: (data) => gunzipSync(data).toString() },
-  { name: "deflate-raw -9", encode: (text) => deflateRawSync(text, { level: 9, memLevel: 9 }), decode: (data) => inflateRawSync(data).toString() },
-  { name: "deflate-raw -9 + dictionary d1 (store)", encode: (text) => encodePayloadText(text), decode: (data) => decodePayloadText("d1", data, "bench") },
+  {
+    name: "deflate-raw -9",
+    encode: (text) => deflateRawSync(text, { level: 9, memLevel: 9 }),
+    decode: (data) => inflateRawSync(data).toString(),
+  },
+  {
+    name: "deflate-raw -9 + dictionary d1 (store)",
+    encode: (text) => encodePayloadText(text),
+    decode: (data) => decodePayloadText("d1", data, "bench"),
+  },
   brotli(5),
   brotli(9),
   brotli(11),
@@ -195,9 +335,33 @@ const CODECS: Codec[] = [
 
 // Attributes besides `data`, as DynamoDB counts item size (names + values; numbers ≈ digits / 2 + 1).
 const RAW_ITEM_OVERHEAD =
-  "pk".length + "R#eu-west-1#2025-06-02T12".length + "sk".length + "2025-06-02T12:00#2025-06-02T12:00:10.000Z#eu-west-1#2025-06-02T12:00:00.000Z#000".length +
-  "invocationId".length + "eu-west-1#2025-06-02T12:00:00.000Z".length + "count".length + 2 + "codec".length + 2 + "data".length + "expiresAt".length + 6;
-const ROLLUP_ITEM_OVERHEAD = "pk".length + "M#eu-west-1#2025-06-02".length + "sk".length + 5 + "total".length + 3 + "series".length + 2 + "codec".length + 2 + "data".length + "expiresAt".length + 6;
+  "pk".length +
+  "R#eu-west-1#2025-06-02T12".length +
+  "sk".length +
+  "2025-06-02T12:00#2025-06-02T12:00:10.000Z#eu-west-1#2025-06-02T12:00:00.000Z#000".length +
+  "invocationId".length +
+  "eu-west-1#2025-06-02T12:00:00.000Z".length +
+  "count".length +
+  2 +
+  "codec".length +
+  2 +
+  "data".length +
+  "expiresAt".length +
+  6;
+const ROLLUP_ITEM_OVERHEAD =
+  "pk".length +
+  "M#eu-west-1#2025-06-02".length +
+  "sk".length +
+  5 +
+  "total".length +
+  3 +
+  "series".length +
+  2 +
+  "codec".length +
+  2 +
+  "data".length +
+  "expiresAt".length +
+  6;
 
 function timeUs(fn: () => unknown, runs: number): number {
   const samples: number[] = [];
@@ -210,8 +374,12 @@ function timeUs(fn: () => unknown, runs: number): number {
 }
 
 function measure(label: string, payloads: string[], overhead: number, perItemResults: number | null): void {
-  console.log(`\n### ${label}: ${payloads.length} item(s), JSON ${fmt(payloads.reduce((s, p) => s + Buffer.byteLength(p), 0) / payloads.length, 0)} B per item`);
-  console.log(`| codec | bytes per item | ${perItemResults ? "bytes per result | " : ""}WRU per item | compress µs p50 | decompress µs p50 |`);
+  console.log(
+    `\n### ${label}: ${payloads.length} item(s), JSON ${fmt(payloads.reduce((s, p) => s + Buffer.byteLength(p), 0) / payloads.length, 0)} B per item`,
+  );
+  console.log(
+    `| codec | bytes per item | ${perItemResults ? "bytes per result | " : ""}WRU per item | compress µs p50 | decompress µs p50 |`,
+  );
   console.log(`|---|---:|${perItemResults ? "---:|" : ""}---:|---:|---:|`);
   for (const codec of CODECS) {
     const encoded = payloads.map((p) => codec.encode(p));
@@ -231,20 +399,32 @@ function measure(label: string, payloads: string[], overhead: number, perItemRes
 const minuteMs = Date.parse("2025-06-02T12:00:00.000Z");
 const roundsOfMinute = (m: number) => Array.from({ length: 6 }, (_, round) => representativeRound(minuteMs + m * 60_000, round));
 
-console.log(`node ${process.version}; item overhead (keys and other attributes): raw ${RAW_ITEM_OVERHEAD} B, rollup ${ROLLUP_ITEM_OVERHEAD} B`);
+console.log(
+  `node ${process.version}; item overhead (keys and other attributes): raw ${RAW_ITEM_OVERHEAD} B, rollup ${ROLLUP_ITEM_OVERHEAD} B`,
+);
 if (args.results !== undefined) {
   const results = readResults(args.results);
   measure(`${args.results}: all ${results.length} results in one item`, [JSON.stringify(results)], RAW_ITEM_OVERHEAD, results.length);
 } else {
   // Six rounds of one minute: six items, as the agent writes them.
   const rounds = roundsOfMinute(0);
-  measure("round of 40 results (10 targets × dns/tcp/tls/http), representative internet answers", rounds.map((r) => JSON.stringify(r)), RAW_ITEM_OVERHEAD, 40);
+  measure(
+    "round of 40 results (10 targets × dns/tcp/tls/http), representative internet answers",
+    rounds.map((r) => JSON.stringify(r)),
+    RAW_ITEM_OVERHEAD,
+    40,
+  );
 
   const minutes: Rollup[][] = Array.from({ length: 60 }, (_, m) => rollupMinute(roundsOfMinute(m).flat(), { region: "eu-west-1" }));
   const hour = mergeRollups(minutes.flat(), "hour");
   const dayChildren = Array.from({ length: 24 }, (_, h) => hour.map((r) => ({ ...r, hour: `2025-06-02T${String(h).padStart(2, "0")}` })));
   const day = mergeRollups(dayChildren.flat(), "day");
-  measure("minute rollup item (40 series)", minutes.slice(0, 6).map((m) => JSON.stringify(m)), ROLLUP_ITEM_OVERHEAD, null);
+  measure(
+    "minute rollup item (40 series)",
+    minutes.slice(0, 6).map((m) => JSON.stringify(m)),
+    ROLLUP_ITEM_OVERHEAD,
+    null,
+  );
   measure("hour rollup item (40 series, 60 minutes merged)", [JSON.stringify(hour)], ROLLUP_ITEM_OVERHEAD, null);
   measure("day rollup item (40 series, 24 hours merged)", [JSON.stringify(day)], ROLLUP_ITEM_OVERHEAD, null);
 

@@ -9,12 +9,13 @@
 // compression, no series index): what dynalite itself allows.
 //
 // Run from the repository root: node bench/run.mjs store-throughput  [env: INVOCATIONS=20]
-import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { ProbeKind } from "@popwatch/core";
-import { startEmbeddedStore, type StoredResult } from "@popwatch/store";
+import { type StoredResult, startEmbeddedStore } from "@popwatch/store";
 import { fmt } from "./support/stats";
 
 const INVOCATIONS = Number(process.env.INVOCATIONS ?? "20");
@@ -31,12 +32,21 @@ function invocationResults(minute: number): StoredResult[] {
       for (const kind of KINDS) {
         const ok = (minute + round + t) % 17 !== 0;
         results.push({
-          kind, target: `198.51.100.${t}:53`, address: `198.51.100.${t}`, port: 53, name: `target-${t}`, ok,
-          startedAt: new Date(base + round * 10_000 + 3).toISOString(), slotAt,
-          timings: { totalMs: 10 + ((round * 7 + t) % 40), rttMs: 9 }, failure: ok ? null : { code: "timeout", message: "no answer within 3000 ms" },
+          kind,
+          target: `198.51.100.${t}:53`,
+          address: `198.51.100.${t}`,
+          port: 53,
+          name: `target-${t}`,
+          ok,
+          startedAt: new Date(base + round * 10_000 + 3).toISOString(),
+          slotAt,
+          timings: { totalMs: 10 + ((round * 7 + t) % 40), rttMs: 9 },
+          failure: ok ? null : { code: "timeout", message: "no answer within 3000 ms" },
           pop: { id: ["fra", "ams", "lhr"][(t + round) % 3]!, source: "nsid", raw: "pop", iata: null },
-          rcode: "NOERROR", answers: [{ name: "example.com", type: "A", class: "IN", ttl: 300, data: "198.51.100.10" }],
-          region: "local", seq: results.length,
+          rcode: "NOERROR",
+          answers: [{ name: "example.com", type: "A", class: "IN", ttl: 300, data: "198.51.100.10" }],
+          region: "local",
+          seq: results.length,
         } as StoredResult);
       }
     }
@@ -87,7 +97,9 @@ async function main() {
       `node ${process.version}; ${INVOCATIONS} invocations × ${ROUNDS} rounds × ${TARGETS * KINDS.length} results ` +
         `(avg result ${avgJson} B as JSON, ${fmt(rawBytes / results, 1)} B packed; ${raw.length} raw items of avg ${avgItemBytes} B)`,
     );
-    console.log("| results | putResults results/s | putResults items/s | raw BatchWriteItem items/s (anchor) | ratio (items/s) | rollup (s, items) | items in table | items per probe |");
+    console.log(
+      "| results | putResults results/s | putResults items/s | raw BatchWriteItem items/s (anchor) | ratio (items/s) | rollup (s, items) | items in table | items per probe |",
+    );
     console.log("|---|---|---|---|---|---|---|---|");
     console.log(
       `| ${results} | ${fmt(results / putSeconds, 0)} | ${fmt(raw.length / putSeconds, 0)} | ${fmt(raw.length / anchorSeconds, 0)} | ${fmt(anchorSeconds / putSeconds, 2)} | ` +

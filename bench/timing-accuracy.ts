@@ -9,10 +9,10 @@
 import { fork } from "node:child_process";
 import dgram from "node:dgram";
 import { once } from "node:events";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { resolve } from "node:path";
-import dnsPacket from "dns-packet";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type DnsProbeSpec, runProbes } from "@popwatch/probes";
+import dnsPacket from "dns-packet";
 import { fmt, percentile } from "./support/stats";
 
 const PROBES = Number(process.env.PROBES ?? "2000");
@@ -26,10 +26,24 @@ function heldMsFromTxt(data: string): number | null {
 
 async function popwatchErrors(port: number, concurrency: number, count: number): Promise<number[]> {
   const spec: DnsProbeSpec = {
-    kind: "dns", address: "127.0.0.1", port, transport: "udp", qname: "timing.bench", qtype: "TXT", qclass: "IN",
-    nsid: true, chaos: [], recursionDesired: false, dnssecOk: false, udpPayloadSize: 1232, tcpFallback: false,
+    kind: "dns",
+    address: "127.0.0.1",
+    port,
+    transport: "udp",
+    qname: "timing.bench",
+    qtype: "TXT",
+    qclass: "IN",
+    nsid: true,
+    chaos: [],
+    recursionDesired: false,
+    dnssecOk: false,
+    udpPayloadSize: 1232,
+    tcpFallback: false,
   };
-  const results = await runProbes(Array.from({ length: count }, () => spec), { concurrency, timeoutMs: 2000 });
+  const results = await runProbes(
+    Array.from({ length: count }, () => spec),
+    { concurrency, timeoutMs: 2000 },
+  );
   const errors: number[] = [];
   for (const r of results) {
     if (r.kind !== "dns" || !r.ok || r.timings.rttMs === undefined) continue;

@@ -7,16 +7,16 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  bundledConfigPath,
-  requiredEnv,
   type EvaluationSummary,
   type Logger,
+  bundledConfigPath,
   jsonLinesLogger,
   parseScheduledEvent,
   readConfigJson,
+  requiredEnv,
   runEvaluationCycle,
-  summariseEvaluation,
   storeRetention,
+  summariseEvaluation,
   withFields,
 } from "@popwatch/agent";
 import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
@@ -67,7 +67,9 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
     const alerts = options.alerts ?? opened.alerts;
     // An eventbridge sink without a bus name goes to the stack's bus.
     const sinkConfigs = config.alerting.sinks.map((sink) =>
-      sink.type === "eventbridge" && sink.busName === undefined && env.POPWATCH_ALERT_BUS ? { ...sink, busName: env.POPWATCH_ALERT_BUS } : sink,
+      sink.type === "eventbridge" && sink.busName === undefined && env.POPWATCH_ALERT_BUS
+        ? { ...sink, busName: env.POPWATCH_ALERT_BUS }
+        : sink,
     );
     const sinks =
       options.sinks ??

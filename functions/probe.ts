@@ -9,17 +9,17 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import {
-  bundledConfigPath,
-  requiredEnv,
   type InvocationSummary,
   type Logger,
-  type RoundQueue,
   RoundMessageError,
+  type RoundQueue,
   SqsRoundQueue,
+  bundledConfigPath,
   jsonLinesLogger,
   parseRoundMessage,
   parseScheduledEvent,
   readConfigJson,
+  requiredEnv,
   runQueuedRound,
   runScheduled,
   sqsRecordsOf,

@@ -37,7 +37,9 @@ for (const [, code, lat, lon, , country] of rows) {
   }
   const off = km(Number(lat), Number(lon), Number(airport.latitude_deg), Number(airport.longitude_deg));
   if (off > MAX_KM || airport.iso_country !== country) {
-    console.log(`${code}: ${off.toFixed(1)} km from OurAirports (${airport.latitude_deg}, ${airport.longitude_deg}), country ${country} vs ${airport.iso_country}`);
+    console.log(
+      `${code}: ${off.toFixed(1)} km from OurAirports (${airport.latitude_deg}, ${airport.longitude_deg}), country ${country} vs ${airport.iso_country}`,
+    );
     problems++;
   }
 }

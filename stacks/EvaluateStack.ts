@@ -10,6 +10,9 @@
 // Least privilege: its own role with exactly three statements — write its own
 // log group, the DynamoDB actions its two stores call on the one table ARN,
 // and events:PutEvents on the buses it publishes to.
+
+import type { PopwatchConfig } from "@popwatch/core";
+import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE } from "@popwatch/notify";
 import { ArnFormat, Duration, RemovalPolicy } from "aws-cdk-lib";
 import { EventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction, SnsTopic } from "aws-cdk-lib/aws-events-targets";
@@ -17,8 +20,6 @@ import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Function as SstFunction, type StackContext } from "sst/constructs";
-import type { PopwatchConfig } from "@popwatch/core";
-import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE } from "@popwatch/notify";
 import { dropUnusedCustomResourceHandler } from "./ProbeStack";
 import {
   ALERT_BUS_ACTIONS,
@@ -90,7 +91,13 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `popwatch evaluator (${app.stage}): own log group, table ${table}, PutEvents on the alert buses`,
     });
-    role.addToPolicy(new PolicyStatement({ sid: "EvaluateLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] }));
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: "EvaluateLogs",
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
     role.addToPolicy(new PolicyStatement({ sid: "ResultsTable", actions: [...EVALUATE_TABLE_ACTIONS], resources: [tableArn] }));
     // The first target is this stack's bus: its own ARN attribute orders the policy after the bus.
     const [, ...otherBuses] = alertBusTargets(config, busName);
@@ -99,7 +106,13 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
       ...otherBuses.map((target) =>
         "arn" in target
           ? target.arn
-          : stack.formatArn({ service: "events", region: target.region, resource: "event-bus", resourceName: target.busName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+          : stack.formatArn({
+              service: "events",
+              region: target.region,
+              resource: "event-bus",
+              resourceName: target.busName,
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
       ),
     ];
     role.addToPolicy(new PolicyStatement({ sid: "AlertBuses", actions: [...ALERT_BUS_ACTIONS], resources: busArns }));

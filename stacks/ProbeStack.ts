@@ -7,15 +7,16 @@
 // statements — write its own log group, and the three DynamoDB actions the
 // store uses on the one table ARN (built from the fixed table name and the
 // home region, so no cross-region reference or custom resource is needed).
+
+import type { PopwatchConfig } from "@popwatch/core";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Function as SstFunction, type StackContext } from "sst/constructs";
-import type { PopwatchConfig } from "@popwatch/core";
 import {
   BUNDLED_CONFIG_FILE,
   PROBE_ARCHITECTURE,
@@ -27,10 +28,10 @@ import {
   PROBE_TABLE_ACTIONS,
   ROUND_QUEUE_SEND_ACTIONS,
   maxEventAgeSeconds,
-  roundQueueRetentionSeconds,
-  roundQueueVisibilitySeconds,
   probeFunctionName,
   probeTimeoutSeconds,
+  roundQueueRetentionSeconds,
+  roundQueueVisibilitySeconds,
   tableName,
 } from "./settings";
 
@@ -74,7 +75,9 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `popwatch probe (${app.stage}, ${stack.region}): own log group, results table ${table} in ${config.homeRegion}`,
     });
-    role.addToPolicy(new PolicyStatement({ sid: "ProbeLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] }));
+    role.addToPolicy(
+      new PolicyStatement({ sid: "ProbeLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] }),
+    );
     role.addToPolicy(new PolicyStatement({ sid: "ResultsTable", actions: [...PROBE_TABLE_ACTIONS], resources: [tableArn] }));
 
     // NODE_OPTIONS=--enable-source-maps is deliberately absent (settings.ts, PROBE_BUNDLE).
@@ -101,7 +104,9 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
         : undefined;
     if (roundQueue) {
       environment.POPWATCH_ROUND_QUEUE_URL = roundQueue.queueUrl;
-      role.addToPolicy(new PolicyStatement({ sid: "RoundQueueSend", actions: [...ROUND_QUEUE_SEND_ACTIONS], resources: [roundQueue.queueArn] }));
+      role.addToPolicy(
+        new PolicyStatement({ sid: "RoundQueueSend", actions: [...ROUND_QUEUE_SEND_ACTIONS], resources: [roundQueue.queueArn] }),
+      );
     }
 
     const probe = new SstFunction(stack, "Probe", {

@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { CONFIG_FILE_NAMES, readConfigSource } from "@popwatch/cli";
-import { ConfigError, parseConfig, type PopwatchConfig } from "@popwatch/core";
+import { ConfigError, type PopwatchConfig, parseConfig } from "@popwatch/core";
 import { deploymentProblems } from "./settings";
 
 export const CONFIG_ENV = "POPWATCH_CONFIG";

@@ -48,7 +48,9 @@ for (const region of regions) {
   if (dryRun) continue;
   const run = spawnSync("npx", args, { cwd: root, stdio: "inherit" });
   if (run.status !== 0) {
-    console.error(`popwatch: ${command} failed in ${region} (exit ${run.status ?? run.signal}); regions not done: ${regions.slice(regions.indexOf(region) + 1).join(", ") || "none"}`);
+    console.error(
+      `popwatch: ${command} failed in ${region} (exit ${run.status ?? run.signal}); regions not done: ${regions.slice(regions.indexOf(region) + 1).join(", ") || "none"}`,
+    );
     process.exit(run.status ?? 1);
   }
 }

@@ -4,14 +4,15 @@
 // region: the home region gets StorageStack and EvaluateStack, every
 // configured region gets ProbeStack. stacks/deploy-all.ts runs one deploy per
 // region.
-import { getStack, type App, type Stack } from "sst/constructs";
-import { useProject } from "sst/project.js";
+
 import type { PopwatchConfig } from "@popwatch/core";
+import { type App, type Stack, getStack } from "sst/constructs";
+import { useProject } from "sst/project.js";
 import { writeBundledConfig } from "./config";
-import { evaluateStack, type EvaluateStackProps } from "./EvaluateStack";
-import { probeStack, type ProbeStackProps } from "./ProbeStack";
-import { deployRegions } from "./settings";
+import { type EvaluateStackProps, evaluateStack } from "./EvaluateStack";
+import { type ProbeStackProps, probeStack } from "./ProbeStack";
 import { StorageStack } from "./StorageStack";
+import { deployRegions } from "./settings";
 
 export { deployRegions };
 

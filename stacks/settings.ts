@@ -9,8 +9,8 @@
 import {
   LAST_ROUND_WRITE_MARGIN_MS,
   type PopwatchConfig,
-  lastRoundDeadlineMs as scheduleLastRoundDeadlineMs,
   probesPerRound,
+  lastRoundDeadlineMs as scheduleLastRoundDeadlineMs,
   worstCaseRoundMs as scheduleWorstCaseRoundMs,
 } from "@popwatch/core";
 
@@ -80,7 +80,12 @@ export const PROBE_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem
  * evaluator is bundled exactly like the probe (same reasons, same
  * external), so both stacks take them from here.
  */
-export function functionNodejsProps(): { format: "esm"; minify: boolean; sourcemap: boolean; esbuild: { target: string; external: string[] } } {
+export function functionNodejsProps(): {
+  format: "esm";
+  minify: boolean;
+  sourcemap: boolean;
+  esbuild: { target: string; external: string[] };
+} {
   return {
     format: PROBE_BUNDLE.format,
     minify: PROBE_BUNDLE.minify,
@@ -175,8 +180,9 @@ export function alertBusTargets(config: Pick<PopwatchConfig, "homeRegion" | "ale
   for (const sink of config.alerting.sinks) {
     if (sink.type !== "eventbridge") continue;
     const busName: string | undefined = sink.busName;
-    const target: AlertBusTarget =
-      busName?.startsWith("arn:") ? { arn: busName } : { busName: busName ?? stackBusName, region: sink.region ?? config.homeRegion };
+    const target: AlertBusTarget = busName?.startsWith("arn:")
+      ? { arn: busName }
+      : { busName: busName ?? stackBusName, region: sink.region ?? config.homeRegion };
     const key = "arn" in target ? target.arn : `${target.region}|${target.busName}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   InvocationIncompleteError,
+  type InvocationOptions,
   type LogEntry,
   type RoundReport,
   defaultRollupRange,
@@ -13,7 +14,6 @@ import {
   probeSpecsOf,
   runInvocation,
   throwIfIncomplete,
-  type InvocationOptions,
 } from "@popwatch/agent";
 import { type PopwatchConfig, parseConfig, rollupPeriod } from "@popwatch/core";
 import { type EmbeddedStore, type ResultStore, StoreError, startEmbeddedStore } from "@popwatch/store";
@@ -158,15 +158,31 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
 
     // Mid-hour: one minute item with every series; the hour and the day are built when they end.
     const rollups = await rollupsOf(scheduledAt, ["minute", "hour", "day"]);
-    expect(rollups.map((r) => `${r.granularity} ${r.target}/${r.kind}`)).toEqual(["minute nsd/dns", "minute nginx/tls", "minute nginx/http"]);
+    expect(rollups.map((r) => `${r.granularity} ${r.target}/${r.kind}`)).toEqual([
+      "minute nsd/dns",
+      "minute nginx/tls",
+      "minute nginx/http",
+    ]);
     for (const rollup of rollups) expect(rollup).toMatchObject({ region: REGION, total: 3, good: 3 });
     expect(summary.rollupsWritten).toBe(3);
-    const [minuteItem] = await embedded.store.queryRegionRollups({ region: REGION, granularity: "minute", from: scheduledAt, to: Date.parse(scheduledAt) + 60_000 });
+    const [minuteItem] = await embedded.store.queryRegionRollups({
+      region: REGION,
+      granularity: "minute",
+      from: scheduledAt,
+      to: Date.parse(scheduledAt) + 60_000,
+    });
     expect(minuteItem?.rollups).toHaveLength(3);
 
     const roundLines = logs.filter((l) => l.msg === "round");
     expect(roundLines).toHaveLength(3);
-    expect(roundLines[0]).toMatchObject({ level: "info", region: REGION, invocationId: summary.invocationId, results: n, ok: n, written: n });
+    expect(roundLines[0]).toMatchObject({
+      level: "info",
+      region: REGION,
+      invocationId: summary.invocationId,
+      results: n,
+      ok: n,
+      written: n,
+    });
     expect(typeof roundLines[0]!.probeMs).toBe("number");
     const end = logs.filter((l) => l.msg === "invocation");
     expect(end).toEqual([expect.objectContaining({ level: "info", rounds: 3, results: 3 * n, written: 3 * n, errors: [] })]);
@@ -195,7 +211,9 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
     expect(summary).toMatchObject({ rounds: 2, skippedRounds: 1, results: 2 * specCount(), written: 2 * specCount(), errors: [] });
     expect(await storedBetween(scheduledAt)).toHaveLength(2 * specCount());
     for (const rollup of await rollupsOf(scheduledAt)) expect(rollup.total).toBe(2);
-    expect(logs).toContainEqual(expect.objectContaining({ level: "warn", msg: "round skipped", round: 2, reason: expect.stringMatching(/not enough time/) }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: "warn", msg: "round skipped", round: 2, reason: expect.stringMatching(/not enough time/) }),
+    );
   });
 
   it("skips a round whose slot passed more than one interval ago instead of bunching rounds up", async () => {
@@ -214,7 +232,11 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
     let puts = 0;
     const failing: ResultStore = Object.assign(Object.create(embedded.store) as ResultStore, {
       putResults: async (batch: Parameters<ResultStore["putResults"]>[0]) => {
-        if (++puts === 2) throw new StoreError("store_unavailable", "BatchWriteItem gave up", { unwrittenItems: batch.results.length, totalItems: batch.results.length });
+        if (++puts === 2)
+          throw new StoreError("store_unavailable", "BatchWriteItem gave up", {
+            unwrittenItems: batch.results.length,
+            totalItems: batch.results.length,
+          });
         return embedded.store.putResults(batch);
       },
     });
@@ -259,9 +281,21 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
     const midnight = "2025-03-03T23:59:00.000Z";
     const daySummary = await invoke(midnight).run;
     expect(daySummary.rollupsWritten).toBe(9);
-    const days = await embedded.store.queryRegionRollups({ region: REGION, granularity: "day", from: midnight, to: Date.parse(midnight) + 1 });
+    const days = await embedded.store.queryRegionRollups({
+      region: REGION,
+      granularity: "day",
+      from: midnight,
+      to: Date.parse(midnight) + 1,
+    });
     expect(days.map((d) => [d.period, d.rollups.map((r) => [r.target, r.kind, r.total, r.good])])).toEqual([
-      ["2025-03-03", [["nginx", "http", 6, 6], ["nginx", "tls", 6, 6], ["nsd", "dns", 6, 6]]],
+      [
+        "2025-03-03",
+        [
+          ["nginx", "http", 6, 6],
+          ["nginx", "tls", 6, 6],
+          ["nsd", "dns", 6, 6],
+        ],
+      ],
     ]);
   });
 
@@ -272,18 +306,34 @@ describe.skipIf(skip)(`runInvocation${note}`, () => {
 
 describe("defaultRollupRange", () => {
   const schedule = (rateMinutes: number, roundsPerInvocation: number) =>
-    parseConfig({ regions: [REGION], schedule: { rateMinutes, roundsPerInvocation }, targets: [{ name: "t", address: "198.51.100.1", probes: { tcp: { port: 443 } } }] }).schedule;
+    parseConfig({
+      regions: [REGION],
+      schedule: { rateMinutes, roundsPerInvocation },
+      targets: [{ name: "t", address: "198.51.100.1", probes: { tcp: { port: 443 } } }],
+    }).schedule;
   const range = (r: { fromMs: number; toMs: number }) => [new Date(r.fromMs).toISOString(), new Date(r.toMs).toISOString()];
   const at = (iso: string) => Date.parse(iso);
 
   it("covers the invocation's minutes up to the end of its period, so the period closing an hour reaches it", () => {
     // Six rounds a minute: the minute of the rounds, which closes hour 10.
-    expect(range(defaultRollupRange(schedule(1, 6), at("2025-03-02T10:59:00Z"), 0, 6))).toEqual(["2025-03-02T10:59:00.000Z", "2025-03-02T11:00:00.000Z"]);
+    expect(range(defaultRollupRange(schedule(1, 6), at("2025-03-02T10:59:00Z"), 0, 6))).toEqual([
+      "2025-03-02T10:59:00.000Z",
+      "2025-03-02T11:00:00.000Z",
+    ]);
     // One round every 5 minutes: no slot in minute :59, but the period ends the hour.
-    expect(range(defaultRollupRange(schedule(5, 1), at("2025-03-02T10:55:00Z"), 0, 1))).toEqual(["2025-03-02T10:55:00.000Z", "2025-03-02T11:00:00.000Z"]);
+    expect(range(defaultRollupRange(schedule(5, 1), at("2025-03-02T10:55:00Z"), 0, 1))).toEqual([
+      "2025-03-02T10:55:00.000Z",
+      "2025-03-02T11:00:00.000Z",
+    ]);
     // Started mid-period (a local run): from the first round it runs.
-    expect(range(defaultRollupRange(schedule(10, 5), at("2025-03-02T10:50:00Z"), 2, 5))).toEqual(["2025-03-02T10:54:00.000Z", "2025-03-02T11:00:00.000Z"]);
+    expect(range(defaultRollupRange(schedule(10, 5), at("2025-03-02T10:50:00Z"), 2, 5))).toEqual([
+      "2025-03-02T10:54:00.000Z",
+      "2025-03-02T11:00:00.000Z",
+    ]);
     // An unaligned one-off (run --once): its period, past the minute.
-    expect(range(defaultRollupRange(schedule(1, 6), at("2025-03-02T10:59:30Z"), 0, 1))).toEqual(["2025-03-02T10:59:00.000Z", "2025-03-02T11:00:30.000Z"]);
+    expect(range(defaultRollupRange(schedule(1, 6), at("2025-03-02T10:59:30Z"), 0, 1))).toEqual([
+      "2025-03-02T10:59:00.000Z",
+      "2025-03-02T11:00:30.000Z",
+    ]);
   });
 });

@@ -5,9 +5,17 @@ import { deliverPending, runAlertCycle } from "../packages/agent/src/alert-cycle
 import { EventBridgeSink } from "../packages/notify/src/sinks/eventbridge";
 import type { Sink } from "../packages/notify/src/sinks/sink";
 import { WebhookSink } from "../packages/notify/src/sinks/webhook";
-import { CONFIG, T0, eventBridgeClient, observe, recordingRuntime, startWebhookReceiver, type WebhookReceiver } from "../packages/notify/test/support/fixtures";
-import { startMemoryTable, type MemoryTable } from "../packages/store/test/support/memory-table";
-import { startEventBridgeEndpoint, type EventBridgeEndpoint } from "./support/eventbridge-endpoint";
+import {
+  CONFIG,
+  T0,
+  type WebhookReceiver,
+  eventBridgeClient,
+  observe,
+  recordingRuntime,
+  startWebhookReceiver,
+} from "../packages/notify/test/support/fixtures";
+import { type MemoryTable, startMemoryTable } from "../packages/store/test/support/memory-table";
+import { type EventBridgeEndpoint, startEventBridgeEndpoint } from "./support/eventbridge-endpoint";
 
 const RETRY = { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 100, maxElapsedMs: 5_000 };
 const REGIONS = ["eu-west-1", "us-east-1", "ap-south-1"];
@@ -108,7 +116,9 @@ describe("alert cycle: store, outbox, EventBridge", () => {
     expect((await repo.pendingNotifications()).map((p) => p.notification.kind)).toEqual(["firing", "resolved"]);
     await endpoint.start();
     const deliverers = Array.from({ length: 5 }, () => repository());
-    const reports = await Promise.all(deliverers.map((d) => deliverPending(d, [eventBridgeSink()], { retry: RETRY, runtime: recordingRuntime() })));
+    const reports = await Promise.all(
+      deliverers.map((d) => deliverPending(d, [eventBridgeSink()], { retry: RETRY, runtime: recordingRuntime() })),
+    );
     const delivered = reports.flatMap((r) => r.delivered);
     // Whatever the interleaving, nothing goes out twice; what a pass left (a resolve queued behind a leased firing) the next pass sends.
     expect(new Set(delivered).size).toBe(delivered.length);

@@ -92,8 +92,14 @@ async function freshTable(): Promise<{ results: DynamoResultStore; alerts: Dynam
 /** Whole hours up to T − 1 h as hour items, every minute after as minute items: what the evaluations up to T + 45 min read. */
 async function writeAnswerRollups(results: DynamoResultStore): Promise<void> {
   const all = answers();
-  const hours = rollupResults(all.filter((r) => Date.parse(r.startedAt) < T - HOUR), { region: REGION, granularity: "hour" });
-  const minutes = rollupResults(all.filter((r) => Date.parse(r.startedAt) >= T - HOUR), { region: REGION, granularity: "minute" });
+  const hours = rollupResults(
+    all.filter((r) => Date.parse(r.startedAt) < T - HOUR),
+    { region: REGION, granularity: "hour" },
+  );
+  const minutes = rollupResults(
+    all.filter((r) => Date.parse(r.startedAt) >= T - HOUR),
+    { region: REGION, granularity: "minute" },
+  );
   for (const rollup of [...hours, ...minutes]) {
     expect(await results.putRegionRollups(rollup.granularity, REGION, rollupPeriod(rollup), [rollup])).toBe(true);
   }
@@ -110,7 +116,14 @@ function evaluator(config: PopwatchConfigInput, stores: { results: DynamoResultS
   const lines: Evaluator["lines"] = [];
   const sink = new StdoutSink({ write: (line) => lines.push(JSON.parse(line)) });
   const run = ((atMs: number) =>
-    runEvaluationCycle({ config: parsed, store: stores.results, alerts: stores.alerts, sinks: [sink], regions: [REGION], now: atMs })) as Evaluator;
+    runEvaluationCycle({
+      config: parsed,
+      store: stores.results,
+      alerts: stores.alerts,
+      sinks: [sink],
+      regions: [REGION],
+      now: atMs,
+    })) as Evaluator;
   run.lines = lines;
   return run;
 }
@@ -137,7 +150,15 @@ describe("anycast alerts in the evaluation cycle", () => {
       regions: [REGION],
       active: [REGION],
       command: `popwatch catchment --since 1h --bucket minute --target edge --region ${REGION}`,
-      anycast: { condition: "flapping", target: "edge", changesPerHour: FLAP_SWITCHES, kind: "dns", threshold: 6, shortWindowChanges: 5, recentEvents: 60 },
+      anycast: {
+        condition: "flapping",
+        target: "edge",
+        changesPerHour: FLAP_SWITCHES,
+        kind: "dns",
+        threshold: 6,
+        shortWindowChanges: 5,
+        recentEvents: 60,
+      },
     });
     // Only the flap: 15 of the last hour's 60 answers came from ams (no shift), and fra is next to Frankfurt (no detour).
     expect(first.anycast.observations.filter((o) => o.burning).map((o) => o.slo)).toEqual([ALERT]);
@@ -158,26 +179,40 @@ describe("anycast alerts in the evaluation cycle", () => {
     expect(stopped.alerts.plan.transitions.map((t) => [t.slo, t.scope, t.from, t.to])).toEqual([[ALERT, REGION, "firing", "resolved"]]);
     expect(evaluate.lines).toHaveLength(2);
     expect(evaluate.lines[1]!["detail-type"]).toBe(DETAIL_TYPE_RESOLVED);
-    expect(detailOf(evaluate.lines[1]!)).toMatchObject({ kind: "resolved", slo: ALERT, active: [], anycast: { changesPerHour: 5, shortWindowChanges: 0 } });
+    expect(detailOf(evaluate.lines[1]!)).toMatchObject({
+      kind: "resolved",
+      slo: ALERT,
+      active: [],
+      anycast: { changesPerHour: 5, shortWindowChanges: 0 },
+    });
 
     await evaluate(T + 44 * MINUTE);
     expect(evaluate.lines).toHaveLength(2);
   });
 
   it("a maintenance window for the region holds the page back; what still fires when it ends is delivered then", async () => {
-    const window = { start: new Date(T - HOUR).toISOString(), end: new Date(T + 30 * MINUTE).toISOString(), regions: [REGION], reason: "PoP work" };
+    const window = {
+      start: new Date(T - HOUR).toISOString(),
+      end: new Date(T + 30 * MINUTE).toISOString(),
+      regions: [REGION],
+      reason: "PoP work",
+    };
     const evaluate = evaluator({ ...CONFIG, alerting: { maintenance: [window] } }, await freshTable());
 
     const held = await evaluate(T);
     expect(evaluate.lines).toEqual([]);
-    expect(held.alerts.plan.transitions).toMatchObject([{ slo: ALERT, scope: REGION, from: "inactive", to: "firing", notificationId: null, suppressedBy: "maintenance" }]);
+    expect(held.alerts.plan.transitions).toMatchObject([
+      { slo: ALERT, scope: REGION, from: "inactive", to: "firing", notificationId: null, suppressedBy: "maintenance" },
+    ]);
     expect(held.alerts.plan.next.find((s) => s.slo === ALERT)).toMatchObject({ status: "firing", announced: false, held: "maintenance" });
     await evaluate(T + 29 * MINUTE);
     expect(evaluate.lines).toEqual([]);
 
     // The window is over and [11:31, 12:31) still holds 9 changes.
     await evaluate(T + 31 * MINUTE);
-    expect(evaluate.lines.map((line) => [line.detail.kind, line.detail.slo, line.detail.startedAt])).toEqual([["firing", ALERT, new Date(T).toISOString()]]);
+    expect(evaluate.lines.map((line) => [line.detail.kind, line.detail.slo, line.detail.startedAt])).toEqual([
+      ["firing", ALERT, new Date(T).toISOString()],
+    ]);
     await evaluate(T + 43 * MINUTE);
     expect(evaluate.lines.map((line) => line.detail.kind)).toEqual(["firing", "resolved"]);
   });
@@ -187,7 +222,9 @@ describe("anycast alerts in the evaluation cycle", () => {
     const evaluate = evaluator({ ...CONFIG, alerting: { maintenance: [window] } }, await freshTable());
     await evaluate(T);
     const resolved = await evaluate(T + 43 * MINUTE);
-    expect(resolved.alerts.plan.transitions).toMatchObject([{ slo: ALERT, from: "firing", to: "resolved", notificationId: null, suppressedBy: "maintenance" }]);
+    expect(resolved.alerts.plan.transitions).toMatchObject([
+      { slo: ALERT, from: "firing", to: "resolved", notificationId: null, suppressedBy: "maintenance" },
+    ]);
     expect(evaluate.lines).toEqual([]);
   });
 });
@@ -199,7 +236,10 @@ describe("popwatch alerts with anycast states", () => {
     const own = await startEmbeddedStore({ dataDir });
     try {
       await writeAnswerRollups(own.store);
-      await evaluator(CONFIG, { results: own.store, alerts: new DynamoAlertStateStore({ client: own.client, tableName: own.store.tableName }) })(T);
+      await evaluator(CONFIG, {
+        results: own.store,
+        alerts: new DynamoAlertStateStore({ client: own.client, tableName: own.store.tableName }),
+      })(T);
     } finally {
       await own.close();
     }
@@ -209,7 +249,9 @@ describe("popwatch alerts with anycast states", () => {
     expect(c.err).toBe("");
     const at = "2025-06-02 12:00:00Z";
     expect(c.out).toMatch(
-      new RegExp(`\\n${ALERT}\\s+page\\s+${REGION}\\s+FIRING\\s+${at}\\s+${at}\\s+-\\s+answering PoP changed 10 times over 1h \\(dns\\) \\(threshold 6; 5 over 15m\\)\\n`),
+      new RegExp(
+        `\\n${ALERT}\\s+page\\s+${REGION}\\s+FIRING\\s+${at}\\s+${at}\\s+-\\s+answering PoP changed 10 times over 1h \\(dns\\) \\(threshold 6; 5 over 15m\\)\\n`,
+      ),
     );
     // Only the flap fired, so only it has a state; its rule (1h/15m, factor 1, no burn rates) is not shown as a burn.
     expect(c.out.trimEnd().split("\n")).toHaveLength(2);

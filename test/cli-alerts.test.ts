@@ -108,13 +108,16 @@ describe("popwatch run --once with SLOs, then popwatch alerts", () => {
     const json = JSON.parse((await cli("alerts", "--data-dir", dataDir, "--json")).out) as { states: Record<string, any>[] };
     const firing = json.states.filter((s) => s.status === "firing");
     expect(firing.map((s) => `${s.severity}/${s.scope}`).sort()).toEqual(["page/laptop", "page/pooled"]);
-    for (const state of firing) expect(state).toMatchObject({ slo: "closed-availability", announced: true, held: null, lastNotifiedAt: expect.any(String) });
+    for (const state of firing)
+      expect(state).toMatchObject({ slo: "closed-availability", announced: true, held: null, lastNotifiedAt: expect.any(String) });
     expect(json.states.filter((s) => s.severity === "ticket").every((s) => s.status !== "firing")).toBe(true);
 
     const table = await cli("alerts", "--data-dir", dataDir);
     expect(table.code).toBe(0);
     expect(table.out).toMatch(/^SLO\s+SEVERITY\s+SCOPE\s+STATUS\s+SINCE\s+LAST NOTIFIED\s+HELD\s+BURN \(RULE\)\n/);
-    expect(table.out).toMatch(/closed-availability\s+page\s+laptop\s+FIRING\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+-\s+20× \(1h\/5m > 14\.4×\)/);
+    expect(table.out).toMatch(
+      /closed-availability\s+page\s+laptop\s+FIRING\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+-\s+20× \(1h\/5m > 14\.4×\)/,
+    );
   });
 
   it("a second run does not notify again; history lists the transition with its notification", async () => {
@@ -122,9 +125,14 @@ describe("popwatch run --once with SLOs, then popwatch alerts", () => {
     expect(r.err).toBe("");
     expect(notificationsIn(r.out)).toEqual([]);
 
-    const history = JSON.parse((await cli("alerts", "--data-dir", dataDir, "--history", "--json")).out) as { history: Record<string, any>[] };
+    const history = JSON.parse((await cli("alerts", "--data-dir", dataDir, "--history", "--json")).out) as {
+      history: Record<string, any>[];
+    };
     const fired = history.history.filter((t) => t.to === "firing");
-    expect(fired.map((t) => `${t.severity}/${t.scope} ${t.from}->${t.to}`).sort()).toEqual(["page/laptop inactive->firing", "page/pooled inactive->firing"]);
+    expect(fired.map((t) => `${t.severity}/${t.scope} ${t.from}->${t.to}`).sort()).toEqual([
+      "page/laptop inactive->firing",
+      "page/pooled inactive->firing",
+    ]);
     expect(fired.every((t) => typeof t.notificationId === "string")).toBe(true);
 
     const table = await cli("alerts", "--data-dir", dataDir, "--history", "--limit", "1");

@@ -73,7 +73,12 @@ async function jsonLines(...flags: string[]): Promise<Record<string, unknown>[]>
   const r = await cli("catchment", "--data-dir", dataDir, "--json", ...flags);
   expect(r.err).toBe("");
   expect(r.code).toBe(0);
-  return r.out.trim() === "" ? [] : r.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  return r.out.trim() === ""
+    ? []
+    : r.out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe("popwatch catchment", () => {
@@ -90,8 +95,26 @@ describe("popwatch catchment", () => {
         unidentified: 1,
         changes: [{ at: iso(H0 + HOUR), from: "fra", to: "ams" }],
       },
-      { target: "anycast-dns", region: "us-east-1", counts: { iad: 3 }, shares: { iad: 1 }, dominant: "iad", total: 3, unidentified: 0, changes: [] },
-      { target: "front-door", region: "eu-central-1", counts: { fra: 2 }, shares: { fra: 1 }, dominant: "fra", total: 2, unidentified: 0, changes: [] },
+      {
+        target: "anycast-dns",
+        region: "us-east-1",
+        counts: { iad: 3 },
+        shares: { iad: 1 },
+        dominant: "iad",
+        total: 3,
+        unidentified: 0,
+        changes: [],
+      },
+      {
+        target: "front-door",
+        region: "eu-central-1",
+        counts: { fra: 2 },
+        shares: { fra: 1 },
+        dominant: "fra",
+        total: 2,
+        unidentified: 0,
+        changes: [],
+      },
     ]);
     for (const entry of lines) {
       const shares = Object.values(entry.shares as Record<string, number>);
@@ -107,13 +130,21 @@ describe("popwatch catchment", () => {
   });
 
   it("filters by target, region, kind and window; minute buckets show every change", async () => {
-    expect((await jsonLines("--target", "front-door", "--since", "1d")).map((e) => [e.target, e.region])).toEqual([["front-door", "eu-central-1"]]);
+    expect((await jsonLines("--target", "front-door", "--since", "1d")).map((e) => [e.target, e.region])).toEqual([
+      ["front-door", "eu-central-1"],
+    ]);
     expect((await jsonLines("--region", "us-east-1", "--since", "1d")).map((e) => e.dominant)).toEqual(["iad"]);
     expect((await jsonLines("--kind", "http", "--since", "1d")).map((e) => e.target)).toEqual(["front-door"]);
     const firstHour = await jsonLines("--since", iso(H0), "--until", iso(H0 + HOUR), "--target", "anycast-dns", "--region", "eu-central-1");
     expect(firstHour).toEqual([expect.objectContaining({ counts: { ams: 1, fra: 6 }, changes: [] })]);
     const minutes = await jsonLines("--since", iso(H0), "--bucket", "minute", "--target", "anycast-dns", "--region", "eu-central-1");
-    expect((minutes[0]!.changes as { from: string; to: string }[]).map((c) => `${c.from}>${c.to}`)).toEqual(["fra>ams", "ams>fra", "fra>ams", "ams>fra", "fra>ams"]);
+    expect((minutes[0]!.changes as { from: string; to: string }[]).map((c) => `${c.from}>${c.to}`)).toEqual([
+      "fra>ams",
+      "ams>fra",
+      "fra>ams",
+      "ams>fra",
+      "fra>ams",
+    ]);
   });
 
   it("prints a region × PoP table per target with the dominant PoP marked", async () => {

@@ -75,7 +75,10 @@ describe("popwatch evaluate", () => {
     const r = await evaluate("--json");
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = r.out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const summary = lines.at(-1);
     expect(summary).toMatchObject({ regions: ["eu-west-1", "us-east-1"], scopes: 3, undelivered: 0 });
     expect(summary.firing).toContainEqual({ slo: "dns-availability", scope: "eu-west-1", severity: "page" });
@@ -83,13 +86,19 @@ describe("popwatch evaluate", () => {
     const events = lines.slice(0, -1);
     expect(events.length).toBe(summary.delivered);
     expect(events).toContainEqual(
-      expect.objectContaining({ source: "popwatch", "detail-type": "Popwatch Burn-Rate Alert Firing", detail: expect.objectContaining({ slo: "dns-availability", severity: "page" }) }),
+      expect.objectContaining({
+        source: "popwatch",
+        "detail-type": "Popwatch Burn-Rate Alert Firing",
+        detail: expect.objectContaining({ slo: "dns-availability", severity: "page" }),
+      }),
     );
 
     const alerts = captureIo();
     expect(await main(["alerts", "--json", "--data-dir", dataDir], alerts.io)).toBe(0);
     const states = JSON.parse(alerts.out).states as { slo: string; scope: string; severity: string; status: string }[];
-    expect(states).toContainEqual(expect.objectContaining({ slo: "dns-availability", scope: "eu-west-1", severity: "page", status: "firing" }));
+    expect(states).toContainEqual(
+      expect.objectContaining({ slo: "dns-availability", scope: "eu-west-1", severity: "page", status: "firing" }),
+    );
     expect(states.filter((s) => s.scope === "us-east-1" && s.status === "firing")).toEqual([]);
   });
 

@@ -7,10 +7,9 @@ import { join } from "node:path";
 import { startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseImportLine } from "../packages/cli/src/commands/import";
-import { parseWhen } from "../packages/cli/src/time-flags";
 import { main } from "../packages/cli/src/index";
+import { parseWhen } from "../packages/cli/src/time-flags";
 import { captureIo } from "./support/capture-io";
-
 
 async function cli(...argv: string[]) {
   const c = captureIo();
@@ -75,8 +74,17 @@ describe("popwatch import", () => {
 
     const { store, close } = await startEmbeddedStore({ dataDir });
     try {
-      const minutes = await store.queryRollups({ target: "anycast-dns", kind: "dns", region: "eu-central-1", granularity: "minute", from: BASE, to: BASE + 120_000 });
-      expect(minutes).toEqual([expect.objectContaining({ minute: at(0).slice(0, 16), total: 3, good: 2, failures: { timeout: 1 }, popChanges: 1 })]);
+      const minutes = await store.queryRollups({
+        target: "anycast-dns",
+        kind: "dns",
+        region: "eu-central-1",
+        granularity: "minute",
+        from: BASE,
+        to: BASE + 120_000,
+      });
+      expect(minutes).toEqual([
+        expect.objectContaining({ minute: at(0).slice(0, 16), total: 3, good: 2, failures: { timeout: 1 }, popChanges: 1 }),
+      ]);
       const stored = await store.queryResults({ since: BASE, until: BASE + 120_000, region: "us-east-1" });
       expect(stored).toEqual([expect.objectContaining({ slotAt: at(70), startedAt: at(70), seq: 0 })]);
       expect(stored[0]).not.toHaveProperty("time");
@@ -142,8 +150,14 @@ describe("popwatch import", () => {
     await writeFile(join(dir, "export.jsonl"), exported);
     const other = join(dir, "other-data");
     expect((await cli("import", "--data-dir", other, join(dir, "export.jsonl"))).code).toBe(0);
-    const copied = (await cli("results", "--data-dir", other, "--json")).out.trim().split("\n").map((l) => JSON.parse(l));
-    const original = exported.trim().split("\n").map((l) => JSON.parse(l));
+    const copied = (await cli("results", "--data-dir", other, "--json")).out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const original = exported
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const strip = (r: Record<string, unknown>) => ({ ...r, invocationId: undefined });
     expect(copied.map(strip)).toEqual(original.map(strip));
   });
@@ -169,7 +183,9 @@ describe("popwatch results", () => {
     const [header, ...rows] = r.out.trim().split("\n");
     expect(header).toMatch(/^TIME\s+REGION\s+KIND\s+TARGET\s+OK\s+POP\s+SOURCE\s+TIMINGS \(ms\)\s+DETAILS$/);
     expect(rows).toHaveLength(7);
-    expect(rows[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+eu-central-1\s+dns\s+anycast-dns \(192\.0\.2\.53:53\)\s+ok\s+fra\s+nsid\s+rtt 11\.9\s+total 12\.5/);
+    expect(rows[0]).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+eu-central-1\s+dns\s+anycast-dns \(192\.0\.2\.53:53\)\s+ok\s+fra\s+nsid\s+rtt 11\.9\s+total 12\.5/,
+    );
     expect(r.out).toMatch(/FAIL\s+-\s+-\s+.*timeout: no answer within 2000 ms/);
   });
 
@@ -177,13 +193,28 @@ describe("popwatch results", () => {
     const json = async (...flags: string[]) => {
       const r = await cli("results", "--data-dir", dataDir, "--json", ...flags);
       expect(r.code).toBe(0);
-      return r.out.trim() === "" ? [] : r.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      return r.out.trim() === ""
+        ? []
+        : r.out
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as Record<string, unknown>);
     };
     expect((await json("--kind", "http")).map((r) => r.name)).toEqual(["front-door"]);
-    expect((await json("--target", "anycast-dns", "--region", "eu-central-1")).map((r) => r.slotAt)).toEqual([at(0), at(10), at(20), at(30)]);
+    expect((await json("--target", "anycast-dns", "--region", "eu-central-1")).map((r) => r.slotAt)).toEqual([
+      at(0),
+      at(10),
+      at(20),
+      at(30),
+    ]);
     expect((await json("--limit", "2")).map((r) => r.slotAt)).toEqual([at(0), at(10)]);
     const [first] = await json("--limit", "1");
-    expect(first).toMatchObject({ kind: "dns", region: "eu-central-1", seq: 0, invocationId: expect.stringMatching(/^import#[0-9a-f]{32}$/) });
+    expect(first).toMatchObject({
+      kind: "dns",
+      region: "eu-central-1",
+      seq: 0,
+      invocationId: expect.stringMatching(/^import#[0-9a-f]{32}$/),
+    });
     expect(await json("--since", at(75), "--until", at(90))).toHaveLength(1);
     expect(await json("--since", "1d", "--until", new Date(BASE - 1).toISOString())).toEqual([]);
   });
@@ -203,7 +234,8 @@ describe("popwatch results", () => {
     expect(parseWhen("since", "30s", now)).toBe(now - 30_000);
     expect(parseWhen("since", "2025-03-01T10:00:00Z", now)).toBe(Date.parse("2025-03-01T10:00:00Z"));
     expect(parseWhen("since", "2025-03-01", now)).toBe(Date.parse("2025-03-01T00:00:00Z"));
-    for (const bad of ["15", "1w", "yesterday", "2025-13-40", ""]) expect(() => parseWhen("since", bad, now)).toThrow(/--since: expected a duration/);
+    for (const bad of ["15", "1w", "yesterday", "2025-13-40", ""])
+      expect(() => parseWhen("since", bad, now)).toThrow(/--since: expected a duration/);
   });
 
   it("usage errors exit 2 naming the flag", async () => {

@@ -12,9 +12,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { PERIOD_MS, type ProbeResult, type Rollup, burnRate, rollupResults } from "@popwatch/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../packages/cli/src/index";
 import { MAX_SERIES_POINTS, burnRateCharts, latencyCharts, seriesBucketMs, seriesWindow } from "../packages/cli/src/report/charts";
 import { escapeHtml, jsonForScript } from "../packages/cli/src/report/render-html";
-import { main } from "../packages/cli/src/index";
 import { captureIo } from "./support/capture-io";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -155,7 +155,19 @@ describe("popwatch report --html (bundled CLI)", () => {
   beforeAll(async () => {
     expect(existsSync(POPWATCH_BUNDLE), `${POPWATCH_BUNDLE} is missing: run node scripts/build.mjs first`).toBe(true);
     htmlFile = join(dir, "out.html");
-    const r = await popwatch("report", "--config", configFile, "--data-dir", dataDir, "--since", "6h", "--until", new Date(NOW).toISOString(), "--html", htmlFile);
+    const r = await popwatch(
+      "report",
+      "--config",
+      configFile,
+      "--data-dir",
+      dataDir,
+      "--since",
+      "6h",
+      "--until",
+      new Date(NOW).toISOString(),
+      "--html",
+      htmlFile,
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^popwatch report: wrote .*out\.html \(\d+ SLO rows, \d+ charts\)\n$/);
@@ -180,7 +192,8 @@ describe("popwatch report --html (bundled CLI)", () => {
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1]?.replaceAll("&#39;", "'");
     expect(csp).toMatch(/default-src 'none'; script-src 'sha256-[^']+' 'sha256-[^']+';/);
     // No script has a src: uPlot and the page's script inline, and the data block.
-    for (const tag of html.match(/<script\b[^>]*>/g) ?? []) expect(tag).toMatch(/^<script(?: type="application\/json" id="report-data")?>$/);
+    for (const tag of html.match(/<script\b[^>]*>/g) ?? [])
+      expect(tag).toMatch(/^<script(?: type="application\/json" id="report-data")?>$/);
   });
 
   it("the hostile PoP id appears only escaped", () => {
@@ -202,7 +215,8 @@ describe("popwatch report --html (bundled CLI)", () => {
     expect(data.bucketMs).toBe(5 * MINUTE);
     const burn = data.charts.filter((c: any) => c.kind === "burn");
     const latency = data.charts.filter((c: any) => c.kind === "latency");
-    const figureScope = (id: string) => new RegExp(`<figure class="chart" id="${id}" data-chart-kind="(\\w+)" data-scope="([^"]+)"`).exec(html)!;
+    const figureScope = (id: string) =>
+      new RegExp(`<figure class="chart" id="${id}" data-chart-kind="(\\w+)" data-scope="([^"]+)"`).exec(html)!;
     const burnScopes = burn.map((c: any) => figureScope(c.id)[2]);
     expect(burnScopes).toEqual([...REGIONS, "pooled"]);
     for (const chart of burn) {
@@ -212,7 +226,9 @@ describe("popwatch report --html (bundled CLI)", () => {
       for (const [i, slo] of SLOS.entries()) {
         const expected = chart.x.map((seconds: number) => {
           const from = seconds * 1000;
-          const events = DATA.filter((r) => r.target === slo.target && regions.includes(r.region) && r.ms >= from && r.ms < Math.min(from + data.bucketMs, endsAt));
+          const events = DATA.filter(
+            (r) => r.target === slo.target && regions.includes(r.region) && r.ms >= from && r.ms < Math.min(from + data.bucketMs, endsAt),
+          );
           return burnRate({ bad: events.filter((r) => !good(slo, r)).length, total: events.length }, slo.objective);
         });
         const actual = chart.lines[i].values;
@@ -225,7 +241,9 @@ describe("popwatch report --html (bundled CLI)", () => {
     }
     // The burning SLO: a third of eu-west-1's DNS probes failed in the last 90 minutes, one or two in each whole five-minute bucket (20× or 40× at 99 %).
     const eu = burn.find((c: any) => figureScope(c.id)[2] === "eu-west-1");
-    const recent = eu.x.flatMap((seconds: number, k: number) => (seconds * 1000 >= NOW - 90 * MINUTE && seconds * 1000 + 5 * MINUTE <= NOW ? [eu.lines[0].values[k]] : []));
+    const recent = eu.x.flatMap((seconds: number, k: number) =>
+      seconds * 1000 >= NOW - 90 * MINUTE && seconds * 1000 + 5 * MINUTE <= NOW ? [eu.lines[0].values[k]] : [],
+    );
     expect(recent.length).toBeGreaterThanOrEqual(17);
     for (const value of recent) expect([20, 40]).toContain(Math.round(value));
     const earlier = eu.x.flatMap((seconds: number, k: number) => (seconds * 1000 < NOW - 95 * MINUTE ? [eu.lines[0].values[k]] : []));
@@ -245,7 +263,8 @@ describe("popwatch report --html (bundled CLI)", () => {
 
   it("has the SLO table with colour-coded burn rates, the catchment matrix and the findings sections", () => {
     const sloRow = (slo: string, scope: string) => new RegExp(`<tr><td>${slo}</td><td>${scope}</td>.*?</tr>`).exec(html)?.[0] ?? "";
-    const cells = (row: string) => [...row.matchAll(/<td( class="[^"]*")?>(.*?)<\/td>/g)].map((m) => `${(m[1] ?? "").replace(/ class="(.*)"/, "$1")}|${m[2]}`);
+    const cells = (row: string) =>
+      [...row.matchAll(/<td( class="[^"]*")?>(.*?)<\/td>/g)].map((m) => `${(m[1] ?? "").replace(/ class="(.*)"/, "$1")}|${m[2]}`);
     // Burn rates 5m 30m 1h 2h 6h 1d 3d and the period: a third of the last 90 minutes failed.
     const burning = cells(sloRow("dns-availability", "eu-west-1"));
     expect(burning.slice(5, 14)).toEqual([
@@ -260,27 +279,44 @@ describe("popwatch report --html (bundled CLI)", () => {
       expect.stringMatching(/^num burn-page\|/),
     ]);
     expect(burning.slice(14, 16)).toEqual(["alert-on|inactive (burning)", "alert-on|inactive (burning)"]);
-    expect(cells(sloRow("dns-availability", "us-east-1")).slice(5, 14)).toEqual(["num budget-ok|100%", ...Array(8).fill("num burn-zero|0×")]);
+    expect(cells(sloRow("dns-availability", "us-east-1")).slice(5, 14)).toEqual([
+      "num budget-ok|100%",
+      ...Array(8).fill("num burn-zero|0×"),
+    ]);
     // config.localRegion ("local") holds no results, so it has no row (issue 10).
     expect(html).not.toContain("<td>local</td>");
     const catchment = /<section id="catchment">(.*?)<\/section>/s.exec(html)![1]!;
-    expect(catchment).toMatch(/<h3>anycast-dns<\/h3><div class="scroll"><table class="catchment"><thead><tr><th>Region<\/th><th>Answers<\/th><th>No PoP<\/th><th>Changes<\/th><th>iad<\/th><th>lhr<\/th><th>&lt;\/script&gt;/);
-    expect(catchment).toMatch(/<tr><td>eu-west-1<\/td><td class="num">330<\/td><td class="num">30<\/td><td class="num">\d+<\/td><td class="share none">-<\/td><td class="share dominant" style="[^"]*" title="dominant PoP">★ 97\.0%<\/td><td class="share" style="[^"]*">3\.0%<\/td><\/tr>/);
+    expect(catchment).toMatch(
+      /<h3>anycast-dns<\/h3><div class="scroll"><table class="catchment"><thead><tr><th>Region<\/th><th>Answers<\/th><th>No PoP<\/th><th>Changes<\/th><th>iad<\/th><th>lhr<\/th><th>&lt;\/script&gt;/,
+    );
+    expect(catchment).toMatch(
+      /<tr><td>eu-west-1<\/td><td class="num">330<\/td><td class="num">30<\/td><td class="num">\d+<\/td><td class="share none">-<\/td><td class="share dominant" style="[^"]*" title="dominant PoP">★ 97\.0%<\/td><td class="share" style="[^"]*">3\.0%<\/td><\/tr>/,
+    );
     expect(catchment).toMatch(/<td class="share dominant" style="[^"]*" title="dominant PoP">★ 100\.0%<\/td>/);
-    for (const id of ["slos", "catchment", "burn-rates", "latency", "failovers", "detours", "impossible-rtts"]) expect(html).toContain(`<section id="${id}">`);
+    for (const id of ["slos", "catchment", "burn-rates", "latency", "failovers", "detours", "impossible-rtts"])
+      expect(html).toContain(`<section id="${id}">`);
   });
 
   it("usage errors exit 2; an unwritable FILE exits 1", async () => {
     const both = await popwatch("report", "--config", configFile, "--data-dir", dataDir, "--html", join(dir, "x.html"), "--json");
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--html and --format\/--json exclude each other/);
-    const unwritable = await popwatch("report", "--config", configFile, "--data-dir", dataDir, "--html", join(dir, "no-such-dir", "x.html"));
+    const unwritable = await popwatch(
+      "report",
+      "--config",
+      configFile,
+      "--data-dir",
+      dataDir,
+      "--html",
+      join(dir, "no-such-dir", "x.html"),
+    );
     expect(unwritable.code).toBe(1);
     expect(unwritable.stderr).toMatch(/cannot write .*x\.html \(ENOENT\)/);
   }, 60_000);
 
   const chromium = existsSync(CHROMIUM);
-  if (!chromium) process.stdout.write(`cli-report-html: skipping the Chromium rendering test: ${CHROMIUM} is missing (apt-get install chromium)\n`);
+  if (!chromium)
+    process.stdout.write(`cli-report-html: skipping the Chromium rendering test: ${CHROMIUM} is missing (apt-get install chromium)\n`);
 
   // Loopback only: a proxy on a closed loopback port and a resolver that resolves nothing catch whatever the flags miss.
   const chromiumFlags = (profile: string) => [
@@ -299,54 +335,74 @@ describe("popwatch report --html (bundled CLI)", () => {
     "--virtual-time-budget=5000",
   ];
 
-  it.skipIf(!chromium)("renders in headless Chromium: every chart reports it drew, and nothing was injected", async () => {
-    const profile = await mkdtemp(join(tmpdir(), "popwatch-chromium-"));
-    try {
-      const r = await run(CHROMIUM, [...chromiumFlags(profile), "--window-size=1280,900", "--dump-dom", pathToFileURL(htmlFile).href], 90_000);
-      expect(r.code, r.stderr).toBe(0);
-      const dom = r.stdout;
-      expect(dom).toMatch(/<\/html>\s*$/);
-      const expected = new Set(DATA.map((d) => d.region)).size + 1 + new Set(DATA.filter((d) => d.ok).map((d) => `${d.region} ${d.target} ${d.kind}`)).size;
-      const body = /<body\b[^>]*>/.exec(dom)![0];
-      expect(body).toContain(`data-charts-expected="${expected}"`);
-      expect(body).toContain(`data-charts-drawn="${expected}"`);
-      expect(body).not.toContain("data-page-error");
-      const figures = dom.match(/<figure\b[^>]*>/g) ?? [];
-      expect(figures).toHaveLength(expected);
-      for (const figure of figures) {
-        expect(figure).toContain('data-drawn="true"');
-        expect(figure).not.toContain("data-chart-error");
+  it.skipIf(!chromium)(
+    "renders in headless Chromium: every chart reports it drew, and nothing was injected",
+    async () => {
+      const profile = await mkdtemp(join(tmpdir(), "popwatch-chromium-"));
+      try {
+        const r = await run(
+          CHROMIUM,
+          [...chromiumFlags(profile), "--window-size=1280,900", "--dump-dom", pathToFileURL(htmlFile).href],
+          90_000,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        const dom = r.stdout;
+        expect(dom).toMatch(/<\/html>\s*$/);
+        const expected =
+          new Set(DATA.map((d) => d.region)).size +
+          1 +
+          new Set(DATA.filter((d) => d.ok).map((d) => `${d.region} ${d.target} ${d.kind}`)).size;
+        const body = /<body\b[^>]*>/.exec(dom)![0];
+        expect(body).toContain(`data-charts-expected="${expected}"`);
+        expect(body).toContain(`data-charts-drawn="${expected}"`);
+        expect(body).not.toContain("data-page-error");
+        const figures = dom.match(/<figure\b[^>]*>/g) ?? [];
+        expect(figures).toHaveLength(expected);
+        for (const figure of figures) {
+          expect(figure).toContain('data-drawn="true"');
+          expect(figure).not.toContain("data-chart-error");
+        }
+        // uPlot's canvases, one per chart, with a size.
+        const canvases = dom.match(/<canvas\b[^>]*>/g) ?? [];
+        expect(canvases).toHaveLength(expected);
+        for (const canvas of canvases) expect(canvas).toMatch(/width="[1-9]\d*" height="[1-9]\d*"/);
+        // The hostile id stayed text: no element came out of it.
+        expect(dom).not.toMatch(/<img\b/i);
+        expect(dom).toContain(HOSTILE_HTML);
+      } finally {
+        await rm(profile, { recursive: true, force: true });
       }
-      // uPlot's canvases, one per chart, with a size.
-      const canvases = dom.match(/<canvas\b[^>]*>/g) ?? [];
-      expect(canvases).toHaveLength(expected);
-      for (const canvas of canvases) expect(canvas).toMatch(/width="[1-9]\d*" height="[1-9]\d*"/);
-      // The hostile id stayed text: no element came out of it.
-      expect(dom).not.toMatch(/<img\b/i);
-      expect(dom).toContain(HOSTILE_HTML);
-    } finally {
-      await rm(profile, { recursive: true, force: true });
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
-  it.skipIf(!chromium)("a screenshot of the page is a non-trivial PNG", async () => {
-    const profile = await mkdtemp(join(tmpdir(), "popwatch-chromium-"));
-    const png = join(dir, "out.png");
-    try {
-      const r = await run(CHROMIUM, [...chromiumFlags(profile), "--window-size=1280,2400", `--screenshot=${png}`, pathToFileURL(htmlFile).href], 90_000);
-      expect(r.code, r.stderr).toBe(0);
-      const bytes = await readFile(png);
-      expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-      expect((await stat(png)).size).toBeGreaterThan(50_000);
-    } finally {
-      await rm(profile, { recursive: true, force: true });
-    }
-  }, 120_000);
+  it.skipIf(!chromium)(
+    "a screenshot of the page is a non-trivial PNG",
+    async () => {
+      const profile = await mkdtemp(join(tmpdir(), "popwatch-chromium-"));
+      const png = join(dir, "out.png");
+      try {
+        const r = await run(
+          CHROMIUM,
+          [...chromiumFlags(profile), "--window-size=1280,2400", `--screenshot=${png}`, pathToFileURL(htmlFile).href],
+          90_000,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        const bytes = await readFile(png);
+        expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+        expect((await stat(png)).size).toBeGreaterThan(50_000);
+      } finally {
+        await rm(profile, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });
 
 describe("escaping", () => {
   it("escapeHtml leaves no markup character and decodes back to the text", () => {
-    const decode = (s: string) => s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e]!);
+    const decode = (s: string) =>
+      s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e]!);
     fc.assert(
       fc.property(fc.string({ unit: "binary" }), (text) => {
         const escaped = escapeHtml(text);
@@ -405,7 +461,9 @@ describe("chart series from rollups", () => {
       }));
     const all = [...results("a", 4), ...results("b", 10)];
     const rollupsOf = (granularity: "minute" | "hour") =>
-      ["a", "b"].flatMap((region) => rollupResults(all.filter((r) => r.region === region) as unknown as ProbeResult[], { region, granularity }) as Rollup[]);
+      ["a", "b"].flatMap(
+        (region) => rollupResults(all.filter((r) => r.region === region) as unknown as ProbeResult[], { region, granularity }) as Rollup[],
+      );
     const slo = { name: "avail", target: "t", sli: { type: "availability" as const }, objective: 0.9 };
     const input = (rollups: Rollup[]) => ({
       slos: [slo],
@@ -421,8 +479,13 @@ describe("chart series from rollups", () => {
     for (const [index, chart] of fromHours.entries()) {
       const regions = index === 2 ? ["a", "b"] : [chart.scope];
       chart.x.forEach((from, k) => {
-        const events = all.filter((r) => regions.includes(r.region) && Date.parse(r.startedAt) >= from && Date.parse(r.startedAt) < from + PERIOD_MS.hour);
-        expect(chart.lines[0]!.values[k]).toBeCloseTo(burnRate({ bad: events.filter((r) => !r.ok).length, total: events.length }, 0.9)!, 12);
+        const events = all.filter(
+          (r) => regions.includes(r.region) && Date.parse(r.startedAt) >= from && Date.parse(r.startedAt) < from + PERIOD_MS.hour,
+        );
+        expect(chart.lines[0]!.values[k]).toBeCloseTo(
+          burnRate({ bad: events.filter((r) => !r.ok).length, total: events.length }, 0.9)!,
+          12,
+        );
       });
     }
     const latency = latencyCharts(rollupsOf("minute"), seriesWindow(start, start + 3 * PERIOD_MS.hour));

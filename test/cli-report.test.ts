@@ -118,7 +118,16 @@ async function reportJson(...flags: string[]): Promise<Record<string, any>> {
   return JSON.parse(r.out) as Record<string, any>;
 }
 
-const WINDOW_MINUTES: Record<string, number> = { "5m": 5, "30m": 30, "1h": 60, "2h": 120, "6h": 360, "1d": 1440, "3d": 4320, "30d": 43_200 };
+const WINDOW_MINUTES: Record<string, number> = {
+  "5m": 5,
+  "30m": 30,
+  "1h": 60,
+  "2h": 120,
+  "6h": 360,
+  "1d": 1440,
+  "3d": 4320,
+  "30d": 43_200,
+};
 
 /** Bad and total results of a target in the window of `minutes` ending at NOW, in the given regions. */
 function counts(target: string, regions: readonly string[], minutes: number) {
@@ -132,7 +141,16 @@ const burn = (c: { bad: number; total: number }, objective: number) => (c.total 
 describe("popwatch report --json", () => {
   it("prints one object with the contract's keys; one row per SLO and scope", async () => {
     const out = await reportJson();
-    expect(Object.keys(out).sort()).toEqual(["convergence", "detours", "endsAt", "failovers", "generatedAt", "impossibleRtts", "itemsRead", "slos"]);
+    expect(Object.keys(out).sort()).toEqual([
+      "convergence",
+      "detours",
+      "endsAt",
+      "failovers",
+      "generatedAt",
+      "impossibleRtts",
+      "itemsRead",
+      "slos",
+    ]);
     expect(out.generatedAt).toBe(iso(NOW + 30_000));
     expect(out.endsAt).toBe(iso(NOW));
     expect(out.itemsRead).toBeGreaterThan(0);
@@ -146,14 +164,23 @@ describe("popwatch report --json", () => {
     for (const row of out.slos) {
       const regions = row.scope === "pooled" ? REGIONS : [row.scope];
       const objective = 0.99;
-      expect(row).toMatchObject({ objective, period: "30d", indicator: { type: "availability" }, alerts: { page: "inactive", ticket: "inactive" } });
+      expect(row).toMatchObject({
+        objective,
+        period: "30d",
+        indicator: { type: "availability" },
+        alerts: { page: "inactive", ticket: "inactive" },
+      });
       for (const [window, minutes] of Object.entries(WINDOW_MINUTES)) {
         const expected = burn(counts(row.target, regions, minutes), objective);
         if (expected === null) expect({ window, burn: row.burnRates[window] }).toEqual({ window, burn: null });
         else expect(row.burnRates[window], `${row.slo}/${row.scope} ${window}`).toBeCloseTo(expected, 9);
       }
       const period = counts(row.target, regions, WINDOW_MINUTES["30d"]!);
-      expect(row.sli).toEqual({ good: period.total - period.bad, total: period.total, ratio: period.total === 0 ? null : (period.total - period.bad) / period.total });
+      expect(row.sli).toEqual({
+        good: period.total - period.bad,
+        total: period.total,
+        ratio: period.total === 0 ? null : (period.total - period.bad) / period.total,
+      });
       const periodBurn = burn(period, objective);
       if (periodBurn === null) expect(row.budgetRemaining).toBeNull();
       else expect(row.budgetRemaining).toBeCloseTo(1 - periodBurn, 9);
@@ -200,7 +227,9 @@ describe("popwatch report --json", () => {
 
     const useast = AWS_REGION_LOCATIONS.get("us-east-1")!;
     const excess = greatCircleKm(useast, airportLocation("fra")!) - greatCircleKm(useast, airportLocation("iad")!);
-    expect(out.detours).toEqual([expect.objectContaining({ target: "front-door", region: "us-east-1", pop: "fra", nearestPop: "iad", share: 1 })]);
+    expect(out.detours).toEqual([
+      expect.objectContaining({ target: "front-door", region: "us-east-1", pop: "fra", nearestPop: "iad", share: 1 }),
+    ]);
     expect(out.detours[0].excessKm).toBeCloseTo(excess, 6);
     expect(out.detours[0].excessKm).toBeGreaterThan(6000);
 
@@ -214,7 +243,10 @@ describe("popwatch report --json", () => {
     const bySlo = await reportJson("--slo", "front-door-availability");
     expect(bySlo.slos.map((s: any) => s.slo)).toEqual(Array(REGIONS.length + 1).fill("front-door-availability"));
     const byRegion = await reportJson("--region", "eu-west-1");
-    expect(byRegion.slos.map((s: any) => `${s.slo}/${s.scope}`)).toEqual(["dns-availability/eu-west-1", "front-door-availability/eu-west-1"]);
+    expect(byRegion.slos.map((s: any) => `${s.slo}/${s.scope}`)).toEqual([
+      "dns-availability/eu-west-1",
+      "front-door-availability/eu-west-1",
+    ]);
     expect(byRegion.detours).toEqual([]);
     expect(byRegion.failovers).toHaveLength(1);
     expect(byRegion.impossibleRtts).toHaveLength(1);
@@ -241,14 +273,18 @@ describe("popwatch report: table, csv, markdown", () => {
     expect(r.code).toBe(0);
     const lines = r.out.split("\n");
     const header = lines.findIndex((l) => l.startsWith("SLO "));
-    expect(lines[header]).toMatch(/^SLO\s+SCOPE\s+OBJECTIVE\s+SLI\s+GOOD\/TOTAL\s+BUDGET LEFT\s+5m\s+30m\s+1h\s+2h\s+6h\s+1d\s+3d\s+PERIOD\s+PAGE\s+TICKET/);
+    expect(lines[header]).toMatch(
+      /^SLO\s+SCOPE\s+OBJECTIVE\s+SLI\s+GOOD\/TOTAL\s+BUDGET LEFT\s+5m\s+30m\s+1h\s+2h\s+6h\s+1d\s+3d\s+PERIOD\s+PAGE\s+TICKET/,
+    );
     const rows = lines.slice(header + 1, header + 1 + SLO_ROWS);
     expect(rows.map((l) => l.split(/\s+/).slice(0, 2).join("/"))).toEqual(
       ["dns-availability", "front-door-availability"].flatMap((slo) => [...REGIONS, "pooled"].map((scope) => `${slo}/${scope}`)),
     );
     expect(r.out).toMatch(/dns-availability\s+eu-west-1\s+99% 30d\s+70\.83%\s+85\/120\s+-2817%\s+60×\s+50×\s+50×/);
     expect(r.out).toMatch(/inactive \(burning\)/);
-    expect(r.out).toMatch(/Failovers since .*\nTARGET\s+KIND\s+REGION\s+FROM\s+TO\s+AT\s+CONVERGENCE\s+RESOLUTION\nanycast-dns\s+dns\s+eu-west-1\s+dub\s+lhr\s+\S+ \S+Z\s+6 min\s+60 s\n/);
+    expect(r.out).toMatch(
+      /Failovers since .*\nTARGET\s+KIND\s+REGION\s+FROM\s+TO\s+AT\s+CONVERGENCE\s+RESOLUTION\nanycast-dns\s+dns\s+eu-west-1\s+dub\s+lhr\s+\S+ \S+Z\s+6 min\s+60 s\n/,
+    );
     expect(r.out).toMatch(/converged within 30 s: eu-west-1 0\/1 \(0%\)/);
     expect(r.out).toMatch(/Detours since .*\n.*\nfront-door\s+us-east-1\s+fra\s+100%\s+\d+ km\s+iad/);
     expect(r.out).toMatch(/Impossible RTTs since .*\n.*\nresolver\s+eu-west-1\s+syd\s+dns\s+1 ms\s+1\d\d\.?\d* ms/);
@@ -257,11 +293,25 @@ describe("popwatch report: table, csv, markdown", () => {
   it("csv: a header and one row per SLO and scope, then one block per kind of finding", async () => {
     const r = await report("--format", "csv");
     expect(r.code).toBe(0);
-    const blocks = r.out.trimEnd().split("\n\n").map((b) => b.split("\n"));
+    const blocks = r.out
+      .trimEnd()
+      .split("\n\n")
+      .map((b) => b.split("\n"));
     const [slos, failovers, convergence, detours, impossible] = blocks;
     expect(blocks).toHaveLength(5);
     const header = slos![0]!.split(",");
-    expect(header.slice(0, 10)).toEqual(["slo", "target", "scope", "sli_type", "objective", "period", "good", "total", "sli", "budget_remaining"]);
+    expect(header.slice(0, 10)).toEqual([
+      "slo",
+      "target",
+      "scope",
+      "sli_type",
+      "objective",
+      "period",
+      "good",
+      "total",
+      "sli",
+      "budget_remaining",
+    ]);
     expect(slos).toHaveLength(1 + SLO_ROWS);
     const row = Object.fromEntries(slos![1 + REGIONS.indexOf("eu-west-1")]!.split(",").map((v, i) => [header[i], v]));
     expect(row).toMatchObject({ slo: "dns-availability", scope: "eu-west-1", good: "85", total: "120", page: "inactive" });
@@ -281,7 +331,9 @@ describe("popwatch report: table, csv, markdown", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^## SLOs: windows end /);
     const tableLines = r.out.split("\n").filter((l) => l.startsWith("|"));
-    expect(tableLines[0]).toMatch(/^\| SLO \| SCOPE \| OBJECTIVE \| SLI \| GOOD\/TOTAL \| BUDGET LEFT \| 5m \| 30m \| 1h \| 2h \| 6h \| 1d \| 3d \| PERIOD \| PAGE \| TICKET \|/);
+    expect(tableLines[0]).toMatch(
+      /^\| SLO \| SCOPE \| OBJECTIVE \| SLI \| GOOD\/TOTAL \| BUDGET LEFT \| 5m \| 30m \| 1h \| 2h \| 6h \| 1d \| 3d \| PERIOD \| PAGE \| TICKET \|/,
+    );
     expect(tableLines[1]).toMatch(/^\|( --- \|)+$/);
     expect(tableLines[2]).toMatch(/^\| dns-availability \| eu-west-1 \| 99% 30d \|/);
     expect(tableLines[3]).toMatch(/^\| front-door-availability \| eu-west-1 \|/);
@@ -331,7 +383,11 @@ describe("popwatch report without SLOs", () => {
     for (const row of rows) {
       const mine = DATA.filter((d) => d.target === row.target && d.region === row.region && d.ms >= NOW - 120 * MINUTE);
       const good = mine.filter((d) => d.ok);
-      expect({ series: `${row.target}/${row.region}`, good: row.good, total: row.total }).toEqual({ series: `${row.target}/${row.region}`, good: good.length, total: mine.length });
+      expect({ series: `${row.target}/${row.region}`, good: row.good, total: row.total }).toEqual({
+        series: `${row.target}/${row.region}`,
+        good: good.length,
+        total: mine.length,
+      });
       expect(row.successRatio).toBeCloseTo(good.length / mine.length, 12);
       expect(row.unidentified).toBe(mine.length - good.length);
       const byPop = new Map<string, number>();
@@ -340,12 +396,19 @@ describe("popwatch report without SLOs", () => {
     }
     const eu = rows.find((s) => s.target === "anycast-dns" && s.region === "eu-west-1");
     // 85 of 120 answered: 30 from dub, 55 from lhr.
-    expect(eu).toMatchObject({ good: 85, total: 120, pops: [{ pop: "lhr", count: 55 }, { pop: "dub", count: 30 }] });
+    expect(eu).toMatchObject({
+      good: 85,
+      total: 120,
+      pops: [
+        { pop: "lhr", count: 55 },
+        { pop: "dub", count: 30 },
+      ],
+    });
     const fra = rows.find((s) => s.target === "front-door" && s.region === "us-east-1");
     for (const q of ["p50", "p95", "p99"]) expect(Math.abs(fra.latency[q] - 150) / 150).toBeLessThanOrEqual(0.01);
   });
 
-  it("table: a targets section instead of \"no SLOs\"; with SLOs it appears only with --series", async () => {
+  it('table: a targets section instead of "no SLOs"; with SLOs it appears only with --series', async () => {
     const r = await reportWithout("--since", "2h");
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/no SLOs to report/);

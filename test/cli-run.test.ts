@@ -12,8 +12,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../packages/cli/src/commands/run";
 import { main } from "../packages/cli/src/index";
-import { requireServer, skipUnless, useTestServers } from "./support/servers";
 import { captureIo } from "./support/capture-io";
+import { requireServer, skipUnless, useTestServers } from "./support/servers";
 
 const servers = useTestServers();
 const needs = [skipUnless(servers.dns.nsd), skipUnless(servers.nginx)];
@@ -22,7 +22,6 @@ const note = needs.map((n) => n.note).join("");
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "popwatch.mjs");
-
 
 let dir: string;
 let closedPort: number;
@@ -49,7 +48,11 @@ async function writeConfig(name: string, extra: { failing?: boolean; roundsPerIn
   const nsd = requireServer(servers.dns.nsd);
   const nginx = requireServer(servers.nginx);
   const targets: unknown[] = [
-    { name: "nsd", address: nsd.address, probes: { dns: { port: nsd.port, qname: servers.records.a.name, qtype: "A", chaos: ["id.server"] } } },
+    {
+      name: "nsd",
+      address: nsd.address,
+      probes: { dns: { port: nsd.port, qname: servers.records.a.name, qtype: "A", chaos: ["id.server"] } },
+    },
     { name: "nginx", address: nginx.address, hostname: nginx.host, probes: { http: { port: nginx.httpsPort, ca: [nginx.caPem] } } },
   ];
   if (extra.failing) targets.push({ name: "closed", address: "127.0.0.1", probes: { tcp: { port: closedPort } } });
@@ -67,7 +70,12 @@ async function writeConfig(name: string, extra: { failing?: boolean; roundsPerIn
 async function storedResults(dataDir: string): Promise<Record<string, unknown>[]> {
   const c = captureIo();
   expect(await main(["results", "--data-dir", dataDir, "--json", "--since", "10m"], c.io)).toBe(0);
-  return c.out.trim() === "" ? [] : c.out.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  return c.out.trim() === ""
+    ? []
+    : c.out
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe.skipIf(skip)(`popwatch run${note}`, () => {
@@ -95,8 +103,15 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
     const c = captureIo();
     const code = await main(["run", "--once", "--json", "--config", config, "--data-dir", join(dir, "failing-data")], c.io);
     expect(code).toBe(1);
-    const lines = c.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((r) => [r.name, r.ok])).toEqual([["nsd", true], ["nginx", true], ["closed", false]]);
+    const lines = c.out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((r) => [r.name, r.ok])).toEqual([
+      ["nsd", true],
+      ["nginx", true],
+      ["closed", false],
+    ]);
     expect(lines[2]).toMatchObject({ region: "laptop", seq: 2, failure: { code: "refused" } });
   });
 
@@ -127,10 +142,18 @@ describe.skipIf(skip)(`popwatch run${note}`, () => {
       await waitFor(() => (c.out.match(/round \d+\/60/g) ?? []).length >= 2);
       controller.abort();
       expect(await running).toBe(0);
-      expect(c.out).toMatch(/\d\d:\d\d:\d\dZ round \d+\/60: 2 ok, 0 failed \| total \d+ ok, 0 failed \| pops: nsd\/dns pop-nsd, nginx\/http pop-nginx/);
+      expect(c.out).toMatch(
+        /\d\d:\d\d:\d\dZ round \d+\/60: 2 ok, 0 failed \| total \d+ ok, 0 failed \| pops: nsd\/dns pop-nsd, nginx\/http pop-nginx/,
+      );
       // biome-ignore lint/suspicious/noControlCharactersInRegex: a TTY redraw starts with the ANSI erase-line escape
       if (isTTY) expect(c.out).toMatch(/^\r\x1b\[K/);
-      else expect(c.out.split("\n").filter(Boolean).every((line) => /round \d+\/60/.test(line))).toBe(true);
+      else
+        expect(
+          c.out
+            .split("\n")
+            .filter(Boolean)
+            .every((line) => /round \d+\/60/.test(line)),
+        ).toBe(true);
       const stopped = /stopped after (\d+) rounds; (\d+) results written/.exec(c.err);
       expect(stopped).not.toBeNull();
       expect((await storedResults(dataDir)).length).toBe(Number(stopped![2]));

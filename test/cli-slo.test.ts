@@ -15,7 +15,10 @@ async function checkJson(...argv: string[]) {
   expect(r.err).toBe("");
   const lines = r.out.trim().split("\n");
   expect(lines).toHaveLength(1);
-  return { code: r.code, json: JSON.parse(lines[0]!) as { burnRates: Record<string, number | null>; firing: unknown[]; budgetRemaining: number | null } };
+  return {
+    code: r.code,
+    json: JSON.parse(lines[0]!) as { burnRates: Record<string, number | null>; firing: unknown[]; budgetRemaining: number | null },
+  };
 }
 
 describe("popwatch slo", () => {
@@ -27,7 +30,7 @@ describe("popwatch slo", () => {
     expect(checkHelp.code).toBe(0);
     expect(checkHelp.out).toMatch(/--counts W=BAD\/TOTAL/);
     expect(checkHelp.out).toMatch(/Exit status: 0 no alert fires, 1 an alert fires, 2 usage error/);
-    expect((await main(["--help"], captureIo().io))).toBe(0);
+    expect(await main(["--help"], captureIo().io)).toBe(0);
   });
 
   it("is listed in the top-level usage", async () => {

@@ -8,7 +8,6 @@ import { findConfigFile, loadConfig } from "../packages/cli/src/config-file";
 import { main } from "../packages/cli/src/index";
 import { captureIo } from "./support/capture-io";
 
-
 async function validate(...argv: string[]) {
   const c = captureIo();
   const code = await main(["validate", ...argv], c.io);
@@ -73,7 +72,9 @@ export default defineConfig({ ...base, targets: [{ name: "ts", address: "127.0.0
     expect(await findConfigFile(undefined, dir)).toBe(file("popwatch.config.ts"));
     expect((await loadConfig(undefined, dir)).config.targets[0]?.name).toBe("ts");
     const empty = await mkdtemp(join(tmpdir(), "popwatch-validate-empty-"));
-    await expect(findConfigFile(undefined, empty)).rejects.toThrow(/no config file: looked for popwatch\.config\.ts, .*popwatch\.config\.json; pass --config FILE/);
+    await expect(findConfigFile(undefined, empty)).rejects.toThrow(
+      /no config file: looked for popwatch\.config\.ts, .*popwatch\.config\.json; pass --config FILE/,
+    );
     await rm(empty, { recursive: true });
   });
 
@@ -89,7 +90,13 @@ export default defineConfig({ ...base, targets: [{ name: "ts", address: "127.0.0
     expect(r.code).toBe(2);
     expect(r.out).toBe("");
     expect(r.err).toContain(`popwatch validate: ${file("bad.json")}: invalid configuration:`);
-    for (const path of ["regoins: unknown key", "schedule.timeoutMs: must be shorter", "targets.0.name:", "targets.0.address: expected an IPv4 or IPv6 address", "targets.0.probes.dns.qnmae: unknown key"]) {
+    for (const path of [
+      "regoins: unknown key",
+      "schedule.timeoutMs: must be shorter",
+      "targets.0.name:",
+      "targets.0.address: expected an IPv4 or IPv6 address",
+      "targets.0.probes.dns.qnmae: unknown key",
+    ]) {
       expect(r.err).toContain(`  ${path}`);
     }
   });

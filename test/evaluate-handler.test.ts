@@ -10,12 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { LogEntry } from "@popwatch/agent";
-import { alertEventDetailSchema, type AlertEventDetail, type AlertStateRepository, type PopwatchConfigInput, type StoredAlertState } from "@popwatch/core";
+import {
+  type AlertEventDetail,
+  type AlertStateRepository,
+  type PopwatchConfigInput,
+  type StoredAlertState,
+  alertEventDetailSchema,
+} from "@popwatch/core";
 import { type CreateSinksOptions, DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 import {
   DynamoAlertStateStore,
-  DynamoResultStore,
   type DynamoAlertStateStoreOptions,
+  DynamoResultStore,
   type EmbeddedStore,
   type StoredResult,
   ensureTable,
@@ -29,8 +35,15 @@ import { type EventBridgeEndpoint, type ReceivedEvent, startEventBridgeEndpoint 
 // repository root resolves an older one for other tools): the handler is
 // handed clients of exactly the package its sinks build commands with.
 type NotifyEventBridgeClient = ReturnType<NonNullable<CreateSinksOptions["eventBridgeClient"]>>;
-const { EventBridgeClient } = createRequire(join(import.meta.dirname, "../packages/notify/package.json"))("@aws-sdk/client-eventbridge") as {
-  EventBridgeClient: new (config: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number }) => NotifyEventBridgeClient;
+const { EventBridgeClient } = createRequire(join(import.meta.dirname, "../packages/notify/package.json"))(
+  "@aws-sdk/client-eventbridge",
+) as {
+  EventBridgeClient: new (config: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    maxAttempts: number;
+  }) => NotifyEventBridgeClient;
 };
 
 const HOME = "eu-west-1";
@@ -243,7 +256,16 @@ describe("evaluate handler", () => {
     const [fired] = endpoint.events;
     expect(fired).toMatchObject({ Source: "popwatch", DetailType: DETAIL_TYPE_FIRING, EventBusName: BUS, Time: T / 1000 });
     const firing = detailOf(fired!);
-    expect(firing).toMatchObject({ kind: "firing", status: "firing", slo: SLO, severity: "page", at: iso(T), startedAt: iso(T), regions: [HOME], active: [HOME] });
+    expect(firing).toMatchObject({
+      kind: "firing",
+      status: "firing",
+      slo: SLO,
+      severity: "page",
+      at: iso(T),
+      startedAt: iso(T),
+      regions: [HOME],
+      active: [HOME],
+    });
     expect(firing.scopes.map((s) => [s.scope, s.change, s.resolvedAt])).toEqual([[HOME, "firing", null]]);
     expect(firing.rule).toEqual({ long: "1h", short: "5m", factor: 14.4 });
     expect(firing.burnRates["1h"]).toBeCloseTo(100 / 6, 9);
@@ -253,7 +275,14 @@ describe("evaluate handler", () => {
     // A sink without a region publishes in the home region.
     expect(evaluate.clientRegions).toEqual([HOME]);
     expect(evaluate.logs).toEqual([
-      expect.objectContaining({ level: "info", msg: "evaluation", requestId: `req-${T}`, eventId: `evaluate-${T}`, delivered: 1, undelivered: 0 }),
+      expect.objectContaining({
+        level: "info",
+        msg: "evaluation",
+        requestId: `req-${T}`,
+        eventId: `evaluate-${T}`,
+        delivered: 1,
+        undelivered: 0,
+      }),
     ]);
 
     // Lambda retries the same event: the same plan finds the state already moved.
@@ -261,7 +290,11 @@ describe("evaluate handler", () => {
     // The next minute: still failing, still firing, nothing new to say.
     await probeMinutes(results, HOME, T, T + MINUTE, false);
     await probeMinutes(results, OTHER, T, T + MINUTE, true);
-    expect(await evaluate(T + MINUTE)).toMatchObject({ firing: [{ slo: SLO, scope: HOME, severity: "page" }], notificationsPlanned: 0, delivered: 0 });
+    expect(await evaluate(T + MINUTE)).toMatchObject({
+      firing: [{ slo: SLO, scope: HOME, severity: "page" }],
+      notificationsPlanned: 0,
+      delivered: 0,
+    });
     expect(endpoint.events).toHaveLength(1);
 
     // Healthy again: after 5 clean minutes the 5m window (the firing rule's short window) has no bad event.
@@ -276,7 +309,16 @@ describe("evaluate handler", () => {
     const resolvedEvent = endpoint.events[1]!;
     expect(resolvedEvent).toMatchObject({ Source: "popwatch", DetailType: DETAIL_TYPE_RESOLVED, EventBusName: BUS });
     const resolved = detailOf(resolvedEvent);
-    expect(resolved).toMatchObject({ kind: "resolved", status: "resolved", slo: SLO, severity: "page", at: iso(T + 6 * MINUTE), startedAt: iso(T), regions: [HOME], active: [] });
+    expect(resolved).toMatchObject({
+      kind: "resolved",
+      status: "resolved",
+      slo: SLO,
+      severity: "page",
+      at: iso(T + 6 * MINUTE),
+      startedAt: iso(T),
+      regions: [HOME],
+      active: [],
+    });
     expect(resolved.scopes.map((s) => [s.scope, s.change, s.resolvedAt])).toEqual([[HOME, "resolved", iso(T + 6 * MINUTE)]]);
     expect(resolved.burnRates["5m"]).toBe(0);
     expect(resolved.notificationId).not.toBe(firing.notificationId);
@@ -365,7 +407,11 @@ describe("evaluate handler", () => {
 
   it("refuses an event that is not a scheduled event, naming what was expected", async () => {
     const { tableName } = await freshTable();
-    const handle = createEvaluateHandler({ client: dynamoClient(), env: { POPWATCH_TABLE: tableName, POPWATCH_TABLE_REGION: "local", LAMBDA_TASK_ROOT: dir }, logger: () => undefined });
+    const handle = createEvaluateHandler({
+      client: dynamoClient(),
+      env: { POPWATCH_TABLE: tableName, POPWATCH_TABLE_REGION: "local", LAMBDA_TASK_ROOT: dir },
+      logger: () => undefined,
+    });
     await expect(handle({ ...scheduledEvent(T), source: "popwatch" }, {})).rejects.toThrow(/source is "popwatch", not "aws.events"/);
     expect(endpoint.requests).toEqual([]);
   });

@@ -12,8 +12,8 @@ import { type LogEntry, SqsRoundQueue } from "@popwatch/agent";
 import { type EmbeddedStore, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProbeHandler, createHandler } from "../functions/probe";
-import { type SqsEndpoint, startSqsEndpoint } from "./support/sqs-endpoint";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
+import { type SqsEndpoint, startSqsEndpoint } from "./support/sqs-endpoint";
 
 const servers = useTestServers();
 const needs = [skipUnless(servers.dns.nsd), skipUnless(servers.nginx)];
@@ -122,7 +122,14 @@ describe.skipIf(skip)(`probe handler, queued rounds${note}`, () => {
     const totals: Record<string, number> = {};
     for (const target of targets) {
       const kind = target === "nsd" ? "dns" : "http";
-      const [rollup] = await embedded.store.queryRollups({ target, kind, region: REGION, granularity: "minute", from: minuteMs, to: minuteMs + 60_000 });
+      const [rollup] = await embedded.store.queryRollups({
+        target,
+        kind,
+        region: REGION,
+        granularity: "minute",
+        from: minuteMs,
+        to: minuteMs + 60_000,
+      });
       totals[target] = rollup?.total ?? 0;
     }
     return totals;
@@ -199,14 +206,25 @@ describe.skipIf(skip)(`probe handler, queued rounds${note}`, () => {
   it("drops messages that cannot be valid (garbage, another region) and asks SQS again for rounds the store refused", async () => {
     virtualNow = T + 300_000;
     expect(await probe(sqsEvent("garbage", "not json"), context())).toEqual({ batchItemFailures: [] });
-    const foreign = JSON.stringify({ v: 1, region: "us-east-1", scheduledAt: new Date(T + 300_000).toISOString(), invocationId: "x", round: 1 });
+    const foreign = JSON.stringify({
+      v: 1,
+      region: "us-east-1",
+      scheduledAt: new Date(T + 300_000).toISOString(),
+      invocationId: "x",
+      round: 1,
+    });
     expect(await probe(sqsEvent("foreign", foreign), context())).toEqual({ batchItemFailures: [] });
     expect(logs.filter((l) => /dropped/.test(String(l.msg))).map((l) => l.msg)).toEqual([
       "round message dropped",
       "round message for another region dropped",
     ]);
 
-    const unreachable = new DynamoDBClient({ endpoint: "http://127.0.0.1:9", region: "local", credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 });
+    const unreachable = new DynamoDBClient({
+      endpoint: "http://127.0.0.1:9",
+      region: "local",
+      credentials: { accessKeyId: "t", secretAccessKey: "t" },
+      maxAttempts: 1,
+    });
     const failing = createHandler({
       client: unreachable,
       env: env(),

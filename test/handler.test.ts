@@ -87,9 +87,20 @@ describe.skipIf(skip)(`probe handler${note}`, () => {
     const probe = createHandler({ client, env, logger: (entry) => logs.push(entry) });
     const time = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString().replace(".000Z", "Z");
     const summary = await probe(scheduledEvent(time), context(30_000));
-    expect(summary).toMatchObject({ invocationId: `${REGION}#${time.replace("Z", ".000Z")}`, rounds: 1, results: 2, ok: 2, written: 2, errors: [] });
+    expect(summary).toMatchObject({
+      invocationId: `${REGION}#${time.replace("Z", ".000Z")}`,
+      rounds: 1,
+      results: 2,
+      ok: 2,
+      written: 2,
+      errors: [],
+    });
     expect(logs.filter((l) => l.msg === "round")).toEqual([
-      expect.objectContaining({ region: REGION, requestId: "c6af9ac6-7b61-11e6-9a41-93e812345678", eventId: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa" }),
+      expect.objectContaining({
+        region: REGION,
+        requestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+        eventId: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+      }),
     ]);
 
     const window = { since: time, until: Date.parse(time) + 60_000 };
@@ -100,11 +111,28 @@ describe.skipIf(skip)(`probe handler${note}`, () => {
         ["nginx", "http", REGION, true, time.replace("Z", ".000Z")],
       ]),
     );
-    for (const [target, kind] of [["nsd", "dns"], ["nginx", "http"]] as [string, ProbeKind][]) {
-      const minutes = await embedded.store.queryRollups({ target, kind, region: REGION, granularity: "minute", from: window.since, to: window.until });
+    for (const [target, kind] of [
+      ["nsd", "dns"],
+      ["nginx", "http"],
+    ] as [string, ProbeKind][]) {
+      const minutes = await embedded.store.queryRollups({
+        target,
+        kind,
+        region: REGION,
+        granularity: "minute",
+        from: window.since,
+        to: window.until,
+      });
       expect(minutes).toEqual([expect.objectContaining({ total: 1, good: 1 })]);
       // The hour is built by the invocation whose period closes it (time is the clock's, so usually not this one).
-      const hours = await embedded.store.queryRollups({ target, kind, region: REGION, granularity: "hour", from: window.since, to: window.until });
+      const hours = await embedded.store.queryRollups({
+        target,
+        kind,
+        region: REGION,
+        granularity: "hour",
+        from: window.since,
+        to: window.until,
+      });
       const closesHour = time.slice(14, 16) === "59";
       expect(hours.length).toBe(closesHour ? 1 : 0);
     }

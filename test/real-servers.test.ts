@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createPopIdentifier, type ProbeResult } from "@popwatch/core";
+import { type ProbeResult, createPopIdentifier } from "@popwatch/core";
 import { type DnsProbeSpec, type HttpProbeSpec, type TlsProbeSpec, runProbes } from "@popwatch/probes";
 import { describe, expect, it } from "vitest";
 import { type DnsServerInfo, type NginxInfo, requireServer, skipUnless, useTestServers } from "./support/servers";
@@ -15,13 +15,27 @@ const identifyPop = createPopIdentifier();
 
 function dnsSpec(server: DnsServerInfo, overrides: Partial<DnsProbeSpec> = {}): DnsProbeSpec {
   return {
-    kind: "dns", address: server.address, port: server.port, transport: "udp",
-    qname: records.a.name, qtype: "A", qclass: "IN", nsid: true, chaos: [], recursionDesired: false,
-    dnssecOk: false, udpPayloadSize: 1232, tcpFallback: true, ...overrides,
+    kind: "dns",
+    address: server.address,
+    port: server.port,
+    transport: "udp",
+    qname: records.a.name,
+    qtype: "A",
+    qclass: "IN",
+    nsid: true,
+    chaos: [],
+    recursionDesired: false,
+    dnssecOk: false,
+    udpPayloadSize: 1232,
+    tcpFallback: true,
+    ...overrides,
   };
 }
 
-async function probeOne<T extends ProbeResult>(spec: Parameters<typeof runProbes>[0][number], options: Parameters<typeof runProbes>[1] = {}): Promise<T> {
+async function probeOne<T extends ProbeResult>(
+  spec: Parameters<typeof runProbes>[0][number],
+  options: Parameters<typeof runProbes>[1] = {},
+): Promise<T> {
   const [result] = await runProbes([spec], { timeoutMs: 3000, identifyPop, ...options });
   return result as T;
 }
@@ -74,7 +88,9 @@ for (const kind of ["nsd", "knot", "bind"] as const) {
       const r = await probeOne<DnsResult>(dnsSpec(server, { qname: records.bigTxt.name, qtype: "TXT", udpPayloadSize: 512 }));
       expect(r).toMatchObject({ ok: true, transport: "tcp", tcpFallback: true, rcode: "NOERROR", pop: { id: server.nsid } });
       expect(r.answers).toHaveLength(records.bigTxt.count);
-      const off = await probeOne<DnsResult>(dnsSpec(server, { qname: records.bigTxt.name, qtype: "TXT", udpPayloadSize: 512, tcpFallback: false }));
+      const off = await probeOne<DnsResult>(
+        dnsSpec(server, { qname: records.bigTxt.name, qtype: "TXT", udpPayloadSize: 512, tcpFallback: false }),
+      );
       expect(off.failure?.code).toBe("dns_truncated");
       expect(off.pop?.id).toBe(server.nsid);
     });
@@ -108,7 +124,10 @@ describe("three DNS PoPs probed together: each answer names its own PoP", () => 
   const slots = [servers.dns.nsd, servers.dns.knot, servers.dns.bind];
   it.skipIf(slots.some((s) => !s.available))("distinct PoP ids from one run", async () => {
     const dnsServers = slots.map((s) => requireServer(s));
-    const results = await runProbes(dnsServers.map((s) => dnsSpec(s)), { identifyPop });
+    const results = await runProbes(
+      dnsServers.map((s) => dnsSpec(s)),
+      { identifyPop },
+    );
     expect(results.map((r) => r.pop?.id)).toEqual(dnsServers.map((s) => s.nsid));
     expect(new Set(results.map((r) => r.pop?.id)).size).toBe(3);
   });
@@ -118,13 +137,29 @@ const nginxSlot = servers.nginx;
 const nginxSkip = skipUnless(nginxSlot);
 
 function tlsSpec(nginx: NginxInfo, overrides: Partial<TlsProbeSpec> = {}): TlsProbeSpec {
-  return { kind: "tls", address: nginx.address, port: nginx.httpsPort, sni: nginx.host, alpn: ["h2", "http/1.1"], ca: [nginx.caPem], ...overrides };
+  return {
+    kind: "tls",
+    address: nginx.address,
+    port: nginx.httpsPort,
+    sni: nginx.host,
+    alpn: ["h2", "http/1.1"],
+    ca: [nginx.caPem],
+    ...overrides,
+  };
 }
 
 function httpSpec(nginx: NginxInfo, overrides: Partial<HttpProbeSpec> = {}): HttpProbeSpec {
   return {
-    kind: "http", address: nginx.address, port: nginx.httpsPort, scheme: "https", host: nginx.host, path: "/",
-    method: "GET", readCapBytes: 64 * 1024, ca: [nginx.caPem], ...overrides,
+    kind: "http",
+    address: nginx.address,
+    port: nginx.httpsPort,
+    scheme: "https",
+    host: nginx.host,
+    path: "/",
+    method: "GET",
+    readCapBytes: 64 * 1024,
+    ca: [nginx.caPem],
+    ...overrides,
   };
 }
 
@@ -152,7 +187,13 @@ describe.skipIf(nginxSkip.skip)(`nginx${nginxSkip.note}`, () => {
     const nginx = requireServer(nginxSlot);
     const byFingerprint = createPopIdentifier({ tlsFingerprints: { [nginx.leafSha256]: nginx.popHeader } });
     const r = await probeOne(tlsSpec(nginx), { identifyPop: byFingerprint });
-    expect(r).toMatchObject({ ok: true, verified: true, verification: "ca", alpn: "h2", pop: { id: nginx.popHeader, source: "tls-fingerprint" } });
+    expect(r).toMatchObject({
+      ok: true,
+      verified: true,
+      verification: "ca",
+      alpn: "h2",
+      pop: { id: nginx.popHeader, source: "tls-fingerprint" },
+    });
     expect((r as Extract<ProbeResult, { kind: "tls" }>).certificate?.fingerprint256).toBe(nginx.leafSha256);
     const unmapped = await probeOne(tlsSpec(nginx));
     expect(unmapped.pop).toBeNull();
@@ -187,10 +228,29 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
 describe("popwatch probe against the real servers", () => {
   it.skipIf(!servers.dns.knot.available)("--dns --chaos --json names Knot's PoP", async () => {
     const knot = requireServer(servers.dns.knot);
-    const { code, stdout } = await cli(["probe", knot.address, "--dns", "--chaos", "--port", String(knot.port), "--qname", records.a.name, "--qtype", "A", "--json"]);
+    const { code, stdout } = await cli([
+      "probe",
+      knot.address,
+      "--dns",
+      "--chaos",
+      "--port",
+      String(knot.port),
+      "--qname",
+      records.a.name,
+      "--qtype",
+      "A",
+      "--json",
+    ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout.trim());
-    expect(result).toMatchObject({ kind: "dns", ok: true, rcode: "NOERROR", nsid: knot.nsid, pop: { id: knot.nsid, source: "nsid" }, failure: null });
+    expect(result).toMatchObject({
+      kind: "dns",
+      ok: true,
+      rcode: "NOERROR",
+      nsid: knot.nsid,
+      pop: { id: knot.nsid, source: "nsid" },
+      failure: null,
+    });
     expect(result.identity).toEqual({ "id.server": knot.identity, "hostname.bind": knot.hostnameBind });
     expect(result.answers[0].data).toBe(records.a.address);
     expect(typeof result.timings.totalMs).toBe("number");

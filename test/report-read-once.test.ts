@@ -6,8 +6,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DynamoAlertStateStore, type ResultStore, startEmbeddedStore } from "@popwatch/store";
 import { parseConfig } from "@popwatch/core";
+import { DynamoAlertStateStore, type ResultStore, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../packages/cli/src/index";
 import { buildReport } from "../packages/cli/src/report/build";
@@ -111,7 +111,9 @@ describe("report reads each rollup item once", () => {
         expect(counted.seriesQueries()).toBe(0);
         // Every section had data to read.
         expect(built.report.slos.length).toBe(2 * (REGIONS.length + 1));
-        expect(built.report.series?.map((s) => `${s.target}/${s.region}`)).toEqual(TARGETS.flatMap((t) => REGIONS.map((r) => `${t.name}/${r}`)));
+        expect(built.report.series?.map((s) => `${s.target}/${s.region}`)).toEqual(
+          TARGETS.flatMap((t) => REGIONS.map((r) => `${t.name}/${r}`)),
+        );
         expect(built.report.series?.every((s) => s.total > 0 && s.pops.length === 1)).toBe(true);
         if (page) {
           expect(built.page?.catchments.length).toBe(TARGETS.length * REGIONS.length);

@@ -2,14 +2,7 @@
 // the message format, and the SQS adapter through the real SDK client against
 // a loopback endpoint that speaks SendMessageBatch.
 import { SQSClient } from "@aws-sdk/client-sqs";
-import {
-  ROLLUP_SETTLE_MS,
-  RoundMessageError,
-  SqsRoundQueue,
-  parseRoundMessage,
-  roundQueueEntries,
-  sqsRecordsOf,
-} from "@popwatch/agent";
+import { ROLLUP_SETTLE_MS, RoundMessageError, SqsRoundQueue, parseRoundMessage, roundQueueEntries, sqsRecordsOf } from "@popwatch/agent";
 import { parseConfig } from "@popwatch/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -80,7 +73,15 @@ describe("round messages", () => {
     const body = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.record({ v: fc.constantFrom(1, 2, "1"), region: fc.string(), scheduledAt: fc.string(), invocationId: fc.string(), round: fc.anything() }).map((o) => JSON.stringify(o)),
+      fc
+        .record({
+          v: fc.constantFrom(1, 2, "1"),
+          region: fc.string(),
+          scheduledAt: fc.string(),
+          invocationId: fc.string(),
+          round: fc.anything(),
+        })
+        .map((o) => JSON.stringify(o)),
     );
     fc.assert(
       fc.property(body, (text) => {
@@ -124,7 +125,11 @@ describe("SqsRoundQueue with the real SQS client", () => {
   });
 
   const entriesOf = (rounds: number, invocationId: string) =>
-    roundQueueEntries({ schedule: { ...config.schedule, roundsPerInvocation: rounds, rateMinutes: 1 } }, { region: "r", scheduledAt: SCHEDULED, invocationId }, T);
+    roundQueueEntries(
+      { schedule: { ...config.schedule, roundsPerInvocation: rounds, rateMinutes: 1 } },
+      { region: "r", scheduledAt: SCHEDULED, invocationId },
+      T,
+    );
 
   it("sends in batches of ten with each entry's delay", async () => {
     endpoint.sent = [];
@@ -154,7 +159,12 @@ describe("SqsRoundQueue with the real SQS client", () => {
   });
 
   it("an unreachable queue is reported per round, not thrown", async () => {
-    const dead = new SQSClient({ endpoint: "http://127.0.0.1:9", region: "eu-west-1", credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 });
+    const dead = new SQSClient({
+      endpoint: "http://127.0.0.1:9",
+      region: "eu-west-1",
+      credentials: { accessKeyId: "t", secretAccessKey: "t" },
+      maxAttempts: 1,
+    });
     const queue = new SqsRoundQueue({ client: dead, queueUrl, attempts: 2, sleep: async () => {} });
     const failures = await queue.send(entriesOf(3, "unreachable"));
     expect(failures.map((f) => f.round)).toEqual([1, 2]);

@@ -4,17 +4,15 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import dgram from "node:dgram";
-import https from "node:https";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import * as dnsPacket from "dns-packet";
 import { describe, expect, it } from "vitest";
 import { findBinary } from "./support/daemons";
 import type { DnsServerKind } from "./support/server-configs";
-import {
-  requireServer, skipUnless, useTestServers, type DnsServerInfo, type Slot,
-} from "./support/servers";
+import { type DnsServerInfo, type Slot, requireServer, skipUnless, useTestServers } from "./support/servers";
 
 const servers = useTestServers();
 const { records } = servers;
@@ -31,11 +29,22 @@ interface QueryOpts {
 }
 
 function buildQuery(name: string, type: string, opts: QueryOpts): Buffer {
-  const additionals = opts.edns === undefined ? [] : [{
-    type: "OPT", name: ".", udpPayloadSize: opts.edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false,
-    // dns-packet only writes an option's length when it has data: an empty NSID request needs an empty buffer.
-    options: opts.nsid ? [{ code: 3, data: Buffer.alloc(0) }] : [],
-  }];
+  const additionals =
+    opts.edns === undefined
+      ? []
+      : [
+          {
+            type: "OPT",
+            name: ".",
+            udpPayloadSize: opts.edns,
+            extendedRcode: 0,
+            ednsVersion: 0,
+            flags: 0,
+            flag_do: false,
+            // dns-packet only writes an option's length when it has data: an empty NSID request needs an empty buffer.
+            options: opts.nsid ? [{ code: 3, data: Buffer.alloc(0) }] : [],
+          },
+        ];
   return dnsPacket.encode({
     type: "query",
     id: Math.floor(Math.random() * 0xffff),
@@ -62,7 +71,10 @@ function query(server: DnsServerInfo, name: string, type: string, opts: QueryOpt
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host, port: server.port });
       let buf = Buffer.alloc(0);
-      sock.setTimeout(3000, () => { sock.destroy(); reject(new Error("tcp query timed out")); });
+      sock.setTimeout(3000, () => {
+        sock.destroy();
+        reject(new Error("tcp query timed out"));
+      });
       sock.on("error", reject);
       sock.on("connect", () => {
         const len = Buffer.alloc(2);
@@ -80,8 +92,15 @@ function query(server: DnsServerInfo, name: string, type: string, opts: QueryOpt
   }
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
-    const timer = setTimeout(() => { sock.close(); reject(new Error("udp query timed out")); }, 3000);
-    sock.on("error", (err) => { clearTimeout(timer); sock.close(); reject(err); });
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error("udp query timed out"));
+    }, 3000);
+    sock.on("error", (err) => {
+      clearTimeout(timer);
+      sock.close();
+      reject(err);
+    });
     sock.on("message", (buf) => {
       if (buf.readUInt16BE(0) !== msg.readUInt16BE(0)) return;
       clearTimeout(timer);
@@ -117,7 +136,9 @@ function dig(args: string[]): Promise<string> {
 // --- DNS ---------------------------------------------------------------------
 
 const dnsServers: Array<[DnsServerKind, Slot<DnsServerInfo>]> = [
-  ["nsd", servers.dns.nsd], ["knot", servers.dns.knot], ["bind", servers.dns.bind],
+  ["nsd", servers.dns.nsd],
+  ["knot", servers.dns.knot],
+  ["bind", servers.dns.bind],
 ];
 
 for (const [kind, slot] of dnsServers) {
@@ -137,11 +158,12 @@ for (const [kind, slot] of dnsServers) {
 
     it("dig +nsid agrees", async (ctx) => {
       if (!findBinary("dig")) ctx.skip("dig not installed (Debian package bind9-dnsutils)");
-      const out = await dig([`@${s().address}`, "-p", String(s().port), "+nsid", "+norec", "+time=2", "+tries=1",
-        records.a.name, "A"]);
+      const out = await dig([`@${s().address}`, "-p", String(s().port), "+nsid", "+norec", "+time=2", "+tries=1", records.a.name, "A"]);
       expect(out).toContain("status: NOERROR");
       expect(out).toMatch(new RegExp(`NSID: .*\\("${s().nsid}"\\)`));
-      expect(out).toMatch(new RegExp(`^${records.a.name.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+A\\s+${records.a.address.replace(/\./g, "\\.")}$`, "m"));
+      expect(out).toMatch(
+        new RegExp(`^${records.a.name.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+A\\s+${records.a.address.replace(/\./g, "\\.")}$`, "m"),
+      );
     });
 
     it("answers CHAOS TXT id.server and hostname.bind as configured", async () => {
@@ -218,7 +240,9 @@ function get(port: number, path: string, tlsOpts?: tls.ConnectionOptions): Promi
     const onResponse = (res: http.IncomingMessage): void => {
       let body = "";
       res.setEncoding("utf8");
-      res.on("data", (c: string) => { body += c; });
+      res.on("data", (c: string) => {
+        body += c;
+      });
       res.on("end", () => {
         const sock = res.socket as tls.TLSSocket;
         const out: HttpReply = { status: res.statusCode ?? 0, headers: res.headers, body };
@@ -229,9 +253,7 @@ function get(port: number, path: string, tlsOpts?: tls.ConnectionOptions): Promi
         resolve(out);
       });
     };
-    const req = tlsOpts
-      ? https.request({ ...common, ...tlsOpts } as https.RequestOptions, onResponse)
-      : http.request(common, onResponse);
+    const req = tlsOpts ? https.request({ ...common, ...tlsOpts } as https.RequestOptions, onResponse) : http.request(common, onResponse);
     req.on("timeout", () => req.destroy(new Error("http timeout")));
     req.on("error", reject);
     req.end();

@@ -8,15 +8,17 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { probeSpecsOf } from "@popwatch/agent";
+import { type PopwatchConfig, type PopwatchConfigInput, worstCaseRoundMs as agentWorstCaseRoundMs, parseConfig } from "@popwatch/core";
+import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { build } from "esbuild";
 import { App, type Stack } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, type PopwatchConfig, type PopwatchConfigInput } from "@popwatch/core";
 import sstConfig from "../sst.config";
 import { bundledConfigJson, loadPopwatchConfig } from "../stacks/config";
-import { addPopwatchStacks, deployRegions, type PopwatchStacks } from "../stacks/index";
+import { type PopwatchStacks, addPopwatchStacks, deployRegions } from "../stacks/index";
 import {
   EVALUATE_MAX_EVENT_AGE_SECONDS,
   EVALUATE_TABLE_ACTIONS,
@@ -31,9 +33,6 @@ import {
   roundQueueVisibilitySeconds,
   worstCaseRoundMs,
 } from "../stacks/settings";
-import { probeSpecsOf } from "@popwatch/agent";
-import { worstCaseRoundMs as agentWorstCaseRoundMs } from "@popwatch/core";
-import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 
 const ROOT = join(import.meta.dirname, "..");
 const ACCOUNT = "123456789012";
@@ -84,7 +83,10 @@ async function synthRegion(region: string, options: { stage?: string; config?: P
   const stage = options.stage ?? "test";
   await initProject({ stage, region });
   const app = new App({ mode: "deploy", stage, name: "popwatch", region, account: ACCOUNT });
-  const stacks = await addPopwatchStacks(app, options.config ?? config, { handler: FIXTURE_HANDLER, evaluateHandler: EVALUATE_FIXTURE_HANDLER });
+  const stacks = await addPopwatchStacks(app, options.config ?? config, {
+    handler: FIXTURE_HANDLER,
+    evaluateHandler: EVALUATE_FIXTURE_HANDLER,
+  });
   if (options.finish !== false) await app.finish();
   const templates: Synth["templates"] = {};
   if (stacks.storage) templates.storage = Template.fromStack(stacks.storage);
@@ -114,7 +116,9 @@ describe("sst.config.ts", () => {
 
   it("stacks(), loaded the way `sst deploy` loads it, adds storage, probe and evaluator in the home region, only the probe elsewhere", async () => {
     // SST bundles sst.config.ts with its own esbuild and imports the result (sst/stacks/build.js load()).
-    const { load } = (await import("sst/stacks/build.js")) as { load(file: string, shallow?: boolean): Promise<[unknown, typeof sstConfig]> };
+    const { load } = (await import("sst/stacks/build.js")) as {
+      load(file: string, shallow?: boolean): Promise<[unknown, typeof sstConfig]>;
+    };
     const [, loaded] = await load(join(ROOT, "sst.config.ts"));
     const seen: Record<string, string[]> = {};
     for (const region of REGIONS) {
@@ -227,7 +231,9 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
       },
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
     });
-    const env = (Object.values(t.findResources("AWS::Lambda::Function"))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    const env = (
+      Object.values(t.findResources("AWS::Lambda::Function"))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }
+    ).Properties.Environment.Variables;
     expect(env.NODE_OPTIONS).toBeUndefined();
     t.hasResourceProperties("AWS::Logs::LogGroup", { LogGroupName: "/aws/lambda/popwatch-test-probe", RetentionInDays: 14 });
     t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
@@ -245,7 +251,13 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
     t.hasResourceProperties("AWS::Events::Rule", {
       ScheduleExpression: "rate(1 minute)",
       State: "ENABLED",
-      Targets: [{ Arn: { "Fn::GetAtt": [fn, "Arn"] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 360 } }],
+      Targets: [
+        {
+          Arn: { "Fn::GetAtt": [fn, "Arn"] },
+          Id: Match.anyValue(),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 360 },
+        },
+      ],
     });
     t.resourceCountIs("AWS::Lambda::Permission", 1);
     t.hasResourceProperties("AWS::Lambda::Permission", {
@@ -260,14 +272,21 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
     const t = synth.templates.probe!;
     t.resourceCountIs("AWS::IAM::Role", 1);
     t.hasResourceProperties("AWS::IAM::Role", {
-      AssumeRolePolicyDocument: { Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" } }] },
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" } }],
+      },
       ManagedPolicyArns: Match.absent(),
       Policies: Match.absent(),
     });
     t.resourceCountIs("AWS::IAM::Policy", 1);
     const logGroup = Object.keys(t.findResources("AWS::Logs::LogGroup"))[0]!;
     expect(policyStatements(t)).toEqual([
-      { Sid: "ProbeLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: { "Fn::GetAtt": [logGroup, "Arn"] } },
+      {
+        Sid: "ProbeLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: { "Fn::GetAtt": [logGroup, "Arn"] },
+      },
       { Sid: "ResultsTable", Effect: "Allow", Action: [...PROBE_TABLE_ACTIONS], Resource: tableArn() },
     ]);
     expect(PROBE_TABLE_ACTIONS).toEqual(["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]);
@@ -335,7 +354,12 @@ describe("probe stack with queued rounds (schedule.dispatch queue)", () => {
   it("IAM: send to the round queue and consume it, nothing wider", () => {
     const queue = Object.keys(t.findResources("AWS::SQS::Queue"))[0]!;
     const statements = policyStatements(t);
-    expect(statements).toContainEqual({ Sid: "RoundQueueSend", Effect: "Allow", Action: "sqs:SendMessage", Resource: { "Fn::GetAtt": [queue, "Arn"] } });
+    expect(statements).toContainEqual({
+      Sid: "RoundQueueSend",
+      Effect: "Allow",
+      Action: "sqs:SendMessage",
+      Resource: { "Fn::GetAtt": [queue, "Arn"] },
+    });
     const consume = statements.find((st) => [st.Action].flat().includes("sqs:ReceiveMessage"));
     expect(consume?.Resource).toEqual({ "Fn::GetAtt": [queue, "Arn"] });
     expect([consume!.Action].flat().sort()).toEqual(
@@ -408,11 +432,20 @@ describe("evaluate stack (home region)", () => {
       },
       LoggingConfig: { LogGroup: { Ref: logicalId("AWS::Logs::LogGroup") } },
     });
-    const env = (Object.values(t.findResources("AWS::Lambda::Function"))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    const env = (
+      Object.values(t.findResources("AWS::Lambda::Function"))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }
+    ).Properties.Environment.Variables;
     expect(env.NODE_OPTIONS).toBeUndefined();
     t.resourceCountIs("AWS::Logs::LogGroup", 1);
-    t.hasResource("AWS::Logs::LogGroup", { DeletionPolicy: "Delete", Properties: { LogGroupName: "/aws/lambda/popwatch-test-evaluate", RetentionInDays: 14 } });
-    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", { Qualifier: "$LATEST", MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 120 });
+    t.hasResource("AWS::Logs::LogGroup", {
+      DeletionPolicy: "Delete",
+      Properties: { LogGroupName: "/aws/lambda/popwatch-test-evaluate", RetentionInDays: 14 },
+    });
+    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      Qualifier: "$LATEST",
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 120,
+    });
     expect([EVALUATE_TIMEOUT_SECONDS, EVALUATE_MAX_EVENT_AGE_SECONDS]).toEqual([50, 120]);
   });
 
@@ -423,7 +456,13 @@ describe("evaluate stack (home region)", () => {
       ScheduleExpression: "rate(1 minute)",
       State: "ENABLED",
       EventBusName: Match.absent(),
-      Targets: [{ Arn: { "Fn::GetAtt": [fn, "Arn"] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 120 } }],
+      Targets: [
+        {
+          Arn: { "Fn::GetAtt": [fn, "Arn"] },
+          Id: Match.anyValue(),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 120 },
+        },
+      ],
     });
     t.resourceCountIs("AWS::Lambda::Permission", 1);
     t.hasResourceProperties("AWS::Lambda::Permission", {
@@ -451,7 +490,17 @@ describe("evaluate stack (home region)", () => {
     t.resourceCountIs("AWS::SNS::TopicPolicy", 1);
     t.hasResourceProperties("AWS::SNS::TopicPolicy", {
       Topics: [{ Ref: topic }],
-      PolicyDocument: { Statement: [{ Action: "sns:Publish", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Resource: { Ref: topic }, Sid: Match.anyValue() }] },
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: "sns:Publish",
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
+            Resource: { Ref: topic },
+            Sid: Match.anyValue(),
+          },
+        ],
+      },
     });
     t.resourceCountIs("AWS::SNS::Subscription", 0);
   });
@@ -459,22 +508,48 @@ describe("evaluate stack (home region)", () => {
   it("IAM: one role, three statements: own log group, the evaluator's DynamoDB actions on the table, PutEvents on the bus", () => {
     t.resourceCountIs("AWS::IAM::Role", 1);
     t.hasResourceProperties("AWS::IAM::Role", {
-      AssumeRolePolicyDocument: { Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" } }] },
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" } }],
+      },
       ManagedPolicyArns: Match.absent(),
       Policies: Match.absent(),
     });
     t.resourceCountIs("AWS::IAM::Policy", 1);
     expect(policyStatements(t)).toEqual([
-      { Sid: "EvaluateLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: { "Fn::GetAtt": [logicalId("AWS::Logs::LogGroup"), "Arn"] } },
+      {
+        Sid: "EvaluateLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: { "Fn::GetAtt": [logicalId("AWS::Logs::LogGroup"), "Arn"] },
+      },
       {
         Sid: "ResultsTable",
         Effect: "Allow",
-        Action: ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        Action: [
+          "dynamodb:BatchGetItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+        ],
         Resource: tableArn(),
       },
-      { Sid: "AlertBuses", Effect: "Allow", Action: "events:PutEvents", Resource: { "Fn::GetAtt": [logicalId("AWS::Events::EventBus"), "Arn"] } },
+      {
+        Sid: "AlertBuses",
+        Effect: "Allow",
+        Action: "events:PutEvents",
+        Resource: { "Fn::GetAtt": [logicalId("AWS::Events::EventBus"), "Arn"] },
+      },
     ]);
-    expect([...EVALUATE_TABLE_ACTIONS]).toEqual(["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    expect([...EVALUATE_TABLE_ACTIONS]).toEqual([
+      "dynamodb:BatchGetItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]);
     for (const s of policyStatements(t)) {
       for (const action of [s.Action].flat()) expect(action).not.toContain("*");
       expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"|\/\*"|:\*"/);
@@ -539,7 +614,11 @@ describe("evaluate stack with eventbridge sinks on other buses", () => {
   });
 
   it("a sink's buses follow functions/evaluate.ts: no bus name means the stack's bus, no region the home region", () => {
-    const sinks = [{ type: "eventbridge", busName: undefined }, { type: "eventbridge", busName: "default" }, { type: "stdout" }] as unknown as PopwatchConfig["alerting"]["sinks"];
+    const sinks = [
+      { type: "eventbridge", busName: undefined },
+      { type: "eventbridge", busName: "default" },
+      { type: "stdout" },
+    ] as unknown as PopwatchConfig["alerting"]["sinks"];
     const base = parseConfig(CONFIG);
     expect(alertBusTargets({ homeRegion: HOME, alerting: { ...base.alerting, sinks } }, "popwatch-test-alerts")).toEqual([
       { busName: "popwatch-test-alerts", region: HOME },
@@ -552,7 +631,9 @@ describe("evaluate stack with eventbridge sinks on other buses", () => {
 
 describe("region and schedule rules", () => {
   it("refuses a region outside the config, naming the ones that are", async () => {
-    await expect(synthRegion("sa-east-1", { finish: false })).rejects.toThrow(/sa-east-1 is neither the home region \(eu-west-1\).*--region set to one of eu-west-1, us-east-1, ap-southeast-2/s);
+    await expect(synthRegion("sa-east-1", { finish: false })).rejects.toThrow(
+      /sa-east-1 is neither the home region \(eu-west-1\).*--region set to one of eu-west-1, us-east-1, ap-southeast-2/s,
+    );
   });
 
   it("a home region that probes nothing gets the table and the evaluator only", async () => {
@@ -562,18 +643,28 @@ describe("region and schedule rules", () => {
     expect(evaluate?.region).toBe("eu-central-1");
     expect(probe).toBeUndefined();
     const remote = await synthRegion("us-east-1", { config: homeOnly, finish: false });
-    remote.templates.probe!.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ POPWATCH_TABLE_REGION: "eu-central-1" }) } });
+    remote.templates.probe!.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ POPWATCH_TABLE_REGION: "eu-central-1" }) },
+    });
     remote.templates.probe!.hasResourceProperties("AWS::IAM::Policy", {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Resource: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:dynamodb:eu-central-1:${ACCOUNT}:table/popwatch-test`]] } }),
+          Match.objectLike({
+            Resource: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:dynamodb:eu-central-1:${ACCOUNT}:table/popwatch-test`]] },
+          }),
         ]),
       },
     });
   });
 
   it("timeout, event age and rule follow schedule.rateMinutes", async () => {
-    const schedule = (rateMinutes: number, roundsPerInvocation = 1, timeoutMs = 5000) => ({ rateMinutes, roundsPerInvocation, timeoutMs, concurrency: 32, dispatch: "inline" as const });
+    const schedule = (rateMinutes: number, roundsPerInvocation = 1, timeoutMs = 5000) => ({
+      rateMinutes,
+      roundsPerInvocation,
+      timeoutMs,
+      concurrency: 32,
+      dispatch: "inline" as const,
+    });
     expect(probeTimeoutSeconds(schedule(1))).toBe(58);
     expect(probeTimeoutSeconds(schedule(5))).toBe(298);
     expect(probeTimeoutSeconds(schedule(15))).toBe(898);
@@ -595,9 +686,15 @@ describe("region and schedule rules", () => {
     // 40 probes at the default concurrency 32 take two 5 s batches: 50 s + 10 s > 58 s.
     const forty = parseConfig({
       ...CONFIG,
-      targets: Array.from({ length: 10 }, (_, i) => ({ name: `t${i}`, address: "192.0.2.1", probes: { dns: {}, tcp: {}, tls: {}, http: {} } })),
+      targets: Array.from({ length: 10 }, (_, i) => ({
+        name: `t${i}`,
+        address: "192.0.2.1",
+        probes: { dns: {}, tcp: {}, tls: {}, http: {} },
+      })),
     });
-    expect(deploymentProblems(forty)).toEqual([expect.stringMatching(/until 60000 ms \(40 probes in 2 batches.*raise schedule\.concurrency to at least 40/)]);
+    expect(deploymentProblems(forty)).toEqual([
+      expect.stringMatching(/until 60000 ms \(40 probes in 2 batches.*raise schedule\.concurrency to at least 40/),
+    ]);
     expect(deploymentProblems({ ...forty, schedule: { ...forty.schedule, concurrency: 40 } })).toEqual([]);
     // 6 rounds over an hour cannot fit Lambda's 15 minutes.
     expect(deploymentProblems(parseConfig({ ...CONFIG, schedule: { rateMinutes: 60, roundsPerInvocation: 6 } }))).toEqual([
@@ -608,7 +705,11 @@ describe("region and schedule rules", () => {
   });
 
   it("counts a round's probes and its worst case exactly as the agent does", () => {
-    for (const c of [config, parseConfig({ ...CONFIG, schedule: { concurrency: 3 } }), parseConfig({ ...CONFIG, schedule: { concurrency: 1, timeoutMs: 700 } })]) {
+    for (const c of [
+      config,
+      parseConfig({ ...CONFIG, schedule: { concurrency: 3 } }),
+      parseConfig({ ...CONFIG, schedule: { concurrency: 1, timeoutMs: 700 } }),
+    ]) {
       expect(probesPerRound(c)).toBe(probeSpecsOf(c).length);
       expect(worstCaseRoundMs(c)).toBe(agentWorstCaseRoundMs(c.schedule, probeSpecsOf(c).length));
     }
@@ -626,7 +727,13 @@ describe("config loading", () => {
       const fromTs = await loadPopwatchConfig(root, {});
       expect(fromTs.source).toBe(join(root, "popwatch.config.ts"));
       expect(fromTs.config.homeRegion).toBe("us-west-2");
-      expect(fromTs.config.schedule).toEqual({ rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32, dispatch: "inline" });
+      expect(fromTs.config.schedule).toEqual({
+        rateMinutes: 1,
+        roundsPerInvocation: 6,
+        timeoutMs: 5000,
+        concurrency: 32,
+        dispatch: "inline",
+      });
       const fromEnv = await loadPopwatchConfig(root, { POPWATCH_CONFIG: process.env.POPWATCH_CONFIG });
       expect(fromEnv.config).toEqual(config);
     } finally {
@@ -640,7 +747,9 @@ describe("config loading", () => {
       await expect(loadPopwatchConfig(root, {})).rejects.toThrow(/no config found\. Create popwatch\.config\.ts/);
       await expect(loadPopwatchConfig(root, { POPWATCH_CONFIG: "nope.json" })).rejects.toThrow(/POPWATCH_CONFIG=nope\.json names no file/);
       writeFileSync(join(root, "popwatch.config.json"), JSON.stringify({ regions: ["mars-1"], targets: [] }));
-      await expect(loadPopwatchConfig(root, {})).rejects.toThrow(/invalid config .*popwatch\.config\.json:\nregions\.0: expected an AWS region code.*\ntargets:/s);
+      await expect(loadPopwatchConfig(root, {})).rejects.toThrow(
+        /invalid config .*popwatch\.config\.json:\nregions\.0: expected an AWS region code.*\ntargets:/s,
+      );
       writeFileSync(join(root, "popwatch.config.json"), JSON.stringify({ ...CONFIG, schedule: { timeoutMs: 9500 } }));
       await expect(loadPopwatchConfig(root, {})).rejects.toThrow(/cannot be deployed:\nschedule: the last of 6 rounds/);
     } finally {
@@ -654,31 +763,48 @@ describe("the real handlers", () => {
     { file: "functions/probe", construct: "Probe", region: "us-east-1", stack: (s: PopwatchStacks) => s.probe },
     { file: "functions/evaluate", construct: "Evaluate", region: HOME, stack: (s: PopwatchStacks) => s.evaluate },
   ];
-  it.each(handlers)("$file.ts: SST's bundle imports only node built-ins and loads without node_modules", async ({ file, construct, region, stack }) => {
-    await initProject({ stage: "test", region });
-    const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region, account: ACCOUNT });
-    const built = stack(await addPopwatchStacks(app, config))!;
-    await app.finish();
-    Template.fromStack(built).hasResourceProperties("AWS::Lambda::Function", { Handler: `${file}.handler`, Runtime: "nodejs22.x" });
-    const out = join(useProject().paths.artifacts, built.node.findChild(construct).node.addr);
-    const code = readFileSync(join(out, `${file}.mjs`), "utf8");
-    // Regression guard only; the probe's goal (≤ 1 MB) and the size breakdown are in bench/RESULTS.md.
-    expect(code.length).toBeLessThanOrEqual(2 * 1024 * 1024);
-    // Every import and require the bundle still makes, as esbuild parses them.
-    const scan = await build({ entryPoints: [join(out, `${file}.mjs`)], bundle: true, write: false, metafile: true, platform: "node", format: "esm", external: ["*"], logLevel: "silent", outdir: join(tmpdir(), "popwatch-scan") });
-    const imports = new Set(Object.values(scan.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)));
-    expect([...imports].filter((spec) => !spec.startsWith("node:"))).toEqual(["module", "url"]); // SST's createRequire banner
-    expect(code).not.toContain("dynalite");
-    // Lambda has no node_modules next to the bundle: load a copy from a directory without any.
-    const lambdaRoot = mkdtempSync(join(tmpdir(), "popwatch-lambda-"));
-    try {
-      cpSync(out, lambdaRoot, { recursive: true });
-      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, `${file}.mjs`)).href)}); console.log(typeof m.handler);`;
-      const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: lambdaRoot, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
-      expect(loaded.trim()).toBe("function");
-      expect(JSON.parse(readFileSync(join(lambdaRoot, "popwatch.config.json"), "utf8"))).toEqual(JSON.parse(bundledConfigJson(config)));
-    } finally {
-      rmSync(lambdaRoot, { recursive: true, force: true });
-    }
-  });
+  it.each(handlers)(
+    "$file.ts: SST's bundle imports only node built-ins and loads without node_modules",
+    async ({ file, construct, region, stack }) => {
+      await initProject({ stage: "test", region });
+      const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region, account: ACCOUNT });
+      const built = stack(await addPopwatchStacks(app, config))!;
+      await app.finish();
+      Template.fromStack(built).hasResourceProperties("AWS::Lambda::Function", { Handler: `${file}.handler`, Runtime: "nodejs22.x" });
+      const out = join(useProject().paths.artifacts, built.node.findChild(construct).node.addr);
+      const code = readFileSync(join(out, `${file}.mjs`), "utf8");
+      // Regression guard only; the probe's goal (≤ 1 MB) and the size breakdown are in bench/RESULTS.md.
+      expect(code.length).toBeLessThanOrEqual(2 * 1024 * 1024);
+      // Every import and require the bundle still makes, as esbuild parses them.
+      const scan = await build({
+        entryPoints: [join(out, `${file}.mjs`)],
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: "node",
+        format: "esm",
+        external: ["*"],
+        logLevel: "silent",
+        outdir: join(tmpdir(), "popwatch-scan"),
+      });
+      const imports = new Set(Object.values(scan.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)));
+      expect([...imports].filter((spec) => !spec.startsWith("node:"))).toEqual(["module", "url"]); // SST's createRequire banner
+      expect(code).not.toContain("dynalite");
+      // Lambda has no node_modules next to the bundle: load a copy from a directory without any.
+      const lambdaRoot = mkdtempSync(join(tmpdir(), "popwatch-lambda-"));
+      try {
+        cpSync(out, lambdaRoot, { recursive: true });
+        const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, `${file}.mjs`)).href)}); console.log(typeof m.handler);`;
+        const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+          cwd: lambdaRoot,
+          encoding: "utf8",
+          env: { PATH: process.env.PATH ?? "" },
+        });
+        expect(loaded.trim()).toBe("function");
+        expect(JSON.parse(readFileSync(join(lambdaRoot, "popwatch.config.json"), "utf8"))).toEqual(JSON.parse(bundledConfigJson(config)));
+      } finally {
+        rmSync(lambdaRoot, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -34,11 +34,14 @@ socket.on("message", (query, rinfo) => {
     answers: [{ name: question.name, type: "TXT", class: "IN", ttl: 0, data: [`held_ns=${PLACEHOLDER}`] }],
   });
   const digitsAt = answer.lastIndexOf(PLACEHOLDER_BYTES);
-  setTimeout(() => {
-    const heldNs = process.hrtime.bigint() - receivedNs;
-    answer.write(String(heldNs).padStart(PLACEHOLDER.length, "0"), digitsAt, "latin1");
-    socket.send(answer, rinfo.port, rinfo.address);
-  }, delayMs + Math.random() * jitterMs);
+  setTimeout(
+    () => {
+      const heldNs = process.hrtime.bigint() - receivedNs;
+      answer.write(String(heldNs).padStart(PLACEHOLDER.length, "0"), digitsAt, "latin1");
+      socket.send(answer, rinfo.port, rinfo.address);
+    },
+    delayMs + Math.random() * jitterMs,
+  );
 });
 socket.bind(0, "127.0.0.1", () => {
   process.send?.({ port: socket.address().port });

@@ -20,7 +20,14 @@ export function parseBirdRoutes(text: string): BirdRoute[] {
   for (const line of text.split("\n")) {
     const head = /\bunicast \[(\S+)(?: ([^\]]*))?\]\s+(\*)?\s*\(\d+\)/.exec(line);
     if (head) {
-      current = { pop: popByProtocol(head[1]!), protocol: head[1]!, best: head[3] === "*", asPath: [], nextHop: null, since: head[2] ?? null };
+      current = {
+        pop: popByProtocol(head[1]!),
+        protocol: head[1]!,
+        best: head[3] === "*",
+        asPath: [],
+        nextHop: null,
+        since: head[2] ?? null,
+      };
       routes.push(current);
       continue;
     }

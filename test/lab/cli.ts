@@ -46,7 +46,8 @@ function printStatus(status: LabStatus): void {
         ? `router best path: 203.0.113.53/32 -> ${best.pop ?? best.protocol} via ${best.nextHop} (AS path ${best.asPath.join(" ")}) since ${best.since ?? "?"}`
         : "router best path: none (the anycast address is unreachable)",
     );
-    for (const r of status.routes) out.push(`  ${r.best ? "*" : " "} ${r.pop ?? r.protocol}  AS path ${r.asPath.join(" ")}  via ${r.nextHop}`);
+    for (const r of status.routes)
+      out.push(`  ${r.best ? "*" : " "} ${r.pop ?? r.protocol}  AS path ${r.asPath.join(" ")}  via ${r.nextHop}`);
     out.push(`router FIB: ${status.fib.pop ? `${status.fib.pop} via ${status.fib.nextHop} dev ${status.fib.dev}` : "no route"}`);
     out.push("PoPs:");
     for (const p of status.pops) {
@@ -57,7 +58,8 @@ function printStatus(status: LabStatus): void {
   }
   if (status.recentChanges.length > 0) {
     out.push("route changes (truth.jsonl):");
-    for (const c of status.recentChanges) out.push(`  ${c.at}  ${c.event === "initial" ? "initial" : `${c.previousPop ?? "none"} ->`} ${c.pop ?? "none"}`);
+    for (const c of status.recentChanges)
+      out.push(`  ${c.at}  ${c.event === "initial" ? "initial" : `${c.previousPop ?? "none"} ->`} ${c.pop ?? "none"}`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
 }
@@ -120,7 +122,9 @@ async function runPopwatch(lab: Lab): Promise<number> {
     "--data-dir",
     lab.dataDir,
   ];
-  process.stderr.write(`lab: ip netns exec ${lab.ns("client")} ${argv.join(" ")}\nlab: try "npm run lab -- fail pop-a dns-stop" in another terminal; Ctrl-C stops\n`);
+  process.stderr.write(
+    `lab: ip netns exec ${lab.ns("client")} ${argv.join(" ")}\nlab: try "npm run lab -- fail pop-a dns-stop" in another terminal; Ctrl-C stops\n`,
+  );
   // Its own process group: one Ctrl-C reaches it once, through us (a second would make it exit unwritten).
   const child = spawn("ip", ["netns", "exec", lab.ns("client"), ...argv], { stdio: "inherit", detached: true, cwd: REPO_ROOT });
   const record = lab.registerClientProcess(child.pid!);
@@ -176,7 +180,10 @@ async function main(args: string[]): Promise<number> {
     case "fail": {
       const [pop, mode] = rest;
       if (!pop || !isPopName(pop) || !mode || !isFailureMode(mode)) {
-        throw new LabError("invalid_argument", `fail <pop> <mode>: pop one of ${POP_NAMES.join(", ")}; mode one of ${FAILURE_MODES.join(", ")}`);
+        throw new LabError(
+          "invalid_argument",
+          `fail <pop> <mode>: pop one of ${POP_NAMES.join(", ")}; mode one of ${FAILURE_MODES.join(", ")}`,
+        );
       }
       const before = lab.truth().at(-1)?.pop ?? null;
       const event = await lab.fail(pop, mode);

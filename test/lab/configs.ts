@@ -1,17 +1,9 @@
 // Configuration files for the lab's daemons. Pure: paths and timers in, text out.
 // Every daemon runs in the foreground with all of its files under the lab's
 // state directory; nothing touches /etc, /run or /var.
-import {
-  ANYCAST_ADDRESS,
-  ANYCAST_PREFIX,
-  LAB_HOSTNAME,
-  LAB_ZONE,
-  POPS,
-  ROUTER_ASN,
-  ROUTER_ID,
-  type PopSpec,
-} from "./topology";
+
 import { bindConfText, knotConfText, nginxConfText, nsdConfText } from "../support/server-configs";
+import { ANYCAST_ADDRESS, ANYCAST_PREFIX, LAB_HOSTNAME, LAB_ZONE, POPS, type PopSpec, ROUTER_ASN, ROUTER_ID } from "./topology";
 
 export interface BgpTimers {
   /** Seconds between keepalives. */
@@ -191,7 +183,14 @@ function nsdConf(pop: PopSpec, dir: string): string {
 }
 
 function knotConf(pop: PopSpec, dir: string): string {
-  return knotConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE, runAsRoot: true });
+  return knotConfText({
+    identity: pop.identity,
+    nsid: pop.identity,
+    dir,
+    listen: [`${ANYCAST_ADDRESS}@53`],
+    zone: LAB_ZONE,
+    runAsRoot: true,
+  });
 }
 
 function bindConf(pop: PopSpec, dir: string): string {

@@ -3,9 +3,10 @@
 // probing (no root, no lab): an ideal prober sampling a known fault and route
 // change once a round must always pass it, whatever the phase, and a record
 // stamped a round late must always fail it.
+
+import type { RegionalResult } from "@popwatch/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RegionalResult } from "@popwatch/core";
 import { type Episode, SLOT_SKEW_MS, changeTiming, recordOf, stats, timingProblems } from "./convergence";
 import type { LabEvent } from "./lab";
 import type { RouteChange } from "./truth";
@@ -44,7 +45,16 @@ function event(atMs: number): LabEvent {
 }
 
 function change(atMs: number): RouteChange {
-  return { at: new Date(atMs).toISOString(), atMs, prefix: "203.0.113.53/32", event: "change", pop: "pop-b", nextHop: "198.51.100.10", dev: "r-pop-b", previousPop: "pop-a" };
+  return {
+    at: new Date(atMs).toISOString(),
+    atMs,
+    prefix: "203.0.113.53/32",
+    event: "change",
+    pop: "pop-b",
+    nextHop: "198.51.100.10",
+    dev: "r-pop-b",
+    previousPop: "pop-a",
+  };
 }
 
 function episodeOf(faultMs: number, truthMs: number): Episode {
@@ -90,12 +100,16 @@ describe("popwatch's bracket of a route change against the router's", () => {
 
   it("fails for a record stamped a round or more late", () => {
     fc.assert(
-      fc.property(scenario, fc.double({ min: ROUND_MS + SLOT_SKEW_MS, max: 5 * ROUND_MS, noNaN: true }), ({ faultMs, truthMs, brokenAtFault }, lateMs) => {
-        const episode = episodeOf(faultMs, truthMs);
-        const record = recordOf(episode, probeAround(faultMs, truthMs, brokenAtFault, lateMs), "dns");
-        const timing = changeTiming(record.away!, episode.fault, episode.away!);
-        expect(timingProblems(timing, ROUND_MS, brokenAtFault)).not.toEqual([]);
-      }),
+      fc.property(
+        scenario,
+        fc.double({ min: ROUND_MS + SLOT_SKEW_MS, max: 5 * ROUND_MS, noNaN: true }),
+        ({ faultMs, truthMs, brokenAtFault }, lateMs) => {
+          const episode = episodeOf(faultMs, truthMs);
+          const record = recordOf(episode, probeAround(faultMs, truthMs, brokenAtFault, lateMs), "dns");
+          const timing = changeTiming(record.away!, episode.fault, episode.away!);
+          expect(timingProblems(timing, ROUND_MS, brokenAtFault)).not.toEqual([]);
+        },
+      ),
     );
   });
 

@@ -4,14 +4,7 @@
 // traffic settles back. The router's truth log says when its forwarding
 // changed; core's analyzeFailovers, over the results popwatch stored, says
 // what the client saw. Shared by e2e.test.ts and bench/lab-convergence.ts.
-import {
-  type Blip,
-  type Failover,
-  type Outage,
-  type ProbeKind,
-  type RegionalResult,
-  analyzeFailovers,
-} from "@popwatch/core";
+import { type Blip, type Failover, type Outage, type ProbeKind, type RegionalResult, analyzeFailovers } from "@popwatch/core";
 import { sleep } from "../support/daemons";
 import { LabError } from "./errors";
 import type { FailureMode, Lab, LabEvent } from "./lab";
@@ -83,7 +76,13 @@ export interface EpisodeOptions {
 }
 
 /** Fails `pop` with `mode` under a running popwatch, waits for the router and popwatch to settle, heals it, and waits again. */
-export async function runEpisode(lab: Lab, run: PopwatchRun, pop: PopName, mode: FailureMode, options: EpisodeOptions = {}): Promise<Episode> {
+export async function runEpisode(
+  lab: Lab,
+  run: PopwatchRun,
+  pop: PopName,
+  mode: FailureMode,
+  options: EpisodeOptions = {},
+): Promise<Episode> {
   const settle = options.settleRounds ?? 3;
   const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
   const fromMs = Date.now();
@@ -108,7 +107,8 @@ export async function runEpisode(lab: Lab, run: PopwatchRun, pop: PopName, mode:
   let back: RouteChange | null = null;
   if (away !== null) {
     back = await lab.waitForChange((c) => c.pop === pop, { afterMs: heal.atMs, timeoutMs: routeTimeoutMs });
-    if (back === null) throw new LabError("not_ready", `${mode} at ${pop}: the router did not return within ${routeTimeoutMs} ms of the heal`);
+    if (back === null)
+      throw new LabError("not_ready", `${mode} at ${pop}: the router did not return within ${routeTimeoutMs} ms of the heal`);
   }
   await run.waitForRounds(settle, { afterMs: back?.atMs ?? heal.atMs });
   return { mode, pop, fault, away, heal, back, fromMs, toMs: Date.now() };

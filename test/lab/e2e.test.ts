@@ -32,6 +32,7 @@ import { type EventBridgeEndpoint, startEventBridgeEndpoint } from "../support/e
 import {
   type Episode,
   type EpisodeOptions,
+  type KindRecord,
   POP_KINDS,
   SLOT_SKEW_MS,
   breaksAtFault,
@@ -39,7 +40,6 @@ import {
   recordOf,
   runEpisode,
   timingProblems,
-  type KindRecord,
 } from "./convergence";
 import { type FailureMode, Lab, POP_NAMES, PREFERRED_POP, REPO_ROOT } from "./lab";
 import {
@@ -115,7 +115,12 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
       const probe = await probeOnce(lab);
       const dns = probe.get("dns");
       const http = probe.get("http");
-      expect(dns).toMatchObject({ ok: true, nsid: pop, identity: { "id.server": pop, "hostname.bind": pop }, pop: { id: pop, source: "nsid", raw: pop } });
+      expect(dns).toMatchObject({
+        ok: true,
+        nsid: pop,
+        identity: { "id.server": pop, "hostname.bind": pop },
+        pop: { id: pop, source: "nsid", raw: pop },
+      });
       expect(http).toMatchObject({ ok: true, headers: { "x-served-by": pop }, pop: { id: pop, source: "header:x-served-by", raw: pop } });
       expect(probe.get("tls")).toMatchObject({ ok: true, verified: true });
 
@@ -125,9 +130,18 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
         return createPopIdentifier(rules)(kind, evidence);
       };
       expect(bySource("nsid", { nsid: dns!.nsid! }, "dns")).toMatchObject({ id: pop, source: "nsid" });
-      expect(bySource("id.server", { chaos: { "id.server": dns!.identity!["id.server"]! } }, "dns")).toMatchObject({ id: pop, source: "id.server" });
-      expect(bySource("hostname.bind", { chaos: { "hostname.bind": dns!.identity!["hostname.bind"]! } }, "dns")).toMatchObject({ id: pop, source: "hostname.bind" });
-      expect(bySource("header:x-served-by", { headers: { "x-served-by": http!.headers!["x-served-by"]! } }, "http")).toMatchObject({ id: pop, source: "header:x-served-by" });
+      expect(bySource("id.server", { chaos: { "id.server": dns!.identity!["id.server"]! } }, "dns")).toMatchObject({
+        id: pop,
+        source: "id.server",
+      });
+      expect(bySource("hostname.bind", { chaos: { "hostname.bind": dns!.identity!["hostname.bind"]! } }, "dns")).toMatchObject({
+        id: pop,
+        source: "hostname.bind",
+      });
+      expect(bySource("header:x-served-by", { headers: { "x-served-by": http!.headers!["x-served-by"]! } }, "http")).toMatchObject({
+        id: pop,
+        source: "header:x-served-by",
+      });
 
       await run!.waitForRounds(2, { afterMs: fromMs });
       steps.push({ pop, fromMs, toMs: Date.now() });
@@ -142,17 +156,28 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
       expect(dns.length, `dns results while ${step.pop} was preferred`).toBeGreaterThanOrEqual(2);
       expect(http.length).toBeGreaterThanOrEqual(2);
       for (const result of dns) {
-        expect(result).toMatchObject({ ok: true, region: "lab", nsid: step.pop, identity: { "id.server": step.pop, "hostname.bind": step.pop }, pop: { id: step.pop, source: "nsid" } });
+        expect(result).toMatchObject({
+          ok: true,
+          region: "lab",
+          nsid: step.pop,
+          identity: { "id.server": step.pop, "hostname.bind": step.pop },
+          pop: { id: step.pop, source: "nsid" },
+        });
       }
       for (const result of http) expect(result).toMatchObject({ ok: true, pop: { id: step.pop, source: "header:x-served-by" } });
     }
     report(`attribution: ${steps.map((s) => `${s.pop} (nsid, id.server, hostname.bind, x-served-by)`).join("; ")}`);
   }, 90_000);
 
-  async function episodeRecords(mode: FailureMode, options: EpisodeOptions = {}): Promise<{ episode: Episode; records: Map<ProbeKind, KindRecord> }> {
+  async function episodeRecords(
+    mode: FailureMode,
+    options: EpisodeOptions = {},
+  ): Promise<{ episode: Episode; records: Map<ProbeKind, KindRecord> }> {
     const episode = await runEpisode(lab, run!, PREFERRED_POP, mode, options);
     const results = await queryResults(lab, dataDir, { fromMs: episode.fromMs, toMs: episode.toMs });
-    const records = new Map<ProbeKind, KindRecord>((["dns", "tcp", "tls", "http"] as const).map((kind) => [kind, recordOf(episode, results, kind)]));
+    const records = new Map<ProbeKind, KindRecord>(
+      (["dns", "tcp", "tls", "http"] as const).map((kind) => [kind, recordOf(episode, results, kind)]),
+    );
     return { episode, records };
   }
 
@@ -163,7 +188,10 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
     expect(episode.back).toMatchObject({ previousPop: "pop-b", pop: PREFERRED_POP });
     for (const kind of POP_KINDS) {
       const record = records.get(kind)!;
-      expect(record.failovers.map((f) => [f.from, f.to, f.failback]), `${mode} ${kind}`).toEqual([
+      expect(
+        record.failovers.map((f) => [f.from, f.to, f.failback]),
+        `${mode} ${kind}`,
+      ).toEqual([
         [PREFERRED_POP, "pop-b", false],
         ["pop-b", PREFERRED_POP, true],
       ]);
@@ -171,7 +199,10 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
       expect(record.blips, `${mode} ${kind} blips`).toEqual([]);
       const away = changeTiming(record.away!, episode.fault, episode.away!);
       const back = changeTiming(record.back!, episode.heal, episode.back!);
-      expect(timingProblems(away, ROUND_INTERVAL_MS, breaksAtFault(mode, kind)), `${mode} ${kind} failover ${JSON.stringify(away)}`).toEqual([]);
+      expect(
+        timingProblems(away, ROUND_INTERVAL_MS, breaksAtFault(mode, kind)),
+        `${mode} ${kind} failover ${JSON.stringify(away)}`,
+      ).toEqual([]);
       expect(timingProblems(back, ROUND_INTERVAL_MS, false), `${mode} ${kind} failback ${JSON.stringify(back)}`).toEqual([]);
       if (!breaksAtFault(mode, kind)) expectAnswersUntilTheRouteMoves(away, kind);
       expectAnswersUntilTheRouteMoves(back, kind);
@@ -221,7 +252,9 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
     expect(truthMs).toBeLessThan(3_000 + SLOT_SKEW_MS);
     for (const kind of POP_KINDS) {
       const away = records.get(kind)!.away!;
-      expect(Date.parse(away.lastGoodFromAt) - episode.fault.atMs, `${kind}: pop-a answered after the freeze`).toBeGreaterThan(truthMs - ROUND);
+      expect(Date.parse(away.lastGoodFromAt) - episode.fault.atMs, `${kind}: pop-a answered after the freeze`).toBeGreaterThan(
+        truthMs - ROUND,
+      );
     }
     expect(records.get("dns")!.failed).toBe(0);
   }, 60_000);
@@ -255,7 +288,9 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
       expect(records.get(kind)!.failed, `${kind} failures`).toBe(0);
       expect(records.get(kind)!.failovers).toEqual([]);
     }
-    report(`blackhole: ${truthMs.toFixed(1)} ms from fault to heal; popwatch outage ${outage.outageMs} ms, ${outage.failedSamples} failed, resolution ${outage.resolutionMs} ms`);
+    report(
+      `blackhole: ${truthMs.toFixed(1)} ms from fault to heal; popwatch outage ${outage.outageMs} ms, ${outage.failedSamples} failed, resolution ${outage.resolutionMs} ms`,
+    );
   }, 60_000);
 
   describe("burn-rate alerting", () => {
@@ -319,79 +354,97 @@ describe.skipIf(!capability.ok)(`popwatch on the anycast lab${skipReason ? ` [sk
       const embedded = await startEmbeddedStore({ dataDir: sloDataDir });
       try {
         const alerts = new DynamoAlertStateStore({ client: embedded.client, tableName: embedded.store.tableName });
-        return await runEvaluationCycle({ config, store: embedded.store, alerts, sinks: sinksFor(config), regions: [config.localRegion], now: Date.now() });
+        return await runEvaluationCycle({
+          config,
+          store: embedded.store,
+          alerts,
+          sinks: sinksFor(config),
+          regions: [config.localRegion],
+          now: Date.now(),
+        });
       } finally {
         await embedded.close();
       }
     }
 
-    it("pages once while a black hole burns the DNS budget, not again on the next evaluation, and resolves the page once after a clean 5 minutes", async () => {
-      // Its own store: the windows must hold only this scenario, not the failures of the tests before.
-      if (run?.running) expect(await run.stop()).toBe(0);
-      const sloDataDir = join(workDir, "slo-data");
-      const runConfigFile = writeConfigFile(join(workDir, "popwatch-slo-run.json"), fastLabConfig(lab));
-      const config = parseConfig(
-        fastLabConfig(lab, { slos: [SLO], alerting: { sinks: [{ type: "eventbridge", busName: "popwatch-lab-alerts", region: "eu-west-1" }] } }),
-      );
-      expect(config.schedule).toMatchObject(FAST_SCHEDULE);
+    it(
+      "pages once while a black hole burns the DNS budget, not again on the next evaluation, and resolves the page once after a clean 5 minutes",
+      async () => {
+        // Its own store: the windows must hold only this scenario, not the failures of the tests before.
+        if (run?.running) expect(await run.stop()).toBe(0);
+        const sloDataDir = join(workDir, "slo-data");
+        const runConfigFile = writeConfigFile(join(workDir, "popwatch-slo-run.json"), fastLabConfig(lab));
+        const config = parseConfig(
+          fastLabConfig(lab, {
+            slos: [SLO],
+            alerting: { sinks: [{ type: "eventbridge", busName: "popwatch-lab-alerts", region: "eu-west-1" }] },
+          }),
+        );
+        expect(config.schedule).toMatchObject(FAST_SCHEDULE);
 
-      const burning = PopwatchRun.start(lab, { configFile: runConfigFile, dataDir: sloDataDir });
-      const warm = await burning.waitForRounds(5, { timeoutMs: 20_000 });
-      expect(warm.every((r) => r.failed === 0)).toBe(true);
-      const fault = await lab.fail(PREFERRED_POP, "blackhole");
-      // The first minute boundary with at least 35 s of black hole before it; healed just before it,
-      // so every result from the boundary on is clean.
-      const boundary = Math.ceil((fault.atMs + 35_000) / 60_000) * 60_000;
-      await sleep(boundary - 1_500 - Date.now());
-      const heal = await lab.heal(PREFERRED_POP);
-      expect(heal.atMs).toBeLessThan(boundary);
-      await untilRolledUp(burning, boundary);
-      expect(await burning.stop()).toBe(0);
-      // Every round the black hole covered lost its DNS probe and only that (the rule lands a few ms after the stamp).
-      const covered = burning.rounds.filter((r) => r.slotMs >= fault.atMs + SLOT_SKEW_MS && r.slotMs < heal.atMs);
-      expect(covered.length).toBeGreaterThanOrEqual(30);
-      expect(covered.filter((r) => r.failed !== 1)).toEqual([]);
+        const burning = PopwatchRun.start(lab, { configFile: runConfigFile, dataDir: sloDataDir });
+        const warm = await burning.waitForRounds(5, { timeoutMs: 20_000 });
+        expect(warm.every((r) => r.failed === 0)).toBe(true);
+        const fault = await lab.fail(PREFERRED_POP, "blackhole");
+        // The first minute boundary with at least 35 s of black hole before it; healed just before it,
+        // so every result from the boundary on is clean.
+        const boundary = Math.ceil((fault.atMs + 35_000) / 60_000) * 60_000;
+        await sleep(boundary - 1_500 - Date.now());
+        const heal = await lab.heal(PREFERRED_POP);
+        expect(heal.atMs).toBeLessThan(boundary);
+        await untilRolledUp(burning, boundary);
+        expect(await burning.stop()).toBe(0);
+        // Every round the black hole covered lost its DNS probe and only that (the rule lands a few ms after the stamp).
+        const covered = burning.rounds.filter((r) => r.slotMs >= fault.atMs + SLOT_SKEW_MS && r.slotMs < heal.atMs);
+        expect(covered.length).toBeGreaterThanOrEqual(30);
+        expect(covered.filter((r) => r.failed !== 1)).toEqual([]);
 
-      const firing = await evaluate(config, sloDataDir);
-      expect(firing.slos.endMs).toBe(boundary);
-      const scope = firing.slos.scopes.find((s) => s.scope === "lab")!;
-      expect(scope.counts["5m"]!.bad).toBeGreaterThanOrEqual(30);
-      expect(scope.evaluation.burnRates["5m"]!).toBeGreaterThan(14.4);
-      expect(scope.evaluation.burnRates["1h"]!).toBeGreaterThan(14.4);
-      expect(scope.evaluation.firing).toContainEqual({ severity: "page", long: "1h", short: "5m", factor: 14.4 });
-      // The slow-burn ticket rules (1d/2h above 3×, 3d/6h above 1×) are exceeded as well: a ticket too.
-      expect(eventsOf("page").map((e) => e.DetailType)).toEqual([DETAIL_TYPE_FIRING]);
-      expect(eventsOf("ticket").map((e) => e.DetailType)).toEqual([DETAIL_TYPE_FIRING]);
-      const page = eventsOf("page")[0]!;
-      expect(page).toMatchObject({ Source: EVENT_SOURCE, EventBusName: "popwatch-lab-alerts" });
-      expect(page.Detail).toMatchObject({ kind: "firing", status: "firing", slo: "lab-dns", severity: "page", regions: ["lab"] });
-      report(`page fired at ${new Date(firing.slos.endMs).toISOString()}: burn 5m ${scope.evaluation.burnRates["5m"]!.toFixed(1)}, 1h ${scope.evaluation.burnRates["1h"]!.toFixed(1)}`);
+        const firing = await evaluate(config, sloDataDir);
+        expect(firing.slos.endMs).toBe(boundary);
+        const scope = firing.slos.scopes.find((s) => s.scope === "lab")!;
+        expect(scope.counts["5m"]!.bad).toBeGreaterThanOrEqual(30);
+        expect(scope.evaluation.burnRates["5m"]!).toBeGreaterThan(14.4);
+        expect(scope.evaluation.burnRates["1h"]!).toBeGreaterThan(14.4);
+        expect(scope.evaluation.firing).toContainEqual({ severity: "page", long: "1h", short: "5m", factor: 14.4 });
+        // The slow-burn ticket rules (1d/2h above 3×, 3d/6h above 1×) are exceeded as well: a ticket too.
+        expect(eventsOf("page").map((e) => e.DetailType)).toEqual([DETAIL_TYPE_FIRING]);
+        expect(eventsOf("ticket").map((e) => e.DetailType)).toEqual([DETAIL_TYPE_FIRING]);
+        const page = eventsOf("page")[0]!;
+        expect(page).toMatchObject({ Source: EVENT_SOURCE, EventBusName: "popwatch-lab-alerts" });
+        expect(page.Detail).toMatchObject({ kind: "firing", status: "firing", slo: "lab-dns", severity: "page", regions: ["lab"] });
+        report(
+          `page fired at ${new Date(firing.slos.endMs).toISOString()}: burn 5m ${scope.evaluation.burnRates["5m"]!.toFixed(1)}, 1h ${scope.evaluation.burnRates["1h"]!.toFixed(1)}`,
+        );
 
-      const repeat = await evaluate(config, sloDataDir);
-      expect(repeat.slos.scopes.find((s) => s.scope === "lab")!.evaluation.firing).not.toEqual([]);
-      expect(repeat.alerts.plan.notifications).toEqual([]);
-      expect(endpoint.events).toHaveLength(2);
+        const repeat = await evaluate(config, sloDataDir);
+        expect(repeat.slos.scopes.find((s) => s.scope === "lab")!.evaluation.firing).not.toEqual([]);
+        expect(repeat.alerts.plan.notifications).toEqual([]);
+        expect(endpoint.events).toHaveLength(2);
 
-      // Clean probing until a whole short window after the heal is rolled up.
-      const clean = PopwatchRun.start(lab, { configFile: runConfigFile, dataDir: sloDataDir });
-      const resolveAt = boundary + 5 * 60_000;
-      await untilRolledUp(clean, resolveAt);
-      expect(await clean.stop()).toBe(0);
-      expect(clean.rounds.every((r) => r.failed === 0)).toBe(true);
+        // Clean probing until a whole short window after the heal is rolled up.
+        const clean = PopwatchRun.start(lab, { configFile: runConfigFile, dataDir: sloDataDir });
+        const resolveAt = boundary + 5 * 60_000;
+        await untilRolledUp(clean, resolveAt);
+        expect(await clean.stop()).toBe(0);
+        expect(clean.rounds.every((r) => r.failed === 0)).toBe(true);
 
-      const resolved = await evaluate(config, sloDataDir);
-      expect(resolved.slos.endMs).toBe(resolveAt);
-      const after = resolved.slos.scopes.find((s) => s.scope === "lab")!;
-      expect(after.counts["5m"]).toMatchObject({ bad: 0 });
-      expect(after.counts["5m"]!.total).toBeGreaterThan(200);
-      expect(after.evaluation.firing.filter((f) => f.severity === "page")).toEqual([]);
-      expect(eventsOf("page").map((e) => e.DetailType)).toEqual([DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED]);
-      expect(eventsOf("page")[1]!.Detail).toMatchObject({ kind: "resolved", status: "resolved", slo: "lab-dns", severity: "page" });
-      // A ticket's windows (6h at the shortest) still hold the black hole: it keeps firing, unannounced again.
-      expect(after.evaluation.firing.filter((f) => f.severity === "ticket")).not.toEqual([]);
-      expect(eventsOf("ticket")).toHaveLength(1);
-      expect(endpoint.rejected).toEqual([]);
-      report(`page resolved at ${new Date(resolved.slos.endMs).toISOString()}: 5m window ${after.counts["5m"]!.total} DNS results, none bad`);
-    }, 9 * 60_000);
+        const resolved = await evaluate(config, sloDataDir);
+        expect(resolved.slos.endMs).toBe(resolveAt);
+        const after = resolved.slos.scopes.find((s) => s.scope === "lab")!;
+        expect(after.counts["5m"]).toMatchObject({ bad: 0 });
+        expect(after.counts["5m"]!.total).toBeGreaterThan(200);
+        expect(after.evaluation.firing.filter((f) => f.severity === "page")).toEqual([]);
+        expect(eventsOf("page").map((e) => e.DetailType)).toEqual([DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED]);
+        expect(eventsOf("page")[1]!.Detail).toMatchObject({ kind: "resolved", status: "resolved", slo: "lab-dns", severity: "page" });
+        // A ticket's windows (6h at the shortest) still hold the black hole: it keeps firing, unannounced again.
+        expect(after.evaluation.firing.filter((f) => f.severity === "ticket")).not.toEqual([]);
+        expect(eventsOf("ticket")).toHaveLength(1);
+        expect(endpoint.rejected).toEqual([]);
+        report(
+          `page resolved at ${new Date(resolved.slos.endMs).toISOString()}: 5m window ${after.counts["5m"]!.total} DNS results, none bad`,
+        );
+      },
+      9 * 60_000,
+    );
   });
 });

@@ -6,15 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ANYCAST_ADDRESS,
-  LAB_HOSTNAME,
-  LAB_NODES,
-  LAB_ZONE,
-  Lab,
-  PREFERRED_POP,
-  REPO_ROOT,
-} from "./lab";
+import { ANYCAST_ADDRESS, LAB_HOSTNAME, LAB_NODES, LAB_ZONE, Lab, PREFERRED_POP, REPO_ROOT } from "./lab";
 import { listRecords, run } from "./procs";
 import { canCreateNamespaces } from "./setup";
 
@@ -61,15 +53,35 @@ describe.skipIf(!capability.ok)(`anycast lab${skipReason ? ` [skipped: ${skipRea
     const bundle = join(REPO_ROOT, "packages/cli/dist/popwatch.mjs");
     expect(existsSync(bundle), `${bundle} missing: run npm run build`).toBe(true);
     const probe = await lab.exec("client", [
-      process.execPath, join(REPO_ROOT, "packages/cli/bin/popwatch.mjs"), "probe", ANYCAST_ADDRESS,
-      "--sni", LAB_HOSTNAME, "--qname", LAB_ZONE, "--qtype", "SOA", "--chaos", "--ca", lab.caFile, "--timeout", "2000", "--json",
+      process.execPath,
+      join(REPO_ROOT, "packages/cli/bin/popwatch.mjs"),
+      "probe",
+      ANYCAST_ADDRESS,
+      "--sni",
+      LAB_HOSTNAME,
+      "--qname",
+      LAB_ZONE,
+      "--qtype",
+      "SOA",
+      "--chaos",
+      "--ca",
+      lab.caFile,
+      "--timeout",
+      "2000",
+      "--json",
     ]);
     expect(probe.code, probe.stderr).toBe(0);
-    const lines = probe.stdout.trim().split("\n").map((l) => JSON.parse(l) as ProbeLine);
+    const lines = probe.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as ProbeLine);
     const byKind = new Map(lines.map((l) => [l.kind, l]));
     expect([...byKind.keys()].sort()).toEqual(["dns", "http", "tcp", "tls"]);
     expect(lines.every((l) => l.ok)).toBe(true);
-    expect(byKind.get("dns")).toMatchObject({ nsid: PREFERRED_POP, identity: { "id.server": PREFERRED_POP, "hostname.bind": PREFERRED_POP } });
+    expect(byKind.get("dns")).toMatchObject({
+      nsid: PREFERRED_POP,
+      identity: { "id.server": PREFERRED_POP, "hostname.bind": PREFERRED_POP },
+    });
     expect(byKind.get("tls")?.verified).toBe(true);
     expect(byKind.get("http")?.headers?.["x-served-by"]).toBe(PREFERRED_POP);
   });
@@ -90,7 +102,10 @@ describe.skipIf(!capability.ok)(`anycast lab${skipReason ? ` [skipped: ${skipRea
     expect(await lab.queryNsid("client")).toBe(PREFERRED_POP);
 
     // The events log and the truth log agree on order: fault, move, heal, return.
-    const events = readFileSync(lab.eventsFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string; atMs: number });
+    const events = readFileSync(lab.eventsFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; atMs: number });
     expect(events.filter((e) => e.atMs >= fault.atMs).map((e) => e.event)).toEqual(["fail", "heal"]);
     expect(away.atMs).toBeLessThan(heal.atMs);
     expect(back.atMs).toBeGreaterThan(heal.atMs);
@@ -108,9 +123,13 @@ describe.skipIf(!capability.ok)(`anycast lab${skipReason ? ` [skipped: ${skipRea
   }, 20_000);
 
   it("up on a running lab keeps the same processes; down leaves no process and no namespace; down again is harmless", async () => {
-    const before = listRecords(lab.stateDir).map((r) => `${r.name}:${r.pid}`).sort();
+    const before = listRecords(lab.stateDir)
+      .map((r) => `${r.name}:${r.pid}`)
+      .sort();
     await lab.up();
-    const after = listRecords(lab.stateDir).map((r) => `${r.name}:${r.pid}`).sort();
+    const after = listRecords(lab.stateDir)
+      .map((r) => `${r.name}:${r.pid}`)
+      .sort();
     expect(after).toEqual(before);
 
     const pids = [...new Set([...labPids, ...listRecords(lab.stateDir).map((r) => r.pid)])];

@@ -13,15 +13,18 @@
 // PID files under the state directory (procs.ts), and outlive the process
 // that started them: `up` in one command, `fail` and `down` in others. The
 // router's FIB changes are recorded by truth-watcher.ts in truth.jsonl.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, chmodSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { logTail, sleep } from "../support/daemons";
+import { DNS_DAEMONS } from "../support/server-configs";
+import { type BirdRoute, parseBirdRoutes, parseBirdSessions } from "./bird";
 import {
+  BLACKHOLE_TABLE,
   type BgpTimers,
   DEFAULT_HEALTH_INTERVAL_S,
   DEFAULT_TIMERS,
-  BLACKHOLE_TABLE,
   birdConf,
   blackholeRuleset,
   checkScript,
@@ -33,9 +36,6 @@ import {
   stateChangeScript,
   zoneFile,
 } from "./configs";
-import { logTail, sleep } from "../support/daemons";
-import { DNS_DAEMONS } from "../support/server-configs";
-import { type BirdRoute, parseBirdRoutes, parseBirdSessions } from "./bird";
 import { LabError } from "./errors";
 import {
   type CommandResult,
@@ -52,31 +52,31 @@ import {
   stopTracked,
   trackProcess,
 } from "./procs";
+import { buildNetwork, checkPrerequisites, createPki, labBinary } from "./setup";
 import {
   ANYCAST_ADDRESS,
   ANYCAST_PREFIX,
   LAB_HOSTNAME,
   LAB_NODES,
   LAB_ZONE,
+  type LabNode,
   POPS,
   POP_NAMES,
   PREFERRED_POP,
-  type LabNode,
   type PopName,
   type PopSpec,
   isPopName,
   namespaceOf,
   popSpec,
 } from "./topology";
-import { buildNetwork, checkPrerequisites, createPki, labBinary } from "./setup";
 import { type RouteChange, readTruth } from "./truth";
 
-export * from "./topology";
 export type { BirdRoute } from "./bird";
-export type { RouteChange } from "./truth";
 export type { BgpTimers } from "./configs";
-export type { CommandResult } from "./procs";
 export { LabError } from "./errors";
+export type { CommandResult } from "./procs";
+export * from "./topology";
+export type { RouteChange } from "./truth";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The checked-in popwatch configuration for the lab; `up` writes a copy with the lab's CA. */
@@ -171,7 +171,16 @@ function stamp(): { at: string; atMs: number } {
 
 /** Everything the lab writes in its state directory, removed before a fresh build. */
 const STATE_ENTRIES = [
-  "lab.json", "pids", "pki", "router", ...POP_NAMES, "data", "truth.jsonl", "events.jsonl", "popwatch.lab.json", "truth-watcher.log",
+  "lab.json",
+  "pids",
+  "pki",
+  "router",
+  ...POP_NAMES,
+  "data",
+  "truth.jsonl",
+  "events.jsonl",
+  "popwatch.lab.json",
+  "truth-watcher.log",
 ];
 
 // ---------------------------------------------------------------------------
@@ -183,7 +192,8 @@ export class Lab {
 
   constructor(options: LabOptions = {}) {
     const name = options.name ?? "pwlab";
-    if (!/^[a-z][a-z0-9]{0,7}$/.test(name)) throw new LabError("invalid_argument", `lab name must be 1-8 lowercase letters/digits, got ${JSON.stringify(name)}`);
+    if (!/^[a-z][a-z0-9]{0,7}$/.test(name))
+      throw new LabError("invalid_argument", `lab name must be 1-8 lowercase letters/digits, got ${JSON.stringify(name)}`);
     this.name = name;
     // The variable names the default lab's directory only: a test's own lab must never share it.
     const fromEnv = options.name === undefined ? process.env.POPWATCH_LAB_DIR : undefined;
@@ -347,7 +357,14 @@ export class Lab {
    */
   async queryNsid(from: LabNode = "client", options: { tcp?: boolean; timeoutS?: number } = {}): Promise<string | null> {
     const result = await this.exec(from, [
-      "dig", `@${ANYCAST_ADDRESS}`, LAB_ZONE, "SOA", "+nsid", "+norec", `+time=${options.timeoutS ?? 1}`, "+tries=1",
+      "dig",
+      `@${ANYCAST_ADDRESS}`,
+      LAB_ZONE,
+      "SOA",
+      "+nsid",
+      "+norec",
+      `+time=${options.timeoutS ?? 1}`,
+      "+tries=1",
       options.tcp ? "+tcp" : "+notcp",
     ]);
     if (result.code !== 0 || !/status: NOERROR/.test(result.stdout)) return null;
@@ -360,7 +377,11 @@ export class Lab {
    */
   async waitForRoute(pop: PopName | null, options: { afterMs?: number; timeoutMs?: number } = {}): Promise<RouteChange> {
     const found = await this.waitForChange((c) => c.pop === pop, options);
-    if (!found) throw new LabError("not_ready", `router did not switch to ${pop ?? "no route"} within ${options.timeoutMs ?? 10_000} ms\n${this.diagnostics()}`);
+    if (!found)
+      throw new LabError(
+        "not_ready",
+        `router did not switch to ${pop ?? "no route"} within ${options.timeoutMs ?? 10_000} ms\n${this.diagnostics()}`,
+      );
     return found;
   }
 
@@ -389,7 +410,8 @@ export class Lab {
   async measure(pop: PopName, mode: FailureMode, options: { waitMs?: number; heal?: boolean } = {}): Promise<Convergence> {
     const waitMs = options.waitMs ?? 10_000;
     const before = this.truth().at(-1);
-    if (before?.pop !== pop) throw new LabError("invalid_argument", `router forwards to ${before?.pop ?? "nothing"}, not ${pop}: nothing to fail over from`);
+    if (before?.pop !== pop)
+      throw new LabError("invalid_argument", `router forwards to ${before?.pop ?? "nothing"}, not ${pop}: nothing to fail over from`);
     const fault = await this.fail(pop, mode);
     const change = await this.waitForChange((c) => c.pop !== pop, { afterMs: fault.atMs, timeoutMs: waitMs });
     const result: Convergence = { pop, mode, fault, change, convergenceMs: change ? change.atMs - fault.atMs : null };
@@ -440,7 +462,14 @@ export class Lab {
 
   /** Records a process the caller runs in the client namespace (the CLI's foreground popwatch), so `down` stops it after a crash. */
   registerClientProcess(pid: number): ProcessRecord {
-    return trackProcess({ stateDir: this.stateDir, name: "client.popwatch", namespace: this.ns("client"), pid, argv: ["popwatch"], logFile: "/dev/null" });
+    return trackProcess({
+      stateDir: this.stateDir,
+      name: "client.popwatch",
+      namespace: this.ns("client"),
+      pid,
+      argv: ["popwatch"],
+      logFile: "/dev/null",
+    });
   }
 
   // ---------------------------------------------------------------- building
@@ -525,7 +554,12 @@ export class Lab {
       logFile: join(dir, "bird.stderr.log"),
       env: { ...process.env, TZ: "UTC" },
     });
-    await this.waitFor("BIRD's control socket", record, async () => (await this.birdc(["show", "status"])).code === 0, join(dir, "bird.log"));
+    await this.waitFor(
+      "BIRD's control socket",
+      record,
+      async () => (await this.birdc(["show", "status"])).code === 0,
+      join(dir, "bird.log"),
+    );
   }
 
   private async startPop(pop: PopSpec): Promise<void> {
@@ -542,8 +576,18 @@ export class Lab {
     writeFileSync(conf, dnsConf(pop, dir));
     const dnsDaemon = DNS_DAEMONS[pop.dns];
     const argv = [labBinary(dnsDaemon.bin), ...dnsDaemon.args(conf)];
-    const record = spawnTracked({ stateDir: this.stateDir, name: `${pop.name}.dns`, namespace: this.ns(pop.name), argv, logFile: join(dir, `${pop.dns}.log`) });
-    await this.waitFor(`${pop.dns} at ${pop.name} answering with NSID ${pop.identity}`, record, async () => (await this.queryNsid(pop.name)) === pop.identity);
+    const record = spawnTracked({
+      stateDir: this.stateDir,
+      name: `${pop.name}.dns`,
+      namespace: this.ns(pop.name),
+      argv,
+      logFile: join(dir, `${pop.dns}.log`),
+    });
+    await this.waitFor(
+      `${pop.dns} at ${pop.name} answering with NSID ${pop.identity}`,
+      record,
+      async () => (await this.queryNsid(pop.name)) === pop.identity,
+    );
   }
 
   private async startNginx(pop: PopSpec): Promise<void> {
@@ -560,7 +604,12 @@ export class Lab {
       argv: [labBinary("nginx"), "-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf],
       logFile: join(dir, "nginx.log"),
     });
-    await this.waitFor(`nginx at ${pop.name}`, record, async () => (await this.httpServedBy(pop.name)) === pop.name, join(dir, "nginx-error.log"));
+    await this.waitFor(
+      `nginx at ${pop.name}`,
+      record,
+      async () => (await this.httpServedBy(pop.name)) === pop.name,
+      join(dir, "nginx-error.log"),
+    );
   }
 
   private async startSpeaker(pop: PopSpec): Promise<void> {

@@ -114,7 +114,11 @@ export class PopwatchRun {
   static start(lab: Lab, options: PopwatchRunOptions): PopwatchRun {
     const argv = [process.execPath, POPWATCH_BIN, "run", "--config", options.configFile, "--data-dir", options.dataDir, "--json"];
     // Its own process group: a Ctrl-C meant for the test runner must not stop it half-way through a round.
-    const child = spawn("ip", ["netns", "exec", lab.ns("client"), ...argv], { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ip", ["netns", "exec", lab.ns("client"), ...argv], {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     if (child.pid === undefined) throw new LabError("command_failed", `could not start popwatch run in ${lab.ns("client")}`);
     // So that `lab.down()` stops it should this process die first.
     lab.registerClientProcess(child.pid);
@@ -201,7 +205,10 @@ export class PopwatchRun {
           finish(() => reject(new LabError("not_ready", `popwatch run exited (${this.exited}) before ${what}:\n${this.stderr}`)));
         }
       };
-      const timer = setTimeout(() => finish(() => reject(new LabError("not_ready", `timed out waiting for ${what}:\n${this.stderr}`))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(() => reject(new LabError("not_ready", `timed out waiting for ${what}:\n${this.stderr}`))),
+        timeoutMs,
+      );
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -221,13 +228,26 @@ export async function queryResults(
   options: { kind?: ProbeKind } = {},
 ): Promise<StoredResultRecord[]> {
   const argv = [
-    process.execPath, POPWATCH_BIN, "results", "--json", "--data-dir", dataDir, "--target", LAB_TARGET,
-    "--since", new Date(window.fromMs).toISOString(), "--until", new Date(window.toMs).toISOString(),
+    process.execPath,
+    POPWATCH_BIN,
+    "results",
+    "--json",
+    "--data-dir",
+    dataDir,
+    "--target",
+    LAB_TARGET,
+    "--since",
+    new Date(window.fromMs).toISOString(),
+    "--until",
+    new Date(window.toMs).toISOString(),
     ...(options.kind ? ["--kind", options.kind] : []),
   ];
   const result = await lab.exec("client", argv, { timeoutMs: 30_000 });
   if (result.code !== 0) throw new LabError("command_failed", `popwatch results exited ${result.code}: ${result.stderr.trim()}`);
-  return result.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as StoredResultRecord);
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as StoredResultRecord);
 }
 
 /** Results in [from, to) read in this process from a data directory no popwatch process holds. */
@@ -254,10 +274,28 @@ export interface ProbeLine {
 /** `popwatch probe` of the anycast address from the client: every kind, NSID and CHAOS identities, the lab CA trusted. */
 export async function probeOnce(lab: Lab): Promise<Map<ProbeKind, ProbeLine>> {
   const result = await lab.exec("client", [
-    process.execPath, POPWATCH_BIN, "probe", ANYCAST_ADDRESS, "--sni", LAB_HOSTNAME, "--qname", LAB_ZONE, "--qtype", "SOA",
-    "--chaos", "--ca", lab.caFile, "--timeout", "2000", "--json",
+    process.execPath,
+    POPWATCH_BIN,
+    "probe",
+    ANYCAST_ADDRESS,
+    "--sni",
+    LAB_HOSTNAME,
+    "--qname",
+    LAB_ZONE,
+    "--qtype",
+    "SOA",
+    "--chaos",
+    "--ca",
+    lab.caFile,
+    "--timeout",
+    "2000",
+    "--json",
   ]);
-  const lines = result.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as ProbeLine);
-  if (lines.length === 0) throw new LabError("command_failed", `popwatch probe printed nothing (exit ${result.code}): ${result.stderr.trim()}`);
+  const lines = result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ProbeLine);
+  if (lines.length === 0)
+    throw new LabError("command_failed", `popwatch probe printed nothing (exit ${result.code}): ${result.stderr.trim()}`);
   return new Map(lines.map((l) => [l.kind, l]));
 }

@@ -5,7 +5,7 @@
 // A PID file records the kernel's start time of the process too, so a PID
 // reused after a crash or reboot is never mistaken for ours.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isLive, liveProcesses, readProcStat, sleep, spawnDetached } from "../support/daemons";
 import { LabError } from "./errors";
@@ -117,7 +117,14 @@ export function spawnTracked(options: SpawnOptions): ProcessRecord {
 }
 
 /** Writes the PID file of a process started elsewhere (a foreground child), so `down` finds it after a crash. */
-export function trackProcess(options: { stateDir: string; name: string; namespace: string | null; pid: number; argv: string[]; logFile: string }): ProcessRecord {
+export function trackProcess(options: {
+  stateDir: string;
+  name: string;
+  namespace: string | null;
+  pid: number;
+  argv: string[];
+  logFile: string;
+}): ProcessRecord {
   const { stateDir, name, namespace, pid, argv, logFile } = options;
   mkdirSync(pidDir(stateDir), { recursive: true });
   const record: ProcessRecord = {
@@ -222,7 +229,11 @@ export async function emptyNamespace(namespace: string): Promise<void> {
   const pids = async (): Promise<number[]> => {
     const result = await run(["ip", "netns", "pids", namespace]);
     if (result.code !== 0) return [];
-    return result.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => isLive(readProcStat(p)));
+    return result.stdout
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((p) => isLive(readProcStat(p)));
   };
   let left = await pids();
   if (left.length === 0) return;

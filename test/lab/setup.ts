@@ -6,7 +6,7 @@ import { findBinary } from "../support/daemons";
 import { DNS_DAEMONS } from "../support/server-configs";
 import { LabError } from "./errors";
 import { run, runChecked } from "./procs";
-import { ANYCAST_ADDRESS, ANYCAST_PREFIX, CLIENT_LINK, LAB_HOSTNAME, LAB_NODES, POPS, type LabNode, type PopSpec } from "./topology";
+import { ANYCAST_ADDRESS, ANYCAST_PREFIX, CLIENT_LINK, LAB_HOSTNAME, LAB_NODES, type LabNode, POPS, type PopSpec } from "./topology";
 
 const BINARIES: Array<{ bin: string; pkg: string }> = [
   { bin: "ip", pkg: "iproute2" },
@@ -78,10 +78,43 @@ export async function createPki(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const ssl = (args: string[]) => runChecked(["openssl", ...args]);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  await ssl(["req", "-x509", ...ec, "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"), "-days", "30",
-    "-subj", "/CN=popwatch anycast lab CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-  writeFileSync(join(dir, "leaf.ext"), `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  await ssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    join(dir, "ca.key"),
+    "-out",
+    join(dir, "ca.crt"),
+    "-days",
+    "30",
+    "-subj",
+    "/CN=popwatch anycast lab CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  writeFileSync(
+    join(dir, "leaf.ext"),
+    `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+  );
   await ssl(["req", ...ec, "-keyout", join(dir, "leaf.key"), "-out", join(dir, "leaf.csr"), "-subj", `/CN=${LAB_HOSTNAME}`]);
-  await ssl(["x509", "-req", "-in", join(dir, "leaf.csr"), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"),
-    "-CAcreateserial", "-out", join(dir, "leaf.crt"), "-days", "30", "-extfile", join(dir, "leaf.ext")]);
+  await ssl([
+    "x509",
+    "-req",
+    "-in",
+    join(dir, "leaf.csr"),
+    "-CA",
+    join(dir, "ca.crt"),
+    "-CAkey",
+    join(dir, "ca.key"),
+    "-CAcreateserial",
+    "-out",
+    join(dir, "leaf.crt"),
+    "-days",
+    "30",
+    "-extfile",
+    join(dir, "leaf.ext"),
+  ]);
 }

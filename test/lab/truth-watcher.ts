@@ -8,7 +8,7 @@ import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { run } from "./procs";
 import { ANYCAST_PREFIX } from "./topology";
-import { FibTracker, parseMonitorLine, routesFromJson, type RouteChange } from "./truth";
+import { FibTracker, type RouteChange, parseMonitorLine, routesFromJson } from "./truth";
 
 const [truthFile, namespace] = process.argv.slice(2);
 if (!truthFile || !namespace) {

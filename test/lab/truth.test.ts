@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseBirdRoutes } from "./bird";
 import { POPS, type PopName } from "./topology";
-import { FibTracker, parseIpTimestamp, parseMonitorLine, popAt, routesFromJson, type RouteChange } from "./truth";
+import { FibTracker, type RouteChange, parseIpTimestamp, parseMonitorLine, popAt, routesFromJson } from "./truth";
 
 describe("parseIpTimestamp", () => {
   it("reads ip -ts stamps (printed in UTC by the watcher) to the microsecond", () => {
@@ -22,26 +22,35 @@ describe("parseIpTimestamp", () => {
 
 describe("parseMonitorLine", () => {
   it("reads an added route, with and without a metric", () => {
-    expect(parseMonitorLine("[2026-11-22T12:32:54.148806] 203.0.113.53 via 198.51.100.10 dev r-pop-b proto bird metric 32 ")).toMatchObject({
-      deleted: false,
-      route: { metric: 32, type: "unicast", nextHop: "198.51.100.10", dev: "r-pop-b" },
-    });
+    expect(parseMonitorLine("[2026-11-22T12:32:54.148806] 203.0.113.53 via 198.51.100.10 dev r-pop-b proto bird metric 32 ")).toMatchObject(
+      {
+        deleted: false,
+        route: { metric: 32, type: "unicast", nextHop: "198.51.100.10", dev: "r-pop-b" },
+      },
+    );
     expect(parseMonitorLine("[2026-11-22T12:32:54.148806] 203.0.113.53 via 198.51.100.6 dev r-pop-a proto bird")?.route.metric).toBe(0);
   });
 
   it("reads a deletion and a route of another type", () => {
-    expect(parseMonitorLine("[2026-11-22T12:32:55.000001] Deleted 203.0.113.53 via 198.51.100.6 dev r-pop-a proto bird metric 32 ")).toMatchObject({
+    expect(
+      parseMonitorLine("[2026-11-22T12:32:55.000001] Deleted 203.0.113.53 via 198.51.100.6 dev r-pop-a proto bird metric 32 "),
+    ).toMatchObject({
       deleted: true,
       route: { metric: 32, nextHop: "198.51.100.6" },
     });
     expect(parseMonitorLine("[2026-11-22T12:32:55.000001] unreachable 203.0.113.53 proto bird metric 32")?.route).toEqual({
-      metric: 32, type: "unreachable", nextHop: null, dev: null,
+      metric: 32,
+      type: "unreachable",
+      nextHop: null,
+      dev: null,
     });
   });
 
   it("ignores other prefixes, other tables and unstamped lines", () => {
     expect(parseMonitorLine("[2026-11-22T12:27:55.088086] 198.51.100.0/30 dev v1 proto kernel scope link src 198.51.100.1 ")).toBeNull();
-    expect(parseMonitorLine("[2026-11-22T12:27:55.081151] local 203.0.113.53 dev lo table local proto kernel scope host src 203.0.113.53 ")).toBeNull();
+    expect(
+      parseMonitorLine("[2026-11-22T12:27:55.081151] local 203.0.113.53 dev lo table local proto kernel scope host src 203.0.113.53 "),
+    ).toBeNull();
     expect(parseMonitorLine("[2026-11-22T12:27:55.081151] 203.0.113.530 via 198.51.100.6 dev r-pop-a")).toBeNull();
     expect(parseMonitorLine("203.0.113.53 via 198.51.100.6 dev r-pop-a proto bird metric 32")).toBeNull();
   });
@@ -51,14 +60,23 @@ describe("FibTracker", () => {
   const hops = POPS.map((p) => p.link.peerAddress);
 
   it("reports a change only when the forwarding next hop changes", () => {
-    const tracker = new FibTracker(routesFromJson('[{"dst":"203.0.113.53","gateway":"198.51.100.6","dev":"r-pop-a","protocol":"bird","metric":32,"flags":[]}]'));
+    const tracker = new FibTracker(
+      routesFromJson('[{"dst":"203.0.113.53","gateway":"198.51.100.6","dev":"r-pop-a","protocol":"bird","metric":32,"flags":[]}]'),
+    );
     expect(tracker.initialEntry("2026-11-22T12:00:00.000Z", 0)).toMatchObject({ event: "initial", pop: "pop-a" });
     const line = (text: string) => parseMonitorLine(`[2026-11-22T12:00:01.000000] ${text}`)!;
     expect(tracker.apply(line("203.0.113.53 via 198.51.100.6 dev r-pop-a proto bird metric 32"))).toBeNull();
-    expect(tracker.apply(line("203.0.113.53 via 198.51.100.10 dev r-pop-b proto bird metric 32"))).toMatchObject({ pop: "pop-b", previousPop: "pop-a" });
+    expect(tracker.apply(line("203.0.113.53 via 198.51.100.10 dev r-pop-b proto bird metric 32"))).toMatchObject({
+      pop: "pop-b",
+      previousPop: "pop-a",
+    });
     // A stale deletion of the replaced route changes nothing.
     expect(tracker.apply(line("Deleted 203.0.113.53 via 198.51.100.6 dev r-pop-a proto bird metric 32"))).toBeNull();
-    expect(tracker.apply(line("Deleted 203.0.113.53 via 198.51.100.10 dev r-pop-b proto bird metric 32"))).toMatchObject({ pop: null, previousPop: "pop-b", nextHop: null });
+    expect(tracker.apply(line("Deleted 203.0.113.53 via 198.51.100.10 dev r-pop-b proto bird metric 32"))).toMatchObject({
+      pop: null,
+      previousPop: "pop-b",
+      nextHop: null,
+    });
   });
 
   it("follows the lowest-metric route like the kernel, for any sequence of adds, replaces and deletes", () => {
@@ -97,7 +115,16 @@ describe("FibTracker", () => {
 describe("popAt", () => {
   const changes: RouteChange[] = [
     { at: "", atMs: 100, prefix: "203.0.113.53/32", event: "initial", pop: "pop-a", nextHop: "198.51.100.6", dev: "r-pop-a" },
-    { at: "", atMs: 200, prefix: "203.0.113.53/32", event: "change", pop: "pop-b", nextHop: "198.51.100.10", dev: "r-pop-b", previousPop: "pop-a" },
+    {
+      at: "",
+      atMs: 200,
+      prefix: "203.0.113.53/32",
+      event: "change",
+      pop: "pop-b",
+      nextHop: "198.51.100.10",
+      dev: "r-pop-b",
+      previousPop: "pop-a",
+    },
   ];
 
   it("answers where the router forwarded at an instant", () => {

@@ -7,7 +7,7 @@
 // truth.jsonl holds one RouteChange per line. Parsing is pure (no clock, no
 // I/O) so it is tested on its own.
 import { readFileSync } from "node:fs";
-import { ANYCAST_PREFIX, popByNextHop, type PopName } from "./topology";
+import { ANYCAST_PREFIX, type PopName, popByNextHop } from "./topology";
 
 export interface RouteChange {
   /** ISO 8601 UTC with microseconds, e.g. "2026-11-22T12:27:55.090002Z". */
@@ -41,9 +41,42 @@ export interface MonitorLine {
   route: FibRoute;
 }
 
-const ROUTE_TYPES = new Set(["unicast", "unreachable", "blackhole", "prohibit", "throw", "local", "broadcast", "multicast", "anycast", "nat"]);
+const ROUTE_TYPES = new Set([
+  "unicast",
+  "unreachable",
+  "blackhole",
+  "prohibit",
+  "throw",
+  "local",
+  "broadcast",
+  "multicast",
+  "anycast",
+  "nat",
+]);
 /** `ip route` keywords followed by a value; anything else is a flag (onlink, linkdown, dead, ...). */
-const VALUED_KEYS = new Set(["via", "dev", "proto", "metric", "table", "src", "scope", "pref", "expires", "mtu", "realm", "realms", "tos", "dsfield", "nhid", "weight", "rtt", "rttvar", "cwnd", "initcwnd", "advmss"]);
+const VALUED_KEYS = new Set([
+  "via",
+  "dev",
+  "proto",
+  "metric",
+  "table",
+  "src",
+  "scope",
+  "pref",
+  "expires",
+  "mtu",
+  "realm",
+  "realms",
+  "tos",
+  "dsfield",
+  "nhid",
+  "weight",
+  "rtt",
+  "rttvar",
+  "cwnd",
+  "initcwnd",
+  "advmss",
+]);
 
 /**
  * Parses a timestamp as `ip -ts` prints it, "[2026-11-22T12:27:55.090002]",
@@ -137,7 +170,14 @@ export class FibTracker {
     }
     const next = forwardsTo(effectiveRoute(this.routes));
     if (next.nextHop === this.current.nextHop && next.pop === this.current.pop) return null;
-    const change: RouteChange = { at: line.at, atMs: line.atMs, prefix: this.prefix, event: "change", ...next, previousPop: this.current.pop };
+    const change: RouteChange = {
+      at: line.at,
+      atMs: line.atMs,
+      prefix: this.prefix,
+      event: "change",
+      ...next,
+      previousPop: this.current.pop,
+    };
     this.current = next;
     return change;
   }

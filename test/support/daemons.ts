@@ -5,8 +5,8 @@
 // then SIGKILLs the recorded group. Nothing is ever killed by name.
 //
 // No vitest import: the lab CLI runs outside the test runner.
-import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, closeSync, constants as fsConstants, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const READY_TIMEOUT_MS = 10_000;
@@ -173,19 +173,35 @@ function killAllSync(graceMs: number): void {
   const groups = [...live].map((d) => d.pid);
   live.clear();
   for (const g of groups) {
-    try { process.kill(-g, "SIGCONT"); } catch { /* gone */ }
-    try { process.kill(-g, "SIGTERM"); } catch { /* gone */ }
+    try {
+      process.kill(-g, "SIGCONT");
+    } catch {
+      /* gone */
+    }
+    try {
+      process.kill(-g, "SIGTERM");
+    } catch {
+      /* gone */
+    }
   }
   const deadline = Date.now() + graceMs;
   while (groups.some(groupAlive) && Date.now() < deadline) sleepSync(25);
   for (const g of groups) {
     if (groupAlive(g)) {
-      try { process.kill(-g, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(-g, "SIGKILL");
+      } catch {
+        /* gone */
+      }
     }
   }
   if (!keepRunDirs()) {
     for (const dir of runDirs) {
-      try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
     }
   }
   runDirs.clear();
@@ -223,7 +239,11 @@ export function spawnDaemon(name: string, cmd: string, args: string[], dir: stri
   const child = spawnDetached([cmd, ...args], { logFile, cwd: dir });
   if (child.pid === undefined) throw new Error(`${name}: spawn ${cmd} failed`);
   const daemon: Daemon = {
-    name, pid: child.pid, logFile, child, exit: null,
+    name,
+    pid: child.pid,
+    logFile,
+    child,
+    exit: null,
     exited: new Promise<void>((resolve) => {
       child.once("exit", (code, signal) => {
         daemon.exit = { code, signal };
@@ -240,7 +260,9 @@ async function waitExit(d: Daemon, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const done = await Promise.race([
     d.exited.then(() => true),
-    new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), ms);
+    }),
   ]);
   clearTimeout(timer);
   return done;
@@ -250,10 +272,22 @@ async function waitExit(d: Daemon, ms: number): Promise<boolean> {
 export async function stopDaemon(d: Daemon, graceMs = 5_000): Promise<void> {
   if (!live.has(d)) return; // already stopped, or killed by the exit/signal safety net
   if (!d.exit) {
-    try { process.kill(d.pid, "SIGCONT"); } catch { /* gone */ }
-    try { process.kill(d.pid, "SIGTERM"); } catch { /* gone */ }
+    try {
+      process.kill(d.pid, "SIGCONT");
+    } catch {
+      /* gone */
+    }
+    try {
+      process.kill(d.pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
     if (!(await waitExit(d, graceMs))) {
-      try { process.kill(-d.pid, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(-d.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
       await waitExit(d, 2_000);
     }
   }
@@ -261,14 +295,21 @@ export async function stopDaemon(d: Daemon, graceMs = 5_000): Promise<void> {
   // with their parent; give them a moment, then kill what is left of the group.
   for (let i = 0; i < 20 && groupAlive(d.pid); i++) await sleep(50);
   if (groupAlive(d.pid)) {
-    try { process.kill(-d.pid, "SIGKILL"); } catch { /* gone */ }
+    try {
+      process.kill(-d.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
     for (let i = 0; i < 20 && groupAlive(d.pid); i++) await sleep(50);
   }
   live.delete(d);
 }
 
 export class StartupError extends Error {
-  constructor(message: string, readonly portInUse: boolean) {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+  ) {
     super(message);
   }
 }

@@ -26,7 +26,11 @@ function udpQueryOnce(host: string, port: number, name: string, qtype: number, t
     const timer = setTimeout(() => finish(null), timeoutMs);
     function finish(v: Buffer | null): void {
       clearTimeout(timer);
-      try { sock.close(); } catch { /* closed */ }
+      try {
+        sock.close();
+      } catch {
+        /* closed */
+      }
       resolve(v);
     }
     sock.on("error", () => finish(null));

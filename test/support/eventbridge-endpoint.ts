@@ -4,7 +4,7 @@
 // Tests script how the next requests are answered (entry failures, HTTP
 // errors, a hang, a reset) and can take the endpoint down and bring it back
 // on the same port.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 export type PutEventsBehaviour =
@@ -70,7 +70,12 @@ export async function startEventBridgeEndpoint(): Promise<EventBridgeEndpoint> {
     } catch {
       body = null;
     }
-    if (req.method !== "POST" || target !== TARGET || contentType?.split(";")[0]?.trim() !== CONTENT_TYPE || !Array.isArray(body?.Entries)) {
+    if (
+      req.method !== "POST" ||
+      target !== TARGET ||
+      contentType?.split(";")[0]?.trim() !== CONTENT_TYPE ||
+      !Array.isArray(body?.Entries)
+    ) {
       state.rejected.push({ target, contentType });
       sendJson(res, 400, { __type: "UnknownOperationException", message: "popwatch test endpoint: not a PutEvents request" });
       return;
@@ -86,11 +91,19 @@ export async function startEventBridgeEndpoint(): Promise<EventBridgeEndpoint> {
         req.socket.destroy();
         return;
       case "status":
-        sendJson(res, behaviour.status, { __type: behaviour.errorType ?? "InternalException", message: "scripted failure" }, behaviour.errorType);
+        sendJson(
+          res,
+          behaviour.status,
+          { __type: behaviour.errorType ?? "InternalException", message: "scripted failure" },
+          behaviour.errorType,
+        );
         return;
       case "fail-entries": {
         const errorCode = behaviour.errorCode ?? "InternalFailure";
-        sendJson(res, 200, { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: errorCode, ErrorMessage: "scripted entry failure" })) });
+        sendJson(res, 200, {
+          FailedEntryCount: entries.length,
+          Entries: entries.map(() => ({ ErrorCode: errorCode, ErrorMessage: "scripted entry failure" })),
+        });
         return;
       }
       case "ok": {

@@ -1,7 +1,7 @@
 // A throwaway PKI for tests, made with the openssl CLI: a CA, a valid leaf,
 // an expired leaf (signed by the same CA) and a self-signed leaf.
 import { execFileSync } from "node:child_process";
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate, createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 

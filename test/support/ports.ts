@@ -13,8 +13,14 @@ export async function hasIpv6Loopback(): Promise<boolean> {
   if (ipv6Cache !== undefined) return ipv6Cache;
   ipv6Cache = await new Promise<boolean>((resolve) => {
     const s = dgram.createSocket({ type: "udp6", ipv6Only: true });
-    s.once("error", () => { s.close(); resolve(false); });
-    s.bind(0, LOOPBACK6, () => { s.close(); resolve(true); });
+    s.once("error", () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(0, LOOPBACK6, () => {
+      s.close();
+      resolve(true);
+    });
   });
   return ipv6Cache;
 }
@@ -38,7 +44,14 @@ function tryTcp(port: number, host: string): Promise<number | null> {
 function tryUdp(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = dgram.createSocket({ type: host === LOOPBACK6 ? "udp6" : "udp4", ipv6Only: host === LOOPBACK6 });
-    s.once("error", () => { try { s.close(); } catch { /* closed */ } resolve(false); });
+    s.once("error", () => {
+      try {
+        s.close();
+      } catch {
+        /* closed */
+      }
+      resolve(false);
+    });
     s.bind({ port, address: host, exclusive: true }, () => s.close(() => resolve(true)));
   });
 }
@@ -66,8 +79,14 @@ export async function freePort(opts: { udp: boolean; ipv6: boolean }): Promise<n
 export function tcpConnects(host: string, port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port });
-    sock.setTimeout(1000, () => { sock.destroy(); reject(new Error("timeout")); });
+    sock.setTimeout(1000, () => {
+      sock.destroy();
+      reject(new Error("timeout"));
+    });
     sock.on("error", reject);
-    sock.on("connect", () => { sock.destroy(); resolve(true); });
+    sock.on("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
   });
 }

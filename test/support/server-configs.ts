@@ -46,7 +46,14 @@ zone:
 }
 
 /** A Knot DNS configuration serving one zone file from `dir`; `listen` holds "address@port" entries. */
-export function knotConfText(options: { identity: string; nsid: string; dir: string; listen: string[]; zone: string; runAsRoot: boolean }): string {
+export function knotConfText(options: {
+  identity: string;
+  nsid: string;
+  dir: string;
+  listen: string[];
+  zone: string;
+  runAsRoot: boolean;
+}): string {
   const { identity, nsid, dir, listen, zone, runAsRoot } = options;
   return `server:
   identity: "${identity}"
@@ -77,7 +84,14 @@ zone:
 }
 
 /** A BIND 9 configuration serving one zone file from `dir` as primary, NSID and CHAOS identities set. */
-export function bindConfText(options: { dir: string; listenV4: string; listenV6: string; serverId: string; hostname: string; zone: string }): string {
+export function bindConfText(options: {
+  dir: string;
+  listenV4: string;
+  listenV6: string;
+  serverId: string;
+  hostname: string;
+  zone: string;
+}): string {
   const { dir, listenV4, listenV6, serverId, hostname, zone } = options;
   return `options {
   directory "${dir}";
@@ -123,7 +137,8 @@ export function nginxConfText(options: { dir: string; runAsRoot: boolean; access
   const { dir, runAsRoot, accessLog, servers } = options;
   const server = ({ listen, tls, body }: NginxServerBlock): string => {
     const lines = listen.map((l) => `    listen ${l}${tls ? " ssl http2" : ""};`);
-    if (tls) lines.push(`    ssl_certificate ${tls.certFile};`, `    ssl_certificate_key ${tls.keyFile};`, "    ssl_protocols TLSv1.2 TLSv1.3;");
+    if (tls)
+      lines.push(`    ssl_certificate ${tls.certFile};`, `    ssl_certificate_key ${tls.keyFile};`, "    ssl_protocols TLSv1.2 TLSv1.3;");
     return `  server {\n${lines.join("\n")}\n${body}\n  }`;
   };
   // As root, nginx would switch its workers to "nobody", which cannot enter a

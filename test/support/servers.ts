@@ -18,10 +18,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import {
-  type Daemon, MissingBinaryError, StartupError, addRunDir, logTail, removeRunDir, requireBinary, spawnDaemon, stopDaemon, waitReady,
+  type Daemon,
+  MissingBinaryError,
+  StartupError,
+  addRunDir,
+  logTail,
+  removeRunDir,
+  requireBinary,
+  spawnDaemon,
+  stopDaemon,
+  waitReady,
 } from "./daemons";
 import { answersWithNsid } from "./dns-client";
-import { createTestPki, type TestPki } from "./pki";
+import { type TestPki, createTestPki } from "./pki";
 import { LOOPBACK4, LOOPBACK6, freePort, hasIpv6Loopback, tcpConnects } from "./ports";
 import { DNS_DAEMONS, type DnsServerKind, bindConfText, knotConfText, nginxConfText, nsdConfText } from "./server-configs";
 import { RECORDS, ZONE, type ZoneRecords, zoneFile } from "./zone-data";
@@ -181,15 +190,23 @@ export async function startDns(kind: DnsServerKind, dir: string): Promise<DnsHan
     const daemon = spawnDaemon(kind, bin, spec.args(conf), dir);
     try {
       await waitReady(daemon, `a UDP query on ${LOOPBACK4}:${port}`, () => answersWithNsid(LOOPBACK4, port, RECORDS.a.name, id.nsid));
-      if (v6) await waitReady(daemon, `a UDP query on [${LOOPBACK6}]:${port}`, () => answersWithNsid(LOOPBACK6, port, RECORDS.a.name, id.nsid));
+      if (v6)
+        await waitReady(daemon, `a UDP query on [${LOOPBACK6}]:${port}`, () => answersWithNsid(LOOPBACK6, port, RECORDS.a.name, id.nsid));
     } catch (err) {
       await stopDaemon(daemon);
       if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
       throw err;
     }
     const info: DnsServerInfo = {
-      available: true, kind, address: LOOPBACK4, address6: v6 ? LOOPBACK6 : null, port,
-      nsid: id.nsid, identity: id.identity, hostnameBind: id.hostnameBind, pid: daemon.pid,
+      available: true,
+      kind,
+      address: LOOPBACK4,
+      address6: v6 ? LOOPBACK6 : null,
+      port,
+      nsid: id.nsid,
+      identity: id.identity,
+      hostnameBind: id.hostnameBind,
+      pid: daemon.pid,
     };
     return { info, daemon, dir, stop: () => stopDaemon(daemon) };
   }
@@ -210,7 +227,11 @@ const OK_BODY = "popwatch test page\n";
 const SMALL_BODY = "small static body from pop-nginx\n";
 
 function nginxConf(
-  dir: string, ports: { http: number; https: number; expired: number; self: number }, pki: TestPki, v6: boolean, runToken: string,
+  dir: string,
+  ports: { http: number; https: number; expired: number; self: number },
+  pki: TestPki,
+  v6: boolean,
+  runToken: string,
 ): string {
   const listen = (port: number): string[] => [`${LOOPBACK4}:${port}`, ...(v6 ? [`[${LOOPBACK6}]:${port}`] : [])];
   const body = `    server_name pop.test localhost;
@@ -238,10 +259,15 @@ function httpGetOk(port: number, runToken: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: LOOPBACK4, port });
     let data = "";
-    sock.setTimeout(1000, () => { sock.destroy(); reject(new Error("timeout")); });
+    sock.setTimeout(1000, () => {
+      sock.destroy();
+      reject(new Error("timeout"));
+    });
     sock.on("error", reject);
     sock.on("connect", () => sock.write("GET / HTTP/1.1\r\nHost: pop.test\r\nConnection: close\r\n\r\n"));
-    sock.on("data", (c) => { data += c.toString("latin1"); });
+    sock.on("data", (c) => {
+      data += c.toString("latin1");
+    });
     sock.on("end", () => {
       if (!data.startsWith("HTTP/1.1 200")) return resolve(false);
       if (!data.toLowerCase().includes(`\r\nx-popwatch-run: ${runToken}\r\n`)) reject(new Error("another server on the port?"));
@@ -271,11 +297,15 @@ export async function startNginx(dir: string): Promise<NginxHandle> {
     // -e: error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
     const daemon = spawnDaemon("nginx", bin, ["-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf], dir);
     try {
-      await waitReady(daemon, `HTTP GET on ${LOOPBACK4}:${ports.http}`, async () =>
-        (await httpGetOk(ports.http, runToken))
-        && (await tcpConnects(LOOPBACK4, ports.https))
-        && (await tcpConnects(LOOPBACK4, ports.expired))
-        && (await tcpConnects(LOOPBACK4, ports.self)));
+      await waitReady(
+        daemon,
+        `HTTP GET on ${LOOPBACK4}:${ports.http}`,
+        async () =>
+          (await httpGetOk(ports.http, runToken)) &&
+          (await tcpConnects(LOOPBACK4, ports.https)) &&
+          (await tcpConnects(LOOPBACK4, ports.expired)) &&
+          (await tcpConnects(LOOPBACK4, ports.self)),
+      );
     } catch (err) {
       await stopDaemon(daemon);
       if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
@@ -285,11 +315,21 @@ export async function startNginx(dir: string): Promise<NginxHandle> {
       throw err;
     }
     const info: NginxInfo = {
-      available: true, address: LOOPBACK4, address6: v6 ? LOOPBACK6 : null,
-      httpsPort: ports.https, httpPort: ports.http, expiredHttpsPort: ports.expired, selfSignedHttpsPort: ports.self,
-      caFile: pki.caFile, caPem: pki.caPem,
-      leafSha256: pki.leaf.sha256, expiredSha256: pki.expired.sha256, selfSignedSha256: pki.selfSigned.sha256,
-      host: "pop.test", popHeader: "pop-nginx", alpn: ["h2", "http/1.1"],
+      available: true,
+      address: LOOPBACK4,
+      address6: v6 ? LOOPBACK6 : null,
+      httpsPort: ports.https,
+      httpPort: ports.http,
+      expiredHttpsPort: ports.expired,
+      selfSignedHttpsPort: ports.self,
+      caFile: pki.caFile,
+      caPem: pki.caPem,
+      leafSha256: pki.leaf.sha256,
+      expiredSha256: pki.expired.sha256,
+      selfSignedSha256: pki.selfSigned.sha256,
+      host: "pop.test",
+      popHeader: "pop-nginx",
+      alpn: ["h2", "http/1.1"],
       paths: { ok: "/", okBody: OK_BODY, fail: "/fail", small: "/static/small.txt", smallBody: SMALL_BODY },
       pid: daemon.pid,
     };
@@ -323,9 +363,7 @@ export async function startTestServers(): Promise<RunningServers> {
     removeRunDir(dir);
   };
 
-  async function slot<T extends { info: { available: true } ; stop(): Promise<void> }>(
-    start: () => Promise<T>,
-  ): Promise<Slot<T["info"]>> {
+  async function slot<T extends { info: { available: true }; stop(): Promise<void> }>(start: () => Promise<T>): Promise<Slot<T["info"]>> {
     try {
       const h = await start();
       stops.push(h.stop);

@@ -19,8 +19,10 @@ export interface ZoneRecords {
   missing: string;
 }
 
-const bigTexts = Array.from({ length: 8 }, (_, i) =>
-  `big-${i}-` + "popwatch truncation padding ".repeat(4).slice(0, 92 - String(i).length));
+const bigTexts = Array.from(
+  { length: 8 },
+  (_, i) => `big-${i}-` + "popwatch truncation padding ".repeat(4).slice(0, 92 - String(i).length),
+);
 const manyAddresses = Array.from({ length: 40 }, (_, i) => `198.51.100.${100 + i}`);
 
 export const RECORDS: ZoneRecords = {

@@ -5,8 +5,16 @@
 // reads the outbox rather than the plan, so a notification that could not be
 // sent (endpoint down, evaluator crashed after writing) goes out on a later
 // evaluation instead of being lost. @popwatch/notify only formats and sends.
-import { planAlerts, type AlertingConfig, type AlertObservation, type AlertOutbox, type AlertPlan, type AlertStateRepository, type ApplyPlanReport } from "@popwatch/core";
-import { NotifyError, type DeliverOptions, type DeliveryOutcome, type Sink, assertUniqueSinkIds, deliver } from "@popwatch/notify";
+import {
+  type AlertObservation,
+  type AlertOutbox,
+  type AlertPlan,
+  type AlertStateRepository,
+  type AlertingConfig,
+  type ApplyPlanReport,
+  planAlerts,
+} from "@popwatch/core";
+import { type DeliverOptions, type DeliveryOutcome, NotifyError, type Sink, assertUniqueSinkIds, deliver } from "@popwatch/notify";
 
 export interface DeliverPendingOptions extends DeliverOptions {
   /** How long a deliverer owns a notification; longer than a delivery with all its retries. Default 60 s. */
@@ -23,7 +31,11 @@ export interface PendingDeliveryReport {
   skipped: string[];
 }
 
-export async function deliverPending(outbox: AlertOutbox, sinks: readonly Sink[], options: DeliverPendingOptions = {}): Promise<PendingDeliveryReport> {
+export async function deliverPending(
+  outbox: AlertOutbox,
+  sinks: readonly Sink[],
+  options: DeliverPendingOptions = {},
+): Promise<PendingDeliveryReport> {
   assertUniqueSinkIds(sinks);
   const leaseMs = options.leaseMs ?? 60_000;
   if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw new NotifyError("options_invalid", "leaseMs must be a positive number");
@@ -90,7 +102,12 @@ export interface AlertCycleReport {
 
 export async function runAlertCycle(input: AlertCycleInput): Promise<AlertCycleReport> {
   const loaded = await input.repository.loadStates();
-  const plan = planAlerts({ now: input.now, observations: input.observations, previous: loaded.map((stored) => stored.state), config: input.config });
+  const plan = planAlerts({
+    now: input.now,
+    observations: input.observations,
+    previous: loaded.map((stored) => stored.state),
+    config: input.config,
+  });
   const applied = await input.repository.applyPlan(loaded, plan);
   const delivery = await deliverPending(input.repository, input.sinks, input.delivery);
   return { plan, applied, delivery };

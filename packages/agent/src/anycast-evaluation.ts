@@ -4,15 +4,15 @@
 // for both, and the anycast windows add at most 24 hour and 119 minute items
 // per region, most of which the SLO windows read anyway.
 import {
-  anycastAlertObservations,
-  anycastAlertSeverities,
-  anycastReadRanges,
-  createPopCatalogue,
   type AnycastAlertEvaluation,
   type PeriodRange,
   type PopwatchConfig,
   type Rollup,
   type RollupView,
+  anycastAlertObservations,
+  anycastAlertSeverities,
+  anycastReadRanges,
+  createPopCatalogue,
 } from "@popwatch/core";
 
 type AnycastConfig = Pick<PopwatchConfig, "analytics" | "targets" | "popCatalogue">;

@@ -12,13 +12,7 @@
 //         "never fewer results" conditions, so the fuller rollup wins
 //         whichever finishes last.
 import { MINUTE_MS, type PopwatchConfig, toEpochMs } from "@popwatch/core";
-import {
-  type InvocationOptions,
-  type InvocationProblem,
-  type InvocationSummary,
-  type RollupRange,
-  runInvocation,
-} from "./invocation";
+import { type InvocationOptions, type InvocationProblem, type InvocationSummary, type RollupRange, runInvocation } from "./invocation";
 import { type RoundMessage, type RoundQueue, roundQueueEntries } from "./queue";
 import { invocationIdFor } from "./schedule";
 

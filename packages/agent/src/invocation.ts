@@ -17,7 +17,7 @@ import {
   worstCaseRoundMs,
 } from "@popwatch/core";
 import { type ProbeSpec, type RunnerOptions, runProbes, specsForTarget } from "@popwatch/probes";
-import { type ResultStore, type StoredResult, StoreError } from "@popwatch/store";
+import { type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
 import { type LogEntry, type Logger, jsonLinesLogger, safeLogger } from "./logger";
 import { DEFAULT_SAFETY_MARGIN_MS, fitsSequenceRange, invocationIdFor, sequenceNumber } from "./schedule";
 

@@ -62,7 +62,13 @@ export function roundQueueEntries(
   for (let round = 1; round < config.schedule.roundsPerInvocation; round++) {
     const untilSlotMs = roundSlotMs(config.schedule, scheduledMs, round) - nowMs;
     const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(untilSlotMs / 1000)));
-    const body: RoundMessage = { v: 1, region: message.region, scheduledAt: message.scheduledAt, invocationId: message.invocationId, round };
+    const body: RoundMessage = {
+      v: 1,
+      region: message.region,
+      scheduledAt: message.scheduledAt,
+      invocationId: message.invocationId,
+      round,
+    };
     entries.push({ id: `r${round}`, body: JSON.stringify(body), delaySeconds });
   }
   return entries;
@@ -83,7 +89,8 @@ export function parseRoundMessage(body: string): RoundMessage {
     if (typeof fields[name] !== "string" || fields[name] === "") throw new RoundMessageError(`round message ${name} is missing`);
   }
   const scheduledAt = toIsoInstant(fields.scheduledAt as string);
-  if (scheduledAt === null) throw new RoundMessageError(`round message scheduledAt ${JSON.stringify(fields.scheduledAt)} is not an instant`);
+  if (scheduledAt === null)
+    throw new RoundMessageError(`round message scheduledAt ${JSON.stringify(fields.scheduledAt)} is not an instant`);
   const round = fields.round;
   if (typeof round !== "number" || !Number.isInteger(round) || round < 1) {
     throw new RoundMessageError(`round message round ${JSON.stringify(round)} is not an integer ≥ 1`);

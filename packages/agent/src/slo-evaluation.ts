@@ -5,11 +5,21 @@
 // with probes or SLOs.
 import {
   ALERT_WINDOWS,
+  type AlertObservation,
   DAY_MS,
+  type EventCounts,
+  type LatencySummary,
   MINUTE_MS,
   POOLED_SCOPE,
+  type PeriodRange,
+  type PopShare,
+  type PopwatchConfig,
+  type Rollup,
   RollupView,
+  type SloConfig,
+  type SloEvaluation,
   WINDOW_MS,
+  type WindowName,
   encodeAlertKey,
   evaluateSlo,
   latencySummary,
@@ -17,16 +27,6 @@ import {
   popShares,
   sloCountsFromRollups,
   windowPeriods,
-  type AlertObservation,
-  type EventCounts,
-  type LatencySummary,
-  type PopShare,
-  type PeriodRange,
-  type PopwatchConfig,
-  type Rollup,
-  type SloConfig,
-  type SloEvaluation,
-  type WindowName,
 } from "@popwatch/core";
 import { type ResultStore, type RollupRead, readRollups } from "@popwatch/store";
 
@@ -96,7 +96,11 @@ function sloWindows(config: Pick<PopwatchConfig, "slos">, endMs: number, summary
 }
 
 /** The periods an SLO evaluation ending at `endMs` reads per region; none without SLOs. */
-export function sloReadRanges(config: Pick<PopwatchConfig, "slos">, endMs: number, summaryWindowMs = DEFAULT_SUMMARY_WINDOW_MS): PeriodRange[] {
+export function sloReadRanges(
+  config: Pick<PopwatchConfig, "slos">,
+  endMs: number,
+  summaryWindowMs = DEFAULT_SUMMARY_WINDOW_MS,
+): PeriodRange[] {
   return config.slos.length === 0 ? [] : [...sloWindows(config, endMs, summaryWindowMs).values()].flat();
 }
 
@@ -105,7 +109,9 @@ export async function evaluateSlos(options: SloReadOptions): Promise<SloEvaluati
   const summaryWindowMs = options.summaryWindowMs ?? DEFAULT_SUMMARY_WINDOW_MS;
   const ranges = [...sloReadRanges(options.config, options.endMs, summaryWindowMs), ...(options.extraReads ?? [])];
   const read: RollupRead =
-    ranges.length === 0 ? { view: new RollupView(), itemsRead: 0, queries: 0 } : await readRollups(options.store, options.regions, { ranges });
+    ranges.length === 0
+      ? { view: new RollupView(), itemsRead: 0, queries: 0 }
+      : await readRollups(options.store, options.regions, { ranges });
   return evaluateSlosFrom(read, options);
 }
 

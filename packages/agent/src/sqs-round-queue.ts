@@ -2,7 +2,7 @@
 // fail are sent again a few times with back-off. Only entries SQS reports as
 // sender faults (malformed, too large) are given up at once; anything else may
 // be transient.
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { type SQSClient, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { EnqueueFailure, RoundQueue, RoundQueueEntry } from "./queue";
 
 /** SQS's limit on entries per SendMessageBatch. */
@@ -74,7 +74,8 @@ export class SqsRoundQueue implements RoundQueue {
         for (const entry of pending) last.set(entry.id, { code, message });
       }
     }
-    for (const entry of pending) final.push({ round: roundOf(entry), ...(last.get(entry.id) ?? { code: "sqs_error", message: "not sent" }) });
+    for (const entry of pending)
+      final.push({ round: roundOf(entry), ...(last.get(entry.id) ?? { code: "sqs_error", message: "not sent" }) });
     return final;
   }
 }

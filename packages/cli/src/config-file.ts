@@ -29,7 +29,13 @@ export class InvalidConfigError extends Error {
 }
 
 /** Looked for in this order in the working directory when no --config is given. */
-export const CONFIG_FILE_NAMES = ["popwatch.config.ts", "popwatch.config.mts", "popwatch.config.mjs", "popwatch.config.js", "popwatch.config.json"] as const;
+export const CONFIG_FILE_NAMES = [
+  "popwatch.config.ts",
+  "popwatch.config.mts",
+  "popwatch.config.mjs",
+  "popwatch.config.js",
+  "popwatch.config.json",
+] as const;
 
 export interface LoadedConfig {
   config: PopwatchConfig;
@@ -136,7 +142,9 @@ function describeBuildFailure(err: unknown, path: string, file: string): string 
   if (!Array.isArray(errors) || errors.length === 0) return `  ${err instanceof Error ? err.message : String(err)}`;
   return errors
     .map((e) => {
-      const where = e.location ? `${resolve(e.location.file) === path ? file : e.location.file}:${e.location.line}:${e.location.column + 1}: ` : "";
+      const where = e.location
+        ? `${resolve(e.location.file) === path ? file : e.location.file}:${e.location.line}:${e.location.column + 1}: `
+        : "";
       return `  ${where}${e.text}`;
     })
     .join("\n");

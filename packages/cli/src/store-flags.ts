@@ -45,7 +45,11 @@ export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
  * (a region that wrote nothing still counts, as zero events); locally
  * whatever was run or imported.
  */
-export async function storeRegions(choice: StoreChoice, config: Pick<PopwatchConfig, "regions">, store: Pick<ResultStore, "listRegions">): Promise<string[]> {
+export async function storeRegions(
+  choice: StoreChoice,
+  config: Pick<PopwatchConfig, "regions">,
+  store: Pick<ResultStore, "listRegions">,
+): Promise<string[]> {
   return choice.kind === "aws" ? [...config.regions] : await store.listRegions();
 }
 

@@ -1,15 +1,14 @@
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/index";
-import { probeCommand } from "../src/commands/probe";
 import { captureIo } from "../../../test/support/capture-io";
-
+import { probeCommand } from "../src/commands/probe";
+import { main } from "../src/index";
 
 let server: net.Server;
 let openPort: number;
@@ -82,14 +81,28 @@ describe("popwatch probe: results and exit status", () => {
     };
     const code = await probeCommand(["nowhere.test", "--tcp", "--dns", "--json"], c.io, { resolve });
     expect(code).toBe(1);
-    const results = c.out.trim().split("\n").map((l) => JSON.parse(l));
-    expect(results.map((r) => [r.kind, r.failure.code])).toEqual([["dns", "name_resolution"], ["tcp", "name_resolution"]]);
+    const results = c.out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(results.map((r) => [r.kind, r.failure.code])).toEqual([
+      ["dns", "name_resolution"],
+      ["tcp", "name_resolution"],
+    ]);
     expect(results[0].target).toBe("nowhere.test:53");
   });
 
   it("runs from the built binary as `npx popwatch` would", async () => {
     const bin = join(import.meta.dirname, "..", "bin", "popwatch.mjs");
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, "probe", "127.0.0.1", "--tcp", "--port", String(openPort), "--json"]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      bin,
+      "probe",
+      "127.0.0.1",
+      "--tcp",
+      "--port",
+      String(openPort),
+      "--json",
+    ]);
     expect(JSON.parse(stdout.trim())).toMatchObject({ kind: "tcp", ok: true });
   });
 });

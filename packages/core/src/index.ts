@@ -1,35 +1,54 @@
 // The public surface of @popwatch/core: what the other packages use. Core's own
 // tests reach everything else by deep import (../src/...).
 
-// Probe results and their failure codes
+// Alerts: lifecycle, anycast conditions, state and outbox contracts
 export {
-  MAX_RESULT_SEQ,
-  PROBE_KINDS,
-  formatEndpoint,
-  isFailureCode,
-  type CertificateFacts,
-  type DetailsByKind,
-  type DnsAnswer,
-  type Failure,
-  type FailureCode,
-  type Pop,
-  type PopEvidence,
-  type ProbeKind,
-  type ProbeResult,
-  type ProbeResultOf,
-  type Timings,
-} from "./result";
-
-// Configuration: the schema, and the schedule math the agent and the deployment share
-export {
-  MAX_QUEUE_DELAY_SECONDS,
-  defineConfig,
-  parseConfig,
-  targetSchema,
-  type PopwatchConfig,
-  type PopwatchConfigInput,
-  type TargetConfig,
-} from "./config/schema";
+  type AlertEventDetail,
+  type AlertKey,
+  type AlertKeyFields,
+  type AlertObservation,
+  type AlertOutbox,
+  type AlertPlan,
+  type AlertRule,
+  type AlertScopeEntry,
+  type AlertState,
+  type AlertStateRepository,
+  type AlertStatus,
+  type AlertSubject,
+  type AlertTransition,
+  type AlertingConfig,
+  type AnycastAlertDetail,
+  type AnycastAlertEvaluation,
+  type ApplyPlanReport,
+  type DeliveryClaim,
+  type Notification,
+  POOLED_SCOPE,
+  type PendingNotification,
+  type SinkConfig,
+  type StoredAlertState,
+  type WebhookFormat,
+  alertEventDetailSchema,
+  alertKeyString,
+  alertStateSchema,
+  alertSubject,
+  alertTransitionSchema,
+  anycastAlertObservations,
+  anycastAlertSeverities,
+  anycastReadRanges,
+  decodeAlertKey,
+  describeAlertKey,
+  encodeAlertKey,
+  mergeNotificationParts,
+  notificationPart,
+  planAlerts,
+} from "./alerts/index";
+export { type Catchment, catchment } from "./analytics/catchment";
+export { type DetourItem, detourAudit } from "./analytics/detour";
+export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFailovers, convergenceSli } from "./analytics/failover";
+// Anycast analytics: catchments, failovers, detours, speed-of-light checks
+export type { RegionalResult } from "./analytics/input";
+export { impossibleRtts, minRtts } from "./analytics/light";
+export { compareStrings } from "./compare";
 export {
   LAST_ROUND_WRITE_MARGIN_MS,
   lastRoundDeadlineMs,
@@ -38,28 +57,76 @@ export {
   roundSlotMs,
   worstCaseRoundMs,
 } from "./config/schedule";
-
+// Configuration: the schema, and the schedule math the agent and the deployment share
+export {
+  MAX_QUEUE_DELAY_SECONDS,
+  type PopwatchConfig,
+  type PopwatchConfigInput,
+  type TargetConfig,
+  defineConfig,
+  parseConfig,
+  targetSchema,
+} from "./config/schema";
+// Shared units, order and errors
+export { ConfigError } from "./errors";
+export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
+// Where PoPs and regions are
+export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
+export { greatCircleKm } from "./geo/distance";
 // PoP identification
 export { createPopIdentifier } from "./pop/identify";
 export type { PopIdentificationConfig } from "./pop/schema";
-
-// Where PoPs and regions are
-export { airportLocation, createPopCatalogue, type PopCatalogue } from "./geo/catalogue";
-export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
-export { greatCircleKm } from "./geo/distance";
-
+// Probe results and their failure codes
+export {
+  type CertificateFacts,
+  type DetailsByKind,
+  type DnsAnswer,
+  type Failure,
+  type FailureCode,
+  MAX_RESULT_SEQ,
+  PROBE_KINDS,
+  type Pop,
+  type PopEvidence,
+  type ProbeKind,
+  type ProbeResult,
+  type ProbeResultOf,
+  type Timings,
+  formatEndpoint,
+  isFailureCode,
+} from "./result";
+export {
+  DEFAULT_RETENTION_DAYS,
+  type RetainedKind,
+  type RetentionDays,
+  earliestRetainedMs,
+  expiresAtSeconds,
+  resolveRetentionDays,
+} from "./retention";
+export {
+  type RollUpPlan,
+  buildsUnbuiltHoursFirst,
+  finerGranularity,
+  periodsOverlapping,
+  periodsToRebuild,
+  planRollUp,
+  unbuiltHours,
+} from "./rollup/cascade";
 // Rollups: periods, per-series aggregates, latency sketches, window reads
 export {
   PERIOD_MS,
   ROLLUP_GRANULARITIES,
+  type RollupGranularity,
   isCoarser,
   periodKey,
   periodStartMs,
   toEpochMs,
   toIsoInstant,
-  type RollupGranularity,
 } from "./rollup/period";
+export { type RollupNeeds, type RollupSpan, RollupView, fallbackReads, planRollupReads } from "./rollup/read-model";
 export {
+  type Rollup,
+  type RollupOf,
+  type SeriesKey,
   canonicalRollup,
   isRollup,
   mergeRollups,
@@ -69,102 +136,34 @@ export {
   rollupPeriod,
   rollupResults,
   unrollupableReason,
-  type Rollup,
-  type RollupOf,
-  type SeriesKey,
 } from "./rollup/rollup";
 export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rollup/sketch";
-export { mergePeriodReads, windowPeriods, type PeriodRange } from "./rollup/windows";
-export { RollupView, fallbackReads, planRollupReads, type RollupNeeds, type RollupSpan } from "./rollup/read-model";
-export { latencySummary, popShares, type LatencySummary, type PopShare } from "./rollup/summary";
-export {
-  buildsUnbuiltHoursFirst,
-  finerGranularity,
-  periodsOverlapping,
-  periodsToRebuild,
-  planRollUp,
-  unbuiltHours,
-  type RollUpPlan,
-} from "./rollup/cascade";
-export { DEFAULT_RETENTION_DAYS, earliestRetainedMs, expiresAtSeconds, resolveRetentionDays, type RetainedKind, type RetentionDays } from "./retention";
-
+export { type LatencySummary, type PopShare, latencySummary, popShares } from "./rollup/summary";
+export { type PeriodRange, mergePeriodReads, windowPeriods } from "./rollup/windows";
+export { ALERT_SEVERITIES } from "./severity";
+export { type EventCounts, burnRate } from "./slo/budget";
+export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";
 // SLOs: model, windows and rules, budgets and burn rates, evaluation
 export type { SliConfig, SloConfig, SloConfigInput } from "./slo/model";
+// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml).
+export { parseOpenSlo } from "./slo/openslo";
 export {
-  ALERT_WINDOWS,
-  SLO_PERIODS,
-  WINDOW_MS,
-  alertRulesFor,
-  isSloPeriod,
-  isWindowName,
-  type SloPeriod,
-  type WindowName,
-} from "./slo/rules";
-export { burnRate, type EventCounts } from "./slo/budget";
-export {
+  type Rational,
   compare as compareRational,
   divide as divideRational,
   parseDecimal,
   rational,
   toNumber as rationalToNumber,
-  type Rational,
 } from "./slo/rational";
-export { evaluateSlo, poolCounts, type FiringAlert, type SloEvaluation } from "./slo/evaluate";
-export { sloCountsFromRollups } from "./slo/sli";
-// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml).
-export { parseOpenSlo } from "./slo/openslo";
-
-// Anycast analytics: catchments, failovers, detours, speed-of-light checks
-export type { RegionalResult } from "./analytics/input";
-export { catchment, type Catchment } from "./analytics/catchment";
-export { analyzeFailovers, convergenceSli, type Blip, type ConvergenceSli, type Failover, type Outage } from "./analytics/failover";
-export { detourAudit, type DetourItem } from "./analytics/detour";
-export { impossibleRtts, minRtts } from "./analytics/light";
-
-// Alerts: lifecycle, anycast conditions, state and outbox contracts
 export {
-  POOLED_SCOPE,
-  alertEventDetailSchema,
-  alertKeyString,
-  alertStateSchema,
-  alertSubject,
-  decodeAlertKey,
-  describeAlertKey,
-  encodeAlertKey,
-  alertTransitionSchema,
-  anycastAlertObservations,
-  anycastAlertSeverities,
-  anycastReadRanges,
-  mergeNotificationParts,
-  notificationPart,
-  planAlerts,
-  type AlertEventDetail,
-  type AlertKey,
-  type AlertKeyFields,
-  type AlertSubject,
-  type AlertObservation,
-  type AlertOutbox,
-  type AlertPlan,
-  type AlertRule,
-  type AlertScopeEntry,
-  type AlertState,
-  type AlertStateRepository,
-  type AlertStatus,
-  type AlertTransition,
-  type AlertingConfig,
-  type AnycastAlertDetail,
-  type AnycastAlertEvaluation,
-  type ApplyPlanReport,
-  type DeliveryClaim,
-  type Notification,
-  type PendingNotification,
-  type SinkConfig,
-  type StoredAlertState,
-  type WebhookFormat,
-} from "./alerts/index";
-
-// Shared units, order and errors
-export { ConfigError } from "./errors";
+  ALERT_WINDOWS,
+  SLO_PERIODS,
+  type SloPeriod,
+  WINDOW_MS,
+  type WindowName,
+  alertRulesFor,
+  isSloPeriod,
+  isWindowName,
+} from "./slo/rules";
+export { sloCountsFromRollups } from "./slo/sli";
 export { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "./time";
-export { compareStrings } from "./compare";
-export { ALERT_SEVERITIES } from "./severity";

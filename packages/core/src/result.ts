@@ -46,12 +46,7 @@ export interface Failure {
 }
 
 /** Where PoP evidence came from. Header sources are `header:<lowercase name>`. */
-export type PopSource =
-  | "nsid"
-  | "id.server"
-  | "hostname.bind"
-  | "tls-fingerprint"
-  | `header:${string}`;
+export type PopSource = "nsid" | "id.server" | "hostname.bind" | "tls-fingerprint" | `header:${string}`;
 
 /** Which PoP answered, in canonical form. */
 export interface Pop {

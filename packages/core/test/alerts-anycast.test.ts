@@ -3,24 +3,24 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AnycastAlertInput } from "../src/alerts/anycast";
+import { anycastAlertCommand } from "../src/alerts/command";
+import { anycastAlertName, parseAnycastAlertName } from "../src/alerts/key";
 import { ANALYTICS_DEFAULTS, type AnalyticsConfig } from "../src/analytics/config";
-import { periodInRanges } from "../src/rollup/windows";
 import {
+  type AlertObservation,
+  PERIOD_MS,
+  type RegionalResult,
+  type Rollup,
   alertEventDetailSchema,
   anycastAlertObservations,
   anycastReadRanges,
   createPopCatalogue,
-  PERIOD_MS,
   periodStartMs,
   planAlerts,
   rollupPeriod,
   rollupResults,
-  type AlertObservation,
-  type RegionalResult,
-  type Rollup,
 } from "../src/index";
-import { anycastAlertCommand } from "../src/alerts/command";
-import { anycastAlertName, parseAnycastAlertName } from "../src/alerts/key";
+import { periodInRanges } from "../src/rollup/windows";
 
 const MINUTE = PERIOD_MS.minute;
 const HOUR = PERIOD_MS.hour;
@@ -32,7 +32,12 @@ const REGION = "eu-central-1";
 const TARGET = "edge";
 
 /** One answer per `intervalMs` in [fromMs, toMs) from the PoP `popAt` names (null: a timeout). */
-function answers(fromMs: number, toMs: number, popAt: (ms: number) => string | null, options: { region?: string; kind?: "dns" | "tcp"; intervalMs?: number; target?: string } = {}): RegionalResult[] {
+function answers(
+  fromMs: number,
+  toMs: number,
+  popAt: (ms: number) => string | null,
+  options: { region?: string; kind?: "dns" | "tcp"; intervalMs?: number; target?: string } = {},
+): RegionalResult[] {
   const out: RegionalResult[] = [];
   for (let ms = fromMs; ms < toMs; ms += options.intervalMs ?? MINUTE) {
     const pop = popAt(ms);
@@ -99,7 +104,8 @@ describe("anycast alert names", () => {
     expect(anycastAlertName("catchment-shift", "k-root")).toBe("anycast:catchment-shift:k-root");
     expect(parseAnycastAlertName("anycast:detour:k-root")).toEqual({ condition: "detour", target: "k-root" });
     expect(parseAnycastAlertName("anycast:flapping:a:b")).toEqual({ condition: "flapping", target: "a:b" });
-    for (const name of ["edge-availability", "anycast:wobble:x", "anycast:detour:", "anycast"]) expect(parseAnycastAlertName(name)).toBeNull();
+    for (const name of ["edge-availability", "anycast:wobble:x", "anycast:detour:", "anycast"])
+      expect(parseAnycastAlertName(name)).toBeNull();
   });
 
   it("point receivers at the catchment or the detour report", () => {
@@ -137,9 +143,25 @@ describe("catchment shift", () => {
   it.each(cases)("%s", (_name, popAt, burning, heldBack, shortWindowClean) => {
     const results = [...baseline("fra"), ...answers(RECENT_FROM, END, (ms) => popAt((ms - RECENT_FROM) / MINUTE))];
     const shift = observationOf(evaluate(results).observations, "catchment-shift");
-    expect({ burning: shift.burning, heldBack: shift.heldBack, shortWindowClean: shift.shortWindowClean }).toEqual({ burning, heldBack, shortWindowClean });
-    expect(shift).toMatchObject({ severity: "ticket", scope: REGION, burnRates: {}, budgetRemaining: null, rule: { long: "1h", short: "15m", factor: 1 } });
-    expect(shift.anycast).toMatchObject({ condition: "catchment-shift", target: TARGET, before: "fra", beforeShare: 1, baselineEvents: 1470 });
+    expect({ burning: shift.burning, heldBack: shift.heldBack, shortWindowClean: shift.shortWindowClean }).toEqual({
+      burning,
+      heldBack,
+      shortWindowClean,
+    });
+    expect(shift).toMatchObject({
+      severity: "ticket",
+      scope: REGION,
+      burnRates: {},
+      budgetRemaining: null,
+      rule: { long: "1h", short: "15m", factor: 1 },
+    });
+    expect(shift.anycast).toMatchObject({
+      condition: "catchment-shift",
+      target: TARGET,
+      before: "fra",
+      beforeShare: 1,
+      baselineEvents: 1470,
+    });
   });
 
   it("reports the PoPs and shares it compared", () => {
@@ -171,10 +193,12 @@ describe("catchment shift", () => {
 });
 
 /** By minute of the last hour: fra, then `changes` switches between ams and fra every 3 minutes from minute `from`. */
-const flaps = (changes: number, from = 0) => (m: number) => {
-  const switched = m < from ? 0 : Math.min(changes, Math.floor((m - from) / 3) + 1);
-  return switched % 2 === 1 ? "ams" : "fra";
-};
+const flaps =
+  (changes: number, from = 0) =>
+  (m: number) => {
+    const switched = m < from ? 0 : Math.min(changes, Math.floor((m - from) / 3) + 1);
+    return switched % 2 === 1 ? "ams" : "fra";
+  };
 const lastHour = (popAt: (minute: number) => string | null, options: Parameters<typeof answers>[3] = {}) =>
   answers(RECENT_FROM, END, (ms) => popAt((ms - RECENT_FROM) / MINUTE), options);
 
@@ -189,15 +213,31 @@ describe("flapping", () => {
   it.each(cases)("%s", (_name, changes, threshold, burning) => {
     const results = [...baseline("fra"), ...lastHour(flaps(changes))];
     const flap = observationOf(evaluate(results, { analytics: analytics({ flapChangesPerHour: threshold }) }).observations, "flapping");
-    expect(flap).toMatchObject({ burning, heldBack: false, severity: "page", shortWindowClean: true, rule: { long: "1h", short: "15m", factor: 1 } });
-    expect(flap.anycast).toEqual({ condition: "flapping", target: TARGET, changesPerHour: changes, kind: "dns", threshold, shortWindowChanges: 0, recentEvents: 60 });
+    expect(flap).toMatchObject({
+      burning,
+      heldBack: false,
+      severity: "page",
+      shortWindowClean: true,
+      rule: { long: "1h", short: "15m", factor: 1 },
+    });
+    expect(flap.anycast).toEqual({
+      condition: "flapping",
+      target: TARGET,
+      changesPerHour: changes,
+      kind: "dns",
+      threshold,
+      shortWindowChanges: 0,
+      recentEvents: 60,
+    });
   });
 
   it("counts changes inside minutes, across minute boundaries and into the window, as the analytics count them", () => {
     // Two answers a minute: 11:29:30 fra, then from 11:30:00 ams, fra, ams… with a switch every 30 s for the first 4 minutes.
     const results = [
       ...answers(BASELINE_FROM, RECENT_FROM, () => "fra", { intervalMs: 30_000 }),
-      ...answers(RECENT_FROM, END, (ms) => (ms < RECENT_FROM + 4 * MINUTE && ((ms - RECENT_FROM) / 30_000) % 2 === 0 ? "ams" : "fra"), { intervalMs: 30_000 }),
+      ...answers(RECENT_FROM, END, (ms) => (ms < RECENT_FROM + 4 * MINUTE && ((ms - RECENT_FROM) / 30_000) % 2 === 0 ? "ams" : "fra"), {
+        intervalMs: 30_000,
+      }),
     ];
     const flap = observationOf(evaluate(results).observations, "flapping");
     // 11:30:00 fra→ams (into the window), then 7 more switches up to 11:33:30 (4 inside minutes, 3 across their boundaries).
@@ -238,20 +278,24 @@ describe("flapping", () => {
   it("equals the changes between consecutive identified answers of the last hour", () => {
     const pops = fc.constantFrom("fra", "ams", "cdg", null);
     fc.assert(
-      fc.property(fc.array(pops, { minLength: 240, maxLength: 240 }), fc.constantFrom<string | null>("fra", "ams", null), (sequence, before) => {
-        // 4 answers a minute over the last hour; one answer (or none) just before it.
-        const recent = answers(RECENT_FROM, END, (ms) => sequence[(ms - RECENT_FROM) / 15_000]!, { intervalMs: 15_000 });
-        const results = [...answers(RECENT_FROM - MINUTE, RECENT_FROM, () => before), ...recent];
-        let expected = 0;
-        let last = before;
-        for (const pop of sequence) {
-          if (pop === null) continue;
-          if (last !== null && pop !== last) expected++;
-          last = pop;
-        }
-        const flap = observationOf(evaluate(results, { analytics: analytics({ alerts: { minEvents: 0 } }) }).observations, "flapping");
-        expect((flap.anycast as { changesPerHour: number }).changesPerHour).toBe(expected);
-      }),
+      fc.property(
+        fc.array(pops, { minLength: 240, maxLength: 240 }),
+        fc.constantFrom<string | null>("fra", "ams", null),
+        (sequence, before) => {
+          // 4 answers a minute over the last hour; one answer (or none) just before it.
+          const recent = answers(RECENT_FROM, END, (ms) => sequence[(ms - RECENT_FROM) / 15_000]!, { intervalMs: 15_000 });
+          const results = [...answers(RECENT_FROM - MINUTE, RECENT_FROM, () => before), ...recent];
+          let expected = 0;
+          let last = before;
+          for (const pop of sequence) {
+            if (pop === null) continue;
+            if (last !== null && pop !== last) expected++;
+            last = pop;
+          }
+          const flap = observationOf(evaluate(results, { analytics: analytics({ alerts: { minEvents: 0 } }) }).observations, "flapping");
+          expect((flap.anycast as { changesPerHour: number }).changesPerHour).toBe(expected);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -262,10 +306,20 @@ describe("detour", () => {
 
   it("fires when the serving PoP is more than detourKm further than the nearest known one", () => {
     // us-east-1 reached fra in the baseline: Frankfurt is a PoP the target has; eu-central-1 is served from Tokyo.
-    const results = [...baseline("nrt"), ...answers(RECENT_FROM, END, () => "nrt"), ...answers(BASELINE_FROM, END, () => "fra", { region: "us-east-1" })];
+    const results = [
+      ...baseline("nrt"),
+      ...answers(RECENT_FROM, END, () => "nrt"),
+      ...answers(BASELINE_FROM, END, () => "fra", { region: "us-east-1" }),
+    ];
     const { observations, missing } = evaluate(results, { regions: [REGION, "us-east-1"] });
     const detour = observationOf(observations, "detour");
-    expect(detour).toMatchObject({ burning: true, heldBack: false, shortWindowClean: false, severity: "ticket", rule: { long: "1h", short: "1h", factor: 1 } });
+    expect(detour).toMatchObject({
+      burning: true,
+      heldBack: false,
+      shortWindowClean: false,
+      severity: "ticket",
+      rule: { long: "1h", short: "1h", factor: 1 },
+    });
     expect(detour.anycast).toMatchObject({ condition: "detour", pop: "nrt", nearestPop: "fra", detourKm: 1000, recentEvents: 60 });
     const { distanceKm, nearestKm, excessKm } = detour.anycast as { distanceKm: number; nearestKm: number; excessKm: number };
     expect(distanceKm).toBeGreaterThan(9000);
@@ -280,8 +334,13 @@ describe("detour", () => {
     const catalogue = createPopCatalogue({ "fra-edge": { lat: 50.1, lon: 8.6 } });
     const results = [...baseline("nrt"), ...answers(RECENT_FROM, END, () => "nrt")];
     expect(observationOf(evaluate(results).observations, "detour").burning).toBe(false);
-    expect(observationOf(evaluate(results, { catalogue }).observations, "detour").anycast).toMatchObject({ pop: "nrt", nearestPop: "fra-edge" });
-    expect(observationOf(evaluate(results, { catalogue, analytics: analytics({ detourKm: 20_000 }) }).observations, "detour").burning).toBe(false);
+    expect(observationOf(evaluate(results, { catalogue }).observations, "detour").anycast).toMatchObject({
+      pop: "nrt",
+      nearestPop: "fra-edge",
+    });
+    expect(observationOf(evaluate(results, { catalogue, analytics: analytics({ detourKm: 20_000 }) }).observations, "detour").burning).toBe(
+      false,
+    );
   });
 
   it("a serving PoP missing from the catalogue raises no alert and is reported missing", () => {
@@ -331,7 +390,9 @@ describe("through the alert lifecycle", () => {
     const held = planAlerts({ now: END + 2 * MINUTE, observations: flapping(false, false), previous: again.next, config });
     expect(held.notifications).toEqual([]);
     const resolved = planAlerts({ now: END + 3 * MINUTE, observations: flapping(false, true), previous: held.next, config });
-    expect(resolved.notifications.map((n) => [n.kind, n.slo, n.anycast?.condition])).toEqual([["resolved", "anycast:flapping:edge", "flapping"]]);
+    expect(resolved.notifications.map((n) => [n.kind, n.slo, n.anycast?.condition])).toEqual([
+      ["resolved", "anycast:flapping:edge", "flapping"],
+    ]);
     expect(resolved.notifications[0]!.anycast).toMatchObject({ changesPerHour: 2 });
   });
 
@@ -350,7 +411,12 @@ describe("through the alert lifecycle", () => {
   });
 
   it("quorum by alert name gates a per-region page", () => {
-    const plan = planAlerts({ now: END, observations: flapping(true, true), previous: [], config: { ...config, quorum: { "anycast:flapping:edge": 2 } } });
+    const plan = planAlerts({
+      now: END,
+      observations: flapping(true, true),
+      previous: [],
+      config: { ...config, quorum: { "anycast:flapping:edge": 2 } },
+    });
     expect(plan.notifications).toEqual([]);
     expect(plan.next.find((s) => s.slo === "anycast:flapping:edge")!.held).toBe("quorum");
   });

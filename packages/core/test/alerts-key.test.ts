@@ -3,7 +3,16 @@
 // typed decode to the key they stood for.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ALERT_SEVERITIES, ANYCAST_CONDITIONS, type AlertKey, type AlertObservation, alertSubject, decodeAlertKey, encodeAlertKey, planAlerts } from "../src/alerts/index";
+import {
+  ALERT_SEVERITIES,
+  ANYCAST_CONDITIONS,
+  type AlertKey,
+  type AlertObservation,
+  alertSubject,
+  decodeAlertKey,
+  encodeAlertKey,
+  planAlerts,
+} from "../src/alerts/index";
 
 const scope = fc.constantFrom("pooled", "eu-west-1", "us-east-1", "local");
 const severity = fc.constantFrom(...ALERT_SEVERITIES);
@@ -11,7 +20,13 @@ const severity = fc.constantFrom(...ALERT_SEVERITIES);
 const sloName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
 const keyArb: fc.Arbitrary<AlertKey> = fc.oneof(
   fc.record({ kind: fc.constant("slo" as const), slo: sloName, scope, severity }),
-  fc.record({ kind: fc.constant("anycast" as const), condition: fc.constantFrom(...ANYCAST_CONDITIONS), target: fc.string({ minLength: 1 }), scope, severity }),
+  fc.record({
+    kind: fc.constant("anycast" as const),
+    condition: fc.constantFrom(...ANYCAST_CONDITIONS),
+    target: fc.string({ minLength: 1 }),
+    scope,
+    severity,
+  }),
 );
 
 describe("alert key codec", () => {
@@ -47,7 +62,9 @@ describe("alert key codec", () => {
   });
 
   it("writes records with exactly the three key fields", () => {
-    expect(encodeAlertKey({ kind: "anycast", condition: "catchment-shift", target: "edge", scope: "eu-west-1", severity: "ticket" })).toEqual({
+    expect(
+      encodeAlertKey({ kind: "anycast", condition: "catchment-shift", target: "edge", scope: "eu-west-1", severity: "ticket" }),
+    ).toEqual({
       slo: "anycast:catchment-shift:edge",
       severity: "ticket",
       scope: "eu-west-1",
@@ -56,7 +73,15 @@ describe("alert key codec", () => {
 });
 
 describe("planAlerts checks an observation's figures against its key", () => {
-  const flapping = { condition: "flapping", target: "edge", changesPerHour: 8, kind: "dns", threshold: 6, shortWindowChanges: 0, recentEvents: 60 } as const;
+  const flapping = {
+    condition: "flapping",
+    target: "edge",
+    changesPerHour: 8,
+    kind: "dns",
+    threshold: 6,
+    shortWindowChanges: 0,
+    recentEvents: 60,
+  } as const;
   const observation = (slo: string, anycast?: typeof flapping): AlertObservation => ({
     slo,
     severity: "page",
@@ -68,12 +93,25 @@ describe("planAlerts checks an observation's figures against its key", () => {
     rule: { long: "1h", short: "15m", factor: 1 },
     ...(anycast === undefined ? {} : { anycast }),
   });
-  const plan = (o: AlertObservation) => planAlerts({ now: 0, observations: [o], previous: [], config: { renotifyMinutes: 0, maintenance: [], quorum: {} } });
+  const plan = (o: AlertObservation) =>
+    planAlerts({ now: 0, observations: [o], previous: [], config: { renotifyMinutes: 0, maintenance: [], quorum: {} } });
 
   it.each([
-    ["anycast figures on an SLO alert", observation("checkout", flapping), /observations\.0\.anycast: an SLO alert \(checkout\) carries no anycast figures/],
-    ["none on an anycast alert", observation("anycast:flapping:edge"), /observations\.0\.anycast: required on anycast alert anycast:flapping:edge/],
-    ["another condition's", observation("anycast:detour:edge", flapping), /observations\.0\.anycast: flapping of edge on alert anycast:detour:edge/],
+    [
+      "anycast figures on an SLO alert",
+      observation("checkout", flapping),
+      /observations\.0\.anycast: an SLO alert \(checkout\) carries no anycast figures/,
+    ],
+    [
+      "none on an anycast alert",
+      observation("anycast:flapping:edge"),
+      /observations\.0\.anycast: required on anycast alert anycast:flapping:edge/,
+    ],
+    [
+      "another condition's",
+      observation("anycast:detour:edge", flapping),
+      /observations\.0\.anycast: flapping of edge on alert anycast:detour:edge/,
+    ],
   ])("refuses %s", (_name, o, message) => {
     expect(() => plan(o)).toThrow(message);
   });

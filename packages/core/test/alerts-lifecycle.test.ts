@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { PopwatchCoreError } from "../src/errors";
 import {
-  alertEventDetailSchema,
-  mergeNotificationParts,
-  planAlerts,
-  type AlertingConfig,
   type AlertObservation,
   type AlertPlan,
   type AlertState,
+  type AlertingConfig,
   type Notification,
+  alertEventDetailSchema,
+  mergeNotificationParts,
+  planAlerts,
 } from "../src/index";
 
 type Config = Pick<AlertingConfig, "renotifyMinutes" | "maintenance" | "quorum">;
@@ -35,7 +35,10 @@ function observe(scope: string, state: "burning" | "dirty" | "clean" | "held", e
 }
 
 /** Runs evaluations in order, feeding each plan's states into the next. */
-function runSteps(steps: { at: number; observations: AlertObservation[] }[], config: Config = BASE): { plans: AlertPlan[]; states: AlertState[] } {
+function runSteps(
+  steps: { at: number; observations: AlertObservation[] }[],
+  config: Config = BASE,
+): { plans: AlertPlan[]; states: AlertState[] } {
   let previous: AlertState[] = [];
   const plans: AlertPlan[] = [];
   for (const step of steps) {
@@ -79,7 +82,9 @@ describe("alert lifecycle", () => {
     expect(resolved).toMatchObject({ kind: "resolved", status: "resolved", startedAt: iso(0), active: [] });
     expect(resolved.scopes[0]).toMatchObject({ change: "resolved", startedAt: iso(0), resolvedAt: iso(3) });
     expect(states[0]).toMatchObject({ status: "resolved", announced: false, startedAt: iso(0), resolvedAt: iso(3) });
-    expect(plans[3]!.transitions).toMatchObject([{ from: "firing", to: "resolved", notificationId: resolved.notificationId, suppressedBy: null }]);
+    expect(plans[3]!.transitions).toMatchObject([
+      { from: "firing", to: "resolved", notificationId: resolved.notificationId, suppressedBy: null },
+    ]);
     for (const plan of plans) for (const n of plan.notifications) expect(alertEventDetailSchema.safeParse(n).success).toBe(true);
   });
 
@@ -163,7 +168,14 @@ describe("alert lifecycle", () => {
   it("groups regions of one SLO and severity into one notification per kind", () => {
     const { plans } = runSteps([
       { at: 0, observations: [observe("eu-west-1", "burning"), observe("us-east-1", "burning"), observe("ap-south-1", "clean")] },
-      { at: 1, observations: [observe("eu-west-1", "clean"), observe("us-east-1", "burning"), observe("ap-south-1", "burning", { burnRates: { "1h": 50, "5m": 60 } })] },
+      {
+        at: 1,
+        observations: [
+          observe("eu-west-1", "clean"),
+          observe("us-east-1", "burning"),
+          observe("ap-south-1", "burning", { burnRates: { "1h": 50, "5m": 60 } }),
+        ],
+      },
     ]);
     expect(plans[0]!.notifications).toHaveLength(1);
     expect(plans[0]!.notifications[0]!.regions).toEqual(["eu-west-1", "us-east-1"]);
@@ -242,7 +254,16 @@ describe("alert lifecycle", () => {
     it("covers only the SLOs and regions it names", () => {
       const scoped = { ...window, slos: ["checkout"], regions: ["eu-west-1"] };
       const { plans } = runSteps(
-        [{ at: 12, observations: [observe("eu-west-1", "burning"), observe("us-east-1", "burning"), observe("eu-west-1", "burning", { slo: "login" })] }],
+        [
+          {
+            at: 12,
+            observations: [
+              observe("eu-west-1", "burning"),
+              observe("us-east-1", "burning"),
+              observe("eu-west-1", "burning", { slo: "login" }),
+            ],
+          },
+        ],
         { ...BASE, maintenance: [scoped] },
       );
       expect(plans[0]!.notifications.map((n) => [n.slo, n.regions])).toEqual([
@@ -272,8 +293,24 @@ describe("alert lifecycle", () => {
     it("does not gate the pooled scope, tickets, or resolves", () => {
       const { plans } = runSteps(
         [
-          { at: 0, observations: [observe("pooled", "burning"), observe("eu-west-1", "burning", { severity: "ticket" }), observe("eu-west-1", "burning"), observe("us-east-1", "burning")] },
-          { at: 1, observations: [observe("pooled", "burning"), observe("eu-west-1", "burning", { severity: "ticket" }), observe("eu-west-1", "clean"), observe("us-east-1", "burning")] },
+          {
+            at: 0,
+            observations: [
+              observe("pooled", "burning"),
+              observe("eu-west-1", "burning", { severity: "ticket" }),
+              observe("eu-west-1", "burning"),
+              observe("us-east-1", "burning"),
+            ],
+          },
+          {
+            at: 1,
+            observations: [
+              observe("pooled", "burning"),
+              observe("eu-west-1", "burning", { severity: "ticket" }),
+              observe("eu-west-1", "clean"),
+              observe("us-east-1", "burning"),
+            ],
+          },
         ],
         quorum,
       );

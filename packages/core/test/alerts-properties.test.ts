@@ -2,13 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { MaintenanceWindow } from "../src/alerts/schema";
 import {
+  type AlertObservation,
+  type AlertState,
+  type AlertingConfig,
   alertEventDetailSchema,
   alertKeyString,
   mergeNotificationParts,
   planAlerts,
-  type AlertingConfig,
-  type AlertObservation,
-  type AlertState,
 } from "../src/index";
 
 type Config = Pick<AlertingConfig, "renotifyMinutes" | "maintenance" | "quorum">;
@@ -41,17 +41,21 @@ const windowArb = fc
     slos: fc.option(fc.subarray([...SLOS], { minLength: 1 }), { nil: undefined }),
     regions: fc.option(fc.subarray([...SCOPES], { minLength: 1 }), { nil: undefined }),
   })
-  .map(({ startMinute, length, slos, regions }): MaintenanceWindow => ({
-    start: new Date(T0 + startMinute * 60_000).toISOString(),
-    end: new Date(T0 + (startMinute + length) * 60_000).toISOString(),
-    ...(slos === undefined ? {} : { slos }),
-    ...(regions === undefined ? {} : { regions }),
-  }));
+  .map(
+    ({ startMinute, length, slos, regions }): MaintenanceWindow => ({
+      start: new Date(T0 + startMinute * 60_000).toISOString(),
+      end: new Date(T0 + (startMinute + length) * 60_000).toISOString(),
+      ...(slos === undefined ? {} : { slos }),
+      ...(regions === undefined ? {} : { regions }),
+    }),
+  );
 
 const configArb = fc.record({
   renotifyMinutes: fc.constantFrom(0, 30, 240),
   maintenance: fc.array(windowArb, { maxLength: 2 }),
-  quorum: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }).map((q): Record<string, number> => (q === undefined ? {} : { checkout: q })),
+  quorum: fc
+    .option(fc.integer({ min: 1, max: 3 }), { nil: undefined })
+    .map((q): Record<string, number> => (q === undefined ? {} : { checkout: q })),
 });
 
 interface Observed {
@@ -76,7 +80,11 @@ function simulate(config: Config, steps: { advance: number; observations: Omit<A
 
 function covered(config: Config, key: { slo: string; scope: string }, at: number): boolean {
   return config.maintenance.some(
-    (w) => Date.parse(w.start) <= at && at < Date.parse(w.end) && (w.slos?.includes(key.slo) ?? true) && (w.regions?.includes(key.scope) ?? true),
+    (w) =>
+      Date.parse(w.start) <= at &&
+      at < Date.parse(w.end) &&
+      (w.slos?.includes(key.slo) ?? true) &&
+      (w.regions?.includes(key.scope) ?? true),
   );
 }
 
@@ -174,9 +182,17 @@ describe("alert lifecycle properties", () => {
       fc.property(configArb, fc.array(stepArb, { minLength: 1, maxLength: 40 }), (config, steps) => {
         const needed = config.quorum.checkout;
         for (const { plan } of simulate(config, steps)) {
-          const firingRegions = plan.next.filter((s) => s.slo === "checkout" && s.severity === "page" && s.scope !== "pooled" && s.status === "firing").length;
+          const firingRegions = plan.next.filter(
+            (s) => s.slo === "checkout" && s.severity === "page" && s.scope !== "pooled" && s.status === "firing",
+          ).length;
           for (const notification of plan.notifications) {
-            if (needed === undefined || notification.slo !== "checkout" || notification.severity !== "page" || notification.kind === "resolved") continue;
+            if (
+              needed === undefined ||
+              notification.slo !== "checkout" ||
+              notification.severity !== "page" ||
+              notification.kind === "resolved"
+            )
+              continue;
             if (notification.regions.length > 0) {
               gated++;
               expect(firingRegions).toBeGreaterThanOrEqual(needed);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ANALYTICS_DEFAULTS } from "../src/analytics/config";
 import { detectFlapping, popChangesPerHour } from "../src/analytics/pop-changes";
 import { PopwatchCoreError } from "../src/errors";
-import { catchment, ConfigError, parseConfig } from "../src/index";
+import { ConfigError, catchment, parseConfig } from "../src/index";
 import { ROUND_MS, T0, result, rollupsOf, stream, times } from "./analytics-fixtures";
 
 const HOUR = 3_600_000;
@@ -38,7 +38,16 @@ describe("catchment", () => {
         unidentified: 2,
         changes: [{ at: new Date(T0 + HOUR).toISOString(), from: "fra", to: "ams" }],
       },
-      { target: "anycast", region: "us-east-1", counts: { iad: 3 }, shares: { iad: 1 }, dominant: "iad", total: 3, unidentified: 1, changes: [] },
+      {
+        target: "anycast",
+        region: "us-east-1",
+        counts: { iad: 3 },
+        shares: { iad: 1 },
+        dominant: "iad",
+        total: 3,
+        unidentified: 1,
+        changes: [],
+      },
     ]);
   });
 
@@ -51,7 +60,11 @@ describe("catchment", () => {
   });
 
   it("keeps the previous dominant PoP on a tie, and breaks a tie without history by the smallest id", () => {
-    const tied = [...stream("lhr lhr ams ams"), ...stream("ams ams lhr lhr", { startMs: T0 + HOUR }), ...stream("ams ams ams", { startMs: T0 + 2 * HOUR })];
+    const tied = [
+      ...stream("lhr lhr ams ams"),
+      ...stream("ams ams lhr lhr", { startMs: T0 + HOUR }),
+      ...stream("ams ams ams", { startMs: T0 + 2 * HOUR }),
+    ];
     const [entry] = catchment(tied);
     expect(entry!.dominant).toBe("ams");
     // Hour 10 ties ams/lhr (no history: ams), hour 11 ties again (ams stays), hour 12 is ams.
@@ -62,7 +75,12 @@ describe("catchment", () => {
   });
 
   it("skips buckets without an identified answer: they neither change the dominant PoP nor break the chain", () => {
-    const gappy = [...stream("fra fra"), ...stream("x x ?", { startMs: T0 + HOUR }), ...stream("fra", { startMs: T0 + 2 * HOUR }), ...stream("ams", { startMs: T0 + 3 * HOUR })];
+    const gappy = [
+      ...stream("fra fra"),
+      ...stream("x x ?", { startMs: T0 + HOUR }),
+      ...stream("fra", { startMs: T0 + 2 * HOUR }),
+      ...stream("ams", { startMs: T0 + 3 * HOUR }),
+    ];
     const [entry] = catchment(gappy);
     expect(entry!.changes).toEqual([{ at: new Date(T0 + 3 * HOUR).toISOString(), from: "fra", to: "ams" }]);
     expect(entry!.unidentified).toBe(3);
@@ -92,7 +110,9 @@ describe("catchment", () => {
   });
 
   it("refuses rollups coarser than the bucket, overlapping rollups and an empty window", () => {
-    expect(coreError(() => catchment(rollupsOf(results, "hour"), { bucket: "minute" })).message).toMatch(/hour rollup .* cannot be split into minute buckets/);
+    expect(coreError(() => catchment(rollupsOf(results, "hour"), { bucket: "minute" })).message).toMatch(
+      /hour rollup .* cannot be split into minute buckets/,
+    );
     expect(coreError(() => catchment([...rollupsOf(results, "hour"), ...rollupsOf(results, "minute")])).message).toMatch(/overlap/);
     coreError(() => catchment(results, { window: { from: T0, to: T0 } }));
     coreError(() => catchment(results, { window: { from: "yesterday", to: T0 } }));
@@ -133,14 +153,25 @@ describe("PoP changes per hour and flapping", () => {
   it("refuses day rollups, a series given twice, and hours given twice", () => {
     expect(coreError(() => popChangesPerHour(rollupsOf(flappy, "day"))).message).toMatch(/too coarse/);
     expect(coreError(() => popChangesPerHour([...flappy, ...rollupsOf(flappy, "minute")])).message).toMatch(/both rollups and results/);
-    expect(coreError(() => popChangesPerHour([...rollupsOf(flappy, "minute"), ...rollupsOf(flappy, "hour")])).message).toMatch(/given twice/);
+    expect(coreError(() => popChangesPerHour([...rollupsOf(flappy, "minute"), ...rollupsOf(flappy, "hour")])).message).toMatch(
+      /given twice/,
+    );
     // Rollups for one series and results for another mix fine.
     const other = stream("fra ams", { region: "us-east-1" });
-    expect(popChangesPerHour([...rollupsOf(flappy, "minute"), ...other]).map((c) => c.region)).toEqual(["eu-central-1", "eu-central-1", "eu-central-1", "us-east-1"]);
+    expect(popChangesPerHour([...rollupsOf(flappy, "minute"), ...other]).map((c) => c.region)).toEqual([
+      "eu-central-1",
+      "eu-central-1",
+      "eu-central-1",
+      "us-east-1",
+    ]);
   });
 
   it("keeps series apart by kind", () => {
-    const both = [...stream("fra ams"), ...stream("ams ams", { kind: "http" }), result({ ms: T0 + HOUR, ok: true, pop: "lhr", kind: "http" })];
+    const both = [
+      ...stream("fra ams"),
+      ...stream("ams ams", { kind: "http" }),
+      result({ ms: T0 + HOUR, ok: true, pop: "lhr", kind: "http" }),
+    ];
     expect(popChangesPerHour(both).map((c) => [c.kind, c.hour, c.changes])).toEqual([
       ["dns", "2025-03-02T10", 1],
       ["http", "2025-03-02T10", 0],

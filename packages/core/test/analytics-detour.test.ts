@@ -17,23 +17,21 @@ describe("detour audit", () => {
   it('flags "London served by New York" against the nearest PoP the target is known to have', () => {
     const report = detourAudit(catchment(results));
     expect(report.detours).toHaveLength(2);
-    expect(report.detours[0]).toEqual(
-      {
-        target: "anycast",
-        region: "eu-west-2",
-        pop: "jfk",
-        share: 0.9,
-        nearestPop: "lhr",
-        distanceKm: km("eu-west-2", "jfk"),
-        nearestKm: km("eu-west-2", "lhr"),
-        excessKm: km("eu-west-2", "jfk") - km("eu-west-2", "lhr"),
-        rttMs: null,
-        nearestRttMs: null,
-        rttExcessMs: null,
-        detour: true,
-        reasons: ["distance"],
-      },
-    );
+    expect(report.detours[0]).toEqual({
+      target: "anycast",
+      region: "eu-west-2",
+      pop: "jfk",
+      share: 0.9,
+      nearestPop: "lhr",
+      distanceKm: km("eu-west-2", "jfk"),
+      nearestKm: km("eu-west-2", "lhr"),
+      excessKm: km("eu-west-2", "jfk") - km("eu-west-2", "lhr"),
+      rttMs: null,
+      nearestRttMs: null,
+      rttExcessMs: null,
+      detour: true,
+      reasons: ["distance"],
+    });
     expect(report.detours[0]!.excessKm).toBeGreaterThan(5000);
     expect(report.items.map((i) => [i.region, i.pop, i.detour])).toEqual([
       ["eu-central-1", "fra", false],
@@ -69,11 +67,31 @@ describe("detour audit", () => {
 
   it("flags by RTT excess when configured and both PoPs were observed from the region", () => {
     const rtts: MinRtt[] = [
-      { target: "anycast", region: "eu-west-2", pop: "jfk", iata: "jfk", kind: "dns", rttMs: 80, at: new Date(T0).toISOString(), samples: 9 },
-      { target: "anycast", region: "eu-west-2", pop: "lhr", iata: "lhr", kind: "dns", rttMs: 3, at: new Date(T0).toISOString(), samples: 1 },
+      {
+        target: "anycast",
+        region: "eu-west-2",
+        pop: "jfk",
+        iata: "jfk",
+        kind: "dns",
+        rttMs: 80,
+        at: new Date(T0).toISOString(),
+        samples: 9,
+      },
+      {
+        target: "anycast",
+        region: "eu-west-2",
+        pop: "lhr",
+        iata: "lhr",
+        kind: "dns",
+        rttMs: 3,
+        at: new Date(T0).toISOString(),
+        samples: 1,
+      },
     ];
     const report = detourAudit(catchment(results), { rtts, detourKm: 20_000, detourRttMs: 50 });
-    expect(report.detours).toEqual([expect.objectContaining({ pop: "jfk", rttMs: 80, nearestRttMs: 3, rttExcessMs: 77, reasons: ["rtt"] })]);
+    expect(report.detours).toEqual([
+      expect.objectContaining({ pop: "jfk", rttMs: 80, nearestRttMs: 3, rttExcessMs: 77, reasons: ["rtt"] }),
+    ]);
     expect(detourAudit(catchment(results), { rtts, detourKm: 20_000, detourRttMs: 77 }).detours).toEqual([]);
     // Without detourRttMs, RTTs are reported but judge nothing.
     expect(detourAudit(catchment(results), { rtts, detourKm: 20_000 }).detours).toEqual([]);
@@ -95,7 +113,10 @@ describe("detour audit", () => {
   });
 
   it("resolves opaque PoP ids through the IATA code identification derived", () => {
-    const opaque = [result({ ms: T0, ok: true, pop: "87m362", iata: "jfk", region: "eu-west-2" }), result({ ms: T0, ok: true, pop: "lhr", region: "us-east-1" })];
+    const opaque = [
+      result({ ms: T0, ok: true, pop: "87m362", iata: "jfk", region: "eu-west-2" }),
+      result({ ms: T0, ok: true, pop: "lhr", region: "us-east-1" }),
+    ];
     const report = detourAudit(catchment(opaque), { rtts: minRtts(opaque) });
     expect(report.missing).toEqual([]);
     expect(report.detours.map((d) => [d.region, d.pop])).toEqual([
@@ -115,15 +136,35 @@ describe("speed-of-light check", () => {
       result({ ms: T0 + 4, ok: false, pop: null, timings: { totalMs: 1 } }),
     ];
     expect(minRtts(results)).toEqual([
-      { target: "anycast", region: "eu-central-1", pop: "ams", iata: null, kind: "dns", rttMs: 6, at: new Date(T0 + 3).toISOString(), samples: 1 },
-      { target: "anycast", region: "eu-central-1", pop: "fra", iata: null, kind: "tcp", rttMs: 4, at: new Date(T0 + 1).toISOString(), samples: 2 },
+      {
+        target: "anycast",
+        region: "eu-central-1",
+        pop: "ams",
+        iata: null,
+        kind: "dns",
+        rttMs: 6,
+        at: new Date(T0 + 3).toISOString(),
+        samples: 1,
+      },
+      {
+        target: "anycast",
+        region: "eu-central-1",
+        pop: "fra",
+        iata: null,
+        kind: "tcp",
+        rttMs: 4,
+        at: new Date(T0 + 1).toISOString(),
+        samples: 2,
+      },
     ]);
   });
 
   it("flags an attribution faster than light in fibre allows, using the minimum RTT", () => {
     const results = [
       // Ashburn to Sydney is ~15,700 km: at least ~156 ms round trip. 20 ms is impossible.
-      ...[20, 180, 25].map((rtt, i) => result({ ms: T0 + i, ok: true, pop: "syd", region: "us-east-1", timings: { totalMs: rtt, rttMs: rtt } })),
+      ...[20, 180, 25].map((rtt, i) =>
+        result({ ms: T0 + i, ok: true, pop: "syd", region: "us-east-1", timings: { totalMs: rtt, rttMs: rtt } }),
+      ),
       // Frankfurt to fra: a few km, any RTT goes.
       result({ ms: T0, ok: true, pop: "fra", region: "eu-central-1", timings: { totalMs: 0.3, rttMs: 0.2 } }),
       // Frankfurt to Amsterdam: ~360 km, ≥ 3.1 ms with the default 50 km margin; 3.5 ms is possible.

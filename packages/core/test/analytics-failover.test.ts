@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PopwatchCoreError } from "../src/errors";
-import { analyzeFailovers, convergenceSli, type Failover } from "../src/index";
+import { type Failover, analyzeFailovers, convergenceSli } from "../src/index";
 import { ROUND_MS, T0, stream, times } from "./analytics-fixtures";
 
 const at = (round: number) => new Date(T0 + round * ROUND_MS).toISOString();
@@ -77,7 +77,14 @@ describe("failovers", () => {
   it("reports a black hole still failing at the end as an ongoing outage, measured to now when given", () => {
     const tokens = `fra fra fra ${times(4, "x")}`;
     expect(analyzeFailovers(stream(tokens)).outages).toEqual([
-      expect.objectContaining({ pop: "fra", firstFailureAt: at(3), recoveredAt: null, outageMs: 3 * ROUND_MS, ongoing: true, failedSamples: 4 }),
+      expect.objectContaining({
+        pop: "fra",
+        firstFailureAt: at(3),
+        recoveredAt: null,
+        outageMs: 3 * ROUND_MS,
+        ongoing: true,
+        failedSamples: 4,
+      }),
     ]);
     expect(analyzeFailovers(stream(tokens), { now: T0 + 60_000 }).outages[0]!.outageMs).toBe(60_000 - 3 * ROUND_MS);
     // Answering again but not yet settled: reported once a PoP holds.
@@ -104,7 +111,10 @@ describe("failovers", () => {
     expect(analyzeFailovers(stream(tokens), { minStableSamples: 3 }).blips).toEqual([
       expect.objectContaining({ pop: "fra", excursion: ["ams", "lhr"], samples: 3 }),
     ]);
-    expect(analyzeFailovers(stream(tokens), { minStableSamples: 2 }).failovers.map((f) => `${f.from}>${f.to}`)).toEqual(["fra>ams", "ams>fra"]);
+    expect(analyzeFailovers(stream(tokens), { minStableSamples: 2 }).failovers.map((f) => `${f.from}>${f.to}`)).toEqual([
+      "fra>ams",
+      "ams>fra",
+    ]);
   });
 
   it("ignores answers without a PoP: no change, no break, but they bound the resolution", () => {
@@ -115,13 +125,17 @@ describe("failovers", () => {
 
   it("counts failures that carry a PoP as failures (an error page from the new site)", () => {
     const { failovers } = analyzeFailovers(stream("fra fra x:ams x:ams ams ams"));
-    expect(failovers).toEqual([expect.objectContaining({ from: "fra", to: "ams", firstFailureAt: at(2), firstGoodToAt: at(4), failedSamples: 2 })]);
+    expect(failovers).toEqual([
+      expect.objectContaining({ from: "fra", to: "ams", firstFailureAt: at(2), firstGoodToAt: at(4), failedSamples: 2 }),
+    ]);
   });
 
   it("ends an outage at the first success after the last failure, even one without a PoP", () => {
     const { outages, failovers } = analyzeFailovers(stream("fra fra x ? x ? fra fra"));
     expect(failovers).toEqual([]);
-    expect(outages).toEqual([expect.objectContaining({ firstFailureAt: at(2), recoveredAt: at(5), outageMs: 3 * ROUND_MS, failedSamples: 2 })]);
+    expect(outages).toEqual([
+      expect.objectContaining({ firstFailureAt: at(2), recoveredAt: at(5), outageMs: 3 * ROUND_MS, failedSamples: 2 }),
+    ]);
   });
 
   it("does not classify what happens before the first stable run", () => {
@@ -143,7 +157,9 @@ describe("failovers", () => {
 
   it("restricts to a window", () => {
     const results = stream("fra fra ams ams fra fra");
-    expect(analyzeFailovers(results, { window: { from: T0 + 2 * ROUND_MS, to: T0 + 6 * ROUND_MS } }).failovers.map((f) => f.to)).toEqual(["fra"]);
+    expect(analyzeFailovers(results, { window: { from: T0 + 2 * ROUND_MS, to: T0 + 6 * ROUND_MS } }).failovers.map((f) => f.to)).toEqual([
+      "fra",
+    ]);
   });
 
   it("refuses invalid options", () => {
@@ -157,7 +173,12 @@ describe("convergence SLI", () => {
   const failover = (region: string, convergenceMs: number) => ({ region, convergenceMs }) as Failover;
 
   it("is the share of failovers per region converged within the threshold, at the threshold included", () => {
-    const failovers = [failover("eu-central-1", 30_000), failover("eu-central-1", 30_001), failover("us-east-1", 10_000), failover("eu-central-1", 5_000)];
+    const failovers = [
+      failover("eu-central-1", 30_000),
+      failover("eu-central-1", 30_001),
+      failover("us-east-1", 10_000),
+      failover("eu-central-1", 5_000),
+    ];
     expect(convergenceSli(failovers)).toEqual([
       { region: "eu-central-1", thresholdMs: 30_000, failovers: 3, converged: 2, sli: 2 / 3 },
       { region: "us-east-1", thresholdMs: 30_000, failovers: 1, converged: 1, sli: 1 },

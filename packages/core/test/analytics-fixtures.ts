@@ -3,7 +3,7 @@
 //   "x"        failed (timeout), no PoP
 //   "x:ams"    failed with a PoP (e.g. an HTTP 503 that still carried cf-ray)
 //   "?"        answered ok, no PoP evidence
-import { rollupResults, type ProbeKind, type RegionalResult, type Rollup, type RollupGranularity } from "../src/index";
+import { type ProbeKind, type RegionalResult, type Rollup, type RollupGranularity, rollupResults } from "../src/index";
 
 export const T0 = Date.parse("2025-03-02T10:00:00.000Z");
 export const ROUND_MS = 10_000;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AIRPORTS } from "../src/geo/airports";
 import { regionLocation } from "../src/geo/catalogue";
 import { EARTH_MEAN_RADIUS_KM } from "../src/geo/distance";
-import { airportLocation, AWS_REGION_LOCATIONS, createPopCatalogue, greatCircleKm } from "../src/index";
+import { AWS_REGION_LOCATIONS, airportLocation, createPopCatalogue, greatCircleKm } from "../src/index";
 
 const km = (a: string, b: string) => greatCircleKm(AIRPORTS.get(a)!, AIRPORTS.get(b)!);
 
@@ -22,7 +22,9 @@ describe("airport coordinates", () => {
 
   it("covers the sites anycast operators name their PoPs after", () => {
     expect(AIRPORTS.size).toBeGreaterThanOrEqual(250);
-    for (const code of "lhr fra ams cdg iad ewr jfk ord dfw lax sjc sea nrt hnd sin syd gru jnb bom del hkg icn yul yyz mad mia atl".split(" ")) {
+    for (const code of "lhr fra ams cdg iad ewr jfk ord dfw lax sjc sea nrt hnd sin syd gru jnb bom del hkg icn yul yyz mad mia atl".split(
+      " ",
+    )) {
       expect(AIRPORTS.has(code), code).toBe(true);
     }
     for (const [code, place] of AIRPORTS) {
@@ -35,7 +37,9 @@ describe("airport coordinates", () => {
 
   // Catches a dropped minus sign, the likeliest slip in hand-entered coordinates.
   it("puts every airport in its country's hemispheres", () => {
-    const western = new Set("US CA MX GT SV HN NI CR PA CU BS JM HT DO PR TT BB CW BM BR AR CL PE CO EC VE BO PY UY GY SR GF IS PF".split(" "));
+    const western = new Set(
+      "US CA MX GT SV HN NI CR PA CU BS JM HT DO PR TT BB CW BM BR AR CL PE CO EC VE BO PY UY GY SR GF IS PF".split(" "),
+    );
     const southern = new Set("AU NZ ZA AR CL UY PY BO BR PE NA BW ZW ZM MZ MG MU RE AO TZ PF FJ NC PG SC CD RW".split(" "));
     for (const [code, place] of AIRPORTS) {
       if (western.has(place.country)) expect(place.lon, code).toBeLessThan(0);
@@ -49,13 +53,16 @@ describe("airport coordinates", () => {
 
   it("keeps airports of one city within 100 km of each other", () => {
     const byCity = new Map<string, string[]>();
-    for (const [code, place] of AIRPORTS) byCity.set(`${place.city}/${place.country}`, [...(byCity.get(`${place.city}/${place.country}`) ?? []), code]);
+    for (const [code, place] of AIRPORTS)
+      byCity.set(`${place.city}/${place.country}`, [...(byCity.get(`${place.city}/${place.country}`) ?? []), code]);
     let pairs = 0;
     for (const codes of byCity.values()) {
-      for (const a of codes) for (const b of codes) if (a < b) {
-        pairs++;
-        expect(km(a, b), `${a}–${b}`).toBeLessThan(100);
-      }
+      for (const a of codes)
+        for (const b of codes)
+          if (a < b) {
+            pairs++;
+            expect(km(a, b), `${a}–${b}`).toBeLessThan(100);
+          }
     }
     expect(pairs).toBeGreaterThan(20);
   });
@@ -99,12 +106,25 @@ describe("PoP catalogue", () => {
   });
 
   it("resolves an exact operator id before anything else", () => {
-    expect(catalogue.resolve("pop-a")).toMatchObject({ id: "pop-a", lat: 48.2, city: "Vienna", source: "operator", matchedBy: "id", iata: null });
+    expect(catalogue.resolve("pop-a")).toMatchObject({
+      id: "pop-a",
+      lat: 48.2,
+      city: "Vienna",
+      source: "operator",
+      matchedBy: "id",
+      iata: null,
+    });
     expect(catalogue.resolve("lon1")).toMatchObject({ source: "operator", iata: "lhr" });
   });
 
   it("lets operator entries override built-in airports", () => {
-    expect(catalogue.resolve("fra")).toMatchObject({ lat: 50.1, lon: 8.7, city: "Frankfurt (our own site)", source: "operator", country: null });
+    expect(catalogue.resolve("fra")).toMatchObject({
+      lat: 50.1,
+      lon: 8.7,
+      city: "Frankfurt (our own site)",
+      source: "operator",
+      country: null,
+    });
     expect(createPopCatalogue().resolve("fra")).toMatchObject({ lat: 50.033, lon: 8.571, source: "builtin", iata: "fra", country: "DE" });
     // Matched through its leading code, the operator's fra still wins.
     expect(catalogue.resolve("fra56")).toMatchObject({ id: "fra56", lat: 50.1, matchedBy: "id-prefix", source: "operator", iata: "fra" });

@@ -1,27 +1,31 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { popChangesPerHour } from "../src/analytics/pop-changes";
-import { analyzeFailovers, catchment, type RegionalResult } from "../src/index";
+import { type RegionalResult, analyzeFailovers, catchment } from "../src/index";
 import { ROUND_MS, T0, result, rollupsOf } from "./analytics-fixtures";
 
 const POPS = ["fra", "ams", "lhr", "jfk"] as const;
 
 // Results scattered over three hours, two targets, two regions, two kinds; PoP often missing.
-const scattered: fc.Arbitrary<RegionalResult[]> = fc.array(
-  fc.record({
-    target: fc.constantFrom("a", "b"),
-    region: fc.constantFrom("eu-central-1", "us-east-1"),
-    kind: fc.constantFrom("dns" as const, "http" as const),
-    slot: fc.integer({ min: 0, max: (3 * 3_600_000) / ROUND_MS - 1 }),
-    ok: fc.boolean(),
-    pop: fc.option(fc.constantFrom(...POPS), { freq: 4 }),
-  }),
-  { maxLength: 150 },
-).map((items) => items.map(({ slot, ...rest }) => result({ ...rest, ms: T0 + slot * ROUND_MS })));
+const scattered: fc.Arbitrary<RegionalResult[]> = fc
+  .array(
+    fc.record({
+      target: fc.constantFrom("a", "b"),
+      region: fc.constantFrom("eu-central-1", "us-east-1"),
+      kind: fc.constantFrom("dns" as const, "http" as const),
+      slot: fc.integer({ min: 0, max: (3 * 3_600_000) / ROUND_MS - 1 }),
+      ok: fc.boolean(),
+      pop: fc.option(fc.constantFrom(...POPS), { freq: 4 }),
+    }),
+    { maxLength: 150 },
+  )
+  .map((items) => items.map(({ slot, ...rest }) => result({ ...rest, ms: T0 + slot * ROUND_MS })));
 
 // One series as runs (a PoP answering, failures, answers without a PoP), as failovers look in practice.
 const runs: fc.Arbitrary<RegionalResult[]> = fc
-  .array(fc.record({ token: fc.constantFrom<string | null>(...POPS, "x", null), length: fc.integer({ min: 1, max: 6 }) }), { maxLength: 25 })
+  .array(fc.record({ token: fc.constantFrom<string | null>(...POPS, "x", null), length: fc.integer({ min: 1, max: 6 }) }), {
+    maxLength: 25,
+  })
   .chain((segments) => fc.tuple(fc.constant(segments), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 200, maxLength: 200 })))
   .map(([segments, gaps]) => {
     const out: RegionalResult[] = [];
@@ -63,24 +67,30 @@ describe("analytics properties", () => {
 
   it("catchment is the same from results in any order, and from their minute or hour rollups", () => {
     fc.assert(
-      fc.property(scattered.chain((results) => fc.tuple(fc.constant(results), shuffled(results))), ([results, reordered]) => {
-        const expected = catchment(results);
-        expect(catchment([...results].reverse())).toEqual(expected);
-        expect(catchment(reordered)).toEqual(expected);
-        expect(catchment(rollupsOf(results, "minute"))).toEqual(expected);
-        expect(catchment(rollupsOf(reordered, "hour"))).toEqual(expected);
-      }),
+      fc.property(
+        scattered.chain((results) => fc.tuple(fc.constant(results), shuffled(results))),
+        ([results, reordered]) => {
+          const expected = catchment(results);
+          expect(catchment([...results].reverse())).toEqual(expected);
+          expect(catchment(reordered)).toEqual(expected);
+          expect(catchment(rollupsOf(results, "minute"))).toEqual(expected);
+          expect(catchment(rollupsOf(reordered, "hour"))).toEqual(expected);
+        },
+      ),
     );
   });
 
   it("PoP changes per hour are the same from results in any order and from minute or hour rollups", () => {
     fc.assert(
-      fc.property(scattered.chain((results) => fc.tuple(fc.constant(results), shuffled(results))), ([results, reordered]) => {
-        const expected = popChangesPerHour(results);
-        expect(popChangesPerHour(reordered)).toEqual(expected);
-        expect(popChangesPerHour(rollupsOf(reordered, "minute"))).toEqual(expected);
-        expect(popChangesPerHour(rollupsOf(results, "hour"))).toEqual(expected);
-      }),
+      fc.property(
+        scattered.chain((results) => fc.tuple(fc.constant(results), shuffled(results))),
+        ([results, reordered]) => {
+          const expected = popChangesPerHour(results);
+          expect(popChangesPerHour(reordered)).toEqual(expected);
+          expect(popChangesPerHour(rollupsOf(reordered, "minute"))).toEqual(expected);
+          expect(popChangesPerHour(rollupsOf(results, "hour"))).toEqual(expected);
+        },
+      ),
     );
   });
 

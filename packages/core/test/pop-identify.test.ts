@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { type Pop, type PopEvidence, type ProbeKind, createPopIdentifier } from "../src/index";
 import { BUILTIN_POP_HEADERS, BUILTIN_POP_PATTERNS } from "../src/pop/builtins";
 import { canonicalPopId, compilePopIdentification, identifyPop } from "../src/pop/identify";
 import { parsePopIdentification } from "../src/pop/schema";
 import type { PopSource } from "../src/result";
-import { createPopIdentifier, type Pop, type PopEvidence, type ProbeKind } from "../src/index";
 
 const identify = createPopIdentifier();
 
@@ -202,9 +202,12 @@ describe("operator rules", () => {
     const withRule = createPopIdentifier({
       rules: [{ source: "header:X-Edge-Site", regex: "^site=(\\w+)$", template: "$1" }],
     });
-    expect(
-      withRule("http", { headers: { "cf-ray": "8c9a1b2c3d4e5f60-FRA", "x-edge-site": "site=Berlin1" } }),
-    ).toEqual({ id: "berlin1", source: "header:x-edge-site", raw: "site=Berlin1", iata: null });
+    expect(withRule("http", { headers: { "cf-ray": "8c9a1b2c3d4e5f60-FRA", "x-edge-site": "site=Berlin1" } })).toEqual({
+      id: "berlin1",
+      source: "header:x-edge-site",
+      raw: "site=Berlin1",
+      iata: null,
+    });
   });
 
   it("falls through to built-ins when the rule does not match", () => {
@@ -265,7 +268,17 @@ describe("lower-level identifyPop", () => {
 
   it("survives hostile evidence", () => {
     const compiled = compilePopIdentification(parsePopIdentification(undefined));
-    const throwing = new Proxy({}, { get: () => { throw new Error("boom"); }, ownKeys: () => { throw new Error("boom"); } });
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("boom");
+        },
+        ownKeys: () => {
+          throw new Error("boom");
+        },
+      },
+    );
     const hostile: unknown[] = [
       null,
       undefined,

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { PROBE_KINDS, type Pop, type PopEvidence, type ProbeKind, createPopIdentifier } from "../src/index";
 import { BUILTIN_POP_PATTERNS } from "../src/pop/builtins";
-import { canonicalPopId, MAX_MATCHED_EVIDENCE_LENGTH } from "../src/pop/identify";
-import { createPopIdentifier, PROBE_KINDS, type Pop, type PopEvidence, type ProbeKind } from "../src/index";
+import { MAX_MATCHED_EVIDENCE_LENGTH, canonicalPopId } from "../src/pop/identify";
 
 const withoutRules = createPopIdentifier();
 const withRules = createPopIdentifier({
@@ -19,7 +19,18 @@ const anyString = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 80 }),
   fc.string({ unit: "binary", maxLength: 80 }),
   fc.string({ maxLength: 2000 }),
-  fc.constantFrom("yul01", "gpdns-bud", "8c9a1b2c3d4e5f60-FRA", "cache-a-JFK, cache-b-ORD", "fra1::x", "k2.linx.k.ripe.net", "pop-a", "   ", "İSTANBUL", "\u0000"),
+  fc.constantFrom(
+    "yul01",
+    "gpdns-bud",
+    "8c9a1b2c3d4e5f60-FRA",
+    "cache-a-JFK, cache-b-ORD",
+    "fra1::x",
+    "k2.linx.k.ripe.net",
+    "pop-a",
+    "   ",
+    "İSTANBUL",
+    "\u0000",
+  ),
 );
 const junk = fc.oneof(fc.constant(null), fc.integer(), fc.boolean(), fc.array(fc.string()), fc.object(), fc.constant(undefined));
 const stringOrJunk = fc.oneof(anyString, anyString, junk);
@@ -108,7 +119,14 @@ describe("PoP identification properties", () => {
     for (const value of adversarial) {
       withRules("dns", { nsid: value, chaos: { "id.server": value, "hostname.bind": value } });
       withRules("http", {
-        headers: { "cf-ray": value, "x-amz-cf-pop": value, "x-served-by": value, "x-vercel-id": value, "fly-request-id": value, "x-pop": value },
+        headers: {
+          "cf-ray": value,
+          "x-amz-cf-pop": value,
+          "x-served-by": value,
+          "x-vercel-id": value,
+          "fly-request-id": value,
+          "x-pop": value,
+        },
       });
     }
     expect(performance.now() - start).toBeLessThan(1000);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { PopwatchCoreError } from "../src/errors";
+import { ConfigError } from "../src/index";
 import { compilePopIdentification } from "../src/pop/identify";
 import { parsePopIdentification, popRuleSchema } from "../src/pop/schema";
-import { ConfigError } from "../src/index";
 
 function issuesOf(input: unknown): { path: string; message: string }[] {
   try {
@@ -37,12 +37,22 @@ describe("popIdentificationSchema", () => {
     ["a catastrophic regex", rule({ regex: "^(a+)+$" }), "rules.0.regex", /^unsafe regular expression: nested quantifier "\(a\+\)\+"/],
     ["an unknown rule key", rule({ flags: "i" }), "rules.0.flags", /unknown key/],
     ["an unknown top-level key", { rules: [], extra: true }, "extra", /unknown key/],
-    ["a bad source", rule({ source: "cookie" }), "rules.0.source", /must be one of nsid, id.server, hostname.bind, tls-fingerprint or header:<name>, got "cookie"/],
+    [
+      "a bad source",
+      rule({ source: "cookie" }),
+      "rules.0.source",
+      /must be one of nsid, id.server, hostname.bind, tls-fingerprint or header:<name>, got "cookie"/,
+    ],
     ["an empty header name", rule({ source: "header:" }), "rules.0.source", /header:<name>/],
     ["a header name with spaces", rule({ source: "header:x served" }), "rules.0.source", /header:<name>/],
     ["a bad template reference", rule({ template: "$x" }), "rules.0.template", /invalid template: "\$x"/],
     ["an unterminated $<", rule({ template: "$<iata" }), "rules.0.template", /invalid template/],
-    ["a missing numbered group", rule({ template: "$2" }), "rules.0.template", /\$2 refers to a group the regex does not have \(it has 1\)/],
+    [
+      "a missing numbered group",
+      rule({ template: "$2" }),
+      "rules.0.template",
+      /\$2 refers to a group the regex does not have \(it has 1\)/,
+    ],
     ["a missing named group", rule({ template: "$<iata>" }), "rules.0.template", /\$<iata> refers to a named group/],
     ["a non-string regex", rule({ regex: 5 }), "rules.0.regex", /expected string/],
     ["a missing template", { rules: [{ source: "nsid", regex: "x" }] }, "rules.0.template", /expected string/],

@@ -46,7 +46,10 @@ describe("cascade rule", () => {
           expect([...ended, ...open]).toEqual(all);
           expect(open.length).toBeLessThanOrEqual(1);
           const step = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[granularity];
-          for (const period of ended) expect(ms(`${period}${granularity === "day" ? "T00:00" : granularity === "hour" ? ":00" : ""}:00Z`) + step).toBeLessThanOrEqual(to);
+          for (const period of ended)
+            expect(ms(`${period}${granularity === "day" ? "T00:00" : granularity === "hour" ? ":00" : ""}:00Z`) + step).toBeLessThanOrEqual(
+              to,
+            );
           expect(all[0]).toBe(new Date(from).toISOString().slice(0, { minute: 16, hour: 13, day: 10 }[granularity]));
         },
       ),
@@ -63,8 +66,13 @@ describe("rollUp plan", () => {
       { level: "day", ended: ["2025-03-02"], open: [] },
     ]);
     expect(planRollUp("minute", ms("2025-03-02T23:58:00Z"), ms("2025-03-03T00:00:00Z"), false).cascade).toEqual([]);
-    expect(planRollUp("hour", ms("2025-03-02T10:00:00Z"), ms("2025-03-02T11:00:00Z"), true).cascade.map((level) => level.level)).toEqual(["day"]);
-    expect(planRollUp("day", ms("2025-03-02T00:00:00Z"), ms("2025-03-03T00:00:00Z"), true)).toEqual({ periods: ["2025-03-02"], cascade: [] });
+    expect(planRollUp("hour", ms("2025-03-02T10:00:00Z"), ms("2025-03-02T11:00:00Z"), true).cascade.map((level) => level.level)).toEqual([
+      "day",
+    ]);
+    expect(planRollUp("day", ms("2025-03-02T00:00:00Z"), ms("2025-03-03T00:00:00Z"), true)).toEqual({
+      periods: ["2025-03-02"],
+      cascade: [],
+    });
     expect(planRollUp("minute", 5, 5, true)).toEqual({ periods: [], cascade: [] });
   });
 
@@ -79,7 +87,9 @@ describe("rollUp plan", () => {
     expect(buildsUnbuiltHoursFirst("minute", "day")).toBe(true);
     expect(buildsUnbuiltHoursFirst("minute", "hour")).toBe(false);
     expect(buildsUnbuiltHoursFirst("hour", "day")).toBe(false);
-    const stored = new Set(Array.from({ length: 24 }, (_, h) => `2025-03-02T${String(h).padStart(2, "0")}`).filter((hour) => hour !== "2025-03-02T07"));
+    const stored = new Set(
+      Array.from({ length: 24 }, (_, h) => `2025-03-02T${String(h).padStart(2, "0")}`).filter((hour) => hour !== "2025-03-02T07"),
+    );
     expect(unbuiltHours(["2025-03-02"], stored)).toEqual(["2025-03-02T07"]);
     expect(unbuiltHours(["2025-03-03"], stored)).toHaveLength(24);
     expect(unbuiltHours([], stored)).toEqual([]);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RollupView, fallbackReads, planRollupReads, spanPeriods, subtractRanges, type RollupSpan } from "../src/rollup/read-model";
+import { type RollupSpan, RollupView, fallbackReads, planRollupReads, spanPeriods, subtractRanges } from "../src/rollup/read-model";
 import type { Rollup } from "../src/rollup/rollup";
 import type { PeriodRange } from "../src/rollup/windows";
 
@@ -44,7 +44,9 @@ describe("spanPeriods", () => {
     expect(spanPeriods({ fromMs: T0 + 30_000, toMs: T0 + HOUR + 30_000, finest: "hour" })).toEqual([
       { granularity: "minute", fromMs: T0, toMs: T0 + HOUR + MINUTE },
     ]);
-    expect(spanPeriods({ fromMs: T0, toMs: T0 + 5 * HOUR, finest: "minute" })).toEqual([{ granularity: "minute", fromMs: T0, toMs: T0 + 5 * HOUR }]);
+    expect(spanPeriods({ fromMs: T0, toMs: T0 + 5 * HOUR, finest: "minute" })).toEqual([
+      { granularity: "minute", fromMs: T0, toMs: T0 + 5 * HOUR },
+    ]);
     expect(spanPeriods({ fromMs: T0, toMs: T0, finest: "hour" })).toEqual([]);
   });
 });
@@ -75,7 +77,10 @@ describe("fallbackReads and RollupView.span", () => {
   const span: RollupSpan = { fromMs: T0 + 20 * MINUTE, toMs: T0 + 5 * HOUR + 10 * MINUTE, finest: "hour" };
 
   it("reads the minutes of trailing hours not rolled up yet, less the minutes already read", () => {
-    const plan = planRollupReads({ spans: [span], ranges: [{ granularity: "minute", fromMs: T0 + 4 * HOUR, toMs: T0 + 4 * HOUR + 10 * MINUTE }] });
+    const plan = planRollupReads({
+      spans: [span],
+      ranges: [{ granularity: "minute", fromMs: T0 + 4 * HOUR, toMs: T0 + 4 * HOUR + 10 * MINUTE }],
+    });
     // Hours 1 and 2 are there, 3 and 4 not yet.
     const view = viewWith("r", T0 + 20 * MINUTE, T0 + HOUR, [T0 + HOUR, T0 + 2 * HOUR]);
     for (const read of plan.reads) view.markRead("r", read);
@@ -84,7 +89,12 @@ describe("fallbackReads and RollupView.span", () => {
       { granularity: "minute", fromMs: T0 + 4 * HOUR + 10 * MINUTE, toMs: T0 + 5 * HOUR },
     ]);
     // Every hour there: nothing more to read.
-    const full = viewWith("r", T0, T0, [1, 2, 3, 4].map((h) => T0 + h * HOUR));
+    const full = viewWith(
+      "r",
+      T0,
+      T0,
+      [1, 2, 3, 4].map((h) => T0 + h * HOUR),
+    );
     for (const read of plan.reads) full.markRead("r", read);
     expect(fallbackReads(plan, full, "r")).toEqual([]);
   });

@@ -1,18 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  type FailureCode,
+  PROBE_KINDS,
+  type ProbeKind,
+  type ProbeResult,
+  type Rollup,
   canonicalRollup,
   isRollup,
   mergeRollups,
-  PROBE_KINDS,
   quantile,
   rollupMinute,
   rollupResults,
   sketchCount,
-  type FailureCode,
-  type ProbeKind,
-  type ProbeResult,
-  type Rollup,
 } from "../src/index";
 
 interface ResultSpec {
@@ -176,9 +176,7 @@ describe("mergeRollups", () => {
       fc.property(resultsArb(), fc.constantFrom("fra", "ams", "zzz"), (results, previousPop) => {
         const oneSeries = results.filter((r) => r.kind === "dns" && r.name === "a");
         const minutes = rollupMinute(oneSeries, { region: "r", previousPop });
-        expect(mergeRollups(minutes, "hour")).toEqual(
-          rollupResults(oneSeries, { region: "r", granularity: "hour", previousPop }),
-        );
+        expect(mergeRollups(minutes, "hour")).toEqual(rollupResults(oneSeries, { region: "r", granularity: "hour", previousPop }));
       }),
     );
   });
@@ -228,7 +226,10 @@ describe("mergeRollups", () => {
 
   it("canonicalRollup reorders keys without changing content", () => {
     const [minute] = rollupMinute(
-      [result({ startedAt: "2025-03-01T10:00:00Z", ok: false, failure: "timeout" }), result({ startedAt: "2025-03-01T10:00:01Z", ok: false, failure: "refused" })],
+      [
+        result({ startedAt: "2025-03-01T10:00:00Z", ok: false, failure: "timeout" }),
+        result({ startedAt: "2025-03-01T10:00:01Z", ok: false, failure: "refused" }),
+      ],
       { region: "r" },
     );
     const scrambled: Rollup = { ...minute!, failures: { timeout: 1, refused: 1 } };

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addLatency, emptySketch, isLatencySketch, MAX_TRACKED_MS, MIN_TRACKED_MS, RELATIVE_ACCURACY } from "../src/rollup/sketch";
 import { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "../src/index";
+import { MAX_TRACKED_MS, MIN_TRACKED_MS, RELATIVE_ACCURACY, addLatency, emptySketch, isLatencySketch } from "../src/rollup/sketch";
 
 // Latencies a probe can report: sub-microsecond through minutes, plus the odd zero.
 const latency = fc.oneof(

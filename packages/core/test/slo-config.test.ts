@@ -2,11 +2,11 @@
 // every message) and OpenSLO v1 documents mapped onto it.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import YAML from "yaml";
 import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { ConfigError, parseConfig } from "../src/index";
 import { parseSlo } from "../src/slo/model";
 import { parseOpenSlo } from "../src/slo/openslo";
-import { ConfigError, parseConfig } from "../src/index";
 
 const examples = fileURLToPath(new URL("../../../examples/", import.meta.url));
 const sampleYaml = readFileSync(`${examples}openslo-slo.yaml`, "utf8");
@@ -51,8 +51,16 @@ describe("slos in the config", () => {
 
   const cases: [string, unknown[], RegExp][] = [
     ["unknown target", [{ ...availability, target: "edgy" }], /^slos\.0\.target: no target named "edgy" \(targets: edge, web\)$/],
-    ["kind the target does not probe", [{ ...availability, kinds: ["dns", "http"] }], /^slos\.0\.kinds\.1: target "edge" does not probe http \(it probes dns, tcp\)$/],
-    ["duplicate name", [availability, { ...availability, target: "web" }], /^slos\.1\.name: duplicate SLO name "edge-up" \(also slos\.0\.name\)$/],
+    [
+      "kind the target does not probe",
+      [{ ...availability, kinds: ["dns", "http"] }],
+      /^slos\.0\.kinds\.1: target "edge" does not probe http \(it probes dns, tcp\)$/,
+    ],
+    [
+      "duplicate name",
+      [availability, { ...availability, target: "web" }],
+      /^slos\.1\.name: duplicate SLO name "edge-up" \(also slos\.0\.name\)$/,
+    ],
     ["objective of 1", [{ ...availability, objective: 1 }], /^slos\.0\.objective: must be between 0 and 1 exclusive/],
     ["objective of 100%", [{ ...availability, objective: "100%" }], /^slos\.0\.objective: must be between 0 and 1 exclusive/],
     ["objective not a number", [{ ...availability, objective: true }], /^slos\.0\.objective: must be between 0 and 1 exclusive/],
@@ -67,7 +75,10 @@ describe("slos in the config", () => {
   for (const [what, slos, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
       const issues = issuesOf(() => parseConfig({ targets, slos }));
-      expect(issues.some((issue) => expected.test(issue)), issues.join("\n")).toBe(true);
+      expect(
+        issues.some((issue) => expected.test(issue)),
+        issues.join("\n"),
+      ).toBe(true);
     });
   }
 });
@@ -110,13 +121,21 @@ describe("parseOpenSlo", () => {
       (d) => (d.spec.timeWindow = [{ duration: "1M", calendar: { startTime: "2020-01-01 00:00:00", timeZone: "UTC" }, isRolling: false }]),
       /^spec\.timeWindow\.0\.isRolling: calendar-aligned windows cannot be mapped/,
     ],
-    ["a 90d window", (d) => (d.spec.timeWindow = [{ duration: "90d", isRolling: true }]), /^spec\.timeWindow\.0\.duration: expected 7d, 28d or 30d/],
+    [
+      "a 90d window",
+      (d) => (d.spec.timeWindow = [{ duration: "90d", isRolling: true }]),
+      /^spec\.timeWindow\.0\.duration: expected 7d, 28d or 30d/,
+    ],
     [
       "a thresholdMetric",
       (d) => (d.spec.indicator.spec = { thresholdMetric: { metricSource: { type: "popwatch", spec: {} } } }),
       /^spec\.indicator\.spec\.thresholdMetric: cannot be mapped/,
     ],
-    ["a bad/total ratio", (d) => (d.spec.indicator.spec.ratioMetric.bad = d.spec.indicator.spec.ratioMetric.good), new RegExp(`^${ratio}\\.bad: cannot be mapped`)],
+    [
+      "a bad/total ratio",
+      (d) => (d.spec.indicator.spec.ratioMetric.bad = d.spec.indicator.spec.ratioMetric.good),
+      new RegExp(`^${ratio}\\.bad: cannot be mapped`),
+    ],
     [
       "another metric source",
       (d) => (d.spec.indicator.spec.ratioMetric.good.metricSource = { type: "Prometheus", spec: { query: "up" } }),
@@ -167,12 +186,17 @@ describe("parseOpenSlo", () => {
       const doc = sample();
       mutate(doc);
       const issues = issuesOf(() => parseOpenSlo(doc));
-      expect(issues.some((issue) => expected.test(issue)), issues.join("\n")).toBe(true);
+      expect(
+        issues.some((issue) => expected.test(issue)),
+        issues.join("\n"),
+      ).toBe(true);
     });
   }
 
   it("rejects what is not a document at all", () => {
-    expect(issuesOf(() => parseOpenSlo("apiVersion: openslo/v1"))).toEqual([': expected an OpenSLO document (an object), got "apiVersion: openslo/v1"']);
+    expect(issuesOf(() => parseOpenSlo("apiVersion: openslo/v1"))).toEqual([
+      ': expected an OpenSLO document (an object), got "apiVersion: openslo/v1"',
+    ]);
     expect(issuesOf(() => parseOpenSlo(null))).toEqual([": expected an OpenSLO document (an object), got null"]);
   });
 });

@@ -3,11 +3,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PopwatchCoreError } from "../src/errors";
-import { budgetRemainingExact, burnRateExact, errorBudget, timeToExhaustionExact, timeToExhaustionMs } from "../src/slo/budget";
-import { errorRatioExceeds, fromNumber as rationalFromNumber, multiply as multiplyRational } from "../src/slo/rational";
-import type { AlertWindow } from "../src/slo/rules";
 import {
   ALERT_WINDOWS,
+  type EventCounts,
+  type SloPeriod,
+  WINDOW_MS,
   alertRulesFor,
   burnRate,
   compareRational,
@@ -16,10 +16,10 @@ import {
   poolCounts,
   rational,
   rationalToNumber,
-  WINDOW_MS,
-  type EventCounts,
-  type SloPeriod,
 } from "../src/index";
+import { budgetRemainingExact, burnRateExact, errorBudget, timeToExhaustionExact, timeToExhaustionMs } from "../src/slo/budget";
+import { errorRatioExceeds, multiply as multiplyRational, fromNumber as rationalFromNumber } from "../src/slo/rational";
+import type { AlertWindow } from "../src/slo/rules";
 
 const HOUR = 3_600_000;
 
@@ -79,9 +79,24 @@ describe("rationals", () => {
 
 // Google SRE Workbook, "Alerting on SLOs" (30d), and Sloth's google-28d windows; 7d by the same formula.
 const EXPECTED_FACTORS: Record<SloPeriod, [bigint, bigint][]> = {
-  "30d": [[72n, 5n], [6n, 1n], [3n, 1n], [1n, 1n]], // 14.4, 6, 3, 1
-  "28d": [[336n, 25n], [28n, 5n], [14n, 5n], [14n, 15n]], // 13.44, 5.6, 2.8, 0.9333…
-  "7d": [[84n, 25n], [7n, 5n], [7n, 10n], [7n, 30n]], // 3.36, 1.4, 0.7, 0.2333…
+  "30d": [
+    [72n, 5n],
+    [6n, 1n],
+    [3n, 1n],
+    [1n, 1n],
+  ], // 14.4, 6, 3, 1
+  "28d": [
+    [336n, 25n],
+    [28n, 5n],
+    [14n, 5n],
+    [14n, 15n],
+  ], // 13.44, 5.6, 2.8, 0.9333…
+  "7d": [
+    [84n, 25n],
+    [7n, 5n],
+    [7n, 10n],
+    [7n, 30n],
+  ], // 3.36, 1.4, 0.7, 0.2333…
 };
 
 describe("alert rules", () => {
@@ -158,7 +173,12 @@ describe("alert rules", () => {
 
 describe("error budget", () => {
   it("remaining = 1 − (bad/total)/(1 − objective), unclamped; consumed = 1 − remaining", () => {
-    expect(errorBudget({ bad: 250, total: 1_000_000 }, 0.999)).toEqual({ errorRatio: 0.00025, burnRate: 0.25, remaining: 0.75, consumed: 0.25 });
+    expect(errorBudget({ bad: 250, total: 1_000_000 }, 0.999)).toEqual({
+      errorRatio: 0.00025,
+      burnRate: 0.25,
+      remaining: 0.75,
+      consumed: 0.25,
+    });
     expect(errorBudget({ bad: 3000, total: 1_000_000 }, 0.999)).toMatchObject({ remaining: -2, consumed: 3, burnRate: 3 });
     expect(errorBudget({ bad: 0, total: 0 }, 0.999)).toEqual({ errorRatio: null, burnRate: null, remaining: null, consumed: null });
   });
@@ -195,7 +215,9 @@ describe("error budget", () => {
   });
 
   const objectiveArb = fc.integer({ min: 1, max: 99_999 }).map((n) => n / 100_000);
-  const countsArb = fc.integer({ min: 1, max: 1_000_000 }).chain((total) => fc.record({ total: fc.constant(total), bad: fc.integer({ min: 0, max: total }) }));
+  const countsArb = fc
+    .integer({ min: 1, max: 1_000_000 })
+    .chain((total) => fc.record({ total: fc.constant(total), bad: fc.integer({ min: 0, max: total }) }));
 
   it("property: remaining is exactly 1 with zero bad events", () => {
     fc.assert(
@@ -235,7 +257,12 @@ describe("error budget", () => {
 
 describe("evaluateSlo", () => {
   it("reports burn rates for every window and the period, null where nothing was given", () => {
-    const r = evaluateSlo({ objective: 0.99, period: "28d", counts: { "5m": { bad: 1, total: 50 }, "28d": { bad: 100, total: 100_000 } }, minEvents: 0 });
+    const r = evaluateSlo({
+      objective: 0.99,
+      period: "28d",
+      counts: { "5m": { bad: 1, total: 50 }, "28d": { bad: 100, total: 100_000 } },
+      minEvents: 0,
+    });
     expect(Object.keys(r.burnRates)).toEqual([...ALERT_WINDOWS, "28d"]);
     expect(r.burnRates["5m"]).toBe(2);
     expect(r.burnRates["1h"]).toBeNull();
@@ -243,7 +270,12 @@ describe("evaluateSlo", () => {
   });
 
   it("a rule whose windows lack counts or events cannot fire and says which are missing", () => {
-    const r = evaluateSlo({ objective: 0.999, period: "30d", counts: { "5m": { bad: 50, total: 50 }, "1h": { bad: 0, total: 0 } }, minEvents: 0 });
+    const r = evaluateSlo({
+      objective: 0.999,
+      period: "30d",
+      counts: { "5m": { bad: 50, total: 50 }, "1h": { bad: 0, total: 0 } },
+      minEvents: 0,
+    });
     expect(r.rules[0]).toMatchObject({ status: "no_data", firing: false, missing: ["1h"], shortWindowClean: false });
     expect(r.rules[1]).toMatchObject({ status: "no_data", missing: ["6h", "30m"] });
     expect(r.firing).toEqual([]);
@@ -259,12 +291,22 @@ describe("evaluateSlo", () => {
     const unguarded = evaluateSlo({ objective: 0.999, period: "30d", counts, minEvents: 0 });
     expect(unguarded.firing.map((f) => f.long)).toEqual(["1h"]);
     // Once the long window has enough events the same error ratio fires.
-    const busier = evaluateSlo({ objective: 0.999, period: "30d", counts: { "1h": { bad: 3, total: 36 }, "5m": { bad: 1, total: 3 } }, minEvents: 30 });
+    const busier = evaluateSlo({
+      objective: 0.999,
+      period: "30d",
+      counts: { "1h": { bad: 3, total: 36 }, "5m": { bad: 1, total: 3 } },
+      minEvents: 30,
+    });
     expect(busier.rules[0]).toMatchObject({ status: "firing", heldBack: false });
   });
 
   it("a quiet rule is not held back even when traffic is low", () => {
-    const r = evaluateSlo({ objective: 0.999, period: "30d", counts: { "1h": { bad: 0, total: 5 }, "5m": { bad: 0, total: 1 } }, minEvents: 30 });
+    const r = evaluateSlo({
+      objective: 0.999,
+      period: "30d",
+      counts: { "1h": { bad: 0, total: 5 }, "5m": { bad: 0, total: 1 } },
+      minEvents: 30,
+    });
     expect(r.rules[0]).toMatchObject({ status: "quiet", heldBack: false, shortWindowClean: true });
   });
 
@@ -274,9 +316,10 @@ describe("evaluateSlo", () => {
     const regions = [hot, ...Array.from({ length: 10 }, () => healthy)];
     const perRegion = regions.map((counts) => evaluateSlo({ objective: 0.999, period: "30d", counts, minEvents: 30 }).firing.length);
     expect(perRegion).toEqual([1, ...Array(10).fill(0)]);
-    const pooled = Object.fromEntries(
-      (["1h", "5m"] as const).map((w) => [w, poolCounts(regions.map((r) => r[w]))]),
-    ) as Record<AlertWindow, EventCounts>;
+    const pooled = Object.fromEntries((["1h", "5m"] as const).map((w) => [w, poolCounts(regions.map((r) => r[w]))])) as Record<
+      AlertWindow,
+      EventCounts
+    >;
     expect(pooled["1h"]).toEqual({ bad: 10, total: 3960 });
     const result = evaluateSlo({ objective: 0.999, period: "30d", counts: pooled, minEvents: 30 });
     expect(result.firing).toEqual([]);
@@ -284,14 +327,20 @@ describe("evaluateSlo", () => {
   });
 
   it("poolCounts is the event-weighted sum, not a mean of ratios", () => {
-    expect(poolCounts([{ bad: 1, total: 1 }, { bad: 0, total: 99 }])).toEqual({ bad: 1, total: 100 });
+    expect(
+      poolCounts([
+        { bad: 1, total: 1 },
+        { bad: 0, total: 99 },
+      ]),
+    ).toEqual({ bad: 1, total: 100 });
     expect(poolCounts([])).toEqual({ bad: 0, total: 0 });
     expect(() => poolCounts([{ bad: 3, total: 2 }])).toThrow(PopwatchCoreError);
   });
 
   describe("exhaustion rule (seed 001: ≥ 3× and budget gone within 24 h)", () => {
     const base = { objective: 0.999, period: "30d" as const, minEvents: 0, exhaustionRule: true };
-    const exhaustion = (counts: Record<string, EventCounts>) => evaluateSlo({ ...base, counts }).rules.find((r) => r.rule === "exhaustion")!;
+    const exhaustion = (counts: Record<string, EventCounts>) =>
+      evaluateSlo({ ...base, counts }).rules.find((r) => r.rule === "exhaustion")!;
 
     it("pages at 1h burn 3 when exactly 10 % of a 30-day budget remains (runs out in exactly 24 h)", () => {
       // remaining 0.1: period bad/total = 0.9 × 0.001
@@ -313,12 +362,20 @@ describe("evaluateSlo", () => {
 
     it("needs both the 1h and period counts, and respects minEvents on the 1h window", () => {
       expect(exhaustion({ "1h": { bad: 3, total: 1000 } })).toMatchObject({ status: "no_data", missing: ["30d"] });
-      const held = evaluateSlo({ ...base, minEvents: 2000, counts: { "30d": { bad: 900, total: 1_000_000 }, "1h": { bad: 3, total: 1000 } } });
+      const held = evaluateSlo({
+        ...base,
+        minEvents: 2000,
+        counts: { "30d": { bad: 900, total: 1_000_000 }, "1h": { bad: 3, total: 1000 } },
+      });
       expect(held.rules.find((r) => r.rule === "exhaustion")).toMatchObject({ status: "held_back", heldBack: true });
     });
 
     it("is absent unless enabled", () => {
-      const r = evaluateSlo({ ...base, exhaustionRule: false, counts: { "30d": { bad: 900, total: 1_000_000 }, "1h": { bad: 3, total: 1000 } } });
+      const r = evaluateSlo({
+        ...base,
+        exhaustionRule: false,
+        counts: { "30d": { bad: 900, total: 1_000_000 }, "1h": { bad: 3, total: 1000 } },
+      });
       expect(r.rules.map((rule) => rule.rule)).toEqual(["multiwindow", "multiwindow", "multiwindow", "multiwindow"]);
     });
   });

@@ -2,9 +2,9 @@
 // filtering, availability, and latency read from the DDSketch.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type ProbeKind, type ProbeResult, mergeRollups, rollupMinute, sketchFromLatencies, sloCountsFromRollups } from "../src/index";
 import { SKETCH_GAMMA } from "../src/rollup/sketch";
 import { sketchBucketUpperBound, sketchCountAtMost } from "../src/slo/sli";
-import { mergeRollups, rollupMinute, sketchFromLatencies, sloCountsFromRollups, type ProbeKind, type ProbeResult } from "../src/index";
 
 function result(kind: ProbeKind, name: string, startedAt: string, ok: boolean, totalMs: number): ProbeResult {
   return {

@@ -1,7 +1,7 @@
+import { PERIOD_MS, type PeriodRange, mergePeriodReads, windowPeriods } from "@popwatch/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { periodInRanges, windowCoveredFromMs } from "../src/rollup/windows";
-import { mergePeriodReads, PERIOD_MS, windowPeriods, type PeriodRange } from "@popwatch/core";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

@@ -2,10 +2,10 @@
 // ends in an outcome: delivered, or failed with a DeliveryFailureCode and
 // whether a later attempt could succeed. Nothing here throws for a failed
 // delivery; the outbox keeps what is not delivered for the next evaluation.
-import { alertEventDetailSchema, type Notification } from "@popwatch/core";
+import { type Notification, alertEventDetailSchema } from "@popwatch/core";
 import { NotifyError } from "./errors";
-import { describeError, type DeliveryFailureCode, type SendResult } from "./failures";
-import { DEFAULT_DELIVERY_RUNTIME, backoffDelayMs, resolveRetryPolicy, type DeliveryRetryPolicy, type DeliveryRuntime } from "./retry";
+import { type DeliveryFailureCode, type SendResult, describeError } from "./failures";
+import { DEFAULT_DELIVERY_RUNTIME, type DeliveryRetryPolicy, type DeliveryRuntime, backoffDelayMs, resolveRetryPolicy } from "./retry";
 import type { Sink } from "./sinks/sink";
 
 export interface DeliverOptions {
@@ -26,7 +26,11 @@ export type DeliveryOutcome =
   | (OutcomeBase & { ok: false; code: DeliveryFailureCode; retryable: boolean; detail: string });
 
 /** Outcomes in notification order, then sink order. Sinks run in parallel; each sink gets the notifications in order. */
-export async function deliver(notifications: readonly Notification[], sinks: readonly Sink[], options: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
+export async function deliver(
+  notifications: readonly Notification[],
+  sinks: readonly Sink[],
+  options: DeliverOptions = {},
+): Promise<DeliveryOutcome[]> {
   const policy = resolveRetryPolicy(options.retry);
   const runtime: DeliveryRuntime = { ...DEFAULT_DELIVERY_RUNTIME, ...options.runtime };
   assertUniqueSinkIds(sinks);
@@ -42,7 +46,15 @@ export async function deliver(notifications: readonly Notification[], sinks: rea
       for (const { notification, problem } of checked) {
         const notificationId = String((notification as { notificationId?: unknown }).notificationId ?? "");
         if (problem !== null) {
-          outcomes.push({ notificationId, sinkId: sink.id, attempts: 0, ok: false, code: "invalid_notification", retryable: false, detail: problem });
+          outcomes.push({
+            notificationId,
+            sinkId: sink.id,
+            attempts: 0,
+            ok: false,
+            code: "invalid_notification",
+            retryable: false,
+            detail: problem,
+          });
         } else {
           outcomes.push(await sendWithRetry(sink, notification, policy, runtime));
         }
@@ -53,7 +65,12 @@ export async function deliver(notifications: readonly Notification[], sinks: rea
   return checked.flatMap((_, index) => perSink.map((outcomes) => outcomes[index]!));
 }
 
-async function sendWithRetry(sink: Sink, notification: Notification, policy: DeliveryRetryPolicy, runtime: DeliveryRuntime): Promise<DeliveryOutcome> {
+async function sendWithRetry(
+  sink: Sink,
+  notification: Notification,
+  policy: DeliveryRetryPolicy,
+  runtime: DeliveryRuntime,
+): Promise<DeliveryOutcome> {
   const started = runtime.monotonicNow();
   const base = { notificationId: notification.notificationId, sinkId: sink.id };
   for (let attempts = 1; ; attempts++) {
@@ -66,7 +83,15 @@ async function sendWithRetry(sink: Sink, notification: Notification, policy: Del
     }
     const status = result.status === undefined ? {} : { status: result.status };
     if (result.ok) return { ...base, attempts, ok: true, ...status };
-    const failed = { ...base, attempts, ok: false as const, code: result.code, retryable: result.retryable, detail: result.detail, ...status };
+    const failed = {
+      ...base,
+      attempts,
+      ok: false as const,
+      code: result.code,
+      retryable: result.retryable,
+      detail: result.detail,
+      ...status,
+    };
     if (!result.retryable || attempts >= policy.maxAttempts) return failed;
     const delay = backoffDelayMs(policy, attempts, runtime.random, result.retryAfterMs);
     if (runtime.monotonicNow() - started + delay > policy.maxElapsedMs) return failed;
@@ -77,7 +102,8 @@ async function sendWithRetry(sink: Sink, notification: Notification, policy: Del
 export function assertUniqueSinkIds(sinks: readonly Sink[]): void {
   const seen = new Set<string>();
   for (const sink of sinks) {
-    if (seen.has(sink.id)) throw new NotifyError("options_invalid", `two sinks share the id "${sink.id}"; delivery records could not tell them apart`);
+    if (seen.has(sink.id))
+      throw new NotifyError("options_invalid", `two sinks share the id "${sink.id}"; delivery records could not tell them apart`);
     seen.add(sink.id);
   }
 }

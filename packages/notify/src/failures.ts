@@ -56,8 +56,20 @@ const NETWORK_CODES = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_CLOSED",
 ]);
-const AWS_THROTTLING_NAMES = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "LimitExceededException"]);
-const AWS_SERVER_NAMES = new Set(["InternalException", "InternalFailure", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException"]);
+const AWS_THROTTLING_NAMES = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+]);
+const AWS_SERVER_NAMES = new Set([
+  "InternalException",
+  "InternalFailure",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+]);
 
 interface LooseError {
   name?: unknown;
@@ -76,10 +88,11 @@ function loose(err: unknown): LooseError {
 function errorCode(err: unknown): string | undefined {
   const value = loose(err);
   if (typeof value.code === "string") return value.code;
-  if (Array.isArray(value.errors)) for (const inner of value.errors) {
-    const code = errorCode(inner);
-    if (code !== undefined) return code;
-  }
+  if (Array.isArray(value.errors))
+    for (const inner of value.errors) {
+      const code = errorCode(inner);
+      if (code !== undefined) return code;
+    }
   return undefined;
 }
 
@@ -122,7 +135,8 @@ export function classifyAwsError(err: unknown, timedOut: boolean): SendFailure {
   if (AWS_THROTTLING_NAMES.has(name) || status === 429 || value.$retryable?.throttling === true) {
     return { ok: false, code: "throttled", retryable: true, detail, ...withStatus };
   }
-  if (AWS_SERVER_NAMES.has(name) || (status !== undefined && status >= 500)) return { ok: false, code: "http_5xx", retryable: true, detail, ...withStatus };
+  if (AWS_SERVER_NAMES.has(name) || (status !== undefined && status >= 500))
+    return { ok: false, code: "http_5xx", retryable: true, detail, ...withStatus };
   if (status !== undefined && status >= 400) return { ok: false, code: "aws_rejected", retryable: false, detail, status };
   if (value.$fault === "client") return { ok: false, code: "aws_rejected", retryable: false, detail };
   if (name === "TimeoutError") return { ok: false, code: "timeout", retryable: true, detail };

@@ -62,7 +62,10 @@ describe("anycast alert texts", () => {
     [flap(9), "answering PoP changed 9 times over 1h (tcp) (threshold 6; 2 over 15m)"],
     [shift, "dominant PoP fra → ams (80% of 60 answers over 1h; 97% of 1440 over the 24 h before)"],
     [detour, "served by nrt 9352 km away, 9343 km further than fra (threshold 1000 km)"],
-    [{ ...detour, pop: "edge42x", nearestPop: null, distanceKm: null, nearestKm: null, excessKm: null }, "serving PoP edge42x not located (threshold 1000 km)"],
+    [
+      { ...detour, pop: "edge42x", nearestPop: null, distanceKm: null, nearestKm: null, excessKm: null },
+      "serving PoP edge42x not located (threshold 1000 km)",
+    ],
   ] as const)("%#: %s", (detail, text) => {
     expect(describeAnycast(detail, { long: "1h", short: "15m" })).toBe(text);
   });
@@ -106,7 +109,9 @@ describe("anycast alert texts", () => {
       rule: { long: "1h", short: "5m", factor: 14.4 },
     });
     expect(slo.anycast).toBeUndefined();
-    expect(summaryLine(slo)).toBe("[FIRING] edge-availability (page) in eu-central-1: burn rate 20× over 1h (threshold 14.4×), 50% of the error budget left");
+    expect(summaryLine(slo)).toBe(
+      "[FIRING] edge-availability (page) in eu-central-1: burn rate 20× over 1h (threshold 14.4×), 50% of the error budget left",
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { alertEventDetailSchema } from "@popwatch/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEventBridgeEndpoint, type EventBridgeEndpoint } from "../../../test/support/eventbridge-endpoint";
+import { type EventBridgeEndpoint, startEventBridgeEndpoint } from "../../../test/support/eventbridge-endpoint";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, deliver } from "../src/index";
 import { EventBridgeSink } from "../src/sinks/eventbridge";
 import { eventBridgeClient, firingAndResolved, recordingRuntime } from "./support/fixtures";
@@ -104,7 +104,10 @@ describe("EventBridgeSink with the real SDK client", () => {
 
   it("refuses a notification that does not match the detail schema, without sending it", async () => {
     const { firing } = firingAndResolved();
-    const [outcome] = await deliver([{ ...firing, severity: "critical" as never }], [sink()], { retry: RETRY, runtime: recordingRuntime() });
+    const [outcome] = await deliver([{ ...firing, severity: "critical" as never }], [sink()], {
+      retry: RETRY,
+      runtime: recordingRuntime(),
+    });
     expect(outcome).toMatchObject({ ok: false, code: "invalid_notification", attempts: 0 });
     expect((outcome as { detail: string }).detail).toMatch(/^severity: /);
     expect(endpoint.requests).toEqual([]);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { NotifyError, createSinks, deliver } from "../src/index";
-import { pagerDutyDedupKey, type PagerDutyEvent, type SlackMessage } from "../src/sinks/formats";
+import { type PagerDutyEvent, type SlackMessage, pagerDutyDedupKey } from "../src/sinks/formats";
 import { StdoutSink } from "../src/sinks/stdout";
 import { WebhookSink } from "../src/sinks/webhook";
-import { firingAndResolved, recordingRuntime, startWebhookReceiver, type WebhookReceiver } from "./support/fixtures";
+import { type WebhookReceiver, firingAndResolved, recordingRuntime, startWebhookReceiver } from "./support/fixtures";
 
 let receiver: WebhookReceiver;
 beforeAll(async () => {
@@ -109,7 +109,10 @@ describe("webhook sinks", () => {
     const { firing } = firingAndResolved();
     receiver.script({ delayMs: 3000, status: 200 }, { delayMs: 3000, status: 200 });
     const started = performance.now();
-    const [outcome] = await deliver([firing], [new WebhookSink({ url: receiver.url, timeoutMs: 250 })], { retry: { ...RETRY, maxAttempts: 2 }, runtime: recordingRuntime() });
+    const [outcome] = await deliver([firing], [new WebhookSink({ url: receiver.url, timeoutMs: 250 })], {
+      retry: { ...RETRY, maxAttempts: 2 },
+      runtime: recordingRuntime(),
+    });
     expect(outcome).toMatchObject({ ok: false, code: "timeout", retryable: true, attempts: 2 });
     expect(performance.now() - started).toBeLessThan(2000);
   });
@@ -118,7 +121,10 @@ describe("webhook sinks", () => {
     const { firing } = firingAndResolved();
     receiver.script({ status: 200, hugeBody: 512 * 1024 * 1024 });
     const started = performance.now();
-    const [outcome] = await deliver([firing], [new WebhookSink({ url: receiver.url, maxResponseBytes: 64 * 1024 })], { retry: RETRY, runtime: recordingRuntime() });
+    const [outcome] = await deliver([firing], [new WebhookSink({ url: receiver.url, maxResponseBytes: 64 * 1024 })], {
+      retry: RETRY,
+      runtime: recordingRuntime(),
+    });
     expect(outcome).toMatchObject({ ok: true, attempts: 1 });
     expect(performance.now() - started).toBeLessThan(3000);
   });
@@ -142,14 +148,19 @@ describe("webhook sinks", () => {
     const url = closed.url;
     await closed.close();
     const { firing } = firingAndResolved();
-    const [outcome] = await deliver([firing], [new WebhookSink({ url })], { retry: { ...RETRY, maxAttempts: 1 }, runtime: recordingRuntime() });
+    const [outcome] = await deliver([firing], [new WebhookSink({ url })], {
+      retry: { ...RETRY, maxAttempts: 1 },
+      runtime: recordingRuntime(),
+    });
     expect(outcome).toMatchObject({ ok: false, code: "connect_refused", retryable: true, attempts: 1 });
   });
 
   it("refuses to build a sink that cannot work", () => {
     expect(() => new WebhookSink({ url: "ftp://127.0.0.1/x" })).toThrow(NotifyError);
     expect(() => new WebhookSink({ url: "not a url" })).toThrow(NotifyError);
-    expect(() => new WebhookSink({ url: receiver.url, format: "pagerduty" })).toThrowError(expect.objectContaining({ code: "sink_invalid" }));
+    expect(() => new WebhookSink({ url: receiver.url, format: "pagerduty" })).toThrowError(
+      expect.objectContaining({ code: "sink_invalid" }),
+    );
     const { firing } = firingAndResolved();
     const twins = [new StdoutSink({ id: "x" }), new StdoutSink({ id: "x" })];
     return expect(deliver([firing], twins)).rejects.toMatchObject({ code: "options_invalid" });
@@ -158,7 +169,11 @@ describe("webhook sinks", () => {
   it("stdout writes one JSON line per notification; createSinks numbers sinks by position", async () => {
     const lines: string[] = [];
     const sinks = createSinks(
-      [{ type: "stdout" }, { type: "webhook", url: receiver.url, format: "json", timeoutMs: 1000 }, { type: "eventbridge", busName: "default" }],
+      [
+        { type: "stdout" },
+        { type: "webhook", url: receiver.url, format: "json", timeoutMs: 1000 },
+        { type: "eventbridge", busName: "default" },
+      ],
       { write: (line) => void lines.push(line), homeRegion: "eu-west-1" },
     );
     expect(sinks.map((s) => [s.id, s.description])).toEqual([

@@ -1,16 +1,9 @@
-import {
-  type Failure,
-  type Pop,
-  type PopEvidence,
-  type ProbeKind,
-  type ProbeResult,
-  formatEndpoint,
-} from "@popwatch/core";
+import { type Failure, type Pop, type PopEvidence, type ProbeKind, type ProbeResult, formatEndpoint } from "@popwatch/core";
 import { classifyError } from "./classify";
 import { ProbeFailureError } from "./errors";
 import { probeRegistry } from "./registry";
-import { validateProbeSpec } from "./validate";
 import type { PhaseTimings, ProbeContext, ProbeFn, ProbeRegistry, ProbeSpec } from "./types";
+import { validateProbeSpec } from "./validate";
 
 export interface RunnerOptions {
   /** Most probes in flight at once. Default 32. */

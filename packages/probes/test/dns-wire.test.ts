@@ -1,8 +1,15 @@
 import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildQueryTemplate, DECODER_FAULT, encodeName, type ExpectedQuestion, TYPE_OPT } from "../src/dns/wire";
-import { inspectDnsResponse, parseDnsMessage } from "../src/dns/wire";
+import {
+  DECODER_FAULT,
+  type ExpectedQuestion,
+  TYPE_OPT,
+  buildQueryTemplate,
+  encodeName,
+  inspectDnsResponse,
+  parseDnsMessage,
+} from "../src/dns/wire";
 
 const question: ExpectedQuestion = { nameWire: encodeName("www.example.test"), qtype: 1, qclass: 1 };
 
@@ -14,24 +21,50 @@ function response(answers: dnsPacket.Answer[], extra: Partial<dnsPacket.Packet> 
     questions: [{ name: "www.example.test", type: "A", class: "IN" }],
     answers,
     additionals: [
-      { type: "OPT", name: ".", udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [{ code: 3, data: Buffer.from("pop-1") }] as unknown as dnsPacket.PacketOpt[] },
+      {
+        type: "OPT",
+        name: ".",
+        udpPayloadSize: 1232,
+        extendedRcode: 0,
+        ednsVersion: 0,
+        flags: 0,
+        flag_do: false,
+        options: [{ code: 3, data: Buffer.from("pop-1") }] as unknown as dnsPacket.PacketOpt[],
+      },
     ],
     ...extra,
   });
 }
 
-const sample = (type: string, data: unknown): dnsPacket.Answer => ({ name: "www.example.test", type, class: "IN", ttl: 60, data }) as dnsPacket.Answer;
+const sample = (type: string, data: unknown): dnsPacket.Answer =>
+  ({ name: "www.example.test", type, class: "IN", ttl: 60, data }) as dnsPacket.Answer;
 
 // Valid responses covering every RDATA formatter, the seeds of the mutation property.
 const VALID: Buffer[] = [
   response([sample("A", "192.0.2.1"), sample("AAAA", "2001:db8::1")]),
   response([sample("CNAME", "target.example.test"), sample("NS", "ns1.example.test"), sample("PTR", "host.example.test")]),
-  response([sample("MX", { preference: 10, exchange: "mx.example.test" }), sample("SRV", { priority: 1, weight: 2, port: 53, target: "dns.example.test" })]),
-  response([sample("SOA", { mname: "ns1.example.test", rname: "h.example.test", serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 })]),
-  response([sample("TXT", ["a\"b\\c", Buffer.from([0, 1, 200])]), sample("CAA", { flags: 0, tag: "issue", value: "ca.example" })]),
-  response([sample("DS", { keyTag: 1, algorithm: 13, digestType: 2, digest: Buffer.alloc(32, 0xab) }), sample("DNSKEY", { flags: 257, algorithm: 13, key: Buffer.alloc(64, 7) })]),
   response([
-    sample("RRSIG", { typeCovered: "A", algorithm: 13, labels: 3, originalTTL: 60, expiration: 1700000000, inception: 1690000000, keyTag: 9, signersName: "example.test", signature: Buffer.alloc(64, 3) }),
+    sample("MX", { preference: 10, exchange: "mx.example.test" }),
+    sample("SRV", { priority: 1, weight: 2, port: 53, target: "dns.example.test" }),
+  ]),
+  response([sample("SOA", { mname: "ns1.example.test", rname: "h.example.test", serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 })]),
+  response([sample("TXT", ['a"b\\c', Buffer.from([0, 1, 200])]), sample("CAA", { flags: 0, tag: "issue", value: "ca.example" })]),
+  response([
+    sample("DS", { keyTag: 1, algorithm: 13, digestType: 2, digest: Buffer.alloc(32, 0xab) }),
+    sample("DNSKEY", { flags: 257, algorithm: 13, key: Buffer.alloc(64, 7) }),
+  ]),
+  response([
+    sample("RRSIG", {
+      typeCovered: "A",
+      algorithm: 13,
+      labels: 3,
+      originalTTL: 60,
+      expiration: 1700000000,
+      inception: 1690000000,
+      keyTag: 9,
+      signersName: "example.test",
+      signature: Buffer.alloc(64, 3),
+    }),
     sample("NSEC", { nextDomain: "z.example.test", rrtypes: ["A", "AAAA", "RRSIG", "NSEC"] }),
   ]),
   response([sample("HINFO", { cpu: "x86", os: "linux" }), sample("NULL", Buffer.from([1, 2, 3]))]),
@@ -123,7 +156,13 @@ describe("dns wire: decoding", () => {
     const good = response([sample("A", "192.0.2.1")]);
     // Stretch the A record's RDLENGTH to 5 and append a byte: the message is fine, the A data is not.
     const rdlengthAt = good.indexOf(Buffer.from([0xc0, 0x00, 0x02, 0x01])) - 2;
-    const patched = Buffer.concat([good.subarray(0, rdlengthAt), Buffer.from([0, 5]), good.subarray(rdlengthAt + 2, rdlengthAt + 6), Buffer.from([9]), good.subarray(rdlengthAt + 6)]);
+    const patched = Buffer.concat([
+      good.subarray(0, rdlengthAt),
+      Buffer.from([0, 5]),
+      good.subarray(rdlengthAt + 2, rdlengthAt + 6),
+      Buffer.from([9]),
+      good.subarray(rdlengthAt + 6),
+    ]);
     const parsed = parseDnsMessage(patched);
     expect(parsed.ok && parsed.message.answers[0]!.data).toBe("\\# 5 c000020109");
   });
@@ -160,7 +199,13 @@ describe("dns wire: matching responses to queries", () => {
   });
 
   it("encodes queries dns-packet reads back", () => {
-    const template = buildQueryTemplate({ nameWire: encodeName("Example.TEST."), qtype: 16, qclass: 3, recursionDesired: true, edns: { udpPayloadSize: 1400, dnssecOk: true, nsid: true } });
+    const template = buildQueryTemplate({
+      nameWire: encodeName("Example.TEST."),
+      qtype: 16,
+      qclass: 3,
+      recursionDesired: true,
+      edns: { udpPayloadSize: 1400, dnssecOk: true, nsid: true },
+    });
     const decoded = dnsPacket.decode(template);
     expect(decoded.questions).toEqual([{ name: "Example.TEST", type: "TXT", class: "CH" }]);
     expect(decoded.flags! & dnsPacket.RECURSION_DESIRED).toBeTruthy();
@@ -200,7 +245,11 @@ describe("dns wire: the decoder is total", () => {
   });
 
   it("never throws on arbitrary bytes behind a plausible header", () => {
-    const header = fc.record({ id: fc.integer({ min: 0, max: 0xffff }), flags: fc.integer({ min: 0, max: 0xffff }), counts: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 4, maxLength: 4 }) });
+    const header = fc.record({
+      id: fc.integer({ min: 0, max: 0xffff }),
+      flags: fc.integer({ min: 0, max: 0xffff }),
+      counts: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 4, maxLength: 4 }),
+    });
     fc.assert(
       fc.property(header, fc.uint8Array({ maxLength: 500 }), ({ id, flags, counts }, body) => {
         const buf = Buffer.alloc(12 + body.length);
@@ -242,9 +291,9 @@ describe("dns wire: the decoder is total", () => {
     const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join("."));
     const record = fc.oneof(
       fc.tuple(name, fc.ipV4()).map(([n, ip]) => ({ name: n, type: "A", class: "IN", ttl: 1, data: ip }) as dnsPacket.Answer),
-      fc.tuple(name, fc.array(fc.stringMatching(/^[ -!#-[\]-~]{0,40}$/), { minLength: 1, maxLength: 3 })).map(
-        ([n, strings]) => ({ name: n, type: "TXT", class: "IN", ttl: 1, data: strings }) as dnsPacket.Answer,
-      ),
+      fc
+        .tuple(name, fc.array(fc.stringMatching(/^[ -!#-[\]-~]{0,40}$/), { minLength: 1, maxLength: 3 }))
+        .map(([n, strings]) => ({ name: n, type: "TXT", class: "IN", ttl: 1, data: strings }) as dnsPacket.Answer),
     );
     fc.assert(
       fc.property(fc.array(record, { maxLength: 5 }), (answers) => {

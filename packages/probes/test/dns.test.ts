@@ -3,12 +3,13 @@ import dgram from "node:dgram";
 import type { ProbeResultOf } from "@popwatch/core";
 import * as dnsPacket from "dns-packet";
 import { afterEach, describe, expect, it } from "vitest";
-import { openUdpSocketCount } from "../src/dns/udp";
 import { compileDnsSpec } from "../src/dns/spec";
-import { runProbe } from "../src/runner";
-import { ProbeSpecError, runProbes, type DnsProbeSpec, type RunnerOptions } from "../src/index";
+import { openUdpSocketCount } from "../src/dns/udp";
+import { type DnsProbeSpec, ProbeSpecError, type RunnerOptions, runProbes } from "../src/index";
 import { dnsProbe } from "../src/probes/dns";
+import { runProbe } from "../src/runner";
 import type { ProbeContext } from "../src/types";
+import { manualProbeContext } from "./support/context";
 import {
   type DnsTestServer,
   type Handler,
@@ -20,7 +21,6 @@ import {
   reply,
   startDnsServer,
 } from "./support/dns-server";
-import { manualProbeContext } from "./support/context";
 
 type DnsResult = ProbeResultOf<"dns">;
 
@@ -153,7 +153,13 @@ describe("dns probe: answers", () => {
     const server = await serve(popHandler(), "::1");
     for (const transport of ["udp", "tcp"] as const) {
       const result = await probe(dnsSpec(server, { transport, nsid: true, chaos: ["id.server"] }));
-      expect(result).toMatchObject({ ok: true, target: `[::1]:${server.port}`, transport, nsid: "fra1.ns.example", identity: { "id.server": "fra1" } });
+      expect(result).toMatchObject({
+        ok: true,
+        target: `[::1]:${server.port}`,
+        transport,
+        nsid: "fra1.ns.example",
+        identity: { "id.server": "fra1" },
+      });
     }
   });
 
@@ -171,7 +177,21 @@ describe("dns probe: answers", () => {
     const server = await serve((q) => [
       reply(q, {
         answers: [
-          { name: q.name, type: "SOA", class: "IN", ttl: 60, data: { mname: "ns1.example.test", rname: "hostmaster.example.test", serial: 7, refresh: 3600, retry: 600, expire: 86400, minimum: 300 } },
+          {
+            name: q.name,
+            type: "SOA",
+            class: "IN",
+            ttl: 60,
+            data: {
+              mname: "ns1.example.test",
+              rname: "hostmaster.example.test",
+              serial: 7,
+              refresh: 3600,
+              retry: 600,
+              expire: 86400,
+              minimum: 300,
+            },
+          },
           { name: q.name, type: "TXT", class: "IN", ttl: 60, data: ["v=spf1 ", "-all"] },
           { name: q.name, type: "AAAA", class: "IN", ttl: 60, data: "2001:db8::1" },
           { name: q.name, type: "MX", class: "IN", ttl: 60, data: { preference: 10, exchange: "mx.example.test" } },
@@ -262,7 +282,9 @@ describe("dns probe: what does not belong is ignored over UDP", () => {
   });
 
   it("matches the question case-insensitively (0x20-style echoes)", async () => {
-    const server = await serve((q) => [reply(q, { question: { name: q.name.toUpperCase(), type: q.type }, answers: [A(q.name, "192.0.2.1")] })]);
+    const server = await serve((q) => [
+      reply(q, { question: { name: q.name.toUpperCase(), type: q.type }, answers: [A(q.name, "192.0.2.1")] }),
+    ]);
     const result = await probe(dnsSpec(server, { qname: "WwW.Example.Test" }));
     expect(result).toMatchObject({ ok: true, ignoredPackets: 0 });
   });
@@ -364,7 +386,9 @@ describe("dns probe: TCP framing", () => {
 
 describe("dns probe: truncation", () => {
   const truncatingServer = () =>
-    serve((q) => (q.transport === "udp" ? [reply(q, { tc: true })] : [reply(q, { answers: [A(q.name, "192.0.2.1"), A(q.name, "192.0.2.2")] })]));
+    serve((q) =>
+      q.transport === "udp" ? [reply(q, { tc: true })] : [reply(q, { answers: [A(q.name, "192.0.2.1"), A(q.name, "192.0.2.2")] })],
+    );
 
   it("retries a TC=1 UDP answer over TCP", async () => {
     const server = await truncatingServer();
@@ -378,7 +402,13 @@ describe("dns probe: truncation", () => {
   it("fails dns_truncated on TC=1 when fallback is off", async () => {
     const server = await truncatingServer();
     const result = await probe(dnsSpec(server, { tcpFallback: false }));
-    expect(result).toMatchObject({ ok: false, failure: { code: "dns_truncated" }, transport: "udp", tcpFallback: false, flags: { tc: true } });
+    expect(result).toMatchObject({
+      ok: false,
+      failure: { code: "dns_truncated" },
+      transport: "udp",
+      tcpFallback: false,
+      flags: { tc: true },
+    });
     expect(server.queries).toHaveLength(1);
   });
 
@@ -404,10 +434,13 @@ describe("dns probe: transport failures and timeouts", () => {
     const server = await serve(() => []);
     const before = process.getActiveResourcesInfo().filter((r) => r === "UDPWrap" || r === "TCPSocketWrap" || r === "Timeout").length;
     const started = process.hrtime.bigint();
-    const [udp, tcp] = (await runProbes([dnsSpec(server, { chaos: ["id.server"] }), dnsSpec(server, { transport: "tcp", chaos: ["hostname.bind"] })], {
-      timeoutMs: 150,
-      concurrency: 2,
-    })) as DnsResult[];
+    const [udp, tcp] = (await runProbes(
+      [dnsSpec(server, { chaos: ["id.server"] }), dnsSpec(server, { transport: "tcp", chaos: ["hostname.bind"] })],
+      {
+        timeoutMs: 150,
+        concurrency: 2,
+      },
+    )) as DnsResult[];
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     expect(udp!.failure?.code).toBe("timeout");
     expect(tcp!.failure?.code).toBe("timeout");
@@ -421,7 +454,10 @@ describe("dns probe: transport failures and timeouts", () => {
 
   it("closes its pooled socket once the last probe is done", async () => {
     const server = await serve(popHandler());
-    await runProbes(Array.from({ length: 20 }, () => dnsSpec(server)), { concurrency: 5 });
+    await runProbes(
+      Array.from({ length: 20 }, () => dnsSpec(server)),
+      { concurrency: 5 },
+    );
     await new Promise((r) => setImmediate(r));
     expect(openUdpSocketCount()).toBe(0);
   });
@@ -456,7 +492,11 @@ describe("dns probe: expectations", () => {
   it("fails dns_rcode on SERVFAIL and NXDOMAIN, and accepts an expected NXDOMAIN", async () => {
     const server = await serve((q) => [reply(q, { rcode: q.name.startsWith("broken") ? 2 : 3 })]);
     const servfail = await probe(dnsSpec(server, { qname: "broken.example.test" }));
-    expect(servfail).toMatchObject({ ok: false, rcode: "SERVFAIL", failure: { code: "dns_rcode", message: "rcode SERVFAIL, expected NOERROR" } });
+    expect(servfail).toMatchObject({
+      ok: false,
+      rcode: "SERVFAIL",
+      failure: { code: "dns_rcode", message: "rcode SERVFAIL, expected NOERROR" },
+    });
     const nxdomain = await probe(dnsSpec(server, { qname: "missing.example.test" }));
     expect(nxdomain).toMatchObject({ ok: false, rcode: "NXDOMAIN", failure: { code: "dns_rcode" } });
     const expected = await probe(dnsSpec(server, { qname: "missing.example.test", expect: { rcode: ["nxdomain", "NOERROR"] } }));
@@ -547,7 +587,9 @@ describe("dns probe: spec faults are thrown before any I/O", () => {
   it("caches compiled specs by content without mixing different ones", () => {
     const base = dnsSpec({ address: "127.0.0.1", port: 53 });
     expect(compileDnsSpec({ ...base })).toBe(compileDnsSpec({ ...base }));
-    expect(compileDnsSpec({ ...base, qname: "a.test" }).main.template).not.toEqual(compileDnsSpec({ ...base, qname: "b.test" }).main.template);
+    expect(compileDnsSpec({ ...base, qname: "a.test" }).main.template).not.toEqual(
+      compileDnsSpec({ ...base, qname: "b.test" }).main.template,
+    );
     expect(compileDnsSpec({ ...base, expect: { answer: "x" } }).answerPattern?.source).toBe("x");
     expect(compileDnsSpec({ ...base, expect: { answer: "y" } }).answerPattern?.source).toBe("y");
     expect(compileDnsSpec({ ...base, chaos: ["id.server"] }).chaos.map((c) => c.identity)).toEqual(["id.server"]);

@@ -2,18 +2,18 @@ import { getEventListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import type net from "node:net";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTestPki, type TestPki } from "../../../test/support/pki";
-import { runProbe } from "../src/runner";
-import type { ProbeContext } from "../src/types";
+import { type TestPki, createTestPki } from "../../../test/support/pki";
 import type { HttpProbeSpec } from "../src/index";
 import { httpProbe } from "../src/probes/http";
-import { BIG_BODY_BYTES, type HttpServer, SERVED_BY, startHttpServer, startHttpsServer } from "./support/http-servers";
-import { closedPort, type Listening, startRawServer } from "./support/tls-servers";
+import { runProbe } from "../src/runner";
+import type { ProbeContext } from "../src/types";
 import { manualProbeContext } from "./support/context";
+import { BIG_BODY_BYTES, type HttpServer, SERVED_BY, startHttpServer, startHttpsServer } from "./support/http-servers";
+import { type Listening, closedPort, startRawServer } from "./support/tls-servers";
 
 let dir: string;
 let pki: TestPki;
@@ -276,9 +276,7 @@ describe("http probe", () => {
   });
 
   it("classifies a malformed chunked body as http_protocol", async () => {
-    const server = await rawHttp((socket) =>
-      socket.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"),
-    );
+    const server = await rawHttp((socket) => socket.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"));
     const result = await runProbe(spec(server.port), { timeoutMs: 3000 });
     expect(result.failure?.code).toBe("http_protocol");
     expect(result).toMatchObject({ status: 200 });

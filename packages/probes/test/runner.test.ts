@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ProbeFailureError } from "../src/errors";
+import { type DnsProbeSpec, type ProbeSpec, ProbeSpecError, runProbes } from "../src/index";
 import type { ProbeRegistry, TcpProbeSpec } from "../src/types";
-import { ProbeSpecError, runProbes, type DnsProbeSpec, type ProbeSpec } from "../src/index";
 
 const spec = (port: number): TcpProbeSpec => ({ kind: "tcp", address: "127.0.0.1", port });
 
@@ -63,7 +63,9 @@ describe("runner", () => {
   });
 
   it("ends the run at the deadline: in-flight and unstarted probes fail with deadline", async () => {
-    const registry = registryWith((_s, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))));
+    const registry = registryWith(
+      (_s, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))),
+    );
     const started = process.hrtime.bigint();
     const results = await runProbes([spec(1), spec(2), spec(3)], { registry, concurrency: 2, timeoutMs: 10_000, deadlineMs: 60 });
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -78,7 +80,8 @@ describe("runner", () => {
     });
     const [result] = await runProbes([spec(1)], {
       registry,
-      identifyPop: (_k, ev) => (ev.headers?.["x-pop"] ? { id: ev.headers["x-pop"], source: "header:x-pop", raw: ev.headers["x-pop"], iata: "ams" } : null),
+      identifyPop: (_k, ev) =>
+        ev.headers?.["x-pop"] ? { id: ev.headers["x-pop"], source: "header:x-pop", raw: ev.headers["x-pop"], iata: "ams" } : null,
     });
     expect(result!.pop?.id).toBe("ams");
     expect(result!.ok).toBe(false);
@@ -86,13 +89,41 @@ describe("runner", () => {
 });
 
 describe("runner: spec faults are thrown, not reported as probe failures", () => {
-  const dns: DnsProbeSpec = { kind: "dns", address: "127.0.0.1", port: 53, transport: "udp", qname: ".", qtype: "SOA", qclass: "IN", nsid: true, chaos: [], recursionDesired: false, dnssecOk: false, udpPayloadSize: 1232, tcpFallback: true };
+  const dns: DnsProbeSpec = {
+    kind: "dns",
+    address: "127.0.0.1",
+    port: 53,
+    transport: "udp",
+    qname: ".",
+    qtype: "SOA",
+    qclass: "IN",
+    nsid: true,
+    chaos: [],
+    recursionDesired: false,
+    dnssecOk: false,
+    udpPayloadSize: 1232,
+    tcpFallback: true,
+  };
   const cases: [string, ProbeSpec, RegExp][] = [
     ["unknown qtype", { ...dns, qtype: "NOPE" }, /qtype/],
     ["bad answer regex", { ...dns, expect: { answer: "(" } }, /answer/],
     ["hostname instead of address", { kind: "tcp", address: "example.com", port: 443 }, /^address: expected an IP address/],
     ["port out of range", { kind: "tcp", address: "127.0.0.1", port: 0 }, /^port: expected an integer/],
-    ["bad body regex", { kind: "http", address: "127.0.0.1", port: 80, scheme: "http", host: null, path: "/", method: "GET", readCapBytes: 10, bodyRegex: "[" }, /^bodyRegex:/],
+    [
+      "bad body regex",
+      {
+        kind: "http",
+        address: "127.0.0.1",
+        port: 80,
+        scheme: "http",
+        host: null,
+        path: "/",
+        method: "GET",
+        readCapBytes: 10,
+        bodyRegex: "[",
+      },
+      /^bodyRegex:/,
+    ],
   ];
   it.each(cases)("%s", async (_name, spec, message) => {
     let probed = false;
@@ -100,7 +131,9 @@ describe("runner: spec faults are thrown, not reported as probe failures", () =>
       probed = true;
       return null;
     });
-    const error = await runProbes([spec], { registry: { ...registry, dns: registry.tcp as never, http: registry.tcp as never } }).catch((err: unknown) => err);
+    const error = await runProbes([spec], { registry: { ...registry, dns: registry.tcp as never, http: registry.tcp as never } }).catch(
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(ProbeSpecError);
     expect((error as Error).message).toMatch(message);
     expect(probed).toBe(false);

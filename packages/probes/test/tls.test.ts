@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTestPki, type TestPki } from "../../../test/support/pki";
-import { runProbe } from "../src/runner";
-import type { ProbeContext } from "../src/types";
+import { type TestPki, createTestPki } from "../../../test/support/pki";
 import type { TlsProbeSpec } from "../src/index";
 import { tlsProbe } from "../src/probes/tls";
-import { closedPort, type Listening, startRawServer, startTlsServer, type TlsServer } from "./support/tls-servers";
+import { runProbe } from "../src/runner";
+import type { ProbeContext } from "../src/types";
 import { manualProbeContext } from "./support/context";
+import { type Listening, type TlsServer, closedPort, startRawServer, startTlsServer } from "./support/tls-servers";
 
 let dir: string;
 let pki: TestPki;

@@ -4,8 +4,8 @@
 // exports: the same classes for `instanceof`, the same request function.
 import * as undici from "undici";
 import request from "undici/lib/api/api-request.js";
-import Client from "undici/lib/dispatcher/client.js";
 import undiciErrors from "undici/lib/core/errors.js";
+import Client from "undici/lib/dispatcher/client.js";
 import { describe, expect, it } from "vitest";
 
 describe("undici internal modules", () => {

@@ -4,7 +4,15 @@
 // record form (the alert's name, scope and severity): names written by
 // earlier versions decode as they did (see @popwatch/core's alerts/key.ts).
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { alertEventDetailSchema, alertStateSchema, alertTransitionSchema, type AlertKeyFields, type AlertState, type AlertTransition, type Notification } from "@popwatch/core";
+import {
+  type AlertKeyFields,
+  type AlertState,
+  type AlertTransition,
+  type Notification,
+  alertEventDetailSchema,
+  alertStateSchema,
+  alertTransitionSchema,
+} from "@popwatch/core";
 import { StoreError } from "./errors";
 import { escapeKeyPart } from "./keys";
 
@@ -48,7 +56,8 @@ export function decodeKeyIndexItem(item: Item): AlertKeyFields {
   const slo = item.slo?.S;
   const scope = item.scope?.S;
   const severity = item.severity?.S;
-  if (slo === undefined || scope === undefined || (severity !== "page" && severity !== "ticket")) throw corrupt(item, "alert key index item");
+  if (slo === undefined || scope === undefined || (severity !== "page" && severity !== "ticket"))
+    throw corrupt(item, "alert key index item");
   return { slo, scope, severity };
 }
 

@@ -1,7 +1,7 @@
 // Which outbox parts go out together, under which delivery id. Pure: the
 // store reads the parts and seals, this decides. See "Parts of one
 // notification" in ./alert-state.ts for why ids are sealed.
-import { mergeNotificationParts, type PendingNotification } from "@popwatch/core";
+import { type PendingNotification, mergeNotificationParts } from "@popwatch/core";
 import type { OutboxPart } from "./alert-state-items";
 
 /** Separates a notification id from the scopes of a late remainder; encodeURIComponent never leaves a '+' in an id. */
@@ -52,6 +52,9 @@ export function toPending(group: DeliveryGroup): PendingNotification {
 export function splitDeliveryId(notificationId: string): { baseId: string; scopes: Set<string> | null } {
   const separator = notificationId.indexOf(LATE_PART_SEPARATOR);
   if (separator < 0) return { baseId: notificationId, scopes: null };
-  const scopes = notificationId.slice(separator + 1).split(",").map(decodeURIComponent);
+  const scopes = notificationId
+    .slice(separator + 1)
+    .split(",")
+    .map(decodeURIComponent);
   return { baseId: notificationId.slice(0, separator), scopes: new Set(scopes) };
 }

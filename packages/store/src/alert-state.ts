@@ -44,16 +44,26 @@
 
 import { randomUUID } from "node:crypto";
 import {
+  BatchGetItemCommand,
   DeleteItemCommand,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
-  BatchGetItemCommand,
-  type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import {
+  type AlertKeyFields,
+  type AlertPlan,
+  type AlertState,
+  type AlertStateRepository,
+  type AlertTransition,
+  type ApplyPlanReport,
   DAY_MS,
+  type DeliveryClaim,
+  type Notification,
+  type PendingNotification,
+  type StoredAlertState,
   alertEventDetailSchema,
   alertKeyString,
   alertStateSchema,
@@ -62,24 +72,17 @@ import {
   decodeAlertKey,
   describeAlertKey,
   notificationPart,
-  type AlertKeyFields,
-  type AlertPlan,
-  type AlertState,
-  type AlertStateRepository,
-  type AlertTransition,
-  type ApplyPlanReport,
-  type DeliveryClaim,
-  type Notification,
-  type PendingNotification,
-  type StoredAlertState,
 } from "@popwatch/core";
 import {
   ALERT_HISTORY_PREFIX,
   ALERT_KEY_INDEX_PARTITION,
+  type Item,
   OUTBOX_LEASE_PARTITION,
   OUTBOX_PARTITION,
   OUTBOX_SEAL_PARTITION,
+  type OutboxPart,
   STATE_SORT_KEY,
+  type UnpublishedEntry,
   decodeHistoryItem,
   decodeKeyIndexItem,
   decodeOutboxItem,
@@ -89,15 +92,12 @@ import {
   keyIndexItem,
   outboxItem,
   statePartitionKey,
-  type Item,
-  type OutboxPart,
-  type UnpublishedEntry,
 } from "./alert-state-items";
 import { type DeliveryGroup, deliveryGroups, splitDeliveryId, toPending } from "./alert-state-outbox";
 import { mapWithConcurrency } from "./concurrency";
 import { StoreError } from "./errors";
 import { escapeKeyPart } from "./keys";
-import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, sendWithRetry, type RetryPolicy, type RetryRuntime } from "./retry";
+import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, type RetryPolicy, type RetryRuntime, sendWithRetry } from "./retry";
 
 const BATCH_GET_LIMIT = 100;
 
@@ -117,8 +117,6 @@ export interface DynamoAlertStateStoreOptions {
   /** Requests in flight at once within one call. Default 4. */
   concurrency?: number;
 }
-
-
 
 export class DynamoAlertStateStore implements AlertStateRepository {
   readonly tableName: string;
@@ -396,7 +394,13 @@ export class DynamoAlertStateStore implements AlertStateRepository {
   }
 
   private async publish(pk: string, version: number, entries: readonly UnpublishedEntry[]): Promise<void> {
-    await mapWithConcurrency(entries, this.concurrency, (entry) => this.putIfAbsent(entry.type === "notification" ? outboxItem(entry.part, this.outboxRetentionMs) : historyItem(entry.transition, this.historyRetentionMs)));
+    await mapWithConcurrency(entries, this.concurrency, (entry) =>
+      this.putIfAbsent(
+        entry.type === "notification"
+          ? outboxItem(entry.part, this.outboxRetentionMs)
+          : historyItem(entry.transition, this.historyRetentionMs),
+      ),
+    );
     try {
       await this.send(`clearing published entries of ${pk}`, () =>
         this.client.send(
@@ -491,9 +495,12 @@ export class DynamoAlertStateStore implements AlertStateRepository {
     // UnprocessedKeys are not an error to the SDK; asking again for them is ours to do.
     for (let round = 0; keys.length > 0; round++) {
       if (round >= this.policy.maxAttempts) {
-        throw new StoreError("store_throttled", `BatchGetItem left ${keys.length} alert states unread after ${round} rounds`, { attempts: round });
+        throw new StoreError("store_throttled", `BatchGetItem left ${keys.length} alert states unread after ${round} rounds`, {
+          attempts: round,
+        });
       }
-      if (round > 0) await this.runtime.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (round - 1)) * this.runtime.random());
+      if (round > 0)
+        await this.runtime.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (round - 1)) * this.runtime.random());
       const request = keys;
       const output = await this.send("reading alert states", () =>
         this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } })),
@@ -509,7 +516,15 @@ export class DynamoAlertStateStore implements AlertStateRepository {
   }
 }
 
-function parseOrInvalid<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } } }, value: unknown, what: string): T {
+function parseOrInvalid<T>(
+  schema: {
+    safeParse(
+      value: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+  },
+  value: unknown,
+  what: string,
+): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

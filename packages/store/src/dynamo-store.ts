@@ -13,17 +13,17 @@
 
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  resolveRetentionDays,
   type RetentionDays,
   type Rollup,
   type RollupGranularity,
   type RollupOf,
   type SeriesKey,
+  resolveRetentionDays,
 } from "@popwatch/core";
 import { StoreError } from "./errors";
 import { ItemTable, instantMs } from "./items";
-import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, type RetryPolicy, type RetryRuntime } from "./retry";
 import { ResultItems } from "./results";
+import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, type RetryPolicy, type RetryRuntime } from "./retry";
 import { RollupItems } from "./rollups";
 import type {
   DeleteExpiredReport,

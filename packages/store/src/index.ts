@@ -2,10 +2,11 @@
 export { DynamoAlertStateStore, type DynamoAlertStateStoreOptions } from "./alert-state";
 export { decodePayloadText, encodePayloadText } from "./codec";
 export { DynamoResultStore, type DynamoResultStoreOptions } from "./dynamo-store";
-export { DEFAULT_DATA_DIR, DEFAULT_TABLE_NAME, startEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "./embedded";
+export { DEFAULT_DATA_DIR, DEFAULT_TABLE_NAME, type EmbeddedStore, type EmbeddedStoreOptions, startEmbeddedStore } from "./embedded";
 export { StoreError, type StoreErrorCode, type StoreErrorDetails } from "./errors";
-export { openStore, type OpenStoreOptions, type OpenedStore } from "./open";
-export { ensureTable, type EnsureTableReport, type TableWaitOptions } from "./table";
+export { type OpenStoreOptions, type OpenedStore, openStore } from "./open";
+export { type RollupRead, readRollups } from "./read-rollups";
+export { type EnsureTableReport, type TableWaitOptions, ensureTable } from "./table";
 export type {
   DeleteExpiredReport,
   Instant,
@@ -21,4 +22,3 @@ export type {
   StoredResultRecord,
   WriteReport,
 } from "./types";
-export { readRollups, type RollupRead } from "./read-rollups";

@@ -4,22 +4,22 @@
 // kind needs. Nothing here knows what an item means.
 
 import {
-  BatchWriteItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  ScanCommand,
   type AttributeValue,
+  BatchWriteItemCommand,
   type DynamoDBClient,
+  PutItemCommand,
   type PutItemCommandInput,
+  QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import { ROLLUP_GRANULARITIES, toEpochMs, type RollupGranularity } from "@popwatch/core";
+import { ROLLUP_GRANULARITIES, type RollupGranularity, toEpochMs } from "@popwatch/core";
 import { decodePayload } from "./codec";
 import { mapSettledWithConcurrency } from "./concurrency";
-import { StoreError, classifyFailure, describeFailure, type StoreErrorCode } from "./errors";
+import { StoreError, type StoreErrorCode, classifyFailure, describeFailure } from "./errors";
 import { MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, PARTITION_KEY, SORT_KEY, utf8Bytes } from "./keys";
-import { RetryBudget, sendWithRetry, type RetryPolicy, type RetryRuntime } from "./retry";
+import { RetryBudget, type RetryPolicy, type RetryRuntime, sendWithRetry } from "./retry";
 import type { Instant, WriteReport } from "./types";
 
 export type Item = Record<string, AttributeValue>;
@@ -117,18 +117,22 @@ export class ItemTable {
         sent += outcome.value;
         return;
       }
-      const failure = asChunkFailure(outcome.reason, chunks[index]!.reduce((sum, r) => sum + r.weight, 0));
+      const failure = asChunkFailure(
+        outcome.reason,
+        chunks[index]!.reduce((sum, r) => sum + r.weight, 0),
+      );
       unwritten += failure.unwrittenItems;
       sent += failure.attempts;
       attempts = Math.max(attempts, failure.attempts);
       firstFailure ??= failure;
     });
     if (firstFailure !== undefined) {
-      throw new StoreError(
-        firstFailure.code,
-        `${unwritten} of ${total} items not written: ${firstFailure.message}`,
-        { cause: firstFailure.cause, unwrittenItems: unwritten, totalItems: total, attempts },
-      );
+      throw new StoreError(firstFailure.code, `${unwritten} of ${total} items not written: ${firstFailure.message}`, {
+        cause: firstFailure.cause,
+        unwrittenItems: unwritten,
+        totalItems: total,
+        attempts,
+      });
     }
     return { items: total, requests: sent };
   }

@@ -2,7 +2,7 @@
 // region, then the fallback reads the first round showed are needed (minutes
 // of trailing hours not rolled up yet, hours of such days). What to read is decided by core's
 // read model; this only sends the queries and files the items.
-import { type RollupNeeds, RollupView, fallbackReads, periodStartMs, planRollupReads, type PeriodRange } from "@popwatch/core";
+import { type PeriodRange, type RollupNeeds, RollupView, fallbackReads, periodStartMs, planRollupReads } from "@popwatch/core";
 import type { ResultStore } from "./types";
 
 /** Days fall back to hours, hours to minutes. */

@@ -4,8 +4,12 @@
 // sizes: README.md.
 
 import {
+  HOUR_MS,
   MAX_RESULT_SEQ,
   PROBE_KINDS,
+  type ProbeKind,
+  type RetentionDays,
+  type SeriesKey,
   compareStrings,
   earliestRetainedMs,
   expiresAtSeconds,
@@ -15,25 +19,21 @@ import {
   resultTime,
   toIsoInstant,
   unrollupableReason,
-  HOUR_MS,
-  type ProbeKind,
-  type RetentionDays,
-  type SeriesKey,
 } from "@popwatch/core";
 import { WRITE_CODEC, encodePayloadText } from "./codec";
 import { mapWithConcurrency } from "./concurrency";
 import { StoreError } from "./errors";
 import {
+  type Item,
+  type ItemTable,
   MAX_PAYLOAD_BYTES,
+  type WeightedRequest,
   checkKeySizes,
   corrupt,
   instantMs,
   invalid,
   payloadOf,
   sortKeyRangeQuery,
-  type Item,
-  type ItemTable,
-  type WeightedRequest,
 } from "./items";
 import {
   MAX_CHUNK,

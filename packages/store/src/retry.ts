@@ -74,12 +74,7 @@ export class RetryBudget {
  * Runs one request, retrying what classifyFailure calls retryable. Every
  * failure leaves as a StoreError whose cause is the last SDK error.
  */
-export async function sendWithRetry<T>(
-  what: string,
-  request: () => Promise<T>,
-  policy: RetryPolicy,
-  runtime: RetryRuntime,
-): Promise<T> {
+export async function sendWithRetry<T>(what: string, request: () => Promise<T>, policy: RetryPolicy, runtime: RetryRuntime): Promise<T> {
   const budget = new RetryBudget(policy, runtime);
   for (;;) {
     budget.recordAttempt();

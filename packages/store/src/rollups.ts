@@ -6,6 +6,11 @@
 import {
   PERIOD_MS,
   PROBE_KINDS,
+  type RetentionDays,
+  type Rollup,
+  type RollupGranularity,
+  type RollupOf,
+  type SeriesKey,
   buildsUnbuiltHoursFirst,
   canonicalRollup,
   compareStrings,
@@ -22,16 +27,13 @@ import {
   rollupMinute,
   rollupPeriod,
   unbuiltHours,
-  type RetentionDays,
-  type Rollup,
-  type RollupGranularity,
-  type RollupOf,
-  type SeriesKey,
 } from "@popwatch/core";
 import { WRITE_CODEC, encodePayloadText } from "./codec";
 import { mapSettledWithConcurrency, mapWithConcurrency } from "./concurrency";
 import { StoreError } from "./errors";
 import {
+  type Item,
+  type ItemTable,
   MAX_PAYLOAD_BYTES,
   asChunkFailure,
   checkKeySizes,
@@ -42,8 +44,6 @@ import {
   sortKeyRangeQuery,
   validGranularity,
   validRegion,
-  type Item,
-  type ItemTable,
 } from "./items";
 import { PARTITION_KEY, SORT_KEY, periodOfRollupKey, rollupItemKey, rollupPartitionKey } from "./keys";
 import type { ResultItems } from "./results";

@@ -6,8 +6,8 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
-  UpdateTimeToLiveCommand,
   type DynamoDBClient,
+  UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { StoreError, classifyFailure, describeFailure } from "./errors";
 import { PARTITION_KEY, SORT_KEY } from "./keys";

@@ -1,9 +1,9 @@
 import { GetItemCommand, type PutItemCommandInput } from "@aws-sdk/client-dynamodb";
-import { planAlerts, type AlertObservation, type AlertingConfig, type Notification } from "@popwatch/core";
+import { type AlertObservation, type AlertingConfig, type Notification, planAlerts } from "@popwatch/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OUTBOX_PARTITION, statePartitionKey } from "../src/alert-state-items";
 import { DynamoAlertStateStore, StoreError } from "../src/index";
-import { startMemoryTable, type MemoryTable } from "./support/memory-table";
+import { type MemoryTable, startMemoryTable } from "./support/memory-table";
 import { partitionItems } from "./support/store-fixtures";
 
 const CONFIG: Pick<AlertingConfig, "renotifyMinutes" | "maintenance" | "quorum"> = { renotifyMinutes: 240, maintenance: [], quorum: {} };
@@ -43,7 +43,12 @@ beforeEach(async () => {
 });
 
 function store(options: { clock?: () => number; client?: MemoryTable["client"] } = {}): DynamoAlertStateStore {
-  return new DynamoAlertStateStore({ client: options.client ?? table.newClient(), tableName, retry: FAST, ...(options.clock ? { clock: options.clock } : {}) });
+  return new DynamoAlertStateStore({
+    client: options.client ?? table.newClient(),
+    tableName,
+    retry: FAST,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 }
 
 /** One evaluator: load, plan, write. */
@@ -80,7 +85,12 @@ describe("DynamoAlertStateStore", () => {
 
   it("refuses notifications that do not belong to the key", async () => {
     const s = store();
-    const plan = planAlerts({ now: T0, observations: [observe("eu-west-1", true), observe("us-east-1", true)], previous: [], config: CONFIG });
+    const plan = planAlerts({
+      now: T0,
+      observations: [observe("eu-west-1", true), observe("us-east-1", true)],
+      previous: [],
+      config: CONFIG,
+    });
     const [eu, us] = plan.updates;
     await expect(s.transition(0, eu!.state, us!.notifications)).rejects.toMatchObject({ name: "StoreError", code: "store_invalid" });
     await expect(s.transition(-1, eu!.state, [])).rejects.toBeInstanceOf(StoreError);
@@ -172,7 +182,10 @@ describe("DynamoAlertStateStore", () => {
     const dying = store({ client: crashing });
     await expect(evaluate(dying, T0, [observe("eu-west-1", true)])).rejects.toMatchObject({ code: "store_misconfigured" });
     const raw = await table.client.send(
-      new GetItemCommand({ TableName: tableName, Key: { pk: { S: statePartitionKey({ slo: "checkout", severity: "page", scope: "eu-west-1" }) }, sk: { S: "state" } } }),
+      new GetItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: statePartitionKey({ slo: "checkout", severity: "page", scope: "eu-west-1" }) }, sk: { S: "state" } },
+      }),
     );
     expect(raw.Item!.unpublished!.L).toHaveLength(2);
     expect(await partitionItems(table.client, tableName, OUTBOX_PARTITION)).toEqual([]);
@@ -185,14 +198,22 @@ describe("DynamoAlertStateStore", () => {
     expect(pending.map((p) => [p.notification.kind, p.notification.at])).toEqual([["firing", new Date(T0).toISOString()]]);
     expect((await survivor.history(10)).map((t) => [t.from, t.to])).toEqual([["inactive", "firing"]]);
     const after = await table.client.send(
-      new GetItemCommand({ TableName: tableName, Key: { pk: { S: statePartitionKey({ slo: "checkout", severity: "page", scope: "eu-west-1" }) }, sk: { S: "state" } } }),
+      new GetItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: statePartitionKey({ slo: "checkout", severity: "page", scope: "eu-west-1" }) }, sk: { S: "state" } },
+      }),
     );
     expect(after.Item!.unpublished).toBeUndefined();
   });
 
   it("a part that arrives after its notification was delivered goes out under its own id", async () => {
     const s = store();
-    const plan = planAlerts({ now: T0, observations: [observe("eu-west-1", true), observe("us-east-1", true)], previous: [], config: CONFIG });
+    const plan = planAlerts({
+      now: T0,
+      observations: [observe("eu-west-1", true), observe("us-east-1", true)],
+      previous: [],
+      config: CONFIG,
+    });
     const [eu, us] = plan.updates;
     await s.transition(0, eu!.state, eu!.notifications, eu!.transitions);
     const first = (await s.pendingNotifications())[0]!.notification;
@@ -210,7 +231,12 @@ describe("DynamoAlertStateStore", () => {
 
   it("a part published while its notification is being sent is not swallowed by marking it delivered", async () => {
     const s = store();
-    const plan = planAlerts({ now: T0, observations: [observe("eu-west-1", true), observe("us-east-1", true)], previous: [], config: CONFIG });
+    const plan = planAlerts({
+      now: T0,
+      observations: [observe("eu-west-1", true), observe("us-east-1", true)],
+      previous: [],
+      config: CONFIG,
+    });
     const [eu, us] = plan.updates;
     await s.transition(0, eu!.state, eu!.notifications, eu!.transitions);
     const id = plan.notifications[0]!.notificationId;
@@ -229,7 +255,12 @@ describe("DynamoAlertStateStore", () => {
 
   it("a late part partly delivered is not sent again under a new id when another late part arrives", async () => {
     const s = store();
-    const plan = planAlerts({ now: T0, observations: ["eu-west-1", "us-east-1", "ap-south-1"].map((r) => observe(r, true)), previous: [], config: CONFIG });
+    const plan = planAlerts({
+      now: T0,
+      observations: ["eu-west-1", "us-east-1", "ap-south-1"].map((r) => observe(r, true)),
+      previous: [],
+      config: CONFIG,
+    });
     const update = (scope: string) => plan.updates.find((u) => u.state.scope === scope)!;
     const write = (scope: string) => s.transition(0, update(scope).state, update(scope).notifications, update(scope).transitions);
     const id = plan.notifications[0]!.notificationId;
@@ -242,7 +273,11 @@ describe("DynamoAlertStateStore", () => {
     await s.recordDelivery(lateId, ["sinks.0"]);
     await s.releaseDelivery(lateId, claim!.token);
     await write("ap-south-1");
-    const pending = (await s.pendingNotifications()).map((p) => ({ id: p.notification.notificationId, regions: p.notification.regions, deliveredTo: p.deliveredTo }));
+    const pending = (await s.pendingNotifications()).map((p) => ({
+      id: p.notification.notificationId,
+      regions: p.notification.regions,
+      deliveredTo: p.deliveredTo,
+    }));
     expect(pending).toEqual([
       { id: `${id}+ap-south-1`, regions: ["ap-south-1"], deliveredTo: [] },
       { id: lateId, regions: ["us-east-1"], deliveredTo: ["sinks.0"] },
@@ -269,7 +304,9 @@ describe("DynamoAlertStateStore", () => {
   it("history: newest first, bounded by limit, across months", async () => {
     let now = Date.parse("2025-04-02T00:00:00.000Z");
     const s = store({ clock: () => now });
-    const times = ["2025-02-27T10:00:00.000Z", "2025-03-30T10:00:00.000Z", "2025-03-31T10:00:00.000Z", "2025-04-01T10:00:00.000Z"].map(Date.parse);
+    const times = ["2025-02-27T10:00:00.000Z", "2025-03-30T10:00:00.000Z", "2025-03-31T10:00:00.000Z", "2025-04-01T10:00:00.000Z"].map(
+      Date.parse,
+    );
     for (const [index, at] of times.entries()) await evaluate(s, at, [observe("eu-west-1", index % 2 === 0)]);
     const all = await s.history(10);
     expect(all.map((t) => [t.at, t.to])).toEqual([

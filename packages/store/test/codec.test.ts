@@ -56,11 +56,16 @@ describe("keys", () => {
     expect(rollupItemKey("minute", "eu-central-1", "2025-03-02T10:07")).toEqual({ pk: "M#eu-central-1#2025-03-02", sk: "10:07" });
     expect(rollupItemKey("hour", "eu-central-1", "2025-03-02T10")).toEqual({ pk: "H#eu-central-1#2025-03", sk: "02T10" });
     expect(rollupItemKey("day", "a#b", "2025-03-02")).toEqual({ pk: "D#a%23b#2025", sk: "03-02" });
-    for (const [granularity, period] of [["minute", "2025-12-31T23:59"], ["hour", "2025-12-31T23"], ["day", "2025-12-31"]] as const) {
+    for (const [granularity, period] of [
+      ["minute", "2025-12-31T23:59"],
+      ["hour", "2025-12-31T23"],
+      ["day", "2025-12-31"],
+    ] as const) {
       const { pk, sk } = rollupItemKey(granularity, "r", period);
       expect(periodOfRollupKey(granularity, pk, sk)).toBe(period);
     }
-    expect(rawSortKey("2025-03-02T10:07", "2025-03-02T10:07:10.000Z", "eu#1", 2)).toBe("2025-03-02T10:07#2025-03-02T10:07:10.000Z#eu%231#002");
+    expect(rawSortKey("2025-03-02T10:07", "2025-03-02T10:07:10.000Z", "eu#1", 2)).toBe(
+      "2025-03-02T10:07#2025-03-02T10:07:10.000Z#eu%231#002",
+    );
   });
 });
-

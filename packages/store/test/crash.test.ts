@@ -2,10 +2,11 @@
 // going. Writes must fail as classified StoreErrors, nothing acknowledged may
 // be lost, and after a restart on the same data dir re-putting completes the
 // data without duplicates.
+
+import { type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DynamoDBClient, type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput } from "@aws-sdk/client-dynamodb";
-import { DynamoResultStore, StoreError, type ResultBatch } from "../src/index";
-import { itemsWithPrefix, makeTempDir, resultSeries, spawnChildStore, type ChildStore } from "./support/store-fixtures";
+import { DynamoResultStore, type ResultBatch, StoreError } from "../src/index";
+import { type ChildStore, itemsWithPrefix, makeTempDir, resultSeries, spawnChildStore } from "./support/store-fixtures";
 
 const REGION = "eu-central-1";
 const SERIES = { target: "anycast-dns", kind: "dns" as const, region: REGION };
@@ -109,7 +110,11 @@ describe("store process dying mid-run", () => {
         if (context.commandName === "BatchWriteItemCommand") {
           const input = args.input as BatchWriteItemCommandInput;
           const output = result.output as BatchWriteItemCommandOutput;
-          const unprocessed = new Set(Object.values(output.UnprocessedItems ?? {}).flat().map((r) => itemKey(r.PutRequest?.Item ?? {})));
+          const unprocessed = new Set(
+            Object.values(output.UnprocessedItems ?? {})
+              .flat()
+              .map((r) => itemKey(r.PutRequest?.Item ?? {})),
+          );
           for (const request of Object.values(input.RequestItems ?? {}).flat()) {
             const item = request.PutRequest?.Item;
             if (item?.pk?.S?.startsWith("R#") && !unprocessed.has(itemKey(item))) acknowledged.add(itemKey(item));

@@ -54,9 +54,19 @@ describe("queries are bounded by the retention", () => {
       { step: "initialize", name: "countQueries" },
     );
     const now = Date.parse("2026-11-22T12:00:00.000Z");
-    const bounded = new DynamoResultStore({ client, tableName: table.tableName, retry: FAST_RETRY, clock: () => now, retentionDays: { raw: 7 } });
+    const bounded = new DynamoResultStore({
+      client,
+      tableName: table.tableName,
+      retry: FAST_RETRY,
+      clock: () => now,
+      retentionDays: { raw: 7 },
+    });
     const region = "sa-east-1";
-    await bounded.putResults({ region, invocationId: "old-range", results: resultSeries("2026-11-21T10:00:00.000Z", 3, 60_000, { region }) });
+    await bounded.putResults({
+      region,
+      invocationId: "old-range",
+      results: resultSeries("2026-11-21T10:00:00.000Z", 3, 60_000, { region }),
+    });
     queries.length = 0;
     const found = await bounded.queryResults({ since: 0, region });
     expect(found).toHaveLength(3);

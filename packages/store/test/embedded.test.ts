@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoResultStore, StoreError, startEmbeddedStore, type EmbeddedStore } from "../src/index";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DynamoResultStore, type EmbeddedStore, StoreError, startEmbeddedStore } from "../src/index";
 import { makeTempDir, resultSeries, spawnChildStore } from "./support/store-fixtures";
 
 const START = "2025-03-02T10:00:00.000Z";

@@ -23,7 +23,14 @@ describe("putRegionRollups", () => {
     const rollups = hour(30);
     expect(rollups).toHaveLength(1);
     expect(await store.putRegionRollups("hour", region, "2026-11-20T10", rollups)).toBe(true);
-    const [series] = await store.queryRollups({ target: "anycast-dns", kind: "dns", region, granularity: "hour", from: "2026-11-20T10:00Z", to: "2026-11-20T11:00Z" });
+    const [series] = await store.queryRollups({
+      target: "anycast-dns",
+      kind: "dns",
+      region,
+      granularity: "hour",
+      from: "2026-11-20T10:00Z",
+      to: "2026-11-20T11:00Z",
+    });
     expect(series).toEqual(rollups[0]);
     const items = await store.queryRegionRollups({ region, granularity: "hour", from: "2026-11-20T00:00Z", to: "2026-11-21T00:00Z" });
     expect(items.map((i) => [i.period, i.rollups.length])).toEqual([["2026-11-20T10", 1]]);
@@ -31,7 +38,14 @@ describe("putRegionRollups", () => {
 
   it("keeps a stored item that counts more results", async () => {
     expect(await store.putRegionRollups("hour", region, "2026-11-20T10", hour(10))).toBe(false);
-    const [series] = await store.queryRollups({ target: "anycast-dns", kind: "dns", region, granularity: "hour", from: "2026-11-20T10:00Z", to: "2026-11-20T11:00Z" });
+    const [series] = await store.queryRollups({
+      target: "anycast-dns",
+      kind: "dns",
+      region,
+      granularity: "hour",
+      from: "2026-11-20T10:00Z",
+      to: "2026-11-20T11:00Z",
+    });
     expect(series?.total).toBe(30);
   });
 

@@ -1,4 +1,3 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   DynamoDBClient,
   DynamoDBServiceException,
@@ -6,11 +5,12 @@ import {
   ProvisionedThroughputExceededException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
-import { DynamoResultStore, StoreError, startEmbeddedStore, type EmbeddedStore } from "../src/index";
+import { MINUTE_MS } from "@popwatch/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { classifyFailure } from "../src/errors";
+import { DynamoResultStore, type EmbeddedStore, StoreError, startEmbeddedStore } from "../src/index";
 import { rawPartitionKey } from "../src/keys";
 import { fullJitterDelayMs } from "../src/retry";
-import { MINUTE_MS } from "@popwatch/core";
 import { FAST_RETRY, injectBatchWriteFaults, makeTempDir, partitionItems, resultSeries } from "./support/store-fixtures";
 
 const START = "2025-03-02T10:00:00.000Z";
@@ -51,8 +51,7 @@ function faultyStore(retry = FAST_RETRY): { store: DynamoResultStore; client: Dy
   return { store, client, sleeps };
 }
 
-const throttled = (): Error =>
-  new ProvisionedThroughputExceededException({ message: "slow down", $metadata: { httpStatusCode: 400 } });
+const throttled = (): Error => new ProvisionedThroughputExceededException({ message: "slow down", $metadata: { httpStatusCode: 400 } });
 
 async function storedCount(): Promise<number> {
   return (await partitionItems(embedded.client, "popwatch", PK)).length;
@@ -151,9 +150,11 @@ describe("BatchWriteItem retries", () => {
 
   it("does not retry what retrying cannot fix", async () => {
     const { store, client } = faultyStore();
-    const counters = injectBatchWriteFaults(client, () =>
-      // DynamoDB's ValidationException has no model class; the SDK raises it as a generic service exception.
-      new DynamoDBServiceException({ name: "ValidationException", $fault: "client", message: "bad", $metadata: { httpStatusCode: 400 } }),
+    const counters = injectBatchWriteFaults(
+      client,
+      () =>
+        // DynamoDB's ValidationException has no model class; the SDK raises it as a generic service exception.
+        new DynamoDBServiceException({ name: "ValidationException", $fault: "client", message: "bad", $metadata: { httpStatusCode: 400 } }),
     );
     const err = (await store
       .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 5, 1_000) })
@@ -176,7 +177,9 @@ describe("BatchWriteItem retries", () => {
 
     const { store: healthy } = faultyStore();
     expect(await healthy.putResults({ region: "eu-central-1", invocationId: "i", results })).toMatchObject({ items: 41 });
-    expect((await healthy.queryResults({ since: START, until: "2025-03-02T11:00:00Z" })).map((r) => r.seq)).toEqual(results.map((r) => r.seq));
+    expect((await healthy.queryResults({ since: START, until: "2025-03-02T11:00:00Z" })).map((r) => r.seq)).toEqual(
+      results.map((r) => r.seq),
+    );
   });
 
   it("stops at the elapsed-time bound even with attempts left", async () => {
@@ -196,7 +199,9 @@ describe("BatchWriteItem retries", () => {
         sleep: async (ms) => {
           now += ms;
         },
-        random: () => 1, monotonicNow: () => now },
+        random: () => 1,
+        monotonicNow: () => now,
+      },
     });
     const counters = injectBatchWriteFaults(client, () => throttled());
     const err = (await store
@@ -211,7 +216,11 @@ describe("BatchWriteItem retries", () => {
 
 describe("classification", () => {
   it("reads names, errno codes and HTTP status, never message text", () => {
-    const sdkError = (name: string, status?: number): unknown => ({ name, message: "Rate exceeded; throttled", $metadata: { httpStatusCode: status } });
+    const sdkError = (name: string, status?: number): unknown => ({
+      name,
+      message: "Rate exceeded; throttled",
+      $metadata: { httpStatusCode: status },
+    });
     expect(classifyFailure(sdkError("ProvisionedThroughputExceededException", 400))).toEqual({ code: "store_throttled", retryable: true });
     expect(classifyFailure(sdkError("ThrottlingException", 400))).toEqual({ code: "store_throttled", retryable: true });
     expect(classifyFailure(sdkError("RequestLimitExceeded", 400))).toEqual({ code: "store_throttled", retryable: true });
@@ -227,9 +236,15 @@ describe("classification", () => {
       code: "store_unavailable",
       retryable: true,
     });
-    expect(classifyFailure({ name: "TimeoutError", code: "ECONNRESET", $metadata: {} })).toEqual({ code: "store_unavailable", retryable: true });
+    expect(classifyFailure({ name: "TimeoutError", code: "ECONNRESET", $metadata: {} })).toEqual({
+      code: "store_unavailable",
+      retryable: true,
+    });
     // A message that mentions throttling is not throttling.
-    expect(classifyFailure(new TypeError("ProvisionedThroughputExceededException"))).toEqual({ code: "store_unavailable", retryable: false });
+    expect(classifyFailure(new TypeError("ProvisionedThroughputExceededException"))).toEqual({
+      code: "store_unavailable",
+      retryable: false,
+    });
   });
 
   it("draws full-jitter delays below a doubling, capped ceiling", () => {

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
+import { type AttributeValue, DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PROBE_KINDS, type SeriesKey, mergeRollups, rollupMinute, rollupPeriod as rollupPeriodOf, rollupResults } from "@popwatch/core";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DeleteItemCommand, PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { PROBE_KINDS, mergeRollups, rollupMinute, rollupPeriod as rollupPeriodOf, rollupResults, type SeriesKey } from "@popwatch/core";
-import { DynamoResultStore, StoreError, encodePayloadText, startEmbeddedStore, type EmbeddedStore, type StoredResult } from "../src/index";
 import { decodePayload } from "../src/codec";
+import { DynamoResultStore, type EmbeddedStore, StoreError, type StoredResult, encodePayloadText, startEmbeddedStore } from "../src/index";
 import { MAX_PAYLOAD_BYTES } from "../src/items";
 import { rawPartitionKey, rollupItemKey } from "../src/keys";
 import { FAST_RETRY, itemsWithPrefix, makeTempDir, partitionItems, resultSeries, storedResult } from "./support/store-fixtures";
@@ -106,7 +106,11 @@ describe("raw results", () => {
   it("fans out over the regions of the series index and filters by target and kind", async () => {
     const start = "2025-03-02T09:00:00.000Z";
     await embedded.store.putResults({ region: REGION, invocationId: "a", results: resultSeries(start, 5, 1_000) });
-    await embedded.store.putResults({ region: "us-east-1", invocationId: "b", results: resultSeries(start, 5, 1_000, { region: "us-east-1" }) });
+    await embedded.store.putResults({
+      region: "us-east-1",
+      invocationId: "b",
+      results: resultSeries(start, 5, 1_000, { region: "us-east-1" }),
+    });
     await embedded.store.putResults({
       region: "us-east-1",
       invocationId: "c",
@@ -183,10 +187,15 @@ describe("raw results", () => {
     expect(items.map((item) => item.sk!.S!.slice(-4))).toEqual(items.map((_, i) => `#${String(i).padStart(3, "0")}`));
     for (const item of items) expect(item.data!.B!.length).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
     expect(items.reduce((sum, item) => sum + Number(item.count!.N), 0)).toBe(40);
-    expect(withoutInvocation(await embedded.store.queryResults({ since: "2025-03-02T10:00Z", until: "2025-03-02T10:01Z" }))).toEqual(results);
+    expect(withoutInvocation(await embedded.store.queryResults({ since: "2025-03-02T10:00Z", until: "2025-03-02T10:01Z" }))).toEqual(
+      results,
+    );
 
     const before = await tableSnapshot();
-    await new DynamoResultStore({ client: embedded.client, tableName: "popwatch" }).putResults({ ...batch, results: [...results].reverse() });
+    await new DynamoResultStore({ client: embedded.client, tableName: "popwatch" }).putResults({
+      ...batch,
+      results: [...results].reverse(),
+    });
     expect(await tableSnapshot()).toEqual(before);
   });
 
@@ -200,9 +209,13 @@ describe("raw results", () => {
       slotted: fc.boolean(),
       totalMs: fc.integer({ min: 0, max: 10_000_000 }).map((n) => n / 1000),
       pop: fc.oneof(fc.constant(null), text),
-      detail: fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== "__proto__"), fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)), {
-        maxKeys: 3,
-      }),
+      detail: fc.dictionary(
+        fc.string({ maxLength: 8 }).filter((k) => k !== "__proto__"),
+        fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)),
+        {
+          maxKeys: 3,
+        },
+      ),
     });
     let run = 0;
     await fc.assert(
@@ -270,7 +283,11 @@ describe("corrupt items", () => {
     ["text that is not JSON", () => ({ codec: { S: "d1" }, count: { N: "1" }, data: { B: encodePayloadText("[{") } })],
     [
       "a result of another minute",
-      () => ({ codec: { S: "d1" }, count: { N: "1" }, data: { B: encodePayloadText(JSON.stringify(resultSeries("2025-03-02T10:05:00.000Z", 1, 1))) } }),
+      () => ({
+        codec: { S: "d1" },
+        count: { N: "1" },
+        data: { B: encodePayloadText(JSON.stringify(resultSeries("2025-03-02T10:05:00.000Z", 1, 1))) },
+      }),
     ],
   ];
   for (const [what, attributes] of cases) {
@@ -279,7 +296,9 @@ describe("corrupt items", () => {
       await expect(embedded.store.queryResults({ since: "2025-03-02T10:00Z", until: "2025-03-02T11:00Z" })).rejects.toSatisfy(
         (err) => err instanceof StoreError && err.code === "store_corrupt" && /R#eu-central-1#2025-03-02T10/.test(err.message),
       );
-      await expect(embedded.store.rollUp(rollupRange("2025-03-02T10:00Z", "2025-03-02T10:01Z"))).rejects.toMatchObject({ code: "store_corrupt" });
+      await expect(embedded.store.rollUp(rollupRange("2025-03-02T10:00Z", "2025-03-02T10:01Z"))).rejects.toMatchObject({
+        code: "store_corrupt",
+      });
     });
   }
 
@@ -297,11 +316,15 @@ describe("corrupt items", () => {
       { total: { N: "7" } },
     ];
     for (const variant of variants) {
-      await embedded.client.send(new PutItemCommand({ TableName: "popwatch", Item: { ...stored!, pk: { S: pk }, sk: { S: sk }, ...variant } }));
+      await embedded.client.send(
+        new PutItemCommand({ TableName: "popwatch", Item: { ...stored!, pk: { S: pk }, sk: { S: sk }, ...variant } }),
+      );
       await expect(
         embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-02T10:00Z", to: "2025-03-02T10:01Z" }),
       ).rejects.toMatchObject({ name: "StoreError", code: "store_corrupt" });
-      await expect(embedded.store.rollUp({ region: REGION, granularity: "hour", from: "2025-03-02T10:00Z", to: "2025-03-02T11:00Z" })).rejects.toMatchObject({
+      await expect(
+        embedded.store.rollUp({ region: REGION, granularity: "hour", from: "2025-03-02T10:00Z", to: "2025-03-02T11:00Z" }),
+      ).rejects.toMatchObject({
         code: "store_corrupt",
       });
     }
@@ -347,7 +370,12 @@ describe("rollups", () => {
       expect(days).toEqual(rollupResults(results, { region: REGION, granularity: "day" }).slice(0, 1));
     }
 
-    const regionHours = await embedded.store.queryRegionRollups({ region: REGION, granularity: "hour", from: "2025-03-01T23:30Z", to: "2025-03-02T01:00Z" });
+    const regionHours = await embedded.store.queryRegionRollups({
+      region: REGION,
+      granularity: "hour",
+      from: "2025-03-01T23:30Z",
+      to: "2025-03-02T01:00Z",
+    });
     expect(regionHours.map((p) => [p.period, p.rollups.map((r) => `${r.target}/${r.kind}`)])).toEqual([
       ["2025-03-01T23", ["a/dns", "a/tcp", "b/dns"]],
       ["2025-03-02T00", ["a/dns", "a/tcp", "b/dns"]],
@@ -373,9 +401,19 @@ describe("rollups", () => {
       results: resultSeries("2025-03-02T10:01:00.000Z", 3, 1_000, { name: "other" }),
     });
     await embedded.store.rollUp(rollupRange("2025-03-02T10:00Z", "2025-03-02T10:02Z"));
-    const minutes = await embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-02T10:00Z", to: "2025-03-02T10:02Z" });
+    const minutes = await embedded.store.queryRollups({
+      ...SERIES,
+      granularity: "minute",
+      from: "2025-03-02T10:00Z",
+      to: "2025-03-02T10:02Z",
+    });
     expect(minutes.map((r) => r.minute)).toEqual(["2025-03-02T10:00"]);
-    const region = await embedded.store.queryRegionRollups({ region: REGION, granularity: "minute", from: "2025-03-02T10:00Z", to: "2025-03-02T10:05Z" });
+    const region = await embedded.store.queryRegionRollups({
+      region: REGION,
+      granularity: "minute",
+      from: "2025-03-02T10:00Z",
+      to: "2025-03-02T10:05Z",
+    });
     expect(region.map((p) => [p.period, p.rollups.map((r) => r.target)])).toEqual([
       ["2025-03-02T10:00", ["anycast-dns"]],
       ["2025-03-02T10:01", ["other"]],
@@ -429,7 +467,12 @@ describe("rollups", () => {
     await embedded.store.putResults({ region: REGION, invocationId: "second", results: results.slice(6) });
     const range = rollupRange("2025-03-02T10:00Z", "2025-03-02T10:01Z");
     await embedded.store.rollUp(range);
-    const [complete] = await embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-02T10:00Z", to: "2025-03-02T10:01Z" });
+    const [complete] = await embedded.store.queryRollups({
+      ...SERIES,
+      granularity: "minute",
+      from: "2025-03-02T10:00Z",
+      to: "2025-03-02T10:01Z",
+    });
     expect(complete).toEqual(rollupMinute(results, { region: REGION })[0]);
 
     // Half the raw results vanish (as when TTL removed some): the rebuild must not shrink the rollup.
@@ -439,7 +482,12 @@ describe("rollups", () => {
     expect(report.written).toEqual([]);
     expect(report.kept.map((r) => r.total)).toEqual([6]);
     expect(report.items).toEqual({ written: 0, kept: 1 });
-    const [stored] = await embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-02T10:00Z", to: "2025-03-02T10:01Z" });
+    const [stored] = await embedded.store.queryRollups({
+      ...SERIES,
+      granularity: "minute",
+      from: "2025-03-02T10:00Z",
+      to: "2025-03-02T10:01Z",
+    });
     expect(stored).toEqual(complete);
   });
 
@@ -499,7 +547,12 @@ describe("idempotency", () => {
     const stored = await embedded.store.queryResults({ since: "2025-03-01T12:00:00Z", until: "2025-03-01T12:01:00Z" });
     expect(stored).toHaveLength(12);
     expect(new Set(stored.map((r) => r.startedAt.slice(17, 19)))).toContain("03");
-    const [minute] = await embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-01T12:00Z", to: "2025-03-01T12:01Z" });
+    const [minute] = await embedded.store.queryRollups({
+      ...SERIES,
+      granularity: "minute",
+      from: "2025-03-01T12:00Z",
+      to: "2025-03-01T12:01Z",
+    });
     expect(minute?.total).toBe(12);
   });
 });
@@ -511,7 +564,11 @@ describe("deleteExpired", () => {
     const old = resultSeries(new Date(NOW - 10 * day).toISOString(), 10, 1_000); // raw kept 7 days: expired
     const recent = resultSeries(new Date(NOW - 1 * day).toISOString(), 10, 1_000, { name: "recent" });
     const ancient = resultSeries(new Date(NOW - 20 * day).toISOString(), 3, 1_000, { name: "ancient" });
-    for (const [invocationId, results] of [["old", old], ["recent", recent], ["ancient", ancient]] as const) {
+    for (const [invocationId, results] of [
+      ["old", old],
+      ["recent", recent],
+      ["ancient", ancient],
+    ] as const) {
       await store.putResults({ region: REGION, invocationId, results });
       const start = Date.parse(results[0]!.startedAt);
       await store.rollUp({ region: REGION, granularity: "minute", from: start, to: start + 60_000 });

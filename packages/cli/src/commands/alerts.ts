@@ -7,7 +7,7 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { renderTable } from "../output/probe-table";
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
 export const ALERTS_USAGE = `Usage: popwatch alerts [--history] [--limit N] [--json] [--data-dir DIR | --table NAME --aws-region R]
@@ -132,4 +132,3 @@ function burnOf(report: NonNullable<AlertState["report"]>): string {
 function time(iso: string | null): string {
   return iso === null ? "-" : `${iso.slice(0, 19).replace("T", " ")}Z`;
 }
-

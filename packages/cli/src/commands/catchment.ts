@@ -17,10 +17,9 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { CATCHMENT_FORMATS, type CatchmentFormat, renderCatchment } from "../output/catchment-render";
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
-import { parseFlags } from "./args";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseWhen } from "../time-flags";
-
+import { parseFlags } from "./args";
 
 export const CATCHMENT_USAGE = `Usage: popwatch catchment [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
                           [--bucket minute|hour|day] [--format table|json|csv | --json] [--config FILE]
@@ -88,9 +87,11 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   if (!(ROLLUP_GRANULARITIES as readonly string[]).includes(bucket)) {
     throw new UsageError(`--bucket: expected one of ${ROLLUP_GRANULARITIES.join(", ")}, got "${bucket}"`);
   }
-  if (values.json && values.format !== undefined && values.format !== "json") throw new UsageError("--json and --format exclude each other");
+  if (values.json && values.format !== undefined && values.format !== "json")
+    throw new UsageError("--json and --format exclude each other");
   const format = values.json ? "json" : (values.format ?? "table");
-  if (!(CATCHMENT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${CATCHMENT_FORMATS.join(", ")}, got "${format}"`);
+  if (!(CATCHMENT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--format: expected one of ${CATCHMENT_FORMATS.join(", ")}, got "${format}"`);
   const choice = storeChoice(values);
 
   let catalogue = createPopCatalogue();
@@ -124,7 +125,9 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   }
 
   if (entries.length === 0) {
-    io.stderr.write(`popwatch catchment: no rollups from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`);
+    io.stderr.write(
+      `popwatch catchment: no rollups from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`,
+    );
     return 0;
   }
   io.stdout.write(renderCatchment(format as CatchmentFormat, entries, catalogue));

@@ -2,7 +2,7 @@
 // minute on AWS, over every region the store holds (those `popwatch run`
 // wrote and those `popwatch import` loaded), so a team can try the whole
 // alert path locally: import → evaluate → alerts.
-import { runEvaluationCycle, summariseEvaluation, type EvaluationSummary } from "@popwatch/agent";
+import { type EvaluationSummary, runEvaluationCycle, summariseEvaluation } from "@popwatch/agent";
 import type { PopwatchConfig } from "@popwatch/core";
 import { createSinks } from "@popwatch/notify";
 import { loadConfig, reportConfigProblem } from "../config-file";
@@ -11,8 +11,8 @@ import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { renderEvaluationSummary } from "../output/evaluation-summary";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice, storeRegions } from "../store-flags";
-import { parseFlags } from "./args";
 import { parseWhen } from "../time-flags";
+import { parseFlags } from "./args";
 
 export const EVALUATE_USAGE = `Usage: popwatch evaluate [--config FILE] [--at WHEN] [--json] [--data-dir DIR | --table NAME --aws-region R]
 
@@ -80,7 +80,10 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
     const cycle = await runEvaluationCycle({ config, store: opened.store, alerts: opened.alerts, sinks, regions, now: nowMs });
     summary = summariseEvaluation(cycle, regions);
     for (const outcome of cycle.alerts.delivery.outcomes) {
-      if (!outcome.ok) io.stderr.write(`popwatch evaluate: ${outcome.notificationId} not delivered to ${outcome.sinkId}: ${outcome.code}: ${outcome.detail}${outcome.retryable ? " (kept for the next evaluation)" : ""}\n`);
+      if (!outcome.ok)
+        io.stderr.write(
+          `popwatch evaluate: ${outcome.notificationId} not delivered to ${outcome.sinkId}: ${outcome.code}: ${outcome.detail}${outcome.retryable ? " (kept for the next evaluation)" : ""}\n`,
+        );
     }
   } catch (err) {
     return reportStoreFailure(io, "evaluate", err);

@@ -3,15 +3,15 @@
 // so importing a file again overwrites the same items instead of adding.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { DAY_MS, DEFAULT_RETENTION_DAYS, MINUTE_MS, PROBE_KINDS, type RetentionDays, toEpochMs, toIsoInstant } from "@popwatch/core";
 import { storeRetention } from "@popwatch/agent";
+import { DAY_MS, DEFAULT_RETENTION_DAYS, MINUTE_MS, PROBE_KINDS, type RetentionDays, toEpochMs, toIsoInstant } from "@popwatch/core";
 import { DEFAULT_DATA_DIR, type ResultStore, type StoredResult } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { type OpenStore, openSharedStore } from "../local-store";
-import { parseFlags } from "./args";
 import { reportStoreFailure } from "../store-flags";
+import { parseFlags } from "./args";
 
 export const IMPORT_USAGE = `Usage: popwatch import [--data-dir DIR] [--region R] [--strict] [--config FILE] FILE.jsonl
 
@@ -66,12 +66,15 @@ export function parseImportLine(text: string, defaultRegion: string | undefined)
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: "expected a JSON object" };
   const line = value as Record<string, unknown>;
-  const problem = (field: string, expected: string) => ({ error: `${field}: expected ${expected}, got ${JSON.stringify(line[field]) ?? "nothing"}` });
+  const problem = (field: string, expected: string) => ({
+    error: `${field}: expected ${expected}, got ${JSON.stringify(line[field]) ?? "nothing"}`,
+  });
 
   if (!(PROBE_KINDS as readonly unknown[]).includes(line.kind)) return problem("kind", `one of ${PROBE_KINDS.join(", ")}`);
   if (typeof line.target !== "string" || line.target === "") return problem("target", "an address:port string");
   if (typeof line.address !== "string") return problem("address", "a string");
-  if (!(Number.isInteger(line.port) && (line.port as number) >= 0 && (line.port as number) <= 65535)) return problem("port", "a port number");
+  if (!(Number.isInteger(line.port) && (line.port as number) >= 0 && (line.port as number) <= 65535))
+    return problem("port", "a port number");
   if (!(line.name === undefined || line.name === null || typeof line.name === "string")) return problem("name", "a string or null");
   if (typeof line.ok !== "boolean") return problem("ok", "true or false");
   const timings = line.timings as Record<string, unknown> | null | undefined;
@@ -84,7 +87,10 @@ export function parseImportLine(text: string, defaultRegion: string | undefined)
   }
   const failure = line.failure as Record<string, unknown> | null | undefined;
   if (line.ok && !(failure === null || failure === undefined)) return problem("failure", "null when ok is true");
-  if (!line.ok && !(typeof failure === "object" && failure !== null && typeof failure.code === "string" && typeof failure.message === "string")) {
+  if (
+    !line.ok &&
+    !(typeof failure === "object" && failure !== null && typeof failure.code === "string" && typeof failure.message === "string")
+  ) {
     return problem("failure", 'an object with "code" and "message" when ok is false');
   }
   const region = line.region ?? defaultRegion;
@@ -99,7 +105,11 @@ export function parseImportLine(text: string, defaultRegion: string | undefined)
   const time = instant("time");
   const slotAt = instant("slotAt");
   const startedAt = instant("startedAt");
-  for (const [field, parsed] of [["time", time], ["slotAt", slotAt], ["startedAt", startedAt]] as const) {
+  for (const [field, parsed] of [
+    ["time", time],
+    ["slotAt", slotAt],
+    ["startedAt", startedAt],
+  ] as const) {
     if (parsed === null) return problem(field, "an ISO 8601 time");
   }
   const slot = time ?? slotAt ?? startedAt;
@@ -126,7 +136,9 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? "missing FILE: popwatch import FILE.jsonl" : `one FILE expected, got ${positionals.length}`);
+    throw new UsageError(
+      positionals.length === 0 ? "missing FILE: popwatch import FILE.jsonl" : `one FILE expected, got ${positionals.length}`,
+    );
   }
   const file = positionals[0]!;
   if (values.region !== undefined && !REGION_PATTERN.test(values.region)) {
@@ -188,7 +200,9 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
         "\n",
     );
     if (expired) {
-      io.stderr.write(`popwatch import: some results are older than the raw retention (${retentionDays.raw} d): the next expiry pass of "popwatch run" deletes them (their rollups stay longer)\n`);
+      io.stderr.write(
+        `popwatch import: some results are older than the raw retention (${retentionDays.raw} d): the next expiry pass of "popwatch run" deletes them (their rollups stay longer)\n`,
+      );
     }
     return bad > 0 ? 1 : 0;
   } catch (err) {
@@ -240,4 +254,3 @@ async function writeImported(store: ResultStore, lines: readonly ImportedLine[],
   }
   return rollups;
 }
-

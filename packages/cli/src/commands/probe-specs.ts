@@ -78,7 +78,12 @@ export function buildProbeSpecs(request: ProbeRequest, address: string, hostname
       ...(kinds.has("tcp") && { tcp: { port: request.port ?? (request.plain ? DEFAULT_PORTS.http : DEFAULT_PORTS.https) } }),
       ...(kinds.has("tls") && { tls: { port: request.port ?? DEFAULT_PORTS.tls, alpn: request.alpn, ...trust } }),
       ...(kinds.has("http") && {
-        http: { ...(request.port !== undefined && { port: request.port }), scheme: request.plain ? "http" : "https", path: request.path, ...trust },
+        http: {
+          ...(request.port !== undefined && { port: request.port }),
+          scheme: request.plain ? "http" : "https",
+          path: request.path,
+          ...trust,
+        },
       }),
     },
   });

@@ -1,14 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import {
-  type Failure,
-  PROBE_KINDS,
-  type ProbeKind,
-  type ProbeResult,
-  createPopIdentifier,
-  formatEndpoint,
-} from "@popwatch/core";
+import { type Failure, PROBE_KINDS, type ProbeKind, type ProbeResult, createPopIdentifier, formatEndpoint } from "@popwatch/core";
 import { classifyError, runProbes } from "@popwatch/probes";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -93,7 +86,11 @@ export function parseProbeArgs(argv: string[]): { request: ProbeRequest; timeout
   const { values, positionals } = parseFlags(argv, OPTIONS, true);
   if (values.help) return "help";
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? "missing target: popwatch probe <ip-or-host>" : `one target expected, got ${positionals.length}: ${positionals.join(" ")}`);
+    throw new UsageError(
+      positionals.length === 0
+        ? "missing target: popwatch probe <ip-or-host>"
+        : `one target expected, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
   }
   const target = positionals[0]!;
   validateTarget(target);
@@ -104,7 +101,8 @@ export function parseProbeArgs(argv: string[]): { request: ProbeRequest; timeout
   const kinds: ProbeKind[] = named.length > 0 ? named : defaultKinds(plain);
   if (plain && values.tls) throw new UsageError("--plain and --tls contradict each other");
   const pins = (values.pin ?? []).map((pin) => pin.replace(/:/g, "").toLowerCase());
-  for (const pin of pins) if (!/^[0-9a-f]{64}$/.test(pin)) throw new UsageError(`--pin: expected a SHA-256 fingerprint (64 hex digits), got "${pin}"`);
+  for (const pin of pins)
+    if (!/^[0-9a-f]{64}$/.test(pin)) throw new UsageError(`--pin: expected a SHA-256 fingerprint (64 hex digits), got "${pin}"`);
   const sni = values.sni;
   if (sni !== undefined && (sni === "" || isIP(sni) !== 0)) throw new UsageError(`--sni: expected a hostname, got "${sni}"`);
   const port = parseInteger("port", values.port, 1, 65535);
@@ -123,7 +121,10 @@ export function parseProbeArgs(argv: string[]): { request: ProbeRequest; timeout
     path: values.path ?? "/",
     caPems: (values.ca ?? []).map(readPem),
     pins,
-    alpn: (values.alpn ?? "h2,http/1.1").split(",").map((p) => p.trim()).filter(Boolean),
+    alpn: (values.alpn ?? "h2,http/1.1")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
   };
   if (!request.path.startsWith("/")) throw new UsageError(`--path: must start with "/", got "${request.path}"`);
   return { request, timeoutMs: parseInteger("timeout", values.timeout, 1, 600_000) ?? 5000, json: values.json ?? false };
@@ -132,18 +133,21 @@ export function parseProbeArgs(argv: string[]): { request: ProbeRequest; timeout
 /** Results for a target whose name did not resolve: every kind fails the same way, nothing is sent. */
 function unresolvedResults(request: ProbeRequest, failure: Failure): ProbeResult[] {
   // Only the kinds and ports matter here; the placeholder address is never contacted.
-  return buildProbeSpecs(request, "0.0.0.0", request.target).map((spec) => ({
-    kind: spec.kind,
-    target: formatEndpoint(request.target, spec.port),
-    address: "",
-    port: spec.port,
-    name: request.target,
-    ok: false,
-    startedAt: new Date().toISOString(),
-    timings: { totalMs: 0 },
-    pop: null,
-    failure,
-  }) as ProbeResult);
+  return buildProbeSpecs(request, "0.0.0.0", request.target).map(
+    (spec) =>
+      ({
+        kind: spec.kind,
+        target: formatEndpoint(request.target, spec.port),
+        address: "",
+        port: spec.port,
+        name: request.target,
+        ok: false,
+        startedAt: new Date().toISOString(),
+        timings: { totalMs: 0 },
+        pop: null,
+        failure,
+      }) as ProbeResult,
+  );
 }
 
 export interface ProbeCommandDeps {

@@ -13,8 +13,8 @@ import { type BuiltReport, buildReport } from "../report/build";
 import { renderHtmlReport } from "../report/render-html";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "../report/render-text";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice, storeRegions } from "../store-flags";
-import { parseFlags } from "./args";
 import { parseWhen } from "../time-flags";
+import { parseFlags } from "./args";
 
 export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--until WHEN] [--slo NAME] [--region R] [--series]
                        [--format table|json|csv|markdown | --json | --html FILE]
@@ -91,11 +91,14 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   if (nowMs > clockMs) throw new UsageError("--until must not be in the future");
   const sinceMs = parseWhen("since", values.since ?? "1d", nowMs);
   if (sinceMs >= nowMs) throw new UsageError("--since must be in the past");
-  if (values.json && values.format !== undefined && values.format !== "json") throw new UsageError("--json and --format exclude each other");
-  if (values.html !== undefined && (values.json || values.format !== undefined)) throw new UsageError("--html and --format/--json exclude each other");
+  if (values.json && values.format !== undefined && values.format !== "json")
+    throw new UsageError("--json and --format exclude each other");
+  if (values.html !== undefined && (values.json || values.format !== undefined))
+    throw new UsageError("--html and --format/--json exclude each other");
   if (values.html === "") throw new UsageError("--html: expected a file name");
   const format = values.json ? "json" : (values.format ?? "table");
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(", ")}, got "${format}"`);
+  if (!(REPORT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(", ")}, got "${format}"`);
   const choice = storeChoice(values);
 
   let config: PopwatchConfig;

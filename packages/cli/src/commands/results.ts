@@ -3,7 +3,7 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
-import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, storeChoice, reportStoreFailure } from "../store-flags";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseWhen } from "../time-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
@@ -78,7 +78,9 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     if (values.json) {
       for (const result of results) io.stdout.write(`${JSON.stringify(result)}\n`);
     } else if (results.length === 0) {
-      io.stderr.write(`popwatch results: no results from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`);
+      io.stderr.write(
+        `popwatch results: no results from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`,
+      );
     } else {
       io.stdout.write(formatResultsTable(results));
     }
@@ -89,4 +91,3 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     await opened.close();
   }
 }
-

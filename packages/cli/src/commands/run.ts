@@ -3,6 +3,8 @@
 // invocation of runInvocation runs its rounds into the embedded store, filed
 // under config.localRegion. The same code path as the Lambda, so a local run
 // produces exactly what a deployment would.
+
+import { setTimeout as delay } from "node:timers/promises";
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   type InvocationSummary,
@@ -19,7 +21,6 @@ import {
 import { MINUTE_MS, type PopwatchConfig, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
 import { type Sink, createSinks } from "@popwatch/notify";
 import { DEFAULT_DATA_DIR, type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
-import { setTimeout as delay } from "node:timers/promises";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { type OpenStore, openOwnedStore } from "../local-store";
@@ -105,7 +106,17 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
     }
     try {
       const now = deps.now ?? Date.now;
-      const options: LoopOptions = { config, store: opened.store, alerts: opened.alerts, where: opened.where, io, json, isTTY, signal: stop.signal, now };
+      const options: LoopOptions = {
+        config,
+        store: opened.store,
+        alerts: opened.alerts,
+        where: opened.where,
+        io,
+        json,
+        isTTY,
+        signal: stop.signal,
+        now,
+      };
       return values.once ? await runOnce(options) : await runForever(options);
     } catch (err) {
       if (err instanceof StoreError) return reportStoreFailure(io, "run", err, "", "store failed");
@@ -335,9 +346,13 @@ function problemsOnly(io: Io, json: boolean): Logger {
 
 function reportIncomplete(io: Io, summary: InvocationSummary, where: string): number {
   for (const problem of summary.errors) {
-    io.stderr.write(`popwatch run: store error (${problem.code}) while ${problem.stage === "write" ? "writing results" : "rebuilding rollups"}: ${problem.message}\n`);
+    io.stderr.write(
+      `popwatch run: store error (${problem.code}) while ${problem.stage === "write" ? "writing results" : "rebuilding rollups"}: ${problem.message}\n`,
+    );
   }
-  io.stderr.write(`popwatch run: ${summary.written} of ${summary.results} results of the last invocation written; everything acknowledged earlier stays in ${where}\n`);
+  io.stderr.write(
+    `popwatch run: ${summary.written} of ${summary.results} results of the last invocation written; everything acknowledged earlier stays in ${where}\n`,
+  );
   return 1;
 }
 

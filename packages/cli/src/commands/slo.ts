@@ -8,13 +8,13 @@ import {
   type SloPeriod,
   type WindowName,
   compareRational,
+  divideRational,
   evaluateSlo,
   isSloPeriod,
   isWindowName,
   parseDecimal,
   rational,
   rationalToNumber,
-  divideRational,
 } from "@popwatch/core";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -91,7 +91,8 @@ export async function sloCheckCommand(argv: string[], io: Io): Promise<number> {
   const objective = parseObjective(values.objective);
   const period = values.period ?? "30d";
   if (!isSloPeriod(period)) throw new UsageError(`--period: expected one of ${SLO_PERIODS.join(", ")}, got "${period}"`);
-  if (values.counts === undefined || values.counts.length === 0) throw new UsageError("--counts is required (e.g. --counts 1h=15/1000,5m=2/80)");
+  if (values.counts === undefined || values.counts.length === 0)
+    throw new UsageError("--counts is required (e.g. --counts 1h=15/1000,5m=2/80)");
   const counts = parseCounts(values.counts, period);
   const minEvents = parseMinEvents(values["min-events"]);
 
@@ -149,7 +150,8 @@ function parseCounts(entries: readonly string[], period: SloPeriod): Partial<Rec
 
 function parseMinEvents(text: string | undefined): number {
   if (text === undefined) return 0;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--min-events: expected a non-negative integer, got "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new UsageError(`--min-events: expected a non-negative integer, got "${text}"`);
   return Number(text);
 }
 
@@ -183,7 +185,10 @@ function formatCheck(
   evaluation: SloEvaluation,
 ): string {
   const objectiveNumber = rationalToNumber(objective);
-  const lines: string[] = [`objective ${formatPercent(objectiveNumber)} over ${period}: error budget ${formatPercent(1 - objectiveNumber)} of events`, ""];
+  const lines: string[] = [
+    `objective ${formatPercent(objectiveNumber)} over ${period}: error budget ${formatPercent(1 - objectiveNumber)} of events`,
+    "",
+  ];
 
   const windows = WINDOW_ORDER.filter((w) => counts[w] !== undefined);
   lines.push(
@@ -192,7 +197,12 @@ function formatCheck(
       windows.map((w) => {
         const c = counts[w]!;
         const burn = evaluation.burnRates[w as keyof SloEvaluation["burnRates"]] ?? null;
-        return [w, `${c.bad}/${c.total}`, c.total === 0 ? "-" : formatPercent(c.bad / c.total), burn === null ? "- (no events)" : `${formatNumber(burn)}×`];
+        return [
+          w,
+          `${c.bad}/${c.total}`,
+          c.total === 0 ? "-" : formatPercent(c.bad / c.total),
+          burn === null ? "- (no events)" : `${formatNumber(burn)}×`,
+        ];
       }),
     ),
   );
@@ -204,7 +214,8 @@ function formatCheck(
         const name = rule.rule === "exhaustion" ? `${rule.long} exhaustion ≤24h` : `${rule.long} & ${rule.short}`;
         const burn = (b: number | null) => (b === null ? "-" : `${formatNumber(b)}×`);
         let status: string = STATUS_TEXT[rule.status];
-        if (rule.status === "held_back") status += ` (${rule.long} has ${rule.longEvents ?? 0} events, fewer than --min-events ${minEvents})`;
+        if (rule.status === "held_back")
+          status += ` (${rule.long} has ${rule.longEvents ?? 0} events, fewer than --min-events ${minEvents})`;
         if (rule.status === "no_data") status += ` (no events for ${rule.missing.join(", ")})`;
         return [
           name,
@@ -218,9 +229,9 @@ function formatCheck(
     ),
   );
 
-  const remaining =
-    evaluation.budgetRemaining === null ? `unknown (give ${period}=BAD/TOTAL)` : formatPercent(evaluation.budgetRemaining);
-  const exhaustion = evaluation.timeToExhaustionMs === null ? "" : `; at the 1h burn rate it is spent in ${formatDuration(evaluation.timeToExhaustionMs)}`;
+  const remaining = evaluation.budgetRemaining === null ? `unknown (give ${period}=BAD/TOTAL)` : formatPercent(evaluation.budgetRemaining);
+  const exhaustion =
+    evaluation.timeToExhaustionMs === null ? "" : `; at the 1h burn rate it is spent in ${formatDuration(evaluation.timeToExhaustionMs)}`;
   lines.push(`budget remaining (${period}): ${remaining}${exhaustion}`);
   lines.push(
     evaluation.firing.length === 0

@@ -1,5 +1,5 @@
-import { type PopwatchConfig, roundIntervalMs } from "@popwatch/core";
 import { probeSpecsOf } from "@popwatch/agent";
+import { type PopwatchConfig, roundIntervalMs } from "@popwatch/core";
 import { type LoadedConfig, loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { parseFlags } from "./args";

@@ -24,7 +24,16 @@ function renderCsv(entries: readonly Catchment[]): string {
     const pops = Object.keys(e.counts);
     if (pops.length === 0) rows.push([e.target, e.region, "", "0", "", "false", String(e.total), String(e.unidentified)]);
     for (const pop of pops) {
-      rows.push([e.target, e.region, pop, String(e.counts[pop]), String(e.shares[pop]), String(pop === e.dominant), String(e.total), String(e.unidentified)]);
+      rows.push([
+        e.target,
+        e.region,
+        pop,
+        String(e.counts[pop]),
+        String(e.shares[pop]),
+        String(pop === e.dominant),
+        String(e.total),
+        String(e.unidentified),
+      ]);
     }
   }
   return csvLines(rows);
@@ -57,17 +66,16 @@ function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue): s
         }),
       ]),
     );
-    const changes = rows.flatMap((row) => row.changes.map((c) => `  ${row.region}  ${c.at.slice(0, 16).replace("T", " ")}Z  ${c.from} -> ${c.to}`));
+    const changes = rows.flatMap((row) =>
+      row.changes.map((c) => `  ${row.region}  ${c.at.slice(0, 16).replace("T", " ")}Z  ${c.from} -> ${c.to}`),
+    );
     const places = pops.map((pop) => {
       const site = catalogue.resolve(pop);
       return site === null ? `${pop} (not in catalogue)` : `${pop} ${[site.city, site.country].filter(Boolean).join(", ")}`;
     });
     blocks.push(
-      `${target}\n${table}` +
-        (changes.length > 0 ? `dominant PoP changes:\n${changes.join("\n")}\n` : "") +
-        `PoPs: ${places.join("; ")}\n`,
+      `${target}\n${table}` + (changes.length > 0 ? `dominant PoP changes:\n${changes.join("\n")}\n` : "") + `PoPs: ${places.join("; ")}\n`,
     );
   }
   return `${blocks.join("\n")}\n* dominant PoP (most answers); shares are of answers that identified a PoP\n`;
 }
-

@@ -23,13 +23,19 @@ export function keyFacts(result: ProbeResult): string {
   const facts: string[] = [];
   switch (result.kind) {
     case "dns": {
-      const flags = result.flags ? Object.entries(result.flags).filter(([, on]) => on).map(([flag]) => flag) : [];
+      const flags = result.flags
+        ? Object.entries(result.flags)
+            .filter(([, on]) => on)
+            .map(([flag]) => flag)
+        : [];
       const transport = result.tcpFallback ? "udp→tcp" : result.transport;
       if (result.rcode) facts.push(`${result.rcode}${flags.length ? ` [${flags.join(" ")}]` : ""}`);
       if (transport) facts.push(transport);
       if (result.answers) {
         const first = result.answers[0];
-        facts.push(`${result.answers.length} answer${result.answers.length === 1 ? "" : "s"}${first ? `: ${first.type} ${truncate(first.data, 40)}` : ""}`);
+        facts.push(
+          `${result.answers.length} answer${result.answers.length === 1 ? "" : "s"}${first ? `: ${first.type} ${truncate(first.data, 40)}` : ""}`,
+        );
       }
       if (result.nsid !== undefined && result.nsid !== null) facts.push(`nsid "${result.nsid}"`);
       else if (result.nsidHex) facts.push(`nsid 0x${result.nsidHex}`);
@@ -48,11 +54,13 @@ export function keyFacts(result: ProbeResult): string {
         facts.push(truncate(cert.subject, 40));
         facts.push(`${Math.floor(cert.daysLeft)} days left`);
       }
-      if (result.verified !== undefined) facts.push(result.verified ? `verified (${result.verification})` : `not verified: ${result.verifyError ?? "unknown"}`);
+      if (result.verified !== undefined)
+        facts.push(result.verified ? `verified (${result.verification})` : `not verified: ${result.verifyError ?? "unknown"}`);
       break;
     }
     case "http":
-      if (result.status !== undefined && result.status !== null) facts.push(`${result.status}${result.httpVersion ? ` HTTP/${result.httpVersion}` : ""}`);
+      if (result.status !== undefined && result.status !== null)
+        facts.push(`${result.status}${result.httpVersion ? ` HTTP/${result.httpVersion}` : ""}`);
       if (result.bodyBytes !== undefined) facts.push(`${result.bodyBytes} B${result.bodyTruncated ? " (capped)" : ""}`);
       if (result.tls?.protocol) facts.push(result.tls.protocol);
       break;
@@ -83,7 +91,10 @@ export const RESULT_HEADER = ["OK", "POP", "SOURCE", "TIMINGS (ms)", "DETAILS"];
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd();
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 

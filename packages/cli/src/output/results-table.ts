@@ -10,6 +10,12 @@ function shortTime(iso: string): string {
 export function formatResultsTable(results: readonly StoredResult[]): string {
   return renderTable(
     ["TIME", "REGION", "KIND", "TARGET", ...RESULT_HEADER],
-    results.map((r) => [shortTime(r.slotAt ?? r.startedAt), r.region, r.kind, r.name ? `${r.name} (${r.target})` : r.target, ...resultCells(r)]),
+    results.map((r) => [
+      shortTime(r.slotAt ?? r.startedAt),
+      r.region,
+      r.kind,
+      r.name ? `${r.name} (${r.target})` : r.target,
+      ...resultCells(r),
+    ]),
   );
 }

@@ -62,7 +62,11 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   const inRegion = (region: string) => request.region === undefined || region === request.region;
 
   const window = { from: sinceMs, to: nowMs };
-  const results = await store.queryResults({ since: sinceMs, until: nowMs, ...(request.region === undefined ? {} : { region: request.region }) });
+  const results = await store.queryResults({
+    since: sinceMs,
+    until: nowMs,
+    ...(request.region === undefined ? {} : { region: request.region }),
+  });
   // Detours are judged against every PoP any region saw, so catchment reads every region even for one --region.
   const catchmentRegions = [...new Set([...regions, ...results.map((r) => r.region)])].sort(compareStrings);
   const shownRegions = catchmentRegions.filter(inRegion);
@@ -107,7 +111,11 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
       };
     });
 
-  const failovers = analyzeFailovers(results, { minStableSamples: config.analytics.failoverMinStableSamples, window, now: nowMs }).failovers;
+  const failovers = analyzeFailovers(results, {
+    minStableSamples: config.analytics.failoverMinStableSamples,
+    window,
+    now: nowMs,
+  }).failovers;
   const catalogue = createPopCatalogue(config.popCatalogue);
   const rtts = minRtts(results, { window });
   const spanRollups = new Map<string, Rollup[]>(catchmentRegions.map((region) => [region, read.view.span(region, catchmentSpan)]));
@@ -123,7 +131,9 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
     generatedAt: new Date(nowMs).toISOString(),
     endsAt: new Date(endMs).toISOString(),
     slos,
-    ...(config.slos.length === 0 || request.series ? { series: seriesRows(shownRegions.map((region) => spanRollups.get(region) ?? [])) } : {}),
+    ...(config.slos.length === 0 || request.series
+      ? { series: seriesRows(shownRegions.map((region) => spanRollups.get(region) ?? [])) }
+      : {}),
     failovers: failovers.map((f) => ({
       target: f.target,
       kind: f.kind,
@@ -190,7 +200,17 @@ function seriesRows(regionRollups: readonly (readonly Rollup[])[]): ReportSeries
     const pops = popShares(group);
     const identified = pops.reduce((n, p) => n + p.count, 0);
     if (total === 0) continue;
-    rows.push({ target, kind, region, total, good, successRatio: good / total, latency: latencySummary(group), pops, unidentified: total - identified });
+    rows.push({
+      target,
+      kind,
+      region,
+      total,
+      good,
+      successRatio: good / total,
+      latency: latencySummary(group),
+      pops,
+      unidentified: total - identified,
+    });
   }
   return rows.sort((a, b) => compareStrings(a.target, b.target) || compareStrings(a.kind, b.kind) || compareStrings(a.region, b.region));
 }

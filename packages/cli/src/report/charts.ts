@@ -151,11 +151,14 @@ export function latencyCharts(rollups: readonly Rollup[], window: SeriesWindow, 
   for (const region of regionNames) {
     const buckets = grouped.get(region)!;
     const series = new Map<string, { target: string; kind: ProbeKind }>();
-    for (const rollup of buckets.flat()) series.set(JSON.stringify([rollup.target, rollup.kind]), { target: rollup.target, kind: rollup.kind });
+    for (const rollup of buckets.flat())
+      series.set(JSON.stringify([rollup.target, rollup.kind]), { target: rollup.target, kind: rollup.kind });
     const keys = [...series.keys()].sort();
     for (const key of keys) {
       const { target, kind } = series.get(key)!;
-      const sketches = buckets.map((inBucket) => mergeSketches(...inBucket.filter((r) => r.target === target && r.kind === kind).map((r) => r.latency)));
+      const sketches = buckets.map((inBucket) =>
+        mergeSketches(...inBucket.filter((r) => r.target === target && r.kind === kind).map((r) => r.latency)),
+      );
       if (sketches.every((sketch) => sketchCount(sketch) === 0)) continue;
       charts.push({
         kind: "latency",

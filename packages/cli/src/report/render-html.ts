@@ -50,20 +50,31 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const pageCharts: PageChart[] = [];
   const figure = (chart: TimeSeriesChart, caption: string): string => {
     const id = `chart-${pageCharts.length}`;
-    pageCharts.push({ id, kind: chart.kind, unit: chart.kind === "burn" ? "burn rate ×" : "ms", x: chart.x.map((ms) => ms / 1000), lines: chart.lines });
+    pageCharts.push({
+      id,
+      kind: chart.kind,
+      unit: chart.kind === "burn" ? "burn rate ×" : "ms",
+      x: chart.x.map((ms) => ms / 1000),
+      lines: chart.lines,
+    });
     return `<figure class="chart" id="${id}" data-chart-kind="${chart.kind}" data-scope="${escapeHtml(chart.scope)}"><figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`;
   };
 
-  const burnSection = charts.burn.length === 0
-    ? `<p class="empty">No SLO events in the window.</p>`
-    : `<div class="charts">${charts.burn.map((chart) => figure(chart, chart.scope === "pooled" ? "pooled (all regions)" : chart.scope)).join("")}</div>`;
+  const burnSection =
+    charts.burn.length === 0
+      ? `<p class="empty">No SLO events in the window.</p>`
+      : `<div class="charts">${charts.burn.map((chart) => figure(chart, chart.scope === "pooled" ? "pooled (all regions)" : chart.scope)).join("")}</div>`;
   const latencyByRegion = new Map<string, TimeSeriesChart[]>();
   for (const chart of charts.latency) latencyByRegion.set(chart.scope, [...(latencyByRegion.get(chart.scope) ?? []), chart]);
-  const latencySection = charts.latency.length === 0
-    ? `<p class="empty">No latencies in the window.</p>`
-    : [...latencyByRegion]
-        .map(([region, list]) => `<h3>${escapeHtml(region)}</h3><div class="charts">${list.map((chart) => figure(chart, `${chart.target ?? ""} (${chart.probeKind ?? ""})`)).join("")}</div>`)
-        .join("");
+  const latencySection =
+    charts.latency.length === 0
+      ? `<p class="empty">No latencies in the window.</p>`
+      : [...latencyByRegion]
+          .map(
+            ([region, list]) =>
+              `<h3>${escapeHtml(region)}</h3><div class="charts">${list.map((chart) => figure(chart, `${chart.target ?? ""} (${chart.probeKind ?? ""})`)).join("")}</div>`,
+          )
+          .join("");
 
   const data = { report, sinceMs: input.sinceMs, bucketMs: charts.window.bucketMs, catchments: input.catchments, charts: pageCharts };
   const since = isoMinute(new Date(input.sinceMs).toISOString());
@@ -119,11 +130,26 @@ ${findings(input)}
 
 function sloTable(rows: readonly ReportSlo[]): string {
   if (rows.length === 0) return `<p class="empty">No SLOs to report (add slos to the configuration).</p>`;
-  const header = ["SLO", "Scope", "Objective", "SLI", "Good/total", "Budget left", ...ALERT_WINDOWS, "Period", "Page", "Ticket", "p50/p95/p99 ms", "Top PoPs"];
+  const header = [
+    "SLO",
+    "Scope",
+    "Objective",
+    "SLI",
+    "Good/total",
+    "Budget left",
+    ...ALERT_WINDOWS,
+    "Period",
+    "Page",
+    "Ticket",
+    "p50/p95/p99 ms",
+    "Top PoPs",
+  ];
   const body = rows.map((row) => {
     const thresholds = burnThresholds(row.period);
     const burnCell = (value: number | null | undefined) =>
-      value === null || value === undefined ? `<td class="num burn-none">-</td>` : `<td class="num ${burnClass(value, thresholds)}">${escapeHtml(formatNumber(value))}×</td>`;
+      value === null || value === undefined
+        ? `<td class="num burn-none">-</td>`
+        : `<td class="num ${burnClass(value, thresholds)}">${escapeHtml(formatNumber(value))}×</td>`;
     const alert = (severity: "page" | "ticket") => {
       const status = row.alerts[severity];
       // The stored state lags the evaluation until the evaluator runs; say when the rules already burn.
@@ -144,7 +170,14 @@ function sloTable(rows: readonly ReportSlo[]): string {
       alert("page") +
       alert("ticket") +
       `<td class="num">${escapeHtml(latency)}</td>` +
-      `<td>${row.topPops.length === 0 ? "-" : row.topPops.slice(0, 3).map((p) => `${escapeHtml(p.pop)} ${escapeHtml(formatPercent(p.share))}`).join(", ")}</td></tr>`
+      `<td>${
+        row.topPops.length === 0
+          ? "-"
+          : row.topPops
+              .slice(0, 3)
+              .map((p) => `${escapeHtml(p.pop)} ${escapeHtml(formatPercent(p.share))}`)
+              .join(", ")
+      }</td></tr>`
     );
   });
   return (
@@ -182,7 +215,8 @@ interface BurnThresholds {
 /** The lowest factor of the period's page rules and of its ticket rules (30d: 6 and 1). */
 function burnThresholds(period: SloPeriod): BurnThresholds {
   const rules = alertRulesFor(period);
-  const lowest = (severity: "page" | "ticket") => Math.min(...rules.filter((r) => r.severity === severity).map((r) => rationalToNumber(r.factor)));
+  const lowest = (severity: "page" | "ticket") =>
+    Math.min(...rules.filter((r) => r.severity === severity).map((r) => rationalToNumber(r.factor)));
   return { page: lowest("page"), ticket: lowest("ticket") };
 }
 
@@ -208,7 +242,11 @@ function catchmentTables(catchments: readonly Catchment[]): string {
       });
       return `<tr><td>${escapeHtml(row.region)}</td><td class="num">${row.total}</td><td class="num">${row.unidentified}</td><td class="num">${row.changes.length}</td>${cells.join("")}</tr>`;
     });
-    const changes = rows.flatMap((row) => row.changes.map((c) => `<li>${escapeHtml(row.region)} ${escapeHtml(isoMinute(c.at))}: ${escapeHtml(c.from)} → ${escapeHtml(c.to)}</li>`));
+    const changes = rows.flatMap((row) =>
+      row.changes.map(
+        (c) => `<li>${escapeHtml(row.region)} ${escapeHtml(isoMinute(c.at))}: ${escapeHtml(c.from)} → ${escapeHtml(c.to)}</li>`,
+      ),
+    );
     blocks.push(
       `<h3>${escapeHtml(target)}</h3>` +
         table(["Region", "Answers", "No PoP", "Changes", ...pops], body, "catchment") +
@@ -230,7 +268,16 @@ function findings(input: HtmlReportInput): string {
       : table(
           ["Target", "Kind", "Region", "From", "To", "At", "Convergence", "Resolution"],
           report.failovers.map((f) =>
-            row([f.target, f.kind, f.region, f.from, f.to, isoSecond(f.at), formatDuration(f.convergenceMs), formatDuration(f.resolutionMs)]),
+            row([
+              f.target,
+              f.kind,
+              f.region,
+              f.from,
+              f.to,
+              isoSecond(f.at),
+              formatDuration(f.convergenceMs),
+              formatDuration(f.resolutionMs),
+            ]),
           ),
         ) + `<p class="note">Converged within ${escapeHtml(formatDuration(input.thresholdMs))}: ${escapeHtml(convergence)}</p>`;
   const detours =
@@ -238,7 +285,18 @@ function findings(input: HtmlReportInput): string {
       ? `<p class="empty">None.</p>`
       : table(
           ["Target", "Region", "PoP", "Share", "Distance", "Nearest PoP", "Nearest", "Excess"],
-          report.detours.map((d) => row([d.target, d.region, d.pop, formatPercent(d.share), formatKm(d.distanceKm), d.nearestPop, formatKm(d.nearestKm), formatKm(d.excessKm)])),
+          report.detours.map((d) =>
+            row([
+              d.target,
+              d.region,
+              d.pop,
+              formatPercent(d.share),
+              formatKm(d.distanceKm),
+              d.nearestPop,
+              formatKm(d.nearestKm),
+              formatKm(d.excessKm),
+            ]),
+          ),
         );
   const impossible =
     report.impossibleRtts.length === 0
@@ -246,7 +304,16 @@ function findings(input: HtmlReportInput): string {
       : table(
           ["Target", "Region", "PoP", "Kind", "RTT", "Min possible", "Distance", "At"],
           report.impossibleRtts.map((f) =>
-            row([f.target, f.region, f.pop, f.kind, `${formatNumber(f.rttMs)} ms`, `${formatNumber(f.minRttMs)} ms`, formatKm(f.distanceKm), isoSecond(f.at)]),
+            row([
+              f.target,
+              f.region,
+              f.pop,
+              f.kind,
+              `${formatNumber(f.rttMs)} ms`,
+              `${formatNumber(f.minRttMs)} ms`,
+              formatKm(f.distanceKm),
+              isoSecond(f.at),
+            ]),
           ),
         );
   return (
@@ -272,7 +339,6 @@ function safeScriptText(text: string): string {
 function safeStyleText(text: string): string {
   return text.replace(/<\/(style)/gi, "<\\/$1");
 }
-
 
 const PAGE_STYLE = `
 :root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; }

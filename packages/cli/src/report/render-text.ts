@@ -24,7 +24,20 @@ export function renderReport(format: ReportFormat, report: Report, context: Repo
 
 type TableRenderer = (header: readonly string[], rows: readonly (readonly string[])[]) => string;
 
-const SLO_HEADER = ["SLO", "SCOPE", "OBJECTIVE", "SLI", "GOOD/TOTAL", "BUDGET LEFT", ...ALERT_WINDOWS, "PERIOD", "PAGE", "TICKET", "P50/P95/P99 MS", "TOP POPS"];
+const SLO_HEADER = [
+  "SLO",
+  "SCOPE",
+  "OBJECTIVE",
+  "SLI",
+  "GOOD/TOTAL",
+  "BUDGET LEFT",
+  ...ALERT_WINDOWS,
+  "PERIOD",
+  "PAGE",
+  "TICKET",
+  "P50/P95/P99 MS",
+  "TOP POPS",
+];
 
 function sloCells(row: ReportSlo): string[] {
   const burn = (value: number | null | undefined) => (value === null || value === undefined ? "-" : `${formatNumber(value)}×`);
@@ -47,7 +60,12 @@ function sloCells(row: ReportSlo): string[] {
     alert("page"),
     alert("ticket"),
     latency,
-    row.topPops.length === 0 ? "-" : row.topPops.slice(0, 3).map((p) => `${p.pop} ${formatPercent(p.share)}`).join(", "),
+    row.topPops.length === 0
+      ? "-"
+      : row.topPops
+          .slice(0, 3)
+          .map((p) => `${p.pop} ${formatPercent(p.share)}`)
+          .join(", "),
   ];
 }
 
@@ -74,11 +92,14 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
   const sections: string[] = [];
 
   // Without SLOs the per-target rows say what there is to say.
-  if (report.slos.length > 0 || report.series === undefined) sections.push(
-    heading(`SLOs: windows end ${isoMinute(report.endsAt)}; latency and PoPs since ${since}`) +
-      (report.slos.length === 0 ? "no SLOs to report (add slos to the configuration)\n" : table(SLO_HEADER, report.slos.map(sloCells))) +
-      (report.slos.length === 0 ? "" : note("burn rate 1× spends the budget exactly over the period; GOOD/TOTAL and SLI over the period")),
-  );
+  if (report.slos.length > 0 || report.series === undefined)
+    sections.push(
+      heading(`SLOs: windows end ${isoMinute(report.endsAt)}; latency and PoPs since ${since}`) +
+        (report.slos.length === 0 ? "no SLOs to report (add slos to the configuration)\n" : table(SLO_HEADER, report.slos.map(sloCells))) +
+        (report.slos.length === 0
+          ? ""
+          : note("burn rate 1× spends the budget exactly over the period; GOOD/TOTAL and SLI over the period")),
+    );
   if (report.series !== undefined) {
     sections.push(
       heading(`Targets since ${since}: per target, probe kind and region`) +
@@ -96,7 +117,16 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
       heading(`Failovers since ${since}`) +
         table(
           ["TARGET", "KIND", "REGION", "FROM", "TO", "AT", "CONVERGENCE", "RESOLUTION"],
-          report.failovers.map((f) => [f.target, f.kind, f.region, f.from, f.to, isoSecond(f.at), formatDuration(f.convergenceMs), formatDuration(f.resolutionMs)]),
+          report.failovers.map((f) => [
+            f.target,
+            f.kind,
+            f.region,
+            f.from,
+            f.to,
+            isoSecond(f.at),
+            formatDuration(f.convergenceMs),
+            formatDuration(f.resolutionMs),
+          ]),
         ) +
         note(`converged within ${within}: ${convergence}`),
     );
@@ -106,7 +136,16 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
       heading(`Detours since ${since}: served by a PoP far beyond the nearest one`) +
         table(
           ["TARGET", "REGION", "POP", "SHARE", "DISTANCE", "NEAREST POP", "NEAREST", "EXCESS"],
-          report.detours.map((d) => [d.target, d.region, d.pop, formatPercent(d.share), formatKm(d.distanceKm), d.nearestPop, formatKm(d.nearestKm), formatKm(d.excessKm)]),
+          report.detours.map((d) => [
+            d.target,
+            d.region,
+            d.pop,
+            formatPercent(d.share),
+            formatKm(d.distanceKm),
+            d.nearestPop,
+            formatKm(d.nearestKm),
+            formatKm(d.excessKm),
+          ]),
         ),
     );
   }
@@ -115,7 +154,16 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
       heading(`Impossible RTTs since ${since}: faster than light in fibre to the PoP they are attributed to`) +
         table(
           ["TARGET", "REGION", "POP", "KIND", "RTT", "MIN POSSIBLE", "DISTANCE", "AT"],
-          report.impossibleRtts.map((f) => [f.target, f.region, f.pop, f.kind, `${formatNumber(f.rttMs)} ms`, `${formatNumber(f.minRttMs)} ms`, formatKm(f.distanceKm), isoSecond(f.at)]),
+          report.impossibleRtts.map((f) => [
+            f.target,
+            f.region,
+            f.pop,
+            f.kind,
+            `${formatNumber(f.rttMs)} ms`,
+            `${formatNumber(f.minRttMs)} ms`,
+            formatKm(f.distanceKm),
+            isoSecond(f.at),
+          ]),
         ),
     );
   }
@@ -175,7 +223,19 @@ function renderCsv(report: Report): string {
   ]);
   if (report.series !== undefined && report.series.length > 0) {
     blocks.push([
-      ["series_target", "kind", "region", "good", "total", "success_ratio", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "pops", "unidentified"],
+      [
+        "series_target",
+        "kind",
+        "region",
+        "good",
+        "total",
+        "success_ratio",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+        "pops",
+        "unidentified",
+      ],
       ...report.series.map((row) => [
         row.target,
         row.kind,
@@ -204,15 +264,32 @@ function renderCsv(report: Report): string {
   if (report.detours.length > 0) {
     blocks.push([
       ["detour_target", "region", "pop", "share", "distance_km", "nearest_pop", "nearest_km", "excess_km"],
-      ...report.detours.map((d) => [d.target, d.region, d.pop, String(d.share), String(d.distanceKm), d.nearestPop, String(d.nearestKm), String(d.excessKm)]),
+      ...report.detours.map((d) => [
+        d.target,
+        d.region,
+        d.pop,
+        String(d.share),
+        String(d.distanceKm),
+        d.nearestPop,
+        String(d.nearestKm),
+        String(d.excessKm),
+      ]),
     ]);
   }
   if (report.impossibleRtts.length > 0) {
     blocks.push([
       ["impossible_rtt_target", "region", "pop", "kind", "at", "rtt_ms", "min_rtt_ms", "distance_km"],
-      ...report.impossibleRtts.map((f) => [f.target, f.region, f.pop, f.kind, f.at, String(f.rttMs), String(f.minRttMs), String(f.distanceKm)]),
+      ...report.impossibleRtts.map((f) => [
+        f.target,
+        f.region,
+        f.pop,
+        f.kind,
+        f.at,
+        String(f.rttMs),
+        String(f.minRttMs),
+        String(f.distanceKm),
+      ]),
     ]);
   }
   return blocks.map(csvLines).join("\n");
 }
-

@@ -56,7 +56,10 @@ export const ANYCAST_SHORT_WINDOW_MS: Readonly<Record<AnycastCondition, number>>
  */
 export const CATCHMENT_SHIFT_MIN_SHARE = 0.5;
 
-const SEVERITY_OF: Readonly<Record<Exclude<AnycastCondition, "flapping">, AlertSeverity>> = { "catchment-shift": "ticket", detour: "ticket" };
+const SEVERITY_OF: Readonly<Record<Exclude<AnycastCondition, "flapping">, AlertSeverity>> = {
+  "catchment-shift": "ticket",
+  detour: "ticket",
+};
 
 /** Severity each condition alerts with under this config; conditions turned off are absent. */
 export function anycastAlertSeverities(config: Pick<AnalyticsConfig, "alerts">): Partial<Record<AnycastCondition, AlertSeverity>> {
@@ -167,7 +170,9 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
     });
   };
 
-  const cells = [...targets].sort(compareStrings).flatMap((target) => [...regions].sort(compareStrings).map((region) => ({ target, region })));
+  const cells = [...targets]
+    .sort(compareStrings)
+    .flatMap((target) => [...regions].sort(compareStrings).map((region) => ({ target, region })));
 
   if (severities["catchment-shift"] !== undefined) {
     for (const { target, region } of cells) {
@@ -220,7 +225,15 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
         target,
         region,
         { burning: worst.changes >= threshold, heldBack: events < minEvents, shortWindowClean: short.changes === 0 },
-        { condition: "flapping", target, changesPerHour: worst.changes, kind: worst.kind, threshold, shortWindowChanges: short.changes, recentEvents: events },
+        {
+          condition: "flapping",
+          target,
+          changesPerHour: worst.changes,
+          kind: worst.kind,
+          threshold,
+          shortWindowChanges: short.changes,
+          recentEvents: events,
+        },
       );
     }
   }
@@ -250,7 +263,8 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
     for (const { target, region } of cells) {
       const here = recent.get(cellKey(target, region));
       const serving = dominance(here);
-      const item = serving.pop === null ? undefined : audit.items.find((i) => i.target === target && i.region === region && i.pop === serving.pop);
+      const item =
+        serving.pop === null ? undefined : audit.items.find((i) => i.target === target && i.region === region && i.pop === serving.pop);
       const burning = item?.reasons.includes("distance") === true;
       observe(
         "detour",

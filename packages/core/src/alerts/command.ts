@@ -1,6 +1,6 @@
 // The CLI command a notification points its receiver to: where to look next.
 import type { AlertSubject } from "./key";
-import { POOLED_SCOPE, type AnycastCondition } from "./schema";
+import { type AnycastCondition, POOLED_SCOPE } from "./schema";
 
 /** `scope` narrows the command to one region; an SLO's pooled scope is every region. */
 export function alertCommand(subject: AlertSubject, scope?: string): string {

@@ -22,11 +22,17 @@ import { PopwatchCoreError } from "../errors";
 import { toEpochMs } from "../rollup/period";
 import { MINUTE_MS } from "../time";
 import { alertCommand } from "./command";
-import { type AlertKey, type AlertSubject, alertKeyString, alertName, alertSubject, decodeAlertKey, describeAlertKey, encodeAlertKey } from "./key";
 import {
-  POOLED_SCOPE,
-  alertObservationSchema,
-  type AlertingConfig,
+  type AlertKey,
+  type AlertSubject,
+  alertKeyString,
+  alertName,
+  alertSubject,
+  decodeAlertKey,
+  describeAlertKey,
+  encodeAlertKey,
+} from "./key";
+import {
   type AlertObservation,
   type AlertReport,
   type AlertScopeEntry,
@@ -34,10 +40,13 @@ import {
   type AlertState,
   type AlertStatus,
   type AlertTransition,
+  type AlertingConfig,
   type AnycastAlertDetail,
   type Notification,
   type NotificationKind,
+  POOLED_SCOPE,
   type SuppressionReason,
+  alertObservationSchema,
 } from "./schema";
 
 export interface PlanAlertsInput {
@@ -194,7 +203,15 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
     .sort(([a], [b]) => compareStrings(a, b))
     .map(([id, key]) => {
       const stored = previous.get(id) ?? null;
-      return { key, previous: stored, observation: observations.get(id), state: { ...(stored ?? initialAlertState(key)) }, transition: null, delivered: null, inMaintenance: false };
+      return {
+        key,
+        previous: stored,
+        observation: observations.get(id),
+        state: { ...(stored ?? initialAlertState(key)) },
+        transition: null,
+        delivered: null,
+        inMaintenance: false,
+      };
     });
 
   for (const item of work) advanceStatus(item, at);
@@ -213,7 +230,13 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
   }));
   // Maintenance windows and quorum name alerts as the configuration does: by name.
   const inMaintenance = (key: AlertKey): boolean =>
-    windows.some((w) => w.start <= nowMs && nowMs < w.end && (w.slos === null || w.slos.has(alertName(key))) && (w.scopes === null || w.scopes.has(key.scope)));
+    windows.some(
+      (w) =>
+        w.start <= nowMs &&
+        nowMs < w.end &&
+        (w.slos === null || w.slos.has(alertName(key))) &&
+        (w.scopes === null || w.scopes.has(key.scope)),
+    );
   const quorumUnmet = (key: AlertKey): boolean => {
     const name = alertName(key);
     const needed = input.config.quorum[name];
@@ -249,7 +272,10 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
   const notificationFor = new Map<string, string>();
   for (const notification of notifications) {
     for (const entry of notification.scopes) {
-      notificationFor.set(alertKeyString({ slo: notification.slo, severity: notification.severity, scope: entry.scope }), notification.notificationId);
+      notificationFor.set(
+        alertKeyString({ slo: notification.slo, severity: notification.severity, scope: entry.scope }),
+        notification.notificationId,
+      );
     }
   }
 
@@ -275,7 +301,9 @@ export function planAlerts(input: PlanAlertsInput): AlertPlan {
       updates.push({
         previous: item.previous,
         state: item.state,
-        notifications: notifications.map((n) => (n.slo === item.state.slo && n.severity === item.key.severity ? notificationPart(n, item.key.scope) : null)).filter((n) => n !== null),
+        notifications: notifications
+          .map((n) => (n.slo === item.state.slo && n.severity === item.key.severity ? notificationPart(n, item.key.scope) : null))
+          .filter((n) => n !== null),
         transitions: keyTransitions,
       });
     }
@@ -361,7 +389,8 @@ function suppressionReason(item: Work): SuppressionReason {
 
 function scopeEntry(key: AlertKey, state: AlertState, change: NotificationKind): AlertScopeEntry {
   const report = requireReport(state);
-  if (state.startedAt === null) throw new PopwatchCoreError("alert_input_invalid", `${describeAlertKey(state)} is ${state.status} without startedAt`);
+  if (state.startedAt === null)
+    throw new PopwatchCoreError("alert_input_invalid", `${describeAlertKey(state)} is ${state.status} without startedAt`);
   return {
     scope: state.scope,
     change,
@@ -376,7 +405,8 @@ function scopeEntry(key: AlertKey, state: AlertState, change: NotificationKind):
 }
 
 function requireReport(state: AlertState): AlertReport {
-  if (state.report === null) throw new PopwatchCoreError("alert_input_invalid", `${describeAlertKey(state)} is ${state.status} without a report`);
+  if (state.report === null)
+    throw new PopwatchCoreError("alert_input_invalid", `${describeAlertKey(state)} is ${state.status} without a report`);
   return state.report;
 }
 
@@ -409,7 +439,11 @@ function validatedObservations(list: readonly AlertObservation[]): Map<string, A
     const mismatch = detailMismatch(alertSubject(parsed.data.slo), parsed.data.anycast);
     if (mismatch !== null) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}.anycast: ${mismatch}`);
     const key = alertKeyString(parsed.data);
-    if (byKey.has(key)) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}: a second observation for ${describeAlertKey(parsed.data)}`);
+    if (byKey.has(key))
+      throw new PopwatchCoreError(
+        "alert_input_invalid",
+        `observations.${index}: a second observation for ${describeAlertKey(parsed.data)}`,
+      );
     byKey.set(key, parsed.data);
   });
   return byKey;
@@ -426,7 +460,9 @@ function detailMismatch(subject: AlertSubject, anycast: AnycastAlertDetail | und
       return anycast === undefined ? null : `an SLO alert (${subject.slo}) carries no anycast figures`;
     case "anycast":
       if (anycast === undefined) return `required on anycast alert ${alertName(subject)}`;
-      return anycast.condition === subject.condition && anycast.target === subject.target ? null : `${anycast.condition} of ${anycast.target} on alert ${alertName(subject)}`;
+      return anycast.condition === subject.condition && anycast.target === subject.target
+        ? null
+        : `${anycast.condition} of ${anycast.target} on alert ${alertName(subject)}`;
   }
 }
 

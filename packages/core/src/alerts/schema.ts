@@ -21,9 +21,14 @@ export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 const sloName = z.string().check(z.minLength(1), z.maxLength(128));
 /** An AWS region code, the local run's region name, or "pooled". */
 const scopeName = z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, { message: "expected a region code such as eu-west-1, or pooled" }));
-const instantWithZone = z.iso.datetime({ offset: true, message: "expected an ISO 8601 date-time with a time zone, e.g. 2025-03-01T02:00:00Z" });
+const instantWithZone = z.iso.datetime({
+  offset: true,
+  message: "expected an ISO 8601 date-time with a time zone, e.g. 2025-03-01T02:00:00Z",
+});
 const utcInstant = z.iso.datetime({ message: "expected an ISO 8601 UTC date-time" });
-const awsRegion = z.string().check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" }));
+const awsRegion = z
+  .string()
+  .check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" }));
 /** RFC 9110 token characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Checked on the record rather than as its key schema: zod reports a bad key as "Invalid key in record", dropping our message.

@@ -8,15 +8,7 @@ import { PopwatchCoreError } from "../errors";
 import type { ProbeKind } from "../result";
 import { PERIOD_MS, type RollupGranularity, isCoarser, periodKey, periodStartMs } from "../rollup/period";
 import { type Rollup, rollupPeriod } from "../rollup/rollup";
-import {
-  type AnalyticsWindow,
-  type RegionalResult,
-  isRollupInput,
-  isoOf,
-  resolveWindow,
-  seriesKeyOf,
-  toSamples,
-} from "./input";
+import { type AnalyticsWindow, type RegionalResult, isRollupInput, isoOf, resolveWindow, seriesKeyOf, toSamples } from "./input";
 
 export interface CatchmentOptions {
   /** Only data in [from, to): results by resultTime, rollups whose period overlaps it (counted whole). Default: everything. */
@@ -104,7 +96,10 @@ export function catchment(input: readonly (Rollup | RegionalResult)[], options: 
     if (options.kind !== undefined && rollup.kind !== options.kind) continue;
     const startMs = periodStartMs(rollup.granularity, rollupPeriod(rollup));
     if (startMs === null) {
-      throw new PopwatchCoreError("analytics_input_invalid", `rollup period "${rollupPeriod(rollup)}" is not a valid ${rollup.granularity}`);
+      throw new PopwatchCoreError(
+        "analytics_input_invalid",
+        `rollup period "${rollupPeriod(rollup)}" is not a valid ${rollup.granularity}`,
+      );
     }
     const endMs = startMs + PERIOD_MS[rollup.granularity];
     if (endMs <= fromMs || startMs >= toMs) continue;

@@ -14,10 +14,7 @@ export const anycastAlertsConfigSchema = z.strictObject({
   /** Ticket when a region's dominant PoP over the last hour differs from the one over the 24 h before. */
   catchmentShift: z._default(z.boolean(), true),
   /** Severity of flapping alerts (true is page); false turns them off. Page by default: every PoP change breaks the TCP sessions in flight. */
-  flapping: z._default(
-    z.union([z.boolean(), z.enum(ALERT_SEVERITIES)], { message: 'expected true, false, "page" or "ticket"' }),
-    "page",
-  ),
+  flapping: z._default(z.union([z.boolean(), z.enum(ALERT_SEVERITIES)], { message: 'expected true, false, "page" or "ticket"' }), "page"),
   /** Ticket when the PoP serving a region over the last hour is more than detourKm further than the nearest one. */
   detour: z._default(z.boolean(), true),
   /** Answers that identified a PoP a window needs before it is judged at all (fewer: the alert's status stands). */
@@ -25,7 +22,12 @@ export const anycastAlertsConfigSchema = z.strictObject({
 });
 export type AnycastAlertsConfig = z.output<typeof anycastAlertsConfigSchema>;
 
-const ANYCAST_ALERTS_DEFAULTS: Readonly<AnycastAlertsConfig> = Object.freeze({ catchmentShift: true, flapping: "page", detour: true, minEvents: 30 });
+const ANYCAST_ALERTS_DEFAULTS: Readonly<AnycastAlertsConfig> = Object.freeze({
+  catchmentShift: true,
+  flapping: "page",
+  detour: true,
+  minEvents: 30,
+});
 
 export const analyticsConfigSchema = z.strictObject({
   /** PoP changes within one hour of one series at which it counts as flapping (fires at this many or more). */

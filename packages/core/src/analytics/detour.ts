@@ -3,12 +3,12 @@
 // exists near it. For each PoP a region reached, compare its distance with
 // the nearest PoP the target is known to have.
 
+import { compareStrings } from "../compare";
 import { type PopCatalogue, createPopCatalogue } from "../geo/catalogue";
 import { greatCircleKm } from "../geo/distance";
 import type { GeoPoint } from "../geo/types";
 import type { Catchment } from "./catchment";
 import { ANALYTICS_DEFAULTS } from "./config";
-import { compareStrings } from "../compare";
 import type { MinRtt } from "./light";
 import { type MissingLocation, createLocator } from "./locate";
 
@@ -105,7 +105,9 @@ export function detourAudit(catchments: readonly Catchment[], options: DetourOpt
     // Candidates nobody saw from this region are looked up silently: only PoPs that served are reported missing.
     let nearest: { pop: string; km: number } | null = null;
     for (const pop of [...candidates].sort(compareStrings)) {
-      const site = served.includes(pop) ? locate.pop(c.target, c.region, pop, iataOf.get(pop) ?? null) : catalogue.resolve(pop, iataOf.get(pop) ?? null);
+      const site = served.includes(pop)
+        ? locate.pop(c.target, c.region, pop, iataOf.get(pop) ?? null)
+        : catalogue.resolve(pop, iataOf.get(pop) ?? null);
       if (site === null) continue;
       const km = greatCircleKm(vantage, site);
       if (nearest === null || km < nearest.km) nearest = { pop, km };

@@ -96,7 +96,10 @@ export function minRtts(results: readonly RegionalResult[], options: { window?: 
     current.samples++;
     current.iata ??= sample.iata;
     // Same instant, same RTT: the kind decides, so input order cannot.
-    if (rttMs < current.rttMs || (rttMs === current.rttMs && isoOf(sample.ms) === current.at && compareStrings(sample.kind, current.kind) < 0)) {
+    if (
+      rttMs < current.rttMs ||
+      (rttMs === current.rttMs && isoOf(sample.ms) === current.at && compareStrings(sample.kind, current.kind) < 0)
+    ) {
       current.rttMs = rttMs;
       current.kind = sample.kind;
       current.at = isoOf(sample.ms);
@@ -136,7 +139,16 @@ export function impossibleRtts(
     // Round trip at fibre speed: 2 · d / v.
     const minRttMs = (2 * Math.max(0, distanceKm - marginKm)) / FIBER_KM_PER_MS;
     if (rtt.rttMs < minRttMs) {
-      findings.push({ target: rtt.target, region: rtt.region, pop: rtt.pop, kind: rtt.kind, at: rtt.at, rttMs: rtt.rttMs, minRttMs, distanceKm });
+      findings.push({
+        target: rtt.target,
+        region: rtt.region,
+        pop: rtt.pop,
+        kind: rtt.kind,
+        at: rtt.at,
+        rttMs: rtt.rttMs,
+        minRttMs,
+        distanceKm,
+      });
     }
   }
   return { findings, missing: locate.missing() };

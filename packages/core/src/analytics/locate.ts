@@ -1,6 +1,6 @@
+import { compareStrings } from "../compare";
 import { type PopCatalogue, type ResolvedPop, regionLocation } from "../geo/catalogue";
 import type { GeoPoint } from "../geo/types";
-import { compareStrings } from "../compare";
 
 /** Something an analysis needed a location for and found none: reported, never thrown. */
 export interface MissingLocation {

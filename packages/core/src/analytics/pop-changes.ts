@@ -89,7 +89,10 @@ export function popChangesPerHour(
 
   return out.sort(
     (a, b) =>
-      compareStrings(a.target, b.target) || compareStrings(a.kind, b.kind) || compareStrings(a.region, b.region) || compareStrings(a.hour, b.hour),
+      compareStrings(a.target, b.target) ||
+      compareStrings(a.kind, b.kind) ||
+      compareStrings(a.region, b.region) ||
+      compareStrings(a.hour, b.hour),
   );
 }
 

@@ -42,11 +42,16 @@ const ipv4 = z.ipv4();
 const ipv6 = z.ipv6();
 const ipAddress = z
   .string()
-  .check(z.refine((value) => ipv4.safeParse(value).success || ipv6.safeParse(value).success, { message: "expected an IPv4 or IPv6 address" }));
+  .check(
+    z.refine((value) => ipv4.safeParse(value).success || ipv6.safeParse(value).success, { message: "expected an IPv4 or IPv6 address" }),
+  );
 
 const pem = z.string().check(z.refine((value) => value.includes("-----BEGIN CERTIFICATE-----"), { message: "expected a PEM certificate" }));
 const sha256 = z
-  .pipe(z.string(), z.transform((value: string) => value.replace(/:/g, "").toLowerCase()))
+  .pipe(
+    z.string(),
+    z.transform((value: string) => value.replace(/:/g, "").toLowerCase()),
+  )
   .check(z.refine((value) => /^[0-9a-f]{64}$/.test(value), { message: "expected a SHA-256 fingerprint (64 hex digits)" }));
 
 const trust = {
@@ -132,7 +137,9 @@ export const targetSchema = z
     }),
   );
 
-const awsRegion = z.string().check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" }));
+const awsRegion = z
+  .string()
+  .check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { message: "expected an AWS region code such as eu-west-1" }));
 
 /** SQS's longest message delay (DelaySeconds). */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
@@ -199,7 +206,10 @@ const configObjectSchema = z
     /** AWS regions that each run the probe function (vantage points). */
     regions: z._default(z.array(awsRegion).check(z.minLength(1)), ["us-east-1"]),
     /** Region name local runs (`popwatch run`) file their results under. */
-    localRegion: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, { message: "expected lowercase letters, digits and '-'" })), "local"),
+    localRegion: z._default(
+      z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, { message: "expected lowercase letters, digits and '-'" })),
+      "local",
+    ),
     schedule: z._default(scheduleSchema, { rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32, dispatch: "inline" }),
     targets: z.array(targetSchema).check(z.minLength(1)),
     /** PoP id → location, for detour analysis and display. */
@@ -219,7 +229,11 @@ const configObjectSchema = z
       config.targets.forEach((target, index) => {
         const first = seen.get(target.name);
         if (first !== undefined) {
-          ctx.addIssue({ code: "custom", path: ["targets", index, "name"], message: `duplicate target name "${target.name}" (also targets.${first}.name)` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["targets", index, "name"],
+            message: `duplicate target name "${target.name}" (also targets.${first}.name)`,
+          });
         } else seen.set(target.name, index);
       });
       const regions = new Set<string>();

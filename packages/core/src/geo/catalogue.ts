@@ -59,7 +59,16 @@ export function createPopCatalogue(operatorEntries: Readonly<Record<string, PopC
     }
     const airport = AIRPORTS.get(code);
     if (airport === undefined) return null;
-    return { id, lat: airport.lat, lon: airport.lon, city: airport.city, country: airport.country, iata: code, source: "builtin", matchedBy };
+    return {
+      id,
+      lat: airport.lat,
+      lon: airport.lon,
+      city: airport.city,
+      country: airport.country,
+      iata: code,
+      source: "builtin",
+      matchedBy,
+    };
   };
 
   return {

@@ -14,8 +14,7 @@ export function greatCircleKm(a: GeoPoint, b: GeoPoint): number {
   // Haversine formula (R. W. Sinnott, "Virtues of the Haversine", Sky and Telescope 68(2), 1984).
   const dLat = (b.lat - a.lat) * RADIANS_PER_DEGREE;
   const dLon = (b.lon - a.lon) * RADIANS_PER_DEGREE;
-  const h =
-    Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * RADIANS_PER_DEGREE) * Math.cos(b.lat * RADIANS_PER_DEGREE) * Math.sin(dLon / 2) ** 2;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * RADIANS_PER_DEGREE) * Math.cos(b.lat * RADIANS_PER_DEGREE) * Math.sin(dLon / 2) ** 2;
   // min() guards against h creeping above 1 by rounding for antipodal points.
   return 2 * EARTH_MEAN_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }

@@ -5,12 +5,7 @@
 import { PopwatchCoreError } from "../errors";
 import type { Pop, PopEvidence, PopSource, ProbeKind } from "../result";
 import { BUILTIN_POP_HEADERS, BUILTIN_POP_PATTERNS } from "./builtins";
-import {
-  type PopIdentification,
-  type PopIdentificationConfig,
-  normalizeFingerprint,
-  parsePopIdentification,
-} from "./schema";
+import { type PopIdentification, type PopIdentificationConfig, normalizeFingerprint, parsePopIdentification } from "./schema";
 import { type TemplatePart, expandTemplate, parseTemplate } from "./template";
 
 /** Longer values are no known PoP format; not matching them bounds regex work. */
@@ -206,9 +201,7 @@ const EVIDENCE_BY_KIND: Readonly<Record<ProbeKind, readonly (keyof PopEvidence)[
  * Validates the configuration (throws ConfigError naming each bad field) and
  * returns the runner's `identifyPop`, which never throws.
  */
-export function createPopIdentifier(
-  config?: PopIdentificationConfig,
-): (kind: ProbeKind, evidence: PopEvidence) => Pop | null {
+export function createPopIdentifier(config?: PopIdentificationConfig): (kind: ProbeKind, evidence: PopEvidence) => Pop | null {
   const compiled = compilePopIdentification(parsePopIdentification(config));
   return (kind, evidence) => {
     try {

@@ -1,10 +1,7 @@
 // Operator rule templates: `$1`..`$9`, `$<name>` and `$$`, nothing else, so a
 // typo is a config error instead of a silently literal `$x` in every PoP id.
 
-export type TemplatePart =
-  | { kind: "text"; text: string }
-  | { kind: "index"; index: number }
-  | { kind: "name"; name: string };
+export type TemplatePart = { kind: "text"; text: string } | { kind: "index"; index: number } | { kind: "name"; name: string };
 
 export type TemplateParse = { ok: true; parts: TemplatePart[] } | { ok: false; error: string };
 
@@ -35,7 +32,10 @@ export function parseTemplate(template: string): TemplateParse {
       const close = template.indexOf(">", i + 2);
       const name = close === -1 ? "" : template.slice(i + 2, close);
       if (!GROUP_NAME.test(name)) {
-        return { ok: false, error: `"${template.slice(i, close === -1 ? i + 2 : close + 1)}" at offset ${i} is not a valid $<name> reference` };
+        return {
+          ok: false,
+          error: `"${template.slice(i, close === -1 ? i + 2 : close + 1)}" at offset ${i} is not a valid $<name> reference`,
+        };
       }
       flushText();
       parts.push({ kind: "name", name });

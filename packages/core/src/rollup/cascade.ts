@@ -9,7 +9,7 @@
 // re-rolling an old minute) are rebuilt too.
 
 import { compareStrings } from "../compare";
-import { PERIOD_MS, ROLLUP_GRANULARITIES, isCoarser, periodKey, periodStartMs, type RollupGranularity } from "./period";
+import { PERIOD_MS, ROLLUP_GRANULARITIES, type RollupGranularity, isCoarser, periodKey, periodStartMs } from "./period";
 
 export interface CascadePeriods {
   /** Periods overlapping [from, to) that end at or before `to`: build them now. */

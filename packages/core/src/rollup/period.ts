@@ -16,7 +16,8 @@ const LAST_REPRESENTABLE_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
 /** Epoch ms of an instant given as Date, epoch ms or a string Date.parse accepts; null when invalid or outside years 0000–9999. */
 export function toEpochMs(time: Date | number | string): number | null {
-  const ms = time instanceof Date ? time.getTime() : typeof time === "number" ? time : typeof time === "string" ? Date.parse(time) : Number.NaN;
+  const ms =
+    time instanceof Date ? time.getTime() : typeof time === "number" ? time : typeof time === "string" ? Date.parse(time) : Number.NaN;
   if (!Number.isFinite(ms) || ms < FIRST_REPRESENTABLE_MS || ms > LAST_REPRESENTABLE_MS) return null;
   return Math.trunc(ms);
 }

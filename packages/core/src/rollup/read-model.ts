@@ -223,6 +223,9 @@ export class RollupView {
    * this view was read for, with its fallback reads.
    */
   span(region: string, span: RollupSpan): Rollup[] {
-    return this.inRanges(region, spanRanges(span, (granularity, startMs) => this.has(region, granularity, startMs)));
+    return this.inRanges(
+      region,
+      spanRanges(span, (granularity, startMs) => this.has(region, granularity, startMs)),
+    );
   }
 }

@@ -8,8 +8,8 @@
 
 import { compareStrings } from "../compare";
 import { PROBE_KINDS, type ProbeKind, type ProbeResult } from "../result";
-import { isCoarser, periodKey, toEpochMs, type RollupGranularity } from "./period";
-import { isLatencySketch, mergeSketches, normaliseSketch, sketchFromLatencies, type LatencySketch } from "./sketch";
+import { type RollupGranularity, isCoarser, periodKey, toEpochMs } from "./period";
+import { type LatencySketch, isLatencySketch, mergeSketches, normaliseSketch, sketchFromLatencies } from "./sketch";
 
 /** One time series: what was probed, how, and from where. */
 export interface SeriesKey {
@@ -154,9 +154,7 @@ export function rollupResults<G extends RollupGranularity>(
     group.entries.push(entry);
   }
 
-  const ordered = [...groups.values()].sort(
-    (a, b) => compareSeries(a.series, b.series) || compareStrings(a.period, b.period),
-  );
+  const ordered = [...groups.values()].sort((a, b) => compareSeries(a.series, b.series) || compareStrings(a.period, b.period));
   const rollups: RollupOf<G>[] = [];
   let previousSeries: SeriesKey | null = null;
   // previousPop stands for the PoP before the series' first answer, so it passes
@@ -203,9 +201,7 @@ export function mergeRollups<G extends "hour" | "day">(children: readonly Rollup
   }
 
   const merged: RollupOf<G>[] = [];
-  const ordered = [...groups.values()].sort(
-    (a, b) => compareSeries(a.series, b.series) || compareStrings(a.period, b.period),
-  );
+  const ordered = [...groups.values()].sort((a, b) => compareSeries(a.series, b.series) || compareStrings(a.period, b.period));
   for (const group of ordered) {
     const sorted = [...group.children].sort((a, b) => compareStrings(rollupPeriod(a), rollupPeriod(b)));
     for (let i = 1; i < sorted.length; i++) {

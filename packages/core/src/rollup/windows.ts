@@ -38,7 +38,8 @@ export function windowCoveredFromMs(endMs: number, lengthMs: number): number {
  */
 export function windowPeriods(endMs: number, lengthMs: number): PeriodRange[] {
   if (!Number.isInteger(endMs) || endMs % PERIOD_MS.minute !== 0) throw new RangeError(`window end ${endMs} is not a minute boundary`);
-  if (!(lengthMs > 0) || lengthMs % PERIOD_MS.minute !== 0) throw new RangeError(`window length ${lengthMs} ms is not a positive number of minutes`);
+  if (!(lengthMs > 0) || lengthMs % PERIOD_MS.minute !== 0)
+    throw new RangeError(`window length ${lengthMs} ms is not a positive number of minutes`);
   const fromMs = windowCoveredFromMs(endMs, lengthMs);
   const hoursFrom = ceilTo(fromMs, PERIOD_MS.hour);
   const hoursTo = floorTo(endMs, PERIOD_MS.hour);

@@ -5,9 +5,16 @@
 import { PopwatchCoreError } from "../errors";
 import type { AlertSeverity } from "../severity";
 import { DAY_MS } from "../time";
-import { type EventCounts, budgetRemainingExact, burnRateExact, checkEventCounts, objectiveRational, timeToExhaustionExact } from "./budget";
+import {
+  type EventCounts,
+  budgetRemainingExact,
+  burnRateExact,
+  checkEventCounts,
+  objectiveRational,
+  timeToExhaustionExact,
+} from "./budget";
 import { type Rational, compare, errorRatioExceeds, rational, toNumber } from "./rational";
-import { ALERT_WINDOWS, type AlertWindow, type SloPeriod, type WindowName, WINDOW_MS, alertRulesFor, isSloPeriod } from "./rules";
+import { ALERT_WINDOWS, type AlertWindow, type SloPeriod, WINDOW_MS, type WindowName, alertRulesFor, isSloPeriod } from "./rules";
 
 export interface EvaluateSloInput {
   objective: number | Rational;
@@ -99,7 +106,8 @@ export function evaluateSlo(input: EvaluateSloInput): SloEvaluation {
   const objective = objectiveRational(input.objective);
   const { period, counts } = input;
   if (!isSloPeriod(period)) throw invalid(`period must be 7d, 28d or 30d, got ${String(period)}`);
-  if (!Number.isSafeInteger(input.minEvents) || input.minEvents < 0) throw invalid(`minEvents must be a non-negative integer, got ${input.minEvents}`);
+  if (!Number.isSafeInteger(input.minEvents) || input.minEvents < 0)
+    throw invalid(`minEvents must be a non-negative integer, got ${input.minEvents}`);
   for (const [window, windowCounts] of Object.entries(counts) as [WindowName, EventCounts | undefined][]) {
     if (windowCounts === undefined) continue;
     if (isSloPeriod(window) && window !== period) throw invalid(`counts for ${window} do not belong to a ${period} SLO`);
@@ -117,7 +125,10 @@ export function evaluateSlo(input: EvaluateSloInput): SloEvaluation {
   };
   const hasEvents = (window: WindowName) => (counts[window]?.total ?? 0) > 0;
 
-  const burnRates = Object.fromEntries([...ALERT_WINDOWS, period].map((w) => [w, burnNumber(w)])) as Record<AlertWindow | SloPeriod, number | null>;
+  const burnRates = Object.fromEntries([...ALERT_WINDOWS, period].map((w) => [w, burnNumber(w)])) as Record<
+    AlertWindow | SloPeriod,
+    number | null
+  >;
 
   const rules: RuleEvaluation[] = alertRulesFor(period).map((rule) => {
     const missing = [rule.long, rule.short].filter((w) => !hasEvents(w));
@@ -178,7 +189,11 @@ export function evaluateSlo(input: EvaluateSloInput): SloEvaluation {
   };
 }
 
-function statusOf(missing: readonly WindowName[], conditionHolds: boolean, enoughEvents: boolean): Pick<RuleEvaluation, "status" | "firing" | "heldBack"> {
+function statusOf(
+  missing: readonly WindowName[],
+  conditionHolds: boolean,
+  enoughEvents: boolean,
+): Pick<RuleEvaluation, "status" | "firing" | "heldBack"> {
   if (missing.length > 0) return { status: "no_data", firing: false, heldBack: false };
   if (!conditionHolds) return { status: "quiet", firing: false, heldBack: false };
   if (!enoughEvents) return { status: "held_back", firing: false, heldBack: true };

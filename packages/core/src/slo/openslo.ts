@@ -126,7 +126,10 @@ function readPeriod(timeWindow: unknown, problem: (path: string, message: string
     return undefined;
   }
   if (window.calendar !== undefined || window.isRolling !== true) {
-    problem("spec.timeWindow.0.isRolling", "calendar-aligned windows cannot be mapped: popwatch budgets over a rolling window (isRolling: true)");
+    problem(
+      "spec.timeWindow.0.isRolling",
+      "calendar-aligned windows cannot be mapped: popwatch budgets over a rolling window (isRolling: true)",
+    );
   }
   for (const key of Object.keys(window)) {
     if (!["duration", "isRolling", "calendar"].includes(key)) problem(`spec.timeWindow.0.${key}`, "unknown key");
@@ -155,9 +158,12 @@ function readObjective(objectives: unknown, problem: (path: string, message: str
   }
   for (const key of Object.keys(objective)) {
     if (key === "displayName" || key === "target" || key === "targetPercent") continue;
-    if (["op", "value"].includes(key)) problem(`${path}.${key}`, "cannot be mapped: threshold objectives need a thresholdMetric; popwatch uses ratioMetric");
-    else if (["timeSliceTarget", "timeSliceWindow"].includes(key)) problem(`${path}.${key}`, "cannot be mapped: popwatch budgets by occurrences, not time slices");
-    else if (["indicator", "indicatorRef", "compositeWeight"].includes(key)) problem(`${path}.${key}`, "cannot be mapped: composite SLOs are not supported");
+    if (["op", "value"].includes(key))
+      problem(`${path}.${key}`, "cannot be mapped: threshold objectives need a thresholdMetric; popwatch uses ratioMetric");
+    else if (["timeSliceTarget", "timeSliceWindow"].includes(key))
+      problem(`${path}.${key}`, "cannot be mapped: popwatch budgets by occurrences, not time slices");
+    else if (["indicator", "indicatorRef", "compositeWeight"].includes(key))
+      problem(`${path}.${key}`, "cannot be mapped: composite SLOs are not supported");
     else problem(`${path}.${key}`, "unknown key");
   }
   const { target, targetPercent } = objective;
@@ -202,7 +208,8 @@ function readIndicator(
   const ratioPath = `${base}.ratioMetric`;
   for (const key of Object.keys(ratio)) {
     if (key === "good" || key === "total" || key === "counter") continue;
-    if (key === "bad" || key === "raw" || key === "rawType") problem(`${ratioPath}.${key}`, "cannot be mapped: popwatch's convention is good over total");
+    if (key === "bad" || key === "raw" || key === "rawType")
+      problem(`${ratioPath}.${key}`, "cannot be mapped: popwatch's convention is good over total");
     else problem(`${ratioPath}.${key}`, "unknown key");
   }
   const good = readSource(ratio.good, `${ratioPath}.good`, problem, objectAt);
@@ -213,10 +220,14 @@ function readIndicator(
     if (!["target", "kinds", "sli", "thresholdMs"].includes(key)) problem(`${good.path}.${key}`, "unknown key");
   }
   for (const key of Object.keys(total.spec)) {
-    if (!["target", "kinds"].includes(key)) problem(`${total.path}.${key}`, "unknown key (total counts every event of the target and kinds)");
+    if (!["target", "kinds"].includes(key))
+      problem(`${total.path}.${key}`, "unknown key (total counts every event of the target and kinds)");
   }
   if (JSON.stringify(total.spec.target) !== JSON.stringify(good.spec.target)) {
-    problem(`${total.path}.target`, `must name the same target as good (${describe(good.spec.target)}), got ${describe(total.spec.target)}`);
+    problem(
+      `${total.path}.target`,
+      `must name the same target as good (${describe(good.spec.target)}), got ${describe(total.spec.target)}`,
+    );
   }
   if (JSON.stringify(total.spec.kinds) !== JSON.stringify(good.spec.kinds)) {
     problem(`${total.path}.kinds`, `must list the same kinds as good (${describe(good.spec.kinds)}), got ${describe(total.spec.kinds)}`);
@@ -244,7 +255,10 @@ function readSource(
   const source = objectAt(side.metricSource, `${path}.metricSource`);
   if (source === null) return null;
   if (source.type !== "popwatch") {
-    problem(`${path}.metricSource.type`, `expected "popwatch" (popwatch evaluates only its own probe results), got ${describe(source.type)}`);
+    problem(
+      `${path}.metricSource.type`,
+      `expected "popwatch" (popwatch evaluates only its own probe results), got ${describe(source.type)}`,
+    );
     return null;
   }
   const spec = objectAt(source.spec, `${path}.metricSource.spec`);

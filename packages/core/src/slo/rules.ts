@@ -70,4 +70,3 @@ export function burnRateFactor(budgetConsumed: Rational, period: SloPeriod, long
 export function alertRulesFor(period: SloPeriod): MultiwindowRule[] {
   return MULTIWINDOW_RULES.map((spec) => ({ ...spec, factor: burnRateFactor(spec.budgetConsumed, period, spec.long) }));
 }
-

@@ -2,7 +2,7 @@
 // kept for windows beyond a few days).
 
 import type { RollupCounts } from "../rollup/rollup";
-import { MIN_TRACKED_MS, SKETCH_GAMMA, type LatencySketch, ZERO_BUCKET_KEY } from "../rollup/sketch";
+import { type LatencySketch, MIN_TRACKED_MS, SKETCH_GAMMA, ZERO_BUCKET_KEY } from "../rollup/sketch";
 import type { EventCounts } from "./budget";
 import type { SloConfig } from "./model";
 

@@ -1,11 +1,11 @@
 // EventBridge: one PutEvents entry per notification, Source "popwatch", the
 // notification as Detail. PutEvents answers 200 even when entries fail, so
 // FailedEntryCount and each entry's ErrorCode decide, not the status.
-import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import type { Notification } from "@popwatch/core";
 import { NotifyError } from "../errors";
-import { classifyAwsError, type SendResult } from "../failures";
-import { EVENT_SOURCE, detailTypeOf, type Sink } from "./sink";
+import { type SendResult, classifyAwsError } from "../failures";
+import { EVENT_SOURCE, type Sink, detailTypeOf } from "./sink";
 
 /** PutEvents limit for one entry (detail, detail type, source, resources together). */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -43,7 +43,9 @@ export class EventBridgeSink implements Sink {
     try {
       const output = await this.client.send(
         new PutEventsCommand({
-          Entries: [{ Source: EVENT_SOURCE, DetailType: detailType, Detail: detail, EventBusName: this.busName, Time: new Date(notification.at) }],
+          Entries: [
+            { Source: EVENT_SOURCE, DetailType: detailType, Detail: detail, EventBusName: this.busName, Time: new Date(notification.at) },
+          ],
         }),
         { abortSignal: signal },
       );

@@ -64,11 +64,25 @@ export function slackMessage(notification: Notification): SlackMessage {
   return {
     text: summaryLine(notification),
     blocks: [
-      { type: "header", text: { type: "plain_text", text: truncate(`${VERB[notification.kind]}: ${notification.slo} (${notification.severity})`, SLACK_HEADER_LIMIT) } },
+      {
+        type: "header",
+        text: {
+          type: "plain_text",
+          text: truncate(`${VERB[notification.kind]}: ${notification.slo} (${notification.severity})`, SLACK_HEADER_LIMIT),
+        },
+      },
       { type: "section", text: { type: "mrkdwn", text: truncate(shown.join("\n"), SLACK_SECTION_LIMIT) } },
       {
         type: "context",
-        elements: [{ type: "mrkdwn", text: truncate(`\`${slackEscape(notification.command)}\` · ${notification.at} · ${slackEscape(notification.notificationId)}`, SLACK_SECTION_LIMIT) }],
+        elements: [
+          {
+            type: "mrkdwn",
+            text: truncate(
+              `\`${slackEscape(notification.command)}\` · ${notification.at} · ${slackEscape(notification.notificationId)}`,
+              SLACK_SECTION_LIMIT,
+            ),
+          },
+        ],
       },
     ],
   };
@@ -119,7 +133,8 @@ export function describeAnycast(detail: AnycastAlertDetail, rule: Pick<AlertRule
         `(threshold ${detail.threshold}; ${detail.shortWindowChanges} over ${rule.short})`
       );
     case "detour":
-      if (detail.pop === null || detail.excessKm === null || detail.distanceKm === null) return `serving PoP ${detail.pop ?? "unknown"} not located (threshold ${detail.detourKm} km)`;
+      if (detail.pop === null || detail.excessKm === null || detail.distanceKm === null)
+        return `serving PoP ${detail.pop ?? "unknown"} not located (threshold ${detail.detourKm} km)`;
       return `served by ${detail.pop} ${formatKm(detail.distanceKm)} away, ${formatKm(detail.excessKm)} further than ${detail.nearestPop ?? "?"} (threshold ${detail.detourKm} km)`;
   }
 }

@@ -22,7 +22,9 @@ export function createSinks(configs: readonly SinkConfig[], options: CreateSinks
     const key = region ?? "";
     let client = clients.get(key);
     if (!client) {
-      client = options.eventBridgeClient ? options.eventBridgeClient(region) : new EventBridgeClient(region === undefined ? {} : { region });
+      client = options.eventBridgeClient
+        ? options.eventBridgeClient(region)
+        : new EventBridgeClient(region === undefined ? {} : { region });
       clients.set(key, client);
     }
     return client;

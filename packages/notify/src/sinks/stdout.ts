@@ -1,6 +1,6 @@
 import type { Notification } from "@popwatch/core";
 import type { SendResult } from "../failures";
-import { EVENT_SOURCE, detailTypeOf, type Sink } from "./sink";
+import { EVENT_SOURCE, type Sink, detailTypeOf } from "./sink";
 
 export interface StdoutSinkOptions {
   /** Default: process.stdout. */

@@ -4,9 +4,9 @@
 // to a cap and discarded (it says nothing we act on, and an endless body must
 // not hold the evaluation).
 import type { Notification, WebhookFormat } from "@popwatch/core";
-import { request, type Dispatcher } from "undici";
+import { type Dispatcher, request } from "undici";
 import { NotifyError } from "../errors";
-import { classifyHttpStatus, classifyTransportError, retryAfterMs, type SendResult } from "../failures";
+import { type SendResult, classifyHttpStatus, classifyTransportError, retryAfterMs } from "../failures";
 import { pagerDutyEvent, slackMessage } from "./formats";
 import type { Sink } from "./sink";
 
@@ -52,9 +52,11 @@ export class WebhookSink implements Sink {
     } catch (err) {
       throw new NotifyError("sink_invalid", "url: expected an http:// or https:// URL", { cause: err });
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new NotifyError("sink_invalid", "url: expected an http:// or https:// URL");
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new NotifyError("sink_invalid", "url: expected an http:// or https:// URL");
     this.format = options.format ?? "json";
-    if (this.format === "pagerduty" && !options.routingKey) throw new NotifyError("sink_invalid", "routingKey: is required when format is pagerduty");
+    if (this.format === "pagerduty" && !options.routingKey)
+      throw new NotifyError("sink_invalid", "routingKey: is required when format is pagerduty");
     this.url = url;
     this.routingKey = options.routingKey;
     this.headers = { ...options.headers };
@@ -62,7 +64,8 @@ export class WebhookSink implements Sink {
     this.dispatcher = options.dispatcher;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-    if (!(Number.isSafeInteger(this.maxRequestBytes) && this.maxRequestBytes > 0)) throw new NotifyError("sink_invalid", "maxRequestBytes: expected a positive integer");
+    if (!(Number.isSafeInteger(this.maxRequestBytes) && this.maxRequestBytes > 0))
+      throw new NotifyError("sink_invalid", "maxRequestBytes: expected a positive integer");
     this.now = options.now ?? Date.now;
     // Origin only, in the id and the description alike: paths of Slack and other webhooks carry their secret.
     this.id = options.id ?? `webhook:${this.format}:${url.origin}`;
@@ -80,7 +83,12 @@ export class WebhookSink implements Sink {
     const body = JSON.stringify(this.body(notification));
     // Refused here rather than by the receiver: its 413 would be a 4xx all the same, after uploading the whole body.
     if (Buffer.byteLength(body) > this.maxRequestBytes) {
-      return { ok: false, code: "invalid_notification", retryable: false, detail: `request body larger than ${this.maxRequestBytes} bytes` };
+      return {
+        ok: false,
+        code: "invalid_notification",
+        retryable: false,
+        detail: `request body larger than ${this.maxRequestBytes} bytes`,
+      };
     }
     let response: Dispatcher.ResponseData;
     try {

@@ -1,9 +1,9 @@
 // Notifications built by the real lifecycle, a runtime that records backoff
 // waits instead of sleeping, and a scriptable loopback webhook receiver.
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import { type IncomingHttpHeaders, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { planAlerts, type AlertObservation, type Notification } from "@popwatch/core";
+import { type AlertObservation, type Notification, planAlerts } from "@popwatch/core";
 import type { DeliveryRuntime } from "../../src/retry";
 
 export const T0 = Date.parse("2025-03-01T12:00:00.000Z");
@@ -24,9 +24,17 @@ export function observe(scope: string, burning: boolean, extra: Partial<AlertObs
 }
 
 /** A firing notification for the given regions, and the resolve that follows a minute later. */
-export function firingAndResolved(regions: string[] = ["eu-west-1", "us-east-1"], severity: "page" | "ticket" = "page"): { firing: Notification; resolved: Notification } {
+export function firingAndResolved(
+  regions: string[] = ["eu-west-1", "us-east-1"],
+  severity: "page" | "ticket" = "page",
+): { firing: Notification; resolved: Notification } {
   const first = planAlerts({ now: T0, observations: regions.map((r) => observe(r, true, { severity })), previous: [], config: CONFIG });
-  const second = planAlerts({ now: T0 + 60_000, observations: regions.map((r) => observe(r, false, { severity })), previous: first.next, config: CONFIG });
+  const second = planAlerts({
+    now: T0 + 60_000,
+    observations: regions.map((r) => observe(r, false, { severity })),
+    previous: first.next,
+    config: CONFIG,
+  });
   return { firing: first.notifications[0]!, resolved: second.notifications[0]! };
 }
 
@@ -81,7 +89,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
-    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: text === "" ? null : (JSON.parse(text) as unknown) });
+    requests.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      body: text === "" ? null : (JSON.parse(text) as unknown),
+    });
     const reply = queue.shift() ?? { status: 200 };
     if ("delayMs" in reply) {
       const timer = setTimeout(() => {

@@ -175,7 +175,13 @@ function compile(spec: DnsProbeSpec): CompiledDnsSpec {
       nameWire: wire,
       qtype: TYPE_TXT,
       qclass: CLASS_CH,
-      template: buildQueryTemplate({ nameWire: wire, qtype: TYPE_TXT, qclass: CLASS_CH, recursionDesired: spec.recursionDesired, edns: null }),
+      template: buildQueryTemplate({
+        nameWire: wire,
+        qtype: TYPE_TXT,
+        qclass: CLASS_CH,
+        recursionDesired: spec.recursionDesired,
+        edns: null,
+      }),
     };
   });
 

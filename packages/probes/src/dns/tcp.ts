@@ -28,7 +28,12 @@ export class DnsTcpExchange {
   private done = false;
   private readonly lookup = (id: number) => this.inFlight.get(id);
 
-  constructor(address: string, port: number, queries: readonly DnsQuery[], private readonly hooks: TcpExchangeHooks) {
+  constructor(
+    address: string,
+    port: number,
+    queries: readonly DnsQuery[],
+    private readonly hooks: TcpExchangeHooks,
+  ) {
     for (const query of queries) {
       let id = randomId();
       while (this.inFlight.has(id)) id = randomId();

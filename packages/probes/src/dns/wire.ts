@@ -604,12 +604,14 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
     case 39: // DNAME
       return rdataName(buf, start, end) === end ? nameOut.value : null;
     case 15: // MX
-    case 36: { // KX
+    case 36: {
+      // KX
       if (length < 3) return null;
       const preference = buf.readUInt16BE(start);
       return rdataName(buf, start + 2, end) === end ? `${preference} ${nameOut.value}` : null;
     }
-    case 6: { // SOA
+    case 6: {
+      // SOA
       const afterMname = rdataName(buf, start, end);
       if (afterMname < 0) return null;
       const mname = nameOut.value;
@@ -620,22 +622,26 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
       return `${mname} ${rname} ${n(0)} ${n(1)} ${n(2)} ${n(3)} ${n(4)}`;
     }
     case 16: // TXT
-    case 99: { // SPF
+    case 99: {
+      // SPF
       const strings = characterStrings(buf, start, end);
       return strings ? strings.join("") : null;
     }
-    case 13: { // HINFO
+    case 13: {
+      // HINFO
       const strings = characterStrings(buf, start, end);
       return strings && strings.length === 2 ? `"${strings[0]}" "${strings[1]}"` : null;
     }
-    case 33: { // SRV
+    case 33: {
+      // SRV
       if (length < 7) return null;
       const priority = buf.readUInt16BE(start);
       const weight = buf.readUInt16BE(start + 2);
       const port = buf.readUInt16BE(start + 4);
       return rdataName(buf, start + 6, end) === end ? `${priority} ${weight} ${port} ${nameOut.value}` : null;
     }
-    case 257: { // CAA
+    case 257: {
+      // CAA
       if (length < 2) return null;
       const tagLength = buf[start + 1]!;
       if (tagLength === 0 || start + 2 + tagLength > end) return null;
@@ -651,7 +657,8 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
     case 60: // CDNSKEY
       if (length < 5) return null;
       return `${buf.readUInt16BE(start)} ${buf[start + 2]} ${buf[start + 3]} ${buf.toString("base64", start + 4, end)}`;
-    case 46: { // RRSIG
+    case 46: {
+      // RRSIG
       if (length < 19) return null;
       const afterSigner = rdataName(buf, start + 18, end);
       if (afterSigner < 0 || afterSigner >= end) return null;
@@ -667,7 +674,8 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
         buf.toString("base64", afterSigner, end),
       ].join(" ");
     }
-    case 47: { // NSEC
+    case 47: {
+      // NSEC
       const afterNext = rdataName(buf, start, end);
       if (afterNext < 0) return null;
       const next = nameOut.value;
@@ -754,7 +762,11 @@ function formatIpv6(buf: Buffer, start: number): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(":");
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(":");
   if (bestStart < 0) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }

@@ -23,13 +23,13 @@
 //   CH queries costs a little latency, not a timeout.
 
 import type { Failure } from "@popwatch/core";
-import { ProbeFailureError } from "../errors";
-import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
 import type { DnsQuery } from "../dns/query";
 import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import { cancelUdpQuery, sendUdpQuery } from "../dns/udp";
 import { type DnsMessage, OPTION_NSID, isPrintableAscii, rcodeName, toHex } from "../dns/wire";
+import { ProbeFailureError } from "../errors";
+import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
 
 const CHAOS_GRACE_MIN_MS = 25;
 const CHAOS_GRACE_MAX_MS = 1000;
@@ -99,7 +99,11 @@ class ProbeQuery implements DnsQuery {
   }
   malformed(reason: string, size: number): void {
     this.settled = true;
-    this.owner.onBroken(this, new ProbeFailureError("dns_malformed", `malformed ${this.transport.toUpperCase()} response: ${reason}`), size);
+    this.owner.onBroken(
+      this,
+      new ProbeFailureError("dns_malformed", `malformed ${this.transport.toUpperCase()} response: ${reason}`),
+      size,
+    );
   }
   ignored(): void {
     this.owner.ctx.facts.ignoredPackets = (this.owner.ctx.facts.ignoredPackets ?? 0) + 1;

@@ -1,18 +1,18 @@
-import type { Failure } from "@popwatch/core";
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
+import type { Failure } from "@popwatch/core";
 import type { buildConnector } from "undici";
+import request from "undici/lib/api/api-request.js";
+import undiciErrors from "undici/lib/core/errors.js";
 // undici's own modules rather than "undici", whose index bundles all of undici
 // (fetch, websocket, caches): bundle size on Lambda. Undici 7 internals, typed
 // in ../undici-client.d.ts, which says why and what to check on an update.
 import Client from "undici/lib/dispatcher/client.js";
-import request from "undici/lib/api/api-request.js";
-import undiciErrors from "undici/lib/core/errors.js";
 import { ProbeFailureError, ProbeSpecError } from "../errors";
 import { sha256Hex } from "../tls/certificate";
 import { openConnection, sniFor } from "../tls/connect";
-import { handshakeTrustOptions, judgePeer, readPeerLeaf, type TrustPlan, trustPlan, type Verdict } from "../tls/trust";
+import { type TrustPlan, type Verdict, handshakeTrustOptions, judgePeer, readPeerLeaf, trustPlan } from "../tls/trust";
 import type { HttpProbeSpec, ProbeFn } from "../types";
 
 const DEFAULT_EXPECTED_STATUS = "200-399";

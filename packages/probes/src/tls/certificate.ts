@@ -1,5 +1,5 @@
+import { type X509Certificate, createHash } from "node:crypto";
 import { type CertificateFacts, DAY_MS } from "@popwatch/core";
-import { createHash, type X509Certificate } from "node:crypto";
 
 // Everything here is total: a certificate is data sent by the peer, and a
 // peer that sends odd names or dates must produce odd facts, not a crash.
@@ -45,7 +45,18 @@ export function formatDistinguishedName(name: string): string {
 }
 
 const MONTHS: Readonly<Record<string, number>> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
 };
 const OPENSSL_TIME = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? (\d{4}) GMT$/;
 

@@ -1,6 +1,6 @@
-import type { Failure, FailureCode } from "@popwatch/core";
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
+import type { Failure, FailureCode } from "@popwatch/core";
 import { classifyError } from "../classify";
 import { ProbeSpecError } from "../errors";
 import type { TrustOptions } from "../types";

@@ -78,7 +78,13 @@ async function tryStart(handler: Handler, address: string): Promise<DnsTestServe
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const raw = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + raw.length);
-        void respond(raw, "tcp", socket.remotePort ?? 0, (bytes) => socket.write(bytes), () => socket.end());
+        void respond(
+          raw,
+          "tcp",
+          socket.remotePort ?? 0,
+          (bytes) => socket.write(bytes),
+          () => socket.end(),
+        );
       }
     });
   });
@@ -96,7 +102,13 @@ async function tryStart(handler: Handler, address: string): Promise<DnsTestServe
   }
 
   udp.on("message", (msg, rinfo) => {
-    void respond(msg, "udp", rinfo.port, (bytes) => udp.send(bytes, rinfo.port, rinfo.address), () => {});
+    void respond(
+      msg,
+      "udp",
+      rinfo.port,
+      (bytes) => udp.send(bytes, rinfo.port, rinfo.address),
+      () => {},
+    );
   });
 
   const respond = async (raw: Buffer, transport: Transport, remotePort: number, send: (bytes: Buffer) => void, end: () => void) => {

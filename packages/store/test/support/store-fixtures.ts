@@ -4,12 +4,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  QueryCommand,
-  ScanCommand,
   type AttributeValue,
   type BatchWriteItemCommandInput,
   type BatchWriteItemCommandOutput,
   type DynamoDBClient,
+  QueryCommand,
+  ScanCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { FailureCode, ProbeKind } from "@popwatch/core";
 import type { StoredResult } from "../../src/index";
@@ -90,7 +90,11 @@ export async function partitionItems(client: DynamoDBClient, tableName: string, 
 }
 
 /** Every item whose partition key starts with `prefix` (`R#` raw, `M#`/`H#`/`D#` rollups), sorted by pk then sk. */
-export async function itemsWithPrefix(client: DynamoDBClient, tableName: string, prefix: string): Promise<Record<string, AttributeValue>[]> {
+export async function itemsWithPrefix(
+  client: DynamoDBClient,
+  tableName: string,
+  prefix: string,
+): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   do {
@@ -142,7 +146,9 @@ export function injectBatchWriteFaults(
         return next(args);
       }
       counters.faults++;
-      const [[table, requests]] = Object.entries(input.RequestItems ?? {}) as [[string, NonNullable<BatchWriteItemCommandInput["RequestItems"]>[string]]];
+      const [[table, requests]] = Object.entries(input.RequestItems ?? {}) as [
+        [string, NonNullable<BatchWriteItemCommandInput["RequestItems"]>[string]],
+      ];
       const keep = fault === "drop-half" ? requests.slice(0, Math.ceil(requests.length / 2)) : [];
       const dropped = requests.slice(keep.length);
       if (keep.length === 0) {
