@@ -69,7 +69,7 @@ export const PROBE_BUNDLE = {
 
 /**
  * The DynamoDB actions the probe function's store calls
- * (packages/store/src/dynamo-store.ts): putResults/putRollups use
+ * (packages/store/src/items.ts sends them): putResults/putRollups use
  * BatchWriteItem, rebuildRollups reads with Query (consistent) and writes each
  * rollup with a conditional PutItem; listSeries is a Query. Nothing else.
  */
