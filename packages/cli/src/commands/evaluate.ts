@@ -82,7 +82,8 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
     for (const outcome of cycle.alerts.delivery.outcomes) {
       if (!outcome.ok)
         io.stderr.write(
-          `popwatch evaluate: ${outcome.notificationId} not delivered to ${outcome.sinkId}: ${outcome.code}: ${outcome.detail}${outcome.retryable ? " (kept for the next evaluation)" : ""}\n`,
+          `popwatch evaluate: ${outcome.notificationId} not delivered to ${outcome.sinkId}: ${outcome.code}: ${outcome.detail}` +
+            `${outcome.retryable ? " (kept for the next evaluation)" : ""}\n`,
         );
     }
   } catch (err) {

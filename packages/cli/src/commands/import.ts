@@ -201,7 +201,8 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     );
     if (expired) {
       io.stderr.write(
-        `popwatch import: some results are older than the raw retention (${retentionDays.raw} d): the next expiry pass of "popwatch run" deletes them (their rollups stay longer)\n`,
+        `popwatch import: some results are older than the raw retention (${retentionDays.raw} d): ` +
+          `the next expiry pass of "popwatch run" deletes them (their rollups stay longer)\n`,
       );
     }
     return bad > 0 ? 1 : 0;

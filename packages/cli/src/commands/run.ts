@@ -182,8 +182,8 @@ async function runForever(options: LoopOptions): Promise<number> {
   const totals = { rounds: 0, results: 0, ok: 0, failed: 0, written: 0 };
 
   io.stderr.write(
-    `popwatch run: ${config.targets.length} targets, ${specs.length} probes every ${intervalMs / 1000} s as region "${config.localRegion}"; ` +
-      `data in ${options.where}; Ctrl-C stops\n`,
+    `popwatch run: ${config.targets.length} targets, ${specs.length} probes every ${intervalMs / 1000} s ` +
+      `as region "${config.localRegion}"; data in ${options.where}; Ctrl-C stops\n`,
   );
   let lastExpiry = Number.NEGATIVE_INFINITY;
   let lastWindow = Number.NEGATIVE_INFINITY;
@@ -332,7 +332,8 @@ function describeLogEntry(entry: LogEntry): string {
   const error = entry.error as { code?: string; message?: string } | undefined;
   const round = typeof entry.round === "number" ? `round ${entry.round + 1}: ` : "";
   if (entry.msg === "round" && error) return `${round}results not written: ${error.code}: ${error.message}`;
-  return `${entry.level}: ${round}${entry.msg}${typeof entry.reason === "string" ? `: ${entry.reason}` : ""}${error ? `: ${error.code}: ${error.message}` : ""}`;
+  const reason = typeof entry.reason === "string" ? `: ${entry.reason}` : "";
+  return `${entry.level}: ${round}${entry.msg}${reason}${error ? `: ${error.code}: ${error.message}` : ""}`;
 }
 
 /** For --once: the results are the output; only warnings and errors are logged, to stderr. */
@@ -347,11 +348,13 @@ function problemsOnly(io: Io, json: boolean): Logger {
 function reportIncomplete(io: Io, summary: InvocationSummary, where: string): number {
   for (const problem of summary.errors) {
     io.stderr.write(
-      `popwatch run: store error (${problem.code}) while ${problem.stage === "write" ? "writing results" : "rebuilding rollups"}: ${problem.message}\n`,
+      `popwatch run: store error (${problem.code}) while ` +
+        `${problem.stage === "write" ? "writing results" : "rebuilding rollups"}: ${problem.message}\n`,
     );
   }
   io.stderr.write(
-    `popwatch run: ${summary.written} of ${summary.results} results of the last invocation written; everything acknowledged earlier stays in ${where}\n`,
+    `popwatch run: ${summary.written} of ${summary.results} results of the last invocation written; ` +
+      `everything acknowledged earlier stays in ${where}\n`,
   );
   return 1;
 }

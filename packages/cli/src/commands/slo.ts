@@ -233,10 +233,7 @@ function formatCheck(
   const exhaustion =
     evaluation.timeToExhaustionMs === null ? "" : `; at the 1h burn rate it is spent in ${formatDuration(evaluation.timeToExhaustionMs)}`;
   lines.push(`budget remaining (${period}): ${remaining}${exhaustion}`);
-  lines.push(
-    evaluation.firing.length === 0
-      ? "firing: none"
-      : `firing: ${evaluation.firing.map((f) => `${f.severity} ${f.short === null ? `${f.long} exhaustion` : `${f.long}/${f.short}`}`).join(", ")}`,
-  );
+  const firing = evaluation.firing.map((f) => `${f.severity} ${f.short === null ? `${f.long} exhaustion` : `${f.long}/${f.short}`}`);
+  lines.push(firing.length === 0 ? "firing: none" : `firing: ${firing.join(", ")}`);
   return `${lines.join("\n")}\n`;
 }

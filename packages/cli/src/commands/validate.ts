@@ -51,14 +51,17 @@ export function describeConfig(config: PopwatchConfig): string {
     return `  ${target.name.padEnd(nameWidth)}  ${target.address.padEnd(addressWidth)}  ${kinds.join(", ")}${host}`;
   });
   const rate = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+  const regionCount = config.regions.length;
+  const { rawDays, minuteDays, hourDays, dayDays } = config.retention;
   return [
     `targets: ${config.targets.length} (${specs.length} probes per round)`,
     ...targets,
     `regions: ${config.regions.join(", ")} (home ${config.homeRegion}); local runs file results under "${config.localRegion}"`,
     `schedule: every ${schedule.rateMinutes} min, ${schedule.roundsPerInvocation} rounds ${roundIntervalMs(schedule) / 1000} s apart, ` +
       `timeout ${schedule.timeoutMs} ms, ${schedule.concurrency} probes in flight`,
-    `probes per region-minute: ${rate(perRegionMinute)} (${rate(perRegionMinute * config.regions.length)} per minute across ${config.regions.length} region${config.regions.length === 1 ? "" : "s"})`,
-    `retention: raw ${config.retention.rawDays} d, minute ${config.retention.minuteDays} d, hour ${config.retention.hourDays} d, day ${config.retention.dayDays} d`,
+    `probes per region-minute: ${rate(perRegionMinute)} ` +
+      `(${rate(perRegionMinute * regionCount)} per minute across ${regionCount} region${regionCount === 1 ? "" : "s"})`,
+    `retention: raw ${rawDays} d, minute ${minuteDays} d, hour ${hourDays} d, day ${dayDays} d`,
     "",
   ].join("\n");
 }

@@ -7,7 +7,9 @@ export function renderEvaluationSummary(summary: EvaluationSummary): string {
     summary.regions.length === 0 ? "no region (nothing stored yet)" : `${summary.regions.length} regions (${summary.regions.join(", ")})`;
   const firing = summary.firing.length === 0 ? "nothing burns" : summary.firing.map((f) => `${f.slo} ${f.scope} ${f.severity}`).join("; ");
   return (
-    `evaluated: windows end ${isoMinute(summary.endsAt)}; ${summary.scopes} SLO scopes and ${summary.anycastObservations} anycast cells over ${regions}; ${summary.itemsRead} rollup items read\n` +
+    `evaluated: windows end ${isoMinute(summary.endsAt)}; ` +
+    `${summary.scopes} SLO scopes and ${summary.anycastObservations} anycast cells over ${regions}; ` +
+    `${summary.itemsRead} rollup items read\n` +
     `firing: ${firing}\n` +
     `notifications: ${summary.notificationsPlanned} planned, ${summary.delivered} delivered, ${summary.undelivered} not delivered\n`
   );

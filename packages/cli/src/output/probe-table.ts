@@ -33,9 +33,8 @@ export function keyFacts(result: ProbeResult): string {
       if (transport) facts.push(transport);
       if (result.answers) {
         const first = result.answers[0];
-        facts.push(
-          `${result.answers.length} answer${result.answers.length === 1 ? "" : "s"}${first ? `: ${first.type} ${truncate(first.data, 40)}` : ""}`,
-        );
+        const count = `${result.answers.length} answer${result.answers.length === 1 ? "" : "s"}`;
+        facts.push(first ? `${count}: ${first.type} ${truncate(first.data, 40)}` : count);
       }
       if (result.nsid !== undefined && result.nsid !== null) facts.push(`nsid "${result.nsid}"`);
       else if (result.nsidHex) facts.push(`nsid 0x${result.nsidHex}`);

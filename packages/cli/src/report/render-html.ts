@@ -57,13 +57,16 @@ export function renderHtmlReport(input: HtmlReportInput): string {
       x: chart.x.map((ms) => ms / 1000),
       lines: chart.lines,
     });
-    return `<figure class="chart" id="${id}" data-chart-kind="${chart.kind}" data-scope="${escapeHtml(chart.scope)}"><figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`;
+    return (
+      `<figure class="chart" id="${id}" data-chart-kind="${chart.kind}" data-scope="${escapeHtml(chart.scope)}">` +
+      `<figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`
+    );
   };
 
   const burnSection =
     charts.burn.length === 0
       ? `<p class="empty">No SLO events in the window.</p>`
-      : `<div class="charts">${charts.burn.map((chart) => figure(chart, chart.scope === "pooled" ? "pooled (all regions)" : chart.scope)).join("")}</div>`;
+      : chartGrid(charts.burn.map((chart) => figure(chart, chart.scope === "pooled" ? "pooled (all regions)" : chart.scope)));
   const latencyByRegion = new Map<string, TimeSeriesChart[]>();
   for (const chart of charts.latency) latencyByRegion.set(chart.scope, [...(latencyByRegion.get(chart.scope) ?? []), chart]);
   const latencySection =
@@ -72,12 +75,18 @@ export function renderHtmlReport(input: HtmlReportInput): string {
       : [...latencyByRegion]
           .map(
             ([region, list]) =>
-              `<h3>${escapeHtml(region)}</h3><div class="charts">${list.map((chart) => figure(chart, `${chart.target ?? ""} (${chart.probeKind ?? ""})`)).join("")}</div>`,
+              `<h3>${escapeHtml(region)}</h3>` +
+              chartGrid(list.map((chart) => figure(chart, `${chart.target ?? ""} (${chart.probeKind ?? ""})`))),
           )
           .join("");
 
   const data = { report, sinceMs: input.sinceMs, bucketMs: charts.window.bucketMs, catchments: input.catchments, charts: pageCharts };
   const since = isoMinute(new Date(input.sinceMs).toISOString());
+  const bucketText = escapeHtml(formatDuration(charts.window.bucketMs));
+  const seriesSection =
+    report.series === undefined
+      ? ""
+      : `<section id="series"><h2>Targets since ${escapeHtml(since)}</h2>${seriesTable(report.series)}</section>\n`;
   const script = safeScriptText(assets.script);
   const csp = [
     "default-src 'none'",
@@ -105,15 +114,15 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <dl class="summary">
 <dt>Generated</dt><dd>${escapeHtml(isoSecond(report.generatedAt))}</dd>
 <dt>SLO windows end</dt><dd>${escapeHtml(isoMinute(report.endsAt))}</dd>
-<dt>Latency, PoPs, charts and findings</dt><dd>since ${escapeHtml(since)}, charts in ${escapeHtml(formatDuration(charts.window.bucketMs))} buckets</dd>
+<dt>Latency, PoPs, charts and findings</dt><dd>since ${escapeHtml(since)}, charts in ${bucketText} buckets</dd>
 <dt>Regions</dt><dd>${input.regions.length === 0 ? "none" : input.regions.map(escapeHtml).join(", ")}</dd>
 </dl>
 </header>
 <main>
 <section id="slos"><h2>SLOs</h2>${sloTable(report.slos)}</section>
-${report.series === undefined ? "" : `<section id="series"><h2>Targets since ${escapeHtml(since)}</h2>${seriesTable(report.series)}</section>\n`}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}</section>
-<section id="burn-rates"><h2>Burn rate per region</h2><p class="note">Burn rate of each bucket's events, one line per SLO; the dashed line is 1×, which spends the budget exactly over the period. Times in UTC.</p>${burnSection}</section>
-<section id="latency"><h2>Latency per region</h2><p class="note">p50, p95 and p99 of the good results of each bucket, per target and probe kind. Times in UTC.</p>${latencySection}</section>
+${seriesSection}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}</section>
+<section id="burn-rates"><h2>Burn rate per region</h2><p class="note">${BURN_CHARTS_NOTE}</p>${burnSection}</section>
+<section id="latency"><h2>Latency per region</h2><p class="note">${LATENCY_CHARTS_NOTE}</p>${latencySection}</section>
 ${findings(input)}
 </main>
 <footer>
@@ -126,6 +135,15 @@ ${findings(input)}
 </body>
 </html>
 `;
+}
+
+const BURN_CHARTS_NOTE =
+  "Burn rate of each bucket's events, one line per SLO; the dashed line is 1×, which spends the budget exactly over the period. " +
+  "Times in UTC.";
+const LATENCY_CHARTS_NOTE = "p50, p95 and p99 of the good results of each bucket, per target and probe kind. Times in UTC.";
+
+function chartGrid(figures: readonly string[]): string {
+  return `<div class="charts">${figures.join("")}</div>`;
 }
 
 function sloTable(rows: readonly ReportSlo[]): string {
@@ -158,12 +176,14 @@ function sloTable(rows: readonly ReportSlo[]): string {
       return `<td class="${status === "firing" || burning ? "alert-on" : "alert-off"}">${escapeHtml(text)}</td>`;
     };
     const latency = formatLatency(row.latency);
-    const objective = `${formatPercent(row.objective)} ${row.period}${row.indicator.type === "latency" ? ` ≤${formatNumber(row.indicator.thresholdMs)} ms` : ""}`;
+    const threshold = row.indicator.type === "latency" ? ` ≤${formatNumber(row.indicator.thresholdMs)} ms` : "";
+    const objective = `${formatPercent(row.objective)} ${row.period}${threshold}`;
     const budget = row.budgetRemaining;
     const budgetClass = budget === null ? "burn-none" : budget < 0 ? "budget-spent" : budget < 0.25 ? "budget-low" : "budget-ok";
     return (
       `<tr><td>${escapeHtml(row.slo)}</td><td>${escapeHtml(row.scope)}</td><td>${escapeHtml(objective)}</td>` +
-      `<td class="num">${row.sli.ratio === null ? "-" : escapeHtml(formatPercent(row.sli.ratio))}</td><td class="num">${row.sli.good}/${row.sli.total}</td>` +
+      `<td class="num">${row.sli.ratio === null ? "-" : escapeHtml(formatPercent(row.sli.ratio))}</td>` +
+      `<td class="num">${row.sli.good}/${row.sli.total}</td>` +
       `<td class="num ${budgetClass}">${budget === null ? "-" : escapeHtml(formatPercent(budget))}</td>` +
       ALERT_WINDOWS.map((w) => burnCell(row.burnRates[w])).join("") +
       burnCell(row.burnRates[row.period]) +
@@ -183,7 +203,8 @@ function sloTable(rows: readonly ReportSlo[]): string {
   return (
     table(header, body) +
     `<p class="note">Burn rates over each alert window and the period; 1× spends the budget exactly over the period. ` +
-    `Colours: <span class="burn-page">above the page rules' factor</span>, <span class="burn-ticket">above the ticket rules' factor</span>, ` +
+    `Colours: <span class="burn-page">above the page rules' factor</span>, ` +
+    `<span class="burn-ticket">above the ticket rules' factor</span>, ` +
     `<span class="burn-low">below both</span>, <span class="burn-zero">no bad events</span>. SLI and good/total over the period.</p>`
   );
 }
@@ -238,9 +259,13 @@ function catchmentTables(catchments: readonly Catchment[]): string {
         const dominant = pop === row.dominant;
         // Heat: opacity of the cell colour follows the share; text turns light on the darker half.
         const style = `background-color: rgba(37, 99, 235, ${(0.08 + 0.8 * share).toFixed(3)});${share > 0.5 ? " color: #fff;" : ""}`;
-        return `<td class="share${dominant ? " dominant" : ""}" style="${style}"${dominant ? ` title="dominant PoP"` : ""}>${dominant ? "★ " : ""}${escapeHtml((share * 100).toFixed(1))}%</td>`;
+        const percent = `${escapeHtml((share * 100).toFixed(1))}%`;
+        return dominant
+          ? `<td class="share dominant" style="${style}" title="dominant PoP">★ ${percent}</td>`
+          : `<td class="share" style="${style}">${percent}</td>`;
       });
-      return `<tr><td>${escapeHtml(row.region)}</td><td class="num">${row.total}</td><td class="num">${row.unidentified}</td><td class="num">${row.changes.length}</td>${cells.join("")}</tr>`;
+      const counts = [row.total, row.unidentified, row.changes.length].map((n) => `<td class="num">${n}</td>`).join("");
+      return `<tr><td>${escapeHtml(row.region)}</td>${counts}${cells.join("")}</tr>`;
     });
     const changes = rows.flatMap((row) =>
       row.changes.map(
@@ -318,13 +343,17 @@ function findings(input: HtmlReportInput): string {
         );
   return (
     `<section id="failovers"><h2>Failovers since ${since}</h2>${failovers}</section>\n` +
-    `<section id="detours"><h2>Detours since ${since}</h2><p class="note">A region served by a PoP far beyond the nearest one the target has.</p>${detours}</section>\n` +
-    `<section id="impossible-rtts"><h2>Impossible RTTs since ${since}</h2><p class="note">Faster than light in fibre allows to the PoP they are attributed to.</p>${impossible}</section>`
+    `<section id="detours"><h2>Detours since ${since}</h2>` +
+    `<p class="note">A region served by a PoP far beyond the nearest one the target has.</p>${detours}</section>\n` +
+    `<section id="impossible-rtts"><h2>Impossible RTTs since ${since}</h2>` +
+    `<p class="note">Faster than light in fibre allows to the PoP they are attributed to.</p>${impossible}</section>`
   );
 }
 
 function table(header: readonly string[], rows: readonly string[], className?: string): string {
-  return `<div class="scroll"><table${className === undefined ? "" : ` class="${className}"`}><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
+  const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  const classAttribute = className === undefined ? "" : ` class="${className}"`;
+  return `<div class="scroll"><table${classAttribute}><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
 }
 
 function row(cells: readonly string[]): string {
@@ -340,23 +369,37 @@ function safeStyleText(text: string): string {
   return text.replace(/<\/(style)/gi, "<\\/$1");
 }
 
-const PAGE_STYLE = `
-:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); margin: 0 auto; padding: 16px 24px; max-width: 1400px; }
-h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); } h3 { font-size: 15px; margin: 16px 0 6px; }
-dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; } dl.summary dt { color: var(--muted); } dl.summary dd { margin: 0; }
-.scroll { overflow-x: auto; } table { border-collapse: collapse; margin: 4px 0; font-variant-numeric: tabular-nums; } th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: left; white-space: nowrap; }
-th { background: #f6f8fa; } td.num { text-align: right; } td.share { text-align: right; min-width: 64px; } td.dominant { font-weight: 700; }
-.burn-page { background: #f8d0d0; color: #82071e; } .burn-ticket { background: #fbe6b8; color: #7a4a00; } .burn-low { background: #e6f4ea; } .burn-zero { background: #dafbe1; color: #116329; } .burn-none { color: var(--muted); }
-.budget-spent { background: #f8d0d0; color: #82071e; font-weight: 700; } .budget-low { background: #fbe6b8; } .budget-ok { background: #dafbe1; }
-.alert-on { color: #82071e; font-weight: 700; } .alert-off { color: var(--muted); }
-.note, .empty { color: var(--muted); margin: 4px 0; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; }
-figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; min-width: 0; } figure.chart figcaption { font-weight: 600; margin-bottom: 4px; }
-figure.chart[data-chart-error]::after { content: "chart failed: " attr(data-chart-error); color: #82071e; }
-.plot { width: 100%; min-height: 240px; }
-footer { margin-top: 32px; color: var(--muted); font-size: 12px; } footer pre { white-space: pre-wrap; }
-`;
+// One line of CSS per element, long ones cut in pieces, so the source stays
+// within the line width while the page gets the same text as ever.
+const PAGE_STYLE = [
+  "",
+  ":root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; }",
+  'body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); ' +
+    "margin: 0 auto; padding: 16px 24px; max-width: 1400px; }",
+  "h1 { font-size: 22px; margin: 0 0 8px; } " +
+    "h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); } " +
+    "h3 { font-size: 15px; margin: 16px 0 6px; }",
+  "dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; } " +
+    "dl.summary dt { color: var(--muted); } dl.summary dd { margin: 0; }",
+  ".scroll { overflow-x: auto; } table { border-collapse: collapse; margin: 4px 0; font-variant-numeric: tabular-nums; } " +
+    "th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: left; white-space: nowrap; }",
+  "th { background: #f6f8fa; } td.num { text-align: right; } td.share { text-align: right; min-width: 64px; } " +
+    "td.dominant { font-weight: 700; }",
+  ".burn-page { background: #f8d0d0; color: #82071e; } .burn-ticket { background: #fbe6b8; color: #7a4a00; } " +
+    ".burn-low { background: #e6f4ea; } .burn-zero { background: #dafbe1; color: #116329; } " +
+    ".burn-none { color: var(--muted); }",
+  ".budget-spent { background: #f8d0d0; color: #82071e; font-weight: 700; } .budget-low { background: #fbe6b8; } " +
+    ".budget-ok { background: #dafbe1; }",
+  ".alert-on { color: #82071e; font-weight: 700; } .alert-off { color: var(--muted); }",
+  ".note, .empty { color: var(--muted); margin: 4px 0; }",
+  ".charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; }",
+  "figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; min-width: 0; } " +
+    "figure.chart figcaption { font-weight: 600; margin-bottom: 4px; }",
+  'figure.chart[data-chart-error]::after { content: "chart failed: " attr(data-chart-error); color: #82071e; }',
+  ".plot { width: 100%; min-height: 240px; }",
+  "footer { margin-top: 32px; color: var(--muted); font-size: 12px; } footer pre { white-space: pre-wrap; }",
+  "",
+].join("\n");
 
 // Runs in the page. It reads the data block, draws each chart, and marks a
 // chart drawn only once uPlot painted a canvas of non-zero size, so a

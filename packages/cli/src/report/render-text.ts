@@ -48,10 +48,11 @@ function sloCells(row: ReportSlo): string[] {
     return status === "firing" ? "FIRING" : burning ? `${status} (burning)` : status;
   };
   const latency = formatLatency(row.latency);
+  const threshold = row.indicator.type === "latency" ? ` ≤${formatNumber(row.indicator.thresholdMs)} ms` : "";
   return [
     row.slo,
     row.scope,
-    `${formatPercent(row.objective)} ${row.period}${row.indicator.type === "latency" ? ` ≤${formatNumber(row.indicator.thresholdMs)} ms` : ""}`,
+    `${formatPercent(row.objective)} ${row.period}${threshold}`,
     row.sli.ratio === null ? "-" : formatPercent(row.sli.ratio),
     `${row.sli.good}/${row.sli.total}`,
     row.budgetRemaining === null ? "-" : formatPercent(row.budgetRemaining),
