@@ -112,6 +112,22 @@ export function burnRateCharts(input: BurnChartInput): TimeSeriesChart[] {
   const { window } = input;
   const x = bucketStarts(window);
   const grouped = byRegionAndBucket(input.rollups, window);
+  // Each SLO reads only its target's rollups: grouping once by target keeps a chart of many SLOs linear.
+  const byTarget = new Map<string, Map<string, Rollup[]>[]>();
+  for (const [region, buckets] of grouped) {
+    byTarget.set(
+      region,
+      buckets.map((inBucket) => {
+        const targets = new Map<string, Rollup[]>();
+        for (const rollup of inBucket) {
+          const list = targets.get(rollup.target);
+          if (list === undefined) targets.set(rollup.target, [rollup]);
+          else list.push(rollup);
+        }
+        return targets;
+      }),
+    );
+  }
   const slosByName = new Map(input.slos.map((slo) => [slo.name, slo]));
   const scopeOrder = [...new Set(input.scopes.map((s) => s.scope))];
   const charts: TimeSeriesChart[] = [];
@@ -122,7 +138,7 @@ export function burnRateCharts(input: BurnChartInput): TimeSeriesChart[] {
       const slo = slosByName.get(name);
       if (slo === undefined) continue;
       const values = x.map((_, index) => {
-        const inBucket = regions.flatMap((region) => grouped.get(region)?.[index] ?? []);
+        const inBucket = regions.flatMap((region) => byTarget.get(region)?.[index]?.get(slo.target) ?? []);
         return burnRate(sloCountsFromRollups(slo, inBucket), slo.objective);
       });
       lines.push({ label: name, values });
