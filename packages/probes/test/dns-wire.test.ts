@@ -1,15 +1,9 @@
 import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DECODER_FAULT,
-  type ExpectedQuestion,
-  TYPE_OPT,
-  buildQueryTemplate,
-  encodeName,
-  inspectDnsResponse,
-  parseDnsMessage,
-} from "../src/dns/wire";
+import { TYPE_OPT } from "../src/dns/codes";
+import { encodeName } from "../src/dns/names";
+import { DECODER_FAULT, type ExpectedQuestion, buildQueryTemplate, inspectDnsResponse, parseDnsMessage } from "../src/dns/wire";
 
 const question: ExpectedQuestion = { nameWire: encodeName("www.example.test"), qtype: 1, qclass: 1 };
 

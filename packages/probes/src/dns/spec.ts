@@ -6,19 +6,9 @@
 import net from "node:net";
 import { ProbeSpecError } from "../errors";
 import type { ChaosIdentity, DnsProbeSpec } from "../types";
-import {
-  CLASS_CH,
-  CLASS_IN,
-  type ExpectedQuestion,
-  TYPE_OPT,
-  TYPE_TXT,
-  buildQueryTemplate,
-  encodeName,
-  rcodeFromName,
-  rcodeName,
-  typeFromName,
-  typeName,
-} from "./wire";
+import { CLASS_CH, CLASS_IN, TYPE_OPT, TYPE_TXT, rcodeFromName, rcodeName, typeFromName, typeName } from "./codes";
+import { encodeName } from "./names";
+import { type ExpectedQuestion, buildQueryTemplate } from "./wire";
 
 export interface CompiledQuery extends ExpectedQuestion {
   /** The query with ID 0. */

@@ -23,11 +23,12 @@
 //   CH queries costs a little latency, not a timeout.
 
 import type { Failure } from "@popwatch/core";
+import { OPTION_NSID, rcodeName } from "../dns/codes";
 import type { DnsQuery } from "../dns/query";
 import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import { cancelUdpQuery, sendUdpQuery } from "../dns/udp";
-import { type DnsMessage, OPTION_NSID, isPrintableAscii, rcodeName, toHex } from "../dns/wire";
+import { type DnsMessage, isPrintableAscii, toHex } from "../dns/wire";
 import { ProbeFailureError } from "../errors";
 import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
 
