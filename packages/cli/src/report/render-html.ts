@@ -8,8 +8,19 @@
 import { createHash } from "node:crypto";
 import { ALERT_WINDOWS, type Catchment, type SloPeriod, alertRulesFor, rationalToNumber } from "@popwatch/core";
 import { catchmentMatrices } from "../output/catchment-render";
-import { formatDuration, formatKm, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
+import { formatDuration, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
 import { uplotAssets } from "../output/uplot-assets";
+import {
+  DETOUR_HEADER,
+  FAILOVER_HEADER,
+  IMPOSSIBLE_RTT_HEADER,
+  SERIES_HEADER,
+  convergenceSummary,
+  detourCells,
+  failoverCells,
+  impossibleRttCells,
+  seriesCells,
+} from "./cells";
 import type { TimeSeriesChart } from "./charts";
 import type { Report, ReportContext, ReportPage, ReportSeries, ReportSlo } from "./model";
 
@@ -211,21 +222,8 @@ function sloTable(rows: readonly ReportSlo[]): string {
 
 function seriesTable(rows: readonly ReportSeries[]): string {
   if (rows.length === 0) return `<p class="empty">No results in the window.</p>`;
-  const body = rows.map((r) =>
-    row([
-      r.target,
-      r.kind,
-      r.region,
-      r.successRatio === null ? "-" : formatPercent(r.successRatio),
-      `${r.good}/${r.total}`,
-      formatLatency(r.latency),
-      r.pops.length === 0 ? "-" : r.pops.map((p) => `${p.pop} ${formatPercent(p.share)}`).join(", "),
-    ]),
-  );
-  return (
-    table(["Target", "Kind", "Region", "Success", "Good/total", "p50/p95/p99 ms", "PoPs"], body) +
-    `<p class="note">Latency of the good results; PoP shares of the answers that identified a PoP.</p>`
-  );
+  const body = rows.map((r) => row(seriesCells(r)));
+  return table(SERIES_HEADER, body) + `<p class="note">Latency of the good results; PoP shares of the answers that identified a PoP.</p>`;
 }
 
 interface BurnThresholds {
@@ -284,62 +282,27 @@ function catchmentTables(catchments: readonly Catchment[]): string {
 function findings(input: HtmlReportInput): string {
   const { report } = input;
   const since = escapeHtml(isoMinute(new Date(input.sinceMs).toISOString()));
-  const convergence = report.convergence
-    .map((c) => `${c.region} ${c.converged}/${c.failovers}${c.sli === null ? "" : ` (${formatPercent(c.sli)})`}`)
-    .join(", ");
+  const convergence = convergenceSummary(report);
   const failovers =
     report.failovers.length === 0
       ? `<p class="empty">None.</p>`
       : table(
-          ["Target", "Kind", "Region", "From", "To", "At", "Convergence", "Resolution"],
-          report.failovers.map((f) =>
-            row([
-              f.target,
-              f.kind,
-              f.region,
-              f.from,
-              f.to,
-              isoSecond(f.at),
-              formatDuration(f.convergenceMs),
-              formatDuration(f.resolutionMs),
-            ]),
-          ),
+          FAILOVER_HEADER,
+          report.failovers.map((f) => row(failoverCells(f))),
         ) + `<p class="note">Converged within ${escapeHtml(formatDuration(input.thresholdMs))}: ${escapeHtml(convergence)}</p>`;
   const detours =
     report.detours.length === 0
       ? `<p class="empty">None.</p>`
       : table(
-          ["Target", "Region", "PoP", "Share", "Distance", "Nearest PoP", "Nearest", "Excess"],
-          report.detours.map((d) =>
-            row([
-              d.target,
-              d.region,
-              d.pop,
-              formatPercent(d.share),
-              formatKm(d.distanceKm),
-              d.nearestPop,
-              formatKm(d.nearestKm),
-              formatKm(d.excessKm),
-            ]),
-          ),
+          DETOUR_HEADER,
+          report.detours.map((d) => row(detourCells(d))),
         );
   const impossible =
     report.impossibleRtts.length === 0
       ? `<p class="empty">None.</p>`
       : table(
-          ["Target", "Region", "PoP", "Kind", "RTT", "Min possible", "Distance", "At"],
-          report.impossibleRtts.map((f) =>
-            row([
-              f.target,
-              f.region,
-              f.pop,
-              f.kind,
-              `${formatNumber(f.rttMs)} ms`,
-              `${formatNumber(f.minRttMs)} ms`,
-              formatKm(f.distanceKm),
-              isoSecond(f.at),
-            ]),
-          ),
+          IMPOSSIBLE_RTT_HEADER,
+          report.impossibleRtts.map((f) => row(impossibleRttCells(f))),
         );
   return (
     `<section id="failovers"><h2>Failovers since ${since}</h2>${failovers}</section>\n` +

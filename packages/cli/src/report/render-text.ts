@@ -3,9 +3,20 @@
 // each with one row per SLO and scope and a short section per kind of finding.
 import { ALERT_WINDOWS } from "@popwatch/core";
 import { csvLines } from "../output/csv";
-import { formatDuration, formatKm, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
+import { formatDuration, formatLatency, formatNumber, formatPercent, isoMinute } from "../output/format";
 import { renderTable } from "../output/probe-table";
-import type { Report, ReportContext, ReportSeries, ReportSlo } from "./model";
+import {
+  DETOUR_HEADER,
+  FAILOVER_HEADER,
+  IMPOSSIBLE_RTT_HEADER,
+  SERIES_HEADER,
+  convergenceSummary,
+  detourCells,
+  failoverCells,
+  impossibleRttCells,
+  seriesCells,
+} from "./cells";
+import type { Report, ReportContext, ReportSlo } from "./model";
 
 export const REPORT_FORMATS = ["table", "json", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -70,21 +81,8 @@ function sloCells(row: ReportSlo): string[] {
   ];
 }
 
-const SERIES_HEADER = ["TARGET", "KIND", "REGION", "SUCCESS", "GOOD/TOTAL", "P50/P95/P99 MS", "POPS"];
-
-function seriesCells(row: ReportSeries): string[] {
-  const pops = row.pops.slice(0, 3).map((p) => `${p.pop} ${formatPercent(p.share)}`);
-  if (row.pops.length > 3) pops.push(`+${row.pops.length - 3} more`);
-  return [
-    row.target,
-    row.kind,
-    row.region,
-    row.successRatio === null ? "-" : formatPercent(row.successRatio),
-    `${row.good}/${row.total}`,
-    formatLatency(row.latency),
-    pops.length === 0 ? "-" : pops.join(", "),
-  ];
-}
+/** Text tables head their columns in upper case. */
+const upper = (header: readonly string[]) => header.map((h) => h.toUpperCase());
 
 function renderSections(report: Report, context: ReportContext, table: TableRenderer, markdown: boolean): string {
   const since = isoMinute(new Date(context.sinceMs).toISOString());
@@ -104,68 +102,35 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
   if (report.series !== undefined) {
     sections.push(
       heading(`Targets since ${since}: per target, probe kind and region`) +
-        (report.series.length === 0 ? "no results stored in the window\n" : table(SERIES_HEADER, report.series.map(seriesCells))) +
+        (report.series.length === 0
+          ? "no results stored in the window\n"
+          : table(
+              upper(SERIES_HEADER),
+              report.series.map((row) => seriesCells(row, 3)),
+            )) +
         note("latency of the good results; PoP shares of the answers that identified a PoP"),
     );
   }
 
   if (report.failovers.length > 0) {
     const within = `${formatDuration(context.thresholdMs)}`;
-    const convergence = report.convergence
-      .map((c) => `${c.region} ${c.converged}/${c.failovers}${c.sli === null ? "" : ` (${formatPercent(c.sli)})`}`)
-      .join(", ");
+    const convergence = convergenceSummary(report);
     sections.push(
       heading(`Failovers since ${since}`) +
-        table(
-          ["TARGET", "KIND", "REGION", "FROM", "TO", "AT", "CONVERGENCE", "RESOLUTION"],
-          report.failovers.map((f) => [
-            f.target,
-            f.kind,
-            f.region,
-            f.from,
-            f.to,
-            isoSecond(f.at),
-            formatDuration(f.convergenceMs),
-            formatDuration(f.resolutionMs),
-          ]),
-        ) +
+        table(upper(FAILOVER_HEADER), report.failovers.map(failoverCells)) +
         note(`converged within ${within}: ${convergence}`),
     );
   }
   if (report.detours.length > 0) {
     sections.push(
       heading(`Detours since ${since}: served by a PoP far beyond the nearest one`) +
-        table(
-          ["TARGET", "REGION", "POP", "SHARE", "DISTANCE", "NEAREST POP", "NEAREST", "EXCESS"],
-          report.detours.map((d) => [
-            d.target,
-            d.region,
-            d.pop,
-            formatPercent(d.share),
-            formatKm(d.distanceKm),
-            d.nearestPop,
-            formatKm(d.nearestKm),
-            formatKm(d.excessKm),
-          ]),
-        ),
+        table(upper(DETOUR_HEADER), report.detours.map(detourCells)),
     );
   }
   if (report.impossibleRtts.length > 0) {
     sections.push(
       heading(`Impossible RTTs since ${since}: faster than light in fibre to the PoP they are attributed to`) +
-        table(
-          ["TARGET", "REGION", "POP", "KIND", "RTT", "MIN POSSIBLE", "DISTANCE", "AT"],
-          report.impossibleRtts.map((f) => [
-            f.target,
-            f.region,
-            f.pop,
-            f.kind,
-            `${formatNumber(f.rttMs)} ms`,
-            `${formatNumber(f.minRttMs)} ms`,
-            formatKm(f.distanceKm),
-            isoSecond(f.at),
-          ]),
-        ),
+        table(upper(IMPOSSIBLE_RTT_HEADER), report.impossibleRtts.map(impossibleRttCells)),
     );
   }
   return sections.join("\n");
