@@ -13,6 +13,7 @@ import {
   type PopwatchConfig,
   type Rollup,
   type RollupSpan,
+  alertKeyString,
   analyzeFailovers,
   catchment,
   compareStrings,
@@ -83,7 +84,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
 
   const statuses = new Map<string, AlertStatus>();
   if (config.slos.length > 0) {
-    for (const { state } of await sources.alerts.loadStates()) statuses.set(alertKey(state.slo, state.scope, state.severity), state.status);
+    for (const { state } of await sources.alerts.loadStates()) statuses.set(alertKeyString(state), state.status);
   }
   const slos: ReportSlo[] = evaluated.scopes
     .filter((scope) => inRegion(scope.scope))
@@ -104,7 +105,10 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
         burnRates: Object.fromEntries([...ALERT_WINDOWS, period].map((w) => [w, scope.evaluation.burnRates[w] ?? null])),
         firing: scope.evaluation.firing,
         alerts: Object.fromEntries(
-          ALERT_SEVERITIES.map((severity) => [severity, statuses.get(alertKey(scope.slo, scope.scope, severity)) ?? "inactive"]),
+          ALERT_SEVERITIES.map((severity) => [
+            severity,
+            statuses.get(alertKeyString({ slo: scope.slo, scope: scope.scope, severity })) ?? "inactive",
+          ]),
         ) as ReportSlo["alerts"],
         latency: scope.latency,
         topPops: scope.topPops,
@@ -175,10 +179,6 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   const chartRollups = new Map(chartRegions(chartOptions).map((region) => [region, read.view.span(region, chartSpan(chartWindow))]));
   const charts = reportCharts({ ...chartOptions, rollupsOf: (region) => chartRollups.get(region) ?? [] });
   return { report, page: { regions: shownRegions, catchments: catchments.filter((c) => inRegion(c.region)), charts } };
-}
-
-function alertKey(slo: string, scope: string, severity: string): string {
-  return JSON.stringify([slo, scope, severity]);
 }
 
 /** One row per (target, kind, region) with results, sorted in that order. */
