@@ -116,4 +116,12 @@ describe("popwatch evaluate", () => {
     expect(c.out).toMatch(/no region \(nothing stored yet\)/);
     expect(await main(["evaluate", "--config", configFile, "--data-dir", dataDir, "--at", "2999-01-01T00:00:00Z"], captureIo().io)).toBe(2);
   });
+
+  it("a store that cannot open is a classified error, exit 1, nothing written", async () => {
+    const notADir = join(dir, "results.jsonl");
+    const c = captureIo();
+    expect(await evaluateCommand(["--config", configFile, "--data-dir", notADir], c.io, { now: () => NOW + 30_000 })).toBe(1);
+    expect(c.out).toBe("");
+    expect(c.err).toMatch(/^popwatch evaluate: .+ \(store_[a-z_]+\)\n$/);
+  });
 });
