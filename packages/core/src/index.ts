@@ -140,6 +140,8 @@ export {
 export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rollup/sketch";
 export { type LatencySummary, type PopShare, latencySummary, popShares } from "./rollup/summary";
 export { type PeriodRange, mergePeriodReads, windowPeriods } from "./rollup/windows";
+// Routing: the BGP events every reader yields
+export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
 export { ALERT_SEVERITIES } from "./severity";
 export { type EventCounts, burnRate } from "./slo/budget";
 export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";

@@ -1,0 +1,2 @@
+// The public surface of @popwatch/bgp: the readers other packages use.
+export {};
