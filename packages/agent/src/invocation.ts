@@ -18,6 +18,7 @@ import {
 } from "@popwatch/core";
 import { type ProbeSpec, type RunnerOptions, runProbes, specsForTarget } from "@popwatch/probes";
 import { type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
+import { FastRoutingCheck, type FastRoutingOptions, type FastRoutingRoundReport } from "./fast-routing";
 import { type LogEntry, type Logger, jsonLinesLogger, safeLogger } from "./logger";
 import { DEFAULT_SAFETY_MARGIN_MS, fitsSequenceRange, invocationIdFor, sequenceNumber } from "./schedule";
 
@@ -61,6 +62,11 @@ export interface InvocationOptions {
   onRound?: (round: RoundReport) => void;
   /** Probe runner internals, replaceable in tests. */
   runner?: Pick<RunnerOptions, "registry" | "clock">;
+  /**
+   * Judge PoP changes and outages after each written round and deliver their
+   * alerts at once (./fast-routing.ts). Absent: the evaluator's alerts only.
+   */
+  fastRouting?: FastRoutingOptions;
 }
 
 /** Epoch-ms range [fromMs, toMs) of minutes to roll up. */
@@ -114,6 +120,8 @@ export interface InvocationSummary {
   cancelled: boolean;
   /** Rounds sent to the round queue (dispatch "queue", scheduled invocation only). */
   enqueuedRounds?: number;
+  /** What fast routing did after each written round, when it is on. */
+  fastRouting?: FastRoutingRoundReport[];
   durationMs: number;
 }
 
@@ -215,6 +223,13 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
     log({ level, msg: count === 1 ? "round skipped" : "rounds skipped", ...context, round, rounds: count, reason });
   };
 
+  // A round's alert cycle runs while the loop waits for the next slot, and ends before the next round probes.
+  const fast = options.fastRouting
+    ? new FastRoutingCheck({ ...options.fastRouting, config, region, store, now, log: (entry) => log({ ...entry, ...context }) })
+    : null;
+  let fastPending: Promise<void> = Promise.resolve();
+  if (fast) summary.fastRouting = [];
+
   let storeFailed = false;
   for (let round = firstRound; round < rounds; round++) {
     if (signal?.aborted) {
@@ -246,7 +261,15 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       continue;
     }
 
+    await fastPending;
     const report = await runRound(round, slotMs);
+    if (fast && report.problem === null) {
+      fastPending = fast.afterRound(round, slotMs, report.results).then(
+        (fastReport) => void summary.fastRouting?.push(fastReport),
+        // A fault in judging must not cost the rounds: logged, and the next round judges again.
+        (err: unknown) => log({ level: "error", msg: "fast routing failed", ...context, round, error: describeError(err) }),
+      );
+    }
     summary.rounds++;
     summary.results += report.results.length;
     summary.ok += report.ok;
@@ -277,6 +300,7 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       // A display callback must not cost data.
     }
   }
+  await fastPending;
   summary.cancelled = signal?.aborted ?? false;
 
   if (storeFailed) {
