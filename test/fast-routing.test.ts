@@ -8,7 +8,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type InvocationSummary, type LogEntry, type RoundReport, runScheduled } from "@popwatch/agent";
+import {
+  type InvocationSummary,
+  type LogEntry,
+  type RoundReport,
+  anycastAlertsEnabled,
+  fastRoutingEnabled,
+  runScheduled,
+} from "@popwatch/agent";
 import { type Notification, type PopwatchConfig, parseConfig, roundSlotMs } from "@popwatch/core";
 import { createSinks } from "@popwatch/notify";
 import { DEFAULT_TABLE_NAME, type EmbeddedStore, startEmbeddedStore } from "@popwatch/store";
@@ -196,4 +203,16 @@ describe.skipIf(skip)(`fast routing${note}`, () => {
     const states = (await embedded.alerts.loadStates()).map((s) => s.state);
     expect(states.find((s) => s.slo === "anycast:outage:anycast")).toMatchObject({ status: "resolved", announced: false, scope: REGION });
   }, 60_000);
+});
+
+describe("which side judges what", () => {
+  const targets = [{ name: "k", address: "198.51.100.53", probes: { dns: {} } }];
+  it("the evaluator reads anycast windows only for its own conditions; the probe judges the fast ones", () => {
+    const fastOnly = parseConfig({ targets, analytics: { alerts: { catchmentShift: false, flapping: false, detour: false } } });
+    expect(anycastAlertsEnabled(fastOnly)).toBe(false);
+    expect(fastRoutingEnabled(fastOnly)).toBe(true);
+    const rollupOnly = parseConfig({ targets, analytics: { alerts: { popChange: false, outage: false } } });
+    expect(anycastAlertsEnabled(rollupOnly)).toBe(true);
+    expect(fastRoutingEnabled(rollupOnly)).toBe(false);
+  });
 });

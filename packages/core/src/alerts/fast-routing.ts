@@ -162,6 +162,7 @@ export function fastRoutingObservations(input: FastRoutingInput): AlertObservati
   if (!Number.isFinite(current.slotMs) || !Number.isFinite(input.detectedAtMs)) {
     throw new PopwatchCoreError("alert_input_invalid", "fast routing: the round's slot and the detection time must be instants");
   }
+  for (const round of [current, ...input.history]) checkOutcome(round);
   const severities = fastRoutingSeverities(analytics);
   const stableSamples = analytics.failoverMinStableSamples;
   const kept = fastRoutingHistoryRounds(analytics);
@@ -267,6 +268,19 @@ export function fastRoutingObservations(input: FastRoutingInput): AlertObservati
   }
   observations.sort((a, b) => compareStrings(a.slo, b.slo));
   return observations;
+}
+
+/** Outcomes come from roundOutcome; a hand-made one that contradicts itself is a caller's fault. */
+function checkOutcome(round: RoundOutcome): void {
+  for (const [target, outcome] of Object.entries(round.targets)) {
+    const { probes, ok } = outcome;
+    if (!(Number.isInteger(probes) && Number.isInteger(ok) && ok >= 0 && ok <= probes)) {
+      throw new PopwatchCoreError(
+        "alert_input_invalid",
+        `fast routing: round ${round.slotMs} of ${round.region}: ${target} has ${ok} of ${probes} probes ok`,
+      );
+    }
+  }
 }
 
 interface Judged {
