@@ -261,14 +261,18 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       continue;
     }
 
-    await fastPending;
+    // The last round's alerts leave before this round probes, unless that would cost the round its time.
+    await settledWithin(fastPending, options.remainingMs() - marginMs - roundMs);
     const report = await runRound(round, slotMs);
     if (fast && report.problem === null) {
-      fastPending = fast.afterRound(round, slotMs, report.results).then(
-        (fastReport) => void summary.fastRouting?.push(fastReport),
-        // A fault in judging must not cost the rounds: logged, and the next round judges again.
-        (err: unknown) => log({ level: "error", msg: "fast routing failed", ...context, round, error: describeError(err) }),
-      );
+      // Chained: rounds are judged one after the other, in slot order, even when one cycle outlasts the wait above.
+      fastPending = fastPending
+        .then(() => fast.afterRound(round, slotMs, report.results))
+        .then(
+          (fastReport) => void summary.fastRouting?.push(fastReport),
+          // A fault in judging must not cost the rounds: logged, and the next round judges again.
+          (err: unknown) => log({ level: "error", msg: "fast routing failed", ...context, round, error: describeError(err) }),
+        );
     }
     summary.rounds++;
     summary.results += report.results.length;
@@ -300,8 +304,9 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       // A display callback must not cost data.
     }
   }
-  await fastPending;
   summary.cancelled = signal?.aborted ?? false;
+  // Alongside the rollups, and never past the invocation's time: the outbox keeps whatever is not delivered by then for the evaluator.
+  const fastSettled = settledWithin(fastPending, options.remainingMs() - marginMs);
 
   if (storeFailed) {
     // The store just refused writes after its own retries; rollups would most
@@ -310,6 +315,7 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
   } else if (rounds > firstRound) {
     await rollUp();
   }
+  if (!(await fastSettled)) log({ level: "warn", msg: "fast routing still running at the invocation's end", ...context });
 
   summary.durationMs = Math.round(performance.now() - started);
   log({
@@ -396,6 +402,19 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       summary.errors.push(problem);
       log({ level: "error", msg: "rollup failed", ...context, error: problem });
     }
+  }
+}
+
+/** Waits for `work` at most `ms` of real time: true when it settled. */
+async function settledWithin(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
