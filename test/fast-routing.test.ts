@@ -14,6 +14,8 @@ import {
   type RoundReport,
   anycastAlertsEnabled,
   fastRoutingEnabled,
+  invocationIdFor,
+  runQueuedRound,
   runScheduled,
 } from "@popwatch/agent";
 import { type Notification, type PopwatchConfig, parseConfig, roundSlotMs } from "@popwatch/core";
@@ -202,6 +204,44 @@ describe.skipIf(skip)(`fast routing${note}`, () => {
     expect(sent.some((n) => n.slo.startsWith("anycast:pop-change"))).toBe(false);
     const states = (await embedded.alerts.loadStates()).map((s) => s.state);
     expect(states.find((s) => s.slo === "anycast:outage:anycast")).toMatchObject({ status: "resolved", announced: false, scope: REGION });
+  }, 60_000);
+
+  it("queued rounds (one invocation each) compare with the round before through the store", async () => {
+    const config = fastConfig();
+    const scheduledAt = "2026-03-02T10:05:00.000Z";
+    const invocationId = invocationIdFor(REGION, scheduledAt);
+    const fastRouting = { alerts: embedded.alerts, sinks: createSinks(config.alerting.sinks) };
+    const summaries: InvocationSummary[] = [];
+    for (const [round, route] of [nsd, nsd, knot].entries()) {
+      dns.route(route);
+      let nowMs = roundSlotMs(config.schedule, Date.parse(scheduledAt), round);
+      summaries.push(
+        await runQueuedRound(
+          { v: 1, region: REGION, scheduledAt, invocationId, round },
+          {
+            config,
+            store: embedded.store,
+            fastRouting,
+            remainingMs: () => 20_000,
+            now: () => nowMs,
+            sleep: async (ms) => {
+              nowMs += ms;
+            },
+            logger: () => undefined,
+          },
+        ),
+      );
+    }
+    expect(summaries.map((s) => [s.rounds, s.errors.length])).toEqual([
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ]);
+    const slot2 = new Date(roundSlotMs(config.schedule, Date.parse(scheduledAt), 2)).toISOString();
+    // Each queued round starts with no memory: the previous round comes from the store.
+    expect(notifications().map((n) => [n.slo, n.kind, n.at])).toEqual([["anycast:pop-change:anycast", "firing", slot2]]);
+    expect(notifications()[0]!.anycast).toMatchObject({ from: expect.stringContaining("nsd"), to: expect.stringContaining("knot") });
+    expect(summaries[2]!.fastRouting?.[0]).toMatchObject({ cycled: true, slotAt: slot2 });
   }, 60_000);
 });
 
