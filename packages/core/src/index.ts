@@ -21,9 +21,12 @@ export {
   type AnycastAlertEvaluation,
   type ApplyPlanReport,
   type DeliveryClaim,
+  FAST_ROUTING_CONDITIONS,
+  type FastRoutingCondition,
   type Notification,
   POOLED_SCOPE,
   type PendingNotification,
+  type RoundOutcome,
   type SinkConfig,
   type StoredAlertState,
   type WebhookFormat,
@@ -38,9 +41,14 @@ export {
   decodeAlertKey,
   describeAlertKey,
   encodeAlertKey,
+  fastRoutingHistoryRounds,
+  fastRoutingObservations,
+  fastRoutingSeverities,
   mergeNotificationParts,
   notificationPart,
   planAlerts,
+  roundOutcome,
+  roundOutcomes,
 } from "./alerts/index";
 export { type Catchment, catchment } from "./analytics/catchment";
 export { type DetourItem, detourAudit } from "./analytics/detour";
