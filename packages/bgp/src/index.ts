@@ -1,6 +1,23 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
 
+// BGP wire decoding (MRT and BMP both carry whole BGP messages).
 // ---- Live feeds: RIS Live and BMP (branch feeds) ----
-export { LiveFeedConfigError } from "./errors";
+export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
 export { RIS_LIVE_URL, type RisLiveItem, type RisLiveOptions, type RisLiveStats, type RisLiveWatch, watchRisLive } from "./ris-live/client";
 export type { RisLiveError, RisLiveErrorCode } from "./ris-live/messages";
+export { type RouteEventContext, updateRouteEvents } from "./wire/events";
+export { decodeBgpMessage } from "./wire/message";
+export type {
+  AsPathSegment,
+  BgpDecodeOptions,
+  BgpKeepalive,
+  BgpMessage,
+  BgpNotification,
+  BgpOpen,
+  BgpRouteRefresh,
+  BgpUpdate,
+  MpReach,
+  MpUnreach,
+  Nlri,
+  PathAttributes,
+} from "./wire/types";
