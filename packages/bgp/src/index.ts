@@ -1,7 +1,10 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
+// (The formatter sorts these lines by module: bmp/ and ris-live/ are the live
+// feeds; wire/ is BGP wire decoding, which MRT and BMP both carry.)
 
-// BGP wire decoding (MRT and BMP both carry whole BGP messages).
-// ---- Live feeds: RIS Live and BMP (branch feeds) ----
+export type { BmpError, BmpErrorCode } from "./bmp/decode";
+export { type BmpListenOptions, type BmpListener, type BmpStats, listenBmp } from "./bmp/listener";
+export type { BmpItem, BmpRouter } from "./bmp/session";
 export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
 export { RIS_LIVE_URL, type RisLiveItem, type RisLiveOptions, type RisLiveStats, type RisLiveWatch, watchRisLive } from "./ris-live/client";
 export type { RisLiveError, RisLiveErrorCode } from "./ris-live/messages";
