@@ -255,9 +255,16 @@ describe("BMP from FRR's bgpd_bmp", () => {
   });
 
   it("sees every announcement pre-policy and the route map's result post-policy, IPv4 and IPv6", async () => {
-    // Announced while the BMP session is up: in FRR 8.4's burst at session start the IPv6 post-policy view
-    // of the first route came as a withdrawal; routes announced later are reported as they are.
+    // FRR's post-policy view holds only paths whose next hop is resolved (valid); at session start the
+    // IPv6 one may not be yet, and FRR 8.4 then reports that route post-policy as a withdrawal and does
+    // not repeat it when the next hop resolves. So the routes checked here are announced once the
+    // router holds the first ones as valid.
     await until("the first route", () => find("A", "pre", "198.51.100.0/24"));
+    await until("valid IPv4 and IPv6 paths on the router", () =>
+      ["ipv4 unicast 198.51.100.0/24", "ipv6 unicast 2001:db8:100::/48"].every((route) =>
+        vtysh(home.router, `show bgp ${route} json`).includes('"valid":true'),
+      ),
+    );
     vtysh(
       home.speaker,
       "configure terminal",
