@@ -22,7 +22,7 @@ const rib = join(MRT_FIXTURES, "bview.ipv4_unicast_add_path.gz");
 
 describe("popwatch bgp decode", () => {
   it("prints what bgpdump -m prints, for several files in order", async () => {
-    const { code, out, err } = await cli("bgp", "decode", updates, rib);
+    const { code, out, err } = await cli("bgp", "decode", "--large-communities", updates, rib);
     expect(err).toBe("");
     expect(code).toBe(0);
     const lines = out.trimEnd().split("\n").map(normaliseLine);
@@ -50,7 +50,10 @@ describe("popwatch bgp decode", () => {
       communities: ["286:80", "286:800", "286:3031", "286:4002"],
     });
     // Attributes the UPDATE carries are there; those it lacks are absent, not zero.
-    expect(objects.find((o) => o.aggregator)).toMatchObject({ atomicAggregate: true, aggregator: { asn: expect.any(Number), address: expect.any(String) } });
+    expect(objects.find((o) => o.aggregator)).toMatchObject({
+      atomicAggregate: true,
+      aggregator: { asn: expect.any(Number), address: expect.any(String) },
+    });
     const withdrawal = objects.find((o) => o.type === "W");
     expect(withdrawal).toMatchObject({ asPath: [], origin: null });
     expect(objects.filter((o) => o.prefix?.includes(":")).length).toBeGreaterThan(0);
@@ -60,7 +63,7 @@ describe("popwatch bgp decode", () => {
     const plain = gunzipSync(readFileSync(updates));
     const cut = join(dir, "cut.mrt");
     writeFileSync(cut, plain.subarray(0, 50_001));
-    const { code, out, err } = await cli("bgp", "decode", cut);
+    const { code, out, err } = await cli("bgp", "decode", "-l", cut);
     expect(code).toBe(1);
     const lines = out.trimEnd().split("\n");
     expect(lines.length).toBeGreaterThan(10);

@@ -43,7 +43,8 @@ export function normaliseLine(line: string): string {
 }
 
 export async function bgpdumpOf(file: string): Promise<string[]> {
-  const { stdout } = await run("bgpdump", ["-m", file], { maxBuffer: 1 << 28 });
+  // -l: the large communities field too (RFC 8092), so the oracle checks them.
+  const { stdout } = await run("bgpdump", ["-m", "-l", file], { maxBuffer: 1 << 28 });
   return stdout
     .split("\n")
     .filter((line) => line.length > 0)
@@ -56,7 +57,7 @@ export async function popwatchOf(file: string): Promise<{ lines: string[]; warni
   for await (const batch of readMrtEntries(readMrtFile(file))) {
     for (const entry of batch) {
       if (entry.kind === "warning") warnings.push(entry);
-      else for (const line of bgpdumpLines(entry).split("\n")) if (line.length > 0) lines.push(line);
+      else for (const line of bgpdumpLines(entry, { largeCommunities: true }).split("\n")) if (line.length > 0) lines.push(line);
     }
   }
   return { lines, warnings };
@@ -75,7 +76,7 @@ export function eventFieldsOfLine(line: string): string {
   const path = (f[6 + shift] ?? "").replace(/\([^)]*\)|\[[^\]]*\]/g, "");
   const asns = path.match(/\d+/g) ?? [];
   const nextHop = f[8 + shift] === "255.255.255.255" ? "" : f[8 + shift];
-  return `${head}|${asns.join(" ")}|${f[7 + shift]}|${nextHop}`;
+  return `${head}|${asns.join(" ")}|${f[7 + shift]}|${nextHop}|${f[12 + shift]}`;
 }
 
 export async function eventFieldsOf(file: string): Promise<string[]> {
@@ -87,7 +88,7 @@ export async function eventFieldsOf(file: string): Promise<string[]> {
     else if (event.type === "W") fields.push(`W|${seconds}|${event.peer}|${event.peerAs}|${event.prefix}`);
     else
       fields.push(
-        `${event.type}|${seconds}|${event.peer}|${event.peerAs}|${event.prefix}|${event.asPath.join(" ")}|${event.originAttribute ?? "INCOMPLETE"}|${event.nextHop ?? ""}`,
+        `${event.type}|${seconds}|${event.peer}|${event.peerAs}|${event.prefix}|${event.asPath.join(" ")}|${event.originAttribute ?? "INCOMPLETE"}|${event.nextHop ?? ""}|${(event.largeCommunities ?? []).join(" ")}`,
       );
   }
   return fields;
