@@ -13,6 +13,8 @@ export type BgpDecodeErrorCode =
   | "bad-message-type"
   /** A path attribute whose value does not fit its type (ORIGIN 7, NEXT_HOP of 3 bytes, an AS_PATH segment type 9). */
   | "bad-attribute"
+  /** An address family (AFI) other than IPv4 and IPv6 where an address must follow. */
+  | "bad-address-family"
   /** An NLRI prefix longer than its address family allows. */
   | "bad-prefix"
   /** A TABLE_DUMP_V2 RIB entry naming a peer the PEER_INDEX_TABLE does not have (or no table yet). */
@@ -25,11 +27,14 @@ export class BgpWireError extends Error {
   override readonly name = "BgpWireError";
   readonly code: BgpDecodeErrorCode;
   readonly offset: number;
+  /** What was wrong, without the code and offset. */
+  readonly detail: string;
 
-  constructor(code: BgpDecodeErrorCode, offset: number, message: string) {
-    super(`${code} at byte ${offset}: ${message}`);
+  constructor(code: BgpDecodeErrorCode, offset: number, detail: string) {
+    super(`${code} at byte ${offset}: ${detail}`);
     this.code = code;
     this.offset = offset;
+    this.detail = detail;
   }
 }
 
@@ -43,12 +48,14 @@ export class MrtDecodeError extends Error {
   readonly code: BgpDecodeErrorCode;
   readonly offset: number;
   readonly recordsRead: number;
+  readonly detail: string;
 
-  constructor(code: BgpDecodeErrorCode, offset: number, recordsRead: number, message: string, options?: { cause?: unknown }) {
-    super(`${code} at byte ${offset} (after ${recordsRead} records): ${message}`, options);
+  constructor(code: BgpDecodeErrorCode, offset: number, recordsRead: number, detail: string, options?: { cause?: unknown }) {
+    super(`${code} at byte ${offset} (after ${recordsRead} records): ${detail}`, options);
     this.code = code;
     this.offset = offset;
     this.recordsRead = recordsRead;
+    this.detail = detail;
   }
 }
 
