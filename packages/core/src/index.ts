@@ -141,7 +141,30 @@ export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rol
 export { type LatencySummary, type PopShare, latencySummary, popShares } from "./rollup/summary";
 export { type PeriodRange, mergePeriodReads, windowPeriods } from "./rollup/windows";
 // Routing: the BGP events every reader yields
+export {
+  BGP_DEFAULTS,
+  type BgpConfig,
+  COLLECTOR_ARCHIVES,
+  type CollectorArchive,
+  DEFAULT_ARCHIVES,
+  DEFAULT_BMP_PORT,
+  DEFAULT_RIS_LIVE_URL,
+  type WatchedPrefix,
+} from "./routing/config";
 export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
+export {
+  type Prefix,
+  type PrefixProblem,
+  canonicalPrefix,
+  formatAddress,
+  formatPrefix,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+  prefixContainsAddress,
+  prefixOf,
+} from "./routing/prefix";
+export type { BgpEventQuery, RoutingMinute, RoutingRepository, RoutingSnapshot } from "./routing/repository";
 export { ALERT_SEVERITIES } from "./severity";
 export { type EventCounts, burnRate } from "./slo/budget";
 export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";

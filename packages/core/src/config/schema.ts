@@ -13,6 +13,7 @@ import { ConfigError } from "../errors";
 import { popCatalogueEntrySchema } from "../geo/schema";
 import { popIdentificationSchema } from "../pop/schema";
 import { DEFAULT_RETENTION_DAYS } from "../retention";
+import { bgpConfigSchema } from "../routing/config";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
 import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { roundIntervalMs, roundSlotMs } from "./schedule";
@@ -222,6 +223,8 @@ const configObjectSchema = z
     slos: z._default(z.array(sloSchema), []),
     /** Thresholds for flapping, failover detection, the convergence SLI and the detour audit (see ../analytics/config.ts). */
     analytics: z._default(analyticsConfigSchema, () => ({ ...ANALYTICS_DEFAULTS })),
+    /** The BGP control plane: watched prefixes, their origins and upstreams, collectors, thresholds (see ../routing/config.ts). */
+    bgp: z.optional(bgpConfigSchema),
   })
   .check(
     z.superRefine((config, ctx) => {
