@@ -151,6 +151,29 @@ export {
   DEFAULT_RIS_LIVE_URL,
   type WatchedPrefix,
 } from "./routing/config";
+export {
+  type BgpBurst,
+  type FailoverRouteConvergence,
+  type RegionRouteConvergence,
+  type RouteConvergence,
+  type RouteConvergenceInput,
+  bgpBursts,
+  isWithdrawal,
+  routeConvergence,
+} from "./routing/convergence-m2";
+export {
+  type BgpTimeline,
+  type CorrelatedEvent,
+  DATA_PLANE_EVENT_TYPES,
+  type DataPlaneEvent,
+  type DataPlaneEventType,
+  type DataPlaneSources,
+  type RoutingCorrelationInput,
+  bgpTimeline,
+  compareBgpEvents,
+  correlateRouting,
+  dataPlaneEvents,
+} from "./routing/correlate";
 export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
 export {
   type Prefix,
