@@ -153,7 +153,8 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
       io.stderr.write(`popwatch report: cannot write ${values.html} (${code})\n`);
       return 1;
     }
-    const charts = built.page.charts.burn.length + built.page.charts.latency.length;
+    const charts =
+      built.page.charts.burn.length + built.page.charts.latency.length + (built.page.routing?.timelines.length ?? 0);
     io.stdout.write(`popwatch report: wrote ${values.html} (${report.slos.length} SLO rows, ${charts} charts)\n`);
     return 0;
   }
