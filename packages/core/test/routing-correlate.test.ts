@@ -129,7 +129,7 @@ describe("M2 route convergence", () => {
     expect(m2.failovers[0]!.m2Ms).toBeNull();
   });
 
-  it("per region: count, median (nearest rank) and maximum", () => {
+  it("per region: count, median (nearest rank) and maximum; failovers of targets outside the watched prefixes are not counted", () => {
     const events = [
       route("W", T, "198.51.100.0/24"),
       route("W", T + 600_000, "198.51.100.0/24"),
@@ -143,6 +143,8 @@ describe("M2 route convergence", () => {
           failover("anycast-dns", "eu-west-1", T + 1_200_100, T + 1_200_900),
           failover("anycast-dns", "ap-southeast-2", T + 100, T + 2_500),
           failover("anycast-dns", "ap-southeast-2", T + 3_600_000, T + 3_601_000),
+          failover("by-name", "ap-southeast-2", T + 100, T + 400),
+          failover("by-name", "sa-east-1", T + 100, T + 400),
         ],
         events,
       ),

@@ -4,8 +4,8 @@
 import { formatDuration, formatKm, formatLatency, formatNumber, formatPercent, isoSecond } from "../output/format";
 import type {
   Report,
-  ReportBgpEvent,
   ReportBgpBurst,
+  ReportBgpEvent,
   ReportCorrelatedEvent,
   ReportDetour,
   ReportFailover,
@@ -88,7 +88,8 @@ export const ROUTING_PREFIX_HEADER = [
 
 export function routingPrefixCells(p: ReportRoutingPrefix): string[] {
   const longest = p.bursts.reduce((max, b) => Math.max(max, b.convergenceMs), 0);
-  const list = (items: readonly (string | number)[], prefix = "") => (items.length === 0 ? "-" : items.map((i) => `${prefix}${i}`).join(" "));
+  const list = (items: readonly (string | number)[], prefix = "") =>
+    items.length === 0 ? "-" : items.map((i) => `${prefix}${i}`).join(" ");
   return [
     p.prefix,
     String(p.events),
@@ -118,7 +119,16 @@ export function m2Cells(r: NonNullable<Report["routing"]>["m2"][number]): string
 export const CORRELATED_HEADER = ["Event", "Target", "Region", "At", "From", "To", "BGP events", "First BGP event"] as const;
 
 export function correlatedCells(c: ReportCorrelatedEvent): string[] {
-  return [c.type, c.target, c.region, isoSecond(c.at), c.fromPop ?? "-", c.toPop ?? "-", String(c.bgpEvents), bgpEventSummary(c.firstBgpEvent)];
+  return [
+    c.type,
+    c.target,
+    c.region,
+    isoSecond(c.at),
+    c.fromPop ?? "-",
+    c.toPop ?? "-",
+    String(c.bgpEvents),
+    bgpEventSummary(c.firstBgpEvent),
+  ];
 }
 
 /** Per region: converged/failovers (SLI). */

@@ -62,7 +62,12 @@ interface PageChart {
   x: number[];
   lines: TimeSeriesChart["lines"];
   /** Routing timelines: the PoP names of the y axis, the PoP changes and the prefix whose BGP events are drawn. */
-  routing?: { pops: string[]; prefix: string; end: number; changes: { at: number; type: string; from: string | null; to: string | null }[] };
+  routing?: {
+    pops: string[];
+    prefix: string;
+    end: number;
+    changes: { at: number; type: string; from: string | null; to: string | null }[];
+  };
 }
 
 /** BGP events as the page draws them: [epoch seconds, "A" | "W" | "B" | "up" | "down"]. */

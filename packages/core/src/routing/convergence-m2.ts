@@ -84,9 +84,10 @@ export interface FailoverRouteConvergence {
   burstEvents: number;
 }
 
-/** M2 per region, over the failovers with a BGP change. */
+/** M2 per region, over the failovers of targets in watched prefixes. */
 export interface RegionRouteConvergence {
   region: string;
+  /** Failovers of targets in a watched prefix. */
   failovers: number;
   /** Failovers with a BGP change in the window (an M2 figure). */
   measured: number;
@@ -98,7 +99,7 @@ export interface RegionRouteConvergence {
 export interface RouteConvergence {
   /** In failover order. */
   failovers: FailoverRouteConvergence[];
-  /** Sorted by region. */
+  /** Sorted by region; only regions with a failover of a target in a watched prefix. */
   regions: RegionRouteConvergence[];
 }
 
@@ -127,8 +128,9 @@ export function routeConvergence(input: RouteConvergenceInput): RouteConvergence
     });
   }
 
+  // Failovers of targets outside every watched prefix say nothing about routing: listed, not summarised.
   const byRegion = new Map<string, FailoverRouteConvergence[]>();
-  for (const f of failovers) byRegion.set(f.region, [...(byRegion.get(f.region) ?? []), f]);
+  for (const f of failovers) if (f.prefix !== null) byRegion.set(f.region, [...(byRegion.get(f.region) ?? []), f]);
   const regions = [...byRegion.keys()].sort(compareStrings).map((region) => {
     const list = byRegion.get(region)!;
     const m2 = list.flatMap((f) => (f.m2Ms === null ? [] : [f.m2Ms])).sort((a, b) => a - b);
