@@ -324,6 +324,8 @@ describe("popwatch report with a bgp config", () => {
       expect(values[0]).toBe(0);
       expect(values.at(-1)).toBe(1);
       // The BGP markers of each prefix: every event in the window, at its second.
+      const apV4 = routingCharts.find((c: any) => figure(c.id)![1] === "ap-southeast-2");
+      expect(apV4.routing.changes).toEqual([{ at: round(200) / 1000, type: "outage", from: "syd", to: "syd" }]);
       expect(data.bgp[V4]).toEqual([
         [round(10) / 1000, "A"],
         [round(10) / 1000, "A"],

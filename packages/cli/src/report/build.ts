@@ -220,6 +220,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
       regions: shownRegions,
       rollupsOf: (region) => chartRollups.get(region) ?? [],
       failovers,
+      outages: analysis.outages,
       blips: analysis.blips,
     });
   }

@@ -207,7 +207,7 @@ export interface RoutingTimeline {
   x: number[];
   /** Per bucket: index into pops of the PoP answering most; null without an identified answer. */
   pop: (number | null)[];
-  /** Failovers and short PoP changes at the instant they began. */
+  /** Failovers, short PoP changes and outages at the instant they began. */
   changes: { atMs: number; type: DataPlaneEventType; from: string | null; to: string | null }[];
 }
 

@@ -216,7 +216,7 @@ const BURN_CHARTS_NOTE =
   "Times in UTC.";
 const ROUTING_CHARTS_NOTE =
   "Per region and target in a watched prefix: the PoP answering most probes in each bucket (the line), " +
-  "failovers and short PoP changes at the instant they began (dashed lines), and the BGP events of the target's prefix " +
+  "failovers (purple), short PoP changes (orange) and outages (red) at the instant they began (dashed lines), and the BGP events of the target's prefix " +
   "and its more-specifics on the same time axis (top band: ▲ announcement, ▼ withdrawal, ✕ session down, ○ session up). Times in UTC.";
 const LATENCY_CHARTS_NOTE = "p50, p95 and p99 of the good results of each bucket, per target and probe kind. Times in UTC.";
 
@@ -550,6 +550,7 @@ const PAGE_SCRIPT = `
     ctx.stroke();
     ctx.restore();
   }
+  var changeColours = { failover: "#9333ea", "pop-change": "#ea580c", outage: "#dc2626" };
   // Routing timelines: PoP changes as dashed vertical lines, BGP events as markers in a band along the top.
   function routingOverlay(u, routing, markers) {
     var ctx = u.ctx;
@@ -559,8 +560,8 @@ const PAGE_SCRIPT = `
     ctx.save();
     ctx.lineWidth = Math.max(1, dpr);
     ctx.setLineDash([4 * dpr, 3 * dpr]);
-    ctx.strokeStyle = "#9333ea";
     routing.changes.forEach(function (c) {
+      ctx.strokeStyle = changeColours[c.type] || "#9333ea";
       var x = u.valToPos(c.at, "x", true);
       if (!inside(x)) return;
       ctx.beginPath();

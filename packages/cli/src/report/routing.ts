@@ -192,12 +192,13 @@ export interface TimelineInput {
   /** A region's chart rollups (minute or hour items over the window). */
   rollupsOf: (region: string) => readonly Rollup[];
   failovers: readonly Failover[];
+  outages: readonly Outage[];
   blips: readonly Blip[];
 }
 
 /**
  * For the page: per region and per target in a watched prefix, the dominant
- * PoP of each chart bucket, the PoP changes at their exact instants, and the
+ * PoP of each chart bucket, the PoP changes and outages at the instants they began, and the
  * BGP events of each prefix over the chart window.
  */
 export function routingTimelines(input: TimelineInput): RoutingTimelines {
@@ -206,7 +207,7 @@ export function routingTimelines(input: TimelineInput): RoutingTimelines {
   const x = bucketStarts(window);
   const timelines: RoutingTimeline[] = [];
   const prefixesUsed = new Set<string>();
-  const changes = dataPlaneEvents({ failovers: input.failovers, blips: input.blips });
+  const changes = dataPlaneEvents({ failovers: input.failovers, outages: input.outages, blips: input.blips });
   for (const region of input.regions) {
     const rollups = input.rollupsOf(region);
     for (const target of input.targets) {
