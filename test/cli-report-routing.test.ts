@@ -15,6 +15,7 @@ import { pathToFileURL } from "node:url";
 import type { BgpEvent, RouteEvent } from "@popwatch/core";
 import { DynamoRoutingRepository, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { catchmentCommand } from "../packages/cli/src/commands/catchment";
 import { reportCommand } from "../packages/cli/src/commands/report";
 import { main } from "../packages/cli/src/index";
 import { captureIo } from "./support/capture-io";
@@ -289,6 +290,36 @@ describe("popwatch report with a bgp config", () => {
     const r = await report(plainConfigFile);
     expect(r.out).not.toContain("Routing since");
     expect(r.out).not.toContain("FIRST BGP EVENT");
+  });
+
+  it("popwatch catchment --config with a bgp section shows M2 per target and region", async () => {
+    const run = async (config: string, ...flags: string[]) => {
+      const c = captureIo();
+      const code = await catchmentCommand(["--config", config, "--data-dir", dataDir, "--since", "2h", ...flags], c.io, {
+        now: () => NOW + 30_000,
+      });
+      expect(c.err).toBe("");
+      expect(code).toBe(0);
+      return c.out;
+    };
+    const lines = (await run(configFile, "--json"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const m2 = (target: string, region: string) => lines.find((l) => l.target === target && l.region === region)?.m2;
+    expect(m2("anycast-dns", "eu-west-1")).toEqual({ failovers: 1, measured: 1, p50Ms: 27 * SECOND, maxMs: 27 * SECOND });
+    expect(m2("anycast-dns", "us-east-1")).toEqual({ failovers: 1, measured: 0, p50Ms: null, maxMs: null });
+    expect(m2("anycast-dns", "ap-southeast-2")).toEqual({ failovers: 0, measured: 0, p50Ms: null, maxMs: null });
+    const v6 = round(402) - SESSION_DOWN_MS;
+    expect(m2("anycast-dns6", "eu-west-1")).toEqual({ failovers: 1, measured: 1, p50Ms: v6, maxMs: v6 });
+    const table = await run(configFile);
+    expect(table).toContain("route convergence (M2, first BGP change to first answer from the new PoP):");
+    expect(table).toContain("  eu-west-1  27 s p50, 27 s max (1 of 1 failover with a BGP change)");
+    expect(table).toContain("  us-east-1  no BGP change seen (1 failover)");
+    expect(await run(configFile, "--format", "csv")).toContain("m2_failovers,m2_measured,m2_p50_ms,m2_max_ms");
+    // Without a bgp section: as before.
+    for (const line of (await run(plainConfigFile, "--json")).trim().split("\n")) expect(JSON.parse(line).m2).toBeUndefined();
+    expect(await run(plainConfigFile)).not.toContain("route convergence");
   });
 
   describe("--html", () => {

@@ -12,6 +12,7 @@ import {
   type DataPlaneEvent,
   type Failover,
   type Outage,
+  type RegionRouteConvergence,
   type Rollup,
   bgpBursts,
   bgpTimeline,
@@ -180,6 +181,40 @@ export function reportBgpEvent(event: BgpEvent): ReportBgpEvent {
     asPath: event.asPath,
     origin: event.origin,
   };
+}
+
+/** M2 of one target in one region, for the catchment command. */
+export type TargetRegionM2 = Omit<RegionRouteConvergence, "region">;
+
+/**
+ * M2 per (target, region), keyed by targetRegionKey: the route convergence of
+ * each target's failovers in each region, as the report's per-region M2 is of
+ * all of them. Targets outside the watched prefixes get no entry.
+ */
+export function m2PerTargetRegion(input: {
+  bgp: BgpConfig;
+  targets: readonly { name: string; address: string }[];
+  bgpEvents: readonly BgpEvent[];
+  failovers: readonly Failover[];
+}): Map<string, TargetRegionM2> {
+  const out = new Map<string, TargetRegionM2>();
+  const events = dataPlaneEvents({ failovers: input.failovers });
+  for (const target of input.targets) {
+    const { regions } = routeConvergence({
+      dataPlane: events.filter((e) => e.target === target.name),
+      bgpEvents: input.bgpEvents,
+      watched: input.bgp.prefixes,
+      targets: input.targets,
+      windowMs: input.bgp.correlationWindowSeconds * 1000,
+      burstGapMs: input.bgp.burstGapSeconds * 1000,
+    });
+    for (const { region, ...m2 } of regions) out.set(targetRegionKey(target.name, region), m2);
+  }
+  return out;
+}
+
+export function targetRegionKey(target: string, region: string): string {
+  return JSON.stringify([target, region]);
 }
 
 export interface TimelineInput {
