@@ -186,6 +186,7 @@ export {
   compareBgpEvents,
   correlateRouting,
   dataPlaneEvents,
+  sortBgpEvents,
 } from "./routing/correlate";
 export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
 export {

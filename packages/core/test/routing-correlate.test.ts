@@ -10,9 +10,11 @@ import {
   type RouteEvent,
   analyzeFailovers,
   bgpBursts,
+  compareBgpEvents,
   correlateRouting,
   dataPlaneEvents,
   routeConvergence,
+  sortBgpEvents,
 } from "../src/index";
 import { ROUND_MS, stream } from "./analytics-fixtures";
 
@@ -301,5 +303,26 @@ describe("BGP bursts", () => {
       { firstMs: T, lastMs: T + 29_999, convergenceMs: 29_999, events: 2, withdrawals: 1 },
       { firstMs: T + 59_999, lastMs: T + 61_000, convergenceMs: 1_001, events: 2, withdrawals: 1 },
     ]);
+  });
+});
+
+describe("sorting BGP events", () => {
+  it("sortBgpEvents gives compareBgpEvents order for shuffled input, fractional milliseconds and ties included (fast-check)", () => {
+    const event = fc.record({
+      type: fc.constantFrom("A" as const, "W" as const),
+      timeMs: fc.oneof(fc.integer({ min: T, max: T + 5 }), fc.double({ min: T, max: T + 5, noNaN: true })),
+      source: fc.constantFrom("rrc00", "rrc01"),
+      peer: fc.constantFrom("198.51.100.250", "2001:db8::1"),
+      peerAs: fc.constantFrom(64510, 64511),
+      prefix: fc.constantFrom("198.51.100.0/24", "198.51.100.0/25"),
+      asPath: fc.constantFrom([] as number[], [64510, 64500]),
+      origin: fc.constantFrom(null, 64500),
+    });
+    fc.assert(
+      fc.property(fc.array(event as fc.Arbitrary<BgpEvent>, { maxLength: 80 }), (events) => {
+        expect(sortBgpEvents(events)).toEqual([...events].sort(compareBgpEvents));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

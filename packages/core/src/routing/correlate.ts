@@ -204,7 +204,7 @@ export function bgpTimeline(
     else carried.add(prefix);
   }
   for (const state of states) for (const prefix of carriedBy.get(sessionKey(state)) ?? []) byPrefix.get(prefix)!.push(state);
-  for (const events of byPrefix.values()) events.sort(compareBgpEvents);
+  for (const [prefix, events] of byPrefix) byPrefix.set(prefix, sortBgpEvents(events));
 
   const targetPrefix = new Map<string, string | null>();
   for (const target of targets) {
@@ -222,12 +222,65 @@ function sessionKey(event: { source: string; peer: string }): string {
 
 /**
  * Time order; events at the same instant in a fixed order of their content,
- * so the order never depends on how the feeds interleaved them.
+ * so the order never depends on how the feeds interleaved them. Ties are
+ * common (MRT stamps whole seconds, a burst shares them), so the fields that
+ * usually differ come first and the whole content, kept per event, last.
  */
 export function compareBgpEvents(a: BgpEvent, b: BgpEvent): number {
   const byTime = a.timeMs - b.timeMs;
   if (byTime !== 0) return byTime;
-  return compareStrings(a.source, b.source) || compareStrings(a.peer, b.peer) || compareStrings(JSON.stringify(a), JSON.stringify(b));
+  return (
+    compareStrings(a.source, b.source) ||
+    compareStrings(a.peer, b.peer) ||
+    compareStrings(a.type, b.type) ||
+    compareStrings(a.type === "STATE" ? "" : a.prefix, b.type === "STATE" ? "" : b.prefix) ||
+    compareStrings(contentOf(a), contentOf(b))
+  );
+}
+
+/**
+ * The events in compareBgpEvents order. Hundreds of thousands of updates
+ * sort by a comparator slowly (a call per comparison, on objects of two
+ * shapes), so they sort by (time, index) keys natively and only events
+ * sharing a millisecond go through the comparator. Input already in order
+ * (as the store returns it) is returned after one pass.
+ */
+export function sortBgpEvents(events: readonly BgpEvent[]): BgpEvent[] {
+  let sorted = true;
+  for (let i = 1; i < events.length && sorted; i++) sorted = compareBgpEvents(events[i - 1]!, events[i]!) <= 0;
+  if (sorted) return [...events];
+  let minMs = Number.POSITIVE_INFINITY;
+  for (const event of events) minMs = Math.min(minMs, event.timeMs);
+  // Keys hold whole milliseconds; what differs within one (microseconds of *_ET records) the comparator settles.
+  const offsetOf = (event: BgpEvent) => Math.floor(event.timeMs - minMs);
+  if (!events.every((event) => Number.isSafeInteger(offsetOf(event)))) return [...events].sort(compareBgpEvents);
+  const indexBits = BigInt(Math.max(1, Math.ceil(Math.log2(events.length + 1))));
+  const keys = new BigUint64Array(events.length);
+  for (let i = 0; i < events.length; i++) keys[i] = (BigInt(offsetOf(events[i]!)) << indexBits) | BigInt(i);
+  keys.sort();
+  const mask = (1n << indexBits) - 1n;
+  const out = Array.from(keys, (key) => events[Number(key & mask)]!);
+  for (let start = 0; start < out.length; ) {
+    let end = start + 1;
+    while (end < out.length && offsetOf(out[end]!) === offsetOf(out[start]!)) end++;
+    if (end - start > 1) {
+      const run = out.slice(start, end).sort(compareBgpEvents);
+      for (let i = 0; i < run.length; i++) out[start + i] = run[i]!;
+    }
+    start = end;
+  }
+  return out;
+}
+
+const CONTENT = new WeakMap<BgpEvent, string>();
+
+function contentOf(event: BgpEvent): string {
+  let text = CONTENT.get(event);
+  if (text === undefined) {
+    text = JSON.stringify(event);
+    CONTENT.set(event, text);
+  }
+  return text;
 }
 
 /** Index of the first event at or after ms (events.length when none). */
