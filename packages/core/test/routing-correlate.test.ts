@@ -10,6 +10,7 @@ import {
   type RouteEvent,
   analyzeFailovers,
   bgpBursts,
+  bgpTimeline,
   compareBgpEvents,
   correlateRouting,
   dataPlaneEvents,
@@ -279,6 +280,10 @@ describe("correlating data-plane events with BGP events", () => {
           const shuffled = { ...input(shuffle(events), shuffle(updates)), watched: shuffle(WATCHED), targets: shuffle(TARGETS) };
           expect(correlateRouting(shuffled)).toEqual(correlateRouting(inOrder));
           expect(routeConvergence(shuffled)).toEqual(routeConvergence(inOrder));
+          // A prebuilt index of the same input answers the same.
+          const timeline = bgpTimeline(WATCHED, updates, TARGETS);
+          expect(correlateRouting({ ...shuffled, timeline })).toEqual(correlateRouting(inOrder));
+          expect(routeConvergence({ ...shuffled, timeline })).toEqual(routeConvergence(inOrder));
           // Every listed event lies within the window, in time order, inside the target's prefix or a session of it.
           for (const c of correlateRouting(inOrder)) {
             for (const e of c.bgpEvents) expect(Math.abs(e.timeMs - c.event.timeMs)).toBeLessThanOrEqual(WINDOW);

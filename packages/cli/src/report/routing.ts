@@ -7,6 +7,7 @@
 import {
   type BgpConfig,
   type BgpEvent,
+  type BgpTimeline,
   type Blip,
   type CorrelatedEvent,
   type DataPlaneEvent,
@@ -61,7 +62,9 @@ export function buildRouting(input: RoutingInput): BuiltRouting {
   const { bgp } = input;
   const windowMs = bgp.correlationWindowSeconds * 1000;
   const burstGapMs = bgp.burstGapSeconds * 1000;
-  const common = { bgpEvents: input.bgpEvents, watched: bgp.prefixes, targets: input.targets, windowMs };
+  // One index of the events serves every analysis below.
+  const timeline = bgpTimeline(bgp.prefixes, input.bgpEvents, input.targets);
+  const common = { bgpEvents: input.bgpEvents, watched: bgp.prefixes, targets: input.targets, windowMs, timeline };
 
   // Both come in data-plane event order, so the i-th M2 is the i-th failover event's.
   const failoverEvents = dataPlaneEvents({ failovers: input.failovers });
@@ -91,7 +94,7 @@ export function buildRouting(input: RoutingInput): BuiltRouting {
     routing: {
       correlationWindowMs: windowMs,
       burstGapMs,
-      prefixes: prefixSummaries(input, burstGapMs),
+      prefixes: prefixSummaries(input, timeline, burstGapMs),
       m2: m2.regions,
       correlated: others.flatMap(correlatedRow),
     },
@@ -121,8 +124,7 @@ function correlatedRow(c: CorrelatedEvent): ReportCorrelatedEvent[] {
   ];
 }
 
-function prefixSummaries(input: RoutingInput, burstGapMs: number): ReportRoutingPrefix[] {
-  const timeline = bgpTimeline(input.bgp.prefixes, input.bgpEvents, input.targets);
+function prefixSummaries(input: RoutingInput, timeline: BgpTimeline, burstGapMs: number): ReportRoutingPrefix[] {
   return input.bgp.prefixes.map((watched) => {
     const events = timeline.eventsOf(watched.prefix).filter((e) => e.timeMs >= input.sinceMs && e.timeMs < input.untilMs);
     const origins = new Set<number>();
@@ -199,8 +201,10 @@ export function m2PerTargetRegion(input: {
 }): Map<string, TargetRegionM2> {
   const out = new Map<string, TargetRegionM2>();
   const events = dataPlaneEvents({ failovers: input.failovers });
+  const timeline = bgpTimeline(input.bgp.prefixes, input.bgpEvents, input.targets);
   for (const target of input.targets) {
     const { regions } = routeConvergence({
+      timeline,
       dataPlane: events.filter((e) => e.target === target.name),
       bgpEvents: input.bgpEvents,
       watched: input.bgp.prefixes,

@@ -104,7 +104,7 @@ export interface RouteConvergence {
 }
 
 export function routeConvergence(input: RouteConvergenceInput): RouteConvergence {
-  const timeline = bgpTimeline(input.watched, input.bgpEvents, input.targets);
+  const timeline = input.timeline ?? bgpTimeline(input.watched, input.bgpEvents, input.targets);
   const failovers: FailoverRouteConvergence[] = [];
   const ordered = input.dataPlane.filter((e) => e.type === "failover").sort(compareDataPlaneEvents);
   for (const event of ordered) {

@@ -134,6 +134,8 @@ export interface RoutingCorrelationInput {
   targets: readonly { name: string; address: string }[];
   /** BGP events this close (before or after, inclusive) are listed; config bgp.correlationWindowSeconds × 1000. */
   windowMs: number;
+  /** bgpTimeline(watched, bgpEvents, targets) when the caller already built it (several analyses of one input). */
+  timeline?: BgpTimeline;
 }
 
 export interface CorrelatedEvent {
@@ -146,7 +148,7 @@ export interface CorrelatedEvent {
 
 /** Each data-plane event with the BGP events of its prefix within ±windowMs, in event order. */
 export function correlateRouting(input: RoutingCorrelationInput): CorrelatedEvent[] {
-  const timeline = bgpTimeline(input.watched, input.bgpEvents, input.targets);
+  const timeline = input.timeline ?? bgpTimeline(input.watched, input.bgpEvents, input.targets);
   const windowMs = input.windowMs;
   return [...input.dataPlane].sort(compareDataPlaneEvents).map((event) => {
     const prefix = timeline.prefixOfTarget(event.target);
