@@ -148,6 +148,19 @@ export {
 export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rollup/sketch";
 export { type LatencySummary, type PopShare, latencySummary, popShares } from "./rollup/summary";
 export { type PeriodRange, mergePeriodReads, windowPeriods } from "./rollup/windows";
+export {
+  ARCHIVE_INTERVAL_MS,
+  ARCHIVE_PLAN_DEFAULTS,
+  ARCHIVE_PUBLISH_DELAY_MS,
+  type ArchiveCursor,
+  type ArchiveCursorRepository,
+  type ArchiveFile,
+  type ArchivePlanOptions,
+  archiveFileUrl,
+  archiveFilesToFetch,
+  mayGiveUpArchiveFile,
+  newestPublishedFileMs,
+} from "./routing/archives";
 // Routing: the BGP events every reader yields
 export {
   BGP_DEFAULTS,
@@ -159,6 +172,30 @@ export {
   DEFAULT_RIS_LIVE_URL,
   type WatchedPrefix,
 } from "./routing/config";
+export {
+  type BgpBurst,
+  type FailoverRouteConvergence,
+  type RegionRouteConvergence,
+  type RouteConvergence,
+  type RouteConvergenceInput,
+  bgpBursts,
+  isWithdrawal,
+  routeConvergence,
+} from "./routing/convergence-m2";
+export {
+  type BgpTimeline,
+  type CorrelatedEvent,
+  DATA_PLANE_EVENT_TYPES,
+  type DataPlaneEvent,
+  type DataPlaneEventType,
+  type DataPlaneSources,
+  type RoutingCorrelationInput,
+  bgpTimeline,
+  compareBgpEvents,
+  correlateRouting,
+  dataPlaneEvents,
+  sortBgpEvents,
+} from "./routing/correlate";
 export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
 export {
   type Prefix,

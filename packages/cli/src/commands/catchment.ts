@@ -2,21 +2,25 @@
 // when the dominant PoP changed. Reads rollups, not raw results, through the
 // read model, so a month costs a few queries per region.
 import {
+  type BgpConfig,
   type Catchment,
   HOUR_MS,
   PROBE_KINDS,
+  type PopwatchConfig,
   ROLLUP_GRANULARITIES,
   type RollupGranularity,
   type RollupSpan,
+  analyzeFailovers,
   catchment,
   createPopCatalogue,
 } from "@popwatch/core";
-import { readRollups } from "@popwatch/store";
+import { DynamoRoutingRepository, readRollups } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { CATCHMENT_FORMATS, type CatchmentFormat, renderCatchment } from "../output/catchment-render";
+import { type TargetRegionM2, m2PerTargetRegion, targetRegionKey } from "../report/routing";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseWhen } from "../time-flags";
 import { parseFlags } from "./args";
@@ -41,7 +45,10 @@ Options:
                         json: one object per line per (target, region): shares, dominant, changes, counts
                         csv: one row per (target, region, PoP)
   --json                same as --format json
-  --config FILE         name PoPs by place from popCatalogue (built-in airport codes otherwise)
+  --config FILE         name PoPs by place from popCatalogue (built-in airport codes otherwise); with a bgp
+                        section, also route convergence M2 per target and region (first BGP change of the
+                        burst to the first answer from the new PoP), from the window's raw results and
+                        BGP events (json: an m2 object per line; csv: m2_* columns)
 ${STORE_FLAGS_USAGE}
   -h, --help            this help
 
@@ -95,9 +102,11 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   const choice = storeChoice(values);
 
   let catalogue = createPopCatalogue();
+  let config: PopwatchConfig | null = null;
   if (values.config !== undefined) {
     try {
-      catalogue = createPopCatalogue((await loadConfig(values.config)).config.popCatalogue);
+      ({ config } = await loadConfig(values.config));
+      catalogue = createPopCatalogue(config.popCatalogue);
     } catch (err) {
       return reportConfigProblem("catchment", err, io);
     }
@@ -110,6 +119,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
     return reportStoreFailure(io, "catchment", err);
   }
   let entries: Catchment[];
+  let m2: Map<string, TargetRegionM2> | null = null;
   try {
     const regions = (await opened.store.listRegions()).filter((region) => values.region === undefined || region === values.region);
     const span = catchmentSpan(since, until, bucket as RollupGranularity);
@@ -118,6 +128,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
       .flatMap((region) => view.span(region, span))
       .filter((r) => (values.target === undefined || r.target === values.target) && (kind === undefined || r.kind === kind));
     entries = catchment(rollups, { window: { from: since, to: until }, bucket: bucket as RollupGranularity });
+    if (config?.bgp !== undefined) m2 = await readM2(opened, config, config.bgp, { since, until, region: values.region });
   } catch (err) {
     return reportStoreFailure(io, "catchment", err);
   } finally {
@@ -130,8 +141,38 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
     );
     return 0;
   }
-  io.stdout.write(renderCatchment(format as CatchmentFormat, entries, catalogue));
+  const m2Of = m2 === null ? undefined : (target: string, region: string) => m2.get(targetRegionKey(target, region));
+  io.stdout.write(renderCatchment(format as CatchmentFormat, entries, catalogue, m2Of));
   return 0;
+}
+
+/**
+ * With a `bgp` config: M2 per (target, region), from the failovers in the raw
+ * results of the window and the watched prefixes' BGP events (from a
+ * correlation window before it).
+ */
+async function readM2(
+  opened: OpenStore,
+  config: PopwatchConfig,
+  bgp: BgpConfig,
+  window: { since: number; until: number; region: string | undefined },
+): Promise<Map<string, TargetRegionM2>> {
+  const results = await opened.store.queryResults({
+    since: window.since,
+    until: window.until,
+    ...(window.region === undefined ? {} : { region: window.region }),
+  });
+  const { failovers } = analyzeFailovers(results, {
+    minStableSamples: config.analytics.failoverMinStableSamples,
+    window: { from: window.since, to: window.until },
+  });
+  const routing = new DynamoRoutingRepository({ client: opened.client, tableName: opened.tableName });
+  const bgpEvents = await routing.queryEvents({
+    prefixes: bgp.prefixes.map((p) => p.prefix),
+    fromMs: window.since - bgp.correlationWindowSeconds * 1000,
+    toMs: window.until,
+  });
+  return m2PerTargetRegion({ bgp, targets: config.targets, bgpEvents, failovers });
 }
 
 /**

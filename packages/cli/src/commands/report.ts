@@ -5,6 +5,7 @@
 // report shows what the alerts see.
 import { writeFile } from "node:fs/promises";
 import type { PopwatchConfig } from "@popwatch/core";
+import { DynamoRoutingRepository } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -30,6 +31,15 @@ convergence time and the per-region convergence SLI, detours (a region served
 by a PoP far beyond the nearest one the target has) and RTTs faster than light
 in fibre allows for the distance to the PoP they are attributed to.
 
+With a bgp section in the configuration, a Routing section too: per watched
+prefix the BGP events stored over --since (announcements, withdrawals, the
+bursts and their BGP convergence, the origins seen), each failover with the
+BGP events of its prefix within the correlation window and its route
+convergence M2 (first BGP change of the burst to the first answer from the new
+PoP; "no BGP change seen" when BGP did not move), M2 per region, and the
+outages and PoP changes BGP events came with. --html then also draws, per
+region, the PoP changes and the BGP events on one time axis.
+
 Without SLOs in the configuration (or with --series), one row per target,
 probe kind and region over --since: success ratio, latency p50/p95/p99 of
 the good results and the PoPs that answered, by share.
@@ -47,7 +57,7 @@ Options:
   --region R            only this region's rows (no pooled rows) and findings
   --series              also the per-target rows when SLOs are configured
   --format F            table (default); json: one object {generatedAt, endsAt, slos, [series,] failovers,
-                        convergence, detours, impossibleRtts, itemsRead}; csv: one row per SLO and
+                        convergence, detours, impossibleRtts, [routing,] itemsRead}; csv: one row per SLO and
                         scope, then a block per kind of finding, blocks separated by a blank line;
                         markdown: the table's content as Markdown tables
   --json                same as --format json
@@ -125,7 +135,14 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   let built: BuiltReport;
   try {
     built = await buildReport(
-      { store: opened.store, alerts: opened.alerts },
+      {
+        store: opened.store,
+        alerts: opened.alerts,
+        // BGP events sit on the same table; read only with a bgp config.
+        ...(config.bgp === undefined
+          ? {}
+          : { routing: new DynamoRoutingRepository({ client: opened.client, tableName: opened.tableName }) }),
+      },
       {
         config: { ...config, slos },
         regions: await storeRegions(choice, config, opened.store),
@@ -153,7 +170,7 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
       io.stderr.write(`popwatch report: cannot write ${values.html} (${code})\n`);
       return 1;
     }
-    const charts = built.page.charts.burn.length + built.page.charts.latency.length;
+    const charts = built.page.charts.burn.length + built.page.charts.latency.length + (built.page.routing?.timelines.length ?? 0);
     io.stdout.write(`popwatch report: wrote ${values.html} (${report.slos.length} SLO rows, ${charts} charts)\n`);
     return 0;
   }

@@ -2,27 +2,69 @@
 // people, one JSON object per (target, region) and CSV rows for programs.
 import { type Catchment, type PopCatalogue, compareStrings } from "@popwatch/core";
 import { csvLines } from "./csv";
+import { formatDuration } from "./format";
 import { renderTable } from "./probe-table";
 
 export const CATCHMENT_FORMATS = ["table", "json", "csv"] as const;
 export type CatchmentFormat = (typeof CATCHMENT_FORMATS)[number];
 
-export function renderCatchment(format: CatchmentFormat, entries: readonly Catchment[], catalogue: PopCatalogue): string {
+/** Route convergence (M2) of one target's failovers in one region (with a `bgp` config). */
+export interface CatchmentM2 {
+  failovers: number;
+  /** Failovers with a BGP change in the correlation window. */
+  measured: number;
+  p50Ms: number | null;
+  maxMs: number | null;
+}
+
+/** m2Of: with a `bgp` config, the M2 of a (target, region); every entry then carries one (zero failovers when it had none). */
+export function renderCatchment(
+  format: CatchmentFormat,
+  entries: readonly Catchment[],
+  catalogue: PopCatalogue,
+  m2Of?: (target: string, region: string) => CatchmentM2 | undefined,
+): string {
+  const withM2 =
+    m2Of === undefined
+      ? undefined
+      : (e: Catchment): CatchmentM2 => m2Of(e.target, e.region) ?? { failovers: 0, measured: 0, p50Ms: null, maxMs: null };
   switch (format) {
     case "json":
-      return entries.map((e) => `${JSON.stringify(e)}\n`).join("");
+      return entries.map((e) => `${JSON.stringify(withM2 === undefined ? e : { ...e, m2: withM2(e) })}\n`).join("");
     case "csv":
-      return renderCsv(entries);
+      return renderCsv(entries, withM2);
     case "table":
-      return renderMatrix(entries, catalogue);
+      return renderMatrix(entries, catalogue, withM2);
   }
 }
 
-function renderCsv(entries: readonly Catchment[]): string {
-  const rows = [["target", "region", "pop", "count", "share", "dominant", "total", "unidentified"]];
+function renderCsv(entries: readonly Catchment[], m2Of: ((e: Catchment) => CatchmentM2) | undefined): string {
+  const m2Cells = (e: Catchment): string[] => {
+    if (m2Of === undefined) return [];
+    const m2 = m2Of(e);
+    return [
+      String(m2.failovers),
+      String(m2.measured),
+      m2.p50Ms === null ? "" : String(m2.p50Ms),
+      m2.maxMs === null ? "" : String(m2.maxMs),
+    ];
+  };
+  const rows = [
+    [
+      "target",
+      "region",
+      "pop",
+      "count",
+      "share",
+      "dominant",
+      "total",
+      "unidentified",
+      ...(m2Of === undefined ? [] : ["m2_failovers", "m2_measured", "m2_p50_ms", "m2_max_ms"]),
+    ],
+  ];
   for (const e of entries) {
     const pops = Object.keys(e.counts);
-    if (pops.length === 0) rows.push([e.target, e.region, "", "0", "", "false", String(e.total), String(e.unidentified)]);
+    if (pops.length === 0) rows.push([e.target, e.region, "", "0", "", "false", String(e.total), String(e.unidentified), ...m2Cells(e)]);
     for (const pop of pops) {
       rows.push([
         e.target,
@@ -33,10 +75,19 @@ function renderCsv(entries: readonly Catchment[]): string {
         String(pop === e.dominant),
         String(e.total),
         String(e.unidentified),
+        ...m2Cells(e),
       ]);
     }
   }
   return csvLines(rows);
+}
+
+/** `27 s p50, 31 s max (2 of 3 failovers)`, or why there is no figure. */
+export function m2Summary(m2: CatchmentM2): string {
+  if (m2.failovers === 0) return "no failovers";
+  const of = `${m2.measured} of ${m2.failovers} failover${m2.failovers === 1 ? "" : "s"} with a BGP change`;
+  if (m2.p50Ms === null || m2.maxMs === null) return `no BGP change seen (${m2.failovers} failover${m2.failovers === 1 ? "" : "s"})`;
+  return `${formatDuration(m2.p50Ms)} p50, ${formatDuration(m2.maxMs)} max (${of})`;
 }
 
 /** Catchment rows grouped per target (first-seen order), each with its PoPs by answers, most first. */
@@ -50,7 +101,7 @@ export function catchmentMatrices(entries: readonly Catchment[]): { target: stri
   });
 }
 
-function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue): string {
+function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue, m2Of: ((e: Catchment) => CatchmentM2) | undefined): string {
   const blocks: string[] = [];
   for (const { target, rows, pops } of catchmentMatrices(entries)) {
     const table = renderTable(
@@ -73,8 +124,12 @@ function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue): s
       const site = catalogue.resolve(pop);
       return site === null ? `${pop} (not in catalogue)` : `${pop} ${[site.city, site.country].filter(Boolean).join(", ")}`;
     });
+    const m2 = m2Of === undefined ? [] : rows.map((row) => `  ${row.region}  ${m2Summary(m2Of(row))}`);
     blocks.push(
-      `${target}\n${table}` + (changes.length > 0 ? `dominant PoP changes:\n${changes.join("\n")}\n` : "") + `PoPs: ${places.join("; ")}\n`,
+      `${target}\n${table}` +
+        (changes.length > 0 ? `dominant PoP changes:\n${changes.join("\n")}\n` : "") +
+        (m2.length > 0 ? `route convergence (M2, first BGP change to first answer from the new PoP):\n${m2.join("\n")}\n` : "") +
+        `PoPs: ${places.join("; ")}\n`,
     );
   }
   return `${blocks.join("\n")}\n* dominant PoP (most answers); shares are of answers that identified a PoP\n`;

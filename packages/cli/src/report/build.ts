@@ -13,6 +13,7 @@ import {
   type PopwatchConfig,
   type Rollup,
   type RollupSpan,
+  type RoutingRepository,
   alertKeyString,
   analyzeFailovers,
   catchment,
@@ -28,10 +29,13 @@ import {
 import { type ResultStore, readRollups } from "@popwatch/store";
 import { chartRegions, chartSpan, reportCharts, seriesWindow } from "./charts";
 import type { Report, ReportPage, ReportSeries, ReportSlo } from "./model";
+import { buildRouting, routingTimelines } from "./routing";
 
 export interface ReportSources {
   store: Pick<ResultStore, "queryResults" | "queryRegionRollups">;
   alerts: Pick<AlertStateRepository, "loadStates">;
+  /** BGP events of the watched prefixes; read only with a `bgp` config. */
+  routing?: Pick<RoutingRepository, "queryEvents">;
 }
 
 export interface ReportRequest {
@@ -115,11 +119,12 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
       };
     });
 
-  const failovers = analyzeFailovers(results, {
+  const analysis = analyzeFailovers(results, {
     minStableSamples: config.analytics.failoverMinStableSamples,
     window,
     now: nowMs,
-  }).failovers;
+  });
+  const failovers = analysis.failovers;
   const catalogue = createPopCatalogue(config.popCatalogue);
   const rtts = minRtts(results, { window });
   const spanRollups = new Map<string, Rollup[]>(catchmentRegions.map((region) => [region, read.view.span(region, catchmentSpan)]));
@@ -131,6 +136,31 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
     rtts,
   });
 
+  // Routing: BGP events from a correlation window before --since, so the first failovers see their cause.
+  const bgp = config.bgp;
+  const bgpEvents =
+    bgp === undefined || sources.routing === undefined
+      ? null
+      : await sources.routing.queryEvents({
+          prefixes: bgp.prefixes.map((p) => p.prefix),
+          fromMs: sinceMs - bgp.correlationWindowSeconds * 1000,
+          toMs: nowMs,
+        });
+  const routing =
+    bgp === undefined || bgpEvents === null
+      ? null
+      : buildRouting({
+          bgp,
+          targets: config.targets,
+          bgpEvents,
+          sinceMs,
+          untilMs: nowMs,
+          failovers,
+          outages: analysis.outages,
+          blips: analysis.blips,
+          detours: audit.detours,
+        });
+
   const report: Report = {
     generatedAt: new Date(nowMs).toISOString(),
     endsAt: new Date(endMs).toISOString(),
@@ -138,7 +168,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
     ...(config.slos.length === 0 || request.series
       ? { series: seriesRows(shownRegions.map((region) => spanRollups.get(region) ?? [])) }
       : {}),
-    failovers: failovers.map((f) => ({
+    failovers: failovers.map((f, i) => ({
       target: f.target,
       kind: f.kind,
       region: f.region,
@@ -147,6 +177,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
       at: f.firstGoodToAt,
       convergenceMs: f.convergenceMs,
       resolutionMs: f.resolutionMs,
+      ...(routing === null ? {} : { routing: routing.failovers[i]! }),
     })),
     convergence: convergenceSli(failovers, { thresholdMs: config.analytics.convergenceSloMs }),
     detours: audit.detours
@@ -171,6 +202,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
       minRttMs: f.minRttMs,
       distanceKm: f.distanceKm,
     })),
+    ...(routing === null ? {} : { routing: routing.routing }),
     itemsRead: read.itemsRead,
   };
   if (!request.page) return { report };
@@ -178,7 +210,21 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   const chartOptions = { slos: config.slos, scopes: slos, pooledRegions: regions, regions: shownRegions, window: chartWindow };
   const chartRollups = new Map(chartRegions(chartOptions).map((region) => [region, read.view.span(region, chartSpan(chartWindow))]));
   const charts = reportCharts({ ...chartOptions, rollupsOf: (region) => chartRollups.get(region) ?? [] });
-  return { report, page: { regions: shownRegions, catchments: catchments.filter((c) => inRegion(c.region)), charts } };
+  const page: ReportPage = { regions: shownRegions, catchments: catchments.filter((c) => inRegion(c.region)), charts };
+  if (bgp !== undefined && bgpEvents !== null) {
+    page.routing = routingTimelines({
+      bgp,
+      targets: config.targets,
+      bgpEvents,
+      window: chartWindow,
+      regions: shownRegions,
+      rollupsOf: (region) => chartRollups.get(region) ?? [],
+      failovers,
+      outages: analysis.outages,
+      blips: analysis.blips,
+    });
+  }
+  return { report, page };
 }
 
 /** One row per (target, kind, region) with results, sorted in that order. */

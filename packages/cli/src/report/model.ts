@@ -8,11 +8,13 @@ import type {
   AlertStatus,
   Catchment,
   ConvergenceSli,
+  DataPlaneEventType,
   DetourItem,
   FiringAlert,
   LatencySummary,
   PopShare,
   ProbeKind,
+  RegionRouteConvergence,
   SliConfig,
   SloPeriod,
 } from "@popwatch/core";
@@ -68,6 +70,90 @@ export interface ReportFailover {
   at: string;
   convergenceMs: number;
   resolutionMs: number;
+  /** With a `bgp` config only: the BGP events of the target's prefix around the failover, and M2. */
+  routing?: ReportFailoverRouting;
+}
+
+/** One BGP event as the report shows it. */
+export interface ReportBgpEvent {
+  /** `A` announcement, `W` withdrawal, `B` RIB entry, `STATE` a session going up or down. */
+  type: "A" | "W" | "B" | "STATE";
+  at: string;
+  source: string;
+  peer: string;
+  peerAs: number;
+  /** Null for session changes. */
+  prefix: string | null;
+  /** Empty for withdrawals and session changes. */
+  asPath: number[];
+  origin: number | null;
+  /** Session changes: whether it came up. */
+  up?: boolean;
+}
+
+export interface ReportFailoverRouting {
+  /** The watched prefix holding the target's address; null when none does. */
+  prefix: string | null;
+  /** BGP events of the prefix (and its more-specifics) within ±correlation window of the failover's start. */
+  bgpEvents: number;
+  /** The first of them; null when there were none. */
+  firstBgpEvent: ReportBgpEvent | null;
+  /** Start of the BGP burst the failover belongs to; null: no BGP change seen. */
+  burstFirstAt: string | null;
+  burstEvents: number;
+  /** M2 route convergence: from burstFirstAt to the first answer from the new PoP; null: no BGP change seen. */
+  m2Ms: number | null;
+}
+
+/** A data-plane event other than a failover (outage, short PoP change, start of a detour) with BGP events around it. */
+export interface ReportCorrelatedEvent {
+  type: DataPlaneEventType;
+  target: string;
+  region: string;
+  at: string;
+  fromPop: string | null;
+  toPop: string | null;
+  prefix: string;
+  bgpEvents: number;
+  firstBgpEvent: ReportBgpEvent;
+}
+
+/** One BGP burst: updates of a prefix less than the burst gap apart. */
+export interface ReportBgpBurst {
+  firstAt: string;
+  lastAt: string;
+  /** First to last update. */
+  convergenceMs: number;
+  events: number;
+  withdrawals: number;
+}
+
+/** One watched prefix over --since, from the BGP events stored for it and its more-specifics. */
+export interface ReportRoutingPrefix {
+  prefix: string;
+  /** Route events (announcements, withdrawals, RIB entries) and session changes of the peers that carried it. */
+  events: number;
+  announcements: number;
+  /** Route withdrawals and sessions going down. */
+  withdrawals: number;
+  /** Origin ASes seen in announcements, ascending. */
+  origins: number[];
+  /** Of those, the ones not in the config's origins. */
+  unexpectedOrigins: number[];
+  /** More-specifics announced inside it. */
+  moreSpecifics: string[];
+  bursts: ReportBgpBurst[];
+}
+
+/** What the report says about routing; present only with a `bgp` config. */
+export interface ReportRouting {
+  correlationWindowMs: number;
+  burstGapMs: number;
+  prefixes: ReportRoutingPrefix[];
+  /** M2 route convergence per region, over the failovers of targets in watched prefixes. */
+  m2: RegionRouteConvergence[];
+  /** Outages, short PoP changes and detours with BGP events within the window. */
+  correlated: ReportCorrelatedEvent[];
 }
 
 export type ReportDetour = Pick<DetourItem, "target" | "region" | "pop" | "share" | "nearestPop" | "distanceKm" | "nearestKm" | "excessKm">;
@@ -94,6 +180,8 @@ export interface Report {
   convergence: ConvergenceSli[];
   detours: ReportDetour[];
   impossibleRtts: ReportImpossibleRtt[];
+  /** With a `bgp` config only. */
+  routing?: ReportRouting;
   /** Rollup items the report read, each at most once. */
   itemsRead: number;
 }
@@ -104,6 +192,29 @@ export interface ReportPage {
   regions: string[];
   catchments: Catchment[];
   charts: ReportCharts;
+  /** With a `bgp` config only. */
+  routing?: RoutingTimelines;
+}
+
+/** For the page: one PoP-change timeline per region and target in a watched prefix, on the charts' time axis. */
+export interface RoutingTimeline {
+  region: string;
+  target: string;
+  prefix: string;
+  /** Every PoP on the timeline, sorted. */
+  pops: string[];
+  /** Bucket starts, epoch ms (the charts' buckets). */
+  x: number[];
+  /** Per bucket: index into pops of the PoP answering most; null without an identified answer. */
+  pop: (number | null)[];
+  /** Failovers, short PoP changes and outages at the instant they began. */
+  changes: { atMs: number; type: DataPlaneEventType; from: string | null; to: string | null }[];
+}
+
+export interface RoutingTimelines {
+  timelines: RoutingTimeline[];
+  /** Per prefix of a timeline: its BGP events over the chart window, in time order. */
+  bgp: Record<string, { atMs: number; type: ReportBgpEvent["type"]; up?: boolean }[]>;
 }
 
 /** Where the report's windows start, for captions. */

@@ -11,18 +11,26 @@ import { catchmentMatrices } from "../output/catchment-render";
 import { formatDuration, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
 import { uplotAssets } from "../output/uplot-assets";
 import {
+  BGP_BURST_HEADER,
+  CORRELATED_HEADER,
   DETOUR_HEADER,
-  FAILOVER_HEADER,
   IMPOSSIBLE_RTT_HEADER,
+  M2_HEADER,
+  ROUTING_PREFIX_HEADER,
   SERIES_HEADER,
+  bgpBurstCells,
   convergenceSummary,
+  correlatedCells,
   detourCells,
   failoverCells,
+  failoverHeader,
   impossibleRttCells,
+  m2Cells,
+  routingPrefixCells,
   seriesCells,
 } from "./cells";
 import type { TimeSeriesChart } from "./charts";
-import type { Report, ReportContext, ReportPage, ReportSeries, ReportSlo } from "./model";
+import type { Report, ReportContext, ReportPage, ReportRouting, ReportSeries, ReportSlo, RoutingTimeline } from "./model";
 
 /** sinceMs: start of the window of latency, PoPs, catchment, findings and charts. */
 export interface HtmlReportInput extends ReportContext, ReportPage {
@@ -48,12 +56,22 @@ export function jsonForScript(value: unknown): string {
 /** A chart as the page's script reads it. */
 interface PageChart {
   id: string;
-  kind: TimeSeriesChart["kind"];
+  kind: TimeSeriesChart["kind"] | "routing";
   unit: string;
   /** Bucket starts, epoch seconds (uPlot's time unit). */
   x: number[];
   lines: TimeSeriesChart["lines"];
+  /** Routing timelines: the PoP names of the y axis, the PoP changes and the prefix whose BGP events are drawn. */
+  routing?: {
+    pops: string[];
+    prefix: string;
+    end: number;
+    changes: { at: number; type: string; from: string | null; to: string | null }[];
+  };
 }
+
+/** BGP events as the page draws them: [epoch seconds, "A" | "W" | "B" | "up" | "down"]. */
+type PageBgpMarker = [number, string];
 
 export function renderHtmlReport(input: HtmlReportInput): string {
   const { report, charts } = input;
@@ -70,6 +88,27 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     });
     return (
       `<figure class="chart" id="${id}" data-chart-kind="${chart.kind}" data-scope="${escapeHtml(chart.scope)}">` +
+      `<figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`
+    );
+  };
+
+  const routingFigure = (timeline: RoutingTimeline, caption: string): string => {
+    const id = `chart-${pageCharts.length}`;
+    pageCharts.push({
+      id,
+      kind: "routing",
+      unit: "PoP",
+      x: timeline.x.map((ms) => ms / 1000),
+      lines: [{ label: "PoP", values: timeline.pop }],
+      routing: {
+        pops: timeline.pops,
+        prefix: timeline.prefix,
+        end: charts.window.toMs / 1000,
+        changes: timeline.changes.map((c) => ({ at: c.atMs / 1000, type: c.type, from: c.from, to: c.to })),
+      },
+    });
+    return (
+      `<figure class="chart" id="${id}" data-chart-kind="routing" data-scope="${escapeHtml(timeline.region)}" data-prefix="${escapeHtml(timeline.prefix)}">` +
       `<figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`
     );
   };
@@ -91,7 +130,31 @@ export function renderHtmlReport(input: HtmlReportInput): string {
           )
           .join("");
 
-  const data = { report, sinceMs: input.sinceMs, bucketMs: charts.window.bucketMs, catchments: input.catchments, charts: pageCharts };
+  const routingTimelinesSection =
+    input.routing === undefined
+      ? ""
+      : `<section id="routing-timeline"><h2>PoP changes and BGP events per region</h2><p class="note">${ROUTING_CHARTS_NOTE}</p>` +
+        (input.routing.timelines.length === 0
+          ? `<p class="empty">No target in a watched prefix has answers in the window.</p>`
+          : [...groupTimelines(input.routing.timelines)]
+              .map(
+                ([region, list]) =>
+                  `<h3>${escapeHtml(region)}</h3>` +
+                  chartGrid(list.map((timeline) => routingFigure(timeline, `${timeline.target} (${timeline.prefix})`))),
+              )
+              .join("")) +
+        "</section>\n";
+  const bgpMarkers: Record<string, PageBgpMarker[]> = {};
+  for (const [prefix, events] of Object.entries(input.routing?.bgp ?? {}))
+    bgpMarkers[prefix] = events.map((e) => [e.atMs / 1000, e.type === "STATE" ? (e.up ? "up" : "down") : e.type]);
+  const data = {
+    report,
+    sinceMs: input.sinceMs,
+    bucketMs: charts.window.bucketMs,
+    catchments: input.catchments,
+    charts: pageCharts,
+    ...(input.routing === undefined ? {} : { bgp: bgpMarkers }),
+  };
   const since = isoMinute(new Date(input.sinceMs).toISOString());
   const bucketText = escapeHtml(formatDuration(charts.window.bucketMs));
   const seriesSection =
@@ -131,10 +194,10 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 </header>
 <main>
 <section id="slos"><h2>SLOs</h2>${sloTable(report.slos)}</section>
-${seriesSection}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}</section>
+${seriesSection}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}${catchmentM2(report)}</section>
 <section id="burn-rates"><h2>Burn rate per region</h2><p class="note">${BURN_CHARTS_NOTE}</p>${burnSection}</section>
 <section id="latency"><h2>Latency per region</h2><p class="note">${LATENCY_CHARTS_NOTE}</p>${latencySection}</section>
-${findings(input)}
+${routingTimelinesSection}${findings(input)}
 </main>
 <footer>
 <p>Charts drawn with uPlot ${escapeHtml(assets.version)} (MIT licence), inlined in this file.</p>
@@ -151,7 +214,67 @@ ${findings(input)}
 const BURN_CHARTS_NOTE =
   "Burn rate of each bucket's events, one line per SLO; the dashed line is 1×, which spends the budget exactly over the period. " +
   "Times in UTC.";
+const ROUTING_CHARTS_NOTE =
+  "Per region and target in a watched prefix: the PoP answering most probes in each bucket (the line), " +
+  "failovers (purple), short PoP changes (orange) and outages (red) at the instant they began (dashed lines), and the BGP events of the target's prefix " +
+  "and its more-specifics on the same time axis (top band: ▲ announcement, ▼ withdrawal, ✕ session down, ○ session up). Times in UTC.";
 const LATENCY_CHARTS_NOTE = "p50, p95 and p99 of the good results of each bucket, per target and probe kind. Times in UTC.";
+
+function groupTimelines(timelines: readonly RoutingTimeline[]): Map<string, RoutingTimeline[]> {
+  const byRegion = new Map<string, RoutingTimeline[]>();
+  for (const timeline of timelines) byRegion.set(timeline.region, [...(byRegion.get(timeline.region) ?? []), timeline]);
+  return byRegion;
+}
+
+/** With a `bgp` config: M2 route convergence beside the catchment it moved. */
+function catchmentM2(report: Report): string {
+  if (report.routing === undefined) return "";
+  return (
+    `<h3>Route convergence (M2) per region</h3>` +
+    (report.routing.m2.length === 0
+      ? `<p class="empty">No failovers of targets in watched prefixes.</p>`
+      : table(
+          M2_HEADER,
+          report.routing.m2.map((r) => row(m2Cells(r))),
+        ) + `<p class="note">${escapeHtml(M2_NOTE)}</p>`)
+  );
+}
+
+const M2_NOTE =
+  "From the first BGP change of the burst a failover belongs to, to the first answer from the new PoP in the region. " +
+  "A failover without a BGP change within the correlation window has none (no BGP change seen: e.g. a black hole that kept announcing).";
+
+function routingSection(routing: ReportRouting, since: string): string {
+  const bursts = routing.prefixes.flatMap((p) => p.bursts.map((b) => row(bgpBurstCells(p.prefix, b))));
+  return (
+    `<section id="routing"><h2>Routing since ${since}</h2>` +
+    `<p class="note">BGP events of each watched prefix and its more-specifics; withdrawals include sessions going down.</p>` +
+    table(
+      ROUTING_PREFIX_HEADER,
+      routing.prefixes.map((p) => row(routingPrefixCells(p))),
+    ) +
+    `<h3>BGP bursts</h3>` +
+    (bursts.length === 0
+      ? `<p class="empty">None.</p>`
+      : table(BGP_BURST_HEADER, bursts) +
+        `<p class="note">Updates less than ${escapeHtml(formatDuration(routing.burstGapMs))} apart; BGP convergence is first to last update.</p>`) +
+    `<h3>Route convergence (M2) per region</h3>` +
+    (routing.m2.length === 0
+      ? `<p class="empty">No failovers of targets in watched prefixes.</p>`
+      : table(
+          M2_HEADER,
+          routing.m2.map((r) => row(m2Cells(r))),
+        ) + `<p class="note">${escapeHtml(M2_NOTE)}</p>`) +
+    `<h3>Outages, PoP changes and detours with BGP events within ±${escapeHtml(formatDuration(routing.correlationWindowMs))}</h3>` +
+    (routing.correlated.length === 0
+      ? `<p class="empty">None.</p>`
+      : table(
+          CORRELATED_HEADER,
+          routing.correlated.map((c) => row(correlatedCells(c))),
+        )) +
+    `</section>\n`
+  );
+}
 
 function chartGrid(figures: readonly string[]): string {
   return `<div class="charts">${figures.join("")}</div>`;
@@ -287,7 +410,7 @@ function findings(input: HtmlReportInput): string {
     report.failovers.length === 0
       ? `<p class="empty">None.</p>`
       : table(
-          FAILOVER_HEADER,
+          failoverHeader(report),
           report.failovers.map((f) => row(failoverCells(f))),
         ) + `<p class="note">Converged within ${escapeHtml(formatDuration(input.thresholdMs))}: ${escapeHtml(convergence)}</p>`;
   const detours =
@@ -306,6 +429,7 @@ function findings(input: HtmlReportInput): string {
         );
   return (
     `<section id="failovers"><h2>Failovers since ${since}</h2>${failovers}</section>\n` +
+    (report.routing === undefined ? "" : routingSection(report.routing, since)) +
     `<section id="detours"><h2>Detours since ${since}</h2>` +
     `<p class="note">A region served by a PoP far beyond the nearest one the target has.</p>${detours}</section>\n` +
     `<section id="impossible-rtts"><h2>Impossible RTTs since ${since}</h2>` +
@@ -426,6 +550,42 @@ const PAGE_SCRIPT = `
     ctx.stroke();
     ctx.restore();
   }
+  var changeColours = { failover: "#9333ea", "pop-change": "#ea580c", outage: "#dc2626" };
+  // Routing timelines: PoP changes as dashed vertical lines, BGP events as markers in a band along the top.
+  function routingOverlay(u, routing, markers) {
+    var ctx = u.ctx;
+    var box = u.bbox;
+    var dpr = window.devicePixelRatio || 1;
+    var inside = function (x) { return x >= box.left && x <= box.left + box.width; };
+    ctx.save();
+    ctx.lineWidth = Math.max(1, dpr);
+    ctx.setLineDash([4 * dpr, 3 * dpr]);
+    routing.changes.forEach(function (c) {
+      ctx.strokeStyle = changeColours[c.type] || "#9333ea";
+      var x = u.valToPos(c.at, "x", true);
+      if (!inside(x)) return;
+      ctx.beginPath();
+      ctx.moveTo(x, box.top);
+      ctx.lineTo(x, box.top + box.height);
+      ctx.stroke();
+    });
+    ctx.setLineDash([]);
+    var size = 4 * dpr;
+    var y = box.top + size + 2 * dpr;
+    markers.forEach(function (m) {
+      var x = u.valToPos(m[0], "x", true);
+      if (!inside(x)) return;
+      var kind = m[1];
+      var bad = kind === "W" || kind === "down";
+      ctx.fillStyle = ctx.strokeStyle = bad ? "#dc2626" : "#16a34a";
+      ctx.beginPath();
+      if (kind === "W") { ctx.moveTo(x - size, y - size); ctx.lineTo(x + size, y - size); ctx.lineTo(x, y + size); ctx.closePath(); ctx.fill(); }
+      else if (kind === "down") { ctx.moveTo(x - size, y - size); ctx.lineTo(x + size, y + size); ctx.moveTo(x + size, y - size); ctx.lineTo(x - size, y + size); ctx.stroke(); }
+      else if (kind === "up") { ctx.arc(x, y, size, 0, 2 * Math.PI); ctx.stroke(); }
+      else { ctx.moveTo(x - size, y + size); ctx.lineTo(x + size, y + size); ctx.lineTo(x, y - size); ctx.closePath(); ctx.fill(); }
+    });
+    ctx.restore();
+  }
   var plots = [];
   data.charts.forEach(function (chart) {
     var box = document.getElementById(chart.id);
@@ -434,26 +594,49 @@ const PAGE_SCRIPT = `
       var target = box.querySelector(".plot");
       var hooks = { draw: [] };
       if (chart.kind === "burn") hooks.draw.push(function (u) { referenceLine(u, 1); });
+      var routing = chart.routing;
+      if (routing) {
+        var markers = (data.bgp && data.bgp[routing.prefix]) || [];
+        hooks.draw.push(function (u) { routingOverlay(u, routing, markers); });
+      }
       hooks.draw.push(function (u) {
         try { markDrawn(box, u); } catch (err) { box.setAttribute("data-chart-error", String(err && err.message || err)); }
       });
       var series = [{}].concat(chart.lines.map(function (line, i) {
-        return {
+        var s = {
           label: line.label,
           stroke: chart.kind === "latency" ? quantileColours[line.label] || palette[i % palette.length] : palette[i % palette.length],
           width: 2,
           points: { show: chart.x.length <= 60 },
         };
+        if (routing) {
+          s.paths = uPlot.paths.stepped({ align: 1 });
+          s.value = function (u, v) { return v == null ? "-" : routing.pops[v]; };
+        }
+        return s;
       }));
+      var yScale = routing
+        ? { range: function () { return [-0.5, routing.pops.length + 0.5]; } }
+        : { range: chart.kind === "burn"
+          ? function (u, min, max) { return [0, Math.max(2, (max || 0) * 1.1)]; }
+          : function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.1)]; } };
+      var yAxis = routing
+        ? {
+          label: chart.unit,
+          size: 96,
+          splits: function () { return routing.pops.map(function (p, i) { return i; }); },
+          values: function (u, splits) { return splits.map(function (v) { return routing.pops[v] === undefined ? "" : routing.pops[v]; }); },
+        }
+        : { label: chart.unit, size: 64 };
       var opts = {
         width: Math.max(300, Math.floor(target.clientWidth || 560)),
         height: 240,
         tzDate: utc,
         series: series,
-        scales: { y: { range: chart.kind === "burn"
-          ? function (u, min, max) { return [0, Math.max(2, (max || 0) * 1.1)]; }
-          : function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.1)]; } } },
-        axes: [{ values: utcTicks, space: 80 }, { label: chart.unit, size: 64 }],
+        scales: routing
+          ? { x: { time: true, range: function () { return [chart.x[0], routing.end]; } }, y: yScale }
+          : { y: yScale },
+        axes: [{ values: utcTicks, space: 80 }, yAxis],
         hooks: hooks,
       };
       var u = new uPlot(opts, [chart.x].concat(chart.lines.map(function (line) { return line.values; })), target);

@@ -6,17 +6,26 @@ import { csvLines } from "../output/csv";
 import { formatDuration, formatLatency, formatNumber, formatPercent, isoMinute } from "../output/format";
 import { renderTable } from "../output/probe-table";
 import {
+  BGP_BURST_HEADER,
+  CORRELATED_HEADER,
   DETOUR_HEADER,
-  FAILOVER_HEADER,
   IMPOSSIBLE_RTT_HEADER,
+  M2_HEADER,
+  ROUTING_PREFIX_HEADER,
   SERIES_HEADER,
+  bgpBurstCells,
+  bgpEventSummary,
   convergenceSummary,
+  correlatedCells,
   detourCells,
   failoverCells,
+  failoverHeader,
   impossibleRttCells,
+  m2Cells,
+  routingPrefixCells,
   seriesCells,
 } from "./cells";
-import type { Report, ReportContext, ReportSlo } from "./model";
+import type { Report, ReportContext, ReportRouting, ReportSlo } from "./model";
 
 export const REPORT_FORMATS = ["table", "json", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -117,10 +126,11 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
     const convergence = convergenceSummary(report);
     sections.push(
       heading(`Failovers since ${since}`) +
-        table(upper(FAILOVER_HEADER), report.failovers.map(failoverCells)) +
+        table(upper(failoverHeader(report)), report.failovers.map(failoverCells)) +
         note(`converged within ${within}: ${convergence}`),
     );
   }
+  if (report.routing !== undefined) sections.push(routingSection(report.routing, since, heading, note, table));
   if (report.detours.length > 0) {
     sections.push(
       heading(`Detours since ${since}: served by a PoP far beyond the nearest one`) +
@@ -134,6 +144,46 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
     );
   }
   return sections.join("\n");
+}
+
+/** Text shows the newest bursts of each prefix; JSON and CSV have every one. */
+const BURSTS_SHOWN = 10;
+
+function routingSection(
+  routing: ReportRouting,
+  since: string,
+  heading: (text: string) => string,
+  note: (text: string) => string,
+  table: TableRenderer,
+): string {
+  const window = formatDuration(routing.correlationWindowMs);
+  let text =
+    heading(`Routing since ${since}: BGP events of the watched prefixes and their more-specifics`) +
+    table(upper(ROUTING_PREFIX_HEADER), routing.prefixes.map(routingPrefixCells)) +
+    note(`withdrawals include sessions going down; a burst is updates less than ${formatDuration(routing.burstGapMs)} apart`);
+  const bursts = routing.prefixes.flatMap((p) => p.bursts.slice(-BURSTS_SHOWN).map((b) => bgpBurstCells(p.prefix, b)));
+  const hidden = routing.prefixes.reduce((n, p) => n + Math.max(0, p.bursts.length - BURSTS_SHOWN), 0);
+  if (bursts.length > 0) {
+    text +=
+      "\n" +
+      heading("BGP bursts: BGP convergence, first to last update") +
+      table(upper(BGP_BURST_HEADER), bursts) +
+      (hidden > 0 ? note(`${hidden} earlier bursts not shown (--json lists every one)`) : "");
+  }
+  if (routing.m2.length > 0) {
+    text +=
+      "\n" +
+      heading("Route convergence (M2) per region: first BGP change of the burst to the first answer from the new PoP") +
+      table(upper(M2_HEADER), routing.m2.map(m2Cells)) +
+      note("a failover without a BGP change within the window has no M2 (no BGP change seen: e.g. a black hole that kept announcing)");
+  }
+  if (routing.correlated.length > 0) {
+    text +=
+      "\n" +
+      heading(`Outages, PoP changes and detours with BGP events within ±${window}`) +
+      table(upper(CORRELATED_HEADER), routing.correlated.map(correlatedCells));
+  }
+  return text;
 }
 
 // GitHub-flavoured Markdown tables; a pipe inside a cell would end it.
@@ -218,9 +268,38 @@ function renderCsv(report: Report): string {
     ]);
   }
   if (report.failovers.length > 0) {
+    const routed = report.routing !== undefined;
     blocks.push([
-      ["failover_target", "kind", "region", "from", "to", "at", "convergence_ms", "resolution_ms"],
-      ...report.failovers.map((f) => [f.target, f.kind, f.region, f.from, f.to, f.at, String(f.convergenceMs), String(f.resolutionMs)]),
+      [
+        "failover_target",
+        "kind",
+        "region",
+        "from",
+        "to",
+        "at",
+        "convergence_ms",
+        "resolution_ms",
+        ...(routed ? ["prefix", "bgp_events", "first_bgp_event", "bgp_burst_first_at", "m2_ms"] : []),
+      ],
+      ...report.failovers.map((f) => [
+        f.target,
+        f.kind,
+        f.region,
+        f.from,
+        f.to,
+        f.at,
+        String(f.convergenceMs),
+        String(f.resolutionMs),
+        ...(f.routing === undefined
+          ? []
+          : [
+              f.routing.prefix ?? "",
+              String(f.routing.bgpEvents),
+              f.routing.firstBgpEvent === null ? "" : bgpEventSummary(f.routing.firstBgpEvent),
+              f.routing.burstFirstAt ?? "",
+              number(f.routing.m2Ms),
+            ]),
+      ]),
     ]);
     blocks.push([
       ["convergence_region", "threshold_ms", "failovers", "converged", "sli"],
@@ -255,6 +334,32 @@ function renderCsv(report: Report): string {
         String(f.minRttMs),
         String(f.distanceKm),
       ]),
+    ]);
+  }
+  if (report.routing !== undefined) {
+    const { routing } = report;
+    blocks.push([
+      ["routing_prefix", "events", "announcements", "withdrawals", "bursts", "origins", "unexpected_origins", "more_specifics"],
+      ...routing.prefixes.map((p) => [
+        p.prefix,
+        String(p.events),
+        String(p.announcements),
+        String(p.withdrawals),
+        String(p.bursts.length),
+        p.origins.join(" "),
+        p.unexpectedOrigins.join(" "),
+        p.moreSpecifics.join(" "),
+      ]),
+    ]);
+    blocks.push([
+      ["bgp_burst_prefix", "first_at", "last_at", "convergence_ms", "events", "withdrawals"],
+      ...routing.prefixes.flatMap((p) =>
+        p.bursts.map((b) => [p.prefix, b.firstAt, b.lastAt, String(b.convergenceMs), String(b.events), String(b.withdrawals)]),
+      ),
+    ]);
+    blocks.push([
+      ["m2_region", "failovers", "measured", "m2_p50_ms", "m2_max_ms"],
+      ...routing.m2.map((r) => [r.region, String(r.failovers), String(r.measured), number(r.p50Ms), number(r.maxMs)]),
     ]);
   }
   return blocks.map(csvLines).join("\n");
