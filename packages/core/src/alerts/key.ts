@@ -83,14 +83,24 @@ export function anycastAlertName(condition: AnycastCondition, target: string): s
 
 /** The condition and target an anycast alert name encodes; null for any other name (an SLO's). */
 export function parseAnycastAlertName(name: string): { condition: AnycastCondition; target: string } | null {
-  if (!name.startsWith(ANYCAST_PREFIX)) return null;
-  const rest = name.slice(ANYCAST_PREFIX.length);
-  const colon = rest.indexOf(":");
+  const parts = parseConditionName(name, ANYCAST_PREFIX, ANYCAST_CONDITIONS);
+  return parts === null ? null : { condition: parts.condition, target: parts.rest };
+}
+
+/** `<kind>:<condition>:<rest>` with a known condition and a non-empty rest (which may contain ':'); null otherwise. */
+function parseConditionName<C extends string>(
+  name: string,
+  kindPrefix: string,
+  conditions: readonly C[],
+): { condition: C; rest: string } | null {
+  if (!name.startsWith(kindPrefix)) return null;
+  const tail = name.slice(kindPrefix.length);
+  const colon = tail.indexOf(":");
   if (colon < 0) return null;
-  const condition = rest.slice(0, colon);
-  const target = rest.slice(colon + 1);
-  if (!(ANYCAST_CONDITIONS as readonly string[]).includes(condition) || target === "") return null;
-  return { condition: condition as AnycastCondition, target };
+  const condition = tail.slice(0, colon);
+  const rest = tail.slice(colon + 1);
+  if (!(conditions as readonly string[]).includes(condition) || rest === "") return null;
+  return { condition: condition as C, rest };
 }
 
 export function routingAlertName(condition: RoutingCondition, prefix: string): string {
@@ -99,12 +109,6 @@ export function routingAlertName(condition: RoutingCondition, prefix: string): s
 
 /** The condition and prefix a routing alert name encodes; null for any other name. */
 export function parseRoutingAlertName(name: string): { condition: RoutingCondition; prefix: string } | null {
-  if (!name.startsWith(ROUTING_PREFIX)) return null;
-  const rest = name.slice(ROUTING_PREFIX.length);
-  const colon = rest.indexOf(":");
-  if (colon < 0) return null;
-  const condition = rest.slice(0, colon);
-  const prefix = rest.slice(colon + 1);
-  if (!(ROUTING_CONDITIONS as readonly string[]).includes(condition) || prefix === "") return null;
-  return { condition: condition as RoutingCondition, prefix };
+  const parts = parseConditionName(name, ROUTING_PREFIX, ROUTING_CONDITIONS);
+  return parts === null ? null : { condition: parts.condition, prefix: parts.rest };
 }
