@@ -151,6 +151,8 @@ function formatIpv6(bytes: Uint8Array): string {
     i = j;
   }
   const hex = (list: number[]) => list.map((word) => word.toString(16)).join(":");
+  // RFC 5952 §5: an IPv4-mapped address ends in dotted quad (::ffff:198.51.100.1), as inet_ntop writes it.
+  if (bestStart === 0 && bestLength === 5 && words[5] === 0xffff) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   if (bestStart < 0) return hex(words);
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLength))}`;
 }
