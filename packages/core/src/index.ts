@@ -188,7 +188,7 @@ export {
   prefixOf,
 } from "./routing/prefix";
 export type { BgpEventQuery, RoutingMinute, RoutingPeer, RoutingRepository, RoutingSnapshot } from "./routing/repository";
-export { type RpkiValidity, type Vrp, type VrpIndex, indexVrps, parseVrps, rpkiValidity } from "./routing/rpki";
+export { type RpkiValidity, type Vrp, type VrpIndex, indexVrps, loadVrpIndex, parseVrps, rpkiValidity } from "./routing/rpki";
 export { type WatchedPrefixRef, applyBgpEvents } from "./routing/state";
 export { ALERT_SEVERITIES } from "./severity";
 export { type EventCounts, burnRate } from "./slo/budget";
