@@ -2,6 +2,7 @@
 // the stacks and the tests use.
 
 export type { AlertCycleReport } from "./alert-cycle";
+export { deployedAlertSinks } from "./alert-sinks";
 export { anycastAlertsEnabled } from "./anycast-evaluation";
 export { ConfigFileError, parseJsonText, readConfigJson } from "./config-json";
 // Dispatch: all rounds inline, or round 0 now and the rest through the round queue
@@ -15,6 +16,8 @@ export {
 } from "./evaluation-cycle";
 // The Lambda environment: the scheduled event, the bundled config, required variables
 export { parseScheduledEvent } from "./event";
+// Fast routing: PoP changes and outages judged and delivered after each round
+export { DEFAULT_FAST_DELIVERY, type FastRoutingOptions, type FastRoutingRoundReport, fastRoutingEnabled } from "./fast-routing";
 // One probing invocation: its rounds, their results and the rollups they touch
 export {
   InvocationIncompleteError,
