@@ -26,7 +26,10 @@ export {
   type Notification,
   POOLED_SCOPE,
   type PendingNotification,
+  ROUTING_SCOPE,
   type RoundOutcome,
+  type RoutingAlertConfig,
+  type RoutingAlertDetail,
   type SinkConfig,
   type StoredAlertState,
   type WebhookFormat,
@@ -49,6 +52,9 @@ export {
   planAlerts,
   roundOutcome,
   roundOutcomes,
+  routingAlertDetailSchema,
+  routingAlertObservations,
+  routingAlertSeverity,
 } from "./alerts/index";
 export { type Catchment, catchment } from "./analytics/catchment";
 export { type DetourItem, detourAudit } from "./analytics/detour";
@@ -76,7 +82,7 @@ export {
   targetSchema,
 } from "./config/schema";
 // Shared units, order and errors
-export { ConfigError } from "./errors";
+export { ConfigError, VrpFileError } from "./errors";
 export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
 // Where PoPs and regions are
 export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
@@ -161,6 +167,7 @@ export {
   mayGiveUpArchiveFile,
   newestPublishedFileMs,
 } from "./routing/archives";
+export { type BgpBurst, type BurstKind, type PeerChurn, bgpBursts, pathChurn } from "./routing/churn";
 // Routing: the BGP events every reader yields
 export {
   BGP_DEFAULTS,
@@ -173,12 +180,10 @@ export {
   type WatchedPrefix,
 } from "./routing/config";
 export {
-  type BgpBurst,
   type FailoverRouteConvergence,
   type RegionRouteConvergence,
   type RouteConvergence,
   type RouteConvergenceInput,
-  bgpBursts,
   isWithdrawal,
   routeConvergence,
 } from "./routing/convergence-m2";
@@ -198,6 +203,22 @@ export {
 } from "./routing/correlate";
 export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
 export {
+  ROUTING_CONDITIONS,
+  type RouteCondition,
+  type RouteFinding,
+  type RoutingAssessment,
+  type RoutingCondition,
+  type RoutingExample,
+  type RoutingFinding,
+  type RoutingFindingOptions,
+  type RoutingPeerRef,
+  type VisibilityFinding,
+  type WatchedExpectations,
+  routingAssessment,
+  routingFindings,
+} from "./routing/findings";
+export { type RoutingMinutesResult, routingMinutes, visibilityOf } from "./routing/minutes";
+export {
   type Prefix,
   type PrefixProblem,
   canonicalPrefix,
@@ -209,7 +230,9 @@ export {
   prefixContainsAddress,
   prefixOf,
 } from "./routing/prefix";
-export type { BgpEventQuery, RoutingMinute, RoutingRepository, RoutingSnapshot } from "./routing/repository";
+export type { BgpEventQuery, RoutingMinute, RoutingPeer, RoutingRepository, RoutingSnapshot } from "./routing/repository";
+export { type RpkiValidity, type Vrp, type VrpIndex, indexVrps, loadVrpIndex, parseVrps, rpkiValidity } from "./routing/rpki";
+export { type WatchedPrefixRef, applyBgpEvents } from "./routing/state";
 export { ALERT_SEVERITIES } from "./severity";
 export { type EventCounts, burnRate } from "./slo/budget";
 export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";

@@ -9,7 +9,6 @@ import {
   type DataPlaneEvent,
   type RouteEvent,
   analyzeFailovers,
-  bgpBursts,
   bgpTimeline,
   compareBgpEvents,
   correlateRouting,
@@ -293,21 +292,6 @@ describe("correlating data-plane events with BGP events", () => {
       ),
       { numRuns: 300 },
     );
-  });
-});
-
-describe("BGP bursts", () => {
-  it("a gap of burstGap or more starts a new burst; convergence is first to last update", () => {
-    const events = [
-      route("W", T, "198.51.100.0/24"),
-      route("A", T + 29_999, "198.51.100.0/24"),
-      route("A", T + 59_999, "198.51.100.0/24"),
-      route("W", T + 61_000, "198.51.100.0/24"),
-    ];
-    expect(bgpBursts(events, GAP)).toEqual([
-      { firstMs: T, lastMs: T + 29_999, convergenceMs: 29_999, events: 2, withdrawals: 1 },
-      { firstMs: T + 59_999, lastMs: T + 61_000, convergenceMs: 1_001, events: 2, withdrawals: 1 },
-    ]);
   });
 });
 

@@ -148,11 +148,11 @@ function prefixSummaries(input: RoutingInput, timeline: BgpTimeline, burstGapMs:
       origins: sortedOrigins,
       unexpectedOrigins: sortedOrigins.filter((asn) => !watched.origins.includes(asn)),
       moreSpecifics: [...moreSpecifics].sort(compareStrings),
-      bursts: bgpBursts(events, burstGapMs).map((b) => ({
-        firstAt: iso(b.firstMs),
-        lastAt: iso(b.lastMs),
-        convergenceMs: b.convergenceMs,
-        events: b.events,
+      bursts: bgpBursts(events, burstGapMs, [watched.prefix]).map((b) => ({
+        firstAt: iso(b.startMs),
+        lastAt: iso(b.endMs),
+        convergenceMs: b.durationMs,
+        events: b.updates,
         withdrawals: b.withdrawals,
       })),
     };

@@ -29,6 +29,8 @@ export {
   decodeAlertKey,
   describeAlertKey,
   encodeAlertKey,
+  parseRoutingAlertName,
+  routingAlertName,
 } from "./key";
 export {
   type AlertPlan,
@@ -46,6 +48,7 @@ export type {
   PendingNotification,
   StoredAlertState,
 } from "./outbox";
+export { ROUTING_SCOPE, type RoutingAlertConfig, routingAlertObservations, routingAlertSeverity } from "./routing";
 export {
   ALERT_SEVERITIES,
   ALERT_STATUSES,
@@ -72,6 +75,7 @@ export {
   type NotificationKind,
   POOLED_SCOPE,
   type RollupAnycastCondition,
+  type RoutingAlertDetail,
   SUPPRESSION_REASONS,
   type SinkConfig,
   type SuppressionReason,
@@ -89,6 +93,7 @@ export {
   anycastAlertDetailSchema,
   eventBridgeSinkSchema,
   maintenanceWindowSchema,
+  routingAlertDetailSchema,
   sinkConfigSchema,
   stdoutSinkSchema,
   webhookSinkSchema,

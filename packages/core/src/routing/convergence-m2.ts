@@ -23,32 +23,11 @@ import {
 } from "./correlate";
 import type { BgpEvent } from "./event";
 
-/** Updates of one prefix closer together than burstGapMs: one convergence event. */
-export interface BgpBurst {
+/** The updates (and session changes) of one burst around a failover: where M2 starts. */
+interface M2Burst {
   firstMs: number;
   lastMs: number;
-  /** lastMs − firstMs: BGP convergence, first to last update. */
-  convergenceMs: number;
   events: number;
-  /** Route withdrawals, and sessions going down (which withdraw everything the peer sent). */
-  withdrawals: number;
-}
-
-/** Splits time-ordered events into bursts: a gap of burstGapMs or more starts a new one. */
-export function bgpBursts(events: readonly BgpEvent[], burstGapMs: number): BgpBurst[] {
-  const bursts: BgpBurst[] = [];
-  let current: BgpBurst | null = null;
-  for (const event of events) {
-    if (current === null || event.timeMs - current.lastMs >= burstGapMs) {
-      current = { firstMs: event.timeMs, lastMs: event.timeMs, convergenceMs: 0, events: 0, withdrawals: 0 };
-      bursts.push(current);
-    }
-    current.lastMs = event.timeMs;
-    current.convergenceMs = current.lastMs - current.firstMs;
-    current.events++;
-    if (isWithdrawal(event)) current.withdrawals++;
-  }
-  return bursts;
 }
 
 export function isWithdrawal(event: BgpEvent): boolean {
@@ -149,12 +128,12 @@ export function routeConvergence(input: RouteConvergenceInput): RouteConvergence
  * The burst holding the newest event in [fromMs, untilMs], grown backwards
  * and forwards over gaps under gapMs; null when the range holds no event.
  */
-function burstBefore(events: readonly BgpEvent[], fromMs: number, untilMs: number, gapMs: number): BgpBurst | null {
+function burstBefore(events: readonly BgpEvent[], fromMs: number, untilMs: number, gapMs: number): M2Burst | null {
   const end = firstAfter(events, untilMs) - 1;
   if (end < 0 || end < firstAtOrAfter(events, fromMs)) return null;
   let first = end;
   while (first > 0 && events[first]!.timeMs - events[first - 1]!.timeMs < gapMs) first--;
   let last = end;
   while (last + 1 < events.length && events[last + 1]!.timeMs - events[last]!.timeMs < gapMs) last++;
-  return bgpBursts(events.slice(first, last + 1), Number.POSITIVE_INFINITY)[0]!;
+  return { firstMs: events[first]!.timeMs, lastMs: events[last]!.timeMs, events: last - first + 1 };
 }
