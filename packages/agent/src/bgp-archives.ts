@@ -99,7 +99,7 @@ export interface ArchiveFetchOptions {
 /** One scheduled run over every configured collector. Store failures reject; file failures are outcomes. */
 export async function fetchArchiveUpdates(
   repo: RoutingRepository & ArchiveCursorRepository,
-  bgp: Pick<BgpConfig, "prefixes" | "collectors" | "archives">,
+  bgp: Pick<BgpConfig, "collectors" | "archives"> & { prefixes: ReadonlyArray<{ prefix: string }> },
   options: ArchiveFetchOptions,
 ): Promise<ArchiveRunReport> {
   const clock = options.clock ?? Date.now;
@@ -133,7 +133,7 @@ export async function fetchArchiveUpdates(
 
 async function readArchiveFile(
   repo: RoutingRepository,
-  bgp: Pick<BgpConfig, "prefixes">,
+  bgp: { prefixes: ReadonlyArray<{ prefix: string }> },
   file: ArchiveFile,
   options: ArchiveFetchOptions,
 ): Promise<ArchiveFileOutcome> {

@@ -10,7 +10,6 @@
 // already dropped the copies a re-read or an overlap brought.
 
 import {
-  type BgpConfig,
   type BgpEvent,
   MINUTE_MS,
   type Prefix,
@@ -78,7 +77,7 @@ export interface BgpIngestReport {
  */
 export async function ingestBgpEvents(
   repo: RoutingRepository,
-  bgp: Pick<BgpConfig, "prefixes">,
+  bgp: { prefixes: ReadonlyArray<{ prefix: string }> },
   events: AsyncIterable<BgpEvent>,
   options: BgpIngestOptions = {},
 ): Promise<BgpIngestReport> {
