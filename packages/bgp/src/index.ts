@@ -1,2 +1,27 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
-export {};
+
+// BGP wire decoding (MRT and BMP both carry whole BGP messages).
+export { type BgpDecodeErrorCode, BgpWireError, MrtDecodeError } from "./errors";
+// MRT files (RFC 6396): plain, gzip or bzip2, streamed.
+export { type MrtCompression, decompressedBytes, detectCompression, readMrtFile } from "./files";
+export type { MrtEntry, MrtOrigin, MrtRibEntry, MrtStateEntry, MrtStats, MrtUpdateEntry, MrtWarning } from "./mrt/entries";
+export { newMrtStats } from "./mrt/entries";
+export { BGP_STATE_NAMES, type ReadMrtEventsOptions, mrtEntryEvents, readMrtEvents } from "./mrt/events";
+export { asPathText, bgpdumpLines, jsonLines } from "./mrt/format";
+export { MAX_MRT_RECORD_LENGTH, type ReadMrtOptions, readMrtEntries } from "./mrt/reader";
+export { type RouteEventContext, updateRouteEvents } from "./wire/events";
+export { decodeBgpMessage } from "./wire/message";
+export type {
+  AsPathSegment,
+  BgpDecodeOptions,
+  BgpKeepalive,
+  BgpMessage,
+  BgpNotification,
+  BgpOpen,
+  BgpRouteRefresh,
+  BgpUpdate,
+  MpReach,
+  MpUnreach,
+  Nlri,
+  PathAttributes,
+} from "./wire/types";
