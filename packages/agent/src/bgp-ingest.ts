@@ -164,9 +164,11 @@ async function foldWindow(
   fold: RoutingFold,
   retries: number,
 ): Promise<number> {
-  const events = await repo.queryEvents({ prefixes: [prefix], fromMs: window.fromMs, toMs: window.toMs });
+  // Minutes are written before the snapshot, and a writer whose snapshot put loses reads the events again: the
+  // last minutes written are then always those of a writer that saw every event written before its snapshot read.
   for (let attempt = 0; ; attempt++) {
     const before = await repo.getSnapshot(prefix);
+    const events = await repo.queryEvents({ prefixes: [prefix], fromMs: window.fromMs, toMs: window.toMs });
     const { snapshot, minutes } = fold(before, { prefix }, events);
     await repo.putMinutes(minutes);
     try {
