@@ -3,13 +3,17 @@
 // schedule, nodejs22.x, and a role with exactly its log group and the three
 // table actions the routing repository sends (test/bgp-function.test.ts
 // records what it really sends against dynalite).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { type PopwatchConfig, type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { build } from "esbuild";
 import { App } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { initProject, useProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PopwatchStacks, addPopwatchStacks } from "../stacks/index";
 import { BGP_TABLE_ACTIONS, BGP_TIMEOUT_SECONDS } from "../stacks/settings";
@@ -131,5 +135,45 @@ describe("bgp stack", () => {
     }
     // Its own role: no managed policies (AWSLambdaBasicExecutionRole grants logs:* everywhere).
     t.hasResourceProperties("AWS::IAM::Role", { ManagedPolicyArns: Match.absent() });
+  });
+});
+
+// Bundling every stack of the home region (probe, evaluate, bgp) takes a while on a shared machine.
+describe("the real handler", { timeout: 240_000 }, () => {
+  it("functions/bgp.ts: SST's bundle imports only node built-ins and loads without node_modules", async () => {
+    await initProject({ stage: "test", region: HOME });
+    const app = new App({ mode: "deploy", stage: "test", name: "popwatch", region: HOME, account: ACCOUNT });
+    const built = (await addPopwatchStacks(app, parseConfig(WITH_BGP))).bgp!;
+    await app.finish();
+    Template.fromStack(built).hasResourceProperties("AWS::Lambda::Function", { Handler: "functions/bgp.handler", Runtime: "nodejs22.x" });
+    const out = join(useProject().paths.artifacts, built.node.findChild("Bgp").node.addr);
+    const code = readFileSync(join(out, "functions/bgp.mjs"), "utf8");
+    expect(code).not.toContain("dynalite");
+    const scan = await build({
+      entryPoints: [join(out, "functions/bgp.mjs")],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      external: ["*"],
+      logLevel: "silent",
+      outdir: join(tmpdir(), "popwatch-scan"),
+    });
+    const imports = new Set(Object.values(scan.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)));
+    expect([...imports].filter((spec) => !isBuiltin(spec))).toEqual([]);
+    const lambdaRoot = mkdtempSync(join(tmpdir(), "popwatch-lambda-"));
+    try {
+      cpSync(out, lambdaRoot, { recursive: true });
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(lambdaRoot, "functions/bgp.mjs")).href)}); console.log(typeof m.handler);`;
+      const loaded = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: lambdaRoot,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "" },
+      });
+      expect(loaded.trim()).toBe("function");
+    } finally {
+      rmSync(lambdaRoot, { recursive: true, force: true });
+    }
   });
 });
