@@ -68,7 +68,9 @@ export interface BgpIngestReport {
 
 /**
  * Reads `events` to their end, writes those of the watched prefixes, then
- * folds every minute they touched into snapshots and minutes. Store failures
+ * folds every minute they touched into snapshots and minutes. An endless feed
+ * (RIS Live, BMP) is ingested slice by slice (e.g. the events of every few
+ * seconds, one call each): folding happens when a call's stream ends. Store failures
  * reject (StoreError); a failure of the stream itself is returned as
  * `interrupted`, with everything before it kept.
  */
