@@ -10,7 +10,6 @@
 // already dropped the copies a re-read or an overlap brought.
 
 import {
-  type BgpConfig,
   type BgpEvent,
   MINUTE_MS,
   type Prefix,
@@ -19,14 +18,11 @@ import {
   type RoutingSnapshot,
   parsePrefix,
   prefixContains,
+  routingMinutes,
 } from "@popwatch/core";
 import { StoreError } from "@popwatch/store";
 
-/**
- * The pure fold of core's routing state (`routingMinutes`): the snapshot after
- * `events` and one rollup per minute they touch. Injected so the pipeline
- * does not care where the fold comes from.
- */
+/** The fold of a prefix's events into its snapshot and minutes: core's `routingMinutes` (the type names the contract). */
 export type RoutingFold = (
   before: RoutingSnapshot | null,
   watched: { prefix: string },
@@ -43,8 +39,8 @@ export const BGP_INGEST_DEFAULTS = Object.freeze({
 });
 
 export interface BgpIngestOptions {
-  /** Without it only events are written (no snapshots, no minutes). */
-  fold?: RoutingFold;
+  /** Default core's routingMinutes; null writes events only (no snapshots, no minutes). */
+  fold?: RoutingFold | null;
   batchSize?: number;
   foldWindowMinutes?: number;
   conflictRetries?: number;
@@ -72,13 +68,15 @@ export interface BgpIngestReport {
 
 /**
  * Reads `events` to their end, writes those of the watched prefixes, then
- * folds every minute they touched into snapshots and minutes. Store failures
+ * folds every minute they touched into snapshots and minutes. An endless feed
+ * (RIS Live, BMP) is ingested slice by slice (e.g. the events of every few
+ * seconds, one call each): folding happens when a call's stream ends. Store failures
  * reject (StoreError); a failure of the stream itself is returned as
  * `interrupted`, with everything before it kept.
  */
 export async function ingestBgpEvents(
   repo: RoutingRepository,
-  bgp: Pick<BgpConfig, "prefixes">,
+  bgp: { prefixes: ReadonlyArray<{ prefix: string }> },
   events: AsyncIterable<BgpEvent>,
   options: BgpIngestOptions = {},
 ): Promise<BgpIngestReport> {
@@ -114,10 +112,11 @@ export async function ingestBgpEvents(
   }
   await flush();
 
-  if (options.fold !== undefined) {
+  const fold = options.fold === undefined ? routingMinutes : options.fold;
+  if (fold !== null) {
     for (const [prefix, minutes] of touched) {
       for (const window of foldWindows(minutes, options.foldWindowMinutes ?? BGP_INGEST_DEFAULTS.foldWindowMinutes)) {
-        const done = await foldWindow(repo, prefix, window, options.fold, options.conflictRetries ?? BGP_INGEST_DEFAULTS.conflictRetries);
+        const done = await foldWindow(repo, prefix, window, fold, options.conflictRetries ?? BGP_INGEST_DEFAULTS.conflictRetries);
         report.minutes += done;
         report.snapshots++;
       }
@@ -167,9 +166,11 @@ async function foldWindow(
   fold: RoutingFold,
   retries: number,
 ): Promise<number> {
-  const events = await repo.queryEvents({ prefixes: [prefix], fromMs: window.fromMs, toMs: window.toMs });
+  // Minutes are written before the snapshot, and a writer whose snapshot put loses reads the events again: the
+  // last minutes written are then always those of a writer that saw every event written before its snapshot read.
   for (let attempt = 0; ; attempt++) {
     const before = await repo.getSnapshot(prefix);
+    const events = await repo.queryEvents({ prefixes: [prefix], fromMs: window.fromMs, toMs: window.toMs });
     const { snapshot, minutes } = fold(before, { prefix }, events);
     await repo.putMinutes(minutes);
     try {
