@@ -51,3 +51,19 @@ export class MrtDecodeError extends Error {
     this.recordsRead = recordsRead;
   }
 }
+
+// ---- Live feeds (RIS Live, BMP; branch feeds) ----------------------------------
+// Thrown only for options a feed cannot start with; bad frames and bytes on a
+// live connection are data ({ code, message } items), never thrown.
+
+/** Options a live feed cannot start with (no prefixes, a prefix that does not parse, a bad port); names the field. */
+export class LiveFeedConfigError extends Error {
+  override readonly name = "LiveFeedConfigError";
+  readonly code = "live_feed_config_invalid" as const;
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, options);
+    this.field = field;
+  }
+}

@@ -1,7 +1,10 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
 
 // BGP wire decoding (MRT and BMP both carry whole BGP messages).
-export { type BgpDecodeErrorCode, BgpWireError, MrtDecodeError } from "./errors";
+// ---- Live feeds: RIS Live and BMP (branch feeds) ----
+export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
+export { RIS_LIVE_URL, type RisLiveItem, type RisLiveOptions, type RisLiveStats, type RisLiveWatch, watchRisLive } from "./ris-live/client";
+export type { RisLiveError, RisLiveErrorCode } from "./ris-live/messages";
 export { type RouteEventContext, updateRouteEvents } from "./wire/events";
 export { decodeBgpMessage } from "./wire/message";
 export type {
