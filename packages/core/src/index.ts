@@ -140,6 +140,19 @@ export {
 export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rollup/sketch";
 export { type LatencySummary, type PopShare, latencySummary, popShares } from "./rollup/summary";
 export { type PeriodRange, mergePeriodReads, windowPeriods } from "./rollup/windows";
+export {
+  ARCHIVE_INTERVAL_MS,
+  ARCHIVE_PLAN_DEFAULTS,
+  ARCHIVE_PUBLISH_DELAY_MS,
+  type ArchiveCursor,
+  type ArchiveCursorRepository,
+  type ArchiveFile,
+  type ArchivePlanOptions,
+  archiveFileUrl,
+  archiveFilesToFetch,
+  mayGiveUpArchiveFile,
+  newestPublishedFileMs,
+} from "./routing/archives";
 // Routing: the BGP events every reader yields
 export {
   BGP_DEFAULTS,

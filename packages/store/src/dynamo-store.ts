@@ -63,19 +63,8 @@ export class DynamoResultStore implements ResultStore {
 
   constructor(options: DynamoResultStoreOptions) {
     this.tableName = options.tableName;
-    try {
-      this.retentionDays = resolveRetentionDays(options.retentionDays);
-    } catch (err) {
-      throw new StoreError("store_invalid", (err as Error).message);
-    }
+    ({ retentionDays: this.retentionDays, table: this.table } = openItemTable(options));
     this.clock = options.clock ?? Date.now;
-    this.table = new ItemTable({
-      client: options.client,
-      tableName: options.tableName,
-      policy: { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) },
-      runtime: { ...DEFAULT_RETRY_RUNTIME, ...definedOnly(options.retryRuntime) },
-      concurrency: Math.max(1, options.concurrency ?? 4),
-    });
     this.results = new ResultItems(this.table, this.retentionDays);
     this.rollups = new RollupItems(this.table, this.retentionDays, this.results);
   }
@@ -125,6 +114,26 @@ export class DynamoResultStore implements ResultStore {
 }
 
 /** Drops keys set to undefined, so `{ maxAttempts: undefined }` keeps the default instead of erasing it. */
+/** The retention and the item table every repository on the table builds from the same options. */
+export function openItemTable(
+  options: Pick<DynamoResultStoreOptions, "client" | "tableName" | "retentionDays" | "retry" | "retryRuntime" | "concurrency">,
+): { retentionDays: Readonly<RetentionDays>; table: ItemTable } {
+  let retentionDays: RetentionDays;
+  try {
+    retentionDays = resolveRetentionDays(options.retentionDays);
+  } catch (err) {
+    throw new StoreError("store_invalid", (err as Error).message);
+  }
+  const table = new ItemTable({
+    client: options.client,
+    tableName: options.tableName,
+    policy: { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) },
+    runtime: { ...DEFAULT_RETRY_RUNTIME, ...definedOnly(options.retryRuntime) },
+    concurrency: Math.max(1, options.concurrency ?? 4),
+  });
+  return { retentionDays, table };
+}
+
 function definedOnly<T extends object>(partial: Partial<T> | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -6,6 +6,7 @@ export { DEFAULT_DATA_DIR, DEFAULT_TABLE_NAME, type EmbeddedStore, type Embedded
 export { StoreError, type StoreErrorCode, type StoreErrorDetails } from "./errors";
 export { type OpenStoreOptions, type OpenedStore, openStore } from "./open";
 export { type RollupRead, readRollups } from "./read-rollups";
+export { DynamoRoutingRepository, type DynamoRoutingRepositoryOptions, type PutEventsReport } from "./routing";
 export { type EnsureTableReport, type TableWaitOptions, ensureTable } from "./table";
 export type {
   DeleteExpiredReport,

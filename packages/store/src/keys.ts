@@ -84,3 +84,57 @@ export function periodOfRollupKey(granularity: RollupGranularity, pk: string, sk
 export function utf8Bytes(value: string): number {
   return Buffer.byteLength(value, "utf8");
 }
+
+// ---------------------------------------------------------------- routing (BGP)
+//
+// Routing items start with `B`; no other item kind does. Prefixes and feed
+// names are escaped like every other outside component: `/` and `:` in a
+// prefix need nothing, since `#` is the only separator.
+
+/** Route events of one watched prefix (and its more-specifics) in one UTC hour (`YYYY-MM-DDTHH`). */
+export function routeEventPartitionKey(watchedPrefix: string, hour: string): string {
+  return `BE#${escapeKeyPart(watchedPrefix)}#${hour}`;
+}
+
+/** Peer state events of one feed (collector, `bmp:<router>`) in one UTC hour. */
+export function peerStatePartitionKey(source: string, hour: string): string {
+  return `BP#${escapeKeyPart(source)}#${hour}`;
+}
+
+/**
+ * `<second ISO, YYYY-MM-DDTHH:MM:SS>#<content digest>`: the second first so a
+ * time range is a BETWEEN; the digest (source, peer, prefix, type, second,
+ * attributes) makes the same update from any feed or any re-read the same key.
+ */
+export function bgpEventSortKey(secondIso: string, digest: string): string {
+  return `${secondIso}#${digest}`;
+}
+
+/** Sort-key bounds (inclusive) of every event of the seconds first..last (`YYYY-MM-DDTHH:MM:SS`). */
+export function bgpEventSortKeyRange(firstSecond: string, lastSecond: string): { low: string; high: string } {
+  return { low: firstSecond, high: `${lastSecond}$` };
+}
+
+/** Every feed that ever wrote a peer state event: what queryEvents walks for them, without a Scan. */
+export const ROUTING_SOURCE_INDEX_PARTITION = "BF";
+
+/** The snapshot of one watched prefix: a head item and, past one item's size, chunks. */
+export function routingSnapshotPartitionKey(watchedPrefix: string): string {
+  return `BS#${escapeKeyPart(watchedPrefix)}`;
+}
+export const ROUTING_SNAPSHOT_HEAD = "head";
+/** A chunk of the snapshot written under `token` (one per write attempt, so racing writers never share a chunk). */
+export function routingSnapshotChunkKey(token: string, chunk: number): string {
+  return `c#${token}#${String(chunk).padStart(CHUNK_WIDTH, "0")}`;
+}
+
+/** Routing minutes of one watched prefix and UTC day (`YYYY-MM-DD`); sort key `HH:MM`, as region minute rollups. */
+export function routingMinutePartitionKey(watchedPrefix: string, day: string): string {
+  return `BM#${escapeKeyPart(watchedPrefix)}#${day}`;
+}
+
+/** Archive cursors: one item per collector, the file time of the last update file fully ingested. */
+export const ARCHIVE_CURSOR_PARTITION = "BC";
+export function archiveCursorSortKey(archive: string, collector: string): string {
+  return `${escapeKeyPart(archive)}#${escapeKeyPart(collector)}`;
+}

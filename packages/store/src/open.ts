@@ -1,9 +1,10 @@
-// One table holds results, rollups and alert state. Callers open it here once
+// One table holds results, rollups, alert state and routing. Callers open it here once
 // and get every repository on it, instead of pairing a client and a table
 // name by hand for each.
 
 import { DynamoAlertStateStore } from "./alert-state";
 import { DynamoResultStore, type DynamoResultStoreOptions } from "./dynamo-store";
+import { DynamoRoutingRepository } from "./routing";
 
 export type OpenStoreOptions = DynamoResultStoreOptions;
 
@@ -12,6 +13,8 @@ export interface OpenedStore {
   results: DynamoResultStore;
   /** The alert lifecycle's state, outbox and history. */
   alerts: DynamoAlertStateStore;
+  /** BGP events, routing snapshots and minutes, and the archive cursors. */
+  routing: DynamoRoutingRepository;
   tableName: string;
 }
 
@@ -21,6 +24,7 @@ export function openStore(options: OpenStoreOptions): OpenedStore {
   return {
     results: new DynamoResultStore(options),
     alerts: new DynamoAlertStateStore({ client, tableName }),
+    routing: new DynamoRoutingRepository(options),
     tableName,
   };
 }
