@@ -4,6 +4,12 @@
 // ---- Live feeds: RIS Live and BMP (branch feeds) ----
 export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
 export { RIS_LIVE_URL, type RisLiveItem, type RisLiveOptions, type RisLiveStats, type RisLiveWatch, watchRisLive } from "./ris-live/client";
+export {
+  type RisLiveLineErrorCode,
+  type RisLiveLineItem,
+  type RisLiveLinesOptions,
+  readRisLiveLines,
+} from "./ris-live/json-lines";
 export type { RisLiveError, RisLiveErrorCode } from "./ris-live/messages";
 export { type RouteEventContext, updateRouteEvents } from "./wire/events";
 export { decodeBgpMessage } from "./wire/message";

@@ -2,6 +2,7 @@ import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
 import cliPackage from "../package.json";
 import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
+import { BGP_USAGE, bgpCommand } from "./commands/bgp";
 import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
 import { EVALUATE_USAGE, evaluateCommand } from "./commands/evaluate";
 import { IMPORT_USAGE, importCommand } from "./commands/import";
@@ -32,6 +33,7 @@ Commands:
   report                every SLO per region and pooled (budget, burn rates, alerts), failovers, detours
   evaluate              one evaluation of SLOs and anycast conditions; alert states and notifications
   alerts                current burn-rate alert states (--history: their transitions)
+  bgp                   the watched prefixes in BGP: import, watch (RIS Live), listen (BMP), events, state
 
 Run "popwatch <command> --help" for a command's options.
 `;
@@ -49,6 +51,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   report: { run: reportCommand, usage: REPORT_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
   alerts: { run: alertsCommand, usage: ALERTS_USAGE },
+  bgp: { run: bgpCommand, usage: BGP_USAGE },
 };
 
 /** Runs the CLI and returns its exit status: 0 ok, 1 a probe or check failed, 2 usage or config error, 70 internal error. */

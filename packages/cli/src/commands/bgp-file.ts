@@ -1,0 +1,115 @@
+// Which reader a file given to `popwatch bgp import` needs (MRT, or RIS Live
+// JSON lines), and its failures as data: the events before a bad record are
+// yielded and the iteration ends normally, so the ingest pipeline writes them.
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { MrtDecodeError, detectCompression, readMrtEvents, readMrtFile, readRisLiveLines } from "@popwatch/bgp";
+import type { BgpEvent } from "@popwatch/core";
+
+export interface BgpFileFailure {
+  /** The reader's code (`truncated`, `bad-length`, `invalid_json` …), or `unreadable` when the file cannot be opened or read. */
+  code: string;
+  /** Whole, for people: says where (byte offset, line) and why. */
+  message: string;
+  /** Byte offset of the bad record or line (MRT: in the decompressed stream). */
+  offset: number;
+  /** JSON lines: the 1-based line. */
+  line?: number;
+  /** True when nothing after it was read (MRT cannot resynchronise; a JSON line is skipped alone). */
+  fatal: boolean;
+}
+
+export interface BgpFileReading {
+  /** The file's events in file order; ends (without throwing) at a fatal failure. */
+  events: AsyncIterable<BgpEvent>;
+  /** Known once `events` has ended: the first KEPT_FAILURES of them (memory stays bounded on a file of garbage). */
+  failures(): readonly BgpFileFailure[];
+  failureCount(): number;
+  eventsRead(): number;
+}
+
+export const KEPT_FAILURES = 20;
+
+export type BgpFileFormat = "mrt" | "ris-live-json";
+
+const OPEN_BRACE = 0x7b;
+
+/** Compressed files are MRT archives; an uncompressed one starting with `{` is RIS Live JSON lines; anything else MRT. */
+export function sniffBgpFormat(head: Uint8Array): BgpFileFormat {
+  if (detectCompression(head) !== "none") return "mrt";
+  const first = head.findIndex((byte) => byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d);
+  return first >= 0 && head[first] === OPEN_BRACE ? "ris-live-json" : "mrt";
+}
+
+export function readBgpFile(path: string, options: { source?: string } = {}): BgpFileReading {
+  const failures: BgpFileFailure[] = [];
+  let failureCount = 0;
+  const fail = (failure: BgpFileFailure) => {
+    failureCount++;
+    if (failures.length < KEPT_FAILURES || failure.fatal) failures.push(failure);
+  };
+  let read = 0;
+  async function* events(): AsyncGenerator<BgpEvent> {
+    let format: BgpFileFormat;
+    try {
+      format = sniffBgpFormat(await readHead(path));
+    } catch (err) {
+      fail(unreadable(err, 0));
+      return;
+    }
+    try {
+      if (format === "mrt") {
+        for await (const event of readMrtEvents(readMrtFile(path), options)) {
+          read++;
+          yield event;
+        }
+        return;
+      }
+      for await (const item of readRisLiveLines(createReadStream(path))) {
+        if (item.kind === "error") {
+          fail({
+            code: item.code,
+            message: `line ${item.line} (byte ${item.offset}): ${item.code}: ${item.message}; line skipped`,
+            offset: item.offset,
+            line: item.line,
+            fatal: false,
+          });
+          continue;
+        }
+        for (const event of item.events) {
+          read++;
+          yield event;
+        }
+      }
+    } catch (err) {
+      if (err instanceof MrtDecodeError) fail({ code: err.code, message: err.message, offset: err.offset, fatal: true });
+      else if (isFileSystemError(err)) fail(unreadable(err, 0));
+      else throw err;
+    }
+  }
+  return { events: events(), failures: () => failures, failureCount: () => failureCount, eventsRead: () => read };
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const head = new Uint8Array(64);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === "string" &&
+    typeof (err as NodeJS.ErrnoException).syscall === "string"
+  );
+}
+
+function unreadable(err: unknown, offset: number): BgpFileFailure {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return { code: "unreadable", message: `cannot read the file (${code ?? String(err)})`, offset, fatal: true };
+}

@@ -1,0 +1,112 @@
+// `popwatch bgp listen`: BMP (RFC 7854) from the operator's routers into the
+// store, until SIGINT/SIGTERM.
+import { ingestBgpEvents, storeRetention } from "@popwatch/agent";
+import { type BmpItem, listenBmp } from "@popwatch/bgp";
+import { DEFAULT_DATA_DIR } from "@popwatch/store";
+import { reportConfigProblem } from "../config-file";
+import { UsageError } from "../errors";
+import type { Io } from "../io";
+import { type OpenStore, openLongLivedStore } from "../local-store";
+import { reportStoreFailure } from "../store-flags";
+import { parseFlags, parsePositiveInteger } from "./args";
+import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
+import { type LiveFeedItem, runLiveFeed, stopOnSignals } from "./bgp-live";
+import type { BgpLiveDeps } from "./bgp-watch";
+
+export const BGP_LISTEN_USAGE = `Usage: popwatch bgp listen [--port N] [--address A] [--config FILE] [--data-dir DIR] [--status-every S]
+
+Accepts BMP sessions (RFC 7854) from your routers on a TCP port and writes
+the route events of the watched prefixes (config bgp.prefixes, more-specifics
+included) into the embedded store, with routing snapshots and per-minute
+rollups. Route Monitoring (pre- and post-policy), Peer Up and Peer Down are
+used; Initiation and Termination name and close a router's session. Each
+router is the source "bmp:<its sysName or address>". Status lines (router
+connected, closed, bad messages, counts) go to stderr.
+
+In FRR (bgpd started with -M bmp):
+  router bgp 64500
+   bmp targets popwatch
+    bmp connect <this host> port <N> min-retry 1000 max-retry 10000
+    bmp monitor ipv4 unicast post-policy
+
+Options:
+  --port N              TCP port (default config bgp.bmp.port, 11019)
+  --address A           address to listen on (default :: and 0.0.0.0, all)
+  --config FILE         configuration with a bgp section (default: popwatch.config.{ts,mjs,js,json} here)
+  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
+  --status-every S      print the counts every S seconds (default 10)
+  -h, --help            this help
+
+Ctrl-C or SIGTERM closes the sessions, writes every event received, closes
+the store and exits 0 (a second signal exits at once, unwritten).
+
+Exit status: 0 stopped by a signal, 1 the port cannot be opened or the store failed
+(events written before stay), 2 usage or configuration error.
+`;
+
+const OPTIONS = {
+  port: { type: "string" },
+  address: { type: "string" },
+  config: { type: "string" },
+  "data-dir": { type: "string" },
+  "status-every": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps = {}): Promise<number> {
+  const { values } = parseFlags(argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(BGP_LISTEN_USAGE);
+    return 0;
+  }
+  const statusEverySeconds = parsePositiveInteger("status-every", values["status-every"], 86_400) ?? 10;
+  const portFlag = parsePositiveInteger("port", values.port, 65_535);
+  if (values.address !== undefined && !/^[0-9a-fA-F.:]+$/.test(values.address)) {
+    throw new UsageError(`--address: expected an IPv4 or IPv6 address, got "${values.address}"`);
+  }
+  let loaded: LoadedBgpConfig;
+  try {
+    loaded = await loadBgpConfig(values.config);
+  } catch (err) {
+    return reportConfigProblem("bgp listen", err, io);
+  }
+  const { bgp } = loaded;
+  const port = portFlag ?? bgp.bmp.port;
+
+  const stop = new AbortController();
+  const unhook = stopOnSignals("bgp listen", io, stop, deps.signal);
+  try {
+    let opened: OpenStore;
+    try {
+      opened = await openLongLivedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, retentionDays: storeRetention(loaded.config) });
+    } catch (err) {
+      return reportStoreFailure(io, "bgp listen", err);
+    }
+    try {
+      const feed = listenBmp({ port, ...(values.address !== undefined ? { host: values.address } : {}), signal: stop.signal });
+      io.stderr.write(`popwatch bgp listen: BMP on port ${port}: ${bgp.prefixes.length} prefixes into ${opened.where}\n`);
+      await runLiveFeed({
+        command: "bgp listen",
+        io,
+        feed: bmpItems(feed),
+        ingest: (events) => ingestBgpEvents(opened.routing, bgp, events),
+        stop,
+        statusEveryMs: statusEverySeconds * 1000,
+      });
+      return 0;
+    } catch (err) {
+      return reportStoreFailure(io, "bgp listen", err, "; events written before the failure stay");
+    } finally {
+      await opened.close();
+    }
+  } finally {
+    unhook();
+  }
+}
+
+async function* bmpItems(feed: AsyncIterable<BmpItem>): AsyncGenerator<LiveFeedItem> {
+  for await (const item of feed) {
+    if (item.kind === "event") yield { kind: "event", event: item.event };
+    else yield { kind: "status", text: JSON.stringify(item) };
+  }
+}

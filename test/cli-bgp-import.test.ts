@@ -1,0 +1,338 @@
+// popwatch bgp import, events and state on the embedded store: a real RIS
+// update file (checked against Debian's bgpdump), importing it twice, a
+// truncated file, RIS Live JSON lines, and the configuration errors.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../packages/cli/src/index";
+import { captureIo } from "./support/capture-io";
+
+async function cli(...argv: string[]) {
+  const c = captureIo();
+  const code = await main(argv, c.io);
+  return { code, out: c.out, err: c.err };
+}
+
+/** RIPE RIS rrc00 (the mrt branch's fixtures, provenance in their README): 2010-07-22 20:15-20:20 UTC. */
+const ARCHIVE = join(import.meta.dirname, "fixtures/mrt/updates.20100722.2015.gz");
+/** Minute-aligned, an hour back: the archive's records are moved here, inside the store's retention. */
+const FILE_START_MS = Math.floor(Date.now() / 60_000) * 60_000 - 60 * 60_000;
+const FILE_START = new Date(FILE_START_MS - 60_000).toISOString();
+const FILE_END = new Date(FILE_START_MS + 30 * 60_000).toISOString();
+
+/**
+ * The MRT records of `mrt` with their timestamps moved so that the first is
+ * `startSeconds` (record header: timestamp 4, type 2, subtype 2, length 4).
+ * The store keeps events for the retention only (at most ten years), so a
+ * 2010 archive is replayed as if recorded an hour ago; nothing else changes.
+ */
+function shiftMrtTimes(mrt: Buffer, startSeconds: number): Buffer {
+  const out = Buffer.from(mrt);
+  const first = out.readUInt32BE(0);
+  for (let at = 0; at + 12 <= out.length; at += 12 + out.readUInt32BE(at + 8)) {
+    out.writeUInt32BE(out.readUInt32BE(at) - first + startSeconds, at);
+  }
+  return out;
+}
+const WATCHED = [
+  { prefix: "92.241.96.0/24", origins: [44265] },
+  { prefix: "193.105.235.0/24", origins: [50798] },
+];
+
+const BASE_CONFIG = { targets: [{ name: "anycast-dns", address: "198.51.100.53", probes: { dns: {} } }] };
+
+/** bgpdump -m's route events of the watched prefixes: the oracle for what the import must store. */
+function bgpdumpEvents(
+  file: string,
+  prefixes: readonly string[],
+): { type: string; time: number; peer: string; prefix: string; asPath: number[] }[] {
+  const text = execFileSync("bgpdump", ["-m", file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  return text
+    .split("\n")
+    .map((line) => line.split("|"))
+    .filter((fields) => (fields[2] === "A" || fields[2] === "W") && prefixes.includes(fields[5] ?? ""))
+    .map((fields) => ({
+      type: fields[2]!,
+      time: Number(fields[1]),
+      peer: fields[3]!,
+      prefix: fields[5]!,
+      asPath: fields[2] === "A" ? fields[6]!.split(" ").map(Number) : [],
+    }));
+}
+
+let dir: string;
+let configFile: string;
+/** The archive, moved in time and gzip'd again. */
+let UPDATES: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "popwatch-bgp-import-"));
+  UPDATES = join(dir, "updates.20100722.2015.gz");
+  await writeFile(UPDATES, gzipSync(shiftMrtTimes(gunzipSync(await readFile(ARCHIVE)), FILE_START_MS / 1000)));
+  configFile = join(dir, "popwatch.config.json");
+  await writeFile(configFile, JSON.stringify({ ...BASE_CONFIG, bgp: { prefixes: WATCHED, minPeers: 1 } }));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("bgp import of an MRT update file", () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = join(dir, "mrt");
+  });
+
+  it("stores the watched prefixes' events, as bgpdump decodes them, and says what it wrote", async () => {
+    const result = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, "--source", "rrc00", UPDATES);
+    expect(result.err).toBe("");
+    expect(result.code).toBe(0);
+    const oracle = bgpdumpEvents(
+      UPDATES,
+      WATCHED.map((w) => w.prefix),
+    );
+    expect(oracle.length).toBeGreaterThan(50);
+    const [, read, matched, written] =
+      /read (\d+) events, (\d+) of watched prefixes, (\d+) written, 0 already stored/.exec(result.out) ?? [];
+    expect(Number(read)).toBeGreaterThan(5000);
+    // Peer state changes of the file's sessions are kept too: at least the route events.
+    expect(Number(matched)).toBeGreaterThanOrEqual(oracle.length);
+    expect(Number(written)).toBe(Number(matched));
+
+    const events = await cli(
+      "bgp",
+      "events",
+      "--config",
+      configFile,
+      "--data-dir",
+      dataDir,
+      "--since",
+      FILE_START,
+      "--until",
+      FILE_END,
+      "--json",
+    );
+    expect(events.code).toBe(0);
+    const stored = events.out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; time: number; peer: string; prefix?: string; asPath?: number[]; source: string });
+    const routes = stored.filter((event) => event.type !== "STATE");
+    // Same events as bgpdump, as a multiset: the store orders by time, and events within one second by key.
+    const key = (e: { type: string; time: number; peer: string; prefix?: string; asPath?: number[] }) =>
+      JSON.stringify([e.type, Math.floor(e.time), e.peer, e.prefix, e.asPath]);
+    expect(routes.map(key).sort()).toEqual(oracle.map(key).sort());
+    expect(routes.every((e) => e.source === "rrc00")).toBe(true);
+    const times = stored.map((e) => e.time);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+
+    const only = await cli(
+      "bgp",
+      "events",
+      "--config",
+      configFile,
+      "--data-dir",
+      dataDir,
+      "--since",
+      FILE_START,
+      "--until",
+      FILE_END,
+      "--prefix",
+      "193.105.235.0/24",
+    );
+    expect(only.code).toBe(0);
+    const rows = only.out.trim().split("\n");
+    expect(rows[0]).toMatch(/^TIME\s+SOURCE\s+PEER\s+PEER AS\s+TYPE\s+PREFIX\s+AS PATH\s+ORIGIN$/);
+    const routeRows = rows.slice(1).filter((row) => /\s(A|W)\s/.test(row));
+    expect(routeRows.length).toBe(oracle.filter((e) => e.prefix === "193.105.235.0/24").length);
+    expect(routeRows.every((row) => row.includes("193.105.235.0/24"))).toBe(true);
+    expect(rows.some((row) => row.includes("92.241.96.0/24"))).toBe(false);
+  });
+
+  it("writes nothing when the same file is imported again, and says so", async () => {
+    const again = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, "--source", "rrc00", UPDATES);
+    expect(again.code).toBe(0);
+    const [, matched, written, duplicates] = /(\d+) of watched prefixes, (\d+) written, (\d+) already stored/.exec(again.out) ?? [];
+    expect(Number(written)).toBe(0);
+    expect(Number(duplicates)).toBe(Number(matched));
+    expect(again.out).toContain("nothing new (already imported)");
+  });
+
+  it("shows each watched prefix's state: visibility, the expected origin, upstreams, no hijack", async () => {
+    const state = await cli("bgp", "state", "--config", configFile, "--data-dir", dataDir, "--json");
+    expect(state.err).toBe("");
+    expect(state.code).toBe(0);
+    const document = JSON.parse(state.out) as {
+      prefixes: {
+        prefix: string;
+        visibility: { peersSeeing: number; peersReporting: number };
+        origins: { asn: number; expected: boolean }[];
+        upstreams: { asn: number }[];
+        findings: { condition: string }[];
+      }[];
+    };
+    expect(document.prefixes.map((p) => p.prefix)).toEqual(["92.241.96.0/24", "193.105.235.0/24"]);
+    const first = document.prefixes[0]!;
+    expect(first.visibility.peersSeeing).toBeGreaterThan(0);
+    expect(first.visibility.peersReporting).toBeGreaterThanOrEqual(first.visibility.peersSeeing);
+    expect(first.origins).toEqual([expect.objectContaining({ asn: 44265, expected: true })]);
+    // bgpdump's paths for the prefix: every AS next to 44265 in them is an upstream seen.
+    const oracleUpstreams = new Set(
+      bgpdumpEvents(UPDATES, ["92.241.96.0/24"])
+        .filter((e) => e.type === "A")
+        .map((e) => e.asPath[e.asPath.length - 2]),
+    );
+    for (const { asn } of first.upstreams) expect(oracleUpstreams.has(asn)).toBe(true);
+    expect(first.findings.filter((f) => f.condition.endsWith("hijack"))).toEqual([]);
+
+    const text = await cli("bgp", "state", "--config", configFile, "--data-dir", dataDir);
+    expect(text.code).toBe(0);
+    const day = new Date(FILE_START_MS).toISOString().slice(0, 10);
+    expect(text.out).toMatch(
+      new RegExp(`^92\\.241\\.96\\.0/24 {2}\\(as of ${day} \\d\\d:\\d\\d:\\d\\dZ; expected origin AS44265\\)$`, "m"),
+    );
+    expect(text.out).toMatch(/^ {2}visibility {2}\d+ of \d+ reporting peers see it/m);
+    expect(text.out).toMatch(/^ {2}origins {5}AS44265 \d+ peers?$/m);
+  });
+});
+
+describe("bgp import of a truncated MRT file", () => {
+  it("exits 1 naming the file and the byte offset, and keeps the events before it", async () => {
+    const whole = gunzipSync(await readFile(UPDATES));
+    const cut = Math.floor(whole.length * 0.6);
+    const truncated = join(dir, "updates.truncated");
+    await writeFile(truncated, whole.subarray(0, cut));
+    const dataDir = join(dir, "truncated");
+
+    const result = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, truncated);
+    expect(result.code).toBe(1);
+    const [, offset] = /updates\.truncated: truncated at byte (\d+)/.exec(result.err) ?? [];
+    expect(Number(offset)).toBeGreaterThan(0);
+    expect(Number(offset)).toBeLessThan(cut);
+    expect(result.err).toMatch(/the \d+ events before it were imported/);
+
+    const events = await cli(
+      "bgp",
+      "events",
+      "--config",
+      configFile,
+      "--data-dir",
+      dataDir,
+      "--since",
+      FILE_START,
+      "--until",
+      FILE_END,
+      "--json",
+    );
+    const kept = events.out
+      .trim()
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as { type: string });
+    const all = bgpdumpEvents(
+      UPDATES,
+      WATCHED.map((w) => w.prefix),
+    );
+    const keptRoutes = kept.filter((e) => e.type !== "STATE").length;
+    expect(keptRoutes).toBeGreaterThan(0);
+    expect(keptRoutes).toBeLessThan(all.length);
+  });
+
+  it("an unreadable file is named, exit 1, and the other files are still imported", async () => {
+    const dataDir = join(dir, "missing");
+    const result = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, join(dir, "no-such-file"), UPDATES);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/no-such-file: cannot read the file \(ENOENT\)/);
+    expect(result.out).toMatch(/updates\.20100722\.2015\.gz: read \d+ events, \d+ of watched prefixes, [1-9]\d* written/);
+  });
+});
+
+describe("bgp import of RIS Live JSON lines", () => {
+  /** Ten minutes back, whole seconds: inside the default retention. */
+  const T0 = Math.floor(Date.now() / 1000) - 600;
+  const frame = (data: Record<string, unknown>) =>
+    JSON.stringify({ type: "ris_message", data: { type: "UPDATE", host: "rrc21", ...data } });
+
+  it("stores announcements and withdrawals of the watched prefixes, skips bad lines with their line and offset", async () => {
+    const lines = [
+      frame({
+        timestamp: T0 + 0.5,
+        peer: "198.51.100.7",
+        peer_asn: "64510",
+        path: [64510, 3356, 44265],
+        announcements: [{ next_hop: "198.51.100.7", prefixes: ["92.241.96.0/24", "203.0.113.0/24"] }],
+      }),
+      "{not json",
+      // A saved `data` object alone.
+      JSON.stringify({
+        timestamp: T0 + 1,
+        peer: "198.51.100.8",
+        peer_asn: "64511",
+        host: "rrc21",
+        type: "UPDATE",
+        path: [64511, 174, 44265],
+        announcements: [{ next_hop: "198.51.100.8", prefixes: ["92.241.96.0/24"] }],
+      }),
+      frame({ timestamp: T0 + 2, peer: "198.51.100.7", peer_asn: "64510", withdrawals: ["92.241.96.0/24"] }),
+    ];
+    const file = join(dir, "ris-live.jsonl");
+    await writeFile(file, `${lines.join("\n")}\n`);
+    const dataDir = join(dir, "ris-live");
+
+    const result = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, file);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`ris-live.jsonl: line 2 (byte ${lines[0]!.length + 1}): invalid_json`);
+    expect(result.out).toContain("ris-live.jsonl: read 4 events, 3 of watched prefixes, 3 written, 0 already stored");
+
+    const events = await cli("bgp", "events", "--config", configFile, "--data-dir", dataDir, "--since", "1h", "--json");
+    const stored = events.out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(stored).toEqual([
+      expect.objectContaining({
+        type: "A",
+        time: T0 + 0.5,
+        source: "rrc21",
+        peer: "198.51.100.7",
+        peerAs: 64510,
+        prefix: "92.241.96.0/24",
+        asPath: [64510, 3356, 44265],
+        origin: 44265,
+      }),
+      expect.objectContaining({ type: "A", time: T0 + 1, peer: "198.51.100.8", origin: 44265 }),
+      expect.objectContaining({ type: "W", time: T0 + 2, peer: "198.51.100.7", asPath: [], origin: null }),
+    ]);
+
+    const again = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, file);
+    expect(again.out).toContain("read 4 events, 3 of watched prefixes, 0 written, 3 already stored: nothing new (already imported)");
+  });
+});
+
+describe("bgp configuration and usage errors", () => {
+  it("a config without a bgp section is a configuration error, exit 2", async () => {
+    const plain = join(dir, "plain.config.json");
+    await writeFile(plain, JSON.stringify(BASE_CONFIG));
+    for (const sub of ["import", "events", "state"]) {
+      const result = await cli("bgp", sub, "--config", plain, "--data-dir", join(dir, "unused"), ...(sub === "import" ? [UPDATES] : []));
+      expect(result.code).toBe(2);
+      expect(result.err).toContain(`popwatch bgp ${sub}: ${plain}: has no "bgp" section`);
+    }
+  });
+
+  it("flags are checked and named; unknown subcommands print the family's usage", async () => {
+    const since = await cli("bgp", "events", "--config", configFile, "--since", "yesterday");
+    expect(since.code).toBe(2);
+    expect(since.err).toContain("--since: expected a duration");
+    expect(since.err).toContain("Usage: popwatch bgp events");
+    const prefix = await cli("bgp", "events", "--config", configFile, "--prefix", "10.0.0.0/8");
+    expect(prefix.code).toBe(2);
+    expect(prefix.err).toContain("--prefix: 10.0.0.0/8 is neither inside nor around a watched prefix");
+    const none = await cli("bgp", "import", "--config", configFile);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("missing FILE");
+    const unknown = await cli("bgp", "frobnicate");
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('unknown subcommand "frobnicate"');
+    expect(unknown.err).toContain("Usage: popwatch bgp <subcommand>");
+  });
+});
