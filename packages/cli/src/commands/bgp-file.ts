@@ -26,6 +26,8 @@ export interface BgpFileReading {
   failures(): readonly BgpFileFailure[];
   failureCount(): number;
   eventsRead(): number;
+  /** Time of the oldest event read (Infinity when none). */
+  oldestMs(): number;
 }
 
 export const KEPT_FAILURES = 20;
@@ -49,6 +51,11 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
     if (failures.length < KEPT_FAILURES || failure.fatal) failures.push(failure);
   };
   let read = 0;
+  let oldestMs = Number.POSITIVE_INFINITY;
+  const count = (event: BgpEvent) => {
+    read++;
+    if (event.timeMs < oldestMs) oldestMs = event.timeMs;
+  };
   async function* events(): AsyncGenerator<BgpEvent> {
     let format: BgpFileFormat;
     try {
@@ -60,7 +67,7 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
     try {
       if (format === "mrt") {
         for await (const event of readMrtEvents(readMrtFile(path), options)) {
-          read++;
+          count(event);
           yield event;
         }
         return;
@@ -77,7 +84,7 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
           continue;
         }
         for (const event of item.events) {
-          read++;
+          count(event);
           yield event;
         }
       }
@@ -87,7 +94,7 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
       else throw err;
     }
   }
-  return { events: events(), failures: () => failures, failureCount: () => failureCount, eventsRead: () => read };
+  return { events: events(), failures: () => failures, failureCount: () => failureCount, eventsRead: () => read, oldestMs: () => oldestMs };
 }
 
 async function readHead(path: string): Promise<Uint8Array> {

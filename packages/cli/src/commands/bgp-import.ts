@@ -2,7 +2,8 @@
 // messages saved one JSON object per line) into the store, through the same
 // ingest pipeline as the live feeds. Event keys derive from their content, so
 // importing a file again writes nothing.
-import { type IngestCounts, ingestBgpEvents, storeRetention } from "@popwatch/agent";
+import { storeRetention } from "@popwatch/agent";
+import { DAY_MS } from "@popwatch/core";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
 import { reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
@@ -11,6 +12,7 @@ import { type OpenStore, openSharedStore } from "../local-store";
 import { reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
+import { type IngestCounts, storeBgpEvents } from "./bgp-store";
 import { type BgpFileFailure, type BgpFileReading, readBgpFile } from "./bgp-file";
 
 export const BGP_IMPORT_USAGE = `Usage: popwatch bgp import [--config FILE] [--data-dir DIR] [--source NAME] FILE...
@@ -63,9 +65,10 @@ export async function bgpImportCommand(argv: string[], io: Io): Promise<number> 
     return reportConfigProblem("bgp import", err, io);
   }
 
+  const retentionDays = storeRetention(loaded.config);
   let opened: OpenStore;
   try {
-    opened = await openSharedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, retentionDays: storeRetention(loaded.config) });
+    opened = await openSharedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, retentionDays });
   } catch (err) {
     return reportStoreFailure(io, "bgp import", err);
   }
@@ -73,7 +76,7 @@ export async function bgpImportCommand(argv: string[], io: Io): Promise<number> 
   try {
     for (const file of positionals) {
       const reading = readBgpFile(file, values.source === undefined ? {} : { source: values.source });
-      const counts = await ingestBgpEvents(opened.routing, loaded.bgp, reading.events);
+      const counts = await storeBgpEvents(opened.routing, loaded.bgp, reading.events);
       const failures = reading.failures();
       const fatal = failures.some((failure) => failure.fatal);
       io.stdout.write(`${file}: ${describeCounts(counts)}${fatal ? " (up to the failure below)" : ""}\n`);
@@ -82,6 +85,12 @@ export async function bgpImportCommand(argv: string[], io: Io): Promise<number> 
         io.stderr.write(`popwatch bgp import: ${file}: ${reading.failureCount() - failures.length} more bad lines skipped\n`);
       }
       if (failures.length > 0) failed = true;
+      if (reading.oldestMs() < Date.now() - retentionDays.raw * DAY_MS) {
+        io.stderr.write(
+          `popwatch bgp import: ${file}: some events are older than the raw retention (${retentionDays.raw} d): ` +
+            `they are stored already expired, "bgp events" does not list them and the next expiry pass deletes them\n`,
+        );
+      }
     }
   } catch (err) {
     return reportStoreFailure(io, "bgp import", err, "; events written before the failure stay, importing again completes the rest");

@@ -1,7 +1,7 @@
 // `popwatch bgp listen`: BMP (RFC 7854) from the operator's routers into the
 // store, until SIGINT/SIGTERM.
-import { ingestBgpEvents, storeRetention } from "@popwatch/agent";
-import { type BmpItem, listenBmp } from "@popwatch/bgp";
+import { storeRetention } from "@popwatch/agent";
+import { type BmpItem, type BmpListener, LiveFeedConfigError, listenBmp } from "@popwatch/bgp";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
 import { reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
@@ -11,6 +11,7 @@ import { reportStoreFailure } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
 import { type LiveFeedItem, runLiveFeed, stopOnSignals } from "./bgp-live";
+import { storeBgpEvents } from "./bgp-store";
 import type { BgpLiveDeps } from "./bgp-watch";
 
 export const BGP_LISTEN_USAGE = `Usage: popwatch bgp listen [--port N] [--address A] [--config FILE] [--data-dir DIR] [--status-every S]
@@ -30,7 +31,7 @@ In FRR (bgpd started with -M bmp):
     bmp monitor ipv4 unicast post-policy
 
 Options:
-  --port N              TCP port (default config bgp.bmp.port, 11019)
+  --port N              TCP port (default config bgp.bmp.port, 11019; 0 picks a free one, printed)
   --address A           address to listen on (default :: and 0.0.0.0, all)
   --config FILE         configuration with a bgp section (default: popwatch.config.{ts,mjs,js,json} here)
   --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
@@ -60,7 +61,9 @@ export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps
     return 0;
   }
   const statusEverySeconds = parsePositiveInteger("status-every", values["status-every"], 86_400) ?? 10;
-  const portFlag = parsePositiveInteger("port", values.port, 65_535);
+  if (values.port !== undefined && !/^\d{1,5}$/.test(values.port)) throw new UsageError(`--port: expected a TCP port (0 picks a free one), got "${values.port}"`);
+  const portFlag = values.port === undefined ? undefined : Number(values.port);
+  if (portFlag !== undefined && portFlag > 65_535) throw new UsageError(`--port: expected a TCP port up to 65535, got "${values.port}"`);
   if (values.address !== undefined && !/^[0-9a-fA-F.:]+$/.test(values.address)) {
     throw new UsageError(`--address: expected an IPv4 or IPv6 address, got "${values.address}"`);
   }
@@ -83,13 +86,23 @@ export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps
       return reportStoreFailure(io, "bgp listen", err);
     }
     try {
-      const feed = listenBmp({ port, ...(values.address !== undefined ? { host: values.address } : {}), signal: stop.signal });
-      io.stderr.write(`popwatch bgp listen: BMP on port ${port}: ${bgp.prefixes.length} prefixes into ${opened.where}\n`);
+      let listener: BmpListener;
+      try {
+        listener = await listenBmp({ port, ...(values.address !== undefined ? { host: values.address } : {}), signal: stop.signal });
+      } catch (err) {
+        if (err instanceof LiveFeedConfigError) throw err;
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        io.stderr.write(`popwatch bgp listen: cannot listen on ${values.address ?? "all addresses"} port ${port}: ${code}\n`);
+        return 1;
+      }
+      io.stderr.write(
+        `popwatch bgp listen: BMP on port ${listener.address().port}: ${bgp.prefixes.length} prefixes into ${opened.where}\n`,
+      );
       await runLiveFeed({
         command: "bgp listen",
         io,
-        feed: bmpItems(feed),
-        ingest: (events) => ingestBgpEvents(opened.routing, bgp, events),
+        feed: bmpItems(listener),
+        ingest: (events) => storeBgpEvents(opened.routing, bgp, events),
         stop,
         statusEveryMs: statusEverySeconds * 1000,
       });
@@ -106,7 +119,27 @@ export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps
 
 async function* bmpItems(feed: AsyncIterable<BmpItem>): AsyncGenerator<LiveFeedItem> {
   for await (const item of feed) {
-    if (item.kind === "event") yield { kind: "event", event: item.event };
-    else yield { kind: "status", text: JSON.stringify(item) };
+    switch (item.kind) {
+      case "event":
+        yield { kind: "event", event: item.event };
+        break;
+      case "router-up":
+        yield { kind: "status", text: `router ${item.router.source} (${item.router.address}) connected${item.router.sysDescr ? `: ${item.router.sysDescr}` : ""}` };
+        break;
+      case "router-down":
+        yield {
+          kind: "status",
+          text: `router ${item.router.source} (${item.router.address}): ${item.message}${item.terminationReason === undefined ? "" : ` (termination reason ${item.terminationReason})`}`,
+        };
+        break;
+      case "error": {
+        const at = item.error.offset === undefined ? "" : ` at byte ${item.error.offset}`;
+        yield { kind: "status", text: `router ${item.router.source} (${item.router.address}): ${item.error.code}${at}: ${item.error.message}` };
+        break;
+      }
+      case "dropped":
+        yield { kind: "status", text: `${item.count} events dropped: the store cannot keep up with the routers` };
+        break;
+    }
   }
 }

@@ -2,9 +2,9 @@
 // run a feed until SIGINT/SIGTERM (or the caller's AbortSignal), hand its
 // events to the ingest pipeline in small batches, print status lines to
 // stderr, and on the signal write what was received before exiting 0.
-import type { IngestCounts } from "@popwatch/agent";
 import type { BgpEvent } from "@popwatch/core";
 import type { Io } from "../io";
+import type { IngestCounts } from "./bgp-store";
 
 /** What a feed yields: an event to store, or a line for the operator (connected, reconnecting, a bad frame). */
 export type LiveFeedItem = { kind: "event"; event: BgpEvent } | { kind: "status"; text: string };

@@ -1,6 +1,6 @@
 // `popwatch bgp watch`: RIS Live's route events of the watched prefixes into
 // the store, until SIGINT/SIGTERM.
-import { ingestBgpEvents, storeRetention } from "@popwatch/agent";
+import { storeRetention } from "@popwatch/agent";
 import { type RisLiveItem, watchRisLive } from "@popwatch/bgp";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
 import { reportConfigProblem } from "../config-file";
@@ -11,6 +11,7 @@ import { reportStoreFailure } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig, watchedPrefixes } from "./bgp-config";
 import { type LiveFeedItem, runLiveFeed, stopOnSignals } from "./bgp-live";
+import { storeBgpEvents } from "./bgp-store";
 
 export const BGP_WATCH_USAGE = `Usage: popwatch bgp watch [--config FILE] [--data-dir DIR] [--url URL] [--collector NAME] [--status-every S]
 
@@ -91,7 +92,7 @@ export async function bgpWatchCommand(argv: string[], io: Io, deps: BgpLiveDeps 
         command: "bgp watch",
         io,
         feed: risLiveItems(feed),
-        ingest: (events) => ingestBgpEvents(opened.routing, bgp, events),
+        ingest: (events) => storeBgpEvents(opened.routing, bgp, events),
         stop,
         statusEveryMs: statusEverySeconds * 1000,
       });
