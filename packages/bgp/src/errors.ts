@@ -25,11 +25,14 @@ export class BgpWireError extends Error {
   override readonly name = "BgpWireError";
   readonly code: BgpDecodeErrorCode;
   readonly offset: number;
+  /** What was wrong, without the code and offset. */
+  readonly detail: string;
 
-  constructor(code: BgpDecodeErrorCode, offset: number, message: string) {
-    super(`${code} at byte ${offset}: ${message}`);
+  constructor(code: BgpDecodeErrorCode, offset: number, detail: string) {
+    super(`${code} at byte ${offset}: ${detail}`);
     this.code = code;
     this.offset = offset;
+    this.detail = detail;
   }
 }
 
@@ -43,12 +46,14 @@ export class MrtDecodeError extends Error {
   readonly code: BgpDecodeErrorCode;
   readonly offset: number;
   readonly recordsRead: number;
+  readonly detail: string;
 
-  constructor(code: BgpDecodeErrorCode, offset: number, recordsRead: number, message: string, options?: { cause?: unknown }) {
-    super(`${code} at byte ${offset} (after ${recordsRead} records): ${message}`, options);
+  constructor(code: BgpDecodeErrorCode, offset: number, recordsRead: number, detail: string, options?: { cause?: unknown }) {
+    super(`${code} at byte ${offset} (after ${recordsRead} records): ${detail}`, options);
     this.code = code;
     this.offset = offset;
     this.recordsRead = recordsRead;
+    this.detail = detail;
   }
 }
 

@@ -3,6 +3,13 @@
 // BGP wire decoding (MRT and BMP both carry whole BGP messages).
 // ---- Live feeds: RIS Live and BMP (branch feeds) ----
 export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
+// MRT files (RFC 6396): plain, gzip or bzip2, streamed.
+export { type MrtCompression, decompressedBytes, detectCompression, readMrtFile } from "./files";
+export type { MrtEntry, MrtOrigin, MrtRibEntry, MrtStateEntry, MrtStats, MrtUpdateEntry, MrtWarning } from "./mrt/entries";
+export { newMrtStats } from "./mrt/entries";
+export { BGP_STATE_NAMES, type ReadMrtEventsOptions, mrtEntryEvents, readMrtEvents } from "./mrt/events";
+export { asPathText, bgpdumpLines, jsonLines } from "./mrt/format";
+export { MAX_MRT_RECORD_LENGTH, type ReadMrtOptions, readMrtEntries } from "./mrt/reader";
 export { RIS_LIVE_URL, type RisLiveItem, type RisLiveOptions, type RisLiveStats, type RisLiveWatch, watchRisLive } from "./ris-live/client";
 export {
   type RisLiveLineErrorCode,

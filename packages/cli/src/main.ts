@@ -33,7 +33,7 @@ Commands:
   report                every SLO per region and pooled (budget, burn rates, alerts), failovers, detours
   evaluate              one evaluation of SLOs and anycast conditions; alert states and notifications
   alerts                current burn-rate alert states (--history: their transitions)
-  bgp                   the watched prefixes in BGP: import, watch (RIS Live), listen (BMP), events, state
+  bgp                   BGP of the watched prefixes: decode, import, watch (RIS Live), listen (BMP), events, state
 
 Run "popwatch <command> --help" for a command's options.
 `;
