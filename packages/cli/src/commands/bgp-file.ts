@@ -3,7 +3,7 @@
 // yielded and the iteration ends normally, so the ingest pipeline writes them.
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { MrtDecodeError, detectCompression, readMrtEvents, readMrtFile, readRisLiveLines } from "@popwatch/bgp";
+import { MrtDecodeError, type MrtWarning, detectCompression, readMrtEvents, readMrtFile, readRisLiveLines } from "@popwatch/bgp";
 import type { BgpEvent } from "@popwatch/core";
 
 export interface BgpFileFailure {
@@ -15,16 +15,21 @@ export interface BgpFileFailure {
   offset: number;
   /** JSON lines: the 1-based line. */
   line?: number;
-  /** True when nothing after it was read (MRT cannot resynchronise; a JSON line is skipped alone). */
-  fatal: boolean;
+  /**
+   * `fatal`: nothing after it was read (MRT cannot resynchronise past a broken record);
+   * `bad-line`: one JSON line skipped, the file is still bad;
+   * `skipped-record`: an MRT record with a malformed body skipped as bgpdump skips it (a warning).
+   */
+  kind: "fatal" | "bad-line" | "skipped-record";
 }
 
 export interface BgpFileReading {
   /** The file's events in file order; ends (without throwing) at a fatal failure. */
   events: AsyncIterable<BgpEvent>;
-  /** Known once `events` has ended: the first KEPT_FAILURES of them (memory stays bounded on a file of garbage). */
+  /** Known once `events` has ended: the first KEPT_FAILURES of them and any fatal one (memory stays bounded on a file of garbage). */
   failures(): readonly BgpFileFailure[];
-  failureCount(): number;
+  /** Of each kind, all counted. */
+  failureCount(kind: BgpFileFailure["kind"]): number;
   eventsRead(): number;
   /** Time of the oldest event read (Infinity when none). */
   oldestMs(): number;
@@ -45,10 +50,10 @@ export function sniffBgpFormat(head: Uint8Array): BgpFileFormat {
 
 export function readBgpFile(path: string, options: { source?: string } = {}): BgpFileReading {
   const failures: BgpFileFailure[] = [];
-  let failureCount = 0;
+  const counts: Record<BgpFileFailure["kind"], number> = { fatal: 0, "bad-line": 0, "skipped-record": 0 };
   const fail = (failure: BgpFileFailure) => {
-    failureCount++;
-    if (failures.length < KEPT_FAILURES || failure.fatal) failures.push(failure);
+    counts[failure.kind]++;
+    if (failures.length < KEPT_FAILURES || failure.kind === "fatal") failures.push(failure);
   };
   let read = 0;
   let oldestMs = Number.POSITIVE_INFINITY;
@@ -66,7 +71,9 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
     }
     try {
       if (format === "mrt") {
-        for await (const event of readMrtEvents(readMrtFile(path), options)) {
+        const onWarning = (warning: MrtWarning) =>
+          fail({ code: warning.code, message: `${warning.message}; record skipped`, offset: warning.offset, kind: "skipped-record" });
+        for await (const event of readMrtEvents(readMrtFile(path), { ...options, onWarning })) {
           count(event);
           yield event;
         }
@@ -79,7 +86,7 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
             message: `line ${item.line} (byte ${item.offset}): ${item.code}: ${item.message}; line skipped`,
             offset: item.offset,
             line: item.line,
-            fatal: false,
+            kind: "bad-line",
           });
           continue;
         }
@@ -89,12 +96,18 @@ export function readBgpFile(path: string, options: { source?: string } = {}): Bg
         }
       }
     } catch (err) {
-      if (err instanceof MrtDecodeError) fail({ code: err.code, message: err.message, offset: err.offset, fatal: true });
+      if (err instanceof MrtDecodeError) fail({ code: err.code, message: err.message, offset: err.offset, kind: "fatal" });
       else if (isFileSystemError(err)) fail(unreadable(err, 0));
       else throw err;
     }
   }
-  return { events: events(), failures: () => failures, failureCount: () => failureCount, eventsRead: () => read, oldestMs: () => oldestMs };
+  return {
+    events: events(),
+    failures: () => failures,
+    failureCount: (kind) => counts[kind],
+    eventsRead: () => read,
+    oldestMs: () => oldestMs,
+  };
 }
 
 async function readHead(path: string): Promise<Uint8Array> {
@@ -118,5 +131,5 @@ function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
 
 function unreadable(err: unknown, offset: number): BgpFileFailure {
   const code = (err as NodeJS.ErrnoException)?.code;
-  return { code: "unreadable", message: `cannot read the file (${code ?? String(err)})`, offset, fatal: true };
+  return { code: "unreadable", message: `cannot read the file (${code ?? String(err)})`, offset, kind: "fatal" };
 }

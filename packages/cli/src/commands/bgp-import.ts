@@ -12,8 +12,8 @@ import { type OpenStore, openSharedStore } from "../local-store";
 import { reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
-import { type IngestCounts, storeBgpEvents } from "./bgp-store";
 import { type BgpFileFailure, type BgpFileReading, readBgpFile } from "./bgp-file";
+import { type IngestCounts, storeBgpEvents } from "./bgp-store";
 
 export const BGP_IMPORT_USAGE = `Usage: popwatch bgp import [--config FILE] [--data-dir DIR] [--source NAME] FILE...
 
@@ -26,8 +26,10 @@ routing snapshots and per-minute rollups are updated as the live feeds do.
 
 An event's key derives from its content, so importing the same file again
 writes nothing and says so. A file that cannot be decoded to its end is
-reported with its name and the byte offset (or line) where it went wrong; the
-events before that point are kept, and the remaining files are still read.
+reported with its name and the byte offset where it broke off; the events
+before that point are kept, and the remaining files are still read. A bad
+JSON line is reported with its line and offset and skipped; an MRT record
+whose body is malformed is skipped with a warning, as bgpdump skips it.
 
 Options:
   --config FILE         configuration with a bgp section (default: popwatch.config.{ts,mjs,js,json} here)
@@ -35,8 +37,8 @@ Options:
   --source NAME         the feed the MRT files come from (rrc00, route-views2, a router); default "mrt"
   -h, --help            this help
 
-Exit status: 0 every file read to its end, 1 a file could not be read or decoded to its end
-(events before the failure stay) or a store error, 2 usage or configuration error.
+Exit status: 0 every file read to its end, 1 a file could not be read or broke off, a bad JSON
+line, or a store error (events before the failure stay), 2 usage or configuration error.
 `;
 
 const OPTIONS = {
@@ -78,13 +80,18 @@ export async function bgpImportCommand(argv: string[], io: Io): Promise<number> 
       const reading = readBgpFile(file, values.source === undefined ? {} : { source: values.source });
       const counts = await storeBgpEvents(opened.routing, loaded.bgp, reading.events);
       const failures = reading.failures();
-      const fatal = failures.some((failure) => failure.fatal);
+      const fatal = reading.failureCount("fatal") > 0;
       io.stdout.write(`${file}: ${describeCounts(counts)}${fatal ? " (up to the failure below)" : ""}\n`);
       for (const failure of failures) io.stderr.write(`popwatch bgp import: ${file}: ${describeFailure(failure, reading)}\n`);
-      if (reading.failureCount() > failures.length) {
-        io.stderr.write(`popwatch bgp import: ${file}: ${reading.failureCount() - failures.length} more bad lines skipped\n`);
+      for (const kind of ["bad-line", "skipped-record"] as const) {
+        const unshown = reading.failureCount(kind) - failures.filter((failure) => failure.kind === kind).length;
+        if (unshown > 0)
+          io.stderr.write(
+            `popwatch bgp import: ${file}: ${unshown} more ${kind === "bad-line" ? "bad lines" : "malformed records"} skipped\n`,
+          );
       }
-      if (failures.length > 0) failed = true;
+      // Malformed records are skipped as bgpdump skips them; a bad line or a file that breaks off fails the import.
+      if (fatal || reading.failureCount("bad-line") > 0) failed = true;
       if (reading.oldestMs() < Date.now() - retentionDays.raw * DAY_MS) {
         io.stderr.write(
           `popwatch bgp import: ${file}: some events are older than the raw retention (${retentionDays.raw} d): ` +
@@ -111,6 +118,6 @@ function describeCounts(counts: IngestCounts): string {
 }
 
 function describeFailure(failure: BgpFileFailure, reading: BgpFileReading): string {
-  if (!failure.fatal) return failure.message;
+  if (failure.kind !== "fatal") return failure.message;
   return `${failure.message}; the ${plural(reading.eventsRead(), "event")} before it were imported, the rest of the file was not read`;
 }

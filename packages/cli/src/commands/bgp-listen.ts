@@ -61,7 +61,8 @@ export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps
     return 0;
   }
   const statusEverySeconds = parsePositiveInteger("status-every", values["status-every"], 86_400) ?? 10;
-  if (values.port !== undefined && !/^\d{1,5}$/.test(values.port)) throw new UsageError(`--port: expected a TCP port (0 picks a free one), got "${values.port}"`);
+  if (values.port !== undefined && !/^\d{1,5}$/.test(values.port))
+    throw new UsageError(`--port: expected a TCP port (0 picks a free one), got "${values.port}"`);
   const portFlag = values.port === undefined ? undefined : Number(values.port);
   if (portFlag !== undefined && portFlag > 65_535) throw new UsageError(`--port: expected a TCP port up to 65535, got "${values.port}"`);
   if (values.address !== undefined && !/^[0-9a-fA-F.:]+$/.test(values.address)) {
@@ -124,7 +125,10 @@ async function* bmpItems(feed: AsyncIterable<BmpItem>): AsyncGenerator<LiveFeedI
         yield { kind: "event", event: item.event };
         break;
       case "router-up":
-        yield { kind: "status", text: `router ${item.router.source} (${item.router.address}) connected${item.router.sysDescr ? `: ${item.router.sysDescr}` : ""}` };
+        yield {
+          kind: "status",
+          text: `router ${item.router.source} (${item.router.address}) connected${item.router.sysDescr ? `: ${item.router.sysDescr}` : ""}`,
+        };
         break;
       case "router-down":
         yield {
@@ -134,7 +138,10 @@ async function* bmpItems(feed: AsyncIterable<BmpItem>): AsyncGenerator<LiveFeedI
         break;
       case "error": {
         const at = item.error.offset === undefined ? "" : ` at byte ${item.error.offset}`;
-        yield { kind: "status", text: `router ${item.router.source} (${item.router.address}): ${item.error.code}${at}: ${item.error.message}` };
+        yield {
+          kind: "status",
+          text: `router ${item.router.source} (${item.router.address}): ${item.error.code}${at}: ${item.error.message}`,
+        };
         break;
       }
       case "dropped":

@@ -3,6 +3,7 @@ import { LiveFeedConfigError } from "@popwatch/bgp";
 import { ConfigError } from "@popwatch/core";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
+import { BGP_DECODE_USAGE, bgpDecodeCommand } from "./bgp-decode";
 import { BGP_EVENTS_USAGE, bgpEventsCommand } from "./bgp-events";
 import { BGP_IMPORT_USAGE, bgpImportCommand } from "./bgp-import";
 import { BGP_LISTEN_USAGE, bgpListenCommand } from "./bgp-listen";
@@ -13,6 +14,7 @@ export const BGP_USAGE = `Usage: popwatch bgp <subcommand> [options]
 
 The BGP control plane of the watched prefixes (config bgp.prefixes):
 
+  decode FILE...        MRT files as bgpdump -m lines or JSON (no config, no store)
   import FILE...        MRT files or RIS Live JSON lines into the store (idempotent)
   watch                 RIS Live into the store until Ctrl-C
   listen                BMP from your routers into the store until Ctrl-C
@@ -25,6 +27,7 @@ Run "popwatch bgp <subcommand> --help" for its options.
 type Subcommand = (argv: string[], io: Io) => Promise<number>;
 
 const SUBCOMMANDS: Record<string, { run: Subcommand; usage: string }> = {
+  decode: { run: bgpDecodeCommand, usage: BGP_DECODE_USAGE },
   import: { run: bgpImportCommand, usage: BGP_IMPORT_USAGE },
   watch: { run: bgpWatchCommand, usage: BGP_WATCH_USAGE },
   listen: { run: bgpListenCommand, usage: BGP_LISTEN_USAGE },
@@ -38,7 +41,7 @@ export async function bgpCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(BGP_USAGE);
     return 0;
   }
-  if (name === undefined) throw new UsageError("missing subcommand: popwatch bgp <import|watch|listen|events|state>");
+  if (name === undefined) throw new UsageError("missing subcommand: popwatch bgp <decode|import|watch|listen|events|state>");
   const subcommand = SUBCOMMANDS[name];
   if (subcommand === undefined) throw new UsageError(`unknown subcommand "${name}"`);
   try {
