@@ -3,6 +3,18 @@
 
 export type { AlertCycleReport } from "./alert-cycle";
 export { anycastAlertsEnabled } from "./anycast-evaluation";
+// BGP: the archive run of the scheduled function, and the ingest pipeline it and the CLI share
+export {
+  ARCHIVE_FETCH_DEFAULTS,
+  type ArchiveFailure,
+  type ArchiveFailureCode,
+  type ArchiveFetchOptions,
+  type ArchiveFileOutcome,
+  type ArchiveRunReport,
+  type MrtEventDecoder,
+  fetchArchiveUpdates,
+} from "./bgp-archives";
+export { BGP_INGEST_DEFAULTS, type BgpIngestOptions, type BgpIngestReport, type RoutingFold, ingestBgpEvents } from "./bgp-ingest";
 export { ConfigFileError, parseJsonText, readConfigJson } from "./config-json";
 // Dispatch: all rounds inline, or round 0 now and the rest through the round queue
 export { ROLLUP_SETTLE_MS, runQueuedRound, runScheduled } from "./dispatch";
