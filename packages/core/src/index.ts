@@ -24,6 +24,9 @@ export {
   type Notification,
   POOLED_SCOPE,
   type PendingNotification,
+  ROUTING_SCOPE,
+  type RoutingAlertConfig,
+  type RoutingAlertDetail,
   type SinkConfig,
   type StoredAlertState,
   type WebhookFormat,
@@ -41,6 +44,9 @@ export {
   mergeNotificationParts,
   notificationPart,
   planAlerts,
+  routingAlertDetailSchema,
+  routingAlertObservations,
+  routingAlertSeverity,
 } from "./alerts/index";
 export { type Catchment, catchment } from "./analytics/catchment";
 export { type DetourItem, detourAudit } from "./analytics/detour";
@@ -68,7 +74,7 @@ export {
   targetSchema,
 } from "./config/schema";
 // Shared units, order and errors
-export { ConfigError } from "./errors";
+export { ConfigError, VrpFileError } from "./errors";
 export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
 // Where PoPs and regions are
 export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
@@ -153,6 +159,7 @@ export {
   mayGiveUpArchiveFile,
   newestPublishedFileMs,
 } from "./routing/archives";
+export { type BgpBurst, type BurstKind, type PeerChurn, bgpBursts, pathChurn } from "./routing/churn";
 // Routing: the BGP events every reader yields
 export {
   BGP_DEFAULTS,
@@ -166,6 +173,22 @@ export {
 } from "./routing/config";
 export type { BgpEvent, PeerStateEvent, RouteEvent, RouteEventType, RouteOriginAttribute } from "./routing/event";
 export {
+  ROUTING_CONDITIONS,
+  type RouteCondition,
+  type RouteFinding,
+  type RoutingAssessment,
+  type RoutingCondition,
+  type RoutingExample,
+  type RoutingFinding,
+  type RoutingFindingOptions,
+  type RoutingPeerRef,
+  type VisibilityFinding,
+  type WatchedExpectations,
+  routingAssessment,
+  routingFindings,
+} from "./routing/findings";
+export { type RoutingMinutesResult, routingMinutes, visibilityOf } from "./routing/minutes";
+export {
   type Prefix,
   type PrefixProblem,
   canonicalPrefix,
@@ -177,7 +200,9 @@ export {
   prefixContainsAddress,
   prefixOf,
 } from "./routing/prefix";
-export type { BgpEventQuery, RoutingMinute, RoutingRepository, RoutingSnapshot } from "./routing/repository";
+export type { BgpEventQuery, RoutingMinute, RoutingPeer, RoutingRepository, RoutingSnapshot } from "./routing/repository";
+export { type RpkiValidity, type Vrp, type VrpIndex, indexVrps, parseVrps, rpkiValidity } from "./routing/rpki";
+export { type WatchedPrefixRef, applyBgpEvents } from "./routing/state";
 export { ALERT_SEVERITIES } from "./severity";
 export { type EventCounts, burnRate } from "./slo/budget";
 export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";

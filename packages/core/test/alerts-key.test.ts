@@ -13,6 +13,7 @@ import {
   encodeAlertKey,
   planAlerts,
 } from "../src/alerts/index";
+import { ROUTING_CONDITIONS } from "../src/routing/findings";
 
 const scope = fc.constantFrom("pooled", "eu-west-1", "us-east-1", "local");
 const severity = fc.constantFrom(...ALERT_SEVERITIES);
@@ -24,6 +25,14 @@ const keyArb: fc.Arbitrary<AlertKey> = fc.oneof(
     kind: fc.constant("anycast" as const),
     condition: fc.constantFrom(...ANYCAST_CONDITIONS),
     target: fc.string({ minLength: 1 }),
+    scope,
+    severity,
+  }),
+  fc.record({
+    kind: fc.constant("routing" as const),
+    condition: fc.constantFrom(...ROUTING_CONDITIONS),
+    // Any text (canonical prefixes hold ':' and '/'), not only prefixes: the name must round-trip whatever it carries.
+    prefix: fc.oneof(fc.constantFrom("198.51.100.0/24", "2001:db8::/32", "2001:db8:0:1::/64"), fc.string({ minLength: 1 })),
     scope,
     severity,
   }),
@@ -59,6 +68,33 @@ describe("alert key codec", () => {
     expect(alertSubject("checkout")).toEqual({ kind: "slo", slo: "checkout" });
     // Not an anycast condition: left as the name it is.
     expect(alertSubject("anycast:wobble:x")).toEqual({ kind: "slo", slo: "anycast:wobble:x" });
+  });
+
+  it("names routing alerts routing:<condition>:<prefix>, apart from SLO and anycast names", () => {
+    expect(
+      encodeAlertKey({ kind: "routing", condition: "origin-hijack", prefix: "2001:db8::/32", scope: "pooled", severity: "page" }),
+    ).toEqual({
+      slo: "routing:origin-hijack:2001:db8::/32",
+      severity: "page",
+      scope: "pooled",
+    });
+    expect(alertSubject("routing:sub-prefix-hijack:198.51.100.0/24")).toEqual({
+      kind: "routing",
+      condition: "sub-prefix-hijack",
+      prefix: "198.51.100.0/24",
+    });
+    // An anycast target named like a routing alert stays an anycast alert, and an unknown condition is nobody's.
+    expect(alertSubject("anycast:detour:routing:origin-hijack:x").kind).toBe("anycast");
+    expect(alertSubject("routing:leak:198.51.100.0/24")).toEqual({ kind: "slo", slo: "routing:leak:198.51.100.0/24" });
+    expect(alertSubject("routing:origin-hijack:")).toEqual({ kind: "slo", slo: "routing:origin-hijack:" });
+  });
+
+  it("never decodes an SLO's name (no ':') as another kind", () => {
+    fc.assert(
+      fc.property(sloName, (slo) => {
+        expect(alertSubject(slo)).toEqual({ kind: "slo", slo });
+      }),
+    );
   });
 
   it("writes records with exactly the three key fields", () => {

@@ -2,6 +2,6 @@
 // builders, failure classification, retry policy) by deep import.
 export { type DeliverOptions, type DeliveryOutcome, assertUniqueSinkIds, deliver } from "./deliver";
 export { NotifyError, type NotifyErrorCode } from "./errors";
-export { describeAnycast } from "./sinks/formats";
+export { describeAnycast, describeRouting } from "./sinks/formats";
 export { type CreateSinksOptions, createSinks } from "./sinks/index";
 export { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE, type Sink } from "./sinks/sink";

@@ -2,7 +2,7 @@
 // anycast alert, scope and severity) and, with --history, their latest
 // transitions, read from the same table as the results.
 import { type AlertState, type AlertTransition, decodeAlertKey } from "@popwatch/core";
-import { describeAnycast } from "@popwatch/notify";
+import { describeAnycast, describeRouting } from "@popwatch/notify";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
@@ -17,7 +17,8 @@ period, the evaluate function on AWS) stored them: per SLO or anycast alert,
 severity and scope the status (firing, resolved, inactive), since when, when
 receivers were last notified, why a notification is held back (maintenance
 window, region quorum), and the burn rate against the rule or, for anycast
-alerts (anycast:<condition>:<target>), what was seen.
+alerts (anycast:<condition>:<target>) and routing alerts
+(routing:<condition>:<prefix>), what was seen.
 
 Options:
   --history             also the latest transitions, newest first
@@ -119,6 +120,9 @@ function seen(state: AlertState): string {
     case "anycast":
       // Stored reports are not checked against their key: show what there is.
       return report.anycast === undefined ? burnOf(report) : describeAnycast(report.anycast, report.rule);
+    case "routing":
+      // Firing: what is wrong; resolved: what recovered.
+      return report.routing === undefined ? burnOf(report) : describeRouting(report.routing, state.status === "firing");
   }
 }
 

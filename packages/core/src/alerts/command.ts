@@ -12,7 +12,14 @@ export function alertCommand(subject: AlertSubject, scope?: string): string {
     }
     case "anycast":
       return anycastAlertCommand(subject, scope);
+    case "routing":
+      return routingAlertCommand(subject);
   }
+}
+
+/** The BGP events of the prefix (and its more-specifics) over the last hour: who announced what. Global: no region. */
+export function routingAlertCommand(alert: { prefix: string }): string {
+  return ["popwatch", "bgp", "events", "--prefix", shellWord(alert.prefix), "--since", "1h"].join(" ");
 }
 
 /** The catchment over the windows the condition was judged on, or the detour report. */

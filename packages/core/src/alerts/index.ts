@@ -18,6 +18,8 @@ export {
   decodeAlertKey,
   describeAlertKey,
   encodeAlertKey,
+  parseRoutingAlertName,
+  routingAlertName,
 } from "./key";
 export {
   type AlertPlan,
@@ -35,6 +37,7 @@ export type {
   PendingNotification,
   StoredAlertState,
 } from "./outbox";
+export { ROUTING_SCOPE, type RoutingAlertConfig, routingAlertObservations, routingAlertSeverity } from "./routing";
 export {
   ALERT_SEVERITIES,
   ALERT_STATUSES,
@@ -58,6 +61,7 @@ export {
   type Notification,
   type NotificationKind,
   POOLED_SCOPE,
+  type RoutingAlertDetail,
   SUPPRESSION_REASONS,
   type SinkConfig,
   type SuppressionReason,
@@ -75,6 +79,7 @@ export {
   anycastAlertDetailSchema,
   eventBridgeSinkSchema,
   maintenanceWindowSchema,
+  routingAlertDetailSchema,
   sinkConfigSchema,
   stdoutSinkSchema,
   webhookSinkSchema,

@@ -10,7 +10,8 @@
 // crosses to the record form only through encodeAlertKey / decodeAlertKey.
 //
 // Names: an SLO alert is named after its SLO (SLO names cannot contain ':');
-// an anycast alert `anycast:<condition>:<target>` (a target may contain ':').
+// an anycast alert `anycast:<condition>:<target>` (a target may contain ':');
+// a routing alert `routing:<condition>:<prefix>` (an IPv6 prefix contains ':').
 // A name that no other kind's encoding claims is an SLO's, so decoding never
 // fails and every stored name decodes to the key it was encoded from.
 //
@@ -18,9 +19,13 @@
 // its case in alertName and alertSubject, and the cases the compiler then asks
 // for: alertCommand, planAlerts' check of an observation's figures, the
 // notify formatters and `popwatch alerts`.
+import { ROUTING_CONDITIONS, type RoutingCondition } from "../routing/findings";
 import { ANYCAST_CONDITIONS, type AlertSeverity, type AnycastCondition } from "./schema";
 
-export type AlertSubject = { kind: "slo"; slo: string } | { kind: "anycast"; condition: AnycastCondition; target: string };
+export type AlertSubject =
+  | { kind: "slo"; slo: string }
+  | { kind: "anycast"; condition: AnycastCondition; target: string }
+  | { kind: "routing"; condition: RoutingCondition; prefix: string };
 
 /** One alert: its subject, the scope it is judged in (a region or "pooled") and its severity. */
 export type AlertKey = AlertSubject & { scope: string; severity: AlertSeverity };
@@ -33,6 +38,7 @@ export interface AlertKeyFields {
 }
 
 const ANYCAST_PREFIX = "anycast:";
+const ROUTING_PREFIX = "routing:";
 
 export function alertName(subject: AlertSubject): string {
   switch (subject.kind) {
@@ -40,12 +46,16 @@ export function alertName(subject: AlertSubject): string {
       return subject.slo;
     case "anycast":
       return anycastAlertName(subject.condition, subject.target);
+    case "routing":
+      return routingAlertName(subject.condition, subject.prefix);
   }
 }
 
 export function alertSubject(name: string): AlertSubject {
   const anycast = parseAnycastAlertName(name);
   if (anycast !== null) return { kind: "anycast", ...anycast };
+  const routing = parseRoutingAlertName(name);
+  if (routing !== null) return { kind: "routing", ...routing };
   return { kind: "slo", slo: name };
 }
 
@@ -73,12 +83,32 @@ export function anycastAlertName(condition: AnycastCondition, target: string): s
 
 /** The condition and target an anycast alert name encodes; null for any other name (an SLO's). */
 export function parseAnycastAlertName(name: string): { condition: AnycastCondition; target: string } | null {
-  if (!name.startsWith(ANYCAST_PREFIX)) return null;
-  const rest = name.slice(ANYCAST_PREFIX.length);
-  const colon = rest.indexOf(":");
+  const parts = parseConditionName(name, ANYCAST_PREFIX, ANYCAST_CONDITIONS);
+  return parts === null ? null : { condition: parts.condition, target: parts.rest };
+}
+
+/** `<kind>:<condition>:<rest>` with a known condition and a non-empty rest (which may contain ':'); null otherwise. */
+function parseConditionName<C extends string>(
+  name: string,
+  kindPrefix: string,
+  conditions: readonly C[],
+): { condition: C; rest: string } | null {
+  if (!name.startsWith(kindPrefix)) return null;
+  const tail = name.slice(kindPrefix.length);
+  const colon = tail.indexOf(":");
   if (colon < 0) return null;
-  const condition = rest.slice(0, colon);
-  const target = rest.slice(colon + 1);
-  if (!(ANYCAST_CONDITIONS as readonly string[]).includes(condition) || target === "") return null;
-  return { condition: condition as AnycastCondition, target };
+  const condition = tail.slice(0, colon);
+  const rest = tail.slice(colon + 1);
+  if (!(conditions as readonly string[]).includes(condition) || rest === "") return null;
+  return { condition: condition as C, rest };
+}
+
+export function routingAlertName(condition: RoutingCondition, prefix: string): string {
+  return `${ROUTING_PREFIX}${condition}:${prefix}`;
+}
+
+/** The condition and prefix a routing alert name encodes; null for any other name. */
+export function parseRoutingAlertName(name: string): { condition: RoutingCondition; prefix: string } | null {
+  const parts = parseConditionName(name, ROUTING_PREFIX, ROUTING_CONDITIONS);
+  return parts === null ? null : { condition: parts.condition, prefix: parts.rest };
 }

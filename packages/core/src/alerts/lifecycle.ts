@@ -45,6 +45,7 @@ import {
   type Notification,
   type NotificationKind,
   POOLED_SCOPE,
+  type RoutingAlertDetail,
   type SuppressionReason,
   alertObservationSchema,
 } from "./schema";
@@ -134,6 +135,7 @@ function buildNotification(input: BuildNotificationInput): Notification {
     rule: lead.rule,
     command: alertCommand(input.subject, onlyRegion),
     ...(lead.anycast === undefined ? {} : { anycast: lead.anycast }),
+    ...(lead.routing === undefined ? {} : { routing: lead.routing }),
   };
 }
 
@@ -401,6 +403,7 @@ function scopeEntry(key: AlertKey, state: AlertState, change: NotificationKind):
     rule: report.rule,
     command: alertCommand(key, key.scope),
     ...(report.anycast === undefined ? {} : { anycast: report.anycast }),
+    ...(report.routing === undefined ? {} : { routing: report.routing }),
   };
 }
 
@@ -416,6 +419,7 @@ function reportOf(observation: AlertObservation): AlertReport {
     budgetRemaining: observation.budgetRemaining,
     rule: { long: observation.rule.long, short: observation.rule.short, factor: observation.rule.factor },
     ...(observation.anycast === undefined ? {} : { anycast: structuredClone(observation.anycast) }),
+    ...(observation.routing === undefined ? {} : { routing: structuredClone(observation.routing) }),
   };
 }
 
@@ -436,8 +440,8 @@ function validatedObservations(list: readonly AlertObservation[]): Map<string, A
       const path = ["observations", index, ...issue.path].map(String).join(".");
       throw new PopwatchCoreError("alert_input_invalid", `${path}: ${issue.message}`, { cause: parsed.error });
     }
-    const mismatch = detailMismatch(alertSubject(parsed.data.slo), parsed.data.anycast);
-    if (mismatch !== null) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}.anycast: ${mismatch}`);
+    const mismatch = detailMismatch(alertSubject(parsed.data.slo), parsed.data);
+    if (mismatch !== null) throw new PopwatchCoreError("alert_input_invalid", `observations.${index}.${mismatch}`);
     const key = alertKeyString(parsed.data);
     if (byKey.has(key))
       throw new PopwatchCoreError(
@@ -451,18 +455,32 @@ function validatedObservations(list: readonly AlertObservation[]): Map<string, A
 
 /**
  * What an observation reports must be about its key: anycast figures on an
- * anycast alert of the same condition and target, none on an SLO's. Formatters
- * choose their text by the key's kind and rely on it.
+ * anycast alert of the same condition and target, routing figures on a
+ * routing alert of the same condition and prefix, neither on an SLO's.
+ * Formatters choose their text by the key's kind and rely on it. Returns the
+ * field at fault and why.
  */
-function detailMismatch(subject: AlertSubject, anycast: AnycastAlertDetail | undefined): string | null {
+function detailMismatch(
+  subject: AlertSubject,
+  figures: { anycast?: AnycastAlertDetail | undefined; routing?: RoutingAlertDetail | undefined },
+): string | null {
+  const { anycast, routing } = figures;
   switch (subject.kind) {
     case "slo":
-      return anycast === undefined ? null : `an SLO alert (${subject.slo}) carries no anycast figures`;
+      if (anycast !== undefined) return `anycast: an SLO alert (${subject.slo}) carries no anycast figures`;
+      return routing === undefined ? null : `routing: an SLO alert (${subject.slo}) carries no routing figures`;
     case "anycast":
-      if (anycast === undefined) return `required on anycast alert ${alertName(subject)}`;
+      if (routing !== undefined) return `routing: an anycast alert (${alertName(subject)}) carries no routing figures`;
+      if (anycast === undefined) return `anycast: required on anycast alert ${alertName(subject)}`;
       return anycast.condition === subject.condition && anycast.target === subject.target
         ? null
-        : `${anycast.condition} of ${anycast.target} on alert ${alertName(subject)}`;
+        : `anycast: ${anycast.condition} of ${anycast.target} on alert ${alertName(subject)}`;
+    case "routing":
+      if (anycast !== undefined) return `anycast: a routing alert (${alertName(subject)}) carries no anycast figures`;
+      if (routing === undefined) return `routing: required on routing alert ${alertName(subject)}`;
+      return routing.condition === subject.condition && routing.prefix === subject.prefix
+        ? null
+        : `routing: ${routing.condition} of ${routing.prefix} on alert ${alertName(subject)}`;
   }
 }
 

@@ -5,6 +5,7 @@
 // renamed by mistake fails the sender's validation instead of silently
 // breaking someone's rule.
 import * as z from "zod/mini";
+import { ROUTING_CONDITIONS } from "../routing/findings";
 import { ALERT_SEVERITIES, type AlertSeverity } from "../severity";
 import { useEnglishZodMessages } from "../zod-messages";
 
@@ -185,6 +186,49 @@ export const anycastAlertDetailSchema = z.discriminatedUnion("condition", [
 ]);
 export type AnycastAlertDetail = z.output<typeof anycastAlertDetailSchema>;
 
+const asn = z.number().check(z.int(), z.gte(0), z.lte(4_294_967_295));
+const prefixText = z.string().check(z.minLength(1), z.maxLength(64));
+
+/**
+ * What a routing alert saw (see ../routing/findings.ts), for the watched
+ * prefix as a whole (routing alerts are global: scope "pooled"). Empty lists
+ * and a zero `peers` when the condition does not hold, so a resolve shows the
+ * state that ended it: which origins, upstreams and visibility there are now.
+ */
+export const routingAlertDetailSchema = z.strictObject({
+  condition: z.enum(ROUTING_CONDITIONS),
+  /** The watched prefix. */
+  prefix: prefixText,
+  /**
+   * The AS numbers at fault: unexpected origins (origin-hijack), unexpected
+   * upstreams (unexpected-upstream), origins of the offending routes
+   * (sub-prefix-hijack, rpki-invalid); empty for low-visibility.
+   */
+  asns: z.array(asn),
+  /** The offending prefixes (the watched one and/or more-specifics). */
+  prefixes: z.array(prefixText),
+  /** Distinct peers that had an offending route. */
+  peers: count,
+  /** What is allowed: the configured upstreams for unexpected-upstream, the configured origins otherwise. */
+  expected: z.array(asn),
+  /** Origins of the routes to the watched prefix itself now, ascending. */
+  originsSeen: z.array(asn),
+  /** ASes next to the origin now, ascending. */
+  upstreamsSeen: z.array(asn),
+  peersSeeing: count,
+  peersReporting: count,
+  /** peersSeeing / peersReporting; null when no peer reports. */
+  visibility: z.nullable(z.number().check(z.gte(0), z.lte(1))),
+  /** bgp.minVisibility and bgp.minPeers: the thresholds judged against. */
+  minVisibility: z.number().check(z.gte(0), z.lte(1)),
+  minPeers: count,
+  /** sub-prefix-hijack: the longest announcement allowed inside the prefix. */
+  maxLength: z.optional(z.number().check(z.int(), z.gte(0), z.lte(128))),
+  /** Time of the newest BGP event judged; null when there was none. */
+  asOf: z.nullable(utcInstant),
+});
+export type RoutingAlertDetail = z.output<typeof routingAlertDetailSchema>;
+
 export const alertScopeEntrySchema = z.strictObject({
   scope: scopeName,
   /** What this notification says about the scope. */
@@ -200,6 +244,8 @@ export const alertScopeEntrySchema = z.strictObject({
   command: z.string().check(z.minLength(1)),
   /** Only on anycast alerts. */
   anycast: z.optional(anycastAlertDetailSchema),
+  /** Only on routing alerts. */
+  routing: z.optional(routingAlertDetailSchema),
 });
 export type AlertScopeEntry = z.output<typeof alertScopeEntrySchema>;
 
@@ -231,6 +277,8 @@ export const alertEventDetailSchema = z.strictObject({
   command: z.string().check(z.minLength(1)),
   /** Of the first scope listed; only on anycast alerts. */
   anycast: z.optional(anycastAlertDetailSchema),
+  /** Of the first scope listed; only on routing alerts. */
+  routing: z.optional(routingAlertDetailSchema),
 });
 export type AlertEventDetail = z.output<typeof alertEventDetailSchema>;
 /** What the lifecycle emits and sinks deliver: the event detail itself. */
@@ -262,6 +310,8 @@ export const alertObservationSchema = z.strictObject({
   rule: alertRuleSchema,
   /** Only on anycast alerts: what the condition looks like now. */
   anycast: z.optional(anycastAlertDetailSchema),
+  /** Only on routing alerts: what the condition looks like now. */
+  routing: z.optional(routingAlertDetailSchema),
 });
 export type AlertObservation = z.input<typeof alertObservationSchema>;
 
@@ -270,6 +320,7 @@ export const alertReportSchema = z.strictObject({
   budgetRemaining: z.nullable(z.number()),
   rule: alertRuleSchema,
   anycast: z.optional(anycastAlertDetailSchema),
+  routing: z.optional(routingAlertDetailSchema),
 });
 export type AlertReport = z.output<typeof alertReportSchema>;
 

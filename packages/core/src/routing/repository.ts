@@ -17,7 +17,21 @@ export interface RoutingSnapshot {
   /** One per (source, peer, prefix): the newest announcement or RIB entry not withdrawn since. */
   routes: RouteEvent[];
   /** Peers that report: seen in the feed with their session not down. */
-  peers: Array<{ source: string; peer: string; peerAs: number; lastSeenMs: number }>;
+  peers: RoutingPeer[];
+  /**
+   * Peers whose session went down since they were last seen, kept for their
+   * `lastSeenMs`: the watermark that stops a re-read event from before the
+   * down from bringing their routes back (see ./state.ts). Absent when none.
+   */
+  downPeers?: RoutingPeer[];
+}
+
+/** A peer of a feed and the time of its newest event folded into a snapshot. */
+export interface RoutingPeer {
+  source: string;
+  peer: string;
+  peerAs: number;
+  lastSeenMs: number;
 }
 
 /** One watched prefix over one UTC minute, for visibility and origin history without re-reading events. */

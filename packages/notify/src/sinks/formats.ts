@@ -3,13 +3,24 @@
 // incident per (SLO, severity): resolved only once no scope of the group
 // fires, as Alertmanager does with its group key. What an alert saw is told
 // by the kind of its key: burn rates for an SLO, PoPs, changes and kilometres
-// for an anycast condition (planAlerts guarantees the figures match the key).
-import { type AlertRule, type AlertScopeEntry, type AnycastAlertDetail, type Notification, alertSubject } from "@popwatch/core";
+// for an anycast condition, AS numbers and prefixes for a routing condition
+// (planAlerts guarantees the figures match the key). A routing alert's resolve
+// says what recovered ("origin restored", "visible again").
+import {
+  type AlertRule,
+  type AlertScopeEntry,
+  type AnycastAlertDetail,
+  type Notification,
+  type RoutingAlertDetail,
+  alertSubject,
+} from "@popwatch/core";
 
 const SLACK_HEADER_LIMIT = 150;
 const SLACK_SECTION_LIMIT = 3000;
 const SLACK_SCOPES_SHOWN = 20;
 const PAGERDUTY_SUMMARY_LIMIT = 1024;
+/** AS numbers and prefixes listed in one line; the rest are counted. */
+const ROUTING_LIST_SHOWN = 8;
 
 export interface SlackMessage {
   text: string;
@@ -36,24 +47,35 @@ const VERB: Record<Notification["kind"], string> = { firing: "FIRING", renotify:
 export function summaryLine(notification: Notification): string {
   const scopes = notification.scopes.map((entry) => entry.scope).join(", ");
   const lead = notification.scopes[0]!;
-  const head = `[${VERB[notification.kind]}] ${notification.slo} (${notification.severity}) in ${scopes}`;
+  const figures = figuresOf(notification.slo, notification);
+  // Routing is global: its one scope (pooled) says nothing.
+  const where = figures?.kind === "routing" ? "" : ` in ${scopes}`;
+  const head = `[${VERB[notification.kind]}] ${notification.slo} (${notification.severity})${where}`;
   if (notification.kind === "resolved") {
+    if (figures?.kind === "routing") return `${head}: ${describeRouting(figures.detail, false)}`;
     const still = notification.active.length === 0 ? "" : `; still firing in ${notification.active.join(", ")}`;
     return `${head}${still}`;
   }
-  const anycast = anycastFigures(notification.slo, notification);
-  if (anycast !== null) return `${head}: ${describeAnycast(anycast, lead.rule)}`;
+  if (figures?.kind === "anycast") return `${head}: ${describeAnycast(figures.detail, lead.rule)}`;
+  if (figures?.kind === "routing") return `${head}: ${describeRouting(figures.detail, true)}`;
   const budget = notification.budgetRemaining === null ? "" : `, ${formatPercent(notification.budgetRemaining)} of the error budget left`;
   return `${head}: burn rate ${formatBurn(lead.burnRates[lead.rule.long])} over ${lead.rule.long} (threshold ${lead.rule.factor}×)${budget}`;
 }
 
-/** The anycast figures to tell, or null when the alert (an SLO's) is told in burn rates. */
-function anycastFigures(alert: string, figures: { anycast?: AnycastAlertDetail | undefined }): AnycastAlertDetail | null {
+type Figures = { kind: "anycast"; detail: AnycastAlertDetail } | { kind: "routing"; detail: RoutingAlertDetail };
+
+/** The figures to tell by the alert's kind, or null when the alert (an SLO's) is told in burn rates. */
+function figuresOf(
+  alert: string,
+  figures: { anycast?: AnycastAlertDetail | undefined; routing?: RoutingAlertDetail | undefined },
+): Figures | null {
   switch (alertSubject(alert).kind) {
     case "slo":
       return null;
     case "anycast":
-      return figures.anycast ?? null;
+      return figures.anycast === undefined ? null : { kind: "anycast", detail: figures.anycast };
+    case "routing":
+      return figures.routing === undefined ? null : { kind: "routing", detail: figures.routing };
   }
 }
 
@@ -90,9 +112,14 @@ export function slackMessage(notification: Notification): SlackMessage {
 
 function slackScopeLine(alert: string, entry: AlertScopeEntry): string {
   const name = `*${slackEscape(entry.scope)}*`;
+  const figures = figuresOf(alert, entry);
+  if (figures?.kind === "routing") {
+    const holds = entry.change !== "resolved";
+    const when = holds ? `since ${entry.startedAt}` : `at ${entry.resolvedAt ?? "?"} (firing since ${entry.startedAt})`;
+    return `${slackEscape(describeRouting(figures.detail, holds))}, ${when}`;
+  }
   if (entry.change === "resolved") return `${name} resolved at ${entry.resolvedAt ?? "?"} (firing since ${entry.startedAt})`;
-  const anycast = anycastFigures(alert, entry);
-  if (anycast !== null) return `${name} ${slackEscape(describeAnycast(anycast, entry.rule))}, since ${entry.startedAt}`;
+  if (figures?.kind === "anycast") return `${name} ${slackEscape(describeAnycast(figures.detail, entry.rule))}, since ${entry.startedAt}`;
   const short = entry.burnRates[entry.rule.short];
   const budget = entry.budgetRemaining === null ? "" : `, budget ${formatPercent(entry.budgetRemaining)} left`;
   return `${name} burn ${formatBurn(entry.burnRates[entry.rule.long])} over ${entry.rule.long} (${entry.rule.short}: ${formatBurn(short)}, threshold ${entry.rule.factor}×)${budget}, since ${entry.startedAt}`;
@@ -137,6 +164,46 @@ export function describeAnycast(detail: AnycastAlertDetail, rule: Pick<AlertRule
         return `serving PoP ${detail.pop ?? "unknown"} not located (threshold ${detail.detourKm} km)`;
       return `served by ${detail.pop} ${formatKm(detail.distanceKm)} away, ${formatKm(detail.excessKm)} further than ${detail.nearestPop ?? "?"} (threshold ${detail.detourKm} km)`;
   }
+}
+
+/**
+ * What a routing alert saw, with the AS numbers and prefixes involved: while
+ * it holds (`holds`), what is wrong; once resolved, what recovered.
+ */
+export function describeRouting(detail: RoutingAlertDetail, holds: boolean): string {
+  const seenBy = `seen by ${detail.peers} ${detail.peers === 1 ? "peer" : "peers"}`;
+  const visible = `${detail.peersSeeing} of ${detail.peersReporting} peers (${formatShare(detail.visibility)}, threshold ${formatPercent(detail.minVisibility)})`;
+  const upstreams = detail.upstreamsSeen.length === 0 ? "none" : asList(detail.upstreamsSeen);
+  switch (detail.condition) {
+    case "origin-hijack":
+      return holds
+        ? `origin hijack: ${asList(detail.asns)} ${detail.asns.length === 1 ? "originates" : "originate"} ${list(detail.prefixes)} (expected ${asList(detail.expected)}), ${seenBy}`
+        : `origin restored: ${detail.prefix} originated by ${detail.originsSeen.length === 0 ? "no peer's route" : asList(detail.originsSeen)} (expected ${asList(detail.expected)})`;
+    case "sub-prefix-hijack":
+      return holds
+        ? `sub-prefix hijack: ${list(detail.prefixes)} inside ${detail.prefix} (longer than /${detail.maxLength ?? "?"}) announced by ${asList(detail.asns)}, ${seenBy}`
+        : `more-specific withdrawn: nothing longer than /${detail.maxLength ?? "?"} inside ${detail.prefix}`;
+    case "low-visibility":
+      return holds ? `${detail.prefix} visible to only ${visible}` : `visible again: ${detail.prefix} seen by ${visible}`;
+    case "unexpected-upstream":
+      return holds
+        ? `unexpected upstream: ${asList(detail.asns)} next to the origin of ${list(detail.prefixes)} (expected ${asList(detail.expected)}), ${seenBy}`
+        : `upstream as expected: ${upstreams} next to the origin of ${detail.prefix} (expected ${asList(detail.expected)})`;
+    case "rpki-invalid":
+      return holds
+        ? `RPKI invalid: ${list(detail.prefixes)} originated by ${asList(detail.asns)}, ${seenBy}`
+        : `RPKI valid again: no invalid announcement inside ${detail.prefix}`;
+  }
+}
+
+function asList(asns: readonly number[]): string {
+  return list(asns.map((asn) => `AS${asn}`));
+}
+
+function list(items: readonly string[]): string {
+  if (items.length === 0) return "none";
+  const shown = items.slice(0, ROUTING_LIST_SHOWN).join(", ");
+  return items.length > ROUTING_LIST_SHOWN ? `${shown} and ${items.length - ROUTING_LIST_SHOWN} more` : shown;
 }
 
 function formatShare(share: number | null): string {
