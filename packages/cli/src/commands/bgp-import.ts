@@ -24,8 +24,10 @@ bzip2), or RIS Live messages saved one JSON object per line (the
 the watched prefixes (config bgp.prefixes) and their more-specifics are kept;
 routing snapshots and per-minute rollups are updated as the live feeds do.
 
-An event's key derives from its content, so importing the same file again
-writes nothing and says so. A file that cannot be decoded to its end is
+Each file's counts: events read, those of watched prefixes, items written,
+and duplicates (already stored, or repeated within the file). An event's key
+derives from its content, so importing the same file again writes nothing
+and says so. A file that cannot be decoded to its end is
 reported with its name and the byte offset where it broke off; the events
 before that point are kept, and the remaining files are still read. A bad
 JSON line is reported with its line and offset and skipped; an MRT record
@@ -111,9 +113,9 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
-/** `read 1200 events, 14 of watched prefixes, 10 written, 4 already stored`; says so when nothing was new. */
+/** `read 1200 events, 14 of watched prefixes, 10 written, 4 duplicates`; says so when nothing was new. */
 function describeCounts(counts: IngestCounts): string {
-  const base = `read ${plural(counts.read, "event")}, ${counts.matched} of watched prefixes, ${counts.written} written, ${counts.duplicates} already stored`;
+  const base = `read ${plural(counts.read, "event")}, ${counts.matched} of watched prefixes, ${counts.written} written, ${counts.duplicates} duplicates`;
   return counts.matched > 0 && counts.written === 0 ? `${base}: nothing new (already imported)` : base;
 }
 

@@ -74,7 +74,7 @@ export async function runLiveFeed(options: LiveFeedOptions): Promise<LiveFeedTot
     });
   };
   const countsLine = () =>
-    `${totals.read} events received, ${totals.matched} of watched prefixes, ${totals.written} written, ${totals.duplicates} already stored`;
+    `${totals.read} events received, ${totals.matched} of watched prefixes, ${totals.written} written, ${totals.duplicates} duplicates`;
   const ticker = setInterval(() => status(countsLine()), options.statusEveryMs ?? 10_000);
   try {
     for await (const item of options.feed) {
