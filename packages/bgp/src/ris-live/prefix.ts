@@ -1,7 +1,9 @@
 // Address and prefix text for the live feeds: parse what a feed sends, print
-// it canonically (event.ts: dotted quad, RFC 5952, host bits zero), and test
-// containment for the client-side filter. Lives here until core grows its
-// own prefix math; it has no I/O and no dependency, so it can move as is.
+// it canonically (event.ts: dotted quad, RFC 5952, host bits zero; printing
+// is the wire decoder's), and test containment for the client-side filter.
+// Lives here until core grows its own prefix math; it has no I/O, so it can
+// move as is.
+import { ipv4Text, ipv6Text } from "../wire/address";
 
 /** An IP prefix in binary: 4 or 16 network-order bytes, host bits zero. */
 export interface IpPrefix {
@@ -83,33 +85,9 @@ export function parseIp(text: string): Uint8Array | null {
   return text.includes(":") ? parseIpv6(text) : parseIpv4(text);
 }
 
-/** Canonical text of a 4- or 16-byte address: dotted quad, or RFC 5952 (lowercase, longest zero run as `::`). */
+/** Canonical text of a 4- or 16-byte address: dotted quad, or RFC 5952 (the wire decoder's printer). */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
-  let bestStart = -1;
-  let bestLength = 1; // RFC 5952 §4.2.2: a single zero group is not compressed
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(":");
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  return bytes.length === 4 ? ipv4Text(bytes, 0) : ipv6Text(bytes, 0);
 }
 
 /** Canonical form of an address in any accepted text form, or null. */
