@@ -1,9 +1,12 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
 
+export type { BmpError, BmpErrorCode } from "./bmp/decode";
+// MRT files (RFC 6396): plain, gzip or bzip2, streamed.
+export { type BmpListenOptions, type BmpListener, type BmpStats, listenBmp } from "./bmp/listener";
+export type { BmpItem, BmpRouter } from "./bmp/session";
 // BGP wire decoding (MRT and BMP both carry whole BGP messages).
 // ---- Live feeds: RIS Live and BMP (branch feeds) ----
 export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
-// MRT files (RFC 6396): plain, gzip or bzip2, streamed.
 export { type MrtCompression, decompressedBytes, detectCompression, readMrtFile } from "./files";
 export type { MrtEntry, MrtOrigin, MrtRibEntry, MrtStateEntry, MrtStats, MrtUpdateEntry, MrtWarning } from "./mrt/entries";
 export { newMrtStats } from "./mrt/entries";

@@ -9,10 +9,15 @@ import { type RisLiveLineItem, readRisLiveLines } from "../src/ris-live/json-lin
 import { parseRisFrame } from "../src/ris-live/messages";
 import { parsePrefix } from "../src/ris-live/prefix";
 
-async function collect(input: AsyncIterable<Uint8Array | string>, options = {}): Promise<RisLiveLineItem[]> {
+async function collect(input: AsyncIterable<Uint8Array | string> | string[], options = {}): Promise<RisLiveLineItem[]> {
   const items: RisLiveLineItem[] = [];
-  for await (const item of readRisLiveLines(input, options)) items.push(item);
+  const source = Array.isArray(input) ? fromArray(input) : input;
+  for await (const item of readRisLiveLines(source, options)) items.push(item);
   return items;
+}
+
+async function* fromArray(texts: string[]): AsyncGenerator<string> {
+  yield* texts;
 }
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
