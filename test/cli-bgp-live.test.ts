@@ -3,11 +3,14 @@
 // bytes from a TCP client playing a router; each run is stopped by its
 // AbortSignal as SIGINT would, and what it stored is read back with bgp
 // events and bgp state (through the endpoint the running command publishes).
-import { readFileSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackServer, startLoopbackServer } from "../packages/bgp/test/ris-live-server";
 import { asPath, attribute, message, prefix, u16, u32, update } from "../packages/bgp/test/wire-build";
@@ -58,9 +61,16 @@ async function storedEvents(configFile: string, dataDir: string): Promise<Stored
     .map((line) => JSON.parse(line) as StoredEvent);
 }
 
+const ROOT = join(import.meta.dirname, "..");
+const BIN = join(ROOT, "packages", "cli", "bin", "popwatch.mjs");
+
 let dir: string;
 let configFile: string;
 beforeAll(async () => {
+  // `npm test` builds the binary first; build it here only when a lone run finds none.
+  if (!existsSync(join(ROOT, "packages", "cli", "dist", "popwatch.mjs"))) {
+    await promisify(execFile)(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
+  }
   dir = await mkdtemp(join(tmpdir(), "popwatch-bgp-live-"));
   configFile = join(dir, "popwatch.config.json");
   await writeFile(configFile, JSON.stringify({ ...BASE_CONFIG, bgp: { prefixes: WATCHED, minPeers: 1 } }));
@@ -215,6 +225,31 @@ function announce(address: number[], length: number, path: number[]): number[] {
   ];
 }
 
+/** What a router sends: Initiation (sysName lab-r1), Peer Up of 203.0.113.2 AS64501, three Route Monitoring announcements. */
+function routerSession(now: number): Buffer {
+  const peer = [203, 0, 113, 2];
+  return Buffer.concat([
+    bmp(BMP.initiation, [...tlv(1, "FRR 8.4 lab"), ...tlv(2, "lab-r1")]),
+    bmp(BMP.peerUp, [
+      ...perPeerHeader(peer, 64501, now),
+      ...new Array<number>(12).fill(0),
+      203,
+      0,
+      113,
+      1,
+      ...u16(179),
+      ...u16(40000),
+      ...bgpOpen(64496),
+      ...bgpOpen(64501),
+    ]),
+    bmp(BMP.routeMonitoring, [...perPeerHeader(peer, 64501, now + 1), ...announce([198, 51, 100, 0], 24, [64501, 64500])]),
+    // The hijack: a more-specific from another origin.
+    bmp(BMP.routeMonitoring, [...perPeerHeader(peer, 64501, now + 2), ...announce([198, 51, 100, 128], 25, [64501, 64666])]),
+    // Not watched: not stored.
+    bmp(BMP.routeMonitoring, [...perPeerHeader(peer, 64501, now + 3), ...announce([203, 0, 113, 0], 24, [64501, 64502])]),
+  ]);
+}
+
 describe("bgp listen", () => {
   const sockets: Socket[] = [];
   afterEach(() => {
@@ -233,27 +268,7 @@ describe("bgp listen", () => {
     const port = await until("the listening line", () => /BMP on port (\d+)/.exec(c.err)?.[1] ?? null);
 
     const now = Math.floor(Date.now() / 1000) - 30;
-    const peer = [203, 0, 113, 2];
-    const bytes = Buffer.concat([
-      bmp(BMP.initiation, [...tlv(1, "FRR 8.4 lab"), ...tlv(2, "lab-r1")]),
-      bmp(BMP.peerUp, [
-        ...perPeerHeader(peer, 64501, now),
-        ...new Array<number>(12).fill(0),
-        203,
-        0,
-        113,
-        1,
-        ...u16(179),
-        ...u16(40000),
-        ...bgpOpen(64496),
-        ...bgpOpen(64501),
-      ]),
-      bmp(BMP.routeMonitoring, [...perPeerHeader(peer, 64501, now + 1), ...announce([198, 51, 100, 0], 24, [64501, 64500])]),
-      // The hijack: a more-specific from another origin.
-      bmp(BMP.routeMonitoring, [...perPeerHeader(peer, 64501, now + 2), ...announce([198, 51, 100, 128], 25, [64501, 64666])]),
-      // Not watched: not stored.
-      bmp(BMP.routeMonitoring, [...perPeerHeader(peer, 64501, now + 3), ...announce([203, 0, 113, 0], 24, [64501, 64502])]),
-    ]);
+    const bytes = routerSession(now);
     const socket = connect({ host: "127.0.0.1", port: Number(port) });
     sockets.push(socket);
     await new Promise<void>((resolve) => socket.once("connect", resolve));
@@ -338,6 +353,37 @@ describe("bgp listen", () => {
       expect(c.err).toContain(`popwatch bgp listen: cannot listen on 127.0.0.1 port ${port}: EADDRINUSE`);
     } finally {
       await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it("the built binary stops on SIGINT: events received are written, exit 0, data directory free again", async () => {
+    const dataDir = join(dir, "listen-binary");
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, "bgp", "listen", "--config", configFile, "--data-dir", dataDir, "--port", "0", "--address", "127.0.0.1"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let err = "";
+    child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      const port = await until("the listening line", () => /BMP on port (\d+)/.exec(err)?.[1] ?? null);
+      const socket = connect({ host: "127.0.0.1", port: Number(port) });
+      sockets.push(socket);
+      await new Promise<void>((resolve) => socket.once("connect", resolve));
+      socket.write(routerSession(Math.floor(Date.now() / 1000) - 10));
+      await until("the router's status line", () => (err.includes("router bmp:lab-r1 (127.0.0.1) connected") ? true : null));
+      // At once, before the one-second batch is due: the signal must flush it.
+      child.kill("SIGINT");
+      const [code, signal] = await exited;
+      expect({ code, signal, err }).toMatchObject({ code: 0, signal: null });
+      expect(err).toContain("SIGINT: stopping, writing the events received");
+      expect(err).toMatch(/stopped: \d+ events received, \d+ of watched prefixes, [1-9]\d* written/);
+      expect(existsSync(join(dataDir, "endpoint.json"))).toBe(false);
+      const stored = await storedEvents(configFile, dataDir);
+      expect(stored.filter((e) => e.type === "A").map((e) => e.prefix)).toEqual(["198.51.100.0/24", "198.51.100.128/25"]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
   });
 });

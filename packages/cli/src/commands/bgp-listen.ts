@@ -1,17 +1,13 @@
 // `popwatch bgp listen`: BMP (RFC 7854) from the operator's routers into the
 // store, until SIGINT/SIGTERM.
-import { storeRetention } from "@popwatch/agent";
 import { type BmpItem, type BmpListener, LiveFeedConfigError, listenBmp } from "@popwatch/bgp";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
 import { reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { type OpenStore, openLongLivedStore } from "../local-store";
-import { reportStoreFailure } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
-import { type LiveFeedItem, runLiveFeed, stopOnSignals } from "./bgp-live";
-import { storeBgpEvents } from "./bgp-store";
+import { type LiveFeedItem, runLiveCommand } from "./bgp-live";
 import type { BgpLiveDeps } from "./bgp-watch";
 
 export const BGP_LISTEN_USAGE = `Usage: popwatch bgp listen [--port N] [--address A] [--config FILE] [--data-dir DIR] [--status-every S]
@@ -77,45 +73,27 @@ export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps
   const { bgp } = loaded;
   const port = portFlag ?? bgp.bmp.port;
 
-  const stop = new AbortController();
-  const unhook = stopOnSignals("bgp listen", io, stop, deps.signal);
-  try {
-    let opened: OpenStore;
-    try {
-      opened = await openLongLivedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, retentionDays: storeRetention(loaded.config) });
-    } catch (err) {
-      return reportStoreFailure(io, "bgp listen", err);
-    }
-    try {
+  return runLiveCommand({
+    command: "bgp listen",
+    io,
+    signal: deps.signal,
+    loaded,
+    dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
+    statusEverySeconds,
+    start: async (stop, where) => {
       let listener: BmpListener;
       try {
-        listener = await listenBmp({ port, ...(values.address !== undefined ? { host: values.address } : {}), signal: stop.signal });
+        listener = await listenBmp({ port, ...(values.address !== undefined ? { host: values.address } : {}), signal: stop });
       } catch (err) {
         if (err instanceof LiveFeedConfigError) throw err;
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
         io.stderr.write(`popwatch bgp listen: cannot listen on ${values.address ?? "all addresses"} port ${port}: ${code}\n`);
         return 1;
       }
-      io.stderr.write(
-        `popwatch bgp listen: BMP on port ${listener.address().port}: ${bgp.prefixes.length} prefixes into ${opened.where}\n`,
-      );
-      await runLiveFeed({
-        command: "bgp listen",
-        io,
-        feed: bmpItems(listener),
-        ingest: (events) => storeBgpEvents(opened.routing, bgp, events),
-        stop,
-        statusEveryMs: statusEverySeconds * 1000,
-      });
-      return 0;
-    } catch (err) {
-      return reportStoreFailure(io, "bgp listen", err, "; events written before the failure stay");
-    } finally {
-      await opened.close();
-    }
-  } finally {
-    unhook();
-  }
+      io.stderr.write(`popwatch bgp listen: BMP on port ${listener.address().port}: ${bgp.prefixes.length} prefixes into ${where}\n`);
+      return bmpItems(listener);
+    },
+  });
 }
 
 async function* bmpItems(feed: AsyncIterable<BmpItem>): AsyncGenerator<LiveFeedItem> {

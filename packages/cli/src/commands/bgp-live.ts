@@ -1,10 +1,17 @@
 // What `popwatch bgp watch` (RIS Live) and `popwatch bgp listen` (BMP) share:
-// run a feed until SIGINT/SIGTERM (or the caller's AbortSignal), hand its
-// events to the ingest pipeline in small batches, print status lines to
-// stderr, and on the signal write what was received before exiting 0.
+// open the store, run a feed until SIGINT/SIGTERM (or the caller's
+// AbortSignal), hand its events to the ingest pipeline in small batches,
+// print status lines to stderr, and on the signal write what was received
+// before exiting 0.
+
+import { storeRetention } from "@popwatch/agent";
 import type { BgpEvent } from "@popwatch/core";
 import type { Io } from "../io";
-import type { IngestCounts } from "./bgp-store";
+import { type OpenStore, openLongLivedStore } from "../local-store";
+import { stopOnSignals } from "../signals";
+import { reportStoreFailure } from "../store-flags";
+import type { LoadedBgpConfig } from "./bgp-config";
+import { type IngestCounts, storeBgpEvents } from "./bgp-store";
 
 /** What a feed yields: an event to store, or a line for the operator (connected, reconnecting, a bad frame). */
 export type LiveFeedItem = { kind: "event"; event: BgpEvent } | { kind: "status"; text: string };
@@ -98,29 +105,54 @@ export async function runLiveFeed(options: LiveFeedOptions): Promise<LiveFeedTot
   return totals;
 }
 
-/**
- * Stops `stop` on SIGINT/SIGTERM, or when `external` aborts (tests, embedding);
- * a second signal exits at once without writing. Returns the unhook.
- */
-export function stopOnSignals(command: string, io: Io, stop: AbortController, external?: AbortSignal): () => void {
-  if (external !== undefined) {
-    const onAbort = () => stop.abort();
-    if (external.aborted) onAbort();
-    else external.addEventListener("abort", onAbort, { once: true });
-    return () => external.removeEventListener("abort", onAbort);
-  }
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) {
-      io.stderr.write(`popwatch ${command}: ${signal} again: exiting without writing pending events\n`);
-      process.exit(130);
+export interface LiveCommandOptions {
+  /** `bgp watch`, `bgp listen`. */
+  command: string;
+  io: Io;
+  /** Stops the feed as SIGINT/SIGTERM do; default those signals. */
+  signal?: AbortSignal | undefined;
+  loaded: LoadedBgpConfig;
+  dataDir: string;
+  statusEverySeconds: number;
+  /**
+   * Starts the feed once the store is open (`where` names it for the first
+   * status line); the feed must end when `stop` aborts. A number is an exit
+   * status: the feed could not start, and the reason was written to stderr.
+   */
+  start(stop: AbortSignal, where: string): Promise<AsyncIterable<LiveFeedItem> | number>;
+}
+
+/** Opens the store (owned, or through the process holding it), runs the feed into it until stopped, closes it. */
+export async function runLiveCommand(options: LiveCommandOptions): Promise<number> {
+  const { command, io, loaded } = options;
+  const stop = new AbortController();
+  const messages = { stopping: "stopping, writing the events received", abandoning: "exiting without writing pending events" };
+  const unhook = stopOnSignals(command, io, stop, messages, options.signal);
+  try {
+    let opened: OpenStore;
+    try {
+      opened = await openLongLivedStore({ dataDir: options.dataDir, retentionDays: storeRetention(loaded.config) });
+    } catch (err) {
+      return reportStoreFailure(io, command, err);
     }
-    io.stderr.write(`\npopwatch ${command}: ${signal}: stopping, writing the events received\n`);
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
+    try {
+      const feed = await options.start(stop.signal, opened.where);
+      if (typeof feed === "number") return feed;
+      await runLiveFeed({
+        command,
+        io,
+        feed,
+        ingest: (events) => storeBgpEvents(opened.routing, loaded.bgp, events),
+        stop,
+        statusEveryMs: options.statusEverySeconds * 1000,
+      });
+      return 0;
+    } catch (err) {
+      return reportStoreFailure(io, command, err, "; events written before the failure stay");
+    } finally {
+      await opened.close();
+    }
+  } finally {
+    unhook();
+  }
 }

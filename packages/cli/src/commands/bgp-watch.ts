@@ -1,17 +1,13 @@
 // `popwatch bgp watch`: RIS Live's route events of the watched prefixes into
 // the store, until SIGINT/SIGTERM.
-import { storeRetention } from "@popwatch/agent";
 import { type RisLiveItem, watchRisLive } from "@popwatch/bgp";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
 import { reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { type OpenStore, openLongLivedStore } from "../local-store";
-import { reportStoreFailure } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig, watchedPrefixes } from "./bgp-config";
-import { type LiveFeedItem, runLiveFeed, stopOnSignals } from "./bgp-live";
-import { storeBgpEvents } from "./bgp-store";
+import { type LiveFeedItem, runLiveCommand } from "./bgp-live";
 
 export const BGP_WATCH_USAGE = `Usage: popwatch bgp watch [--config FILE] [--data-dir DIR] [--url URL] [--collector NAME] [--status-every S]
 
@@ -71,40 +67,24 @@ export async function bgpWatchCommand(argv: string[], io: Io, deps: BgpLiveDeps 
   const { bgp } = loaded;
   const url = values.url ?? bgp.risLive.url;
 
-  const stop = new AbortController();
-  const unhook = stopOnSignals("bgp watch", io, stop, deps.signal);
-  try {
-    let opened: OpenStore;
-    try {
-      opened = await openLongLivedStore({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, retentionDays: storeRetention(loaded.config) });
-    } catch (err) {
-      return reportStoreFailure(io, "bgp watch", err);
-    }
-    try {
+  return runLiveCommand({
+    command: "bgp watch",
+    io,
+    signal: deps.signal,
+    loaded,
+    dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
+    statusEverySeconds,
+    start: async (stop, where) => {
       const feed = watchRisLive({
         url,
         prefixes: watchedPrefixes(bgp),
-        signal: stop.signal,
+        signal: stop,
         ...(values.collector !== undefined ? { collector: values.collector } : {}),
       });
-      io.stderr.write(`popwatch bgp watch: ${url}: ${bgp.prefixes.length} prefixes into ${opened.where}\n`);
-      await runLiveFeed({
-        command: "bgp watch",
-        io,
-        feed: risLiveItems(feed),
-        ingest: (events) => storeBgpEvents(opened.routing, bgp, events),
-        stop,
-        statusEveryMs: statusEverySeconds * 1000,
-      });
-      return 0;
-    } catch (err) {
-      return reportStoreFailure(io, "bgp watch", err, "; events written before the failure stay");
-    } finally {
-      await opened.close();
-    }
-  } finally {
-    unhook();
-  }
+      io.stderr.write(`popwatch bgp watch: ${url}: ${bgp.prefixes.length} prefixes into ${where}\n`);
+      return risLiveItems(feed);
+    },
+  });
 }
 
 async function* risLiveItems(feed: AsyncIterable<RisLiveItem>): AsyncGenerator<LiveFeedItem> {
