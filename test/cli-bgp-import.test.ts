@@ -63,6 +63,18 @@ function bgpdumpEvents(
     }));
 }
 
+type StoredEvent = { type: string; time: number; source: string; peer: string; prefix?: string; asPath?: number[] };
+
+/** `bgp events --json` over [since, until), parsed. */
+async function storedEvents(dataDir: string, since = FILE_START, until = FILE_END): Promise<StoredEvent[]> {
+  const result = await cli("bgp", "events", "--config", configFile, "--data-dir", dataDir, "--since", since, "--until", until, "--json");
+  expect(result.code).toBe(0);
+  return result.out
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as StoredEvent);
+}
+
 let dir: string;
 let configFile: string;
 /** The archive, moved in time and gzip'd again. */
@@ -101,24 +113,7 @@ describe("bgp import of an MRT update file", () => {
     expect(written! + duplicates!).toBe(matched);
     expect(duplicates).toBeLessThan(5);
 
-    const events = await cli(
-      "bgp",
-      "events",
-      "--config",
-      configFile,
-      "--data-dir",
-      dataDir,
-      "--since",
-      FILE_START,
-      "--until",
-      FILE_END,
-      "--json",
-    );
-    expect(events.code).toBe(0);
-    const stored = events.out
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as { type: string; time: number; peer: string; prefix?: string; asPath?: number[]; source: string });
+    const stored = await storedEvents(dataDir);
     const routes = stored.filter((event) => event.type !== "STATE");
     // Same events as bgpdump (the store keeps an update repeated within one second once, and orders a second by key).
     const key = (e: { type: string; time: number; peer: string; prefix?: string; asPath?: number[] }) =>
@@ -214,24 +209,7 @@ describe("bgp import of a truncated MRT file", () => {
     expect(Number(offset)).toBeLessThan(cut);
     expect(result.err).toMatch(/the \d+ events before it were imported/);
 
-    const events = await cli(
-      "bgp",
-      "events",
-      "--config",
-      configFile,
-      "--data-dir",
-      dataDir,
-      "--since",
-      FILE_START,
-      "--until",
-      FILE_END,
-      "--json",
-    );
-    const kept = events.out
-      .trim()
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as { type: string });
+    const kept = await storedEvents(dataDir);
     const all = bgpdumpEvents(
       UPDATES,
       WATCHED.map((w) => w.prefix),
@@ -287,11 +265,7 @@ describe("bgp import of RIS Live JSON lines", () => {
     expect(result.err).toContain(`ris-live.jsonl: line 2 (byte ${lines[0]!.length + 1}): invalid_json`);
     expect(result.out).toContain("ris-live.jsonl: read 4 events, 3 of watched prefixes, 3 written, 0 duplicates");
 
-    const events = await cli("bgp", "events", "--config", configFile, "--data-dir", dataDir, "--since", "1h", "--json");
-    const stored = events.out
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const stored = await storedEvents(dataDir, "1h", new Date(Date.now() + 60_000).toISOString());
     expect(stored).toEqual([
       expect.objectContaining({
         type: "A",
