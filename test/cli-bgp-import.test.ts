@@ -6,7 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readBgpFile } from "../packages/cli/src/commands/bgp-file";
 import { main } from "../packages/cli/src/index";
 import { captureIo } from "./support/capture-io";
 
@@ -283,6 +285,122 @@ describe("bgp import of RIS Live JSON lines", () => {
 
     const again = await cli("bgp", "import", "--config", configFile, "--data-dir", dataDir, file);
     expect(again.out).toContain("read 4 events, 3 of watched prefixes, 0 written, 3 duplicates: nothing new (already imported)");
+  });
+});
+
+describe("bgp state from constructed events", () => {
+  /** RIS Live `data` objects of four peers of rrc21, ten minutes back. */
+  function routes(t0: number): string[] {
+    const announce = (peer: string, peerAs: number, path: number[], prefixes: string[], at: number) =>
+      JSON.stringify({
+        type: "UPDATE",
+        timestamp: t0 + at,
+        host: "rrc21",
+        peer,
+        peer_asn: String(peerAs),
+        path,
+        announcements: [{ next_hop: peer, prefixes }],
+      });
+    return [
+      announce("198.51.100.11", 64511, [64511, 3356, 44265], ["92.241.96.0/24"], 0),
+      announce("198.51.100.12", 64512, [64512, 174, 44265], ["92.241.96.0/24"], 1),
+      announce("198.51.100.13", 64513, [64513, 6939, 44265], ["92.241.96.0/24"], 2),
+      // Two peers see a more-specific from AS64666, one the prefix itself from AS64666.
+      announce("198.51.100.11", 64511, [64511, 3356, 64666], ["92.241.96.128/25"], 3),
+      announce("198.51.100.12", 64512, [64512, 64666], ["92.241.96.128/25"], 4),
+      announce("198.51.100.14", 64514, [64514, 64666], ["92.241.96.0/24"], 5),
+    ];
+  }
+
+  it("names the origin hijack, the sub-prefix hijack and the RPKI invalid routes with their ASes and prefixes", async () => {
+    const vrpFile = join(dir, "vrps.json");
+    await writeFile(vrpFile, JSON.stringify({ roas: [{ asn: "AS44265", prefix: "92.241.96.0/24", maxLength: 24, ta: "ripe" }] }));
+    const rpkiConfig = join(dir, "rpki.config.json");
+    await writeFile(rpkiConfig, JSON.stringify({ ...BASE_CONFIG, bgp: { prefixes: WATCHED, minPeers: 2, rpki: { vrpFile } } }));
+    const file = join(dir, "hijack.jsonl");
+    await writeFile(file, `${routes(Math.floor(Date.now() / 1000) - 600).join("\n")}\n`);
+    const dataDir = join(dir, "hijack");
+    expect((await cli("bgp", "import", "--config", rpkiConfig, "--data-dir", dataDir, file)).code).toBe(0);
+
+    const state = await cli("bgp", "state", "--config", rpkiConfig, "--data-dir", dataDir, "--json");
+    expect(state.code).toBe(0);
+    const [watched] = (JSON.parse(state.out) as { prefixes: Record<string, unknown>[] }).prefixes;
+    expect(watched).toMatchObject({
+      prefix: "92.241.96.0/24",
+      expected: { origins: [44265], upstreams: null, maxLength: null },
+      visibility: { peersSeeing: 4, peersReporting: 4, ratio: 1 },
+      origins: [
+        { asn: 44265, peers: 3, expected: true },
+        { asn: 64666, peers: 1, expected: false },
+      ],
+    });
+    const findings = watched!.findings as { condition: string; asns: number[]; prefixes: string[]; peers: unknown[] }[];
+    expect(findings.map((f) => [f.condition, f.asns, f.prefixes, f.peers.length])).toEqual([
+      ["origin-hijack", [64666], ["92.241.96.0/24", "92.241.96.128/25"], 3],
+      ["sub-prefix-hijack", [64666], ["92.241.96.128/25"], 2],
+      ["rpki-invalid", [64666], ["92.241.96.0/24", "92.241.96.128/25"], 3],
+    ]);
+
+    const text = await cli("bgp", "state", "--config", rpkiConfig, "--data-dir", dataDir);
+    expect(text.out).toContain("  origins     AS44265 3 peers; AS64666 (unexpected) 1 peer\n");
+    expect(text.out).toContain(
+      "    origin hijack: AS64666 originating 92.241.96.0/24, 92.241.96.128/25 (expected AS44265); seen by 3 peers",
+    );
+    expect(text.out).toContain("    sub-prefix hijack: 92.241.96.128/25 (longer than /24) originated by AS64666; seen by 2 peers");
+    expect(text.out).toContain("    RPKI invalid: 92.241.96.0/24, 92.241.96.128/25 originated by AS64666; seen by 3 peers");
+    // The other watched prefix has no data: said so, no findings.
+    expect(text.out).toContain("193.105.235.0/24  (no BGP data yet; expected origin AS50798)");
+  });
+
+  it("a VRP file that cannot be read or parsed is a configuration error naming it, exit 2", async () => {
+    const broken = join(dir, "broken-vrps.json");
+    await writeFile(broken, JSON.stringify({ roas: [{ asn: "AS44265", prefix: "92.241.96.0/33", maxLength: 24 }] }));
+    for (const [vrpFile, reason] of [
+      [broken, "roas[0]: prefix"],
+      [join(dir, "no-vrps.json"), "cannot read"],
+    ] as const) {
+      const config = join(dir, "bad-rpki.config.json");
+      await writeFile(config, JSON.stringify({ ...BASE_CONFIG, bgp: { prefixes: WATCHED, rpki: { vrpFile } } }));
+      const result = await cli("bgp", "state", "--config", config, "--data-dir", join(dir, "unused"));
+      expect(result.code).toBe(2);
+      expect(result.err).toContain(`bgp.rpki.vrpFile`);
+      expect(result.err).toContain(vrpFile);
+      expect(result.err).toContain(reason);
+    }
+  });
+});
+
+describe("reading any file given to bgp import", () => {
+  it("never throws: a file of arbitrary bytes ends in events and classified failures with offsets", async () => {
+    const file = join(dir, "arbitrary");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          // MRT-looking: a plausible header in front of arbitrary bytes.
+          fc.tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.uint8Array({ maxLength: 200 })).map(([head, rest]) => {
+            const bytes = Uint8Array.from([...head, ...rest]);
+            bytes.set([0, 16, 0, 4], 4);
+            return bytes;
+          }),
+          fc.string({ maxLength: 200 }).map((text) => new TextEncoder().encode(`{${text}\n${text}`)),
+        ),
+        async (bytes) => {
+          await writeFile(file, bytes);
+          const reading = readBgpFile(file);
+          let events = 0;
+          for await (const _event of reading.events) events++;
+          expect(events).toBe(reading.eventsRead());
+          for (const failure of reading.failures()) {
+            expect(failure.code).toMatch(/^[a-z_-]+$/);
+            expect(failure.offset).toBeGreaterThanOrEqual(0);
+            expect(failure.offset).toBeLessThanOrEqual(bytes.length);
+            expect(failure.message).not.toBe("");
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 
