@@ -13,6 +13,8 @@ export type BgpDecodeErrorCode =
   | "bad-message-type"
   /** A path attribute whose value does not fit its type (ORIGIN 7, NEXT_HOP of 3 bytes, an AS_PATH segment type 9). */
   | "bad-attribute"
+  /** An address family (AFI) other than IPv4 and IPv6 where an address must follow. */
+  | "bad-address-family"
   /** An NLRI prefix longer than its address family allows. */
   | "bad-prefix"
   /** A TABLE_DUMP_V2 RIB entry naming a peer the PEER_INDEX_TABLE does not have (or no table yet). */

@@ -16,7 +16,7 @@ export function detectCompression(first: Uint8Array): MrtCompression {
   return "none";
 }
 
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = 64 * 1024;
 
 /**
  * The decompressed bytes of `raw`. A corrupt or cut compressed stream throws

@@ -11,7 +11,7 @@ export { type MrtCompression, decompressedBytes, detectCompression, readMrtFile 
 export type { MrtEntry, MrtOrigin, MrtRibEntry, MrtStateEntry, MrtStats, MrtUpdateEntry, MrtWarning } from "./mrt/entries";
 export { newMrtStats } from "./mrt/entries";
 export { BGP_STATE_NAMES, type ReadMrtEventsOptions, mrtEntryEvents, readMrtEvents } from "./mrt/events";
-export { asPathText, bgpdumpLines, jsonLines } from "./mrt/format";
+export { type BgpdumpOptions, asPathText, bgpdumpLines, jsonLines } from "./mrt/format";
 export { MAX_MRT_RECORD_LENGTH, type ReadMrtOptions, readMrtEntries } from "./mrt/reader";
 export { RIS_LIVE_URL, type RisLiveItem, type RisLiveOptions, type RisLiveStats, type RisLiveWatch, watchRisLive } from "./ris-live/client";
 export {

@@ -42,10 +42,23 @@ function communitiesText(values: number[] | null): string {
 // bgpdump prints INADDR_NONE for a missing IPv4 next hop.
 const NO_NEXT_HOP = "255.255.255.255";
 
-/** `|path|origin|nexthop|localpref|med|communities|AG|aggregator|` and the newline. */
-function attributesTail(attributes: PathAttributes, nextHop: string | null): string {
+function largeCommunitiesText(values: number[] | null): string {
+  if (!values) return "";
+  let text = "";
+  for (let i = 0; i + 2 < values.length; i += 3) text += `${i === 0 ? "" : " "}${values[i]}:${values[i + 1]}:${values[i + 2]}`;
+  return text;
+}
+
+export interface BgpdumpOptions {
+  /** A large communities field after the communities, as `bgpdump -m -l` prints. */
+  largeCommunities?: boolean;
+}
+
+/** `path|origin|nexthop|localpref|med|communities|[large communities|]AG|aggregator|` and the newline. */
+function attributesTail(attributes: PathAttributes, nextHop: string | null, options: BgpdumpOptions): string {
   const aggregator = attributes.aggregator ? `${attributes.aggregator.asn} ${attributes.aggregator.address}` : "";
-  return `${asPathText(attributes.asPath)}|${attributes.origin ?? "INCOMPLETE"}|${nextHop ?? NO_NEXT_HOP}|${attributes.localPref ?? 0}|${attributes.med ?? 0}|${communitiesText(attributes.communities)}|${attributes.atomicAggregate ? "AG" : "NAG"}|${aggregator}|\n`;
+  const large = options.largeCommunities ? `${largeCommunitiesText(attributes.largeCommunities)}|` : "";
+  return `${asPathText(attributes.asPath)}|${attributes.origin ?? "INCOMPLETE"}|${nextHop ?? NO_NEXT_HOP}|${attributes.localPref ?? 0}|${attributes.med ?? 0}|${communitiesText(attributes.communities)}|${large}${attributes.atomicAggregate ? "AG" : "NAG"}|${aggregator}|\n`;
 }
 
 function timeText(origin: MrtOrigin): string {
@@ -58,12 +71,12 @@ function isUnicast(afi: number, safi: number): boolean {
 }
 
 /** The `bgpdump -m` lines of one entry (empty for warnings). */
-export function bgpdumpLines(entry: MrtEntry): string {
+export function bgpdumpLines(entry: MrtEntry, options: BgpdumpOptions = {}): string {
   switch (entry.kind) {
     case "update":
-      return updateLines(entry);
+      return updateLines(entry, options);
     case "rib":
-      return ribLine(entry);
+      return ribLine(entry, options);
     case "state":
       return `${entry.extendedTime ? "BGP4MP_ET" : "BGP4MP"}|${timeText(entry)}|STATE|${entry.peer}|${entry.peerAs}|${entry.oldState}|${entry.newState}\n`;
     default:
@@ -71,7 +84,7 @@ export function bgpdumpLines(entry: MrtEntry): string {
   }
 }
 
-function updateLines(entry: MrtUpdateEntry): string {
+function updateLines(entry: MrtUpdateEntry, options: BgpdumpOptions): string {
   const { update, addPath } = entry;
   const { attributes } = update;
   const format = entry.extendedTime ? (addPath ? "BGP4MP_ET_AP" : "BGP4MP_ET") : addPath ? "BGP4MP_AP" : "BGP4MP";
@@ -88,7 +101,7 @@ function updateLines(entry: MrtUpdateEntry): string {
   const announceHead = `${format}|${time}|A|${entry.peer}|${entry.peerAs}|`;
   const announce = (prefixes: string[], pathIds: number[] | null, nextHop: string | null) => {
     if (prefixes.length === 0) return;
-    const tail = attributesTail(attributes, nextHop);
+    const tail = attributesTail(attributes, nextHop, options);
     for (let i = 0; i < prefixes.length; i++)
       text += pathIds ? `${announceHead}${prefixes[i]}|${pathIds[i]}|${tail}` : `${announceHead}${prefixes[i]}|${tail}`;
   };
@@ -98,11 +111,13 @@ function updateLines(entry: MrtUpdateEntry): string {
   return text;
 }
 
-function ribLine(entry: MrtRibEntry): string {
+function ribLine(entry: MrtRibEntry, options: BgpdumpOptions): string {
   const { attributes } = entry;
   const nextHop = attributes.mpReach?.nextHop ?? attributes.nextHop;
   const head = `${entry.addPath ? "TABLE_DUMP2_AP" : "TABLE_DUMP2"}|${entry.seconds}|B|${entry.peer}|${entry.peerAs}|${entry.prefix}|`;
-  return entry.addPath ? `${head}${entry.pathId}|${attributesTail(attributes, nextHop)}` : `${head}${attributesTail(attributes, nextHop)}`;
+  return entry.addPath
+    ? `${head}${entry.pathId}|${attributesTail(attributes, nextHop, options)}`
+    : `${head}${attributesTail(attributes, nextHop, options)}`;
 }
 
 /** One JSON object per event of the entry, one per line: core's RouteEvent fields with `time` in Unix seconds, plus MRT's extras. */

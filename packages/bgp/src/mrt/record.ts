@@ -81,7 +81,7 @@ function decodeBgp4mp(record: RecordBody, out: MrtEntry[], stats: MrtStats): voi
   p += 2 * asSize + 2; // peer AS, local AS, interface index
   const afi = u16At(b, p);
   p += 2;
-  if (afi !== AFI_IPV4 && afi !== AFI_IPV6) throw new BgpWireError("bad-attribute", p - 2, `BGP4MP address family ${afi}`);
+  if (afi !== AFI_IPV4 && afi !== AFI_IPV6) throw new BgpWireError("bad-address-family", p - 2, `BGP4MP address family ${afi}`);
   const addressSize = afi === AFI_IPV4 ? 4 : 16;
   need(record, p, 2 * addressSize, "BGP4MP peer and local addresses");
   const peer = addressText(b, p, afi);

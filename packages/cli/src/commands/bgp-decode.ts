@@ -6,7 +6,7 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { parseFlags } from "./args";
 
-export const BGP_DECODE_USAGE = `Usage: popwatch bgp decode [--format text|json] FILE...
+export const BGP_DECODE_USAGE = `Usage: popwatch bgp decode [--format text|json] [--large-communities] FILE...
 
 Decodes MRT files (RFC 6396; plain, gzip or bzip2, recognised by their first
 bytes): TABLE_DUMP_V2 RIB dumps and BGP4MP / BGP4MP_ET update files, as RIPE
@@ -17,6 +17,9 @@ RIS, RouteViews and routers (FRR "dump bgp", BIRD "mrtdump", GoBGP) write them.
                   local pref|MED|communities|AG/NAG|aggregator|
                   ...|W|peer|peer AS|prefix for withdrawals, TABLE_DUMP2|...|B|
                   for RIB entries, ...|STATE|peer|peer AS|old|new for sessions
+  -l, --large-communities
+                  text: a large communities field after the communities
+                  (as "bgpdump -m -l")
   --format json   one JSON object per event: type ("A", "W", "B" or "STATE"),
                   time (Unix seconds, fractional for BGP4MP_ET), peer, peerAs,
                   prefix, asPath (numbers; empty for withdrawals), origin (AS
@@ -34,6 +37,7 @@ Exit status: 0 every file read to its end, 1 a file could not be read or broke o
 
 const OPTIONS = {
   format: { type: "string" },
+  "large-communities": { type: "boolean", short: "l" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -58,7 +62,8 @@ export async function bgpDecodeCommand(argv: string[], io: Io): Promise<number> 
   const format = values.format ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError(`--format: expected text or json, got "${format}"`);
   if (positionals.length === 0) throw new UsageError("expected at least one MRT file");
-  const render: (entry: MrtEntry) => string = format === "json" ? jsonLines : bgpdumpLines;
+  const textOptions = { largeCommunities: values["large-communities"] === true };
+  const render = format === "json" ? jsonLines : (entry: MrtEntry) => bgpdumpLines(entry, textOptions);
   const stdout = io.stdout as Writable;
   let status = 0;
   for (const file of positionals) {
