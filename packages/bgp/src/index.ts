@@ -1,11 +1,10 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
+// (The formatter sorts these lines by module: bmp/ and ris-live/ are the live
+// feeds; wire/ is BGP wire decoding, which MRT and BMP both carry.)
 
 export type { BmpError, BmpErrorCode } from "./bmp/decode";
-// MRT files (RFC 6396): plain, gzip or bzip2, streamed.
 export { type BmpListenOptions, type BmpListener, type BmpStats, listenBmp } from "./bmp/listener";
 export type { BmpItem, BmpRouter } from "./bmp/session";
-// BGP wire decoding (MRT and BMP both carry whole BGP messages).
-// ---- Live feeds: RIS Live and BMP (branch feeds) ----
 export { type BgpDecodeErrorCode, BgpWireError, LiveFeedConfigError, MrtDecodeError } from "./errors";
 export { type MrtCompression, decompressedBytes, detectCompression, readMrtFile } from "./files";
 export type { MrtEntry, MrtOrigin, MrtRibEntry, MrtStateEntry, MrtStats, MrtUpdateEntry, MrtWarning } from "./mrt/entries";

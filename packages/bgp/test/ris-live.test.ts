@@ -227,6 +227,20 @@ describe("watchRisLive against a loopback server", () => {
     expect(reconnectDelayMs(40, { initialMs: 1000, maxMs: 60_000 }, 1)).toBe(60_000);
   });
 
+  it("keeps retrying, with growing delays, a server that refuses connections", async () => {
+    // A port that was just free: nothing listens until the server starts on it.
+    const probe = await startLoopbackServer(() => {});
+    const url = probe.url;
+    await probe.close();
+    const { iterator } = watch({ url, backoff: { initialMs: 20, maxMs: 80 }, random: () => 0 });
+    const failures = await pullUntil(iterator, (got) => got.length >= 3);
+    expect(failures.map((i) => (i.kind === "reconnecting" ? [i.afterMs, i.reason.code] : i.kind))).toEqual([
+      [10, "connect_failed"],
+      [20, "connect_failed"],
+      [40, "connect_failed"],
+    ]);
+  });
+
   it("pings, stays connected while pongs come back, and reconnects when the server falls silent", async () => {
     let answerPings = true;
     server = await startLoopbackServer((connection) => {

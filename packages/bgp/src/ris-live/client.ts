@@ -252,7 +252,11 @@ export function watchRisLive(options: RisLiveOptions): RisLiveWatch {
         if (options.signal?.aborted) stop();
         else {
           options.signal?.addEventListener("abort", stop);
-          void run();
+          // run() handles every connection failure as an item; anything escaping it is a bug, reported, not swallowed.
+          run().catch((error: unknown) => {
+            emit({ kind: "error", error: { code: "connect_failed", message: `client stopped: ${String(error)}` } });
+            stop();
+          });
         }
       }
       return iterator;
