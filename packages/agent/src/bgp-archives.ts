@@ -1,7 +1,8 @@
 // The scheduled BGP run: read the newest update files of the configured
 // collectors from the public archives (core's archiveFilesToFetch plans which),
 // stream each through the MRT decoder into ingestBgpEvents, and move the
-// collector's cursor past a file only once it is written to its end.
+// collector's cursor past a file only once it is written to its end. Files
+// are downloaded whole (capped at maxBytes) and then decoded as a stream.
 //
 // Per collector, files go oldest first and a file that is not done stops the
 // collector for this run (the cursor never skips a file silently):
@@ -17,6 +18,7 @@
 // - HTTP errors, timeouts and network failures are retried on the next run,
 //   never given up on (the archive, not the file, is the problem).
 
+import { decompressedBytes, readMrtEvents } from "@popwatch/bgp";
 import {
   type ArchiveCursorRepository,
   type ArchiveFile,
@@ -31,6 +33,9 @@ import { type BgpIngestOptions, type BgpIngestReport, ingestBgpEvents } from "./
 
 /** Decodes an MRT file body (gzip, bzip2 or plain) into events of `source` (the collector); throws at a bad record after yielding those before. */
 export type MrtEventDecoder = (body: AsyncIterable<Uint8Array>, source: string) => AsyncIterable<BgpEvent>;
+
+/** @popwatch/bgp's reader: compression by magic bytes, events of `source`; an MrtDecodeError (code, offset) at a bad record. */
+export const mrtArchiveEvents: MrtEventDecoder = (body, source) => readMrtEvents(decompressedBytes(body), { source });
 
 /** Why a file was not read to its end (a closed set; branch on it, never on messages). */
 export type ArchiveFailureCode =
@@ -71,8 +76,12 @@ export interface ArchiveRunReport {
 }
 
 export const ARCHIVE_FETCH_DEFAULTS = Object.freeze({
-  /** A RIS rrc00 5-minute file is 1–20 MB gzip'd; a whole-table reset a few times that. */
-  maxBytes: 256 * 1024 * 1024,
+  /**
+   * Compressed bytes of one file, held in memory while it is decoded. A RIS
+   * rrc00 5-minute file is 1–20 MB gzip'd, a RouteViews 15-minute file 2–10 MB
+   * bzip2'd; a session reset that resends whole tables a few times that.
+   */
+  maxBytes: 128 * 1024 * 1024,
   /** Per file: headers, and then between body chunks. */
   timeoutMs: 60_000,
 });
@@ -80,7 +89,8 @@ export const ARCHIVE_FETCH_DEFAULTS = Object.freeze({
 export interface ArchiveFetchOptions {
   /** The run's instant (the scheduled event's time): what is published by now. */
   nowMs: number;
-  decode: MrtEventDecoder;
+  /** Default mrtArchiveEvents. */
+  decode?: MrtEventDecoder;
   /** Ingest options (the routing fold, batch sizes). */
   ingest?: BgpIngestOptions;
   /** Files per collector per run (core's default when absent). */
@@ -170,15 +180,27 @@ async function readArchiveFile(
     await response.body.dump().catch(() => undefined);
     return verdict({ code: "archive_too_large", message: `${file.url}: ${declared} bytes, over the cap of ${maxBytes}` });
   }
-  const body = cappedBody(response.body, maxBytes, file.url);
-  let ingest: BgpIngestReport;
+  // The compressed file is downloaded whole (capped) before decoding: writing to the store is far slower than the
+  // archive sends, and a server closes a connection that a slow reader keeps open (a cut transfer would look corrupt).
+  const chunks: Uint8Array[] = [];
   try {
-    ingest = await ingestBgpEvents(repo, bgp, options.decode(body, file.collector), options.ingest ?? {});
-  } finally {
+    for await (const chunk of cappedBody(response.body, maxBytes, file.url)) chunks.push(chunk);
+  } catch (err) {
     response.body.destroy();
+    return verdict(classifyInterruption(err, file.url));
   }
+  const ingest = await ingestBgpEvents(
+    repo,
+    bgp,
+    (options.decode ?? mrtArchiveEvents)(replay(chunks), file.collector),
+    options.ingest ?? {},
+  );
   if (ingest.interrupted === undefined) return { file, status: "ingested", ingest };
   return verdict(classifyInterruption(ingest.interrupted, file.url), ingest);
+}
+
+async function* replay(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
 
 class ArchiveTooLargeError extends Error {
@@ -210,4 +232,36 @@ function networkFailure(err: unknown, url: string): ArchiveFailure {
   const code = typeof loose.code === "string" ? loose.code : typeof loose.name === "string" ? loose.name : "error";
   const timeout = code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT";
   return { code: timeout ? "archive_timeout" : "archive_unreachable", message: `${url}: ${code}` };
+}
+
+/** What one scheduled BGP run did, as the function logs and returns it. */
+export interface ArchiveRunSummary {
+  files: number;
+  ingested: number;
+  /** Files left for the next run (not published yet, or a transient failure). */
+  retry: number;
+  /** Files given up on (the cursor moved past them). */
+  skipped: number;
+  read: number;
+  matched: number;
+  written: number;
+  duplicates: number;
+  failures: Array<{ collector: string; fileTimeMs: number; status: "retry" | "skipped" } & ArchiveFailure>;
+}
+
+export function summariseArchiveRun(report: ArchiveRunReport): ArchiveRunSummary {
+  const count = (status: ArchiveFileOutcome["status"]) => report.files.filter((f) => f.status === status).length;
+  return {
+    files: report.files.length,
+    ingested: count("ingested"),
+    retry: count("retry"),
+    skipped: count("skipped"),
+    read: report.read,
+    matched: report.matched,
+    written: report.written,
+    duplicates: report.duplicates,
+    failures: report.files.flatMap((f) =>
+      f.status === "ingested" ? [] : [{ collector: f.file.collector, fileTimeMs: f.file.fileTimeMs, status: f.status, ...f.failure }],
+    ),
+  };
 }

@@ -18,14 +18,11 @@ import {
   type RoutingSnapshot,
   parsePrefix,
   prefixContains,
+  routingMinutes,
 } from "@popwatch/core";
 import { StoreError } from "@popwatch/store";
 
-/**
- * The pure fold of core's routing state (`routingMinutes`): the snapshot after
- * `events` and one rollup per minute they touch. Injected so the pipeline
- * does not care where the fold comes from.
- */
+/** The fold of a prefix's events into its snapshot and minutes: core's `routingMinutes` (the type names the contract). */
 export type RoutingFold = (
   before: RoutingSnapshot | null,
   watched: { prefix: string },
@@ -42,8 +39,8 @@ export const BGP_INGEST_DEFAULTS = Object.freeze({
 });
 
 export interface BgpIngestOptions {
-  /** Without it only events are written (no snapshots, no minutes). */
-  fold?: RoutingFold;
+  /** Default core's routingMinutes; null writes events only (no snapshots, no minutes). */
+  fold?: RoutingFold | null;
   batchSize?: number;
   foldWindowMinutes?: number;
   conflictRetries?: number;
@@ -113,10 +110,11 @@ export async function ingestBgpEvents(
   }
   await flush();
 
-  if (options.fold !== undefined) {
+  const fold = options.fold === undefined ? routingMinutes : options.fold;
+  if (fold !== null) {
     for (const [prefix, minutes] of touched) {
       for (const window of foldWindows(minutes, options.foldWindowMinutes ?? BGP_INGEST_DEFAULTS.foldWindowMinutes)) {
-        const done = await foldWindow(repo, prefix, window, options.fold, options.conflictRetries ?? BGP_INGEST_DEFAULTS.conflictRetries);
+        const done = await foldWindow(repo, prefix, window, fold, options.conflictRetries ?? BGP_INGEST_DEFAULTS.conflictRetries);
         report.minutes += done;
         report.snapshots++;
       }

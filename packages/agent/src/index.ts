@@ -11,8 +11,11 @@ export {
   type ArchiveFetchOptions,
   type ArchiveFileOutcome,
   type ArchiveRunReport,
+  type ArchiveRunSummary,
   type MrtEventDecoder,
   fetchArchiveUpdates,
+  mrtArchiveEvents,
+  summariseArchiveRun,
 } from "./bgp-archives";
 export { BGP_INGEST_DEFAULTS, type BgpIngestOptions, type BgpIngestReport, type RoutingFold, ingestBgpEvents } from "./bgp-ingest";
 export { ConfigFileError, parseJsonText, readConfigJson } from "./config-json";

@@ -43,11 +43,44 @@ describe("ingestBgpEvents", () => {
       { type: "STATE", timeMs: T0 + 6_000, source: "rrc00", peer: "198.51.100.9", peerAs: 64502, up: false },
     ];
     const first = await ingestBgpEvents(repo(), bgp, stream(events), { batchSize: 2 });
-    expect(first).toEqual({ read: 7, matched: 4, written: 4, duplicates: 0, minutes: 0, snapshots: 0 });
-    const again = await ingestBgpEvents(repo(), bgp, stream(events), { batchSize: 3 });
-    expect(again).toEqual({ read: 7, matched: 4, written: 0, duplicates: 4, minutes: 0, snapshots: 0 });
+    expect(first).toEqual({ read: 7, matched: 4, written: 4, duplicates: 0, minutes: 2, snapshots: 2 });
     const stored = await repo().queryEvents({ prefixes: ["198.51.100.0/24", "2001:db8:1::/48"], fromMs: T0, toMs: T0 + 60_000 });
     expect(stored).toEqual([events[0], events[1], events[4], events[6]]);
+
+    // Core's fold ran on what the store holds: the snapshot and the minute of each watched prefix.
+    const snapshot = await repo().getSnapshot("198.51.100.0/24");
+    expect(snapshot?.routes.map((r) => r.prefix).sort()).toEqual(["198.51.100.0/24", "198.51.100.0/25"]);
+    const minute = { minuteStartMs: T0, peersReporting: 1, announcements: 2, withdrawals: 0 };
+    const [v4] = await repo().readMinutes("198.51.100.0/24", T0, T0 + 60_000);
+    expect(v4).toMatchObject({
+      ...minute,
+      prefix: "198.51.100.0/24",
+      peersSeeing: 1,
+      origins: { "64496": 1 },
+      moreSpecifics: ["198.51.100.0/25"],
+    });
+    const [v6] = await repo().readMinutes("2001:db8:1::/48", T0, T0 + 60_000);
+    expect(v6).toMatchObject({
+      ...minute,
+      prefix: "2001:db8:1::/48",
+      announcements: 1,
+      peersSeeing: 0,
+      origins: {},
+      moreSpecifics: ["2001:db8:1:2::/64"],
+    });
+
+    // A retried run: no event written twice, the same minutes and snapshot content again.
+    const again = await ingestBgpEvents(repo(), bgp, stream(events), { batchSize: 3 });
+    expect(again).toEqual({ read: 7, matched: 4, written: 0, duplicates: 4, minutes: 2, snapshots: 2 });
+    expect(await repo().readMinutes("198.51.100.0/24", T0, T0 + 60_000)).toEqual([v4]);
+    expect(await repo().getSnapshot("198.51.100.0/24")).toEqual(snapshot);
+  });
+
+  it("without a fold (fold: null) writes events only", async () => {
+    const bgp = { prefixes: [{ prefix: "198.51.100.0/26" }] };
+    const report = await ingestBgpEvents(repo(), bgp, stream([route("198.51.100.0/26", T0 + 7_200_000)]), { fold: null });
+    expect(report).toEqual({ read: 1, matched: 1, written: 1, duplicates: 0, minutes: 0, snapshots: 0 });
+    expect(await repo().getSnapshot("198.51.100.0/26")).toBeNull();
   });
 
   it("a stream that fails midway: the events before are written, the failure is returned, a later full read adds only the rest", async () => {
@@ -57,7 +90,8 @@ describe("ingestBgpEvents", () => {
     expect(cut).toMatchObject({ read: 5, matched: 5, written: 5, duplicates: 0 });
     expect(cut.interrupted).toMatchObject({ code: "truncated", offset: 4242 });
     const whole = await ingestBgpEvents(repo(), bgp, stream(events));
-    expect(whole).toEqual({ read: 9, matched: 9, written: 4, duplicates: 5, minutes: 0, snapshots: 0 });
+    expect(whole).toEqual({ read: 9, matched: 9, written: 4, duplicates: 5, minutes: 1, snapshots: 1 });
+    expect((await repo().getSnapshot("203.0.113.0/24"))?.routes).toHaveLength(9);
   });
 
   it("groups touched minutes into bounded fold windows", () => {
