@@ -18,13 +18,11 @@ export function parsePrefix(text: string): { prefix: Prefix; problem: null } | {
   const slash = text.indexOf("/");
   if (slash < 0) return { prefix: null, problem: "syntax" };
   const bytes = parseAddress(text.slice(0, slash));
-  const lengthText = text.slice(slash + 1);
-  if (bytes === null || !/^\d{1,3}$/.test(lengthText)) return { prefix: null, problem: "syntax" };
-  const length = Number(lengthText);
+  const length = decimal(text, slash + 1, text.length, 3);
+  if (bytes === null || length < 0) return { prefix: null, problem: "syntax" };
   if (length > bytes.length * 8) return { prefix: null, problem: "length" };
-  const network = maskBytes(bytes, length);
-  if (!network.every((byte, index) => byte === bytes[index])) return { prefix: null, problem: "host-bits" };
-  return { prefix: { family: bytes.length === 4 ? 4 : 6, bytes: network, length }, problem: null };
+  if (!hostBitsZero(bytes, length)) return { prefix: null, problem: "host-bits" };
+  return { prefix: { family: bytes.length === 4 ? 4 : 6, bytes, length }, problem: null };
 }
 
 /** Parses a prefix that is known to be valid (canonical store or config text); throws on anything else. */
@@ -70,23 +68,44 @@ export function formatAddress(bytes: Uint8Array): string {
   return bytes.length === 4 ? `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}` : formatIpv6(bytes);
 }
 
-function maskBytes(bytes: Uint8Array, length: number): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) {
-    const bits = Math.max(0, Math.min(8, length - i * 8));
-    out[i] = (bytes[i] ?? 0) & ((0xff << (8 - bits)) & 0xff);
+function hostBitsZero(bytes: Uint8Array, length: number): boolean {
+  for (let i = length >> 3; i < bytes.length; i++) {
+    const bits = Math.max(0, length - i * 8);
+    if ((bytes[i]! & (0xff >> bits)) !== 0) return false;
   }
-  return out;
+  return true;
+}
+
+/**
+ * The decimal number in text[start, end) of at most `maxDigits` digits and no
+ * leading zero; -1 when it is not one. A loop rather than a regex: VRP files
+ * and update files hold hundreds of thousands of prefixes.
+ */
+function decimal(text: string, start: number, end: number, maxDigits: number): number {
+  const digits = end - start;
+  if (digits < 1 || digits > maxDigits || (digits > 1 && text.charCodeAt(start) === 48)) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i) - 48;
+    if (code < 0 || code > 9) return -1;
+    value = value * 10 + code;
+  }
+  return value;
 }
 
 function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
+  let start = 0;
   for (let i = 0; i < 4; i++) {
-    const part = parts[i]!;
-    if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return null;
-    out[i] = Number(part);
+    let end = text.indexOf(".", start);
+    if (i === 3) {
+      if (end >= 0) return null;
+      end = text.length;
+    } else if (end < 0) return null;
+    const value = decimal(text, start, end, 3);
+    if (value < 0 || value > 255) return null;
+    out[i] = value;
+    start = end + 1;
   }
   return out;
 }
@@ -151,6 +170,8 @@ function formatIpv6(bytes: Uint8Array): string {
     i = j;
   }
   const hex = (list: number[]) => list.map((word) => word.toString(16)).join(":");
+  // RFC 5952 §5: an IPv4-mapped address ends in dotted quad (::ffff:198.51.100.1), as inet_ntop writes it.
+  if (bestStart === 0 && bestLength === 5 && words[5] === 0xffff) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   if (bestStart < 0) return hex(words);
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLength))}`;
 }
