@@ -25,12 +25,18 @@ async function cli(...argv: string[]) {
   return { code, out: c.out, err: c.err };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null> | T | null, timeoutMs = 20_000): Promise<T> {
+/** Polls `probe` until it returns a value; the timeout's error ends with `context()` (what the command printed). */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null> | T | null,
+  context: () => string = () => "",
+  timeoutMs = 25_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; so far:\n${context()}`);
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
@@ -132,10 +138,20 @@ describe("bgp watch", () => {
     });
 
     // Read while it runs: the events of the second connection are the last to arrive.
-    const events = await until("the second connection's event", async () => {
-      const stored = await storedEvents(configFile, dataDir).catch(() => null);
-      return stored?.some((e) => e.peer === "198.51.100.9") ? stored : null;
-    });
+    let pollFailure = "";
+    const events = await until(
+      "the second connection's event",
+      async () => {
+        const stored = await storedEvents(configFile, dataDir).catch((err: Error) => {
+          pollFailure = err.message;
+          return null;
+        });
+        return stored?.some((e) => e.peer === "198.51.100.9") ? stored : null;
+      },
+      () =>
+        `${c.err}last poll failure: ${pollFailure}\nconnections: ${server?.connections.map((conn) => JSON.stringify(conn.received)).join(" | ")}`,
+      45_000,
+    );
     stop.abort();
     expect(await running).toBe(0);
 
@@ -171,7 +187,7 @@ describe("bgp watch", () => {
     // After the stop the store is closed and free again.
     const after = await storedEvents(configFile, dataDir);
     expect(after).toEqual(events);
-  });
+  }, 90_000);
 
   it("a bad --url is a usage error, exit 2", async () => {
     const result = await cli("bgp", "watch", "--config", configFile, "--url", "http://example.test/");

@@ -1,8 +1,9 @@
 // How every `popwatch bgp` command that writes hands events to the store: the
-// agent's ingest pipeline with core's routing fold, so imports and live feeds
-// keep snapshots and per-minute rollups exactly as the scheduled function does.
+// agent's ingest pipeline (with its default fold, core's routingMinutes), so
+// imports and live feeds keep snapshots and per-minute rollups exactly as the
+// scheduled function does.
 import { type BgpIngestReport, ingestBgpEvents } from "@popwatch/agent";
-import { type BgpConfig, type BgpEvent, type RoutingRepository, routingMinutes } from "@popwatch/core";
+import type { BgpConfig, BgpEvent, RoutingRepository } from "@popwatch/core";
 
 export type IngestCounts = Pick<BgpIngestReport, "read" | "matched" | "written" | "duplicates">;
 
@@ -16,7 +17,7 @@ export async function storeBgpEvents(
   bgp: BgpConfig,
   events: AsyncIterable<BgpEvent> | readonly BgpEvent[],
 ): Promise<BgpIngestReport> {
-  const report = await ingestBgpEvents(repo, bgp, isAsyncIterable(events) ? events : fromArray(events), { fold: routingMinutes });
+  const report = await ingestBgpEvents(repo, bgp, isAsyncIterable(events) ? events : fromArray(events));
   if (report.interrupted !== undefined) throw report.interrupted;
   return report;
 }
