@@ -11,6 +11,7 @@ import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { startEmbeddedStore } from "@popwatch/store";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackServer, startLoopbackServer } from "../packages/bgp/test/ris-live-server";
 import { asPath, attribute, message, prefix, u16, u32, update } from "../packages/bgp/test/wire-build";
@@ -137,6 +138,11 @@ describe("bgp watch", () => {
       signal: stop.signal,
     });
 
+    await until(
+      "the watch line",
+      () => (c.err.includes(`popwatch bgp watch: ${server?.url}: 2 prefixes into`) ? true : null),
+      () => c.err,
+    );
     // Read while it runs: the events of the second connection are the last to arrive.
     let pollFailure = "";
     const events = await until(
@@ -349,6 +355,28 @@ describe("bgp listen", () => {
     expect(await running).toBe(0);
     expect(c.err).toContain("popwatch bgp listen: router bmp:lab-r1 (127.0.0.1) connected: FRR 8.4 lab");
     expect(c.err).toMatch(/popwatch bgp listen: stopped: \d+ events received, \d+ of watched prefixes, \d+ written, 0 duplicates/);
+  });
+
+  it("waits out a short-lived reader that holds the data directory, then owns it", async () => {
+    const dataDir = join(dir, "listen-held");
+    // What `bgp events` does for a moment: the embedded store open, no endpoint published.
+    const reader = await startEmbeddedStore({ dataDir });
+    const stop = new AbortController();
+    const c = captureIo();
+    const running = bgpListenCommand(["--config", configFile, "--data-dir", dataDir, "--port", "0", "--address", "127.0.0.1"], c.io, {
+      signal: stop.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(c.err).not.toContain("BMP on port");
+    await reader.close();
+    await until(
+      "the listening line",
+      () => (c.err.includes("BMP on port") ? true : null),
+      () => c.err,
+    );
+    expect(existsSync(join(dataDir, "endpoint.json"))).toBe(true);
+    stop.abort();
+    expect(await running).toBe(0);
   });
 
   it("a port in use is named, exit 1", async () => {

@@ -93,14 +93,24 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
  * For a command that runs until stopped (`bgp watch`, `bgp listen`): the
  * store it owns and publishes, as `popwatch run` does, so that `bgp events`
  * and `bgp state` can read meanwhile; or, when a `popwatch run` (or another
- * feed) holds the directory, that process's store over loopback.
+ * feed) holds the directory, that process's store over loopback. A
+ * short-lived reader (`results`, `bgp events`) holds the directory without
+ * publishing an endpoint for a moment: that is waited out, up to `waitMs`.
  */
-export async function openLongLivedStore(options: LocalStoreOptions): Promise<OpenStore> {
-  try {
-    return await openOwnedStore(options);
-  } catch (err) {
-    if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
-    return openSharedStore(options);
+export async function openLongLivedStore(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
+  const deadline = Date.now() + waitMs;
+  for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 1000)) {
+    try {
+      return await openOwnedStore(options);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
+    }
+    try {
+      return await openSharedStore(options);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === "store_locked") || Date.now() + pauseMs > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
 }
 
