@@ -408,7 +408,7 @@ describe("bgp configuration and usage errors", () => {
   it("a config without a bgp section is a configuration error, exit 2", async () => {
     const plain = join(dir, "plain.config.json");
     await writeFile(plain, JSON.stringify(BASE_CONFIG));
-    for (const sub of ["import", "events", "state"]) {
+    for (const sub of ["import", "events", "state", "watch", "listen"]) {
       const result = await cli("bgp", sub, "--config", plain, "--data-dir", join(dir, "unused"), ...(sub === "import" ? [UPDATES] : []));
       expect(result.code).toBe(2);
       expect(result.err).toContain(`popwatch bgp ${sub}: ${plain}: has no "bgp" section`);

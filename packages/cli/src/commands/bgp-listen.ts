@@ -2,11 +2,9 @@
 // store, until SIGINT/SIGTERM.
 import { type BmpItem, type BmpListener, LiveFeedConfigError, listenBmp } from "@popwatch/bgp";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
-import { reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { parseFlags, parsePositiveInteger } from "./args";
-import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
 import { type LiveFeedItem, runLiveCommand } from "./bgp-live";
 import type { BgpLiveDeps } from "./bgp-watch";
 
@@ -64,23 +62,15 @@ export async function bgpListenCommand(argv: string[], io: Io, deps: BgpLiveDeps
   if (values.address !== undefined && !/^[0-9a-fA-F.:]+$/.test(values.address)) {
     throw new UsageError(`--address: expected an IPv4 or IPv6 address, got "${values.address}"`);
   }
-  let loaded: LoadedBgpConfig;
-  try {
-    loaded = await loadBgpConfig(values.config);
-  } catch (err) {
-    return reportConfigProblem("bgp listen", err, io);
-  }
-  const { bgp } = loaded;
-  const port = portFlag ?? bgp.bmp.port;
-
   return runLiveCommand({
     command: "bgp listen",
     io,
     signal: deps.signal,
-    loaded,
+    configFile: values.config,
     dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
     statusEverySeconds,
-    start: async (stop, where) => {
+    start: async (stop, where, bgp) => {
+      const port = portFlag ?? bgp.bmp.port;
       let listener: BmpListener;
       try {
         listener = await listenBmp({ port, ...(values.address !== undefined ? { host: values.address } : {}), signal: stop });

@@ -5,12 +5,13 @@
 // before exiting 0.
 
 import { storeRetention } from "@popwatch/agent";
-import type { BgpEvent } from "@popwatch/core";
+import type { BgpConfig, BgpEvent } from "@popwatch/core";
+import { reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { type OpenStore, openLongLivedStore } from "../local-store";
 import { stopOnSignals } from "../signals";
 import { reportStoreFailure } from "../store-flags";
-import type { LoadedBgpConfig } from "./bgp-config";
+import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
 import { type IngestCounts, storeBgpEvents } from "./bgp-store";
 
 /** What a feed yields: an event to store, or a line for the operator (connected, reconnecting, a bad frame). */
@@ -111,7 +112,8 @@ export interface LiveCommandOptions {
   io: Io;
   /** Stops the feed as SIGINT/SIGTERM do; default those signals. */
   signal?: AbortSignal | undefined;
-  loaded: LoadedBgpConfig;
+  /** --config as given (default: found in the working directory). */
+  configFile: string | undefined;
   dataDir: string;
   statusEverySeconds: number;
   /**
@@ -119,12 +121,18 @@ export interface LiveCommandOptions {
    * status line); the feed must end when `stop` aborts. A number is an exit
    * status: the feed could not start, and the reason was written to stderr.
    */
-  start(stop: AbortSignal, where: string): Promise<AsyncIterable<LiveFeedItem> | number>;
+  start(stop: AbortSignal, where: string, bgp: BgpConfig): Promise<AsyncIterable<LiveFeedItem> | number>;
 }
 
-/** Opens the store (owned, or through the process holding it), runs the feed into it until stopped, closes it. */
+/** Loads the config, opens the store (owned, or through the process holding it), runs the feed into it until stopped, closes it. */
 export async function runLiveCommand(options: LiveCommandOptions): Promise<number> {
-  const { command, io, loaded } = options;
+  const { command, io } = options;
+  let loaded: LoadedBgpConfig;
+  try {
+    loaded = await loadBgpConfig(options.configFile);
+  } catch (err) {
+    return reportConfigProblem(command, err, io);
+  }
   const stop = new AbortController();
   const messages = { stopping: "stopping, writing the events received", abandoning: "exiting without writing pending events" };
   const unhook = stopOnSignals(command, io, stop, messages, options.signal);
@@ -136,7 +144,7 @@ export async function runLiveCommand(options: LiveCommandOptions): Promise<numbe
       return reportStoreFailure(io, command, err);
     }
     try {
-      const feed = await options.start(stop.signal, opened.where);
+      const feed = await options.start(stop.signal, opened.where, loaded.bgp);
       if (typeof feed === "number") return feed;
       await runLiveFeed({
         command,

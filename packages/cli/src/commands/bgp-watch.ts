@@ -2,11 +2,10 @@
 // the store, until SIGINT/SIGTERM.
 import { type RisLiveItem, watchRisLive } from "@popwatch/bgp";
 import { DEFAULT_DATA_DIR } from "@popwatch/store";
-import { reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { parseFlags, parsePositiveInteger } from "./args";
-import { type LoadedBgpConfig, loadBgpConfig, watchedPrefixes } from "./bgp-config";
+import { watchedPrefixes } from "./bgp-config";
 import { type LiveFeedItem, runLiveCommand } from "./bgp-live";
 
 export const BGP_WATCH_USAGE = `Usage: popwatch bgp watch [--config FILE] [--data-dir DIR] [--url URL] [--collector NAME] [--status-every S]
@@ -58,23 +57,15 @@ export async function bgpWatchCommand(argv: string[], io: Io, deps: BgpLiveDeps 
   if (values.collector !== undefined && !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(values.collector)) {
     throw new UsageError(`--collector: expected a collector name such as rrc00, got "${values.collector}"`);
   }
-  let loaded: LoadedBgpConfig;
-  try {
-    loaded = await loadBgpConfig(values.config);
-  } catch (err) {
-    return reportConfigProblem("bgp watch", err, io);
-  }
-  const { bgp } = loaded;
-  const url = values.url ?? bgp.risLive.url;
-
   return runLiveCommand({
     command: "bgp watch",
     io,
     signal: deps.signal,
-    loaded,
+    configFile: values.config,
     dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
     statusEverySeconds,
-    start: async (stop, where) => {
+    start: async (stop, where, bgp) => {
+      const url = values.url ?? bgp.risLive.url;
       const feed = watchRisLive({
         url,
         prefixes: watchedPrefixes(bgp),
