@@ -1,6 +1,7 @@
 // The public surface of @popwatch/bgp: the readers other packages use.
 // (The formatter sorts these lines by module: bmp/ and ris-live/ are the live
-// feeds; wire/ is BGP wire decoding, which MRT and BMP both carry.)
+// feeds; files and mrt/ the MRT reader; wire/ BGP wire decoding, which MRT and
+// BMP both carry.)
 
 export type { BmpError, BmpErrorCode } from "./bmp/decode";
 export { type BmpListenOptions, type BmpListener, type BmpStats, listenBmp } from "./bmp/listener";

@@ -3,11 +3,11 @@
 // and byte offset, and nothing a file holds makes it throw.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { prefixOf } from "@popwatch/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type RisLiveLineItem, readRisLiveLines } from "../src/ris-live/json-lines";
 import { parseRisFrame } from "../src/ris-live/messages";
-import { parsePrefix } from "../src/ris-live/prefix";
 
 async function collect(input: AsyncIterable<Uint8Array | string> | string[], options = {}): Promise<RisLiveLineItem[]> {
   const items: RisLiveLineItem[] = [];
@@ -24,7 +24,7 @@ async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Arr
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
-const EVERYTHING = [parsePrefix("0.0.0.0/0")!, parsePrefix("::/0")!];
+const EVERYTHING = [prefixOf("0.0.0.0/0"), prefixOf("::/0")];
 const RECORDED = join(import.meta.dirname, "fixtures/ris-live-messages.jsonl");
 
 describe("readRisLiveLines", () => {
@@ -80,7 +80,7 @@ describe("readRisLiveLines", () => {
       path: [64501, 64500],
       announcements: [{ next_hop: "2001:db8::1", prefixes: ["2001:db8:100::/48", "2001:db9::/32"] }],
     };
-    const items = await collect([`${JSON.stringify(data)}\n`], { watched: [parsePrefix("2001:db8::/32")!] });
+    const items = await collect([`${JSON.stringify(data)}\n`], { watched: [prefixOf("2001:db8::/32")] });
     expect(items).toEqual([
       {
         kind: "events",

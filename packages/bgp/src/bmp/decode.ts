@@ -75,8 +75,6 @@ export type BmpMessage =
 
 export type BmpDecodeResult = { ok: true; message: BmpMessage } | { ok: false; error: BmpError };
 
-const MESSAGE_TYPES = ["route-monitoring", "statistics", "peer-down", "peer-up", "initiation", "termination", "route-mirroring"] as const;
-
 class BmpFault extends Error {
   constructor(
     readonly code: BmpErrorCode,
@@ -85,11 +83,6 @@ class BmpFault extends Error {
   ) {
     super(message);
   }
-}
-
-/** The name of a message type for errors and logs. */
-export function bmpTypeName(type: number): string {
-  return MESSAGE_TYPES[type] ?? `type ${type}`;
 }
 
 /**

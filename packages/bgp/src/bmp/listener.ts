@@ -74,6 +74,8 @@ export async function listenBmp(options: BmpListenOptions): Promise<BmpListener>
 
   const server = createServer((socket) => {
     stats.connections++;
+    // A router that vanishes without a FIN (power loss, a cut link) is noticed by TCP keepalive.
+    socket.setKeepAlive(true, 30_000);
     if (queue.isPaused) socket.pause();
     const session = new BmpSession(socket.remoteAddress?.replace(/^::ffff:/, "") ?? "unknown", socket.remotePort ?? 0, Date.now);
     const framer = new BmpFramer(maxMessageBytes);
@@ -99,7 +101,7 @@ export async function listenBmp(options: BmpListenOptions): Promise<BmpListener>
       connections.delete(socket);
       const truncated = framer.finish();
       if (truncated) emit(session.error(truncated));
-      const down: BmpItem = { kind: "router-down", router: { ...session.router }, message: closeMessage };
+      const down: BmpItem = { kind: "router-down", router: session.router, message: closeMessage };
       if (session.terminationReason !== undefined) down.terminationReason = session.terminationReason;
       emit(down);
     };

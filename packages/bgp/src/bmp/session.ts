@@ -31,7 +31,8 @@ export type BmpItem =
   | { kind: "dropped"; count: number };
 
 export class BmpSession {
-  readonly router: BmpRouter;
+  /** Replaced, never changed in place: items keep the router as it was when they were made. */
+  router: BmpRouter;
   terminationReason: number | undefined;
   private readonly as4ByPeer = new Map<string, boolean>();
 
@@ -49,12 +50,13 @@ export class BmpSession {
     const message = decoded.message;
     switch (message.type) {
       case "initiation":
+        this.router = { ...this.router };
         if (message.sysName) {
           this.router.sysName = message.sysName;
           this.router.source = `bmp:${message.sysName}`;
         }
         if (message.sysDescr) this.router.sysDescr = message.sysDescr;
-        return [{ kind: "router-up", router: { ...this.router } }];
+        return [{ kind: "router-up", router: this.router }];
       case "peer-up":
         // 4-byte AS numbers only when both sides offered the capability (RFC 6793 §4).
         this.as4ByPeer.set(peerKey(message.peer), message.sentOpen.as4 !== null && message.receivedOpen.as4 !== null);

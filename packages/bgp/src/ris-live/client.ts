@@ -2,16 +2,15 @@
 // kept alive by pings, re-established with backoff, and read no faster than
 // the consumer pulls (the socket is paused while the queue is full).
 
-import type { RouteEvent } from "@popwatch/core";
+import { DEFAULT_RIS_LIVE_URL, type Prefix, type RouteEvent, parsePrefix } from "@popwatch/core";
 import WebSocket from "ws";
 import { LiveFeedConfigError } from "../errors";
 import { type BackoffOptions, reconnectDelayMs } from "./backoff";
 import { PING_MESSAGE, type RisLiveError, type RisLiveErrorCode, parseRisFrame, subscribeMessage } from "./messages";
-import { type IpPrefix, parsePrefix } from "./prefix";
 import { BoundedQueue } from "./queue";
 
-/** RIPE's public endpoint; `client=` identifies the software to RIPE, as their manual asks. */
-export const RIS_LIVE_URL = "wss://ris-live.ripe.net/v1/ws/?client=popwatch";
+/** RIPE's public endpoint (core's config default). */
+export const RIS_LIVE_URL = DEFAULT_RIS_LIVE_URL;
 
 export interface RisLiveOptions {
   /** Defaults to RIS_LIVE_URL. */
@@ -71,24 +70,28 @@ const DEFAULTS = {
   maxFrameBytes: 1 << 20,
 };
 
-function validatedPrefixes(prefixes: readonly string[]): IpPrefix[] {
+function validatedPrefixes(prefixes: readonly string[]): Prefix[] {
   if (!Array.isArray(prefixes) || prefixes.length === 0)
     throw new LiveFeedConfigError("prefixes", "at least one prefix to watch is required");
   return prefixes.map((text, i) => {
-    const prefix = typeof text === "string" ? parsePrefix(text) : null;
-    if (!prefix) throw new LiveFeedConfigError(`prefixes[${i}]`, `${JSON.stringify(text)} is not an IPv4 or IPv6 prefix`);
-    return prefix;
+    const parsed = typeof text === "string" ? parsePrefix(text) : { prefix: null, problem: "syntax" };
+    if (!parsed.prefix)
+      throw new LiveFeedConfigError(`prefixes[${i}]`, `${JSON.stringify(text)} is not an IPv4 or IPv6 prefix (${parsed.problem})`);
+    return parsed.prefix;
   });
 }
 
+/** Checks the URL and adds `client=popwatch` unless it names a client: RIPE's manual asks clients to say who they are. */
 function validatedUrl(url: string): string {
-  let protocol = "";
+  let parsed: URL | null = null;
   try {
-    protocol = new URL(url).protocol;
+    parsed = new URL(url);
   } catch {}
-  if (protocol !== "ws:" && protocol !== "wss:")
+  if (parsed === null || (parsed.protocol !== "ws:" && parsed.protocol !== "wss:"))
     throw new LiveFeedConfigError("url", `${JSON.stringify(url)} is not a ws:// or wss:// URL`);
-  return url;
+  if (parsed.searchParams.has("client")) return url;
+  parsed.searchParams.set("client", "popwatch");
+  return parsed.toString();
 }
 
 /**

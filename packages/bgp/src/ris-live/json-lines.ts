@@ -2,9 +2,8 @@
 // WebSocket client or `curl` of RIS Live's stream records), read back into
 // route events with the live client's own frame conversion. Streaming: one
 // line in memory at a time, at most `maxLineBytes` of it.
-import type { RouteEvent } from "@popwatch/core";
+import type { Prefix, RouteEvent } from "@popwatch/core";
 import { type RisLiveError, parseRisFrame } from "./messages";
-import type { IpPrefix } from "./prefix";
 
 /** Why a line was skipped: a frame failure (invalid JSON, unexpected shape, server error), or a line past the cap. */
 export type RisLiveLineErrorCode = RisLiveError["code"] | "line_too_long";
@@ -15,12 +14,12 @@ export type RisLiveLineItem =
 
 export interface RisLiveLinesOptions {
   /** Only events of these prefixes and their more-specifics; every event when absent. */
-  watched?: readonly IpPrefix[];
+  watched?: readonly Prefix[];
   /** Longest line read (default 1 MiB, RIS Live's largest frames are far smaller); a longer one is an error item. */
   maxLineBytes?: number;
 }
 
-const EVERY_PREFIX: readonly IpPrefix[] = [
+const EVERY_PREFIX: readonly Prefix[] = [
   { family: 4, bytes: new Uint8Array(4), length: 0 },
   { family: 6, bytes: new Uint8Array(16), length: 0 },
 ];
@@ -96,7 +95,7 @@ export async function* readRisLiveLines(
   }
 }
 
-function parseLine(text: string, watched: readonly IpPrefix[], line: number, offset: number): RisLiveLineItem | null {
+function parseLine(text: string, watched: readonly Prefix[], line: number, offset: number): RisLiveLineItem | null {
   const trimmed = text.trim();
   if (trimmed === "") return null;
   const frame = parseRisFrame(asFrame(trimmed), watched);

@@ -2,8 +2,16 @@
 // client sends (subscribe, ping) and what one server frame becomes. Pure: a
 // frame's text in, route events or a classified failure out, never a throw.
 
-import type { RouteEvent, RouteOriginAttribute } from "@popwatch/core";
-import { type IpPrefix, canonicalIp, formatPrefix, parsePrefix, prefixCovers } from "./prefix";
+import {
+  type Prefix,
+  type RouteEvent,
+  type RouteOriginAttribute,
+  formatAddress,
+  formatPrefix,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+} from "@popwatch/core";
 
 /** Why a frame or a connection failed; classified by code, the message is for people. */
 export type RisLiveErrorCode =
@@ -56,6 +64,16 @@ export function collectorName(host: string): string {
   return host.endsWith(".ripe.net") ? host.slice(0, -".ripe.net".length) : host;
 }
 
+function canonicalAddress(text: string): string | null {
+  const bytes = parseAddress(text);
+  return bytes ? formatAddress(bytes) : null;
+}
+
+/** A prefix from the feed; one with host bits set is malformed data, like any other bad prefix. */
+function feedPrefix(text: unknown): Prefix | null {
+  return typeof text === "string" ? parsePrefix(text).prefix : null;
+}
+
 function isAsn(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_ASN;
 }
@@ -106,7 +124,7 @@ function convertCommunities(value: unknown): string[] | string | undefined {
  * Parses one text frame. Route events are kept only for prefixes inside
  * `watched` (equal or more specific): the server may send more than asked.
  */
-export function parseRisFrame(text: string, watched: readonly IpPrefix[]): RisFrame {
+export function parseRisFrame(text: string, watched: readonly Prefix[]): RisFrame {
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -125,13 +143,13 @@ export function parseRisFrame(text: string, watched: readonly IpPrefix[]): RisFr
   return convertUpdate(data as Record<string, unknown>, watched);
 }
 
-function convertUpdate(data: Record<string, unknown>, watched: readonly IpPrefix[]): RisFrame {
+function convertUpdate(data: Record<string, unknown>, watched: readonly Prefix[]): RisFrame {
   if (data.type !== "UPDATE") return { kind: "ignored", type: `ris_message ${String(data.type)}` };
   const { timestamp, host, peer_asn: peerAsText } = data;
   if (typeof timestamp !== "number" || !Number.isFinite(timestamp) || timestamp < 0)
     return shapeError("timestamp is not a number of seconds");
   if (typeof host !== "string" || host === "") return shapeError("host is not a collector name");
-  const peer = typeof data.peer === "string" ? canonicalIp(data.peer) : null;
+  const peer = typeof data.peer === "string" ? canonicalAddress(data.peer) : null;
   if (peer === null) return shapeError("peer is not an IP address");
   const peerAs = typeof peerAsText === "string" && /^\d{1,10}$/.test(peerAsText) ? Number(peerAsText) : peerAsText;
   if (!isAsn(peerAs)) return shapeError("peer_asn is not an AS number");
@@ -141,7 +159,7 @@ function convertUpdate(data: Record<string, unknown>, watched: readonly IpPrefix
   const withdrawals = data.withdrawals ?? [];
   if (!Array.isArray(withdrawals)) return shapeError("withdrawals is not an array");
   for (const text of withdrawals) {
-    const prefix = typeof text === "string" ? parsePrefix(text) : null;
+    const prefix = feedPrefix(text);
     if (!prefix) return shapeError(`withdrawal ${JSON.stringify(text)} is not a prefix`);
     if (isWatched(prefix, watched)) events.push({ type: "W", ...base, prefix: formatPrefix(prefix), asPath: [], origin: null });
   }
@@ -159,9 +177,9 @@ function convertUpdate(data: Record<string, unknown>, watched: readonly IpPrefix
     const { next_hop: nextHopText, prefixes } = announcement as { next_hop?: unknown; prefixes?: unknown };
     if (!Array.isArray(prefixes)) return shapeError("announcement has no prefixes array");
     // RIS Live joins an IPv6 global and link-local next hop with a comma.
-    const nextHop = typeof nextHopText === "string" ? canonicalIp(nextHopText.split(",")[0] as string) : null;
+    const nextHop = typeof nextHopText === "string" ? canonicalAddress(nextHopText.split(",")[0] as string) : null;
     for (const text of prefixes) {
-      const prefix = typeof text === "string" ? parsePrefix(text) : null;
+      const prefix = feedPrefix(text);
       if (!prefix) return shapeError(`announced ${JSON.stringify(text)} is not a prefix`);
       if (!isWatched(prefix, watched)) continue;
       const event: RouteEvent = { type: "A", ...base, prefix: formatPrefix(prefix), ...path, asPath: path.asPath.slice() };
@@ -174,7 +192,7 @@ function convertUpdate(data: Record<string, unknown>, watched: readonly IpPrefix
   return { kind: "routes", events };
 }
 
-function isWatched(prefix: IpPrefix, watched: readonly IpPrefix[]): boolean {
-  for (const outer of watched) if (prefixCovers(outer, prefix)) return true;
+function isWatched(prefix: Prefix, watched: readonly Prefix[]): boolean {
+  for (const outer of watched) if (prefixContains(outer, prefix)) return true;
   return false;
 }
