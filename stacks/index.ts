@@ -1,13 +1,14 @@
 // Which stacks one `sst deploy` creates. SST v2 deploys every stack of an app
 // into the app's region (its CloudFormation client is bound to
 // `--region`/config.region; see stacks/README.md), so a deploy covers one
-// region: the home region gets StorageStack and EvaluateStack, every
-// configured region gets ProbeStack. stacks/deploy-all.ts runs one deploy per
+// region: the home region gets StorageStack and EvaluateStack (and BgpStack
+// when the config has a `bgp` section), every configured region gets ProbeStack. stacks/deploy-all.ts runs one deploy per
 // region.
 
 import type { PopwatchConfig } from "@popwatch/core";
 import { type App, type Stack, getStack } from "sst/constructs";
 import { useProject } from "sst/project.js";
+import { type BgpStackProps, bgpStack } from "./BgpStack";
 import { writeBundledConfig } from "./config";
 import { type EvaluateStackProps, evaluateStack } from "./EvaluateStack";
 import { type ProbeStackProps, probeStack } from "./ProbeStack";
@@ -24,6 +25,8 @@ export interface PopwatchStacks {
   probe?: Stack;
   /** The SLO evaluator and the alert bus; present in the home region. */
   evaluate?: Stack;
+  /** The BGP archive reader; present in the home region when the config has a `bgp` section. */
+  bgp?: Stack;
 }
 
 export interface PopwatchStacksOptions {
@@ -31,6 +34,8 @@ export interface PopwatchStacksOptions {
   handler?: string;
   /** Evaluator handler override (tests use a fixture); default functions/evaluate.handler. */
   evaluateHandler?: string;
+  /** BGP reader handler override (tests use a fixture); default functions/bgp.handler. */
+  bgpHandler?: string;
   /** Repository root; default the SST project root. */
   root?: string;
 }
@@ -70,6 +75,16 @@ export async function addPopwatchStacks(app: App, config: PopwatchConfig, option
     result.evaluate = getStack(EvaluateStack);
     // The evaluator reads and writes the table from its first run.
     if (result.storage) result.evaluate.addDependency(result.storage);
+  }
+  if (isHome && config.bgp !== undefined) {
+    const root = options.root ?? useProject().paths.root;
+    const props: BgpStackProps = { config, configFile: await writeBundledConfig(config, root) };
+    if (options.bgpHandler !== undefined) props.handler = options.bgpHandler;
+    const BgpStack = bgpStack(props);
+    app.stack(BgpStack, { id: "bgp" });
+    result.bgp = getStack(BgpStack);
+    // Its first run writes events and advances cursors in the table.
+    if (result.storage) result.bgp.addDependency(result.storage);
   }
   return result;
 }

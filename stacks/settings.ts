@@ -287,3 +287,40 @@ export function deploymentProblems(config: Pick<PopwatchConfig, "targets" | "sch
   }
   return problems;
 }
+
+// ---------------------------------------------------------------- BGP archive reader
+
+/** Handler entry of the BGP archive reader (home region, only with a `bgp` config section), relative to the repository root. */
+export const BGP_HANDLER = "functions/bgp.handler";
+/** RIS publishes an update file every 5 minutes: one run per file. */
+export const BGP_SCHEDULE_MINUTES = 5;
+/**
+ * Under the 5-minute schedule with a minute to spare; the run starts no new
+ * file in its last 30 s (functions/bgp.ts). Overlapping runs are safe anyway:
+ * event writes are conditional and cursors only move forward.
+ */
+export const BGP_TIMEOUT_SECONDS = 240;
+/**
+ * A file is held compressed in memory while it is decoded (at most
+ * ARCHIVE_FETCH_DEFAULTS.maxBytes, 128 MB; typical files are 1–20 MB), and
+ * bzip2 decoding is CPU-bound: 512 MB buys a third of a vCPU.
+ */
+export const BGP_MEMORY_MB = 512;
+/** A failed run is retried once; the next scheduled run catches up anyway (cursors). */
+export const BGP_RETRY_ATTEMPTS = 1;
+/** A retry after the next run has started only repeats it. */
+export const BGP_MAX_EVENT_AGE_SECONDS = 300;
+
+/**
+ * The DynamoDB actions DynamoRoutingRepository calls in an archive run
+ * (packages/store/src/routing.ts), nothing else:
+ * - PutItem: each event (IF absent), the snapshot head (IF version), the archive cursor (IF older);
+ * - Query: archive cursors, the feed index, events read back for the fold, the snapshot (consistent);
+ * - BatchWriteItem: routing minutes, the feed index, snapshot chunks (put and delete).
+ */
+export const BGP_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
+
+/** Fixed BGP function name (its log group name follows from it). */
+export function bgpFunctionName(appName: string, stage: string): string {
+  return `${appName}-${stage}-bgp`;
+}

@@ -15,6 +15,7 @@ import { DynamoRoutingRepository } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBgpHandler } from "../functions/bgp";
 import { type MemoryTable, startMemoryTable } from "../packages/store/test/support/memory-table";
+import { BGP_TABLE_ACTIONS } from "../stacks/settings";
 
 const FIXTURE = join(import.meta.dirname, "fixtures/mrt/updates.20160811.1600.gz");
 const WATCHED = ["103.213.0.0/16", "2804:6fc::/32"];
@@ -36,6 +37,8 @@ let table: MemoryTable;
 let server: Server;
 let base: string;
 const requests: string[] = [];
+/** The DynamoDB actions the handler's store sent, across every run: what the stack's IAM policy must allow. */
+const sentActions = new Set<string>();
 const whole = readFileSync(FIXTURE);
 /** The same file cut in the middle of its gzip stream, as a half-uploaded archive file looks. */
 const truncated = whole.subarray(0, Math.floor(whole.length / 2));
@@ -80,6 +83,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Every action sent is granted, and every action granted was needed.
+  expect([...sentActions].sort()).toEqual([...BGP_TABLE_ACTIONS]);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await table?.close();
 });
@@ -99,7 +104,15 @@ function handlerAt(clockIso: string) {
     },
   };
   const logs: LogEntry[] = [];
-  const routing = new DynamoRoutingRepository({ client: table.client, tableName: table.tableName, clock: () => at(clockIso) });
+  const client = table.newClient();
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      sentActions.add(`dynamodb:${String(context.commandName).replace(/Command$/, "")}`);
+      return next(args);
+    },
+    { step: "initialize" },
+  );
+  const routing = new DynamoRoutingRepository({ client, tableName: table.tableName, clock: () => at(clockIso) });
   const handler = createBgpHandler({ config: parseConfig(config), routing, logger: (entry) => logs.push(entry) });
   return { handler, logs, routing };
 }

@@ -68,7 +68,9 @@ export interface BgpIngestReport {
 
 /**
  * Reads `events` to their end, writes those of the watched prefixes, then
- * folds every minute they touched into snapshots and minutes. Store failures
+ * folds every minute they touched into snapshots and minutes. An endless feed
+ * (RIS Live, BMP) is ingested slice by slice (e.g. the events of every few
+ * seconds, one call each): folding happens when a call's stream ends. Store failures
  * reject (StoreError); a failure of the stream itself is returned as
  * `interrupted`, with everything before it kept.
  */
@@ -164,9 +166,11 @@ async function foldWindow(
   fold: RoutingFold,
   retries: number,
 ): Promise<number> {
-  const events = await repo.queryEvents({ prefixes: [prefix], fromMs: window.fromMs, toMs: window.toMs });
+  // Minutes are written before the snapshot, and a writer whose snapshot put loses reads the events again: the
+  // last minutes written are then always those of a writer that saw every event written before its snapshot read.
   for (let attempt = 0; ; attempt++) {
     const before = await repo.getSnapshot(prefix);
+    const events = await repo.queryEvents({ prefixes: [prefix], fromMs: window.fromMs, toMs: window.toMs });
     const { snapshot, minutes } = fold(before, { prefix }, events);
     await repo.putMinutes(minutes);
     try {

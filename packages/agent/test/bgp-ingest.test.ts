@@ -94,6 +94,18 @@ describe("ingestBgpEvents", () => {
     expect((await repo().getSnapshot("203.0.113.0/24"))?.routes).toHaveLength(9);
   });
 
+  it("two runs folding the same prefix at once both land: the snapshot write that loses is redone from a fresh read", async () => {
+    const bgp = { prefixes: [{ prefix: "198.51.100.64/26" }] };
+    const t = T0 + 3 * 3_600_000;
+    const runs = Array.from({ length: 4 }, (_, i) => [route("198.51.100.64/26", t + i * 1_000, `198.51.100.${i + 1}`)]);
+    const reports = await Promise.all(runs.map((events) => ingestBgpEvents(repo(), bgp, stream(events))));
+    expect(reports.map((r) => r.written)).toEqual([1, 1, 1, 1]);
+    const snapshot = await repo().getSnapshot("198.51.100.64/26");
+    expect(snapshot?.routes.map((r) => r.peer).sort()).toEqual(["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"]);
+    const [minute] = await repo().readMinutes("198.51.100.64/26", t, t + 60_000);
+    expect(minute).toMatchObject({ peersReporting: 4, peersSeeing: 4, announcements: 4 });
+  });
+
   it("groups touched minutes into bounded fold windows", () => {
     const m = (n: number) => T0 + n * 60_000;
     expect(foldWindows(new Set([m(5), m(0), m(1), m(2)]), 3)).toEqual([

@@ -177,8 +177,9 @@ export class DynamoRoutingRepository implements RoutingRepository, ArchiveCursor
       for (const source of sources) partitions.push(peerStatePartitionKey(source, hourKey));
     }
     const { low, high } = bgpEventSortKeyRange(secondIso(fromMs), secondIso(toMs - 1));
+    // Consistent: the ingest folds what it has just written, and an eventually consistent read may miss it.
     const pages = await mapWithConcurrency(partitions, this.table.concurrency, (pk) =>
-      this.table.queryAll(sortKeyRangeQuery(pk, low, high), { consistent: false }),
+      this.table.queryAll(sortKeyRangeQuery(pk, low, high), { consistent: true }),
     );
     // Nested watched prefixes hold the same event twice: one copy each.
     const bySortKey = new Map<string, BgpEvent>();
@@ -289,7 +290,7 @@ export class DynamoRoutingRepository implements RoutingRepository, ArchiveCursor
 
   private async listSources(): Promise<string[]> {
     const items = await this.table.queryAll(sortKeyRangeQuery(ROUTING_SOURCE_INDEX_PARTITION, undefined, undefined), {
-      consistent: false,
+      consistent: true,
     });
     return items.map((item) => {
       const source = item.source?.S;
