@@ -10,6 +10,7 @@ import {
   type EvaluationSummary,
   type Logger,
   bundledConfigPath,
+  deployedAlertSinks,
   jsonLinesLogger,
   parseScheduledEvent,
   readConfigJson,
@@ -20,7 +21,7 @@ import {
   withFields,
 } from "@popwatch/agent";
 import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
-import { type CreateSinksOptions, type Sink, createSinks } from "@popwatch/notify";
+import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
 export interface EvaluateContext {
@@ -66,17 +67,8 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
     const store = options.store ?? opened.results;
     const alerts = options.alerts ?? opened.alerts;
     // An eventbridge sink without a bus name goes to the stack's bus.
-    const sinkConfigs = config.alerting.sinks.map((sink) =>
-      sink.type === "eventbridge" && sink.busName === undefined && env.POPWATCH_ALERT_BUS
-        ? { ...sink, busName: env.POPWATCH_ALERT_BUS }
-        : sink,
-    );
     const sinks =
-      options.sinks ??
-      createSinks(sinkConfigs, {
-        homeRegion: config.homeRegion,
-        ...(options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {}),
-      });
+      options.sinks ?? deployedAlertSinks(config, env, options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {});
     return { config, store, alerts, sinks };
   };
 

@@ -9,12 +9,15 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import {
+  type FastRoutingOptions,
   type InvocationSummary,
   type Logger,
   RoundMessageError,
   type RoundQueue,
   SqsRoundQueue,
   bundledConfigPath,
+  deployedAlertSinks,
+  fastRoutingEnabled,
   jsonLinesLogger,
   parseRoundMessage,
   parseScheduledEvent,
@@ -27,8 +30,9 @@ import {
   throwIfIncomplete,
   withFields,
 } from "@popwatch/agent";
-import type { PopwatchConfig } from "@popwatch/core";
-import { DynamoResultStore, type ResultStore } from "@popwatch/store";
+import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
+import type { CreateSinksOptions, Sink } from "@popwatch/notify";
+import { type ResultStore, openStore } from "@popwatch/store";
 
 /** The part of the Lambda context the handler uses. */
 export interface ProbeContext {
@@ -43,6 +47,12 @@ export interface ProbeHandlerOptions {
   client?: DynamoDBClient;
   /** Replaces the DynamoResultStore built from client and POPWATCH_TABLE. */
   store?: ResultStore;
+  /** Replaces the alert repository on the same table (fast routing alerts, analytics.alerts.popChange/outage). */
+  alerts?: AlertStateRepository;
+  /** Replaces the sinks built from config.alerting.sinks (fast routing alerts). */
+  sinks?: readonly Sink[];
+  /** Builds EventBridge clients for eventbridge sinks (tests point them at a loopback endpoint). */
+  eventBridgeClient?: CreateSinksOptions["eventBridgeClient"];
   /** Replaces the SQS queue at POPWATCH_ROUND_QUEUE_URL (dispatch "queue"). */
   queue?: RoundQueue;
   /** Default: process.env, read on the first event. */
@@ -66,6 +76,8 @@ interface Runtime {
   store: ResultStore;
   region: string;
   queue: RoundQueue | undefined;
+  /** Present while a fast routing condition is on. */
+  fastRouting: FastRoutingOptions | undefined;
 }
 
 export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
@@ -79,13 +91,23 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
     if (!config.regions.includes(region)) {
       logger({ level: "warn", msg: "region not in config.regions", region, regions: config.regions });
     }
-    const store =
-      options.store ??
-      new DynamoResultStore({
+    const table = () =>
+      openStore({
         client: options.client ?? new DynamoDBClient({ region: requiredEnv(env, "POPWATCH_TABLE_REGION") }),
         tableName: requiredEnv(env, "POPWATCH_TABLE"),
         retentionDays: storeRetention(config),
       });
+    const opened = options.store && (options.alerts || !fastRoutingEnabled(config)) ? undefined : table();
+    const store = options.store ?? opened!.results;
+    // Fast routing delivers PoP-change and outage alerts itself, right after the round that shows them.
+    const fastRouting: FastRoutingOptions | undefined = fastRoutingEnabled(config)
+      ? {
+          alerts: options.alerts ?? opened!.alerts,
+          sinks:
+            options.sinks ??
+            deployedAlertSinks(config, env, options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {}),
+        }
+      : undefined;
     const queueUrl = env.POPWATCH_ROUND_QUEUE_URL;
     const queue =
       options.queue ??
@@ -93,7 +115,7 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
     if (config.schedule.dispatch === "queue" && !queue) {
       throw new Error('schedule.dispatch is "queue" but POPWATCH_ROUND_QUEUE_URL is not set (deploy the probe stack with this config)');
     }
-    return { config, store, region, queue };
+    return { config, store, region, queue, fastRouting };
   };
 
   const ready = (): Promise<Runtime> =>
@@ -112,7 +134,7 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
       ...(options.sleep ? { sleep: options.sleep } : {}),
     };
     if (records) {
-      const { config, store, region } = await ready();
+      const { config, store, region, fastRouting } = await ready();
       const batchItemFailures: QueuedRoundsResponse["batchItemFailures"] = [];
       for (const record of records) {
         const log = withFields(logger, { requestId: context.awsRequestId ?? null, messageId: record.messageId });
@@ -131,20 +153,21 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
           log({ level: "error", msg: "round message for another region dropped", messageRegion: message.region, region });
           continue;
         }
-        const summary = await runQueuedRound(message, { config, store, logger: log, ...common });
+        const summary = await runQueuedRound(message, { config, store, logger: log, ...(fastRouting ? { fastRouting } : {}), ...common });
         if (summary.errors.length > 0) batchItemFailures.push({ itemIdentifier: record.messageId });
       }
       return { batchItemFailures };
     }
 
     const scheduled = parseScheduledEvent(event);
-    const { config, store, region, queue } = await ready();
+    const { config, store, region, queue, fastRouting } = await ready();
     const summary = await runScheduled({
       config,
       region,
       scheduledAt: scheduled.time,
       store,
       ...(queue ? { queue } : {}),
+      ...(fastRouting ? { fastRouting } : {}),
       logger: withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id }),
       ...common,
     });

@@ -13,14 +13,14 @@
 
 import type { PopwatchConfig } from "@popwatch/core";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE } from "@popwatch/notify";
-import { ArnFormat, Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { EventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction, SnsTopic } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Function as SstFunction, type StackContext } from "sst/constructs";
-import { dropUnusedCustomResourceHandler } from "./ProbeStack";
+import { alertBusArn, dropUnusedCustomResourceHandler } from "./ProbeStack";
 import {
   ALERT_BUS_ACTIONS,
   BUNDLED_CONFIG_FILE,
@@ -101,20 +101,7 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
     role.addToPolicy(new PolicyStatement({ sid: "ResultsTable", actions: [...EVALUATE_TABLE_ACTIONS], resources: [tableArn] }));
     // The first target is this stack's bus: its own ARN attribute orders the policy after the bus.
     const [, ...otherBuses] = alertBusTargets(config, busName);
-    const busArns = [
-      bus.eventBusArn,
-      ...otherBuses.map((target) =>
-        "arn" in target
-          ? target.arn
-          : stack.formatArn({
-              service: "events",
-              region: target.region,
-              resource: "event-bus",
-              resourceName: target.busName,
-              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-            }),
-      ),
-    ];
+    const busArns = [bus.eventBusArn, ...otherBuses.map((target) => alertBusArn(stack, target))];
     role.addToPolicy(new PolicyStatement({ sid: "AlertBuses", actions: [...ALERT_BUS_ACTIONS], resources: busArns }));
 
     const evaluate = new SstFunction(stack, "Evaluate", {

@@ -7,9 +7,13 @@
 // statements — write its own log group, and the three DynamoDB actions the
 // store uses on the one table ARN (built from the fixed table name and the
 // home region, so no cross-region reference or custom resource is needed).
+// While a fast routing alert is on (analytics.alerts.popChange/outage) the
+// probe delivers those alerts itself after each round, so it also gets the
+// alert state store's actions on the table and, when eventbridge sinks are
+// configured, PutEvents on their buses (the evaluate stack's bus by ARN).
 
-import type { PopwatchConfig } from "@popwatch/core";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type PopwatchConfig, fastRoutingSeverities } from "@popwatch/core";
+import { ArnFormat, Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -18,6 +22,9 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Function as SstFunction, type StackContext } from "sst/constructs";
 import {
+  ALERT_BUS_ACTIONS,
+  ALERT_STATE_TABLE_ACTIONS,
+  type AlertBusTarget,
   BUNDLED_CONFIG_FILE,
   PROBE_ARCHITECTURE,
   PROBE_BUNDLE,
@@ -27,6 +34,8 @@ import {
   PROBE_RUNTIME,
   PROBE_TABLE_ACTIONS,
   ROUND_QUEUE_SEND_ACTIONS,
+  alertBusName,
+  alertBusTargets,
   maxEventAgeSeconds,
   probeFunctionName,
   probeTimeoutSeconds,
@@ -86,6 +95,25 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
       POPWATCH_TABLE_REGION: config.homeRegion,
       POPWATCH_CONFIG_FILE: BUNDLED_CONFIG_FILE,
     };
+
+    if (Object.keys(fastRoutingSeverities(config.analytics)).length > 0) {
+      role.addToPolicy(new PolicyStatement({ sid: "AlertState", actions: [...ALERT_STATE_TABLE_ACTIONS], resources: [tableArn] }));
+      const busName = alertBusName(app.name, app.stage);
+      environment.POPWATCH_ALERT_BUS = busName;
+      // Only buses an eventbridge sink sends to: the evaluate stack's bus is not the probe's unless a sink names it.
+      const buses = config.alerting.sinks.some((sink) => sink.type === "eventbridge")
+        ? alertBusTargets(config, busName).filter((_, index) => index > 0 || sendsToStackBus(config, busName))
+        : [];
+      if (buses.length > 0) {
+        role.addToPolicy(
+          new PolicyStatement({
+            sid: "AlertBuses",
+            actions: [...ALERT_BUS_ACTIONS],
+            resources: buses.map((bus) => alertBusArn(stack, bus)),
+          }),
+        );
+      }
+    }
 
     // dispatch "queue": rounds after round 0 wait in SQS until their slot
     // (packages/agent/src/queue.ts). The function both sends (the scheduled
@@ -157,6 +185,27 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
     });
     return { probe, schedule, role, tableArn, ...(roundQueue ? { roundQueue } : {}) };
   };
+}
+
+/** Whether an eventbridge sink goes to the evaluate stack's bus (it names no bus, or that one in the home region). */
+function sendsToStackBus(config: Pick<PopwatchConfig, "alerting" | "homeRegion">, stackBusName: string): boolean {
+  return config.alerting.sinks.some(
+    (sink) =>
+      sink.type === "eventbridge" &&
+      (sink.busName === undefined || (sink.busName === stackBusName && (sink.region ?? config.homeRegion) === config.homeRegion)),
+  );
+}
+
+/** A bus's ARN without a reference to the stack that made it: a cross-region reference would need a custom resource. */
+export function alertBusArn(stack: Stack, target: AlertBusTarget): string {
+  if ("arn" in target) return target.arn;
+  return stack.formatArn({
+    service: "events",
+    region: target.region,
+    resource: "event-bus",
+    resourceName: target.busName,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
 }
 
 /**

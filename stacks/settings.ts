@@ -147,6 +147,20 @@ export const EVALUATE_TABLE_ACTIONS = [
   "dynamodb:UpdateItem",
 ] as const;
 
+/**
+ * The DynamoDB actions the alert state store (packages/store alert-state.ts)
+ * calls: the probe needs them when it delivers fast routing alerts itself
+ * (analytics.alerts.popChange/outage).
+ */
+export const ALERT_STATE_TABLE_ACTIONS = [
+  "dynamodb:BatchGetItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:Query",
+  "dynamodb:UpdateItem",
+] as const;
+
 /** What an EventBridge sink (packages/notify EventBridgeSink) calls. */
 export const ALERT_BUS_ACTIONS = ["events:PutEvents"] as const;
 

@@ -20,6 +20,7 @@ import sstConfig from "../sst.config";
 import { bundledConfigJson, loadPopwatchConfig } from "../stacks/config";
 import { type PopwatchStacks, addPopwatchStacks, deployRegions } from "../stacks/index";
 import {
+  ALERT_STATE_TABLE_ACTIONS,
   EVALUATE_MAX_EVENT_AGE_SECONDS,
   EVALUATE_TABLE_ACTIONS,
   EVALUATE_TIMEOUT_SECONDS,
@@ -268,7 +269,7 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
     });
   });
 
-  it("IAM: one role, two statements, the store's three DynamoDB actions on the home-region table only", () => {
+  it("IAM: one role; own log group, the store's three DynamoDB actions and (fast routing, on by default) the alert state's on the home-region table only", () => {
     const t = synth.templates.probe!;
     t.resourceCountIs("AWS::IAM::Role", 1);
     t.hasResourceProperties("AWS::IAM::Role", {
@@ -288,8 +289,11 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
         Resource: { "Fn::GetAtt": [logGroup, "Arn"] },
       },
       { Sid: "ResultsTable", Effect: "Allow", Action: [...PROBE_TABLE_ACTIONS], Resource: tableArn() },
+      { Sid: "AlertState", Effect: "Allow", Action: [...ALERT_STATE_TABLE_ACTIONS], Resource: tableArn() },
     ]);
     expect(PROBE_TABLE_ACTIONS).toEqual(["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    // Default sinks (stdout): no bus to publish to.
+    expect(policyStatements(t).some((st) => [st.Action].flat().includes("events:PutEvents"))).toBe(false);
     for (const s of policyStatements(t)) {
       for (const action of [s.Action].flat()) expect(action).not.toContain("*");
       expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"|\/\*"|:\*"/);
@@ -311,6 +315,67 @@ describe.each(REGIONS)("probe stack in %s", (region) => {
     expect(parseConfig(JSON.parse(shipped))).toEqual(config);
     expect(existsSync(join(out, "test/fixtures/probe-handler.mjs"))).toBe(true);
     expect(existsSync(join(out, "test/fixtures/probe-handler.mjs.map"))).toBe(true);
+  });
+});
+
+describe("probe stack and fast routing alerts", () => {
+  it("off (analytics.alerts.popChange and outage false): exactly the two statements, no bus variable", async () => {
+    const off = parseConfig({ ...CONFIG, analytics: { alerts: { popChange: false, outage: false } } });
+    const t = (await synthRegion("us-east-1", { config: off })).templates.probe!;
+    const logGroup = Object.keys(t.findResources("AWS::Logs::LogGroup"))[0]!;
+    expect(policyStatements(t)).toEqual([
+      {
+        Sid: "ProbeLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: { "Fn::GetAtt": [logGroup, "Arn"] },
+      },
+      { Sid: "ResultsTable", Effect: "Allow", Action: [...PROBE_TABLE_ACTIONS], Resource: tableArn() },
+    ]);
+    const env = (
+      Object.values(t.findResources("AWS::Lambda::Function"))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }
+    ).Properties.Environment.Variables;
+    expect(env.POPWATCH_ALERT_BUS).toBeUndefined();
+  });
+
+  it("on with eventbridge sinks: PutEvents on the evaluate stack's bus (home region, by ARN) and each named bus, nothing wider", async () => {
+    const withBuses = parseConfig({
+      ...CONFIG,
+      alerting: {
+        sinks: [
+          { type: "eventbridge" },
+          { type: "eventbridge", busName: "ops", region: "us-east-1" },
+          { type: "webhook", url: "https://hooks.example.com/popwatch" },
+        ],
+      },
+    });
+    const t = (await synthRegion("ap-southeast-2", { config: withBuses })).templates.probe!;
+    const statements = policyStatements(t);
+    const bus = (region: string, name: string) => ({
+      "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:${region}:${ACCOUNT}:event-bus/${name}`]],
+    });
+    expect(statements.find((st) => st.Sid === "AlertBuses")).toEqual({
+      Sid: "AlertBuses",
+      Effect: "Allow",
+      Action: "events:PutEvents",
+      Resource: [bus(HOME, "popwatch-test-alerts"), bus("us-east-1", "ops")],
+    });
+    expect(statements.find((st) => st.Sid === "AlertState")?.Resource).toEqual(tableArn());
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ POPWATCH_ALERT_BUS: "popwatch-test-alerts" }) },
+    });
+    for (const st of statements) {
+      for (const action of [st.Action].flat()) expect(action).not.toContain("*");
+      expect(JSON.stringify(st.Resource)).not.toMatch(/"\*"|\/\*"|:\*"/);
+    }
+    expect(JSON.stringify(t.toJSON())).not.toContain("Fn::ImportValue");
+  });
+
+  it("a sink naming only another bus gets no PutEvents on the evaluate stack's bus", async () => {
+    const other = parseConfig({ ...CONFIG, alerting: { sinks: [{ type: "eventbridge", busName: "ops" }] } });
+    const t = (await synthRegion("us-east-1", { config: other })).templates.probe!;
+    const resources = policyStatements(t).find((st) => st.Sid === "AlertBuses")?.Resource;
+    expect(resources).toEqual({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:${HOME}:${ACCOUNT}:event-bus/ops`]] });
   });
 });
 

@@ -5,6 +5,7 @@
 // per region, most of which the SLO windows read anyway.
 import {
   type AnycastAlertEvaluation,
+  FAST_ROUTING_CONDITIONS,
   type PeriodRange,
   type PopwatchConfig,
   type Rollup,
@@ -17,9 +18,10 @@ import {
 
 type AnycastConfig = Pick<PopwatchConfig, "analytics" | "targets" | "popCatalogue">;
 
-/** Whether any anycast condition is configured to alert. */
+/** Whether any anycast condition the evaluator judges from rollups is configured to alert (the fast routing ones are the probe's). */
 export function anycastAlertsEnabled(config: Pick<PopwatchConfig, "analytics">): boolean {
-  return Object.keys(anycastAlertSeverities(config.analytics)).length > 0;
+  const fast: readonly string[] = FAST_ROUTING_CONDITIONS;
+  return Object.keys(anycastAlertSeverities(config.analytics)).some((condition) => !fast.includes(condition));
 }
 
 /** The periods an evaluation ending at `endMs` must read per region for the anycast alerts; none when they are all off. */

@@ -2,6 +2,7 @@
 // the stacks and the tests use.
 
 export type { AlertCycleReport } from "./alert-cycle";
+export { deployedAlertSinks } from "./alert-sinks";
 export { anycastAlertsEnabled } from "./anycast-evaluation";
 // BGP: the archive run of the scheduled function, and the ingest pipeline it and the CLI share
 export {
@@ -30,6 +31,8 @@ export {
 } from "./evaluation-cycle";
 // The Lambda environment: the scheduled event, the bundled config, required variables
 export { parseScheduledEvent } from "./event";
+// Fast routing: PoP changes and outages judged and delivered after each round
+export { DEFAULT_FAST_DELIVERY, type FastRoutingOptions, type FastRoutingRoundReport, fastRoutingEnabled } from "./fast-routing";
 // One probing invocation: its rounds, their results and the rollups they touch
 export {
   InvocationIncompleteError,

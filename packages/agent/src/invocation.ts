@@ -18,6 +18,7 @@ import {
 } from "@popwatch/core";
 import { type ProbeSpec, type RunnerOptions, runProbes, specsForTarget } from "@popwatch/probes";
 import { type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
+import { FastRoutingCheck, type FastRoutingOptions, type FastRoutingRoundReport } from "./fast-routing";
 import { type LogEntry, type Logger, jsonLinesLogger, safeLogger } from "./logger";
 import { DEFAULT_SAFETY_MARGIN_MS, fitsSequenceRange, invocationIdFor, sequenceNumber } from "./schedule";
 
@@ -61,6 +62,11 @@ export interface InvocationOptions {
   onRound?: (round: RoundReport) => void;
   /** Probe runner internals, replaceable in tests. */
   runner?: Pick<RunnerOptions, "registry" | "clock">;
+  /**
+   * Judge PoP changes and outages after each written round and deliver their
+   * alerts at once (./fast-routing.ts). Absent: the evaluator's alerts only.
+   */
+  fastRouting?: FastRoutingOptions;
 }
 
 /** Epoch-ms range [fromMs, toMs) of minutes to roll up. */
@@ -114,6 +120,8 @@ export interface InvocationSummary {
   cancelled: boolean;
   /** Rounds sent to the round queue (dispatch "queue", scheduled invocation only). */
   enqueuedRounds?: number;
+  /** What fast routing did after each written round, when it is on. */
+  fastRouting?: FastRoutingRoundReport[];
   durationMs: number;
 }
 
@@ -215,6 +223,13 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
     log({ level, msg: count === 1 ? "round skipped" : "rounds skipped", ...context, round, rounds: count, reason });
   };
 
+  // A round's alert cycle runs while the loop waits for the next slot, and ends before the next round probes.
+  const fast = options.fastRouting
+    ? new FastRoutingCheck({ ...options.fastRouting, config, region, store, now, log: (entry) => log({ ...entry, ...context }) })
+    : null;
+  let fastPending: Promise<void> = Promise.resolve();
+  if (fast) summary.fastRouting = [];
+
   let storeFailed = false;
   for (let round = firstRound; round < rounds; round++) {
     if (signal?.aborted) {
@@ -246,7 +261,19 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       continue;
     }
 
+    // The last round's alerts leave before this round probes, unless that would cost the round its time.
+    await settledWithin(fastPending, options.remainingMs() - marginMs - roundMs);
     const report = await runRound(round, slotMs);
+    if (fast && report.problem === null) {
+      // Chained: rounds are judged one after the other, in slot order, even when one cycle outlasts the wait above.
+      fastPending = fastPending
+        .then(() => fast.afterRound(round, slotMs, report.results))
+        .then(
+          (fastReport) => void summary.fastRouting?.push(fastReport),
+          // A fault in judging must not cost the rounds: logged, and the next round judges again.
+          (err: unknown) => log({ level: "error", msg: "fast routing failed", ...context, round, error: describeError(err) }),
+        );
+    }
     summary.rounds++;
     summary.results += report.results.length;
     summary.ok += report.ok;
@@ -278,6 +305,8 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
     }
   }
   summary.cancelled = signal?.aborted ?? false;
+  // Alongside the rollups, and never past the invocation's time: the outbox keeps whatever is not delivered by then for the evaluator.
+  const fastSettled = settledWithin(fastPending, options.remainingMs() - marginMs);
 
   if (storeFailed) {
     // The store just refused writes after its own retries; rollups would most
@@ -286,6 +315,7 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
   } else if (rounds > firstRound) {
     await rollUp();
   }
+  if (!(await fastSettled)) log({ level: "warn", msg: "fast routing still running at the invocation's end", ...context });
 
   summary.durationMs = Math.round(performance.now() - started);
   log({
@@ -372,6 +402,19 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
       summary.errors.push(problem);
       log({ level: "error", msg: "rollup failed", ...context, error: problem });
     }
+  }
+}
+
+/** Waits for `work` at most `ms` of real time: true when it settled. */
+async function settledWithin(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

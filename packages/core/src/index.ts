@@ -21,10 +21,13 @@ export {
   type AnycastAlertEvaluation,
   type ApplyPlanReport,
   type DeliveryClaim,
+  FAST_ROUTING_CONDITIONS,
+  type FastRoutingCondition,
   type Notification,
   POOLED_SCOPE,
   type PendingNotification,
   ROUTING_SCOPE,
+  type RoundOutcome,
   type RoutingAlertConfig,
   type RoutingAlertDetail,
   type SinkConfig,
@@ -41,9 +44,14 @@ export {
   decodeAlertKey,
   describeAlertKey,
   encodeAlertKey,
+  fastRoutingHistoryRounds,
+  fastRoutingObservations,
+  fastRoutingSeverities,
   mergeNotificationParts,
   notificationPart,
   planAlerts,
+  roundOutcome,
+  roundOutcomes,
   routingAlertDetailSchema,
   routingAlertObservations,
   routingAlertSeverity,
@@ -201,7 +209,7 @@ export {
   prefixOf,
 } from "./routing/prefix";
 export type { BgpEventQuery, RoutingMinute, RoutingPeer, RoutingRepository, RoutingSnapshot } from "./routing/repository";
-export { type RpkiValidity, type Vrp, type VrpIndex, indexVrps, parseVrps, rpkiValidity } from "./routing/rpki";
+export { type RpkiValidity, type Vrp, type VrpIndex, indexVrps, loadVrpIndex, parseVrps, rpkiValidity } from "./routing/rpki";
 export { type WatchedPrefixRef, applyBgpEvents } from "./routing/state";
 export { ALERT_SEVERITIES } from "./severity";
 export { type EventCounts, burnRate } from "./slo/budget";

@@ -189,7 +189,7 @@ describe("analytics config", () => {
       failoverMinStableSamples: 2,
       convergenceSloMs: 30_000,
       detourKm: 1000,
-      alerts: { catchmentShift: true, flapping: "page", detour: true, minEvents: 30 },
+      alerts: { catchmentShift: true, flapping: "page", detour: true, popChange: "ticket", outage: "page", minEvents: 30 },
     });
     expect(parseConfig({ ...minimal, analytics: { detourRttMs: 20 } }).analytics).toEqual({ ...ANALYTICS_DEFAULTS, detourRttMs: 20 });
   });

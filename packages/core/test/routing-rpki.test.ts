@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PopwatchCoreError, VrpFileError } from "../src/errors";
 import { formatPrefix } from "../src/routing/prefix";
-import { type Vrp, indexVrps, parseVrps, rpkiValidity } from "../src/routing/rpki";
+import { type Vrp, indexVrps, loadVrpIndex, parseVrps, rpkiValidity } from "../src/routing/rpki";
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/rpki/${name}`, import.meta.url), "utf8");
 
@@ -89,6 +89,13 @@ describe("rpkiValidity", () => {
     ["2001:db9::/32", 64500, "not-found"],
   ] as const)("%s from AS%i is %s", (prefix, origin, validity) => {
     expect(rpkiValidity(index, prefix, origin)).toBe(validity);
+  });
+
+  it("builds the same index from the file in one pass", () => {
+    for (const name of ["rpki-client.json", "routinator.jsonext"]) {
+      expect(loadVrpIndex(fixture(name))).toEqual(indexVrps(parseVrps(fixture(name))));
+    }
+    expect(() => loadVrpIndex('{"roas":[{"asn":1,"prefix":"198.51.100.1/24","maxLength":24}]}')).toThrow(VrpFileError);
   });
 
   it("finds a route ending in an AS_SET invalid where a VRP covers it", () => {

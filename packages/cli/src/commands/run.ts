@@ -12,6 +12,7 @@ import {
   type Logger,
   type RoundReport,
   anycastAlertsEnabled,
+  fastRoutingEnabled,
   jsonLinesLogger,
   probeSpecsOf,
   runEvaluationCycle,
@@ -43,7 +44,9 @@ default), every period ends (and --once ends) with an evaluation, as the
 evaluate function runs on AWS: burn-rate and anycast alerts are
 kept in the same store ("popwatch alerts") and notifications go to
 alerting.sinks (default stdout: one JSON line each). A failed evaluation is
-reported and the run goes on.
+reported and the run goes on. PoP changes and outages (analytics.alerts
+popChange and outage, on by default) are judged after every round and
+delivered through the same sinks at once, as the probe function does.
 
 Options:
   --config FILE         configuration (default: popwatch.config.{ts,mjs,js,json} here)
@@ -171,7 +174,12 @@ async function runOnce(options: LoopOptions): Promise<number> {
   if (json) for (const result of results) io.stdout.write(`${JSON.stringify(result)}\n`);
   else if (results.length > 0) io.stdout.write(formatResultsTable(results));
   if (summary.errors.length > 0) return reportIncomplete(io, summary, options.where);
-  if (!signal.aborted) await sloEvaluator(options, (line) => void io.stdout.write(line), logger)();
+  if (!signal.aborted)
+    await sloEvaluator(
+      options,
+      alertSinks(config, (line) => void io.stdout.write(line)),
+      logger,
+    )();
   if (summary.cancelled) return 0;
   return results.length > 0 && results.every((r) => r.ok) ? 0 : 1;
 }
@@ -185,7 +193,10 @@ async function runForever(options: LoopOptions): Promise<number> {
   const roundMs = worstCaseRoundMs(schedule, specs.length);
   const display = json ? null : new StatusDisplay(io, options.isTTY, schedule.roundsPerInvocation);
   const logger: Logger = json ? jsonLinesLogger((line) => void io.stdout.write(line)) : (entry) => display!.problem(entry);
-  const evaluate = sloEvaluator(options, display ? (line) => display.notification(line) : (line) => void io.stdout.write(line), logger);
+  // Built once: the evaluation after each period and fast routing after each round deliver through the same sinks.
+  const sinks = alertSinks(config, display ? (line) => display.notification(line) : (line) => void io.stdout.write(line));
+  const evaluate = sloEvaluator(options, sinks, logger);
+  const fastRouting = fastRoutingEnabled(config) ? { fastRouting: { alerts: options.alerts, sinks } } : {};
   const totals = { rounds: 0, results: 0, ok: 0, failed: 0, written: 0 };
 
   io.stderr.write(
@@ -221,6 +232,7 @@ async function runForever(options: LoopOptions): Promise<number> {
       signal,
       now,
       logger,
+      ...fastRouting,
       onRound: (round) => {
         totals.rounds++;
         totals.results += round.results.length;
@@ -293,20 +305,22 @@ class StatusDisplay {
   }
 }
 
+/** The alerting sinks; stdout ones write through `write`. Built once, so webhook and EventBridge connections are reused. */
+function alertSinks(config: PopwatchConfig, write: (line: string) => void): Sink[] {
+  return createSinks(config.alerting.sinks, { homeRegion: config.homeRegion, write });
+}
+
 /**
  * SLOs of this machine's region from the store's rollups, then the alert
- * lifecycle and delivery, as the evaluate function does on AWS. Sinks are
- * built once, so webhook and EventBridge connections are reused. Nothing
+ * lifecycle and delivery, as the evaluate function does on AWS. Nothing
  * here stops the run: failures, and deliveries that did not go through, are
  * logged (the outbox keeps undelivered notifications for the next period).
  */
-function sloEvaluator(options: LoopOptions, write: (line: string) => void, logger: Logger): () => Promise<void> {
+function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logger): () => Promise<void> {
   const { config } = options;
-  let sinks: Sink[] | null = null;
   return async () => {
     if (config.slos.length === 0 && !anycastAlertsEnabled(config)) return;
     try {
-      sinks ??= createSinks(config.alerting.sinks, { homeRegion: config.homeRegion, write });
       const cycle = await runEvaluationCycle({
         config,
         store: options.store,

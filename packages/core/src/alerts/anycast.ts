@@ -36,14 +36,14 @@ import { type Rollup, rollupPeriod } from "../rollup/rollup";
 import { type PeriodRange, periodInRanges } from "../rollup/windows";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../time";
 import { encodeAlertKey } from "./key";
-import type { AlertObservation, AlertSeverity, AnycastAlertDetail, AnycastCondition } from "./schema";
+import type { AlertObservation, AlertSeverity, AnycastAlertDetail, AnycastCondition, RollupAnycastCondition } from "./schema";
 
 /** The window each condition is judged over (the rule's long window). */
 export const ANYCAST_RECENT_MS = HOUR_MS;
 /** What the last hour's catchment is compared with. */
 export const ANYCAST_BASELINE_MS = DAY_MS;
 /** The window a condition must be gone from before its alert resolves. */
-export const ANYCAST_SHORT_WINDOW_MS: Readonly<Record<AnycastCondition, number>> = {
+export const ANYCAST_SHORT_WINDOW_MS: Readonly<Record<RollupAnycastCondition, number>> = {
   "catchment-shift": 15 * MINUTE_MS,
   flapping: 15 * MINUTE_MS,
   detour: HOUR_MS,
@@ -56,7 +56,7 @@ export const ANYCAST_SHORT_WINDOW_MS: Readonly<Record<AnycastCondition, number>>
  */
 export const CATCHMENT_SHIFT_MIN_SHARE = 0.5;
 
-const SEVERITY_OF: Readonly<Record<Exclude<AnycastCondition, "flapping">, AlertSeverity>> = {
+const SEVERITY_OF: Readonly<Record<Exclude<RollupAnycastCondition, "flapping">, AlertSeverity>> = {
   "catchment-shift": "ticket",
   detour: "ticket",
 };
@@ -68,6 +68,9 @@ export function anycastAlertSeverities(config: Pick<AnalyticsConfig, "alerts">):
   if (alerts.catchmentShift) severities["catchment-shift"] = SEVERITY_OF["catchment-shift"];
   if (alerts.flapping !== false) severities.flapping = alerts.flapping === true ? "page" : alerts.flapping;
   if (alerts.detour) severities.detour = SEVERITY_OF.detour;
+  // The fast routing conditions (./fast-routing.ts): a PoP change is a ticket by default, an outage a page.
+  if (alerts.popChange !== false) severities["pop-change"] = alerts.popChange === true ? "ticket" : alerts.popChange;
+  if (alerts.outage !== false) severities.outage = alerts.outage === true ? "page" : alerts.outage;
   return severities;
 }
 
@@ -154,7 +157,7 @@ export function anycastAlertObservations(input: AnycastAlertInput): AnycastAlert
   const shortShift = catchmentsOf(endMs - ANYCAST_SHORT_WINDOW_MS["catchment-shift"], endMs);
 
   const observations: AlertObservation[] = [];
-  const observe = (condition: AnycastCondition, target: string, region: string, judged: Judged, detail: AnycastAlertDetail) => {
+  const observe = (condition: RollupAnycastCondition, target: string, region: string, judged: Judged, detail: AnycastAlertDetail) => {
     const severity = severities[condition]!;
     const heldBack = judged.heldBack;
     observations.push({

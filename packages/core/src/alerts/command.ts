@@ -22,16 +22,25 @@ export function routingAlertCommand(alert: { prefix: string }): string {
   return ["popwatch", "bgp", "events", "--prefix", shellWord(alert.prefix), "--since", "1h"].join(" ");
 }
 
-/** The catchment over the windows the condition was judged on, or the detour report. */
+/** The catchment over the windows the condition was judged on, the detour report, or the latest results. */
 export function anycastAlertCommand(alert: { condition: AnycastCondition; target: string }, scope?: string): string {
-  const words =
-    alert.condition === "detour"
-      ? ["popwatch", "report", "--since", "1h"]
-      : alert.condition === "flapping"
-        ? ["popwatch", "catchment", "--since", "1h", "--bucket", "minute", "--target", shellWord(alert.target)]
-        : ["popwatch", "catchment", "--since", "25h", "--target", shellWord(alert.target)];
+  const words = anycastCommandWords(alert.condition, shellWord(alert.target));
   if (scope !== undefined) words.push("--region", shellWord(scope));
   return words.join(" ");
+}
+
+function anycastCommandWords(condition: AnycastCondition, target: string): string[] {
+  switch (condition) {
+    case "detour":
+      return ["popwatch", "report", "--since", "1h"];
+    case "flapping":
+    case "pop-change":
+      return ["popwatch", "catchment", "--since", "1h", "--bucket", "minute", "--target", target];
+    case "catchment-shift":
+      return ["popwatch", "catchment", "--since", "25h", "--target", target];
+    case "outage":
+      return ["popwatch", "results", "--since", "15m", "--target", target];
+  }
 }
 
 function shellWord(word: string): string {

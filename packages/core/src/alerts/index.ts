@@ -10,6 +10,17 @@ export {
   anycastReadRanges,
 } from "./anycast";
 export {
+  type FastRoutingInput,
+  type RoundOutcome,
+  type RoundTargetOutcome,
+  fastRoutingHistoryRounds,
+  fastRoutingObservations,
+  fastRoutingSeverities,
+  roundOutcome,
+  roundOutcomes,
+  roundPop,
+} from "./fast-routing";
+export {
   type AlertKey,
   type AlertKeyFields,
   type AlertSubject,
@@ -56,11 +67,14 @@ export {
   type AnycastCondition,
   DEFAULT_ALERTING,
   type EventBridgeSinkConfig,
+  FAST_ROUTING_CONDITIONS,
+  type FastRoutingCondition,
   type MaintenanceWindow,
   NOTIFICATION_KINDS,
   type Notification,
   type NotificationKind,
   POOLED_SCOPE,
+  type RollupAnycastCondition,
   type RoutingAlertDetail,
   SUPPRESSION_REASONS,
   type SinkConfig,

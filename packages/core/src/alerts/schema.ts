@@ -131,9 +131,18 @@ export type AlertRule = z.output<typeof alertRuleSchema>;
 
 const burnRatesSchema = z.record(z.string(), z.nullable(z.number()));
 
-/** Anycast conditions alerted on besides the SLOs (see ./anycast.ts; their alert keys and names in ./key.ts). */
-export const ANYCAST_CONDITIONS = ["catchment-shift", "flapping", "detour"] as const;
+/**
+ * Anycast conditions alerted on besides the SLOs (see ./anycast.ts; their
+ * alert keys and names in ./key.ts). The fast routing ones are judged by the
+ * probe after each round (./fast-routing.ts), the others by the evaluator
+ * from rollups.
+ */
+export const ANYCAST_CONDITIONS = ["catchment-shift", "flapping", "detour", "pop-change", "outage"] as const;
 export type AnycastCondition = (typeof ANYCAST_CONDITIONS)[number];
+export const FAST_ROUTING_CONDITIONS = ["pop-change", "outage"] as const satisfies readonly AnycastCondition[];
+export type FastRoutingCondition = (typeof FAST_ROUTING_CONDITIONS)[number];
+/** The conditions the evaluator judges from rollups. */
+export type RollupAnycastCondition = Exclude<AnycastCondition, FastRoutingCondition>;
 
 const popId = z.string().check(z.minLength(1), z.maxLength(256));
 const count = z.number().check(z.int(), z.gte(0));
@@ -182,6 +191,38 @@ export const anycastAlertDetailSchema = z.discriminatedUnion("condition", [
     /** analytics.detourKm: a detour once excessKm exceeds it. */
     detourKm: km,
     recentEvents: count,
+  }),
+  z.strictObject({
+    condition: z.literal("pop-change"),
+    target: z.string().check(z.minLength(1)),
+    /** The PoP that answered the target before the current run of rounds; null when none is known within the rounds kept. */
+    from: z.nullable(popId),
+    /** The PoP that answered the target in the latest round; null when the kinds did not agree on one. */
+    to: z.nullable(popId),
+    /** Slot of the first round `to` answered in, after `from`; null when no change is within the rounds kept. */
+    changedAt: z.nullable(utcInstant),
+    /** The PoP each probe kind identified in the latest round. */
+    kinds: z.record(z.string(), popId),
+    /** Consecutive rounds `to` has answered in, the latest included. */
+    stableRounds: count,
+    /** analytics.failoverMinStableSamples: the alert resolves once stableRounds reaches it. */
+    stableSamples: count,
+    /** The round's scheduled slot, and when the probe judged it (the notification's latency is measured from these). */
+    slotAt: utcInstant,
+    detectedAt: utcInstant,
+  }),
+  z.strictObject({
+    condition: z.literal("outage"),
+    target: z.string().check(z.minLength(1)),
+    /** Probes of the target in the latest round, and how many of them failed. */
+    probes: count,
+    failed: count,
+    /** Distinct failure codes of the round, sorted. */
+    failures: z.array(z.string().check(z.minLength(1))),
+    /** Slot of the latest round kept in which a probe of the target succeeded; null when none did. */
+    lastOkAt: z.nullable(utcInstant),
+    slotAt: utcInstant,
+    detectedAt: utcInstant,
   }),
 ]);
 export type AnycastAlertDetail = z.output<typeof anycastAlertDetailSchema>;

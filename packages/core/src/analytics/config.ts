@@ -17,6 +17,19 @@ export const anycastAlertsConfigSchema = z.strictObject({
   flapping: z._default(z.union([z.boolean(), z.enum(ALERT_SEVERITIES)], { message: 'expected true, false, "page" or "ticket"' }), "page"),
   /** Ticket when the PoP serving a region over the last hour is more than detourKm further than the nearest one. */
   detour: z._default(z.boolean(), true),
+  /**
+   * Severity of the alert the probe raises right after a round in which the PoP answering a target changed (true is
+   * ticket); false turns it off. Resolves once the new PoP has answered failoverMinStableSamples rounds in a row.
+   */
+  popChange: z._default(
+    z.union([z.boolean(), z.enum(ALERT_SEVERITIES)], { message: 'expected true, false, "page" or "ticket"' }),
+    "ticket",
+  ),
+  /**
+   * Severity of the alert the probe raises right after a round in which every probe of a target failed in a region
+   * (true is page); false turns it off. Resolves with the first round in which one answers again.
+   */
+  outage: z._default(z.union([z.boolean(), z.enum(ALERT_SEVERITIES)], { message: 'expected true, false, "page" or "ticket"' }), "page"),
   /** Answers that identified a PoP a window needs before it is judged at all (fewer: the alert's status stands). */
   minEvents: z._default(z.number().check(z.int(), z.gte(0), z.lte(1_000_000)), 30),
 });
@@ -26,6 +39,8 @@ const ANYCAST_ALERTS_DEFAULTS: Readonly<AnycastAlertsConfig> = Object.freeze({
   catchmentShift: true,
   flapping: "page",
   detour: true,
+  popChange: "ticket",
+  outage: "page",
   minEvents: 30,
 });
 

@@ -151,12 +151,14 @@ export function routingAssessment(
   const reporting = new Set(snapshot.peers.map((peer) => peerKey(peer.source, peer.peer)));
   const outer = prefixOf(watched.prefix);
   // A snapshot from the fold holds only routes inside the prefix; one read from elsewhere is held to it too.
-  const routes = snapshot.routes.filter(
-    (route) =>
-      reporting.has(peerKey(route.source, route.peer)) &&
-      parsePrefix(route.prefix).prefix !== null &&
-      prefixContains(outer, prefixOf(route.prefix)),
-  );
+  const lengthOf = new Map<string, number>();
+  const routes = snapshot.routes.filter((route) => {
+    if (!reporting.has(peerKey(route.source, route.peer))) return false;
+    const parsed = parsePrefix(route.prefix).prefix;
+    if (parsed === null || !prefixContains(outer, parsed)) return false;
+    lengthOf.set(route.prefix, parsed.length);
+    return true;
+  });
   const expectedOrigins = new Set(watched.origins);
   const maxLength = watched.maxLength ?? outer.length;
   const upstreams = new Set<number>();
@@ -171,7 +173,7 @@ export function routingAssessment(
     const candidates = originCandidates(route);
     const expectedOrigin = candidates.some((origin) => expectedOrigins.has(origin));
     if (!expectedOrigin) collectors["origin-hijack"].add(route, candidates, candidates);
-    if (prefixOf(route.prefix).length > maxLength) collectors["sub-prefix-hijack"].add(route, candidates, candidates);
+    if (lengthOf.get(route.prefix)! > maxLength) collectors["sub-prefix-hijack"].add(route, candidates, candidates);
     const upstream = upstreamOf(route);
     if (upstream !== null) {
       upstreams.add(upstream);

@@ -7,7 +7,8 @@
 // its counts must describe the whole minute: pass every event of each minute
 // the batch touches (the ingest reads them back from the store, where
 // re-reads are already deduplicated), with `before` the snapshot as stored.
-// Counts take every event given inside the watched prefix; the state follows
+// Counts take every event given inside the watched prefix (RIB entries, B,
+// count as neither announcement nor withdrawal); the state follows
 // the fold's watermark rule (./state.ts), so events already folded do not
 // change it. A minute of late events (older than the snapshot) therefore shows
 // the state as of the newest event, not as it was then.

@@ -9,7 +9,7 @@
 // masks the route's network to each length that has VRPs (at most 33 or 129,
 // in practice a few dozen) and reads one hash map per length.
 import { VrpFileError } from "../errors";
-import { formatPrefix, parsePrefix, prefixOf } from "./prefix";
+import { type Prefix, formatPrefix, parsePrefix, prefixOf } from "./prefix";
 
 /** One validated ROA payload. */
 export interface Vrp {
@@ -31,6 +31,24 @@ const MAX_ASN = 4_294_967_295;
  * not at all, as a half-read VRP set would turn valid routes invalid.
  */
 export function parseVrps(text: string): Vrp[] {
+  const roas = roasOf(text);
+  const vrps: Vrp[] = new Array(roas.length);
+  for (let index = 0; index < roas.length; index++) vrps[index] = parseVrp(roas[index], index).vrp;
+  return vrps;
+}
+
+/** parseVrps then indexVrps, parsing each prefix once: what a process that only validates routes needs. */
+export function loadVrpIndex(text: string): VrpIndex {
+  const roas = roasOf(text);
+  const builder = new IndexBuilder();
+  for (let index = 0; index < roas.length; index++) {
+    const { vrp, prefix } = parseVrp(roas[index], index);
+    builder.add(vrp, prefix);
+  }
+  return builder.build();
+}
+
+function roasOf(text: string): unknown[] {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -42,12 +60,10 @@ export function parseVrps(text: string): Vrp[] {
   }
   const roas = (document as { roas?: unknown }).roas;
   if (!Array.isArray(roas)) throw new VrpFileError(null, "no roas array (rpki-client or Routinator json/jsonext output has one)");
-  const vrps: Vrp[] = new Array(roas.length);
-  for (let index = 0; index < roas.length; index++) vrps[index] = parseVrp(roas[index], index);
-  return vrps;
+  return roas;
 }
 
-function parseVrp(entry: unknown, index: number): Vrp {
+function parseVrp(entry: unknown, index: number): { vrp: Vrp; prefix: Prefix } {
   if (entry === null || typeof entry !== "object" || Array.isArray(entry)) throw new VrpFileError(index, "expected an object");
   const { asn, prefix, maxLength, ta } = entry as Record<string, unknown>;
   const number = parseAsn(asn);
@@ -65,7 +81,7 @@ function parseVrp(entry: unknown, index: number): Vrp {
   // IPv4 text that parses is canonical already; IPv6 may be upper case or uncompressed.
   const vrp: Vrp = { asn: number, prefix: parsed.prefix.family === 4 ? prefix : formatPrefix(parsed.prefix), maxLength };
   if (typeof ta === "string") vrp.ta = ta;
-  return vrp;
+  return { vrp, prefix: parsed.prefix };
 }
 
 function parseAsn(value: unknown): number | null {
@@ -92,18 +108,29 @@ export interface VrpIndex {
 }
 
 export function indexVrps(vrps: readonly Vrp[]): VrpIndex {
-  const v4 = new Map<number, Map<number, Vrp[]>>();
-  const v6 = new Map<number, Map<string, Vrp[]>>();
-  for (const vrp of vrps) {
-    const prefix = prefixOf(vrp.prefix);
-    if (prefix.family === 4) add(v4, prefix.length, key4(prefix.bytes, prefix.length), vrp);
-    else add(v6, prefix.length, key6(prefix.bytes, prefix.length), vrp);
-  }
-  const ascending = (map: Map<number, unknown>) => [...map.keys()].sort((a, b) => a - b);
-  return { size: vrps.length, v4, v6, lengths4: ascending(v4), lengths6: ascending(v6) };
+  const builder = new IndexBuilder();
+  for (const vrp of vrps) builder.add(vrp, prefixOf(vrp.prefix));
+  return builder.build();
 }
 
-function add<K>(index: Map<number, Map<K, Vrp[]>>, length: number, key: K, vrp: Vrp): void {
+class IndexBuilder {
+  private readonly v4 = new Map<number, Map<number, Vrp[]>>();
+  private readonly v6 = new Map<number, Map<string, Vrp[]>>();
+  private size = 0;
+
+  add(vrp: Vrp, prefix: Prefix): void {
+    this.size++;
+    if (prefix.family === 4) addTo(this.v4, prefix.length, key4(prefix.bytes, prefix.length), vrp);
+    else addTo(this.v6, prefix.length, key6(prefix.bytes, prefix.length), vrp);
+  }
+
+  build(): VrpIndex {
+    const ascending = (map: Map<number, unknown>) => [...map.keys()].sort((a, b) => a - b);
+    return { size: this.size, v4: this.v4, v6: this.v6, lengths4: ascending(this.v4), lengths6: ascending(this.v6) };
+  }
+}
+
+function addTo<K>(index: Map<number, Map<K, Vrp[]>>, length: number, key: K, vrp: Vrp): void {
   let byKey = index.get(length);
   if (byKey === undefined) {
     byKey = new Map();

@@ -22,7 +22,7 @@
 // router's pre- and post-policy views of a route are two routes of one peer.
 import { compareStrings } from "../compare";
 import type { BgpEvent, RouteEvent } from "./event";
-import { type Prefix, prefixContains, prefixOf } from "./prefix";
+import { type Prefix, parsePrefix, prefixContains, prefixOf } from "./prefix";
 import type { RoutingPeer, RoutingSnapshot } from "./repository";
 
 /** A watched prefix as the fold needs it; `WatchedPrefix` from the config fits. */
@@ -81,12 +81,9 @@ export class SnapshotFold {
   covers(prefix: string): boolean {
     let known = this.inside.get(prefix);
     if (known === undefined) {
-      try {
-        known = prefixContains(this.watched, prefixOf(prefix));
-      } catch {
-        // Readers canonicalise prefixes; a text that is not one is nothing of ours.
-        known = false;
-      }
+      // Readers canonicalise prefixes; a text that is not one is nothing of ours.
+      const parsed = parsePrefix(prefix).prefix;
+      known = parsed !== null && prefixContains(this.watched, parsed);
       this.inside.set(prefix, known);
     }
     return known;

@@ -163,6 +163,17 @@ export function describeAnycast(detail: AnycastAlertDetail, rule: Pick<AlertRule
       if (detail.pop === null || detail.excessKm === null || detail.distanceKm === null)
         return `serving PoP ${detail.pop ?? "unknown"} not located (threshold ${detail.detourKm} km)`;
       return `served by ${detail.pop} ${formatKm(detail.distanceKm)} away, ${formatKm(detail.excessKm)} further than ${detail.nearestPop ?? "?"} (threshold ${detail.detourKm} km)`;
+    case "pop-change":
+      return (
+        `answering PoP ${detail.from ?? "unknown"} → ${detail.to ?? "undetermined"}` +
+        `${detail.changedAt === null ? "" : ` since the round of ${detail.changedAt}`} ` +
+        `(${detail.stableRounds} of ${detail.stableSamples} rounds stable; round ${detail.slotAt}, detected ${detail.detectedAt})`
+      );
+    case "outage":
+      return (
+        `${detail.failed} of ${detail.probes} probes failed${detail.failures.length === 0 ? "" : ` (${detail.failures.join(", ")})`}; ` +
+        `last answer ${detail.lastOkAt ?? "not within the rounds kept"} (round ${detail.slotAt}, detected ${detail.detectedAt})`
+      );
   }
 }
 
