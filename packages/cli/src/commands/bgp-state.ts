@@ -1,7 +1,7 @@
 // `popwatch bgp state`: each watched prefix as the stored routing snapshot
 // has it now, judged by core (visibility, origins, upstreams, findings).
 import { readFile } from "node:fs/promises";
-import { type BgpConfig, VrpFileError, type VrpIndex, indexVrps, parseVrps, routingAssessment } from "@popwatch/core";
+import { type BgpConfig, VrpFileError, type VrpIndex, loadVrpIndex, routingAssessment } from "@popwatch/core";
 import { ConfigFileError, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
@@ -96,7 +96,7 @@ async function loadVrps(bgp: BgpConfig, configFile: string): Promise<VrpIndex | 
     );
   }
   try {
-    return indexVrps(parseVrps(text));
+    return loadVrpIndex(text);
   } catch (err) {
     if (err instanceof VrpFileError) throw new ConfigFileError(configFile, `bgp.rpki.vrpFile: ${vrpFile}: ${err.message}`, { cause: err });
     throw err;
