@@ -5,10 +5,11 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { RetentionDays } from "@popwatch/core";
+import type { RetentionDays, RoutingRepository } from "@popwatch/core";
 import {
   DEFAULT_TABLE_NAME,
   type DynamoAlertStateStore,
+  DynamoRoutingRepository,
   type EmbeddedStore,
   type ResultStore,
   StoreError,
@@ -29,6 +30,8 @@ export interface OpenStore {
   store: ResultStore;
   /** Alert state, on the same table. */
   alerts: DynamoAlertStateStore;
+  /** BGP events, routing snapshots and routing minutes, on the same table. */
+  routing: RoutingRepository;
   /** The store's client and table. */
   client: DynamoDBClient;
   tableName: string;
@@ -56,7 +59,7 @@ export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenSt
     await embedded.close();
     throw new StoreError("store_unavailable", `cannot write ${endpointFile}`, { cause: err });
   }
-  return openedEmbedded(embedded, async () => {
+  return openedEmbedded(embedded, options.retentionDays, async () => {
     await rm(endpointFile, { force: true });
     await embedded.close();
   });
@@ -71,7 +74,7 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
       dataDir,
       ...(options.retentionDays ? { retentionDays: options.retentionDays } : {}),
     });
-    return openedEmbedded(embedded, () => embedded.close());
+    return openedEmbedded(embedded, options.retentionDays, () => embedded.close());
   } catch (err) {
     if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
     const running = await readEndpoint(dataDir);
@@ -86,21 +89,47 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
   }
 }
 
+/**
+ * For a command that runs until stopped (`bgp watch`, `bgp listen`): the
+ * store it owns and publishes, as `popwatch run` does, so that `bgp events`
+ * and `bgp state` can read meanwhile; or, when a `popwatch run` (or another
+ * feed) holds the directory, that process's store over loopback. A
+ * short-lived reader (`results`, `bgp events`) holds the directory without
+ * publishing an endpoint for a moment: that is waited out, up to `waitMs`.
+ */
+export async function openLongLivedStore(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
+  const deadline = Date.now() + waitMs;
+  for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 1000)) {
+    try {
+      return await openOwnedStore(options);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
+    }
+    try {
+      return await openSharedStore(options);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === "store_locked") || Date.now() + pauseMs > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+}
+
 /** A DynamoDB table on AWS (credentials from the usual SDK chain). */
 export function openAwsStore(tableName: string, region: string): OpenStore {
   quietSdkNodeVersionWarning();
   return openedTable(new DynamoDBClient({ region }), tableName, `table ${tableName} (${region})`);
 }
 
-function openedEmbedded(embedded: EmbeddedStore, close: () => Promise<void>): OpenStore {
+function openedEmbedded(embedded: EmbeddedStore, retentionDays: RetentionDays | undefined, close: () => Promise<void>): OpenStore {
   const { store, alerts, client, dataDir } = embedded;
-  return { store, alerts, client, tableName: store.tableName, where: dataDir, close };
+  const routing = new DynamoRoutingRepository({ client, tableName: store.tableName, ...(retentionDays ? { retentionDays } : {}) });
+  return { store, alerts, routing, client, tableName: store.tableName, where: dataDir, close };
 }
 
 /** Results and alert state on a table this process reaches through `client`; closing destroys the client. */
 function openedTable(client: DynamoDBClient, tableName: string, where: string, retentionDays?: RetentionDays): OpenStore {
-  const { results, alerts } = openStore({ client, tableName, ...(retentionDays ? { retentionDays } : {}) });
-  return { store: results, alerts, client, tableName, where, close: async () => client.destroy() };
+  const { results, alerts, routing } = openStore({ client, tableName, ...(retentionDays ? { retentionDays } : {}) });
+  return { store: results, alerts, routing, client, tableName, where, close: async () => client.destroy() };
 }
 
 async function readEndpoint(dataDir: string): Promise<{ endpoint: string; pid: number } | null> {

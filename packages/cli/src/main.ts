@@ -2,7 +2,7 @@ import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
 import cliPackage from "../package.json";
 import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
-import { BGP_DECODE_USAGE, bgpDecodeCommand } from "./commands/bgp-decode";
+import { BGP_USAGE, bgpCommand } from "./commands/bgp";
 import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
 import { EVALUATE_USAGE, evaluateCommand } from "./commands/evaluate";
 import { IMPORT_USAGE, importCommand } from "./commands/import";
@@ -33,23 +33,12 @@ Commands:
   report                every SLO per region and pooled (budget, burn rates, alerts), failovers, detours
   evaluate              one evaluation of SLOs and anycast conditions; alert states and notifications
   alerts                current burn-rate alert states (--history: their transitions)
-  bgp decode FILE...    MRT files (RIS, RouteViews, router dumps) as bgpdump -m lines or JSON
+  bgp                   BGP of the watched prefixes: decode, import, watch (RIS Live), listen (BMP), events, state
 
 Run "popwatch <command> --help" for a command's options.
 `;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
-
-// Minimal `bgp` dispatcher for `decode` (the lead wires the other bgp subcommands).
-async function bgpCommand(argv: string[], io: Io): Promise<number> {
-  const [subcommand, ...rest] = argv;
-  if (subcommand === "decode") return bgpDecodeCommand(rest, io);
-  if (subcommand === undefined || subcommand === "-h" || subcommand === "--help") {
-    io.stdout.write(BGP_DECODE_USAGE);
-    return subcommand === undefined ? 2 : 0;
-  }
-  throw new UsageError(`unknown bgp subcommand "${subcommand}"`);
-}
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   probe: { run: probeCommand, usage: PROBE_USAGE },
@@ -62,7 +51,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   report: { run: reportCommand, usage: REPORT_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
   alerts: { run: alertsCommand, usage: ALERTS_USAGE },
-  bgp: { run: bgpCommand, usage: BGP_DECODE_USAGE },
+  bgp: { run: bgpCommand, usage: BGP_USAGE },
 };
 
 /** Runs the CLI and returns its exit status: 0 ok, 1 a probe or check failed, 2 usage or config error, 70 internal error. */

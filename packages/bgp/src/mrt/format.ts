@@ -2,7 +2,7 @@
 // (so a diff against Debian's bgpdump works) and JSON lines. Strings that
 // every prefix of an UPDATE shares are built once per UPDATE.
 import { routeFields } from "../wire/events";
-import { AS_CONFED_SEQUENCE, AS_CONFED_SET, AS_SET, type AsPathSegment, type PathAttributes } from "../wire/types";
+import { AS_CONFED_SEQUENCE, AS_CONFED_SET, AS_SET, type AsPathSegment, type Nlri, type PathAttributes } from "../wire/types";
 import type { MrtEntry, MrtOrigin, MrtRibEntry, MrtUpdateEntry } from "./entries";
 import { BGP_STATE_NAMES } from "./events";
 
@@ -89,25 +89,37 @@ function updateLines(entry: MrtUpdateEntry, options: BgpdumpOptions): string {
   const { attributes } = update;
   const format = entry.extendedTime ? (addPath ? "BGP4MP_ET_AP" : "BGP4MP_ET") : addPath ? "BGP4MP_AP" : "BGP4MP";
   const time = timeText(entry);
-  const withdrawHead = `${format}|${time}|W|${entry.peer}|${entry.peerAs}|`;
   let text = "";
-  const withdraw = (prefixes: string[], pathIds: number[] | null) => {
-    for (let i = 0; i < prefixes.length; i++)
-      text += pathIds ? `${withdrawHead}${prefixes[i]}|${pathIds[i]}\n` : `${withdrawHead}${prefixes[i]}\n`;
-  };
-  withdraw(update.withdrawn.prefixes, update.withdrawn.pathIds);
   const unreach = attributes.mpUnreach;
-  if (unreach && isUnicast(unreach.afi, unreach.safi)) withdraw(unreach.nlri.prefixes, unreach.nlri.pathIds);
-  const announceHead = `${format}|${time}|A|${entry.peer}|${entry.peerAs}|`;
-  const announce = (prefixes: string[], pathIds: number[] | null, nextHop: string | null) => {
-    if (prefixes.length === 0) return;
-    const tail = attributesTail(attributes, nextHop, options);
-    for (let i = 0; i < prefixes.length; i++)
-      text += pathIds ? `${announceHead}${prefixes[i]}|${pathIds[i]}|${tail}` : `${announceHead}${prefixes[i]}|${tail}`;
-  };
-  announce(update.announced.prefixes, update.announced.pathIds, attributes.nextHop);
+  const withdrawn = update.withdrawn.prefixes.length > 0 || (unreach !== null && unreach.nlri.prefixes.length > 0);
+  if (withdrawn) {
+    const head = `${format}|${time}|W|${entry.peer}|${entry.peerAs}|`;
+    text += withdrawLines(head, update.withdrawn);
+    if (unreach && isUnicast(unreach.afi, unreach.safi)) text += withdrawLines(head, unreach.nlri);
+  }
   const reach = attributes.mpReach;
-  if (reach && isUnicast(reach.afi, reach.safi)) announce(reach.nlri.prefixes, reach.nlri.pathIds, reach.nextHop);
+  const reachUnicast = reach !== null && isUnicast(reach.afi, reach.safi) && reach.nlri.prefixes.length > 0;
+  if (update.announced.prefixes.length > 0 || reachUnicast) {
+    const head = `${format}|${time}|A|${entry.peer}|${entry.peerAs}|`;
+    if (update.announced.prefixes.length > 0)
+      text += announceLines(head, update.announced, attributesTail(attributes, attributes.nextHop, options));
+    if (reach && reachUnicast) text += announceLines(head, reach.nlri, attributesTail(attributes, reach.nextHop, options));
+  }
+  return text;
+}
+
+function withdrawLines(head: string, nlri: Nlri): string {
+  const { prefixes, pathIds } = nlri;
+  let text = "";
+  for (let i = 0; i < prefixes.length; i++) text += pathIds ? `${head}${prefixes[i]}|${pathIds[i]}\n` : `${head}${prefixes[i]}\n`;
+  return text;
+}
+
+function announceLines(head: string, nlri: Nlri, tail: string): string {
+  const { prefixes, pathIds } = nlri;
+  let text = "";
+  for (let i = 0; i < prefixes.length; i++)
+    text += pathIds ? `${head}${prefixes[i]}|${pathIds[i]}|${tail}` : `${head}${prefixes[i]}|${tail}`;
   return text;
 }
 

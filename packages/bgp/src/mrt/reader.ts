@@ -4,7 +4,7 @@
 import { BgpWireError, MrtDecodeError } from "../errors";
 import { u16At, u32At } from "../wire/reader";
 import { type MrtEntry, type MrtStats, newMrtStats } from "./entries";
-import { MRT_HEADER_LENGTH, type MrtReaderState, decodeRecord } from "./record";
+import { MRT_HEADER_LENGTH, type MrtReaderState, type RecordBody, decodeRecord } from "./record";
 
 /** Records longer than this are taken for garbage (RIB records of full tables stay far below). */
 export const MAX_MRT_RECORD_LENGTH = 16 * 1024 * 1024;
@@ -38,22 +38,18 @@ export async function* readMrtEntries(input: AsyncIterable<Uint8Array>, options:
     if (length > MAX_MRT_RECORD_LENGTH) fail("bad-length", `MRT record of ${length} bytes exceeds ${MAX_MRT_RECORD_LENGTH}`);
     return MRT_HEADER_LENGTH + length;
   };
+  // One record description, refilled for each record (it does not outlive decodeRecord).
+  const body: RecordBody = { bytes: header, start: 0, end: 0, fileOffset: 0, seconds: 0, type: 0, subtype: 0 };
   const decode = (bytes: Uint8Array, at: number, end: number, out: MrtEntry[]): void => {
     stats.records++;
-    decodeRecord(
-      {
-        bytes,
-        start: at + MRT_HEADER_LENGTH,
-        end,
-        fileOffset: recordOffset + MRT_HEADER_LENGTH,
-        seconds: u32At(bytes, at),
-        type: u16At(bytes, at + 4),
-        subtype: u16At(bytes, at + 6),
-      },
-      state,
-      out,
-      stats,
-    );
+    body.bytes = bytes;
+    body.start = at + MRT_HEADER_LENGTH;
+    body.end = end;
+    body.fileOffset = recordOffset + MRT_HEADER_LENGTH;
+    body.seconds = u32At(bytes, at);
+    body.type = u16At(bytes, at + 4);
+    body.subtype = u16At(bytes, at + 6);
+    decodeRecord(body, state, out, stats);
     recordOffset += end - at;
   };
 

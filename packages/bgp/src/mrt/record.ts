@@ -86,10 +86,10 @@ function decodeBgp4mp(record: RecordBody, out: MrtEntry[], stats: MrtStats): voi
   need(record, p, 2 * addressSize, "BGP4MP peer and local addresses");
   const peer = addressText(b, p, afi);
   p += 2 * addressSize;
-  const origin = { seconds: record.seconds, microseconds, extendedTime, peer, peerAs };
+  const seconds = record.seconds;
   if (isState) {
     need(record, p, 4, "BGP4MP state change");
-    out.push({ kind: "state", ...origin, oldState: u16At(b, p), newState: u16At(b, p + 2) });
+    out.push({ kind: "state", seconds, microseconds, extendedTime, peer, peerAs, oldState: u16At(b, p), newState: u16At(b, p + 2) });
     return;
   }
   need(record, p, BGP_HEADER_LENGTH, "BGP message header");
@@ -104,7 +104,7 @@ function decodeBgp4mp(record: RecordBody, out: MrtEntry[], stats: MrtStats): voi
   }
   const addPath = subtype === 8 || subtype === 9;
   const update = decodeUpdate(b, p + BGP_HEADER_LENGTH, p + length, { as4, addPath });
-  out.push({ kind: "update", ...origin, addPath, update });
+  out.push({ kind: "update", seconds, microseconds, extendedTime, peer, peerAs, addPath, update });
 }
 
 // TABLE_DUMP_V2 subtypes: 1 PEER_INDEX_TABLE, 2 RIB_IPV4_UNICAST,

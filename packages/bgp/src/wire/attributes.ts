@@ -233,6 +233,7 @@ function nextHops(bytes: Uint8Array, at: number, length: number): [string | null
   return [null, null];
 }
 
+// Shared by every empty NLRI field (most UPDATEs have one): decoders allocate per record, so this saves two objects each.
 const NO_PREFIXES: Nlri = Object.freeze({ prefixes: Object.freeze([]) as unknown as string[], pathIds: null }) as Nlri;
 
 function decodeMpNlri(bytes: Uint8Array, start: number, end: number, afi: number, safi: number, addPath: boolean): Nlri {
@@ -243,6 +244,7 @@ function decodeMpNlri(bytes: Uint8Array, start: number, end: number, afi: number
 
 /** Decodes the prefixes in `bytes[start..end)` (withdrawn routes, NLRI, or an MP attribute's). */
 export function decodeNlri(bytes: Uint8Array, start: number, end: number, afi: number, addPath: boolean): Nlri {
+  if (start >= end) return NO_PREFIXES;
   const prefixes: string[] = [];
   const pathIds: number[] | null = addPath ? [] : null;
   let p = start;

@@ -41,15 +41,55 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-interface Writable {
-  write(chunk: string): unknown;
+// process.stdout and the tests' capture both take Buffers (a Buffer appended
+// to a string is its UTF-8 text), though Io promises strings only.
+interface ByteWritable {
+  write(chunk: Uint8Array): unknown;
   once?(event: "drain", listener: () => void): unknown;
 }
 
-/** Writes `text`, waiting for the stream to drain when it says its buffer is full. */
-async function write(stream: Writable, text: string): Promise<void> {
-  if (stream.write(text) === false && typeof stream.once === "function") {
-    await new Promise<void>((resolve) => stream.once?.("drain", resolve));
+const OUTPUT_CHUNK = 256 * 1024;
+
+/**
+ * Output lines as bytes. Turning one large string into bytes for the stream
+ * costs more than decoding the file (bench/RESULTS.md, "BGP: MRT decode"), so
+ * each line (ASCII: numbers, addresses, attribute names) is copied into a
+ * Buffer as it is made; a new Buffer follows each one handed to the stream,
+ * which may still hold it.
+ */
+class ByteOutput {
+  private buffer = Buffer.allocUnsafe(OUTPUT_CHUNK);
+  private length = 0;
+  private readonly full: Buffer[] = [];
+
+  constructor(private readonly stream: ByteWritable) {}
+
+  put(text: string): void {
+    if (text.length > this.buffer.length - this.length) {
+      this.seal();
+      if (text.length > this.buffer.length) {
+        this.full.push(Buffer.from(text, "latin1"));
+        return;
+      }
+    }
+    this.length += this.buffer.write(text, this.length, "latin1");
+  }
+
+  /** Hands every full chunk and the current one to the stream, waiting for it to drain when it asks to. */
+  async flush(): Promise<void> {
+    this.seal();
+    for (const chunk of this.full.splice(0)) {
+      if (this.stream.write(chunk) === false && typeof this.stream.once === "function") {
+        await new Promise<void>((resolve) => this.stream.once?.("drain", resolve));
+      }
+    }
+  }
+
+  private seal(): void {
+    if (this.length === 0) return;
+    this.full.push(this.buffer.subarray(0, this.length));
+    this.buffer = Buffer.allocUnsafe(OUTPUT_CHUNK);
+    this.length = 0;
   }
 }
 
@@ -64,23 +104,24 @@ export async function bgpDecodeCommand(argv: string[], io: Io): Promise<number> 
   if (positionals.length === 0) throw new UsageError("expected at least one MRT file");
   const textOptions = { largeCommunities: values["large-communities"] === true };
   const render = format === "json" ? jsonLines : (entry: MrtEntry) => bgpdumpLines(entry, textOptions);
-  const stdout = io.stdout as Writable;
+  const output = new ByteOutput(io.stdout as unknown as ByteWritable);
   let status = 0;
   for (const file of positionals) {
     const stats = newMrtStats();
     try {
       for await (const batch of readMrtEntries(readMrtFile(file), { stats })) {
-        let text = "";
         for (const entry of batch) {
           if (entry.kind === "warning") {
+            await output.flush(); // so the warning lands after the lines before it
             io.stderr.write(`popwatch bgp decode: ${file}: skipped a record: ${entry.code} at byte ${entry.offset}: ${entry.message}\n`);
           } else {
-            text += render(entry);
+            output.put(render(entry));
           }
         }
-        if (text.length > 0) await write(stdout, text);
+        await output.flush();
       }
     } catch (err) {
+      await output.flush();
       status = 1;
       if (err instanceof MrtDecodeError) {
         io.stderr.write(`popwatch bgp decode: ${file}: ${err.message}\n`);

@@ -26,6 +26,7 @@ import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { type OpenStore, openOwnedStore } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
+import { stopOnSignals } from "../signals";
 import { reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 
@@ -98,7 +99,13 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
   const json = values.json ?? false;
   const isTTY = deps.isTTY ?? (io.stdout as { isTTY?: boolean }).isTTY === true;
   const stop = new AbortController();
-  const unhook = deps.signal ? forward(deps.signal, stop) : hookSignals(stop, io);
+  const unhook = stopOnSignals(
+    "run",
+    io,
+    stop,
+    { stopping: "stopping probes, writing the results taken", abandoning: "exiting without writing pending results" },
+    deps.signal,
+  );
 
   try {
     let opened: OpenStore;
@@ -379,28 +386,4 @@ async function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   } catch {
     // Aborted: the loop checks the signal.
   }
-}
-
-function forward(from: AbortSignal, to: AbortController): () => void {
-  const onAbort = () => to.abort();
-  if (from.aborted) onAbort();
-  else from.addEventListener("abort", onAbort, { once: true });
-  return () => from.removeEventListener("abort", onAbort);
-}
-
-function hookSignals(stop: AbortController, io: Io): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) {
-      io.stderr.write(`popwatch run: ${signal} again: exiting without writing pending results\n`);
-      process.exit(130);
-    }
-    io.stderr.write(`\npopwatch run: ${signal}: stopping probes, writing the results taken\n`);
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
 }
