@@ -14,7 +14,7 @@ import {
   catchment,
   createPopCatalogue,
 } from "@popwatch/core";
-import { DynamoRoutingRepository, readRollups } from "@popwatch/store";
+import { readRollups } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -166,8 +166,7 @@ async function readM2(
     minStableSamples: config.analytics.failoverMinStableSamples,
     window: { from: window.since, to: window.until },
   });
-  const routing = new DynamoRoutingRepository({ client: opened.client, tableName: opened.tableName });
-  const bgpEvents = await routing.queryEvents({
+  const bgpEvents = await opened.routing.queryEvents({
     prefixes: bgp.prefixes.map((p) => p.prefix),
     fromMs: window.since - bgp.correlationWindowSeconds * 1000,
     toMs: window.until,

@@ -5,7 +5,6 @@
 // report shows what the alerts see.
 import { writeFile } from "node:fs/promises";
 import type { PopwatchConfig } from "@popwatch/core";
-import { DynamoRoutingRepository } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -139,9 +138,7 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
         store: opened.store,
         alerts: opened.alerts,
         // BGP events sit on the same table; read only with a bgp config.
-        ...(config.bgp === undefined
-          ? {}
-          : { routing: new DynamoRoutingRepository({ client: opened.client, tableName: opened.tableName }) }),
+        ...(config.bgp === undefined ? {} : { routing: opened.routing }),
       },
       {
         config: { ...config, slos },
