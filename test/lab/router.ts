@@ -4,7 +4,7 @@
 // as MRT; both install the best path in the kernel, where the truth watcher
 // sees it.
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type BirdRoute, parseBirdRoutes, parseBirdSessions } from "./bird";
 import { type BgpTimers, type RouterExports, type RouterPeer, birdConf, frrBgpdConf, zebraConf } from "./configs";
 import { LabError } from "./errors";
@@ -80,6 +80,7 @@ class BirdRouter implements Router {
 
   async start(): Promise<void> {
     const { dir, stateDir, namespace, timers, peers, exports } = this.context;
+    mkdirSync(dirname(exports.mrtFile), { recursive: true });
     const conf = join(dir, "bird.conf");
     writeFileSync(conf, birdConf(dir, timers, peers, exports));
     const record = spawnTracked({
@@ -134,9 +135,9 @@ class FrrRouter implements Router {
     const bgpdFile = join(dir, "bgpd.conf");
     writeFileSync(zebraFile, zebraConf(dir));
     writeFileSync(bgpdFile, frrBgpdConf(dir, timers, peers, exports));
-    mkdirSync(join(dir, "mrt"), { recursive: true });
+    mkdirSync(dirname(exports.mrtFile), { recursive: true });
     const frr = frrIds();
-    for (const path of [dir, join(dir, "mrt"), zebraFile, bgpdFile]) chownSync(path, frr.uid, frr.gid);
+    for (const path of [dir, dirname(exports.mrtFile), zebraFile, bgpdFile]) chownSync(path, frr.uid, frr.gid);
     const common = ["-u", "frr", "-g", "frr", "-P", "0", "--vty_socket", dir, "-z", join(dir, "zserv.api")];
     const env = { ...process.env, TZ: "UTC" };
     const zebra = spawnTracked({
