@@ -891,8 +891,10 @@ export class Lab {
   /** The X-Served-By header of a plain-HTTP GET of the anycast address from `from`, or null. */
   async httpServedBy(from: LabNode): Promise<string | null> {
     // bash's /dev/tcp: no HTTP client to install in the namespace.
-    const script = `exec 3<>/dev/tcp/${ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 2 cat <&3`;
-    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 3_000 });
+    // Generous: on a machine shared with other test runs (load 15-20 on 2 cores) spawning the namespace's
+    // bash and a loopback exchange took over 3 s, and a readiness wait of 30 s never saw an answer.
+    const script = `exec 3<>/dev/tcp/${ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 4 cat <&3`;
+    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 6_000 });
     return /^x-served-by:\s*(\S+)/im.exec(result.stdout)?.[1] ?? null;
   }
 
