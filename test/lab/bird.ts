@@ -1,9 +1,9 @@
 // Reading BIRD's answers (birdc output) about the anycast prefix and the BGP
 // sessions. Pure: text in, values out.
-import { type PopName, popByProtocol } from "./topology";
+import { type PopName, type RogueName, popByProtocol } from "./topology";
 
 export interface BirdRoute {
-  pop: PopName | null;
+  pop: PopName | RogueName | null;
   protocol: string;
   /** The route BIRD selected (and exports to the kernel). */
   best: boolean;

@@ -8,21 +8,25 @@ import {
   type Convergence,
   FAILURE_MODES,
   Lab,
+  type LabOptions,
   type LabStatus,
   POP_NAMES,
   PREFERRED_POP,
   REPO_ROOT,
+  ROUTER_KINDS,
   isFailureMode,
   isLabNode,
   isPopName,
+  isRouterKind,
 } from "./lab";
 import { removeRecord } from "./procs";
 
 const USAGE = `Usage: npm run lab -- [command]
 
 Commands:
-  (none)                 up, then popwatch run against the lab from the client; Ctrl-C tears down
-  up                     build the lab (idempotent: on a running lab, heals injected faults)
+  (none) [build options] up, then popwatch run against the lab from the client; Ctrl-C tears down
+  up [build options]     build the lab (idempotent: on a running lab built alike, heals injected faults
+                         and withdraws the rogue's announcements; built otherwise, rebuilds)
   down                   stop every lab process and delete the namespaces (safe when nothing is up)
   status [--json]        router's best path and PoP, sessions, PoP daemons, recent route changes
   truth                  the router's route changes as JSON lines (truth.jsonl)
@@ -31,19 +35,30 @@ Commands:
   heal <pop>             undo every failure at a PoP
   measure [--repeat N] [--modes m1,m2]
                          fail the preferred PoP with each mode N times; print the router's convergence
-  exec <node> <cmd...>   run a command in a namespace: client, router, ${POP_NAMES.join(", ")}
+  exec <node> <cmd...>   run a command in a namespace: client, router, ${POP_NAMES.join(", ")}, rogue
+  mrt                    paths of the router's MRT dump files (decode: bgpdump -m FILE)
+  bgp                    the router's BGP changes from its MRT dump (bgpdump -m), as JSON lines
+  rogue announce <prefix> [--origin AS]
+                         the rogue announces a prefix inside 203.0.113.0/24 (origin default 65666)
+  rogue withdraw <prefix>
+
+Build options:
+  --router ${ROUTER_KINDS.join("|")}    the router's software (default bird; frr adds BMP, microsecond MRT)
+  --covering             PoPs announce 203.0.113.0/24 instead of the /32 (a more-specific can exist)
+  --rogue                add the rogue PoP (AS65666), announcing nothing until told
+  --bmp PORT[@client]    FRR sends BMP to PORT on the host (management link) or in the client namespace
 
 PoPs: ${POP_NAMES.join(", ")} (preferred: ${PREFERRED_POP}). Environment: POPWATCH_LAB_DIR (state directory).
 `;
 
 function printStatus(status: LabStatus): void {
   const out: string[] = [];
-  out.push(`lab ${status.name}: ${status.up ? "up" : "down"} (state ${status.stateDir})`);
+  out.push(`lab ${status.name}: ${status.up ? "up" : "down"} (state ${status.stateDir}; router ${status.router})`);
   if (status.up) {
     const best = status.best;
     out.push(
       best
-        ? `router best path: 203.0.113.53/32 -> ${best.pop ?? best.protocol} via ${best.nextHop} (AS path ${best.asPath.join(" ")}) since ${best.since ?? "?"}`
+        ? `router best path: ${status.announced} -> ${best.pop ?? best.protocol} via ${best.nextHop} (AS path ${best.asPath.join(" ")}) since ${best.since ?? "?"}`
         : "router best path: none (the anycast address is unreachable)",
     );
     for (const r of status.routes)
@@ -55,6 +70,10 @@ function printStatus(status: LabStatus): void {
         `  ${p.name}  dns(${p.dnsServer}) ${p.dns}  nginx ${p.nginx}  speaker ${p.speaker}  session ${p.session}  link ${p.link}${p.blackhole ? "  BLACKHOLE" : ""}`,
       );
     }
+    if (status.rogue) {
+      const announced = status.rogue.announcements.map((a) => `${a.prefix} origin AS${a.originAs}`).join(", ") || "nothing";
+      out.push(`  rogue  session ${status.rogue.session}  announcing ${announced}`);
+    }
   }
   if (status.recentChanges.length > 0) {
     out.push("route changes (truth.jsonl):");
@@ -62,6 +81,29 @@ function printStatus(status: LabStatus): void {
       out.push(`  ${c.at}  ${c.event === "initial" ? "initial" : `${c.previousPop ?? "none"} ->`} ${c.pop ?? "none"}`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
+}
+
+/** Build options of `up` and the default command; the rest of the lab follows what was built. */
+function buildOptions(args: string[]): LabOptions {
+  const options: LabOptions = {};
+  const value = (flag: string): string | undefined => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const router = value("--router");
+  if (router !== undefined) {
+    if (!isRouterKind(router)) throw new LabError("invalid_argument", `--router: one of ${ROUTER_KINDS.join(", ")}`);
+    options.router = router;
+  }
+  if (args.includes("--covering")) options.announce = "covering";
+  if (args.includes("--rogue")) options.rogue = true;
+  const bmp = value("--bmp");
+  if (bmp !== undefined) {
+    const m = /^(\d{1,5})(@client)?$/.exec(bmp);
+    if (!m) throw new LabError("invalid_argument", "--bmp PORT or PORT@client");
+    options.bmp = { port: Number(m[1]), at: m[2] ? "client" : "host" };
+  }
+  return options;
 }
 
 function formatMs(ms: number | null | undefined): string {
@@ -151,8 +193,9 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const lab = new Lab({ log: (m) => process.stderr.write(`lab: ${m}\n`) });
-  switch (command) {
+  const building = command === undefined || command === "up" || command?.startsWith("--");
+  const lab = new Lab({ ...(building ? buildOptions(args) : {}), log: (m) => process.stderr.write(`lab: ${m}\n`) });
+  switch (command?.startsWith("--") ? undefined : command) {
     case undefined:
       return runPopwatch(lab);
     case "up": {
@@ -195,6 +238,9 @@ async function main(args: string[]): Promise<number> {
             ? `router moved ${before ?? "none"} -> ${change.pop ?? "none"} after ${(change.atMs - event.atMs).toFixed(1)} ms\n`
             : `router still forwards to ${before ?? "none"} after 15 s\n`,
         );
+        const truth = await lab.routerConvergence(event, { timeoutMs: change ? 2_000 : 0 });
+        if (truth.firstBgpChange)
+          process.stdout.write(`router's first BGP change about ${pop}: ${truth.firstBgpChange.type} after ${formatMs(truth.bgpMs)} ms\n`);
       }
       return 0;
     }
@@ -211,6 +257,24 @@ async function main(args: string[]): Promise<number> {
       if (!node || !isLabNode(node) || cmd.length === 0) throw new LabError("invalid_argument", "exec <node> <command...>");
       const child = spawn("ip", ["netns", "exec", lab.ns(node), ...cmd], { stdio: "inherit" });
       return new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
+    }
+    case "mrt":
+      for (const file of lab.mrtFiles()) process.stdout.write(`${file}\n`);
+      return 0;
+    case "bgp":
+      for (const change of await lab.bgpChanges()) process.stdout.write(`${JSON.stringify(change)}\n`);
+      return 0;
+    case "rogue": {
+      const [action, prefix] = rest;
+      if ((action !== "announce" && action !== "withdraw") || !prefix)
+        throw new LabError("invalid_argument", "rogue announce <prefix> [--origin AS] | rogue withdraw <prefix>");
+      const originAt = rest.indexOf("--origin");
+      const event =
+        action === "announce"
+          ? await lab.rogue.announce({ prefix, ...(originAt >= 0 ? { originAs: Number(rest[originAt + 1]) } : {}) })
+          : await lab.rogue.withdraw(prefix);
+      process.stdout.write(`${JSON.stringify(event)}\n`);
+      return 0;
     }
     default:
       process.stderr.write(`lab: unknown command ${JSON.stringify(command)}\n${USAGE}`);

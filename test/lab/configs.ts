@@ -3,7 +3,20 @@
 // state directory; nothing touches /etc, /run or /var.
 
 import { bindConfText, knotConfText, nginxConfText, nsdConfText } from "../support/server-configs";
-import { ANYCAST_ADDRESS, ANYCAST_PREFIX, LAB_HOSTNAME, LAB_ZONE, POPS, type PopSpec, ROUTER_ASN, ROUTER_ID } from "./topology";
+import {
+  ANYCAST_ADDRESS,
+  ANYCAST_PREFIX,
+  ANYCAST_RANGE,
+  LAB_HOSTNAME,
+  LAB_ZONE,
+  POPS,
+  type PopSpec,
+  ROGUE,
+  ROGUE_ASN,
+  ROGUE_LINK,
+  ROUTER_ASN,
+  ROUTER_ID,
+} from "./topology";
 
 export interface BgpTimers {
   /** Seconds between keepalives. */
@@ -31,19 +44,56 @@ export function zoneFile(): string {
   ].join("\n");
 }
 
-/** Only the anycast /32 crosses BGP: a PoP cannot divert the router's other traffic. */
-const ANYCAST_ONLY = `if net = ${ANYCAST_PREFIX} then accept; reject;`;
+/**
+ * Only the anycast range crosses BGP, from its /24 down to the /32: a PoP (or
+ * the rogue) cannot divert the router's other traffic, but can announce a
+ * more-specific of the /24.
+ */
+const ANYCAST_ONLY = `if net ~ [ ${ANYCAST_RANGE}{24,32} ] then accept; reject;`;
 
-export function birdConf(dir: string, timers: BgpTimers): string {
-  const sessions = POPS.map(
-    (pop) => `protocol bgp ${pop.bgpProtocol} from pops {
-  description "${pop.name}";
-  neighbor ${pop.link.peerAddress} as ${pop.asn};
-  source address ${pop.link.routerAddress};
+/** A BGP neighbor of the router: every PoP, and the rogue in a lab built with it. */
+export interface RouterPeer {
+  name: string;
+  /** BIRD protocol name; FRR knows the peer by its address. */
+  protocol: string;
+  asn: number;
+  address: string;
+  localAddress: string;
+}
+
+export function routerPeers(withRogue: boolean): RouterPeer[] {
+  const pops = POPS.map((p) => ({
+    name: p.name,
+    protocol: p.bgpProtocol,
+    asn: p.asn,
+    address: p.link.peerAddress,
+    localAddress: p.link.routerAddress,
+  }));
+  const rogue = { name: ROGUE, protocol: ROGUE, asn: ROGUE_ASN, address: ROGUE_LINK.peerAddress, localAddress: ROGUE_LINK.routerAddress };
+  return withRogue ? [...pops, rogue] : pops;
+}
+
+export interface RouterExports {
+  /** Write every BGP message and state change the router sees here, as MRT (RFC 6396). */
+  mrtFile: string;
+  /** FRR only: the BMP collector (RFC 7854) bgpd connects to. */
+  bmp?: { address: string; port: number } | null;
+}
+
+export function birdConf(dir: string, timers: BgpTimers, peers: readonly RouterPeer[], exports: RouterExports): string {
+  const sessions = peers
+    .map(
+      (peer) => `protocol bgp ${peer.protocol} from pops {
+  description "${peer.name}";
+  neighbor ${peer.address} as ${peer.asn};
+  source address ${peer.localAddress};
 }`,
-  ).join("\n\n");
+    )
+    .join("\n\n");
   return `# popwatch anycast lab: the router every client path crosses (AS${ROUTER_ASN}).
 log "${dir}/bird.log" all;
+# Every BGP message and session state change, as MRT BGP4MP records (BIRD writes each at once).
+mrtdump "${exports.mrtFile}";
 # Millisecond log stamps; the process runs with TZ=UTC.
 timeformat log "%F %T.%3f";
 timeformat protocol "%F %T.%3f";
@@ -77,14 +127,83 @@ template bgp pops {
     export none;
   };
   debug { states, events };
+  mrtdump { states, messages };
 }
 
 ${sessions}
 `;
 }
 
-export function exabgpConf(pop: PopSpec, dir: string, holdS: number): string {
-  return `# ${pop.name}'s BGP speaker: announces ${ANYCAST_PREFIX} while its health check passes.
+/** FRR's zebra: only where to log; interfaces and addresses come from the namespace. */
+export function zebraConf(dir: string): string {
+  return `! popwatch anycast lab: FRR zebra on the router.
+hostname lab-router
+log file ${dir}/zebra.log
+log timestamp precision 6
+`;
+}
+
+/**
+ * FRR's bgpd on the router (AS65000): the same sessions, timers and filter as
+ * the BIRD router, plus an MRT dump of every message with microsecond stamps
+ * (BGP4MP_ET) and, given a collector, BMP with pre- and post-policy route
+ * monitoring.
+ */
+export function frrBgpdConf(dir: string, timers: BgpTimers, peers: readonly RouterPeer[], exports: RouterExports): string {
+  const neighbors = peers
+    .map((peer) =>
+      [
+        ` neighbor ${peer.address} remote-as ${peer.asn}`,
+        ` neighbor ${peer.address} description ${peer.name}`,
+        ` neighbor ${peer.address} update-source ${peer.localAddress}`,
+        ` neighbor ${peer.address} timers ${timers.keepaliveS} ${timers.holdS}`,
+        // Reconnect within a second after a repair (the default waits 120 s).
+        ` neighbor ${peer.address} timers connect 1`,
+      ].join("\n"),
+    )
+    .join("\n");
+  const policies = peers
+    .map((peer) => [`  neighbor ${peer.address} route-map ANYCAST-IN in`, `  neighbor ${peer.address} route-map NOTHING out`].join("\n"))
+    .join("\n");
+  const bmp = exports.bmp
+    ? `
+ bmp targets collector
+  bmp monitor ipv4 unicast pre-policy
+  bmp monitor ipv4 unicast post-policy
+  bmp connect ${exports.bmp.address} port ${exports.bmp.port} min-retry 100 max-retry 1000
+ exit
+`
+    : "";
+  return `! popwatch anycast lab: FRR bgpd on the router (AS${ROUTER_ASN}).
+hostname lab-router
+log file ${dir}/bgpd.log
+log timestamp precision 6
+!
+dump bgp all-et ${exports.mrtFile}
+!
+ip prefix-list ANYCAST seq 5 permit ${ANYCAST_RANGE} ge 24 le 32
+route-map ANYCAST-IN permit 10
+ match ip address prefix-list ANYCAST
+exit
+route-map NOTHING deny 10
+exit
+!
+router bgp ${ROUTER_ASN}
+ bgp router-id ${ROUTER_ID}
+ bgp log-neighbor-changes
+ no bgp default ipv4-unicast
+ ! Equal AS paths keep the older route (FRR's default); the lab orders PoPs by path length only.
+${neighbors}
+ address-family ipv4 unicast
+${peers.map((peer) => `  neighbor ${peer.address} activate`).join("\n")}
+${policies}
+ exit-address-family
+${bmp}exit
+`;
+}
+
+export function exabgpConf(pop: PopSpec, dir: string, holdS: number, announced: string = ANYCAST_PREFIX): string {
+  return `# ${pop.name}'s BGP speaker: announces ${announced} while its health check passes.
 process health {
   run /usr/bin/python3 -m exabgp healthcheck --config ${dir}/healthcheck.conf;
   encoder text;
@@ -126,7 +245,7 @@ export function exabgpEnv(pop: PopSpec): Record<string, string> {
  * rise/fall 1: one passing or failing check flips the announcement, the
  * fastest reaction the module offers.
  */
-export function healthcheckConf(pop: PopSpec, dir: string, intervalS: number): string {
+export function healthcheckConf(pop: PopSpec, dir: string, intervalS: number, announced: string = ANYCAST_PREFIX): string {
   // ExaBGP sends a given AS path as is (it adds its own AS only to an empty one): own AS plus the prepends.
   const asPath = Array.from({ length: 1 + pop.prepend }, () => pop.asn).join(" ");
   return [
@@ -138,7 +257,7 @@ export function healthcheckConf(pop: PopSpec, dir: string, intervalS: number): s
     "rise = 1",
     "fall = 1",
     `command = /bin/sh ${dir}/check.sh`,
-    `ip = ${ANYCAST_PREFIX}`,
+    `ip = ${announced}`,
     "no-ip-setup",
     "withdraw-on-down",
     `as-path = ${asPath}`,
@@ -241,6 +360,63 @@ export function blackholeRuleset(pop: PopSpec): string {
     iifname "${pop.link.peerIf}" ip daddr ${ANYCAST_ADDRESS} udp dport 53 drop
     iifname "${pop.link.peerIf}" ip daddr ${ANYCAST_ADDRESS} tcp dport 53 drop
   }
+}
+`;
+}
+
+/** What the rogue announces: a prefix inside the anycast range, ending in `originAs`. */
+export interface RogueAnnouncement {
+  prefix: string;
+  /**
+   * The AS the path ends in. The rogue speaks as AS65666 and prepends it:
+   * the router sees [65666] when this is 65666, else [65666, originAs] (the
+   * rogue as the origin's "upstream", how a forged-origin hijack looks).
+   */
+  originAs: number;
+}
+
+/**
+ * The rogue's BIRD: one session to the router, announcing exactly
+ * `announcements` (rewritten and reloaded with `birdc configure` on each
+ * change, which re-announces only what changed).
+ */
+export function rogueBirdConf(dir: string, timers: BgpTimers, announcements: readonly RogueAnnouncement[]): string {
+  const routes = announcements.map((a) => `  route ${a.prefix} blackhole;`).join("\n");
+  const paths = announcements
+    .filter((a) => a.originAs !== ROGUE_ASN)
+    .map((a) => `    if net = ${a.prefix} then bgp_path.prepend(${a.originAs});`)
+    .join("\n");
+  return `# popwatch anycast lab: the rogue speaker (AS${ROGUE_ASN}).
+log "${dir}/bird.log" all;
+timeformat log "%F %T.%3f";
+router id ${ROGUE_LINK.peerAddress};
+
+protocol device {
+  scan time 2;
+}
+
+protocol static announced {
+  ipv4;
+${routes}
+}
+
+protocol bgp upstream {
+  local as ${ROGUE_ASN};
+  neighbor ${ROGUE_LINK.routerAddress} as ${ROUTER_ASN};
+  source address ${ROGUE_LINK.peerAddress};
+  hold time ${timers.holdS};
+  keepalive time ${timers.keepaliveS};
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 1;
+  ipv4 {
+    import none;
+    export filter {
+      if proto != "announced" then reject;
+${paths}
+      accept;
+    };
+  };
 }
 `;
 }

@@ -1,31 +1,35 @@
-// The anycast lab: a client, a BIRD router and three PoPs in network
-// namespaces, each PoP announcing the same anycast /32 over BGP (ExaBGP with
-// a DNS health check) and serving DNS (NSD, Knot, BIND) and HTTPS (nginx) on
-// it. AS-path prepending makes pop-a preferred, then pop-b, then pop-c.
+// The anycast lab: a client, a router (BIRD, or FRR) and three PoPs in
+// network namespaces, each PoP announcing the same anycast /32 (or its /24)
+// over BGP (ExaBGP with a DNS health check) and serving DNS (NSD, Knot, BIND)
+// and HTTPS (nginx) on it. AS-path prepending makes pop-a preferred, then
+// pop-b, then pop-c. Optionally a rogue PoP (AS65666) that announces what a
+// test tells it to. The router writes every BGP message as MRT and (FRR) sends
+// BMP to a collector.
 //
 //   client 198.51.100.2 ── r-client 198.51.100.1  router AS65000 (BIRD)
 //                          r-pop-a 198.51.100.5 ── 198.51.100.6  pop-a AS65001 (NSD)
 //                          r-pop-b 198.51.100.9 ── 198.51.100.10 pop-b AS65002 (Knot), prepend 1
 //                          r-pop-c 198.51.100.13 ── 198.51.100.14 pop-c AS65003 (BIND), prepend 2
+//   r-rogue 198.51.100.17 ── 198.51.100.18 rogue AS65666 (BIRD, NSD), with `rogue: true`
+//   r-mgmt 203.0.113.254 ── 203.0.113.253 host (for a BMP collector on the host; top /30 free)
 //   anycast 203.0.113.53/32 on lo of every PoP
 //
 // Needs root. Daemons run in the foreground in their own sessions, tracked by
 // PID files under the state directory (procs.ts), and outlive the process
 // that started them: `up` in one command, `fail` and `down` in others. The
 // router's FIB changes are recorded by truth-watcher.ts in truth.jsonl.
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { logTail, sleep } from "../support/daemons";
 import { DNS_DAEMONS } from "../support/server-configs";
-import { type BirdRoute, parseBirdRoutes, parseBirdSessions } from "./bird";
+import type { BirdRoute } from "./bird";
 import {
   BLACKHOLE_TABLE,
   type BgpTimers,
   DEFAULT_HEALTH_INTERVAL_S,
   DEFAULT_TIMERS,
-  birdConf,
   blackholeRuleset,
   checkScript,
   dnsConf,
@@ -33,10 +37,12 @@ import {
   exabgpEnv,
   healthcheckConf,
   nginxConf,
+  routerPeers,
   stateChangeScript,
   zoneFile,
 } from "./configs";
 import { LabError } from "./errors";
+import { type BgpChange, isLoss, readBgpChanges } from "./mrt";
 import {
   type CommandResult,
   type ProcessRecord,
@@ -52,19 +58,25 @@ import {
   stopTracked,
   trackProcess,
 } from "./procs";
-import { buildNetwork, checkPrerequisites, createPki, labBinary } from "./setup";
+import { Rogue } from "./rogue";
+import { type Router, type RouterKind, createRouter, mrtFilesIn } from "./router";
+import { buildNetwork, checkFrrPrerequisites, checkPrerequisites, createPki, freeManagementLink, hasBgpdump, labBinary } from "./setup";
 import {
   ANYCAST_ADDRESS,
   ANYCAST_PREFIX,
+  ANYCAST_RANGE,
+  CLIENT_ADDRESS,
   LAB_HOSTNAME,
   LAB_NODES,
   LAB_ZONE,
   type LabNode,
+  type ManagementLink,
   POPS,
   POP_NAMES,
   PREFERRED_POP,
   type PopName,
   type PopSpec,
+  ROGUE,
   isPopName,
   namespaceOf,
   popSpec,
@@ -72,9 +84,12 @@ import {
 import { type RouteChange, readTruth } from "./truth";
 
 export type { BirdRoute } from "./bird";
-export type { BgpTimers } from "./configs";
+export type { BgpTimers, RogueAnnouncement } from "./configs";
 export { LabError } from "./errors";
+export type { BgpChange } from "./mrt";
 export type { CommandResult } from "./procs";
+export type { Rogue, RogueEvent } from "./rogue";
+export { ROUTER_KINDS, type RouterKind, isRouterKind } from "./router";
 export * from "./topology";
 export type { RouteChange } from "./truth";
 
@@ -101,15 +116,53 @@ export interface LabOptions {
   readyTimeoutMs?: number;
   /** Progress messages. */
   log?: (message: string) => void;
+  /**
+   * The router's software. "bird" (default): BIRD 2, MRT dump in BGP4MP
+   * (whole-second stamps). "frr": FRR zebra + bgpd, MRT dump in BGP4MP_ET
+   * (microseconds), and BMP when `bmp` is set. Default: the running lab's, else "bird".
+   */
+  router?: RouterKind;
+  /** What the PoPs announce: "host" the anycast /32 (default), "covering" its /24, so that a more-specific can exist. */
+  announce?: "host" | "covering";
+  /** Add the rogue PoP (namespace "<name>-rogue", AS65666), announcing nothing until `lab.rogue.announce`. */
+  rogue?: boolean;
+  /**
+   * FRR only: send BMP (pre- and post-policy route monitoring) to a collector
+   * on `port`, in the host's namespace ("host", default: the lab adds a
+   * management link and the collector listens on `lab.bmpTarget.address` or
+   * 0.0.0.0) or in the client's ("client": 198.51.100.2). FRR retries every
+   * 0.1 to 1 s, so the collector may start before or after `up`.
+   */
+  bmp?: { port: number; at?: "host" | "client" };
 }
 
-interface ResolvedOptions {
+/** What `up` builds, kept in lab.json so that other processes (the CLI, a second Lab object) act on the same lab. */
+interface BuildSettings {
+  router: RouterKind;
+  announce: "host" | "covering";
+  rogue: boolean;
+  bmp: { port: number; at: "host" | "client" } | null;
+}
+
+interface ResolvedOptions extends BuildSettings {
   name: string;
   stateDir: string;
   timers: BgpTimers;
   healthIntervalS: number;
   readyTimeoutMs: number;
   log: (message: string) => void;
+}
+
+/** The router's record of one fault: its first BGP change about the PoP and the forwarding change that followed. */
+export interface RouterConvergence {
+  fault: LabEvent;
+  /** The first withdrawal from the PoP, or its session leaving Established, at or after the fault (from the MRT dump); null if none. */
+  firstBgpChange: BgpChange | null;
+  /** The router's first FIB change away from the PoP at or after the fault (truth.jsonl); null if none (a black hole). */
+  installed: RouteChange | null;
+  /** Milliseconds from the fault to each; null when it did not happen. */
+  bgpMs: number | null;
+  installMs: number | null;
 }
 
 /** A fault injected or repaired, stamped just before the action took effect. */
@@ -142,10 +195,15 @@ export interface LabStatus {
   /** Every path BIRD has for the prefix, best first. */
   routes: BirdRoute[];
   /** Where the router's kernel forwards the prefix now. */
-  fib: { pop: PopName | null; nextHop: string | null; dev: string | null };
+  fib: { pop: RouteChange["pop"]; nextHop: string | null; dev: string | null };
   pops: PopStatus[];
   /** The last entries of truth.jsonl. */
   recentChanges: RouteChange[];
+  router: RouterKind;
+  /** The prefix the PoPs announce (the /32, or the /24 with `announce: "covering"`). */
+  announced: string;
+  /** The rogue's session and announcements; null in a lab without it. */
+  rogue: { session: string; announcements: Array<{ prefix: string; originAs: number }> } | null;
   processes: Array<{ name: string; pid: number; state: ProcessState }>;
 }
 
@@ -177,11 +235,14 @@ const STATE_ENTRIES = [
   "router",
   ...POP_NAMES,
   "data",
+  ROGUE,
   "truth.jsonl",
   "events.jsonl",
   "popwatch.lab.json",
   "truth-watcher.log",
 ];
+
+const DEFAULT_SETTINGS: BuildSettings = { router: "bird", announce: "host", rogue: false, bmp: null };
 
 // ---------------------------------------------------------------------------
 
@@ -198,7 +259,18 @@ export class Lab {
     // The variable names the default lab's directory only: a test's own lab must never share it.
     const fromEnv = options.name === undefined ? process.env.POPWATCH_LAB_DIR : undefined;
     this.stateDir = resolve(options.stateDir ?? fromEnv ?? join(tmpdir(), `popwatch-lab-${name}`));
+    // Unset settings follow the lab already built here, so `npm run lab -- fail` acts on an FRR lab as built.
+    const built = this.builtSettings() ?? DEFAULT_SETTINGS;
+    const router = options.router ?? built.router;
+    const bmp = options.bmp ? { port: options.bmp.port, at: options.bmp.at ?? "host" } : options.router === undefined ? built.bmp : null;
+    if (bmp && router !== "frr") throw new LabError("invalid_argument", 'bmp needs the FRR router (router: "frr")');
+    if (bmp && (!Number.isInteger(bmp.port) || bmp.port < 1 || bmp.port > 65_535))
+      throw new LabError("invalid_argument", `bmp.port must be a TCP port, got ${bmp.port}`);
     this.options = {
+      router,
+      announce: options.announce ?? built.announce,
+      rogue: options.rogue ?? built.rogue,
+      bmp,
       name,
       stateDir: this.stateDir,
       timers: options.timers ?? DEFAULT_TIMERS,
@@ -211,6 +283,78 @@ export class Lab {
   /** Namespace of a node. */
   ns(node: LabNode): string {
     return namespaceOf(this.name, node);
+  }
+
+  /** The nodes of this lab: client, router, the PoPs, and the rogue when built with it. */
+  get nodes(): readonly LabNode[] {
+    return LAB_NODES.filter((n) => n !== ROGUE || this.options.rogue);
+  }
+
+  get routerKind(): RouterKind {
+    return this.options.router;
+  }
+
+  /** The prefix the PoPs announce: the anycast /32, or its /24 with `announce: "covering"`. */
+  get announcedPrefix(): string {
+    return this.options.announce === "covering" ? ANYCAST_RANGE : ANYCAST_PREFIX;
+  }
+
+  /** Where the router sends BMP (the collector must listen there, or on 0.0.0.0 in that namespace); null without `bmp`. */
+  get bmpTarget(): { address: string; port: number; at: "host" | "client" } | null {
+    const bmp = this.options.bmp;
+    if (!bmp) return null;
+    if (bmp.at === "client") return { address: CLIENT_ADDRESS, port: bmp.port, at: "client" };
+    const link = this.managementLink();
+    return link ? { address: link.hostAddress, port: bmp.port, at: "host" } : null;
+  }
+
+  /** The router's MRT dump: the directory, then the files written so far (each record is written whole as it happens). */
+  get mrtDir(): string {
+    return join(this.routerDir, "mrt");
+  }
+
+  mrtFiles(): string[] {
+    return mrtFilesIn(this.mrtDir).filter((f) => statSync(f).size > 0);
+  }
+
+  /** The rogue PoP's controls; throws not_up in a lab built without `rogue: true`. */
+  get rogue(): Rogue {
+    if (!this.options.rogue) throw new LabError("invalid_argument", `lab ${this.name} has no rogue PoP (new Lab({ rogue: true }))`);
+    return new Rogue({
+      stateDir: this.stateDir,
+      namespace: this.ns(ROGUE),
+      timers: this.options.timers,
+      eventsFile: this.eventsFile,
+      waitFor: (what, record, ready, extraLog) => this.waitFor(what, record, ready, extraLog),
+    });
+  }
+
+  private get router(): Router {
+    return createRouter(this.options.router, {
+      stateDir: this.stateDir,
+      dir: this.routerDir,
+      namespace: this.ns("router"),
+      timers: this.options.timers,
+      peers: routerPeers(this.options.rogue),
+      exports: {
+        mrtFile: join(this.mrtDir, `${this.options.router}.mrt`),
+        bmp: this.bmpTarget,
+      },
+      waitFor: (what, record, ready, extraLog) => this.waitFor(what, record, ready, extraLog),
+    });
+  }
+
+  private builtSettings(): (BuildSettings & { management?: ManagementLink | null }) | null {
+    try {
+      const marker = JSON.parse(readFileSync(this.markerFile, "utf8")) as Partial<BuildSettings> & { management?: ManagementLink | null };
+      return { ...DEFAULT_SETTINGS, ...marker };
+    } catch {
+      return null;
+    }
+  }
+
+  private managementLink(): ManagementLink | null {
+    return this.builtSettings()?.management ?? null;
   }
 
   get truthFile(): string {
@@ -248,10 +392,6 @@ export class Lab {
     return join(this.stateDir, "router");
   }
 
-  private get birdSocket(): string {
-    return join(this.routerDir, "bird.ctl");
-  }
-
   // ---------------------------------------------------------------- public API
 
   /**
@@ -262,9 +402,11 @@ export class Lab {
    */
   async up(): Promise<LabStatus> {
     checkPrerequisites();
+    if (this.options.router === "frr") checkFrrPrerequisites();
     if (await this.isComplete()) {
       this.options.log("lab already up: healing any injected faults");
       for (const pop of POP_NAMES) await this.repair(pop);
+      if (this.options.rogue) await this.rogue.withdrawAll();
     } else {
       await this.down();
       await this.build();
@@ -344,6 +486,55 @@ export class Lab {
   /** The router's route changes so far (truth.jsonl), oldest first. */
   truth(): RouteChange[] {
     return readTruth(this.truthFile);
+  }
+
+  /**
+   * Every announcement, withdrawal and session state change the router has
+   * received so far, from its MRT dump decoded by `bgpdump -m`, oldest first.
+   * Stamps: microseconds with FRR, whole seconds with BIRD.
+   */
+  async bgpChanges(): Promise<BgpChange[]> {
+    if (!hasBgpdump()) throw new LabError("missing_binary", "bgpdump not found: apt-get install bgpdump");
+    return readBgpChanges(this.mrtFiles());
+  }
+
+  /** The first BGP change at or after `afterMs` matching `predicate`, or null after `timeoutMs` (polls the MRT dump). */
+  async waitForBgpChange(
+    predicate: (change: BgpChange) => boolean,
+    options: { afterMs?: number; timeoutMs?: number } = {},
+  ): Promise<BgpChange | null> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    // BIRD stamps whole seconds: a change in the fault's second may carry a stamp before it.
+    const slackMs = this.options.router === "bird" ? 1_000 : 0;
+    const afterMs = (options.afterMs ?? 0) - slackMs;
+    for (;;) {
+      const hit = (await this.bgpChanges()).find((c) => c.atMs >= afterMs && predicate(c));
+      if (hit) return hit;
+      if (Date.now() >= deadline) return null;
+      await sleep(100);
+    }
+  }
+
+  /**
+   * The router's truth for a fault injected with `fail`: its first BGP change
+   * about the PoP (a withdrawal or the session going down, from the MRT dump)
+   * and its first forwarding change away from the PoP (the FIB, truth.jsonl).
+   * Waits up to `timeoutMs` for each; a black hole has neither.
+   */
+  async routerConvergence(fault: LabEvent, options: { timeoutMs?: number } = {}): Promise<RouterConvergence> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const peer = popSpec(fault.pop).link.peerAddress;
+    const [firstBgpChange, installed] = await Promise.all([
+      this.waitForBgpChange((c) => c.peer === peer && isLoss(c), { afterMs: fault.atMs, timeoutMs }),
+      this.waitForChange((c) => c.pop !== fault.pop, { afterMs: fault.atMs, timeoutMs }),
+    ]);
+    return {
+      fault,
+      firstBgpChange,
+      installed,
+      bgpMs: firstBgpChange ? firstBgpChange.atMs - fault.atMs : null,
+      installMs: installed ? installed.atMs - fault.atMs : null,
+    };
   }
 
   /** Runs a command inside a node's namespace. */
@@ -426,8 +617,8 @@ export class Lab {
 
   async status(): Promise<LabStatus> {
     const up = await this.isComplete();
-    const routes = up ? await this.birdRoutes() : [];
-    const sessions = up ? await this.birdSessions() : new Map<string, string>();
+    const routes = up ? await this.router.routes(this.announcedPrefix) : [];
+    const sessions = up ? await this.router.sessions() : new Map<string, string>();
     const pops: PopStatus[] = [];
     for (const spec of POPS) {
       const state = (part: string): ProcessState => {
@@ -440,7 +631,7 @@ export class Lab {
         dns: state("dns"),
         nginx: state("nginx"),
         speaker: state("bgp"),
-        session: sessions.get(spec.bgpProtocol) ?? "unknown",
+        session: sessions.get(spec.name) ?? "unknown",
         link: up && (await this.linkUp(spec)) ? "up" : "down",
         blackhole: up ? await this.hasBlackhole(spec) : false,
       });
@@ -456,6 +647,9 @@ export class Lab {
       fib: last ? { pop: last.pop, nextHop: last.nextHop, dev: last.dev } : { pop: null, nextHop: null, dev: null },
       pops,
       recentChanges: changes.slice(-10),
+      router: this.options.router,
+      announced: this.announcedPrefix,
+      rogue: this.options.rogue && up ? { session: sessions.get(ROGUE) ?? "unknown", announcements: this.rogue.announcements() } : null,
       processes: listRecords(this.stateDir).map((r) => ({ name: r.name, pid: r.pid, state: processState(r) })),
     };
   }
@@ -476,6 +670,7 @@ export class Lab {
 
   private async existingNamespaces(): Promise<string[]> {
     const listed = await run(["ip", "netns", "list"]);
+    // Every node a lab of this name may have, so that a rebuild without the rogue still removes its namespace.
     const mine = new Set(LAB_NODES.map((n) => this.ns(n)));
     return listed.stdout
       .split("\n")
@@ -485,9 +680,14 @@ export class Lab {
 
   /** Namespaces, router, truth watcher and web servers in place; DNS and speakers may be failed on purpose. */
   private async isComplete(): Promise<boolean> {
-    if (!existsSync(this.markerFile)) return false;
-    if ((await this.existingNamespaces()).length !== LAB_NODES.length) return false;
-    const required = ["truth", "router.bird", ...POP_NAMES.map((p) => `${p}.nginx`)];
+    const built = this.builtSettings();
+    if (!built) return false;
+    // A lab built otherwise (another router, the rogue, BMP) is rebuilt as asked.
+    const { router, announce, rogue, bmp } = this.options;
+    if (JSON.stringify([built.router, built.announce, built.rogue, built.bmp]) !== JSON.stringify([router, announce, rogue, bmp]))
+      return false;
+    if ((await this.existingNamespaces()).length !== this.nodes.length) return false;
+    const required = ["truth", ...this.router.processNames, ...POP_NAMES.map((p) => `${p}.nginx`), ...(rogue ? ["rogue.bird"] : [])];
     return required.every((name) => {
       const record = readRecord(this.stateDir, name);
       return record !== null && processState(record) === "running";
@@ -499,17 +699,22 @@ export class Lab {
     // Only what the lab writes: the directory may be one the user named.
     for (const entry of STATE_ENTRIES) rmSync(join(this.stateDir, entry), { recursive: true, force: true });
     mkdirSync(this.stateDir, { recursive: true });
-    await buildNetwork((node) => this.ns(node));
+    const management = this.options.bmp?.at === "host" ? await freeManagementLink(this.name) : null;
+    await buildNetwork((node) => this.ns(node), { nodes: this.nodes, management });
     await createPki(join(this.stateDir, "pki"));
     this.writePopwatchConfig();
     this.options.log(`network built in ${Date.now() - started} ms`);
     await this.startTruthWatcher();
-    await this.startRouter();
-    await Promise.all(POPS.map((pop) => this.startPop(pop)));
+    // The marker first: the router's BMP target and the rogue read the settings from it.
+    const { router, announce, rogue, bmp } = this.options;
+    const settings = { router, announce, rogue, bmp, management };
     writeFileSync(
       this.markerFile,
-      `${JSON.stringify({ name: this.name, builtAt: new Date().toISOString(), timers: this.options.timers, healthIntervalS: this.options.healthIntervalS }, null, 2)}\n`,
+      `${JSON.stringify({ name: this.name, builtAt: new Date().toISOString(), timers: this.options.timers, healthIntervalS: this.options.healthIntervalS, ...settings }, null, 2)}\n`,
     );
+    mkdirSync(this.routerDir, { recursive: true });
+    await this.router.start();
+    await Promise.all([...POPS.map((pop) => this.startPop(pop)), ...(rogue ? [this.rogue.start()] : [])]);
     this.options.log(`daemons started in ${Date.now() - started} ms`);
   }
 
@@ -539,27 +744,6 @@ export class Lab {
       cwd: REPO_ROOT,
     });
     await this.waitFor("the truth watcher's initial entry", record, async () => this.truth().length > 0);
-  }
-
-  private async startRouter(): Promise<void> {
-    const dir = this.routerDir;
-    mkdirSync(dir, { recursive: true });
-    const conf = join(dir, "bird.conf");
-    writeFileSync(conf, birdConf(dir, this.options.timers));
-    const record = spawnTracked({
-      stateDir: this.stateDir,
-      name: "router.bird",
-      namespace: this.ns("router"),
-      argv: [labBinary("bird"), "-f", "-c", conf, "-s", this.birdSocket, "-P", join(dir, "bird.pid")],
-      logFile: join(dir, "bird.stderr.log"),
-      env: { ...process.env, TZ: "UTC" },
-    });
-    await this.waitFor(
-      "BIRD's control socket",
-      record,
-      async () => (await this.birdc(["show", "status"])).code === 0,
-      join(dir, "bird.log"),
-    );
   }
 
   private async startPop(pop: PopSpec): Promise<void> {
@@ -618,9 +802,9 @@ export class Lab {
     writeFileSync(join(dir, "check.sh"), checkScript());
     writeFileSync(join(dir, "state-change.sh"), stateChangeScript(dir));
     chmodSync(join(dir, "check.sh"), 0o755);
-    writeFileSync(join(dir, "healthcheck.conf"), healthcheckConf(pop, dir, this.options.healthIntervalS));
+    writeFileSync(join(dir, "healthcheck.conf"), healthcheckConf(pop, dir, this.options.healthIntervalS, this.announcedPrefix));
     const conf = join(dir, "exabgp.conf");
-    writeFileSync(conf, exabgpConf(pop, dir, this.options.timers.holdS));
+    writeFileSync(conf, exabgpConf(pop, dir, this.options.timers.holdS, this.announcedPrefix));
     spawnTracked({
       stateDir: this.stateDir,
       name: `${pop.name}.bgp`,
@@ -662,12 +846,13 @@ export class Lab {
     const deadline = Date.now() + this.options.readyTimeoutMs;
     let last = "";
     while (Date.now() < deadline) {
-      const sessions = await this.birdSessions();
-      const routes = await this.birdRoutes();
+      const sessions = await this.router.sessions();
+      const routes = await this.router.routes(this.announcedPrefix);
       const fib = this.truth().at(-1)?.pop ?? null;
-      const established = POPS.every((p) => sessions.get(p.bgpProtocol) === "Established");
+      const peers = routerPeers(this.options.rogue);
+      const established = peers.every((p) => sessions.get(p.name) === "Established");
       const best = routes.find((r) => r.best)?.pop ?? null;
-      last = `sessions ${POPS.map((p) => `${p.name}=${sessions.get(p.bgpProtocol) ?? "?"}`).join(" ")}; paths ${routes.length}; best ${best}; fib ${fib}`;
+      last = `sessions ${peers.map((p) => `${p.name}=${sessions.get(p.name) ?? "?"}`).join(" ")}; paths ${routes.length}; best ${best}; fib ${fib}`;
       if (established && routes.length === POPS.length && best === PREFERRED_POP && fib === PREFERRED_POP) {
         if ((await this.queryNsid("client")) === PREFERRED_POP) return;
       }
@@ -691,20 +876,6 @@ export class Lab {
 
   // ---------------------------------------------------------------- inspection
 
-  private birdc(args: string[]): Promise<CommandResult> {
-    return run(["birdc", "-s", this.birdSocket, ...args], { timeoutMs: 5_000 });
-  }
-
-  /** BIRD protocol name → the "Info" column of its BGP sessions ("Established", "Active", ...). */
-  private async birdSessions(): Promise<Map<string, string>> {
-    return parseBirdSessions((await this.birdc(["show", "protocols"])).stdout);
-  }
-
-  private async birdRoutes(): Promise<BirdRoute[]> {
-    const result = await this.birdc(["show", "route", "for", ANYCAST_PREFIX, "all"]);
-    return parseBirdRoutes(result.stdout);
-  }
-
   private async linkUp(spec: PopSpec): Promise<boolean> {
     const result = await run(["ip", "-n", this.ns(spec.name), "-j", "link", "show", spec.link.peerIf]);
     if (result.code !== 0) return false;
@@ -720,13 +891,15 @@ export class Lab {
   /** The X-Served-By header of a plain-HTTP GET of the anycast address from `from`, or null. */
   async httpServedBy(from: LabNode): Promise<string | null> {
     // bash's /dev/tcp: no HTTP client to install in the namespace.
-    const script = `exec 3<>/dev/tcp/${ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 2 cat <&3`;
-    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 3_000 });
+    // Generous: on a machine shared with other test runs (load 15-20 on 2 cores) spawning the namespace's
+    // bash and a loopback exchange took over 3 s, and a readiness wait of 30 s never saw an answer.
+    const script = `exec 3<>/dev/tcp/${ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 4 cat <&3`;
+    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 6_000 });
     return /^x-served-by:\s*(\S+)/im.exec(result.stdout)?.[1] ?? null;
   }
 
   private diagnostics(): string {
-    const tails = [join(this.routerDir, "bird.log"), ...POP_NAMES.map((p) => join(this.popDir(p, "bgp"), "exabgp.log"))];
+    const tails = [...this.router.logFiles, ...POP_NAMES.map((p) => join(this.popDir(p, "bgp"), "exabgp.log"))];
     return tails.map((file) => `--- ${file}:\n${logTail(file, 8)}`).join("\n");
   }
 

@@ -6,7 +6,19 @@ import { findBinary } from "../support/daemons";
 import { DNS_DAEMONS } from "../support/server-configs";
 import { LabError } from "./errors";
 import { run, runChecked } from "./procs";
-import { ANYCAST_ADDRESS, ANYCAST_PREFIX, CLIENT_LINK, LAB_HOSTNAME, LAB_NODES, type LabNode, POPS, type PopSpec } from "./topology";
+import {
+  ANYCAST_ADDRESS,
+  ANYCAST_PREFIX,
+  CLIENT_LINK,
+  LAB_HOSTNAME,
+  type LabNode,
+  type Link,
+  type ManagementLink,
+  POPS,
+  ROGUE,
+  ROGUE_LINK,
+  managementLink,
+} from "./topology";
 
 const BINARIES: Array<{ bin: string; pkg: string }> = [
   { bin: "ip", pkg: "iproute2" },
@@ -48,17 +60,61 @@ export async function canCreateNamespaces(): Promise<{ ok: true } | { ok: false;
   return { ok: true };
 }
 
+/** FRR's daemons (not on PATH) and Debian's bgpdump, needed only by a lab with an FRR router. */
+export function checkFrrPrerequisites(): void {
+  const missing = [
+    ...["zebra", "bgpd"].filter((d) => !existsSync(`/usr/lib/frr/${d}`)).map((bin) => ({ bin, pkg: "frr" })),
+    ...(findBinary("vtysh") ? [] : [{ bin: "vtysh", pkg: "frr" }]),
+    ...(existsSync("/usr/lib/x86_64-linux-gnu/frr/modules/bgpd_bmp.so") || existsSync("/usr/lib/frr/modules/bgpd_bmp.so")
+      ? []
+      : [{ bin: "bgpd_bmp.so", pkg: "frr" }]),
+  ];
+  if (missing.length > 0)
+    throw new LabError(
+      "missing_binary",
+      `missing ${missing.map((m) => m.bin).join(", ")}: apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(" ")}`,
+    );
+}
+
+/** bgpdump decodes the router's MRT dump for bgpChanges(). */
+export function hasBgpdump(): boolean {
+  return findBinary("bgpdump") !== null;
+}
+
+/**
+ * The first management slot whose host-side address no interface of the
+ * host's namespace holds: labs running side by side each get their own /30.
+ */
+export async function freeManagementLink(labName: string): Promise<ManagementLink> {
+  const shown = await runChecked(["ip", "-j", "-4", "addr", "show"]);
+  const used = new Set(
+    (JSON.parse(shown || "[]") as Array<{ addr_info?: Array<{ local?: string }> }>).flatMap((i) => (i.addr_info ?? []).map((a) => a.local)),
+  );
+  for (let slot = 0; slot < 32; slot++) {
+    const link = managementLink(labName, slot);
+    if (!used.has(link.hostAddress) && !used.has(link.routerAddress)) return link;
+  }
+  throw new LabError("command_failed", "no free management /30 in 203.0.113.128/25 on this host");
+}
+
+export interface NetworkOptions {
+  nodes: readonly LabNode[];
+  /** A veth from the host's namespace to the router (for a collector on the host). */
+  management?: ManagementLink | null;
+}
+
 /** Creates a namespace per node (`ns` names them), a veth from the router to each, and the anycast address on every PoP. */
-export async function buildNetwork(ns: (node: LabNode) => string): Promise<void> {
+export async function buildNetwork(ns: (node: LabNode) => string, options: NetworkOptions): Promise<void> {
   const router = ns("router");
-  for (const node of LAB_NODES) {
+  for (const node of options.nodes) {
     await runChecked(["ip", "netns", "add", ns(node)]);
     await runChecked(["ip", "-n", ns(node), "link", "set", "lo", "up"]);
   }
   await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
-  const links: Array<{ node: LabNode; link: PopSpec["link"] }> = [
+  const links: Array<{ node: LabNode; link: Link }> = [
     { node: "client", link: CLIENT_LINK },
     ...POPS.map((p) => ({ node: p.name as LabNode, link: p.link })),
+    ...(options.nodes.includes(ROGUE) ? [{ node: ROGUE as LabNode, link: ROGUE_LINK }] : []),
   ];
   for (const { node, link } of links) {
     const peer = ns(node);
@@ -71,6 +127,15 @@ export async function buildNetwork(ns: (node: LabNode) => string): Promise<void>
   }
   // No dummy links in this kernel: the anycast address lives on each PoP's loopback.
   for (const pop of POPS) await runChecked(["ip", "-n", ns(pop.name), "addr", "add", ANYCAST_PREFIX, "dev", "lo"]);
+  const mgmt = options.management;
+  if (mgmt) {
+    // Deleting the router's namespace destroys its end, and with it the host's.
+    await runChecked(["ip", "link", "add", mgmt.hostIf, "type", "veth", "peer", "name", mgmt.routerIf, "netns", router]);
+    await runChecked(["ip", "-n", router, "addr", "add", `${mgmt.routerAddress}/${mgmt.prefixLength}`, "dev", mgmt.routerIf]);
+    await runChecked(["ip", "-n", router, "link", "set", mgmt.routerIf, "up"]);
+    await runChecked(["ip", "addr", "add", `${mgmt.hostAddress}/${mgmt.prefixLength}`, "dev", mgmt.hostIf]);
+    await runChecked(["ip", "link", "set", mgmt.hostIf, "up"]);
+  }
 }
 
 /** One CA (ca.crt) and one leaf (leaf.crt, leaf.key) in `dir`, shared by every PoP, as real anycast deployments do. */

@@ -10,12 +10,23 @@ import type { DnsServerKind } from "../support/server-configs";
 export const POP_NAMES = ["pop-a", "pop-b", "pop-c"] as const;
 export type PopName = (typeof POP_NAMES)[number];
 
-/** Where a command can run: the vantage point, the router, or a PoP. */
-export type LabNode = "client" | "router" | PopName;
-export const LAB_NODES: readonly LabNode[] = ["client", "router", ...POP_NAMES];
+/** The PoP that should not exist: a BGP speaker the tests make announce the anycast range from a foreign AS. */
+export const ROGUE = "rogue";
+export type RogueName = typeof ROGUE;
+
+/** Where a command can run: the vantage point, the router, a PoP, or the rogue (only in a lab built with it). */
+export type LabNode = "client" | "router" | PopName | RogueName;
+export const LAB_NODES: readonly LabNode[] = ["client", "router", ...POP_NAMES, ROGUE];
 
 export const ANYCAST_ADDRESS = "203.0.113.53";
 export const ANYCAST_PREFIX = `${ANYCAST_ADDRESS}/32`;
+/**
+ * The range the anycast address lives in. The PoPs announce either the /32
+ * (default) or this /24 (`announce: "covering"`), the smallest prefix real
+ * anycast services announce; only with the /24 can a more-specific of the
+ * announcement exist. The router accepts any prefix inside it (/24 to /32).
+ */
+export const ANYCAST_RANGE = "203.0.113.0/24";
 /** The zone every PoP serves; its SOA is what health checks and probes ask for. */
 export const LAB_ZONE = "lab.popwatch.test";
 /** The name in the shared certificate (SNI and Host). */
@@ -25,6 +36,8 @@ export const POP_HEADER = "x-served-by";
 
 export const ROUTER_ASN = 65000;
 export const ROUTER_ID = "198.51.100.1";
+/** The rogue speaker's own AS: it prepends it to every path it announces (see RogueAnnouncement). */
+export const ROGUE_ASN = 65666;
 
 export interface Link {
   /** Interface name in the router's namespace. */
@@ -46,6 +59,41 @@ export const CLIENT_LINK: Link = {
 };
 export const CLIENT_ADDRESS = CLIENT_LINK.peerAddress;
 
+/** The rogue's link: the /30 after the three PoPs' (198.51.100.16/30). */
+export const ROGUE_LINK: Link = {
+  routerIf: "r-rogue",
+  routerAddress: "198.51.100.17",
+  peerIf: "eth0",
+  peerAddress: "198.51.100.18",
+  prefixLength: 30,
+};
+
+/**
+ * A management link from the host's namespace to the router, for collectors
+ * running on the host (a BMP listener). 203.0.113.0/24 is the anycast range,
+ * but only .53 is ever announced or served; a /30 at the top of it cannot
+ * collide. The host-side interface is named after the lab ("pwlab-mgmt").
+ */
+export interface ManagementLink {
+  hostIf: string;
+  hostAddress: string;
+  routerIf: string;
+  routerAddress: string;
+  prefixLength: 30;
+}
+
+/** The management link of lab number `slot` (0-based, one /30 each from 203.0.113.252 downwards). */
+export function managementLink(labName: string, slot: number): ManagementLink {
+  if (!Number.isInteger(slot) || slot < 0 || slot > 31) throw new RangeError(`management slot ${slot} out of 0..31`);
+  const base = 252 - 4 * slot;
+  return {
+    hostIf: `${labName}-mgmt`,
+    hostAddress: `203.0.113.${base + 1}`,
+    routerIf: "r-mgmt",
+    routerAddress: `203.0.113.${base + 2}`,
+    prefixLength: 30,
+  };
+}
 export interface PopSpec {
   name: PopName;
   asn: number;
@@ -103,13 +151,15 @@ export function isLabNode(value: string): value is LabNode {
   return (LAB_NODES as readonly string[]).includes(value);
 }
 
-/** The PoP whose router-side link address is `nextHop`, or null. */
-export function popByNextHop(nextHop: string): PopName | null {
+/** The PoP (or the rogue) whose router-side link address is `nextHop`, or null. */
+export function popByNextHop(nextHop: string): PopName | RogueName | null {
+  if (nextHop === ROGUE_LINK.peerAddress) return ROGUE;
   return POPS.find((p) => p.link.peerAddress === nextHop)?.name ?? null;
 }
 
-/** The PoP whose BGP protocol on the router is `protocol`, or null. */
-export function popByProtocol(protocol: string): PopName | null {
+/** The PoP (or the rogue) whose BGP protocol on the router is `protocol`, or null. */
+export function popByProtocol(protocol: string): PopName | RogueName | null {
+  if (protocol === ROGUE) return ROGUE;
   return POPS.find((p) => p.bgpProtocol === protocol)?.name ?? null;
 }
 

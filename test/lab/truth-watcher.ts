@@ -1,13 +1,14 @@
 // The lab's truth recorder, a long-running process started by `up`:
 //   node --import tsx test/lab/truth-watcher.ts <truth.jsonl> <router namespace>
 // Appends a RouteChange line to <truth.jsonl> whenever the router's FIB
-// changes where the anycast address goes (see truth.ts). Exits when `ip
+// changes where the anycast address goes (see truth.ts): the longest prefix
+// covering it decides, so a rogue's more-specific shows as a change. Exits when `ip
 // monitor` does, or on SIGTERM.
 import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { run } from "./procs";
-import { ANYCAST_PREFIX } from "./topology";
+import { ANYCAST_ADDRESS, ANYCAST_PREFIX } from "./topology";
 import { FibTracker, type RouteChange, parseMonitorLine, routesFromJson } from "./truth";
 
 const [truthFile, namespace] = process.argv.slice(2);
@@ -26,11 +27,12 @@ const monitor = spawn("ip", ["-ts", "-n", namespace, "monitor", "route"], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 
+const COVERING = { covering: ANYCAST_ADDRESS };
 const pending: string[] = [];
 let tracker: FibTracker | null = null;
 
 function handle(text: string): void {
-  const line = parseMonitorLine(text);
+  const line = parseMonitorLine(text, COVERING);
   if (!line || !tracker) return;
   const change = tracker.apply(line);
   if (change) write(change);
@@ -59,17 +61,17 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
 setTimeout(() => {
   void (async () => {
     const requestedAtMs = Date.now();
-    const shown = await run(["ip", "-n", namespace, "-j", "route", "show", ANYCAST_PREFIX]);
+    const shown = await run(["ip", "-n", namespace, "-j", "route", "show", "match", ANYCAST_ADDRESS]);
     if (shown.code !== 0) {
       process.stderr.write(`truth-watcher: ip route show failed: ${shown.stderr}\n`);
       process.exit(1);
     }
     const now = new Date();
-    tracker = new FibTracker(routesFromJson(shown.stdout));
+    tracker = new FibTracker(routesFromJson(shown.stdout, ANYCAST_ADDRESS), ANYCAST_PREFIX);
     write(tracker.initialEntry(now.toISOString(), now.getTime()));
     // Earlier notifications are already in the snapshot; later ones may not be.
     for (const text of pending.splice(0)) {
-      const line = parseMonitorLine(text);
+      const line = parseMonitorLine(text, COVERING);
       if (line && line.atMs >= requestedAtMs) handle(text);
     }
   })();

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseBirdRoutes } from "./bird";
 import { POPS, type PopName } from "./topology";
-import { FibTracker, type RouteChange, parseIpTimestamp, parseMonitorLine, popAt, routesFromJson } from "./truth";
+import { FibTracker, type RouteChange, coveringPrefix, parseIpTimestamp, parseMonitorLine, popAt, routesFromJson } from "./truth";
 
 describe("parseIpTimestamp", () => {
   it("reads ip -ts stamps (printed in UTC by the watcher) to the microsecond", () => {
@@ -162,5 +162,47 @@ Table master4:
 
   it("returns nothing when BIRD has no route", () => {
     expect(parseBirdRoutes("BIRD 2.0.12 ready.\nNetwork not found\n")).toEqual([]);
+  });
+});
+
+describe("the longest prefix covering the anycast address", () => {
+  const covering = { covering: "203.0.113.53" };
+  const line = (text: string) => parseMonitorLine(`[2026-11-22T12:00:01.000000] ${text}`, covering)!;
+
+  it("takes every prefix that covers the address, tagged, and nothing else", () => {
+    expect(coveringPrefix("203.0.113.0/24", "203.0.113.53")).toBe("203.0.113.0/24");
+    expect(coveringPrefix("203.0.113.53", "203.0.113.53")).toBe("203.0.113.53/32");
+    expect(coveringPrefix("203.0.113.48/28", "203.0.113.53")).toBe("203.0.113.48/28");
+    expect(coveringPrefix("203.0.113.64/28", "203.0.113.53")).toBeNull();
+    expect(coveringPrefix("default", "203.0.113.53")).toBeNull();
+    expect(coveringPrefix("0.0.0.0/0", "203.0.113.53")).toBeNull();
+    expect(line("203.0.113.0/24 nhid 26 via 198.51.100.6 dev r-pop-a proto bgp metric 20").route).toMatchObject({
+      prefix: "203.0.113.0/24",
+      nextHop: "198.51.100.6",
+      metric: 20,
+    });
+    expect(parseMonitorLine("[2026-11-22T12:00:01.000000] 203.0.113.252/30 dev r-mgmt proto kernel scope link", covering)).toBeNull();
+  });
+
+  it("follows a more-specific in and out, like the kernel's longest match", () => {
+    const tracker = new FibTracker(
+      routesFromJson(
+        '[{"dst":"203.0.113.0/24","nhid":26,"gateway":"198.51.100.6","dev":"r-pop-a","protocol":"bgp","metric":20,"flags":[]}]',
+        "203.0.113.53",
+      ),
+    );
+    expect(tracker.initialEntry("", 0)).toMatchObject({ pop: "pop-a", prefix: "203.0.113.0/24" });
+    expect(tracker.apply(line("203.0.113.48/28 via 198.51.100.18 dev r-rogue proto bgp metric 20"))).toMatchObject({
+      pop: "rogue",
+      prefix: "203.0.113.48/28",
+      previousPop: "pop-a",
+    });
+    // A change of the covering /24 is invisible while the /28 decides.
+    expect(tracker.apply(line("203.0.113.0/24 via 198.51.100.10 dev r-pop-b proto bgp metric 20"))).toBeNull();
+    expect(tracker.apply(line("Deleted 203.0.113.48/28 via 198.51.100.18 dev r-rogue proto bgp metric 20"))).toMatchObject({
+      pop: "pop-b",
+      prefix: "203.0.113.0/24",
+      previousPop: "rogue",
+    });
   });
 });
