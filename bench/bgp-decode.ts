@@ -9,7 +9,7 @@
 // Run from the repository root: node bench/run.mjs bgp-decode [--records N] [--runs N] [--rss-mb N]
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
@@ -55,18 +55,31 @@ function assemble(file: string, limit: { records?: number; bytes?: number }): { 
   return { records, bytes };
 }
 
-function timed(command: string, argv: string[]): { ms: number; status: number | null; stderr: string } {
+// CPU time (user + system) of the child, from GNU time when the machine has it:
+// on a shared machine wall time also measures the neighbours.
+const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
+
+function timed(command: string, argv: string[]): { ms: number; cpuMs: number; status: number | null; stderr: string } {
   const devNull = openSync("/dev/null", "w");
+  const cpuFile = join(dir, "cpu.txt");
+  const [file, args] = GNU_TIME ? [GNU_TIME, ["-o", cpuFile, "-f", "%U %S", command, ...argv]] : [command, argv];
   const started = process.hrtime.bigint();
-  const run = spawnSync(command, argv, { stdio: ["ignore", devNull, "pipe"], encoding: "utf8", maxBuffer: 1 << 24 });
+  const run = spawnSync(file, args, { stdio: ["ignore", devNull, "pipe"], encoding: "utf8", maxBuffer: 1 << 24 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   closeSync(devNull);
-  return { ms, status: run.status, stderr: run.stderr };
+  const cpuMs = GNU_TIME
+    ? readFileSync(cpuFile, "utf8")
+        .trim()
+        .split(/\s+/)
+        .reduce((sum, seconds) => sum + Number(seconds) * 1000, 0)
+    : Number.NaN;
+  return { ms, cpuMs, status: run.status, stderr: run.stderr };
 }
 
 const build = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
 if (build.status !== 0) throw new Error("node scripts/build.mjs failed");
 const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-bgp-"));
+
 try {
   const updates = join(dir, "updates.mrt");
   const made = assemble(updates, { records: RECORDS });
@@ -77,6 +90,8 @@ try {
       .split("\n").length - 1;
   const popwatchMs: number[] = [];
   const bgpdumpMs: number[] = [];
+  const popwatchCpu: number[] = [];
+  const bgpdumpCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     // Alternate, so drift in machine load falls on both.
     const ours = timed(popwatch[0] as string, popwatch.slice(1));
@@ -85,17 +100,47 @@ try {
     if (theirs.status !== 0) throw new Error(`bgpdump failed: ${theirs.stderr}`);
     popwatchMs.push(ours.ms);
     bgpdumpMs.push(theirs.ms);
+    popwatchCpu.push(ours.cpuMs);
+    bgpdumpCpu.push(theirs.cpuMs);
   }
   const ours = percentile(popwatchMs, 50);
   const theirs = percentile(bgpdumpMs, 50);
   console.log(
     `node ${process.version}; ${made.records} records (${(made.bytes / 1e6).toFixed(1)} MB, ${lines} events); ${RUNS} runs each, alternating; output to /dev/null`,
   );
-  console.log("| tool | wall ms (median) | min | max |");
-  console.log("|---|---|---|---|");
-  console.log(`| popwatch bgp decode | ${fmt(ours, 0)} | ${fmt(Math.min(...popwatchMs), 0)} | ${fmt(Math.max(...popwatchMs), 0)} |`);
-  console.log(`| bgpdump -m | ${fmt(theirs, 0)} | ${fmt(Math.min(...bgpdumpMs), 0)} | ${fmt(Math.max(...bgpdumpMs), 0)} |`);
-  console.log(`ratio popwatch / bgpdump (medians): ${fmt(ours / theirs, 2)} (goal ≤ 1.00)`);
+  const oursCpu = percentile(popwatchCpu, 50);
+  const theirsCpu = percentile(bgpdumpCpu, 50);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} on ${availableParallelism()} CPUs`,
+  );
+  console.log("| tool | wall ms (median) | min | max | CPU ms user+sys (median) | min | max |");
+  console.log("|---|---|---|---|---|---|---|");
+  console.log(
+    `| popwatch bgp decode | ${fmt(ours, 0)} | ${fmt(Math.min(...popwatchMs), 0)} | ${fmt(Math.max(...popwatchMs), 0)} | ${fmt(oursCpu, 0)} | ${fmt(Math.min(...popwatchCpu), 0)} | ${fmt(Math.max(...popwatchCpu), 0)} |`,
+  );
+  console.log(
+    `| bgpdump -m | ${fmt(theirs, 0)} | ${fmt(Math.min(...bgpdumpMs), 0)} | ${fmt(Math.max(...bgpdumpMs), 0)} | ${fmt(theirsCpu, 0)} | ${fmt(Math.min(...bgpdumpCpu), 0)} | ${fmt(Math.max(...bgpdumpCpu), 0)} |`,
+  );
+  // What every popwatch command pays before it reads a byte: loading the CLI bundle.
+  const startup = [1, 2, 3].map(() => timed(process.execPath, ["packages/cli/bin/popwatch.mjs", "--version"]));
+  console.log(
+    `popwatch --version (the bundle's start-up, 3 runs): wall ${fmt(
+      percentile(
+        startup.map((r) => r.ms),
+        50,
+      ),
+      0,
+    )} ms, CPU ${fmt(
+      percentile(
+        startup.map((r) => r.cpuMs),
+        50,
+      ),
+      0,
+    )} ms (medians)`,
+  );
+  console.log(`ratio popwatch / bgpdump (medians): wall ${fmt(ours / theirs, 2)}, CPU ${fmt(oursCpu / theirsCpu, 2)} (goal ≤ 1.00)`);
 
   // Peak RSS: the CLI process's own high-water mark (VmHWM, which starts anew at
   // exec; getrusage's maxrss would carry over this process's own peak from the fork),

@@ -1,7 +1,7 @@
 // Text renderings of MRT entries for `popwatch bgp decode`: bgpdump -m lines
 // (so a diff against Debian's bgpdump works) and JSON lines. Strings that
 // every prefix of an UPDATE shares are built once per UPDATE.
-import { routeFields } from "../wire/events";
+import { isUnicast, routeFields } from "../wire/events";
 import { AS_CONFED_SEQUENCE, AS_CONFED_SET, AS_SET, type AsPathSegment, type Nlri, type PathAttributes } from "../wire/types";
 import type { MrtEntry, MrtOrigin, MrtRibEntry, MrtUpdateEntry } from "./entries";
 import { BGP_STATE_NAMES } from "./events";
@@ -64,10 +64,6 @@ function attributesTail(attributes: PathAttributes, nextHop: string | null, opti
 function timeText(origin: MrtOrigin): string {
   if (!origin.extendedTime) return `${origin.seconds}`;
   return `${origin.seconds}.${`${origin.microseconds}`.padStart(6, "0")}`;
-}
-
-function isUnicast(afi: number, safi: number): boolean {
-  return (afi === 1 || afi === 2) && safi === 1;
 }
 
 /** The `bgpdump -m` lines of one entry (empty for warnings). */

@@ -93,7 +93,8 @@ export function routeEvent(
   return event;
 }
 
-function isUnicast(afi: number, safi: number): boolean {
+/** IPv4 or IPv6 unicast: the only routes that become events. */
+export function isUnicast(afi: number, safi: number): boolean {
   return (afi === AFI_IPV4 || afi === AFI_IPV6) && safi === 1;
 }
 

@@ -13,7 +13,10 @@ export interface AsPathSegment {
   asns: number[];
 }
 
-/** Prefixes of one NLRI field, canonical text; `pathIds[i]` belongs to `prefixes[i]` on ADD-PATH sessions. */
+/**
+ * Prefixes of one NLRI field, canonical text; `pathIds[i]` belongs to `prefixes[i]` on ADD-PATH sessions.
+ * Read-only: every empty field is one shared, frozen value.
+ */
 export interface Nlri {
   prefixes: string[];
   pathIds: number[] | null;
