@@ -113,7 +113,6 @@ export class DynamoResultStore implements ResultStore {
   }
 }
 
-/** Drops keys set to undefined, so `{ maxAttempts: undefined }` keeps the default instead of erasing it. */
 /** The retention and the item table every repository on the table builds from the same options. */
 export function openItemTable(
   options: Pick<DynamoResultStoreOptions, "client" | "tableName" | "retentionDays" | "retry" | "retryRuntime" | "concurrency">,
@@ -134,6 +133,7 @@ export function openItemTable(
   return { retentionDays, table };
 }
 
+/** Drops keys set to undefined, so `{ maxAttempts: undefined }` keeps the default instead of erasing it. */
 function definedOnly<T extends object>(partial: Partial<T> | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

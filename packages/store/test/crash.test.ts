@@ -44,13 +44,14 @@ async function killChild(child: ChildStore): Promise<void> {
   expect((await child.exited).signal).toBe("SIGKILL");
 }
 
-function storeFor(endpoint: string): { store: DynamoResultStore; client: DynamoDBClient } {
+function storeFor(endpoint: string, concurrency?: number): { store: DynamoResultStore; client: DynamoDBClient } {
   const client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "x", secretAccessKey: "x" }, maxAttempts: 1 });
   clients.push(client);
   const store = new DynamoResultStore({
     client,
     tableName: "popwatch",
     retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 40, maxElapsedMs: 2_000 },
+    ...(concurrency === undefined ? {} : { concurrency }),
   });
   return { store, client };
 }
@@ -99,7 +100,11 @@ describe("store process dying mid-run", () => {
   it("during a batch: the error counts every item not known written; after restart a re-put leaves exactly one copy", async () => {
     const first = await startChild(0);
     const port = Number(new URL(first.endpoint).port);
-    const { store, client } = storeFor(first.endpoint);
+    // Two chunks in flight at a time: when the second is acknowledged and the
+    // server is dead, at least two chunks are still to be sent, so the batch
+    // must fail however fast the in-flight ones were (with four in flight the
+    // last could be answered before the kill landed, and nothing failed).
+    const { store, client } = storeFor(first.endpoint, 2);
     // A result a minute, so one packed item each: 100 items in 4 BatchWriteItem chunks (5 with the series item's).
     const big = batch("big", START, 100, 60_000);
     const acknowledged = new Set<string>();
@@ -119,7 +124,11 @@ describe("store process dying mid-run", () => {
             const item = request.PutRequest?.Item;
             if (item?.pk?.S?.startsWith("R#") && !unprocessed.has(itemKey(item))) acknowledged.add(itemKey(item));
           }
-          if (acknowledged.size >= 50 && first.child.child.exitCode === null) first.child.child.kill("SIGKILL");
+          if (acknowledged.size >= 50 && first.child.child.exitCode === null) {
+            first.child.child.kill("SIGKILL");
+            // Hold this response until the server is gone, so no chunk is sent to it after the kill.
+            await first.child.exited;
+          }
         }
         return result;
       },
