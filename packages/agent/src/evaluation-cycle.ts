@@ -106,7 +106,9 @@ export function summariseEvaluation(report: EvaluationCycleReport, regions: read
     firing: [
       ...report.slos.scopes.flatMap((s) => s.evaluation.firing.map((f) => ({ slo: s.slo, scope: s.scope, severity: f.severity }))),
       ...report.anycast.observations.filter((o) => o.burning).map((o) => ({ slo: o.slo, scope: o.scope, severity: o.severity })),
-      ...(report.routing === null ? [] : routingFiring(report.routing).map((f) => ({ slo: f.slo, scope: ROUTING_SCOPE, severity: f.severity }))),
+      ...(report.routing === null
+        ? []
+        : routingFiring(report.routing).map((f) => ({ slo: f.slo, scope: ROUTING_SCOPE, severity: f.severity }))),
     ],
     notificationsPlanned: report.alerts.plan.notifications.length,
     delivered: report.alerts.delivery.delivered.length,
