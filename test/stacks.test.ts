@@ -644,6 +644,28 @@ describe("evaluate stack (home region)", () => {
   });
 });
 
+describe("evaluate stack with bgp.rpki", () => {
+  // Repository-relative, as deploys name it; bundled next to the config because the function cannot read the deployer's path.
+  const VRPS = "packages/core/test/fixtures/rpki/rpki-client.json";
+
+  it("bundles the VRP file as popwatch.vrps.json (POPWATCH_VRP_FILE); the routing reads need no statement more", async () => {
+    const withRpki = parseConfig({
+      ...CONFIG,
+      bgp: { prefixes: [{ prefix: "198.51.100.0/24", origins: [64496] }], rpki: { vrpFile: VRPS } },
+    });
+    const synth = await synthRegion(HOME, { config: withRpki });
+    const t = synth.templates.evaluate!;
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({ POPWATCH_VRP_FILE: "popwatch.vrps.json", POPWATCH_CONFIG_FILE: "popwatch.config.json" }),
+      },
+    });
+    expect(policyStatements(t).map((s) => s.Sid)).toEqual(["EvaluateLogs", "ResultsTable", "AlertBuses"]);
+    const out = join(useProject().paths.artifacts, synth.evaluate!.node.findChild("Evaluate").node.addr);
+    expect(readFileSync(join(out, "popwatch.vrps.json"), "utf8")).toBe(readFileSync(VRPS, "utf8"));
+  });
+});
+
 describe("evaluate stack with eventbridge sinks on other buses", () => {
   const OTHER_ACCOUNT_BUS = "arn:aws:events:eu-central-1:210987654321:event-bus/central-ops";
 
