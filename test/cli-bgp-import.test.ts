@@ -352,6 +352,59 @@ describe("bgp state from constructed events", () => {
     expect(text.out).toContain("193.105.235.0/24  (no BGP data yet; expected origin AS50798)");
   });
 
+  it("pages the hijacks right after the import that brought them, once, and says when they recovered", async () => {
+    const alertConfig = join(dir, "alerts.config.json");
+    await writeFile(alertConfig, JSON.stringify({ ...BASE_CONFIG, bgp: { prefixes: WATCHED, minPeers: 2 } }));
+    const t0 = Math.floor(Date.now() / 1000) - 600;
+    const hijack = join(dir, "alert-hijack.jsonl");
+    await writeFile(hijack, `${routes(t0).join("\n")}\n`);
+    const dataDir = join(dir, "alerts");
+    const notifications = (out: string) =>
+      out
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { "detail-type": string; detail: { slo: string; kind: string; severity: string } })
+        .map((n) => `${n.detail.kind} ${n.detail.slo} ${n.detail.severity}`);
+
+    const first = await cli("bgp", "import", "--config", alertConfig, "--data-dir", dataDir, hijack);
+    expect(first.code).toBe(0);
+    expect(notifications(first.out).sort()).toEqual([
+      "firing routing:origin-hijack:92.241.96.0/24 page",
+      "firing routing:sub-prefix-hijack:92.241.96.0/24 page",
+    ]);
+    // The same file again changes nothing: no notification twice.
+    const again = await cli("bgp", "import", "--config", alertConfig, "--data-dir", dataDir, hijack);
+    expect(notifications(again.out)).toEqual([]);
+
+    // The more-specific is withdrawn and the fourth peer goes back to the right origin: both pages resolve
+    // (withdrawing the fourth peer's route instead would leave 3 of 4 peers seeing it: a visibility page).
+    const withdraw = (peer: string, peerAs: number, prefixes: string[], at: number) =>
+      JSON.stringify({ type: "UPDATE", timestamp: t0 + at, host: "rrc21", peer, peer_asn: String(peerAs), withdrawals: prefixes });
+    const recovery = join(dir, "alert-recovery.jsonl");
+    await writeFile(
+      recovery,
+      `${[
+        withdraw("198.51.100.11", 64511, ["92.241.96.128/25"], 10),
+        withdraw("198.51.100.12", 64512, ["92.241.96.128/25"], 11),
+        JSON.stringify({
+          type: "UPDATE",
+          timestamp: t0 + 12,
+          host: "rrc21",
+          peer: "198.51.100.14",
+          peer_asn: "64514",
+          path: [64514, 1299, 44265],
+          announcements: [{ next_hop: "198.51.100.14", prefixes: ["92.241.96.0/24"] }],
+        }),
+      ].join("\n")}\n`,
+    );
+    const recovered = await cli("bgp", "import", "--config", alertConfig, "--data-dir", dataDir, recovery);
+    expect(recovered.code).toBe(0);
+    expect(notifications(recovered.out).sort()).toEqual([
+      "resolved routing:origin-hijack:92.241.96.0/24 page",
+      "resolved routing:sub-prefix-hijack:92.241.96.0/24 page",
+    ]);
+  });
+
   it("a VRP file that cannot be read or parsed is a configuration error naming it, exit 2", async () => {
     const broken = join(dir, "broken-vrps.json");
     await writeFile(broken, JSON.stringify({ roas: [{ asn: "AS44265", prefix: "92.241.96.0/33", maxLength: 24 }] }));

@@ -13,7 +13,7 @@ import { reportStoreFailure } from "../store-flags";
 import { parseFlags } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
 import { type BgpFileFailure, type BgpFileReading, readBgpFile } from "./bgp-file";
-import { type IngestCounts, storeBgpEvents } from "./bgp-store";
+import { type IngestCounts, routingAlerter, storeBgpEvents } from "./bgp-store";
 
 export const BGP_IMPORT_USAGE = `Usage: popwatch bgp import [--config FILE] [--data-dir DIR] [--source NAME] FILE...
 
@@ -77,10 +77,12 @@ export async function bgpImportCommand(argv: string[], io: Io): Promise<number> 
     return reportStoreFailure(io, "bgp import", err);
   }
   let failed = false;
+  let snapshotsChanged = false;
   try {
     for (const file of positionals) {
       const reading = readBgpFile(file, values.source === undefined ? {} : { source: values.source });
       const counts = await storeBgpEvents(opened.routing, loaded.bgp, reading.events);
+      if (counts.snapshots > 0) snapshotsChanged = true;
       const failures = reading.failures();
       const fatal = reading.failureCount("fatal") > 0;
       io.stdout.write(`${file}: ${describeCounts(counts)}${fatal ? " (up to the failure below)" : ""}\n`);
@@ -101,6 +103,8 @@ export async function bgpImportCommand(argv: string[], io: Io): Promise<number> 
         );
       }
     }
+    // What the files changed is judged once, after the last: one notification per alert, not one per file.
+    if (snapshotsChanged) await routingAlerter("bgp import", io, loaded.config, opened)();
   } catch (err) {
     return reportStoreFailure(io, "bgp import", err, "; events written before the failure stay, importing again completes the rest");
   } finally {

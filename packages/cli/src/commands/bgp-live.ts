@@ -12,7 +12,7 @@ import { type OpenStore, openLongLivedStore } from "../local-store";
 import { stopOnSignals } from "../signals";
 import { reportStoreFailure } from "../store-flags";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
-import { type IngestCounts, storeBgpEvents } from "./bgp-store";
+import { type IngestCounts, routingAlerter, storeBgpEvents } from "./bgp-store";
 
 /** What a feed yields: an event to store, or a line for the operator (connected, reconnecting, a bad frame). */
 export type LiveFeedItem = { kind: "event"; event: BgpEvent } | { kind: "status"; text: string };
@@ -146,11 +146,17 @@ export async function runLiveCommand(options: LiveCommandOptions): Promise<numbe
     try {
       const feed = await options.start(stop.signal, opened.where, loaded.bgp);
       if (typeof feed === "number") return feed;
+      const alertRouting = routingAlerter(command, io, loaded.config, opened);
       await runLiveFeed({
         command,
         io,
         feed,
-        ingest: (events) => storeBgpEvents(opened.routing, loaded.bgp, events),
+        ingest: async (events) => {
+          const counts = await storeBgpEvents(opened.routing, loaded.bgp, events);
+          // A hijack seen by a router is paged within the batch that carried it.
+          if (counts.snapshots > 0) await alertRouting();
+          return counts;
+        },
         stop,
         statusEveryMs: options.statusEverySeconds * 1000,
       });
