@@ -1,0 +1,214 @@
+// popwatch's routing end to end on the anycast lab (issue 11): the real CLI in
+// the lab's client namespace — `popwatch run` probing once a second with fast
+// routing notifications to a webhook sink, and `popwatch bgp listen` taking
+// the FRR router's BMP into the same store (through the endpoint `run`
+// publishes) — checked against the router's own record (MRT dump, FIB log):
+// pop-a's withdrawal stored and correlated with the failover, its M2 next to
+// the router's, the pop-change notification's delay, and a rogue origin
+// hijack and more-specific seen, paged and recovered.
+//
+// Needs root (network namespaces) and FRR; skipped with the reason otherwise.
+// Its own lab ("pwrte"). About 3 minutes.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Notification, RouteFinding } from "@popwatch/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SLOT_SKEW_MS } from "./convergence";
+import { Lab } from "./lab";
+import { PopwatchRun, ROUND_INTERVAL_MS, ensureCliBuilt, writeConfigFile } from "./popwatch-run";
+import {
+  BMP_STAMP_GRANULARITY_MS,
+  BURST_GAP_SECONDS,
+  BgpListen,
+  ClientWebhookSink,
+  POP_ORIGINS,
+  WATCHED_PREFIX,
+  popwatchIn,
+  routingEpisode,
+  routingLabConfig,
+  storedBgpEvents,
+} from "./routing-run";
+import { canCreateNamespaces } from "./setup";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const capability = await canCreateNamespaces();
+const skipReason = capability.ok ? "" : capability.reason;
+if (skipReason) process.stdout.write(`test/lab/routing-e2e.test.ts: routing end-to-end tests on the anycast lab skipped: ${skipReason}\n`);
+
+/** One round plus the slot skew: how far apart popwatch's and the router's stamps of one event may be. */
+const ROUND = ROUND_INTERVAL_MS + SLOT_SKEW_MS;
+const ROGUE_ASN = 65666;
+const MORE_SPECIFIC = "203.0.113.48/28";
+
+function report(line: string): void {
+  process.stdout.write(`routing-e2e: ${line}\n`);
+}
+
+describe.skipIf(!capability.ok)(`popwatch routing on the anycast lab${skipReason ? ` [skipped: ${skipReason}]` : ""}`, () => {
+  const lab = new Lab({ name: "pwrte", router: "frr", announce: "covering", rogue: true, bmp: { port: 11_093, at: "client" } });
+  let dataDir: string;
+  let configFile: string;
+  let sink: ClientWebhookSink;
+  let run: PopwatchRun;
+  let listen: BgpListen;
+
+  beforeAll(async () => {
+    await ensureCliBuilt();
+    await lab.up();
+    dataDir = mkdtempSync(join(tmpdir(), "popwatch-routing-e2e-"));
+    sink = await ClientWebhookSink.start(lab);
+    configFile = writeConfigFile(join(dataDir, "popwatch.config.json"), routingLabConfig(lab, sink.endpoint));
+    // `run` first: it owns the embedded store; `bgp listen` then writes through the endpoint it publishes.
+    run = PopwatchRun.start(lab, { configFile, dataDir: join(dataDir, "store") });
+    await run.waitForRounds(3, { timeoutMs: 60_000 });
+    listen = BgpListen.start(lab, { configFile, dataDir: join(dataDir, "store") });
+    report(await listen.waitForRouter(60_000));
+    // The session's initial dump must not count as the first fault's BGP burst.
+    await new Promise((resolve) => setTimeout(resolve, (BURST_GAP_SECONDS + 1) * 1000));
+  }, 240_000);
+
+  afterAll(async () => {
+    try {
+      await listen?.stop();
+      await run?.stop().catch(() => undefined);
+      await sink?.stop();
+    } finally {
+      await lab.down();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  const store = () => join(dataDir, "store");
+
+  it("pop-a failing: its withdrawal stored from BMP, correlated with the failover, M2 within a round of the router's, the pop-change delivered within a round + 2 s", async () => {
+    const episode = await routingEpisode({ lab, sink, configFile, dataDir: store(), settleMs: 8_000, notifyTimeoutMs: 20_000 }, "dns-stop");
+    const { truth, storedLoss, failovers, notification } = episode;
+    report(
+      `dns-stop: router first BGP change +${truth.bgpMs} ms, FIB +${truth.installMs} ms (router M2 ${episode.routerM2Ms} ms); ` +
+        `stored loss ${storedLoss ? `${storedLoss.type} +${storedLoss.timeMs - episode.fault.atMs} ms from ${storedLoss.source}` : "none"}; ` +
+        `popwatch M2 ${failovers.map((f) => `${f.kind} ${f.routing?.m2Ms ?? "-"} ms`).join(", ") || "no failover"}; ` +
+        `pop-change notification +${episode.notifyMs ?? "-"} ms`,
+    );
+    expect(truth.firstBgpChange, "the router saw pop-a's withdrawal").not.toBeNull();
+    expect(truth.installed, "the router moved the route").not.toBeNull();
+
+    // (1) the withdrawal, from BMP, in the store: the router's own message; FRR's BMP stamp is whole seconds of its
+    // monotonic clock, so it may precede the MRT dump's stamp by up to a second.
+    expect(storedLoss, "a withdrawal of pop-a stored by bgp listen").not.toBeNull();
+    expect(storedLoss!.source).toMatch(/^bmp:/);
+    expect(storedLoss!.timeMs - truth.firstBgpChange!.atMs).toBeGreaterThan(-BMP_STAMP_GRANULARITY_MS - SLOT_SKEW_MS);
+    expect(storedLoss!.timeMs - truth.firstBgpChange!.atMs).toBeLessThan(SLOT_SKEW_MS);
+
+    // The report's failover away from pop-a, with the BGP burst and M2.
+    expect(failovers.length, "a failover away from pop-a in the report").toBeGreaterThan(0);
+    for (const failover of failovers) {
+      expect(failover.routing?.prefix).toBe(WATCHED_PREFIX);
+      expect(failover.routing!.bgpEvents).toBeGreaterThan(0);
+      expect(failover.routing!.m2Ms, `M2 of the ${failover.kind} failover`).not.toBeNull();
+      // M2 ends at popwatch's first answer from the new PoP: at or after the router's install less the slot skew, within a
+      // round after it; it starts at the BMP stamp, up to a second before the MRT one. So [−1 round, +2 rounds].
+      const m2 = failover.routing!.m2Ms!;
+      expect(m2).toBeGreaterThanOrEqual(episode.routerM2Ms! - ROUND);
+      expect(m2).toBeLessThanOrEqual(episode.routerM2Ms! + 2 * ROUND);
+    }
+
+    // (3) the fast routing notification: within one round (+2 s) after the router moved the route.
+    expect(notification, "a pop-change notification after the fault").not.toBeNull();
+    expect(notification!.body.slo).toMatch(/^anycast:(pop-change|outage):lab-anycast$/);
+    expect(episode.notifyMs!).toBeLessThanOrEqual(truth.installMs! + ROUND + 2_000);
+  }, 120_000);
+
+  it("a rogue origin hijack and more-specific: findings with AS65666, one page each, a recovery after the withdrawals", async () => {
+    const hijacks = () => sink.received.filter((r) => /^routing:(origin-hijack|sub-prefix-hijack):/.test(r.body.slo));
+    const startMs = Date.now();
+    const origin = await lab.rogue.announce({ prefix: WATCHED_PREFIX, originAs: ROGUE_ASN });
+    await lab.waitForBgpChange((c) => c.pop === "rogue" && c.type === "A" && c.prefix === WATCHED_PREFIX, {
+      afterMs: origin.atMs,
+      timeoutMs: 15_000,
+    });
+    const moreSpecific = await lab.rogue.announce({ prefix: MORE_SPECIFIC, originAs: ROGUE_ASN });
+    await lab.waitForBgpChange((c) => c.pop === "rogue" && c.type === "A" && c.prefix === MORE_SPECIFIC, {
+      afterMs: moreSpecific.atMs,
+      timeoutMs: 15_000,
+    });
+
+    const state = await waitForFindings((findings) =>
+      ["origin-hijack", "sub-prefix-hijack"].every((c) => findings.some((f) => f.condition === c)),
+    );
+    const originFinding = state.find((f) => f.condition === "origin-hijack") as RouteFinding;
+    const subFinding = state.find((f) => f.condition === "sub-prefix-hijack") as RouteFinding;
+    report(
+      `findings while hijacked: ${JSON.stringify(state.map((f) => ({ condition: f.condition, asns: "asns" in f ? f.asns : [], prefixes: "prefixes" in f ? f.prefixes : [] })))}`,
+    );
+    expect(originFinding.asns).toEqual([ROGUE_ASN]);
+    expect(originFinding.expected).toEqual(POP_ORIGINS);
+    expect(originFinding.prefixes).toContain(WATCHED_PREFIX);
+    expect(subFinding.prefixes).toEqual([MORE_SPECIFIC]);
+    expect(subFinding.maxLength).toBe(24);
+
+    const events = await storedBgpEvents(lab, { configFile, dataDir: store(), fromMs: startMs - 1_000 });
+    expect(events.some((e) => e.type === "A" && e.prefix === MORE_SPECIFIC && e.origin === ROGUE_ASN)).toBe(true);
+
+    const firing = await pagesFiring();
+    report(`pages while hijacked: ${firing.map((n) => `${n.slo} ${n.status} ${n.severity}`).join("; ")}`);
+
+    await lab.rogue.withdraw(MORE_SPECIFIC);
+    const lastWithdrawal = await lab.rogue.withdraw(WATCHED_PREFIX);
+    await lab.waitForBgpChange((c) => c.pop === "rogue" && c.type === "W", { afterMs: lastWithdrawal.atMs, timeoutMs: 15_000 });
+    await waitForFindings((findings) => !findings.some((f) => f.condition === "origin-hijack" || f.condition === "sub-prefix-hijack"));
+    const resolved = await pagesResolved();
+    report(`after the withdrawals: ${resolved.map((n) => `${n.slo} ${n.status}`).join("; ")}`);
+
+    // Exactly once each: one firing and one resolved per hijack condition, nothing else of them.
+    const sent = hijacks().map((r) => `${r.body.slo.split(":")[1]} ${r.body.status}`);
+    expect(sent.sort()).toEqual([
+      "origin-hijack firing",
+      "origin-hijack resolved",
+      "sub-prefix-hijack firing",
+      "sub-prefix-hijack resolved",
+    ]);
+    for (const r of hijacks()) expect(r.body.severity).toBe("page");
+    const originPage = hijacks().find((r) => r.body.slo.startsWith("routing:origin-hijack:") && r.body.status === "firing")!;
+    expect(originPage.body.routing).toMatchObject({ prefix: WATCHED_PREFIX });
+  }, 150_000);
+
+  /** `popwatch bgp state --json` until its findings satisfy `done` (the listener batches writes for up to 1 s). */
+  async function waitForFindings(done: (findings: (RouteFinding | { condition: string })[]) => boolean): Promise<RouteFinding[]> {
+    const deadline = Date.now() + 30_000;
+    let last: RouteFinding[] = [];
+    while (Date.now() < deadline) {
+      const out = await popwatchIn(lab, ["bgp", "state", "--json", "--config", configFile, "--data-dir", store()], { allowExit: [1] });
+      const parsed = JSON.parse(out) as { prefixes: { prefix: string; findings: RouteFinding[] }[] };
+      last = parsed.prefixes.find((p) => p.prefix === WATCHED_PREFIX)?.findings ?? [];
+      if (done(last)) return last;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    throw new Error(`bgp state findings did not settle within 30 s: ${JSON.stringify(last)}`);
+  }
+
+  /** The routing pages delivered to the sink, after `popwatch evaluate` runs (the alert cycle's routing part). */
+  async function routingNotifications(status: Notification["status"], timeoutMs: number): Promise<Notification[]> {
+    const deadline = Date.now() + timeoutMs;
+    const wanted = ["origin-hijack", "sub-prefix-hijack"];
+    const have = () =>
+      sink.received
+        .filter((r) => r.body.status === status && wanted.some((c) => r.body.slo.startsWith(`routing:${c}:`)))
+        .map((r) => r.body);
+    while (have().length < wanted.length && Date.now() < deadline) {
+      await popwatchIn(lab, ["evaluate", "--config", configFile, "--data-dir", store()], { allowExit: [1] });
+      if (have().length >= wanted.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    return have();
+  }
+
+  function pagesFiring(): Promise<Notification[]> {
+    return routingNotifications("firing", 60_000);
+  }
+
+  function pagesResolved(): Promise<Notification[]> {
+    return routingNotifications("resolved", 60_000);
+  }
+});
