@@ -10,6 +10,7 @@ import {
   type EvaluationSummary,
   type Logger,
   bundledConfigPath,
+  bundledVrpPath,
   deployedAlertSinks,
   jsonLinesLogger,
   parseScheduledEvent,
@@ -20,7 +21,7 @@ import {
   summariseEvaluation,
   withFields,
 } from "@popwatch/agent";
-import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
+import type { AlertStateRepository, PopwatchConfig, RoutingRepository } from "@popwatch/core";
 import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
@@ -34,6 +35,8 @@ export interface EvaluateHandlerOptions {
   client?: DynamoDBClient;
   store?: Pick<ResultStore, "queryRegionRollups">;
   alerts?: AlertStateRepository;
+  /** Routing snapshots for the routing alerts (only with a bgp config section). */
+  routing?: Pick<RoutingRepository, "getSnapshot">;
   /** Replaces the sinks built from config.alerting.sinks. */
   sinks?: readonly Sink[];
   /** Builds EventBridge clients for eventbridge sinks (tests point them at a loopback endpoint). */
@@ -51,7 +54,9 @@ interface Runtime {
   config: PopwatchConfig;
   store: Pick<ResultStore, "queryRegionRollups">;
   alerts: AlertStateRepository;
+  routing: Pick<RoutingRepository, "getSnapshot">;
   sinks: readonly Sink[];
+  vrpFile: string | undefined;
 }
 
 export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): EvaluateHandler {
@@ -60,16 +65,18 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
 
   const setUp = async (): Promise<Runtime> => {
     const env = options.env ?? process.env;
-    const config = options.config ?? (await readConfigJson(bundledConfigPath(env, dirname(fileURLToPath(import.meta.url)))));
+    const handlerDir = dirname(fileURLToPath(import.meta.url));
+    const config = options.config ?? (await readConfigJson(bundledConfigPath(env, handlerDir)));
     const tableName = requiredEnv(env, "POPWATCH_TABLE");
     const client = options.client ?? new DynamoDBClient({ region: requiredEnv(env, "POPWATCH_TABLE_REGION") });
     const opened = openStore({ client, tableName, retentionDays: storeRetention(config) });
     const store = options.store ?? opened.results;
     const alerts = options.alerts ?? opened.alerts;
+    const routing = options.routing ?? opened.routing;
     // An eventbridge sink without a bus name goes to the stack's bus.
     const sinks =
       options.sinks ?? deployedAlertSinks(config, env, options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {});
-    return { config, store, alerts, sinks };
+    return { config, store, alerts, routing, sinks, vrpFile: bundledVrpPath(env, handlerDir) };
   };
 
   return async (event, context) => {
@@ -78,11 +85,21 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
       runtime = undefined;
       throw err;
     });
-    const { config, store, alerts, sinks } = await runtime;
+    const { config, store, alerts, routing, sinks, vrpFile } = await runtime;
     const log = withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id });
-    const report = await runEvaluationCycle({ config, store, alerts, sinks, regions: config.regions, now: Date.parse(scheduled.time) });
+    const report = await runEvaluationCycle({
+      config,
+      store,
+      alerts,
+      sinks,
+      regions: config.regions,
+      now: Date.parse(scheduled.time),
+      routing,
+      ...(vrpFile === undefined ? {} : { vrpFile }),
+    });
     const summary = summariseEvaluation(report, config.regions);
-    log({ level: summary.undelivered > 0 ? "warn" : "info", msg: "evaluation", ...summary });
+    const level = summary.undelivered > 0 || summary.routingProblems.length > 0 ? "warn" : "info";
+    log({ level, msg: "evaluation", ...summary });
     return summary;
   };
 }

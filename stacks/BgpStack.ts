@@ -2,12 +2,14 @@
 // the config has a `bgp` section: an EventBridge rule runs functions/bgp.ts
 // every 5 minutes; it reads the newest RIS and RouteViews update files of the
 // configured collectors and writes the watched prefixes' events, snapshots
-// and minutes.
+// and minutes, then runs the routing alert cycle when a snapshot changed.
 //
-// Least privilege: its own role with exactly two statements — write its own
-// log group, and the three DynamoDB actions the routing repository calls on
-// the one table ARN. It needs nothing else in AWS (the archives are public
-// HTTP).
+// Least privilege: its own role with these statements — write its own log
+// group, the three DynamoDB actions the routing repository calls on the one
+// table ARN, the alert state store's actions on it (routing alerts), and
+// events:PutEvents on the buses its eventbridge sinks send to (when any). The
+// archives are public HTTP. With bgp.rpki the VRP file is bundled next to the
+// config (POPWATCH_VRP_FILE); redeploy to refresh it.
 
 import type { PopwatchConfig } from "@popwatch/core";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
@@ -16,7 +18,7 @@ import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Function as SstFunction, type StackContext } from "sst/constructs";
-import { dropUnusedCustomResourceHandler } from "./ProbeStack";
+import { dropUnusedCustomResourceHandler, grantAlertDelivery } from "./ProbeStack";
 import {
   BGP_HANDLER,
   BGP_MAX_EVENT_AGE_SECONDS,
@@ -28,7 +30,9 @@ import {
   BUNDLED_CONFIG_FILE,
   FUNCTION_ARCHITECTURE,
   FUNCTION_RUNTIME,
+  alertBusName,
   bgpFunctionName,
+  bundledVrpFile,
   functionNodejsProps,
   tableName,
 } from "./settings";
@@ -65,12 +69,14 @@ export function bgpStack(props: BgpStackProps): (ctx: StackContext) => BgpStackO
     });
     const role = new Role(stack, "BgpRole", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: `popwatch BGP archive reader (${app.stage}): own log group, table ${table}`,
+      description: `popwatch BGP archive reader (${app.stage}): own log group, table ${table}, routing alerts`,
     });
     role.addToPolicy(
       new PolicyStatement({ sid: "BgpLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] }),
     );
     role.addToPolicy(new PolicyStatement({ sid: "RoutingTable", actions: [...BGP_TABLE_ACTIONS], resources: [tableArn] }));
+    const busName = grantAlertDelivery(stack, role, config, alertBusName(app.name, app.stage), tableArn);
+    const vrps = bundledVrpFile(config);
 
     const bgp = new SstFunction(stack, "Bgp", {
       handler: props.handler ?? BGP_HANDLER,
@@ -89,8 +95,10 @@ export function bgpStack(props: BgpStackProps): (ctx: StackContext) => BgpStackO
         POPWATCH_TABLE: table,
         POPWATCH_TABLE_REGION: config.homeRegion,
         POPWATCH_CONFIG_FILE: BUNDLED_CONFIG_FILE,
+        POPWATCH_ALERT_BUS: busName,
+        ...vrps.environment,
       },
-      copyFiles: [{ from: props.configFile, to: BUNDLED_CONFIG_FILE }],
+      copyFiles: [{ from: props.configFile, to: BUNDLED_CONFIG_FILE }, ...vrps.copyFiles],
       nodejs: functionNodejsProps(),
     });
 

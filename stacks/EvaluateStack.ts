@@ -8,8 +8,11 @@
 // `<app>-<stage>-pages`, which operators subscribe their email or pager to.
 //
 // Least privilege: its own role with exactly three statements — write its own
-// log group, the DynamoDB actions its two stores call on the one table ARN,
-// and events:PutEvents on the buses it publishes to.
+// log group, the DynamoDB actions its stores call on the one table ARN (the
+// routing alerts read snapshots with Query, which the rollups need anyway),
+// and events:PutEvents on the buses it publishes to. With bgp.rpki the VRP
+// file is bundled next to the config (POPWATCH_VRP_FILE); redeploy to
+// refresh it.
 
 import type { PopwatchConfig } from "@popwatch/core";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE } from "@popwatch/notify";
@@ -35,6 +38,7 @@ import {
   FUNCTION_RUNTIME,
   alertBusName,
   alertBusTargets,
+  bundledVrpFile,
   evaluateFunctionName,
   functionNodejsProps,
   pagesTopicName,
@@ -72,6 +76,7 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
     const tableArn = stack.formatArn({ service: "dynamodb", region: config.homeRegion, resource: "table", resourceName: table });
     const functionName = evaluateFunctionName(app.name, app.stage);
     const busName = alertBusName(app.name, app.stage);
+    const vrps = bundledVrpFile(config);
     const eventAge = Duration.seconds(EVALUATE_MAX_EVENT_AGE_SECONDS);
 
     const bus = new EventBus(stack, "AlertBus", {
@@ -122,8 +127,9 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
         POPWATCH_TABLE_REGION: config.homeRegion,
         POPWATCH_CONFIG_FILE: BUNDLED_CONFIG_FILE,
         POPWATCH_ALERT_BUS: busName,
+        ...vrps.environment,
       },
-      copyFiles: [{ from: props.configFile, to: BUNDLED_CONFIG_FILE }],
+      copyFiles: [{ from: props.configFile, to: BUNDLED_CONFIG_FILE }, ...vrps.copyFiles],
       nodejs: functionNodejsProps(),
     });
 

@@ -97,22 +97,7 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
     };
 
     if (Object.keys(fastRoutingSeverities(config.analytics)).length > 0) {
-      role.addToPolicy(new PolicyStatement({ sid: "AlertState", actions: [...ALERT_STATE_TABLE_ACTIONS], resources: [tableArn] }));
-      const busName = alertBusName(app.name, app.stage);
-      environment.POPWATCH_ALERT_BUS = busName;
-      // Only buses an eventbridge sink sends to: the evaluate stack's bus is not the probe's unless a sink names it.
-      const buses = config.alerting.sinks.some((sink) => sink.type === "eventbridge")
-        ? alertBusTargets(config, busName).filter((_, index) => index > 0 || sendsToStackBus(config, busName))
-        : [];
-      if (buses.length > 0) {
-        role.addToPolicy(
-          new PolicyStatement({
-            sid: "AlertBuses",
-            actions: [...ALERT_BUS_ACTIONS],
-            resources: buses.map((bus) => alertBusArn(stack, bus)),
-          }),
-        );
-      }
+      environment.POPWATCH_ALERT_BUS = grantAlertDelivery(stack, role, config, alertBusName(app.name, app.stage), tableArn);
     }
 
     // dispatch "queue": rounds after round 0 wait in SQS until their slot
@@ -185,6 +170,32 @@ export function probeStack(props: ProbeStackProps): (ctx: StackContext) => Probe
     });
     return { probe, schedule, role, tableArn, ...(roundQueue ? { roundQueue } : {}) };
   };
+}
+
+/**
+ * What a function that runs alert cycles outside the evaluator (the probe's
+ * fast routing, the BGP reader's routing alerts) needs: the alert state
+ * store's actions on the table and PutEvents on the buses its eventbridge
+ * sinks send to. Returns the evaluate stack's bus name, for POPWATCH_ALERT_BUS.
+ */
+export function grantAlertDelivery(
+  stack: Stack,
+  role: Role,
+  config: Pick<PopwatchConfig, "alerting" | "homeRegion">,
+  busName: string,
+  tableArn: string,
+): string {
+  role.addToPolicy(new PolicyStatement({ sid: "AlertState", actions: [...ALERT_STATE_TABLE_ACTIONS], resources: [tableArn] }));
+  // Only buses an eventbridge sink sends to: the evaluate stack's bus is not this function's unless a sink names it.
+  const buses = config.alerting.sinks.some((sink) => sink.type === "eventbridge")
+    ? alertBusTargets(config, busName).filter((_, index) => index > 0 || sendsToStackBus(config, busName))
+    : [];
+  if (buses.length > 0) {
+    role.addToPolicy(
+      new PolicyStatement({ sid: "AlertBuses", actions: [...ALERT_BUS_ACTIONS], resources: buses.map((bus) => alertBusArn(stack, bus)) }),
+    );
+  }
+  return busName;
 }
 
 /** Whether an eventbridge sink goes to the evaluate stack's bus (it names no bus, or that one in the home region). */

@@ -38,6 +38,18 @@ export const PROBE_MEMORY_MB = 256;
 
 /** Where the validated config lands inside the function bundle (relative to LAMBDA_TASK_ROOT). */
 export const BUNDLED_CONFIG_FILE = "popwatch.config.json";
+/** Where the stacks bundle bgp.rpki.vrpFile next to the config (POPWATCH_VRP_FILE): the function cannot read the deployer's path. */
+export const BUNDLED_VRP_FILE = "popwatch.vrps.json";
+
+/** copyFiles and environment of a function that judges routing alerts: the VRP file, when the config names one. */
+export function bundledVrpFile(config: Pick<PopwatchConfig, "bgp">): {
+  copyFiles: { from: string; to: string }[];
+  environment: Record<string, string>;
+} {
+  const vrpFile = config.bgp?.rpki?.vrpFile;
+  if (vrpFile === undefined) return { copyFiles: [], environment: {} };
+  return { copyFiles: [{ from: vrpFile, to: BUNDLED_VRP_FILE }], environment: { POPWATCH_VRP_FILE: BUNDLED_VRP_FILE } };
+}
 /** Handler entry, relative to the repository root (SST `file.export` syntax). */
 export const PROBE_HANDLER = "functions/probe.handler";
 
@@ -126,6 +138,7 @@ export const EVALUATE_MAX_EVENT_AGE_SECONDS = 120;
 /**
  * The DynamoDB actions the evaluator's stores call, nothing else:
  * - Query: DynamoResultStore.queryRegionRollups (rollup partitions);
+ *   DynamoRoutingRepository.getSnapshot (a watched prefix's snapshot, for routing alerts);
  *   DynamoAlertStateStore.loadStates (the alert key index),
  *   pendingNotifications (outbox and seals), claimDelivery/recordDelivery/
  *   markDelivered (a notification's outbox parts);

@@ -1,8 +1,10 @@
 // Synth tests of the BGP archive reader's stack, offline like test/stacks.test.ts:
 // the home region gets it only when the config has a `bgp` section; a 5-minute
-// schedule, nodejs22.x, and a role with exactly its log group and the three
-// table actions the routing repository sends (test/bgp-function.test.ts
-// records what it really sends against dynalite).
+// schedule, nodejs22.x, and a role with exactly its log group, the three
+// table actions the routing repository sends, the alert state store's actions
+// (routing alerts after ingest) and PutEvents on the buses its eventbridge
+// sinks name (test/bgp-function.test.ts records what it really sends against
+// dynalite).
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
@@ -16,7 +18,7 @@ import { App } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PopwatchStacks, addPopwatchStacks } from "../stacks/index";
-import { BGP_TABLE_ACTIONS, BGP_TIMEOUT_SECONDS } from "../stacks/settings";
+import { ALERT_STATE_TABLE_ACTIONS, BGP_TABLE_ACTIONS, BGP_TIMEOUT_SECONDS } from "../stacks/settings";
 
 const ACCOUNT = "123456789012";
 const HOME = "eu-west-1";
@@ -95,6 +97,7 @@ describe("bgp stack", () => {
           POPWATCH_TABLE: "popwatch-test",
           POPWATCH_TABLE_REGION: HOME,
           POPWATCH_CONFIG_FILE: "popwatch.config.json",
+          POPWATCH_ALERT_BUS: "popwatch-test-alerts",
         }),
       },
     });
@@ -108,7 +111,7 @@ describe("bgp stack", () => {
     t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 300 });
   });
 
-  it("least privilege: its log group, and BatchWriteItem, PutItem, Query on the one table; no wildcard", () => {
+  it("least privilege: its log group, BatchWriteItem, PutItem, Query and the alert state actions on the one table; no wildcard", () => {
     const logGroup = Object.keys(t.findResources("AWS::Logs::LogGroup"))[0]!;
     t.resourceCountIs("AWS::IAM::Policy", 1);
     const statements = Object.values(t.findResources("AWS::IAM::Policy")).flatMap(
@@ -127,6 +130,13 @@ describe("bgp stack", () => {
         Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"],
         Resource: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:dynamodb:${HOME}:${ACCOUNT}:table/popwatch-test`]] },
       },
+      {
+        // The default sink is stdout: no bus to publish to, so no AlertBuses statement.
+        Sid: "AlertState",
+        Effect: "Allow",
+        Action: [...ALERT_STATE_TABLE_ACTIONS],
+        Resource: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:dynamodb:${HOME}:${ACCOUNT}:table/popwatch-test`]] },
+      },
     ]);
     expect([...BGP_TABLE_ACTIONS]).toEqual(["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]);
     for (const s of statements) {
@@ -135,6 +145,30 @@ describe("bgp stack", () => {
     }
     // Its own role: no managed policies (AWSLambdaBasicExecutionRole grants logs:* everywhere).
     t.hasResourceProperties("AWS::IAM::Role", { ManagedPolicyArns: Match.absent() });
+  });
+
+  it("routing alerts to an eventbridge sink: PutEvents on the stack's bus only; a VRP file is bundled as POPWATCH_VRP_FILE", async () => {
+    const withBus = parseConfig({
+      ...WITH_BGP,
+      bgp: { ...WITH_BGP.bgp!, rpki: { vrpFile: "test/fixtures/rpki/vrps.json" } },
+      alerting: { sinks: [{ type: "eventbridge" }] },
+    });
+    const bus = Template.fromStack((await synth(HOME, withBus, false)).bgp!);
+    const statements = Object.values(bus.findResources("AWS::IAM::Policy")).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    );
+    expect(statements.map((s) => s.Sid)).toEqual(["BgpLogs", "RoutingTable", "AlertState", "AlertBuses"]);
+    expect(statements.at(-1)).toEqual({
+      Sid: "AlertBuses",
+      Effect: "Allow",
+      Action: "events:PutEvents",
+      Resource: {
+        "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:${HOME}:${ACCOUNT}:event-bus/popwatch-test-alerts`]],
+      },
+    });
+    bus.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ POPWATCH_VRP_FILE: "popwatch.vrps.json", POPWATCH_ALERT_BUS: "popwatch-test-alerts" }) },
+    });
   });
 });
 

@@ -112,3 +112,23 @@ export async function runAlertCycle(input: AlertCycleInput): Promise<AlertCycleR
   const delivery = await deliverPending(input.repository, input.sinks, input.delivery);
   return { plan, applied, delivery };
 }
+
+/**
+ * The repository seen through the alerts named: their states in every scope
+ * (region quorum counts the other regions), and only their notifications in
+ * the outbox. A cycle that runs outside the evaluator (fast routing after a
+ * round, routing alerts after an ingest) neither plans nor delivers the
+ * evaluator's other alerts.
+ */
+export function alertsNamed(repository: AlertStateRepository, names: ReadonlySet<string>): AlertStateRepository {
+  const outbox: AlertOutbox = repository;
+  return {
+    loadStates: async () => (await repository.loadStates()).filter((stored) => names.has(stored.state.slo)),
+    applyPlan: (loaded, plan) => repository.applyPlan(loaded, plan),
+    pendingNotifications: async () => (await outbox.pendingNotifications()).filter((p) => names.has(p.notification.slo)),
+    claimDelivery: (id, leaseMs) => outbox.claimDelivery(id, leaseMs),
+    recordDelivery: (id, sinkIds) => outbox.recordDelivery(id, sinkIds),
+    markDelivered: (id) => outbox.markDelivered(id),
+    releaseDelivery: (id, token) => outbox.releaseDelivery(id, token),
+  };
+}

@@ -21,7 +21,6 @@
 // outbox, which the evaluator delivers from every minute.
 import {
   type AlertObservation,
-  type AlertOutbox,
   type AlertState,
   type AlertStateRepository,
   type PopwatchConfig,
@@ -36,7 +35,7 @@ import {
 } from "@popwatch/core";
 import type { Sink } from "@popwatch/notify";
 import type { ResultStore, StoredResult } from "@popwatch/store";
-import { type DeliverPendingOptions, runAlertCycle } from "./alert-cycle";
+import { type DeliverPendingOptions, alertsNamed, runAlertCycle } from "./alert-cycle";
 import type { Logger } from "./logger";
 
 export interface FastRoutingOptions {
@@ -125,7 +124,7 @@ export class FastRoutingCheck {
     try {
       const names = new Set(observations.map((o) => o.slo));
       const cycle = await runAlertCycle({
-        repository: onlyAlerts(this.options.alerts, names),
+        repository: alertsNamed(this.options.alerts, names),
         observations,
         now: slotMs,
         config: config.alerting,
@@ -187,24 +186,6 @@ export class FastRoutingCheck {
     });
     return plan.updates.length > 0;
   }
-}
-
-/**
- * The repository seen through the alerts named: their states in every scope
- * (region quorum counts the other regions), and only their notifications in
- * the outbox, so the probe neither plans nor delivers the evaluator's alerts.
- */
-function onlyAlerts(repository: AlertStateRepository, names: ReadonlySet<string>): AlertStateRepository {
-  const outbox: AlertOutbox = repository;
-  return {
-    loadStates: async () => (await repository.loadStates()).filter((stored) => names.has(stored.state.slo)),
-    applyPlan: (loaded, plan) => repository.applyPlan(loaded, plan),
-    pendingNotifications: async () => (await outbox.pendingNotifications()).filter((p) => names.has(p.notification.slo)),
-    claimDelivery: (id, leaseMs) => outbox.claimDelivery(id, leaseMs),
-    recordDelivery: (id, sinkIds) => outbox.recordDelivery(id, sinkIds),
-    markDelivered: (id) => outbox.markDelivered(id),
-    releaseDelivery: (id, token) => outbox.releaseDelivery(id, token),
-  };
 }
 
 function describe(err: unknown): { code: string; message: string } {

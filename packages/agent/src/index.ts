@@ -44,11 +44,26 @@ export {
   runInvocation,
   throwIfIncomplete,
 } from "./invocation";
-export { bundledConfigPath, requiredEnv } from "./lambda-env";
+export { bundledConfigPath, bundledVrpPath, requiredEnv } from "./lambda-env";
 // Structured logs
 export { type LogEntry, type Logger, jsonLinesLogger, withFields } from "./logger";
 export { RoundMessageError, type RoundQueue, type RoundQueueEntry, parseRoundMessage, roundQueueEntries, sqsRecordsOf } from "./queue";
-export { DEFAULT_SAFETY_MARGIN_MS, invocationIdFor, storeRetention } from "./schedule";
 // Evaluation: SLO burn rates and anycast conditions, in one cycle that plans and delivers alerts
+// Routing alerts: each watched prefix's snapshot judged; the cycle an ingest runs right after it changed a snapshot
+export {
+  type RoutingAlertCycleOptions,
+  type RoutingAlertCycleReport,
+  type RoutingAlertSummary,
+  type RoutingEvaluationRun,
+  type RoutingProblem,
+  type RoutingProblemCode,
+  type VrpLoad,
+  archiveRunFoldedSnapshots,
+  evaluateRouting,
+  loadVrpFile,
+  runRoutingAlertCycle,
+  summariseRoutingAlertCycle,
+} from "./routing-alerts";
+export { DEFAULT_SAFETY_MARGIN_MS, invocationIdFor, storeRetention } from "./schedule";
 export { type ScopeEvaluation, evaluateSlos, evaluateSlosFrom, evaluationEndMs, sloReadRanges } from "./slo-evaluation";
 export { SQS_BATCH_LIMIT, SqsRoundQueue } from "./sqs-round-queue";

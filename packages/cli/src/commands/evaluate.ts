@@ -5,6 +5,7 @@
 import { type EvaluationSummary, runEvaluationCycle, summariseEvaluation } from "@popwatch/agent";
 import type { PopwatchConfig } from "@popwatch/core";
 import { createSinks } from "@popwatch/notify";
+import { openStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -18,8 +19,10 @@ export const EVALUATE_USAGE = `Usage: popwatch evaluate [--config FILE] [--at WH
 
 One evaluation, as the evaluate function runs every minute on AWS: every
 configured SLO per region and pooled (burn rates over the alert windows from
-the stored rollups) and the anycast conditions (catchment shift, flapping,
-detour), then the alert lifecycle (states and outbox in the same store) and
+the stored rollups), the anycast conditions (catchment shift, flapping,
+detour) and, with a bgp section, the routing findings of each watched prefix
+(origin and sub-prefix hijack, low visibility, unexpected upstream, RPKI
+invalid), then the alert lifecycle (states and outbox in the same store) and
 delivery of what changed to alerting.sinks (default stdout: one JSON line per
 notification). Regions: every region the embedded store holds results for,
 imported ones included; the config's regions with --table. Evaluating again
@@ -77,7 +80,8 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
   try {
     const regions = await storeRegions(choice, config, opened.store);
     const sinks = createSinks(config.alerting.sinks, { homeRegion: config.homeRegion, write: (line) => void io.stdout.write(line) });
-    const cycle = await runEvaluationCycle({ config, store: opened.store, alerts: opened.alerts, sinks, regions, now: nowMs });
+    const routing = openStore({ client: opened.client, tableName: opened.tableName }).routing;
+    const cycle = await runEvaluationCycle({ config, store: opened.store, alerts: opened.alerts, routing, sinks, regions, now: nowMs });
     summary = summariseEvaluation(cycle, regions);
     for (const outcome of cycle.alerts.delivery.outcomes) {
       if (!outcome.ok)

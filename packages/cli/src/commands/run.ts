@@ -19,9 +19,9 @@ import {
   runInvocation,
   storeRetention,
 } from "@popwatch/agent";
-import { MINUTE_MS, type PopwatchConfig, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
+import { MINUTE_MS, type PopwatchConfig, type RoutingRepository, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
 import { type Sink, createSinks } from "@popwatch/notify";
-import { DEFAULT_DATA_DIR, type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult } from "@popwatch/store";
+import { DEFAULT_DATA_DIR, type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult, openStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { type OpenStore, openOwnedStore } from "../local-store";
@@ -120,6 +120,7 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
         config,
         store: opened.store,
         alerts: opened.alerts,
+        routing: openStore({ client: opened.client, tableName: opened.tableName }).routing,
         where: opened.where,
         io,
         json,
@@ -143,6 +144,8 @@ interface LoopOptions {
   config: PopwatchConfig;
   store: ResultStore;
   alerts: DynamoAlertStateStore;
+  /** Routing snapshots, for the routing alerts (with a bgp section). */
+  routing: Pick<RoutingRepository, "getSnapshot">;
   where: string;
   io: Io;
   json: boolean;
@@ -319,7 +322,7 @@ function alertSinks(config: PopwatchConfig, write: (line: string) => void): Sink
 function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logger): () => Promise<void> {
   const { config } = options;
   return async () => {
-    if (config.slos.length === 0 && !anycastAlertsEnabled(config)) return;
+    if (config.slos.length === 0 && !anycastAlertsEnabled(config) && config.bgp === undefined) return;
     try {
       const cycle = await runEvaluationCycle({
         config,
@@ -328,6 +331,7 @@ function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logg
         sinks,
         regions: [config.localRegion],
         now: options.now(),
+        routing: options.routing,
       });
       for (const outcome of cycle.alerts.delivery.outcomes) {
         if (outcome.ok) continue;
