@@ -82,7 +82,7 @@ describe.skipIf(!capability.ok)(`popwatch routing on the anycast lab${skipReason
 
   const store = () => join(dataDir, "store");
 
-  it("pop-a failing: its withdrawal stored from BMP, correlated with the failover, M2 within a round of the router's, the pop-change delivered within a round + 2 s", async () => {
+  it("pop-a failing: its withdrawal stored from BMP, correlated with the failover, M2 next to the router's, the pop-change delivered within a round + 2 s", async () => {
     const episode = await routingEpisode({ lab, sink, configFile, dataDir: store(), settleMs: 8_000, notifyTimeoutMs: 20_000 }, "dns-stop");
     const { truth, storedLoss, failovers, notification } = episode;
     report(
