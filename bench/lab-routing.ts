@@ -52,7 +52,7 @@ if (!capability.ok) {
 await ensureCliBuilt();
 
 const lab = new Lab({
-  name: "pwrtbench",
+  name: "pwrtbch",
   router: "frr",
   announce: "covering",
   bmp: { port: 11_094, at: "client" },

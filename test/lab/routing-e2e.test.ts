@@ -107,6 +107,8 @@ describe.skipIf(!capability.ok)(`popwatch routing on the anycast lab${skipReason
       expect(failover.routing?.prefix).toBe(WATCHED_PREFIX);
       expect(failover.routing!.bgpEvents).toBeGreaterThan(0);
       expect(failover.routing!.m2Ms, `M2 of the ${failover.kind} failover`).not.toBeNull();
+      // Its BGP burst starts with pop-a's withdrawal as stored (the session's initial dump is more than a burst gap before).
+      expect(Math.abs(Date.parse(failover.routing!.burstFirstAt!) - storedLoss!.timeMs)).toBeLessThan(1);
       // M2 ends at popwatch's first answer from the new PoP: at or after the router's install less the slot skew, within a
       // round after it; it starts at the BMP stamp, up to a second before the MRT one. So [−1 round, +2 rounds].
       const m2 = failover.routing!.m2Ms!;

@@ -266,7 +266,7 @@ export async function storedBgpEvents(
     .filter(Boolean)
     .map((line) => {
       const event = JSON.parse(line) as Omit<StoredBgpEvent, "timeMs">;
-      return { ...event, timeMs: event.time * 1000 };
+      return { ...event, timeMs: Math.round(event.time * 1_000_000) / 1000 };
     });
 }
 
