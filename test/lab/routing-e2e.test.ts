@@ -8,7 +8,7 @@
 // hijack and more-specific seen, paged and recovered.
 //
 // Needs root (network namespaces) and FRR; skipped with the reason otherwise.
-// Its own lab ("pwrte"). About 3 minutes.
+// Its own lab ("pwrte"). About a minute (up to 3 under load).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
