@@ -86,7 +86,7 @@ describe.skipIf(!capability.ok)(`popwatch routing on the anycast lab${skipReason
     const episode = await routingEpisode({ lab, sink, configFile, dataDir: store(), settleMs: 8_000, notifyTimeoutMs: 20_000 }, "dns-stop");
     const { truth, storedLoss, failovers, notification } = episode;
     report(
-      `dns-stop: router first BGP change +${truth.bgpMs} ms, FIB +${truth.installMs} ms (router M2 ${episode.routerM2Ms} ms); ` +
+      `dns-stop: router first BGP change +${truth.bgpMs?.toFixed(1)} ms, FIB +${truth.installMs?.toFixed(1)} ms (router M2 ${episode.routerM2Ms?.toFixed(1)} ms); ` +
         `stored loss ${storedLoss ? `${storedLoss.type} +${storedLoss.timeMs - episode.fault.atMs} ms from ${storedLoss.source}` : "none"}; ` +
         `popwatch M2 ${failovers.map((f) => `${f.kind} ${f.routing?.m2Ms ?? "-"} ms`).join(", ") || "no failover"}; ` +
         `pop-change notification +${episode.notifyMs ?? "-"} ms`,
