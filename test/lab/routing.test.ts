@@ -8,6 +8,7 @@
 // they create (198.51.100.0/24, 203.0.113.0/24).
 import { type Server, type Socket, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bgpdumpOf, normaliseLine, popwatchOf } from "../../packages/bgp/test/mrt-oracle-support";
 import { sleep } from "../support/daemons";
 import { ANYCAST_RANGE, type BgpChange, FAILURE_MODES, Lab, POPS, PREFERRED_POP, ROGUE, ROGUE_ASN } from "./lab";
 import { parseBgpdump } from "./mrt";
@@ -129,6 +130,7 @@ describeLab(`FRR router: MRT, BMP, the rogue PoP and the router's truth${suffix}
     const raw = await run(["bgpdump", "-q", "-m", files[0]!]);
     expect(raw.code).toBe(0);
     expect(raw.stdout).toMatch(/^BGP4MP_ET\|\d+\.\d{6}\|A\|198\.51\.100\.6\|65001\|203\.0\.113\.0\/24\|65001\|IGP\|/m);
+    await expectPopwatchDecodeEqualsBgpdump(files[0]!);
   });
 
   it("sends BMP to the collector: Initiation, Peer Up for every session, pre- and post-policy Route Monitoring", async () => {
@@ -256,5 +258,15 @@ describeLab(`BIRD router (the default): mrtdump${suffix}`, () => {
     expect(parseBgpdump(raw.stdout).filter((c) => c.type === "W")).toContainEqual(
       expect.objectContaining({ atMs: truth.firstBgpChange!.atMs }),
     );
+    await expectPopwatchDecodeEqualsBgpdump(lab.mrtFiles()[0]!);
   }, 40_000);
 });
+
+/** popwatch's decoder on a dump the router just wrote: bgpdump -m's lines, event for event. */
+async function expectPopwatchDecodeEqualsBgpdump(file: string): Promise<void> {
+  const oracle = await bgpdumpOf(file);
+  const { lines, warnings } = await popwatchOf(file);
+  expect(warnings).toEqual([]);
+  expect(oracle.length).toBeGreaterThan(0);
+  expect(lines.map(normaliseLine)).toEqual(oracle);
+}
