@@ -1,5 +1,6 @@
 // popwatch bgp decode: bgpdump -m compatible text, JSON lines, and what it
 // prints for a file that breaks off, is missing, or is asked for wrongly.
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,5 +92,30 @@ describe("popwatch bgp decode", () => {
     const help = await cli("bgp", "decode", "--help");
     expect(help.code).toBe(0);
     expect(help.out).toContain("Usage: popwatch bgp decode");
+  });
+
+  it("a reader that closes the pipe early (| head -1) ends the output quietly: exit 0, nothing on stderr", async () => {
+    // The built CLI as a shell runs it (npm test builds it first).
+    const bin = join(import.meta.dirname, "..", "packages", "cli", "bin", "popwatch.mjs");
+    const child = spawn(process.execPath, [bin, "bgp", "decode", updates], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const firstLine = await new Promise<string>((resolve) => {
+      let buffered = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          child.stdout.destroy();
+          resolve(buffered.slice(0, newline));
+        }
+      });
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    expect(firstLine).toMatch(/^BGP4MP\|1279829701\|A\|/);
+    expect(stderr).toBe("");
+    expect(exitCode).toBe(0);
   });
 });

@@ -11,5 +11,11 @@ if (!existsSync(bundle)) {
 // January 2027 need Node 22. popwatch pins its SDK in package-lock.json and
 // supports Node 20 and 22; the README says so once, instead of every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// A reader that stops early (`popwatch bgp decode FILE | head`) closes the
+// pipe: that ends the output, as it ends bgpdump's, and is no error.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 const { main } = await import(bundle.href);
 process.exitCode = await main(process.argv.slice(2));
