@@ -1,17 +1,6 @@
 import { ConfigError } from "@popwatch/core";
 import { ProbeSpecError } from "@popwatch/probes";
 import cliPackage from "../package.json";
-import { ALERTS_USAGE, alertsCommand } from "./commands/alerts";
-import { BGP_USAGE, bgpCommand } from "./commands/bgp";
-import { CATCHMENT_USAGE, catchmentCommand } from "./commands/catchment";
-import { EVALUATE_USAGE, evaluateCommand } from "./commands/evaluate";
-import { IMPORT_USAGE, importCommand } from "./commands/import";
-import { PROBE_USAGE, probeCommand } from "./commands/probe";
-import { REPORT_USAGE, reportCommand } from "./commands/report";
-import { RESULTS_USAGE, resultsCommand } from "./commands/results";
-import { RUN_USAGE, runCommand } from "./commands/run";
-import { SLO_USAGE, sloCommand } from "./commands/slo";
-import { VALIDATE_USAGE, validateCommand } from "./commands/validate";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
 
@@ -40,18 +29,54 @@ Run "popwatch <command> --help" for a command's options.
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  probe: { run: probeCommand, usage: PROBE_USAGE },
-  validate: { run: validateCommand, usage: VALIDATE_USAGE },
-  run: { run: runCommand, usage: RUN_USAGE },
-  results: { run: resultsCommand, usage: RESULTS_USAGE },
-  import: { run: importCommand, usage: IMPORT_USAGE },
-  catchment: { run: catchmentCommand, usage: CATCHMENT_USAGE },
-  slo: { run: sloCommand, usage: SLO_USAGE },
-  report: { run: reportCommand, usage: REPORT_USAGE },
-  evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
-  alerts: { run: alertsCommand, usage: ALERTS_USAGE },
-  bgp: { run: bgpCommand, usage: BGP_USAGE },
+// Each command's module is loaded when it runs: the bundle then evaluates
+// only what that command needs (`bgp decode` does not start the AWS SDK,
+// the store or the report), which is most of a short command's start-up.
+const COMMANDS: Record<string, () => Promise<{ run: Command; usage: string }>> = {
+  probe: async () => {
+    const { probeCommand, PROBE_USAGE } = await import("./commands/probe");
+    return { run: probeCommand, usage: PROBE_USAGE };
+  },
+  validate: async () => {
+    const { validateCommand, VALIDATE_USAGE } = await import("./commands/validate");
+    return { run: validateCommand, usage: VALIDATE_USAGE };
+  },
+  run: async () => {
+    const { runCommand, RUN_USAGE } = await import("./commands/run");
+    return { run: runCommand, usage: RUN_USAGE };
+  },
+  results: async () => {
+    const { resultsCommand, RESULTS_USAGE } = await import("./commands/results");
+    return { run: resultsCommand, usage: RESULTS_USAGE };
+  },
+  import: async () => {
+    const { importCommand, IMPORT_USAGE } = await import("./commands/import");
+    return { run: importCommand, usage: IMPORT_USAGE };
+  },
+  catchment: async () => {
+    const { catchmentCommand, CATCHMENT_USAGE } = await import("./commands/catchment");
+    return { run: catchmentCommand, usage: CATCHMENT_USAGE };
+  },
+  slo: async () => {
+    const { sloCommand, SLO_USAGE } = await import("./commands/slo");
+    return { run: sloCommand, usage: SLO_USAGE };
+  },
+  report: async () => {
+    const { reportCommand, REPORT_USAGE } = await import("./commands/report");
+    return { run: reportCommand, usage: REPORT_USAGE };
+  },
+  evaluate: async () => {
+    const { evaluateCommand, EVALUATE_USAGE } = await import("./commands/evaluate");
+    return { run: evaluateCommand, usage: EVALUATE_USAGE };
+  },
+  alerts: async () => {
+    const { alertsCommand, ALERTS_USAGE } = await import("./commands/alerts");
+    return { run: alertsCommand, usage: ALERTS_USAGE };
+  },
+  bgp: async () => {
+    const { bgpCommand, BGP_USAGE } = await import("./commands/bgp");
+    return { run: bgpCommand, usage: BGP_USAGE };
+  },
 };
 
 /** Runs the CLI and returns its exit status: 0 ok, 1 a probe or check failed, 2 usage or config error, 70 internal error. */
@@ -65,11 +90,12 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     io.stderr.write(`popwatch: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const command = await load();
   try {
     return await command.run(rest, io);
   } catch (err) {

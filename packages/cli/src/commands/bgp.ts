@@ -3,12 +3,6 @@ import { LiveFeedConfigError } from "@popwatch/bgp";
 import { ConfigError } from "@popwatch/core";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { BGP_DECODE_USAGE, bgpDecodeCommand } from "./bgp-decode";
-import { BGP_EVENTS_USAGE, bgpEventsCommand } from "./bgp-events";
-import { BGP_IMPORT_USAGE, bgpImportCommand } from "./bgp-import";
-import { BGP_LISTEN_USAGE, bgpListenCommand } from "./bgp-listen";
-import { BGP_STATE_USAGE, bgpStateCommand } from "./bgp-state";
-import { BGP_WATCH_USAGE, bgpWatchCommand } from "./bgp-watch";
 
 export const BGP_USAGE = `Usage: popwatch bgp <subcommand> [options]
 
@@ -26,13 +20,32 @@ Run "popwatch bgp <subcommand> --help" for its options.
 
 type Subcommand = (argv: string[], io: Io) => Promise<number>;
 
-const SUBCOMMANDS: Record<string, { run: Subcommand; usage: string }> = {
-  decode: { run: bgpDecodeCommand, usage: BGP_DECODE_USAGE },
-  import: { run: bgpImportCommand, usage: BGP_IMPORT_USAGE },
-  watch: { run: bgpWatchCommand, usage: BGP_WATCH_USAGE },
-  listen: { run: bgpListenCommand, usage: BGP_LISTEN_USAGE },
-  events: { run: bgpEventsCommand, usage: BGP_EVENTS_USAGE },
-  state: { run: bgpStateCommand, usage: BGP_STATE_USAGE },
+// Loaded when run, as main loads commands: `decode` needs neither the store nor the live feeds.
+const SUBCOMMANDS: Record<string, () => Promise<{ run: Subcommand; usage: string }>> = {
+  decode: async () => {
+    const { bgpDecodeCommand, BGP_DECODE_USAGE } = await import("./bgp-decode");
+    return { run: bgpDecodeCommand, usage: BGP_DECODE_USAGE };
+  },
+  import: async () => {
+    const { bgpImportCommand, BGP_IMPORT_USAGE } = await import("./bgp-import");
+    return { run: bgpImportCommand, usage: BGP_IMPORT_USAGE };
+  },
+  watch: async () => {
+    const { bgpWatchCommand, BGP_WATCH_USAGE } = await import("./bgp-watch");
+    return { run: bgpWatchCommand, usage: BGP_WATCH_USAGE };
+  },
+  listen: async () => {
+    const { bgpListenCommand, BGP_LISTEN_USAGE } = await import("./bgp-listen");
+    return { run: bgpListenCommand, usage: BGP_LISTEN_USAGE };
+  },
+  events: async () => {
+    const { bgpEventsCommand, BGP_EVENTS_USAGE } = await import("./bgp-events");
+    return { run: bgpEventsCommand, usage: BGP_EVENTS_USAGE };
+  },
+  state: async () => {
+    const { bgpStateCommand, BGP_STATE_USAGE } = await import("./bgp-state");
+    return { run: bgpStateCommand, usage: BGP_STATE_USAGE };
+  },
 };
 
 export async function bgpCommand(argv: string[], io: Io): Promise<number> {
@@ -42,8 +55,9 @@ export async function bgpCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (name === undefined) throw new UsageError("missing subcommand: popwatch bgp <decode|import|watch|listen|events|state>");
-  const subcommand = SUBCOMMANDS[name];
-  if (subcommand === undefined) throw new UsageError(`unknown subcommand "${name}"`);
+  const load = SUBCOMMANDS[name];
+  if (load === undefined) throw new UsageError(`unknown subcommand "${name}"`);
+  const subcommand = await load();
   try {
     return await subcommand.run(rest, io);
   } catch (err) {
