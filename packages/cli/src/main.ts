@@ -1,5 +1,3 @@
-import { ConfigError } from "@popwatch/core";
-import { ProbeSpecError } from "@popwatch/probes";
 import cliPackage from "../package.json";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
@@ -99,12 +97,26 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ProbeSpecError) {
+    if (await isUsageOrConfigError(err)) {
       io.stderr.write(`popwatch ${name}: ${(err as Error).message}\n\n${command.usage}`);
       return 2;
     }
     // A fault in popwatch itself: say so plainly, with the stack for a bug report.
-    io.stderr.write(`popwatch ${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    io.stderr.write(
+      `popwatch ${name}: internal error (run again with NODE_OPTIONS=--enable-source-maps for source lines): ${(err as Error)?.stack ?? String(err)}\n`,
+    );
     return 70;
   }
+}
+
+/**
+ * A usage or configuration mistake (exit 2) rather than a fault. Core and the
+ * probes are imported here, on the error path, rather than at the top: a
+ * command that failed has loaded them already, and a command that does not
+ * need them (`bgp decode`, `--version`) starts without them.
+ */
+async function isUsageOrConfigError(err: unknown): Promise<boolean> {
+  if (err instanceof UsageError) return true;
+  const [{ ConfigError }, { ProbeSpecError }] = await Promise.all([import("@popwatch/core"), import("@popwatch/probes")]);
+  return err instanceof ConfigError || err instanceof ProbeSpecError;
 }
