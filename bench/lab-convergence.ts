@@ -32,39 +32,13 @@ import {
   stats,
   timingProblems,
 } from "../test/lab/convergence";
-import { FAILURE_MODES, Lab, PREFERRED_POP, isFailureMode } from "../test/lab/lab";
-import {
-  PopwatchRun,
-  ROUND_INTERVAL_MS,
-  ensureCliBuilt,
-  fastLabConfig,
-  readStoredResults,
-  writeConfigFile,
-} from "../test/lab/popwatch-run";
-import { canCreateNamespaces } from "../test/lab/setup";
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+import { Lab, PREFERRED_POP } from "../test/lab/lab";
+import { PopwatchRun, ROUND_INTERVAL_MS, fastLabConfig, readStoredResults, writeConfigFile } from "../test/lab/popwatch-run";
+import { labBenchSetup } from "./lab-bench-setup";
 
 const BLACKHOLE_MS = 5_000;
 
-function argValue(args: string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-}
-
-const args = process.argv.slice(2);
-const repeat = Number(argValue(args, "--repeat") ?? "5");
-const modes = (argValue(args, "--modes") ?? FAILURE_MODES.join(",")).split(",");
-if (!Number.isInteger(repeat) || repeat < 1) throw new Error("--repeat: expected a positive integer");
-const unknown = modes.filter((m) => !isFailureMode(m));
-if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(", ")}; known: ${FAILURE_MODES.join(", ")}`);
-
-const capability = await canCreateNamespaces();
-if (!capability.ok) {
-  process.stderr.write(`lab-convergence: ${capability.reason}\n`);
-  process.exit(2);
-}
-await ensureCliBuilt();
+const { repeat, modes } = await labBenchSetup("lab-convergence", 5);
 
 interface Measured {
   episode: Episode;
@@ -82,7 +56,7 @@ try {
   run = PopwatchRun.start(lab, { configFile, dataDir });
   await run.waitForRounds(3, { timeoutMs: 20_000 });
   const episodes: Episode[] = [];
-  for (const mode of modes.filter(isFailureMode)) {
+  for (const mode of modes) {
     for (let i = 0; i < repeat; i++) {
       // Anywhere in the round: whether a probe falls between fault and route change is chance, as in production.
       const faultPhaseMs = Math.floor(Math.random() * ROUND_INTERVAL_MS);
@@ -129,7 +103,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const mode of modes.filter(isFailureMode)) {
+for (const mode of modes) {
   const ofMode = measured.filter((m) => m.episode.mode === mode);
   if (mode === "blackhole") {
     const outages = ofMode.map((m) => ({ m, outage: m.records.get("dns")!.outages[0] }));

@@ -18,8 +18,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stats } from "../test/lab/convergence";
-import { FAILURE_MODES, Lab, isFailureMode } from "../test/lab/lab";
-import { PopwatchRun, ROUND_INTERVAL_MS, ensureCliBuilt, writeConfigFile } from "../test/lab/popwatch-run";
+import { Lab } from "../test/lab/lab";
+import { PopwatchRun, ROUND_INTERVAL_MS, writeConfigFile } from "../test/lab/popwatch-run";
 import {
   BURST_GAP_SECONDS,
   BgpListen,
@@ -28,28 +28,9 @@ import {
   routingEpisode,
   routingLabConfig,
 } from "../test/lab/routing-run";
-import { canCreateNamespaces } from "../test/lab/setup";
+import { labBenchSetup } from "./lab-bench-setup";
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
-function argValue(args: string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-}
-
-const args = process.argv.slice(2);
-const repeat = Number(argValue(args, "--repeat") ?? "3");
-const modes = (argValue(args, "--modes") ?? FAILURE_MODES.join(",")).split(",");
-if (!Number.isInteger(repeat) || repeat < 1) throw new Error("--repeat: expected a positive integer");
-const unknown = modes.filter((m) => !isFailureMode(m));
-if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(", ")}; known: ${FAILURE_MODES.join(", ")}`);
-
-const capability = await canCreateNamespaces();
-if (!capability.ok) {
-  process.stderr.write(`lab-routing: ${capability.reason}\n`);
-  process.exit(2);
-}
-await ensureCliBuilt();
+const { repeat, modes } = await labBenchSetup("lab-routing", 3);
 
 const lab = new Lab({
   name: "pwrtbch",
@@ -72,7 +53,7 @@ try {
   await run.waitForRounds(3, { timeoutMs: 60_000 });
   listen = BgpListen.start(lab, { configFile, dataDir });
   await listen.waitForRouter(60_000);
-  for (const mode of modes.filter(isFailureMode)) {
+  for (const mode of modes) {
     for (let i = 0; i < repeat; i++) {
       // After the last BGP burst (the heal's re-announcement) has ended, anywhere in the round, as in production.
       const pauseMs = (BURST_GAP_SECONDS + 1) * 1000 + Math.floor(Math.random() * ROUND_INTERVAL_MS);
@@ -115,7 +96,7 @@ out.push(
   "| mode | n | router: fault → first BGP change, ms | router M2 (BGP change → FIB), ms | popwatch M2 (median of kinds), ms | popwatch − router M2, ms | fault → notification, ms | goal: ≤ FIB + round + 2 s |",
 );
 out.push("|---|---|---|---|---|---|---|---|");
-for (const mode of modes.filter(isFailureMode)) {
+for (const mode of modes) {
   const of = episodes.filter((e) => e.mode === mode);
   const popwatchM2 = of.flatMap((e) => {
     const m = median(e.failovers.flatMap((f) => (f.routing?.m2Ms == null ? [] : [f.routing.m2Ms])));
