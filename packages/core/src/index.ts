@@ -260,3 +260,6 @@ export {
 } from "./slo/rules";
 export { sloCountsFromRollups } from "./slo/sli";
 export { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "./time";
+
+// Metric names and labels popwatch exposes to Prometheus (exporter, rules, dashboards)
+export { type MetricSpec, PROBE_INFO_METRICS, PROBE_SLO_GOOD, SCRAPE_LABELS, STORE_METRICS } from "./metrics/exporter-metrics";

@@ -1,0 +1,2 @@
+// The public surface of @popwatch/exporter: what the CLI's `exporter` command uses.
+export {};
