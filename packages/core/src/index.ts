@@ -87,6 +87,8 @@ export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
 // Where PoPs and regions are
 export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
 export { greatCircleKm } from "./geo/distance";
+// Metric names and labels popwatch exposes to Prometheus (exporter, rules, dashboards)
+export { type MetricSpec, PROBE_INFO_METRICS, PROBE_SLO_GOOD, SCRAPE_LABELS, STORE_METRICS } from "./metrics/exporter-metrics";
 // PoP identification
 export { createPopIdentifier } from "./pop/identify";
 export type { PopIdentificationConfig } from "./pop/schema";
@@ -260,6 +262,3 @@ export {
 } from "./slo/rules";
 export { sloCountsFromRollups } from "./slo/sli";
 export { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "./time";
-
-// Metric names and labels popwatch exposes to Prometheus (exporter, rules, dashboards)
-export { type MetricSpec, PROBE_INFO_METRICS, PROBE_SLO_GOOD, SCRAPE_LABELS, STORE_METRICS } from "./metrics/exporter-metrics";
