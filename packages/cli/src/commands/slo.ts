@@ -26,11 +26,18 @@ const CHECK_SYNOPSIS = `popwatch slo check --objective O [--period P] --counts W
 
 export const SLO_CHECK_USAGE = `Usage: ${CHECK_SYNOPSIS}
 
-Burn rates, multiwindow burn-rate alerts (Google SRE Workbook: page 2 % of the
-budget in 1h with 5m, 5 % in 6h with 30m; ticket 10 % in 1d with 2h, 10 % in
-3d with 6h) and remaining error budget for event counts you give. Thresholds
-are compared exactly: at 99.9 % over 30d, an error ratio of exactly 1.44 %
-(burn 14.4) does not page; one more bad event does.
+Burn rates, multiwindow burn-rate alerts and remaining error budget for event
+counts you give. Both windows of a pair must exceed the period's factor:
+
+  period  page 1h&5m  page 6h&30m  ticket 1d&2h  ticket 3d&6h
+  30d     14.4        6            3             1
+  28d     13.44       5.6          2.8           1
+  7d      13.44       3.5          1.4           1
+
+(SRE Workbook for 30d, Sloth's 28d and 7d windows, Pyrra's factor 1 for the slow
+ticket). Thresholds are compared exactly and strictly: at 99.9 % over 30d, an
+error ratio of exactly 1.44 % (burn 14.4) does not page; one more bad event
+does, and a burn rate of 1 or below never fires.
 
 Options:
   --objective O         the SLO: 0.999 or 99.9% (strictly between 0 and 1)
