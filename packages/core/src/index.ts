@@ -243,6 +243,15 @@ export type { SliConfig, SloConfig, SloConfigInput } from "./slo/model";
 // For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml).
 export { parseOpenSlo } from "./slo/openslo";
 export {
+  type PrometheusAlertingRule,
+  type PrometheusRecordingRule,
+  type PrometheusRuleGroup,
+  type PrometheusRules,
+  type PrometheusRulesOptions,
+  SLO_ALERT_NAME,
+  prometheusRules,
+} from "./slo/prometheus-rules";
+export {
   type Rational,
   compare as compareRational,
   divide as divideRational,
