@@ -1,6 +1,6 @@
 // Prometheus recording and alerting rules for the configured SLOs, in Sloth's
-// shape (per SLO an error-ratio recording group and a page/ticket alert
-// group), over the exporter's probe_slo_good. The windows and factors are
+// shape (error-ratio recording rules per window, page and ticket multiwindow
+// alerts), over the exporter's probe_slo_good. The windows and factors are
 // popwatch's own rule tables, so Prometheus fires when popwatch's evaluator
 // does. A plain object: the CLI serialises it.
 
@@ -74,7 +74,7 @@ export function errorRatioThreshold(factor: Rational, objective: number | Ration
   return toDecimalString(multiply(factor, subtract(rational(1), exact)));
 }
 
-function recordingGroup(slo: RulesSlo, windows: readonly AlertWindow[]): PrometheusRuleGroup {
+function recordingRules(slo: RulesSlo, windows: readonly AlertWindow[]): PrometheusRecordingRule[] {
   const selector = `${PROBE_SLO_GOOD.name}{slo=${quoted(slo.name)}}`;
   const rules: PrometheusRecordingRule[] = [];
   for (const scope of slo.scopes) {
@@ -90,7 +90,7 @@ function recordingGroup(slo: RulesSlo, windows: readonly AlertWindow[]): Prometh
       rules.push({ record: eventCountRecord(window), expr: total, labels: labels() });
     }
   }
-  return { name: `popwatch-slo-sli-recordings-${slo.name}`, rules };
+  return rules;
 }
 
 function pairCondition(slo: RulesSlo, scope: SloScope, rule: MultiwindowRule): string {
@@ -135,16 +135,15 @@ function alertRule(
 }
 
 /**
- * Per SLO: a recording group (error ratio and event count per rule window and
- * configured scope) and an alert group (page and ticket per scope, each the
- * `or` of its multiwindow pairs). The exhaustion rule is left out (see notes).
+ * Per SLO one group: recording rules (error ratio and event count per rule
+ * window and configured scope), then alerts (page and ticket per scope, each
+ * the `or` of its multiwindow pairs). The exhaustion rule is left out (see notes).
  */
 export function prometheusRules(slos: readonly RulesSlo[], options: PrometheusRulesOptions = {}): PrometheusRules {
   const groups: PrometheusRuleGroup[] = [];
   const notes: string[] = [];
   for (const slo of slos) {
     const rules = alertRulesFor(slo.period);
-    groups.push(recordingGroup(slo, windowsOf(rules)));
     const alerts: PrometheusAlertingRule[] = [];
     for (const scope of slo.scopes) {
       for (const severity of ["page", "ticket"] as const) {
@@ -152,7 +151,9 @@ export function prometheusRules(slos: readonly RulesSlo[], options: PrometheusRu
         if (ofSeverity.length > 0) alerts.push(alertRule(slo, scope, severity, ofSeverity, options));
       }
     }
-    groups.push({ name: `popwatch-slo-alerts-${slo.name}`, rules: alerts });
+    // One group, recordings first: Prometheus runs a group's rules in order at one timestamp, but groups
+    // independently, so alerts in a group of their own could read the recordings of an evaluation before.
+    groups.push({ name: `popwatch-slo-${slo.name}`, rules: [...recordingRules(slo, windowsOf(rules)), ...alerts] });
     if (slo.exhaustionRule) {
       // It needs the period's error ratio from raw samples (a 30d range that Prometheus's default 15d retention
       // silently cuts short) and a float product compared with ≤, where popwatch compares exact rationals.
