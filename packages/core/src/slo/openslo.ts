@@ -102,15 +102,9 @@ export function parseOpenSloFiles(files: readonly OpenSloFile[]): OpenSloEntry[]
     if (isObject(doc) && doc.kind === "SLI") continue;
     try {
       const { slo, series } = mapSlo(doc, slis);
-      entries.push({
-        slo,
-        from,
-        paths: {
-          name: `${place}.metadata.name`,
-          target: `${series.place}.${series.goodPath}.target`,
-          kinds: `${series.place}.${series.goodPath}.kinds`,
-        },
-      });
+      // An inline indicator's place is this document's; an indicatorRef's is the SLI's.
+      const good = joinPath(series.place === "" ? place : series.place, series.goodPath);
+      entries.push({ slo, from, paths: { name: `${place}.metadata.name`, target: `${good}.target`, kinds: `${good}.kinds` } });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       issues.push(...err.issues.map((issue) => ({ path: joinPath(place, issue.path), message: issue.message })));
@@ -134,7 +128,7 @@ function placeOf(file: string, index: number, doc: unknown): string {
 }
 
 function joinPath(place: string, path: string): string {
-  return path === "" ? place : `${place}.${path}`;
+  return place === "" || path === "" ? place + path : `${place}.${path}`;
 }
 
 function unknownKeys(object: Json, known: readonly string[], path: string, problem: Problem): void {
