@@ -157,7 +157,20 @@ describe("reading OpenSLO YAML", () => {
     expect(read).toEqual({ problem: expect.stringMatching(/^bomb\.yaml:1:1: invalid YAML \(RESOURCE_EXHAUSTION\): /) });
     await sloFile("huge.yaml", `# ${"x".repeat(MAX_OPENSLO_FILE_BYTES)}\n`);
     await expect(parseConfigWithOpenSloFiles({ targets: TARGETS, openslo: ["slo/huge.yaml"] }, at("conf", "c.json"))).rejects.toThrow(
-      /^openslo\.0: .*huge\.yaml: \d+ bytes, more than an OpenSLO file may hold/,
+      /^openslo\.0: .*huge\.yaml: larger than 1048576 bytes, the most an OpenSLO file may hold$/,
+    );
+  });
+
+  it("refuses a directory named as a file", async () => {
+    await expect(parseConfigWithOpenSloFiles({ targets: TARGETS, openslo: ["slo"] }, at("conf", "c.json"))).rejects.toThrow(
+      `openslo.0: cannot read ${at("conf", "slo")}: EISDIR`,
+    );
+  });
+
+  it("refuses a document that contains itself (an alias inside its own anchor) without a crash", async () => {
+    await sloFile("cycle.yaml", "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: loop\nspec: &s\n  indicator: [*s]\n");
+    await expect(parseConfigWithOpenSloFiles({ targets: TARGETS, openslo: ["slo/cycle.yaml"] }, at("conf", "c.json"))).rejects.toThrow(
+      "slo/cycle.yaml#0(loop).spec.indicator: expected an object, got a value that contains itself or cannot be written as JSON",
     );
   });
 

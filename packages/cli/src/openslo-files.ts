@@ -4,7 +4,7 @@
 // Every problem is a ConfigError issue, so commands print it with the rest:
 // an unreadable file at `openslo.N` with the path it resolved to, bad YAML at
 // `openslo.N` with file:line:col and the parser's code.
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ConfigError, type ConfigWithSloOrigins, type OpenSloFile, openSloPathsOf, parseConfigWithOpenSlo } from "@popwatch/core";
 
@@ -22,15 +22,10 @@ type Issue = { path: string; message: string };
  */
 export async function parseConfigWithOpenSloFiles(input: unknown, configPath: string): Promise<ConfigWithSloOrigins> {
   const paths = openSloPathsOf(input);
-  const issues: Issue[] = [];
-  const files = await Promise.all(
-    paths.map(async (path, index) => {
-      const read = await readOpenSloFile(path, resolve(dirname(configPath), path));
-      if ("documents" in read) return read;
-      issues.push({ path: `openslo.${index}`, message: read.problem });
-      return null;
-    }),
-  );
+  const reads = await Promise.all(paths.map((path) => readOpenSloFile(path, resolve(dirname(configPath), path))));
+  // In the config's order, whichever read finished first.
+  const issues: Issue[] = reads.flatMap((read, index) => ("problem" in read ? [{ path: `openslo.${index}`, message: read.problem }] : []));
+  const files = reads.map((read) => ("problem" in read ? null : read));
   let resolved: ConfigWithSloOrigins;
   try {
     resolved = parseConfigWithOpenSlo(input, files);
@@ -44,16 +39,33 @@ export async function parseConfigWithOpenSloFiles(input: unknown, configPath: st
 
 /** One file's documents as plain data, or why it has none. `path` is as the config wrote it; `absolute` where it resolved. */
 export async function readOpenSloFile(path: string, absolute: string): Promise<OpenSloFile | { problem: string }> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    const bytes = await readFile(absolute);
-    if (bytes.length > MAX_OPENSLO_FILE_BYTES)
-      return { problem: `${absolute}: ${bytes.length} bytes, more than an OpenSLO file may hold (${MAX_OPENSLO_FILE_BYTES})` };
-    text = bytes.toString("utf8");
+    bytes = await readAtMost(absolute, MAX_OPENSLO_FILE_BYTES + 1);
   } catch (err) {
     return { problem: `cannot read ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
   }
-  return parseOpenSloText(text, path);
+  if (bytes.length > MAX_OPENSLO_FILE_BYTES) {
+    return { problem: `${absolute}: larger than ${MAX_OPENSLO_FILE_BYTES} bytes, the most an OpenSLO file may hold` };
+  }
+  return parseOpenSloText(bytes.toString("utf8"), path);
+}
+
+/** The file's first `limit` bytes (all of it when shorter): a huge file is never read whole. */
+async function readAtMost(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, limit - length, length);
+      if (bytesRead === 0) return buffer.subarray(0, length);
+      length += bytesRead;
+      if (length === limit) return buffer;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Splits YAML text into its documents as plain data; the first syntax error as `file:line:col: invalid YAML (CODE): reason`. */

@@ -13,7 +13,7 @@
 // settings (scopes, minEvents, exhaustionRule) take their defaults; set them
 // in the popwatch config when they should differ.
 //
-// A file holds one or more documents (parseOpenSloDocuments): `kind: SLO`
+// A file holds one or more documents (parseOpenSloFiles): `kind: SLO`
 // documents, and `kind: SLI` documents that an SLO names in
 // `spec.indicatorRef`. Paths in a file's errors start with the document's
 // place, `slo/dns.yaml#1(dns-latency).spec.budgetingMethod` (documents counted
@@ -40,8 +40,25 @@ function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Equal as JSON; a value JSON cannot write (a cycle) equals nothing. */
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
+/** A value in a message: JSON, cut short; documents from YAML may hold cycles (an alias inside its own anchor). */
 function describe(value: unknown): string {
-  return value === undefined ? "nothing" : JSON.stringify(value);
+  if (value === undefined) return "nothing";
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return "a value that contains itself or cannot be written as JSON";
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /**
@@ -160,7 +177,7 @@ function readSliDocument(doc: Json, problem: Problem): { name: string; series: S
     const candidate = { name: "sli", target: series.target, kinds: series.kinds, sli: series.sli, objective: 0.5 };
     const parsed = sloSchema.safeParse(candidate);
     if (!parsed.success) {
-      for (const issue of schemaIssues(parsed.error.issues, series, "")) if (issue.first !== "name") problem(issue.path, issue.message);
+      for (const issue of schemaIssues(parsed.error.issues, series)) if (issue.first !== "name") problem(issue.path, issue.message);
     }
   }
   return { name: metadata.name, series };
@@ -230,7 +247,7 @@ function mapSlo(doc: unknown, slis: ReadonlyMap<string, SliEntry> | null): { slo
     period: "spec.timeWindow.0.duration",
   };
   throw new ConfigError(
-    schemaIssues(parsed.error.issues, series, series.place).map(({ first, path, message }) => ({
+    schemaIssues(parsed.error.issues, series).map(({ first, path, message }) => ({
       path: first !== undefined && where[first] !== undefined ? [where[first], ...path.split(".").slice(1)].join(".") : path,
       message,
     })),
@@ -268,13 +285,12 @@ function resolveIndicatorRef(
 
 /**
  * The schema's findings on a candidate SLO, with the series' fields (target,
- * kinds, sli) at their paths in the document that wrote them: `place` prefixes
- * them when that is another document (an SLI named by indicatorRef).
+ * kinds, sli) at their paths under the indicator. An SLI document's series is
+ * checked at the SLI, so an SLO naming a valid one never fails on them.
  */
 function schemaIssues(
   issues: readonly { path: readonly PropertyKey[]; message: string }[],
   series: Series,
-  place: string,
 ): { first: string | undefined; path: string; message: string }[] {
   return issues.map((issue) => {
     const [first, ...rest] = issue.path.map(String);
@@ -282,7 +298,7 @@ function schemaIssues(
     const base = first === undefined ? "" : seriesField ? `${series.goodPath}.${first === "sli" ? "" : first}`.replace(/\.$/, "") : first;
     const tail = first === "sli" && rest[0] === "thresholdMs" ? ["thresholdMs"] : first === "sli" ? [] : rest;
     const path = [base, ...tail].filter((p) => p !== "").join(".");
-    return { first, path: seriesField && place !== "" ? `${place}.${path}` : path, message: issue.message };
+    return { first, path, message: issue.message };
   });
 }
 
@@ -408,13 +424,13 @@ function readIndicator(
     if (!["target", "kinds"].includes(key))
       problem(`${total.path}.${key}`, "unknown key (total counts every event of the target and kinds)");
   }
-  if (JSON.stringify(total.spec.target) !== JSON.stringify(good.spec.target)) {
+  if (!sameJson(total.spec.target, good.spec.target)) {
     problem(
       `${total.path}.target`,
       `must name the same target as good (${describe(good.spec.target)}), got ${describe(total.spec.target)}`,
     );
   }
-  if (JSON.stringify(total.spec.kinds) !== JSON.stringify(good.spec.kinds)) {
+  if (!sameJson(total.spec.kinds, good.spec.kinds)) {
     problem(`${total.path}.kinds`, `must list the same kinds as good (${describe(good.spec.kinds)}), got ${describe(total.spec.kinds)}`);
   }
   let sli: unknown;
