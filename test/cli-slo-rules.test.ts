@@ -23,6 +23,7 @@ import {
   parseConfig,
   poolCounts,
 } from "@popwatch/core";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { main } from "../packages/cli/src/index";
@@ -169,7 +170,33 @@ const twentyEightDay = (bad: number): Scenario => ({
   },
 });
 
-const SCENARIOS = [justAboveAndBelowPage, minEventsGuard, burnExactlyOne, burnJustAboveOne, twentyEightDay(21), twentyEightDay(20)];
+// Seeded random bursts in the last two hours (fixed seeds, so a failure reproduces): whatever popwatch answers, Prometheus must agree.
+const randomBursts: Scenario[] = fc
+  .sample(
+    fc.record({
+      slo: fc.constantFrom("edge-30d", "edge-28d"),
+      eu: fc.uniqueArray(fc.integer({ min: 240, max: 360 }), { maxLength: 40 }),
+      us: fc.uniqueArray(fc.integer({ min: 240, max: 360 }), { maxLength: 40 }),
+    }),
+    { numRuns: 4, seed: 12 },
+  )
+  .map((draw, i) => ({
+    name: `random bursts #${i} (${draw.slo}, ${draw.eu.length} and ${draw.us.length} bad minutes)`,
+    slo: draw.slo,
+    evalMinute: 360,
+    vantages: { eu: samples(360, draw.eu), us: samples(360, draw.us) },
+    intent: () => {},
+  }));
+
+const SCENARIOS = [
+  justAboveAndBelowPage,
+  minEventsGuard,
+  burnExactlyOne,
+  burnJustAboveOne,
+  twentyEightDay(21),
+  twentyEightDay(20),
+  ...randomBursts,
+];
 
 let dir: string;
 let rulesYaml: string;
