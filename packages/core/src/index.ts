@@ -63,6 +63,13 @@ export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFail
 export type { RegionalResult } from "./analytics/input";
 export { impossibleRtts, minRtts } from "./analytics/light";
 export { compareStrings } from "./compare";
+// A config with OpenSLO files: the loader reads them, this joins their SLOs to `slos`
+export {
+  type ConfigWithSloOrigins,
+  type SloOrigin,
+  openSloPathsOf,
+  parseConfigWithOpenSlo,
+} from "./config/openslo-config";
 export {
   LAST_ROUND_WRITE_MARGIN_MS,
   lastRoundDeadlineMs,
@@ -240,8 +247,8 @@ export { type EventCounts, burnRate } from "./slo/budget";
 export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";
 // SLOs: model, windows and rules, budgets and burn rates, evaluation
 export type { SliConfig, SloConfig, SloConfigInput } from "./slo/model";
-// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml).
-export { parseOpenSlo } from "./slo/openslo";
+// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml), and files of them.
+export { type OpenSloEntry, type OpenSloFile, parseOpenSlo, parseOpenSloFiles } from "./slo/openslo";
 export {
   type PrometheusAlertingRule,
   type PrometheusRecordingRule,
