@@ -23,8 +23,10 @@ import {
   parseConfig,
   poolCounts,
 } from "@popwatch/core";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { loadConfig } from "../packages/cli/src/config-file";
 import { main } from "../packages/cli/src/index";
 import { captureIo } from "./support/capture-io";
 
@@ -169,7 +171,33 @@ const twentyEightDay = (bad: number): Scenario => ({
   },
 });
 
-const SCENARIOS = [justAboveAndBelowPage, minEventsGuard, burnExactlyOne, burnJustAboveOne, twentyEightDay(21), twentyEightDay(20)];
+// Seeded random bursts in the last two hours (fixed seeds, so a failure reproduces): whatever popwatch answers, Prometheus must agree.
+const randomBursts: Scenario[] = fc
+  .sample(
+    fc.record({
+      slo: fc.constantFrom("edge-30d", "edge-28d"),
+      eu: fc.uniqueArray(fc.integer({ min: 240, max: 360 }), { maxLength: 40 }),
+      us: fc.uniqueArray(fc.integer({ min: 240, max: 360 }), { maxLength: 40 }),
+    }),
+    { numRuns: 4, seed: 12 },
+  )
+  .map((draw, i) => ({
+    name: `random bursts #${i} (${draw.slo}, ${draw.eu.length} and ${draw.us.length} bad minutes)`,
+    slo: draw.slo,
+    evalMinute: 360,
+    vantages: { eu: samples(360, draw.eu), us: samples(360, draw.us) },
+    intent: () => {},
+  }));
+
+const SCENARIOS = [
+  justAboveAndBelowPage,
+  minEventsGuard,
+  burnExactlyOne,
+  burnJustAboveOne,
+  twentyEightDay(21),
+  twentyEightDay(20),
+  ...randomBursts,
+];
 
 let dir: string;
 let rulesYaml: string;
@@ -255,6 +283,19 @@ describe("popwatch slo rules --format prometheus", () => {
     const scopesOf = (name: string) => new Set(groups.find((g) => g.name === name)!.rules.map((r) => r.labels.scope));
     expect(scopesOf("popwatch-slo-edge-7d")).toEqual(new Set(["pooled"]));
     expect(scopesOf("popwatch-slo-edge-30d")).toEqual(new Set(["region", "pooled"]));
+  });
+
+  it("covers SLOs from OpenSLO files too: the repository's example config, accepted by promtool", async () => {
+    const example = "examples/anycast-dns-openslo.json";
+    const r = await sloRules("--format", "prometheus", "--config", example);
+    expect(r.code).toBe(0);
+    const { config } = await loadConfig(example);
+    expect(config.slos.length).toBeGreaterThan(1);
+    const groups = (parse(r.out) as { groups: { name: string }[] }).groups;
+    expect(groups.map((g) => g.name)).toEqual(config.slos.map((s) => `popwatch-slo-${s.name}`));
+    await writeFile(join(dir, "example.rules.yaml"), r.out);
+    const { stdout } = await run(PROMTOOL, ["check", "rules", join(dir, "example.rules.yaml")]);
+    expect(stdout).toMatch(/SUCCESS/);
   });
 
   it("--help shows the usage; without SLOs the file has no groups and says why", async () => {

@@ -36,7 +36,7 @@ export interface EvaluateSloInput {
 export type RuleStatus = "firing" | "quiet" | "held_back" | "no_data";
 
 export interface RuleEvaluation {
-  /** `multiwindow`: a workbook pair. `exhaustion`: the optional 24 h exhaustion page. */
+  /** `multiwindow`: a pair of the period's rule table (alertRulesFor). `exhaustion`: the optional 24 h exhaustion page. */
   rule: "multiwindow" | "exhaustion";
   severity: AlertSeverity;
   /** The window whose events the minEvents guard counts. */
@@ -96,7 +96,7 @@ function invalid(message: string): PopwatchCoreError {
 }
 
 /**
- * Burn rates per window, remaining budget and the workbook's multiwindow,
+ * Burn rates per window, remaining budget and the period's multiwindow,
  * multi-burn-rate rules (plus the exhaustion rule when enabled). Throws
  * PopwatchCoreError (slo_input_invalid) for an objective outside (0, 1),
  * counts that are not integers with bad ≤ total, a negative minEvents, or

@@ -59,21 +59,21 @@ type RuleRow = readonly [severity: AlertSeverity, long: AlertWindow, short: Aler
 // the whole budget by the end of the period, sustained over 3 days", the
 // workbook's own 30d rule, and Pyrra's slow warning (factor 1).
 const RULE_TABLES: Readonly<Record<SloPeriod, readonly RuleRow[]>> = {
-  // Google SRE Workbook, "Alerting on SLOs", recommended parameters (2 %/1h, 5 %/6h, 10 %/1d, 10 %/3d), as in Sloth's internal/alert/windows/google-30d.yaml.
+  // Google SRE Workbook, "Alerting on SLOs", recommended parameters (2 %/1h, 5 %/6h, 10 %/1d, 10 %/3d), as in Sloth's internal/alert/windows/google-30d.yaml (github.com/slok/sloth).
   "30d": [
     ["page", "1h", "5m", "14.4"],
     ["page", "6h", "30m", "6"],
     ["ticket", "1d", "2h", "3"],
     ["ticket", "3d", "6h", "1"],
   ],
-  // Sloth internal/alert/windows/google-28d.yaml (2 %/1h, 5 %/6h, 10 %/1d → 13.44, 5.6, 2.8); its 10 %/3d gives 0.9333 (fires below burn 1), so the slow ticket is Pyrra's factor 1 (slo/rules.go Windows(): 14, 7, 2, 1 on a 28d base) over Sloth's 3d/6h.
+  // Sloth (github.com/slok/sloth) internal/alert/windows/google-28d.yaml (2 %/1h, 5 %/6h, 10 %/1d → 13.44, 5.6, 2.8); its 10 %/3d gives 0.9333 (fires below burn 1), so the slow ticket is Pyrra's factor 1 (github.com/pyrra-dev/pyrra slo/rules.go Windows(): 14, 7, 2, 1 over 1h/5m, 6h/30m, 1d/2h, 4d/6h at 28d) over Sloth's 3d/6h.
   "28d": [
     ["page", "1h", "5m", "13.44"],
     ["page", "6h", "30m", "5.6"],
     ["ticket", "1d", "2h", "2.8"],
     ["ticket", "3d", "6h", "1"],
   ],
-  // Sloth's published 7d windows (test/integration/prometheus/windows/7d.yaml, the custom-windows example: 8 %/1h, 12.5 %/6h, 20 %/1d → 13.44, 3.5, 1.4); its 42 %/3d gives 0.98 (fires below burn 1), so the slow ticket is Pyrra's factor 1 (slo/rules.go Windows()) over Sloth's 3d/6h.
+  // Sloth's published 7d windows (test/integration/prometheus/windows/7d.yaml, the custom-windows example: 8 %/1h, 12.5 %/6h, 20 %/1d → 13.44, 3.5, 1.4); its 42 %/3d gives 0.98 (fires below burn 1), so the slow ticket is Pyrra's factor 1 (pyrra slo/rules.go Windows()) over Sloth's 3d/6h; Pyrra's own 7d windows (its 28d ones scaled: 15m/1m, 1h30m/8m, 6h/30m, 1d/1h30m) hold too few events at a probe a minute for minEvents.
   "7d": [
     ["page", "1h", "5m", "13.44"],
     ["page", "6h", "30m", "3.5"],
