@@ -44,6 +44,20 @@ export function blackboxHttpModule(options: { timeoutSeconds?: number; caFile?: 
   };
 }
 
+/** A `tcp` prober module with a TLS handshake over IPv4 (with `caFile`, verified against it). */
+export function blackboxTlsModule(options: { timeoutSeconds?: number; caFile?: string; serverName?: string } = {}): BlackboxModule {
+  return {
+    prober: "tcp",
+    timeout: `${options.timeoutSeconds ?? 2}s`,
+    tcp: {
+      preferred_ip_protocol: "ip4",
+      ip_protocol_fallback: false,
+      tls: true,
+      tls_config: { ca_file: options.caFile, server_name: options.serverName },
+    },
+  };
+}
+
 export interface BlackboxHandle {
   /** `http://127.0.0.1:<port>` */
   url: string;
