@@ -63,6 +63,8 @@ export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFail
 export type { RegionalResult } from "./analytics/input";
 export { impossibleRtts, minRtts } from "./analytics/light";
 export { compareStrings } from "./compare";
+// Configuration: the schema, and the schedule math the agent and the deployment share
+export { DEFAULT_EXPORTER_LISTEN, DEFAULT_EXPORTER_PORT, parseListenAddress } from "./config/exporter";
 export {
   LAST_ROUND_WRITE_MARGIN_MS,
   lastRoundDeadlineMs,
@@ -71,8 +73,9 @@ export {
   roundSlotMs,
   worstCaseRoundMs,
 } from "./config/schedule";
-// Configuration: the schema, and the schedule math the agent and the deployment share
 export {
+  type ExporterConfig,
+  type ExporterModuleConfig,
   MAX_QUEUE_DELAY_SECONDS,
   type PopwatchConfig,
   type PopwatchConfigInput,

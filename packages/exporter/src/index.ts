@@ -1,2 +1,4 @@
 // The public surface of @popwatch/exporter: what the CLI's `exporter` command uses.
-export {};
+export { ExporterError, type ExporterErrorCode } from "./errors";
+export type { Collector } from "./self-metrics";
+export { type ExporterOptions, type RunningExporter, startExporter } from "./server";
