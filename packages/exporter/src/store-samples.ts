@@ -84,12 +84,17 @@ export function storeSamples(input: StoreSampleInput): StoreSamples {
   return samples;
 }
 
-/** The `topPops` largest shares (ties to the smaller id), then the rest summed as `other` when there is a rest. */
+/**
+ * The `topPops` largest shares (ties to the smaller id), then the rest summed
+ * as `other` when there is a rest. A PoP whose id is literally `other` is
+ * counted in that bucket, so the label keeps one meaning.
+ */
 function boundedShares(entry: Catchment, topPops: number): [string, number][] {
-  const ranked = Object.entries(entry.shares).sort(([a, x], [b, y]) => y - x || compareStrings(a, b));
-  const kept = new Map(ranked.slice(0, topPops));
-  const rest = ranked.slice(topPops);
-  // A PoP whose id is literally "other" shares the bucket with the summed rest.
-  if (rest.length > 0) kept.set(OTHER_POPS, (kept.get(OTHER_POPS) ?? 0) + rest.reduce((sum, [, share]) => sum + share, 0));
-  return [...kept];
+  const ranked = Object.entries(entry.shares)
+    .filter(([pop]) => pop !== OTHER_POPS)
+    .sort(([a, x], [b, y]) => y - x || compareStrings(a, b));
+  const rest = [...ranked.slice(topPops), ...Object.entries(entry.shares).filter(([pop]) => pop === OTHER_POPS)];
+  const kept = ranked.slice(0, topPops);
+  if (rest.length > 0) kept.push([OTHER_POPS, rest.reduce((sum, [, share]) => sum + share, 0)]);
+  return kept;
 }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LogEntry, runEvaluationCycle } from "@popwatch/agent";
-import { ALERT_WINDOWS, type AlertWindow, POOLED_SCOPE, type PopwatchConfig, STORE_METRICS, WINDOW_MS, parseConfig } from "@popwatch/core";
+import { ALERT_WINDOWS, POOLED_SCOPE, type PopwatchConfig, STORE_METRICS, WINDOW_MS, parseConfig } from "@popwatch/core";
 import { type EmbeddedStore, type StoredResult, startEmbeddedStore } from "@popwatch/store";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,7 +165,7 @@ function parseExposition(text: string): Series[] {
   return series;
 }
 
-function valueOf(all: readonly Series[], name: string, labels: Record<string, string>): number | undefined {
+function seriesValue(all: readonly Series[], name: string, labels: Record<string, string>): number | undefined {
   const found = all.filter(
     (s) =>
       s.name === name &&
@@ -238,27 +238,24 @@ describe("store metrics on the embedded store", () => {
   });
 
   it("reports each SLO's objective", () => {
-    expect(valueOf(all, STORE_METRICS.objective.name, { slo: "dns-availability" })).toBe(0.99);
-    expect(valueOf(all, STORE_METRICS.objective.name, { slo: "dns-latency" })).toBe(0.9);
+    expect(seriesValue(all, STORE_METRICS.objective.name, { slo: "dns-availability" })).toBe(0.99);
+    expect(seriesValue(all, STORE_METRICS.objective.name, { slo: "dns-latency" })).toBe(0.9);
   });
 
   it("reports the burn rate of every alert window per SLO and scope, as recomputed from the results", () => {
-    const scopes = [
-      ...[EU, US, POOLED_SCOPE].map((scope) => ["dns-availability", scope] as const),
-      ["dns-latency", POOLED_SCOPE] as const,
-    ];
+    const scopes = [...[EU, US, POOLED_SCOPE].map((scope) => ["dns-availability", scope] as const), ["dns-latency", POOLED_SCOPE] as const];
     for (const [slo, scope] of scopes) {
       for (const window of ALERT_WINDOWS) {
-        const got = valueOf(all, STORE_METRICS.burnRate.name, { slo, scope, window });
-        expect(got, `${slo} ${scope} ${window}`).toBeCloseTo(burn(slo, scope, WINDOW_MS[window as AlertWindow]), 9);
+        const got = seriesValue(all, STORE_METRICS.burnRate.name, { slo, scope, window });
+        expect(got, `${slo} ${scope} ${window}`).toBeCloseTo(burn(slo, scope, WINDOW_MS[window]), 9);
       }
     }
     // The figures the story is about: eu-west-1 failed its last 10 minutes (5m burn 100×, 1h 16.7×).
-    expect(valueOf(all, STORE_METRICS.burnRate.name, { slo: "dns-availability", scope: EU, window: "5m" })).toBeCloseTo(100, 9);
-    expect(valueOf(all, STORE_METRICS.burnRate.name, { slo: "dns-availability", scope: EU, window: "1h" })).toBeCloseTo(100 / 6, 9);
-    expect(valueOf(all, STORE_METRICS.burnRate.name, { slo: "dns-availability", scope: US, window: "1h" })).toBe(0);
+    expect(seriesValue(all, STORE_METRICS.burnRate.name, { slo: "dns-availability", scope: EU, window: "5m" })).toBeCloseTo(100, 9);
+    expect(seriesValue(all, STORE_METRICS.burnRate.name, { slo: "dns-availability", scope: EU, window: "1h" })).toBeCloseTo(100 / 6, 9);
+    expect(seriesValue(all, STORE_METRICS.burnRate.name, { slo: "dns-availability", scope: US, window: "1h" })).toBe(0);
     // Region scopes of a pooled-only SLO do not exist.
-    expect(valueOf(all, STORE_METRICS.burnRate.name, { slo: "dns-latency", scope: EU, window: "1h" })).toBeUndefined();
+    expect(seriesValue(all, STORE_METRICS.burnRate.name, { slo: "dns-latency", scope: EU, window: "1h" })).toBeUndefined();
     expect(all.filter((s) => s.name === STORE_METRICS.burnRate.name)).toHaveLength(4 * ALERT_WINDOWS.length);
   });
 
@@ -270,12 +267,12 @@ describe("store metrics on the embedded store", () => {
       ["dns-latency", POOLED_SCOPE, "7d"],
     ] as const) {
       const counts = countsIn(slo, scope, WINDOW_MS[period]);
-      expect(valueOf(all, STORE_METRICS.periodEvents.name, { slo, scope, outcome: "good" })).toBe(counts.good);
-      expect(valueOf(all, STORE_METRICS.periodEvents.name, { slo, scope, outcome: "bad" })).toBe(counts.bad);
-      expect(valueOf(all, STORE_METRICS.budgetRemaining.name, { slo, scope })).toBeCloseTo(1 - burn(slo, scope, WINDOW_MS[period]), 9);
+      expect(seriesValue(all, STORE_METRICS.periodEvents.name, { slo, scope, outcome: "good" })).toBe(counts.good);
+      expect(seriesValue(all, STORE_METRICS.periodEvents.name, { slo, scope, outcome: "bad" })).toBe(counts.bad);
+      expect(seriesValue(all, STORE_METRICS.budgetRemaining.name, { slo, scope })).toBeCloseTo(1 - burn(slo, scope, WINDOW_MS[period]), 9);
     }
     // 10 bad of 120 against a 1 % budget: overspent 8.33 times, shown unclamped.
-    expect(valueOf(all, STORE_METRICS.budgetRemaining.name, { slo: "dns-availability", scope: EU })).toBeCloseTo(1 - 1000 / 120, 9);
+    expect(seriesValue(all, STORE_METRICS.budgetRemaining.name, { slo: "dns-availability", scope: EU })).toBeCloseTo(1 - 1000 / 120, 9);
   });
 
   it("reports the alert states the evaluator stored, per severity", async () => {
@@ -286,12 +283,12 @@ describe("store metrics on the embedded store", () => {
     expect(alertSeries.length).toBeGreaterThan(0);
     for (const s of alertSeries) expect(s.value, JSON.stringify(s.labels)).toBe(firing(s.labels.slo!, s.labels.scope!, s.labels.severity!));
     // eu-west-1: 1h 16.7× and 5m 100× exceed the 14.4× page; 1d/2h 8.3× exceed the 3× ticket.
-    expect(valueOf(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: EU, severity: "page" })).toBe(1);
-    expect(valueOf(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: EU, severity: "ticket" })).toBe(1);
-    expect(valueOf(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: US, severity: "page" })).toBe(0);
+    expect(seriesValue(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: EU, severity: "page" })).toBe(1);
+    expect(seriesValue(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: EU, severity: "ticket" })).toBe(1);
+    expect(seriesValue(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: US, severity: "page" })).toBe(0);
     // pooled: 1h 8.3× stays under the page; 1d/2h 4.2× exceed the ticket's 3×.
-    expect(valueOf(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: POOLED_SCOPE, severity: "page" })).toBe(0);
-    expect(valueOf(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: POOLED_SCOPE, severity: "ticket" })).toBe(1);
+    expect(seriesValue(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: POOLED_SCOPE, severity: "page" })).toBe(0);
+    expect(seriesValue(all, STORE_METRICS.alertFiring.name, { slo: "dns-availability", scope: POOLED_SCOPE, severity: "ticket" })).toBe(1);
   });
 
   it("reports catchment shares with the top PoPs per target and region, the rest as other, and failovers", () => {
@@ -301,25 +298,25 @@ describe("store metrics on the embedded store", () => {
       const shown = all.filter((s) => s.name === STORE_METRICS.catchmentShare.name && s.labels.region === region);
       expect(shown.length).toBe(Math.min(ranked.length, TOP_POPS + 1));
       for (const [pop, share] of ranked.slice(0, TOP_POPS)) {
-        expect(valueOf(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region, pop }), pop).toBeCloseTo(share, 12);
+        expect(seriesValue(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region, pop }), pop).toBeCloseTo(share, 12);
       }
       const rest = ranked.slice(TOP_POPS).reduce((sum, [, share]) => sum + share, 0);
-      expect(valueOf(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region, pop: "other" })).toEqual(
+      expect(seriesValue(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region, pop: "other" })).toEqual(
         ranked.length > TOP_POPS ? expect.closeTo(rest, 12) : undefined,
       );
-      expect(valueOf(all, STORE_METRICS.failovers.name, { target: "anycast-dns", region })).toBe(expected.changes);
+      expect(seriesValue(all, STORE_METRICS.failovers.name, { target: "anycast-dns", region })).toBe(expected.changes);
     }
     // The figures the story is about: eu-west-1 lhr 20/50, dub 12/50, fra 8/50, the other three 10/50; five changes.
-    expect(valueOf(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region: EU, pop: "lhr" })).toBeCloseTo(0.4, 12);
-    expect(valueOf(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region: EU, pop: "other" })).toBeCloseTo(0.2, 12);
-    expect(valueOf(all, STORE_METRICS.failovers.name, { target: "anycast-dns", region: EU })).toBe(5);
-    expect(valueOf(all, STORE_METRICS.failovers.name, { target: "anycast-dns", region: US })).toBe(1);
+    expect(seriesValue(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region: EU, pop: "lhr" })).toBeCloseTo(0.4, 12);
+    expect(seriesValue(all, STORE_METRICS.catchmentShare.name, { target: "anycast-dns", region: EU, pop: "other" })).toBeCloseTo(0.2, 12);
+    expect(seriesValue(all, STORE_METRICS.failovers.name, { target: "anycast-dns", region: EU })).toBe(5);
+    expect(seriesValue(all, STORE_METRICS.failovers.name, { target: "anycast-dns", region: US })).toBe(1);
     // The retired target's rollups are in the store; its series are not.
     expect(all.filter((s) => s.labels.target === "retired")).toEqual([]);
   });
 
   it("stamps the evaluation time and starts every read error code at 0", () => {
-    expect(valueOf(all, STORE_METRICS.evaluationTimestamp.name, {})).toBe(REFRESH_AT / 1000);
+    expect(seriesValue(all, STORE_METRICS.evaluationTimestamp.name, {})).toBe(REFRESH_AT / 1000);
     const errors = all.filter((s) => s.name === STORE_METRICS.evaluationErrors.name);
     expect(errors.map((s) => s.labels.code).sort()).toContain("store_unavailable");
     expect(errors.every((s) => s.value === 0)).toBe(true);
@@ -349,7 +346,9 @@ describe("a store that fails", () => {
     await metrics.refresh();
     const before = await registry.metrics();
     const beforeSeries = parseExposition(before).filter((s) => s.name !== STORE_METRICS.evaluationErrors.name);
-    expect(valueOf(beforeSeries, STORE_METRICS.periodEvents.name, { slo: "dns-availability", scope: region, outcome: "good" })).toBe(30);
+    expect(seriesValue(beforeSeries, STORE_METRICS.periodEvents.name, { slo: "dns-availability", scope: region, outcome: "good" })).toBe(
+      30,
+    );
 
     // The embedded store stops: its endpoint refuses connections.
     await own.close();
@@ -359,7 +358,7 @@ describe("a store that fails", () => {
     const after = await registry.metrics();
     const afterSeries = parseExposition(after);
     expect(afterSeries.filter((s) => s.name !== STORE_METRICS.evaluationErrors.name)).toEqual(beforeSeries);
-    expect(valueOf(afterSeries, STORE_METRICS.evaluationErrors.name, { code: "store_unavailable" })).toBe(2);
+    expect(seriesValue(afterSeries, STORE_METRICS.evaluationErrors.name, { code: "store_unavailable" })).toBe(2);
     const warnings = logs.filter((l) => l.level === "warn");
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatchObject({ code: "store_unavailable" });
