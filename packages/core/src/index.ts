@@ -56,7 +56,7 @@ export {
   routingAlertObservations,
   routingAlertSeverity,
 } from "./alerts/index";
-export { type Catchment, catchment } from "./analytics/catchment";
+export { type Catchment, catchment, catchmentSpan } from "./analytics/catchment";
 export { type DetourItem, detourAudit } from "./analytics/detour";
 export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFailovers, convergenceSli } from "./analytics/failover";
 // Anycast analytics: catchments, failovers, detours, speed-of-light checks
