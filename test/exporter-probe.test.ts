@@ -2,43 +2,19 @@
 // nginx (HTTP and HTTPS), checked for blackbox_exporter's metric names and
 // presence rules, popwatch's own info metrics, the SLO series, the timeout
 // header, debug output, and `promtool check metrics` on every exposition.
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningExporter, startExporter } from "../packages/exporter/src/index";
+import { PROMTOOL, promtoolProblems, samples } from "./support/exposition";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 import { zoneFile } from "./support/zone-data";
 
-const PROMTOOL = "/usr/bin/promtool";
 const servers = useTestServers();
 const nsdSlot = servers.dns.nsd;
 const nginxSlot = servers.nginx;
 /** The SOA serial the test zone is served with. */
 const SOA_SERIAL = Number(/SOA [^(]*\( (\d+)/.exec(zoneFile())![1]);
-
-/** The samples of an exposition, `name{labels}` → value, comments dropped. */
-export function samples(text: string): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const cut = line.lastIndexOf(" ");
-    map.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return map;
-}
-
-/** Runs `promtool check metrics` on an exposition; returns its complaints (empty when clean). */
-export async function promtoolProblems(text: string): Promise<string> {
-  const child = execFile(PROMTOOL, ["check", "metrics"]);
-  const output: string[] = [];
-  child.stdout?.on("data", (chunk) => output.push(String(chunk)));
-  child.stderr?.on("data", (chunk) => output.push(String(chunk)));
-  const exit = new Promise<number>((done) => child.on("close", (code) => done(code ?? -1)));
-  child.stdin?.end(text);
-  const code = await exit;
-  return code === 0 ? "" : `exit ${code}: ${output.join("")}`;
-}
 
 const { skip, note } = skipUnless(nsdSlot);
 
