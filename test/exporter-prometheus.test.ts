@@ -46,7 +46,7 @@ function readmeScrapeConfig(): string {
 
 const MINUTE = 60_000;
 
-/** `popwatch import` lines: two hours of anycast-dns from two regions, eu-west-1 failing over dub → lhr with an outage between. */
+/** `popwatch import` lines: an hour of anycast-dns from two regions, eu-west-1 failing over dub → lhr with an outage between. */
 function seedLines(nowMs: number): string[] {
   const lines: string[] = [];
   const minute = Math.floor(nowMs / MINUTE) * MINUTE;
@@ -69,7 +69,7 @@ function seedLines(nowMs: number): string[] {
       }),
     );
   };
-  for (let k = 1; k <= 120; k++) {
+  for (let k = 1; k <= 60; k++) {
     add("us-east-1", k, "iad");
     if (k > 30) add("eu-west-1", k, "dub");
     else if (k > 25) add("eu-west-1", k, null);
