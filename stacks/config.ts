@@ -4,17 +4,18 @@
 //   1. POPWATCH_CONFIG=<file> (relative to the repository root): a JSON file,
 //      or a TS/JS module whose default export is the config;
 //   2. popwatch.config.ts / .mts / .mjs / .js / .json at the repository root.
-// The config is validated with parseConfig (every error names its field) and
-// checked for deployability (deploymentProblems). The validated result,
-// defaults filled in, is written to .sst/popwatch/config-<hash>.json and copied
+// The config is validated with the OpenSLO files it names (every error names
+// its field; the files' SLOs join `slos`) and checked for deployability
+// (deploymentProblems). The validated result, defaults filled in and no
+// `openslo` key left (the function has no files to read), is written to .sst/popwatch/config-<hash>.json and copied
 // into the function bundle as popwatch.config.json, so the function reads
 // exactly what was validated here.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { CONFIG_FILE_NAMES, readConfigSource } from "@popwatch/cli";
-import { ConfigError, type PopwatchConfig, parseConfig } from "@popwatch/core";
+import { CONFIG_FILE_NAMES, parseConfigWithOpenSloFiles, readConfigSource } from "@popwatch/cli";
+import { ConfigError, type PopwatchConfig } from "@popwatch/core";
 import { deploymentProblems } from "./settings";
 
 export const CONFIG_ENV = "POPWATCH_CONFIG";
@@ -38,7 +39,7 @@ export async function loadPopwatchConfig(root: string, env: NodeJS.ProcessEnv = 
   }
   let config: PopwatchConfig;
   try {
-    config = parseConfig(input);
+    ({ config } = await parseConfigWithOpenSloFiles(input, source));
   } catch (err) {
     if (err instanceof ConfigError) throw new Error(`popwatch: invalid config ${source}:\n${err.message}`, { cause: err });
     throw err;

@@ -4,11 +4,11 @@
 // region, so each region is its own App, exactly as one `sst deploy --region`
 // builds it.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { probeSpecsOf } from "@popwatch/agent";
+import { probeSpecsOf, readConfigJson } from "@popwatch/agent";
 import { type PopwatchConfig, type PopwatchConfigInput, worstCaseRoundMs as agentWorstCaseRoundMs, parseConfig } from "@popwatch/core";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED } from "@popwatch/notify";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -17,7 +17,7 @@ import { App, type Stack } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import sstConfig from "../sst.config";
-import { bundledConfigJson, loadPopwatchConfig } from "../stacks/config";
+import { bundledConfigJson, loadPopwatchConfig, writeBundledConfig } from "../stacks/config";
 import { type PopwatchStacks, addPopwatchStacks, deployRegions } from "../stacks/index";
 import {
   ALERT_STATE_TABLE_ACTIONS,
@@ -839,6 +839,34 @@ describe("config loading", () => {
       );
       writeFileSync(join(root, "popwatch.config.json"), JSON.stringify({ ...CONFIG, schedule: { timeoutMs: 9500 } }));
       await expect(loadPopwatchConfig(root, {})).rejects.toThrow(/cannot be deployed:\nschedule: the last of 6 rounds/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("config loading with OpenSLO files", () => {
+  it("resolves the files at synth time: the bundled JSON holds their SLOs and no paths, and the functions' reader gets the same config", async () => {
+    const root = mkdtempSync(join(tmpdir(), "popwatch-root-"));
+    try {
+      mkdirSync(join(root, "conf", "slo"), { recursive: true });
+      copyFileSync(join(ROOT, "examples", "slo", "dns.yaml"), join(root, "conf", "slo", "dns.yaml"));
+      const targets = [
+        { name: "k-root", address: "193.0.14.129", probes: { dns: {} } },
+        { name: "cloudflare-dns", address: "1.1.1.1", probes: { dns: {} } },
+      ];
+      writeFileSync(join(root, "conf", "popwatch.json"), JSON.stringify({ ...CONFIG, targets, openslo: ["slo/dns.yaml"] }));
+      const { config: loaded } = await loadPopwatchConfig(root, { POPWATCH_CONFIG: "conf/popwatch.json" });
+      expect(loaded.slos.map((s) => s.name)).toEqual(["k-root-availability", "cloudflare-dns-fast"]);
+      const bundled = bundledConfigJson(loaded);
+      expect(bundled).not.toContain("openslo");
+      // The probe and evaluate functions read the shipped file with readConfigJson: no YAML, no files to find.
+      expect(await readConfigJson(join(root, await writeBundledConfig(loaded, root)))).toEqual(loaded);
+
+      writeFileSync(join(root, "conf", "slo", "dns.yaml"), "apiVersion: openslo/v1\nkind: [SLO\n");
+      await expect(loadPopwatchConfig(root, { POPWATCH_CONFIG: "conf/popwatch.json" })).rejects.toThrow(
+        /invalid config .*popwatch\.json:\nopenslo\.0: slo\/dns\.yaml:\d+:\d+: invalid YAML \([A-Z_]+\)/,
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

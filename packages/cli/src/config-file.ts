@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigFileError, parseJsonText } from "@popwatch/agent";
-import { ConfigError, type PopwatchConfig, parseConfig } from "@popwatch/core";
+import { ConfigError, type PopwatchConfig, type SloOrigin } from "@popwatch/core";
 import type { Io } from "./io";
+import { parseConfigWithOpenSloFiles } from "./openslo-files";
 
 export { ConfigFileError };
 
@@ -41,6 +42,8 @@ export interface LoadedConfig {
   config: PopwatchConfig;
   /** The file it came from, as given or found (for messages). */
   file: string;
+  /** Where each SLO was written: `slos.N`, or an OpenSLO file's document (`slo/dns.yaml#0`). */
+  sloOrigins: SloOrigin[];
 }
 
 /** The config file to use: `--config` as given, else the first of CONFIG_FILE_NAMES in `cwd`. */
@@ -56,12 +59,17 @@ export async function findConfigFile(explicit: string | undefined, cwd = process
   throw new ConfigFileError(cwd, `no config file: looked for ${CONFIG_FILE_NAMES.join(", ")}; pass --config FILE`);
 }
 
-/** Finds, reads and validates the config. ConfigFileError for the file, ConfigError (field paths) for its content. */
+/**
+ * Finds, reads and validates the config, with the OpenSLO files it names.
+ * ConfigFileError for the config file, InvalidConfigError (field paths) for
+ * its content and the OpenSLO files'.
+ */
 export async function loadConfig(explicit: string | undefined, cwd = process.cwd()): Promise<LoadedConfig> {
   const file = await findConfigFile(explicit, cwd);
-  const raw = await readConfigSource(resolve(cwd, file), file);
+  const path = resolve(cwd, file);
+  const raw = await readConfigSource(path, file);
   try {
-    return { config: parseConfig(raw), file };
+    return { ...(await parseConfigWithOpenSloFiles(raw, path)), file };
   } catch (err) {
     if (err instanceof ConfigError) throw new InvalidConfigError(file, err);
     throw err;

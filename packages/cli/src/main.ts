@@ -17,6 +17,7 @@ Commands:
   import FILE.jsonl     load results (probe --json lines plus region and time) into the local store
   catchment             which PoPs answer each region, their shares, and changes of the dominant PoP
   slo check             burn rates, multiwindow alerts and error budget for given event counts
+  slo rules             Prometheus recording and alerting rules for the configured SLOs
   report                every SLO per region and pooled (budget, burn rates, alerts), failovers, detours
   evaluate              one evaluation of SLOs and anycast conditions; alert states and notifications
   alerts                current burn-rate alert states (--history: their transitions)

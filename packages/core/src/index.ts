@@ -63,8 +63,15 @@ export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFail
 export type { RegionalResult } from "./analytics/input";
 export { impossibleRtts, minRtts } from "./analytics/light";
 export { compareStrings } from "./compare";
-// Configuration: the schema, and the schedule math the agent and the deployment share
 export { DEFAULT_EXPORTER_LISTEN, DEFAULT_EXPORTER_PORT, parseListenAddress } from "./config/exporter";
+// A config with OpenSLO files: the loader reads them, this joins their SLOs to `slos`
+export {
+  type ConfigWithSloOrigins,
+  type SloOrigin,
+  openSloPathsOf,
+  parseConfigWithOpenSlo,
+} from "./config/openslo-config";
+// Configuration: the schema, and the schedule math the agent and the deployment share
 export {
   LAST_ROUND_WRITE_MARGIN_MS,
   lastRoundDeadlineMs,
@@ -243,8 +250,17 @@ export { type EventCounts, burnRate } from "./slo/budget";
 export { type FiringAlert, type SloEvaluation, evaluateSlo, poolCounts } from "./slo/evaluate";
 // SLOs: model, windows and rules, budgets and burn rates, evaluation
 export type { SliConfig, SloConfig, SloConfigInput } from "./slo/model";
-// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml).
-export { parseOpenSlo } from "./slo/openslo";
+// For config authors: an OpenSLO v1 document as one of `slos` (README, examples/openslo-slo.yaml), and files of them.
+export { type OpenSloEntry, type OpenSloFile, parseOpenSlo, parseOpenSloFiles } from "./slo/openslo";
+export {
+  type PrometheusAlertingRule,
+  type PrometheusRecordingRule,
+  type PrometheusRuleGroup,
+  type PrometheusRules,
+  type PrometheusRulesOptions,
+  SLO_ALERT_NAME,
+  prometheusRules,
+} from "./slo/prometheus-rules";
 export {
   type Rational,
   compare as compareRational,

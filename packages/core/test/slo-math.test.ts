@@ -77,7 +77,7 @@ describe("rationals", () => {
   });
 });
 
-// Google SRE Workbook, "Alerting on SLOs" (30d), and Sloth's google-28d windows; 7d by the same formula.
+// Google SRE Workbook, "Alerting on SLOs" (30d); Sloth's google-28d and 7d windows with Pyrra's factor 1 for the slow ticket.
 const EXPECTED_FACTORS: Record<SloPeriod, [bigint, bigint][]> = {
   "30d": [
     [72n, 5n],
@@ -89,14 +89,14 @@ const EXPECTED_FACTORS: Record<SloPeriod, [bigint, bigint][]> = {
     [336n, 25n],
     [28n, 5n],
     [14n, 5n],
-    [14n, 15n],
-  ], // 13.44, 5.6, 2.8, 0.9333…
+    [1n, 1n],
+  ], // 13.44, 5.6, 2.8, 1
   "7d": [
-    [84n, 25n],
+    [336n, 25n],
+    [7n, 2n],
     [7n, 5n],
-    [7n, 10n],
-    [7n, 30n],
-  ], // 3.36, 1.4, 0.7, 0.2333…
+    [1n, 1n],
+  ], // 13.44, 3.5, 1.4, 1
 };
 
 describe("alert rules", () => {

@@ -13,9 +13,12 @@ import {
   isSloPeriod,
   isWindowName,
   parseDecimal,
+  prometheusRules,
   rational,
   rationalToNumber,
 } from "@popwatch/core";
+import { stringify } from "yaml";
+import { type LoadedConfig, loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { renderTable } from "../output/probe-table";
@@ -26,11 +29,18 @@ const CHECK_SYNOPSIS = `popwatch slo check --objective O [--period P] --counts W
 
 export const SLO_CHECK_USAGE = `Usage: ${CHECK_SYNOPSIS}
 
-Burn rates, multiwindow burn-rate alerts (Google SRE Workbook: page 2 % of the
-budget in 1h with 5m, 5 % in 6h with 30m; ticket 10 % in 1d with 2h, 10 % in
-3d with 6h) and remaining error budget for event counts you give. Thresholds
-are compared exactly: at 99.9 % over 30d, an error ratio of exactly 1.44 %
-(burn 14.4) does not page; one more bad event does.
+Burn rates, multiwindow burn-rate alerts and remaining error budget for event
+counts you give. Both windows of a pair must exceed the period's factor:
+
+  period  page 1h&5m  page 6h&30m  ticket 1d&2h  ticket 3d&6h
+  30d     14.4        6            3             1
+  28d     13.44       5.6          2.8           1
+  7d      13.44       3.5          1.4           1
+
+(SRE Workbook for 30d, Sloth's 28d and 7d windows, Pyrra's factor 1 for the slow
+ticket). Thresholds are compared exactly and strictly: at 99.9 % over 30d, an
+error ratio of exactly 1.44 % (burn 14.4) does not page; one more bad event
+does, and a burn rate of 1 or below never fires.
 
 Options:
   --objective O         the SLO: 0.999 or 99.9% (strictly between 0 and 1)
@@ -51,14 +61,43 @@ Exit status: 0 no alert fires, 1 an alert fires, 2 usage error (malformed or
 unknown window, BAD > TOTAL, objective outside (0, 1)).
 `;
 
+export const SLO_RULES_USAGE = `Usage: popwatch slo rules --format prometheus [--config FILE] [--runbook-url URL]
+
+Prometheus recording and alerting rules (a rule file on stdout) for the
+configured SLOs over the exporter's probe_slo_good, in Sloth's shape: per SLO
+a group recording the error ratio (slo:sli_error:ratio_rate<W>) and event count
+(slo:sli_events:count<W>) per window and scope, and a group of
+PopwatchSloErrorBudgetBurn alerts with severity page or ticket. The windows and
+factors are popwatch's own (see slo check), compared strictly, with the SLO's
+minEvents guard, so Prometheus fires when popwatch does. The exhaustion rule is
+not generated (a comment in the output says so).
+
+Options:
+  --format prometheus   the output format (the only one)
+  --config FILE         the configuration (default: popwatch.config.ts, .mjs, .js, .json)
+  --runbook-url URL     put as the runbook_url annotation on every alert
+  -h, --help            this help
+
+Exit status: 0 rules written, 2 usage error or invalid configuration.
+`;
+
 export const SLO_USAGE = `Usage: popwatch slo <subcommand> [options]
 
 Service level objectives and error budgets.
 
 Subcommands:
   check                 burn rates, firing alerts and remaining budget for given counts
+  rules                 Prometheus recording and alerting rules for the configured SLOs
 
-${SLO_CHECK_USAGE}`;
+${SLO_CHECK_USAGE}
+${SLO_RULES_USAGE}`;
+
+const RULES_OPTIONS = {
+  format: { type: "string" },
+  config: { type: "string" },
+  "runbook-url": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 const CHECK_OPTIONS = {
   objective: { type: "string" },
@@ -76,9 +115,34 @@ export async function sloCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(SLO_USAGE);
     return 0;
   }
-  if (subcommand === undefined) throw new UsageError("missing subcommand (check)");
+  if (subcommand === undefined) throw new UsageError("missing subcommand (check, rules)");
   if (subcommand === "check") return sloCheckCommand(rest, io);
-  throw new UsageError(`unknown subcommand "${subcommand}" (check)`);
+  if (subcommand === "rules") return sloRulesCommand(rest, io);
+  throw new UsageError(`unknown subcommand "${subcommand}" (check, rules)`);
+}
+
+export async function sloRulesCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, RULES_OPTIONS);
+  if (values.help) {
+    io.stdout.write(SLO_RULES_USAGE);
+    return 0;
+  }
+  if (values.format === undefined) throw new UsageError("--format is required (--format prometheus)");
+  if (values.format !== "prometheus") throw new UsageError(`--format: expected prometheus, got "${values.format}"`);
+  const runbookUrl = values["runbook-url"];
+  if (runbookUrl !== undefined && !URL.canParse(runbookUrl)) throw new UsageError(`--runbook-url: not a URL: "${runbookUrl}"`);
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig(values.config);
+  } catch (err) {
+    return reportConfigProblem("slo rules", err, io);
+  }
+  const rules = prometheusRules(loaded.config.slos, runbookUrl === undefined ? {} : { runbookUrl });
+  const header = [`Generated by popwatch slo rules from ${loaded.file}; do not edit.`, ...rules.notes];
+  if (loaded.config.slos.length === 0) header.push("The configuration has no slos: no rules.");
+  const comment = header.map((line) => `# ${line.replace(/\n/g, " ")}\n`).join("");
+  io.stdout.write(`${comment}${stringify({ groups: rules.groups }, { lineWidth: 0, aliasDuplicateObjects: false })}`);
+  return 0;
 }
 
 export async function sloCheckCommand(argv: string[], io: Io): Promise<number> {

@@ -1,13 +1,14 @@
 import { probeSpecsOf } from "@popwatch/agent";
-import { type PopwatchConfig, roundIntervalMs } from "@popwatch/core";
+import { type PopwatchConfig, type SloOrigin, roundIntervalMs } from "@popwatch/core";
 import { type LoadedConfig, loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
 import { parseFlags } from "./args";
 
 export const VALIDATE_USAGE = `Usage: popwatch validate [--config FILE]
 
-Loads the configuration, checks it, and summarises what it would probe.
-Without --config the first of popwatch.config.ts, .mjs, .js, .json in the
+Loads the configuration and the OpenSLO files it names, checks them, and
+summarises what it would probe and the SLOs it loaded (with where each was
+written: slos.N in the config, or file#document). Without --config the first of popwatch.config.ts, .mjs, .js, .json in the
 working directory is used.
 
 Options:
@@ -34,7 +35,7 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     return reportConfigProblem("validate", err, io);
   }
-  io.stdout.write(`${loaded.file}: valid\n${describeConfig(loaded.config)}`);
+  io.stdout.write(`${loaded.file}: valid\n${describeConfig(loaded.config)}${describeSlos(loaded.config, loaded.sloOrigins)}`);
   return 0;
 }
 
@@ -64,4 +65,21 @@ export function describeConfig(config: PopwatchConfig): string {
     `retention: raw ${rawDays} d, minute ${minuteDays} d, hour ${hourDays} d, day ${dayDays} d`,
     "",
   ].join("\n");
+}
+
+/** The SLOs, one line each: name, what counts, objective and period, and where it was written. */
+export function describeSlos(config: PopwatchConfig, origins: readonly SloOrigin[]): string {
+  if (config.slos.length === 0) return "slos: none\n";
+  const rows = config.slos.map((slo, index) => {
+    const sli = slo.sli.type === "latency" ? `latency <= ${slo.sli.thresholdMs} ms` : "availability";
+    const series = `${slo.target}${slo.kinds === undefined ? "" : ` ${slo.kinds.join("+")}`}`;
+    // Rounded to 4 decimals of a percent: 0.9995 prints 99.95, not 99.94999999999999.
+    const objective = `${Math.round(slo.objective * 1e6) / 1e4}% over ${slo.period}`;
+    return [slo.name, series, sli, objective, `from ${origins[index]?.from ?? `slos.${index}`}`];
+  });
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const lines = rows.map(
+    (row) => `  ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ")}`,
+  );
+  return [`slos: ${config.slos.length}`, ...lines, ""].join("\n");
 }

@@ -222,6 +222,8 @@ const configObjectSchema = z
     alerting: z._default(alertingSchema, DEFAULT_ALERTING),
     /** Service level objectives over the targets' results (see ../slo/model.ts). */
     slos: z._default(z.array(sloSchema), []),
+    /** OpenSLO files (paths relative to the config file) whose SLOs join `slos`; the loader reads them (./openslo-config.ts). */
+    openslo: z.optional(z.array(z.string().check(z.minLength(1)))),
     /** Thresholds for flapping, failover detection, the convergence SLI and the detour audit (see ../analytics/config.ts). */
     analytics: z._default(analyticsConfigSchema, () => ({ ...ANALYTICS_DEFAULTS })),
     /** The BGP control plane: watched prefixes, their origins and upstreams, collectors, thresholds (see ../routing/config.ts). */
@@ -256,6 +258,15 @@ const configObjectSchema = z
         regions.add(region);
       });
       for (const issue of sloReferenceIssues(config.slos, config.targets)) ctx.addIssue({ code: "custom", ...issue });
+      if (config.openslo !== undefined && config.openslo.length > 0) {
+        // Files are I/O: parseConfig alone would silently drop their SLOs.
+        ctx.addIssue({
+          code: "custom",
+          path: ["openslo"],
+          message:
+            "OpenSLO files are read where the config file is loaded (popwatch CLI, the deploy); this config reached popwatch unresolved",
+        });
+      }
     }),
   );
 

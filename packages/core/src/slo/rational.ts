@@ -103,3 +103,24 @@ export function errorRatioExceeds(bad: number | bigint, total: number | bigint, 
   if (t <= 0n) return false;
   return b * factor.den * objective.den > factor.num * (objective.den - objective.num) * t;
 }
+
+/**
+ * The exact decimal text of a rational whose denominator has no prime factor
+ * but 2 and 5 (`336/25000` → `0.01344`), for thresholds written into rules
+ * other tools parse. Throws RangeError for one with no finite decimal (1/3).
+ */
+export function toDecimalString(value: Rational): string {
+  let rest = value.den;
+  let twos = 0;
+  let fives = 0;
+  while (rest % 2n === 0n) [rest, twos] = [rest / 2n, twos + 1];
+  while (rest % 5n === 0n) [rest, fives] = [rest / 5n, fives + 1];
+  if (rest !== 1n) throw new RangeError(`rational: ${value.num}/${value.den} has no finite decimal`);
+  const places = Math.max(twos, fives);
+  const negative = value.num < 0n;
+  const scaled = ((negative ? -value.num : value.num) * 10n ** BigInt(places)) / value.den;
+  const digits = scaled.toString().padStart(places + 1, "0");
+  const whole = digits.slice(0, digits.length - places);
+  const fraction = digits.slice(digits.length - places).replace(/0+$/, "");
+  return `${negative ? "-" : ""}${whole}${fraction === "" ? "" : `.${fraction}`}`;
+}
