@@ -5,12 +5,16 @@
 // PromQL answers for both jobs with the same labels, popwatch's own series
 // name the PoP, and every panel of dashboards/*.json parses and returns data.
 // The exporter runs with a store seeded by `popwatch import`, so the panels
-// over its SLO, catchment and failover metrics have data too.
+// over its SLO, catchment and failover metrics have data too, and Prometheus
+// loads the rules `popwatch slo rules --format prometheus` writes, as the
+// README says to.
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { PROBE_INFO_METRICS, SCRAPE_LABELS, STORE_METRICS } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BlackboxHandle, blackboxDnsModule, blackboxHttpModule, blackboxTlsModule, startBlackbox } from "./support/blackbox";
@@ -20,6 +24,7 @@ import { LOOPBACK4, freePort } from "./support/ports";
 import { type PrometheusHandle, fastGlobalYaml, startPrometheus } from "./support/prometheus";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 
+const execFileAsync = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const POPWATCH_BIN = join(REPO_ROOT, "packages/cli/bin/popwatch.mjs");
 const POPWATCH_BUNDLE = join(REPO_ROOT, "packages/cli/dist/popwatch.mjs");
@@ -42,6 +47,16 @@ function readmeScrapeConfig(): string {
   const scrape = blocks.filter((b) => b.startsWith("scrape_configs:\n"));
   if (scrape.length !== 1) throw new Error(`expected one scrape_configs YAML block in the section, found ${scrape.length}`);
   return scrape[0]!;
+}
+
+/** Runs the built CLI to its end: its stdout, or an error with its exit code and stderr. */
+async function popwatch(cwd: string, ...args: string[]): Promise<string> {
+  try {
+    return (await execFileAsync(process.execPath, [POPWATCH_BIN, ...args], { cwd, timeout: 60_000, maxBuffer: 16 << 20 })).stdout;
+  } catch (err) {
+    const failed = err as { code?: number; stderr?: string };
+    throw new Error(`popwatch ${args.join(" ")} exited ${failed.code}: ${failed.stderr}`);
+  }
 }
 
 const MINUTE = 60_000;
@@ -87,6 +102,7 @@ describe.skipIf(skip)(`popwatch exporter and blackbox_exporter scraped by Promet
   let dnsAddress: string;
   let httpsUrl: string;
   let tlsAddress: string;
+  let rulesText: string;
   const nsid = servers.dns.nsd.available ? servers.dns.nsd.nsid : "";
 
   beforeAll(async () => {
@@ -124,6 +140,8 @@ describe.skipIf(skip)(`popwatch exporter and blackbox_exporter scraped by Promet
         slos: [
           { name: "dns-availability", target: "anycast-dns", sli: { type: "availability" }, objective: 0.99 },
           { name: "front-door-fast", target: "front-door", kinds: ["http"], sli: { type: "latency", thresholdMs: 1000 }, objective: 0.99 },
+          // Every event bad, and no low-rate guard: Prometheus's page alert from the generated rules fires within seconds.
+          { name: "broken-http-availability", target: "broken-http", sli: { type: "availability" }, objective: 0.99, minEvents: 1 },
         ],
       }),
     );
@@ -131,15 +149,7 @@ describe.skipIf(skip)(`popwatch exporter and blackbox_exporter scraped by Promet
     // The store the exporter reads its SLO state from: seeded before it starts.
     const dataDir = join(dir, "data");
     await writeFile(join(dir, "seed.jsonl"), `${seedLines(Date.now()).join("\n")}\n`);
-    const importer = spawnDaemon(
-      "popwatch-import",
-      process.execPath,
-      [POPWATCH_BIN, "import", "--data-dir", dataDir, join(dir, "seed.jsonl")],
-      dir,
-    );
-    await importer.exited;
-    expect(importer.exit?.code, `popwatch import failed; log ${importer.logFile}:\n${readFileSync(importer.logFile, "utf8")}`).toBe(0);
-    await stopDaemon(importer);
+    await popwatch(dir, "import", "--data-dir", dataDir, join(dir, "seed.jsonl"));
 
     const port = await freePort({ udp: false, ipv6: false });
     exporterAddress = `${LOOPBACK4}:${port}`;
@@ -188,8 +198,10 @@ describe.skipIf(skip)(`popwatch exporter and blackbox_exporter scraped by Promet
       ]),
     ];
     const readme = readmeScrapeConfig().replace(README_EXPORTER, exporterAddress);
-    const config = `${fastGlobalYaml()}${readme}${extraJobs.map((j) => `  - ${JSON.stringify(j)}\n`).join("")}`;
-    prometheus = await startPrometheus({ config });
+    const ruleFiles = "rule_files:\n  - {{RULES}}/*.yml\n";
+    const config = `${fastGlobalYaml()}${ruleFiles}${readme}${extraJobs.map((j) => `  - ${JSON.stringify(j)}\n`).join("")}`;
+    rulesText = await popwatch(dir, "slo", "rules", "--format", "prometheus", "--config", configFile);
+    prometheus = await startPrometheus({ config, ruleFiles: { "popwatch-rules.yml": rulesText } });
     // popwatch-probe: 3, popwatch-exporter: 1, blackbox: 3, popwatch-failing: 2.
     await prometheus.waitTargetsUp(9, 30_000);
     // Two scrapes of everything, so range functions have points.
@@ -284,6 +296,22 @@ describe.skipIf(skip)(`popwatch exporter and blackbox_exporter scraped by Promet
       `${STORE_METRICS.failovers.name}{job="popwatch-exporter", target="anycast-dns", region="eu-west-1"}`,
     );
     expect(failovers.map((s) => s.value)).toEqual([1]);
+  });
+
+  it("the rules of popwatch slo rules load, evaluate, and page on the failing target only", async () => {
+    const loaded = (await prometheus.rules()).flatMap((g) => g.rules);
+    expect(loaded.length).toBeGreaterThan(0);
+    expect(loaded.length).toBe((rulesText.match(/^\s+- (record|alert):/gm) ?? []).length);
+    // Recording rules over probe_slo_good: the healthy SLO's error ratio is 0, per vantage and pooled.
+    const ratio = await prometheus.waitFor('slo:sli_error:ratio_rate5m{slo="dns-availability"}', (s) => s.length === 2);
+    expect(ratio.map((s) => `${s.metric.scope} ${s.metric.vantage ?? "-"} ${s.value}`).sort()).toEqual(["pooled - 0", "region fra 0"]);
+    const firing = await prometheus.waitFor('ALERTS{alertname="PopwatchSloErrorBudgetBurn", alertstate="firing"}', (s) => s.length >= 2);
+    expect(firing.map((s) => `${s.metric.slo} ${s.metric.scope} ${s.metric.severity}`)).toEqual(
+      expect.arrayContaining(["broken-http-availability pooled page", "broken-http-availability region page"]),
+    );
+    expect(firing.filter((s) => s.metric.slo !== "broken-http-availability")).toEqual([]);
+    const unhealthy = (await prometheus.rules()).flatMap((g) => g.rules).filter((r) => r.health !== "ok");
+    expect(unhealthy.map((r) => `${r.name}: ${r.health} ${r.lastError ?? ""}`)).toEqual([]);
   });
 
   const dashboards: Dashboard[] = readdirSync(DASHBOARD_DIR)

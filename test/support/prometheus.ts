@@ -26,6 +26,21 @@ export interface PromTarget {
   discoveredLabels: Record<string, string>;
 }
 
+/** One rule group of /api/v1/rules (the fields tests read). */
+export interface PromRuleGroup {
+  name: string;
+  file: string;
+  rules: Array<{
+    name: string;
+    type: "recording" | "alerting";
+    health: "ok" | "err" | "unknown";
+    lastError?: string;
+    /** Alerting rules: inactive, pending or firing. */
+    state?: string;
+    labels?: Record<string, string>;
+  }>;
+}
+
 /** Prometheus answered a query with `status: "error"` (a parse error is `errorType: "bad_data"`). */
 export class PrometheusQueryError extends Error {
   constructor(
@@ -48,6 +63,8 @@ export interface PrometheusHandle {
   query(promql: string, time?: number): Promise<PromSample[]>;
   /** `/api/v1/targets`' active targets. */
   targets(): Promise<PromTarget[]>;
+  /** `/api/v1/rules`' groups (recording and alerting rules with their health). */
+  rules(): Promise<PromRuleGroup[]>;
   /** Polls `query` until `done` accepts its samples; returns them, or throws with the last answer after `timeoutMs`. */
   waitFor(promql: string, done: (samples: PromSample[]) => boolean, timeoutMs?: number): Promise<PromSample[]>;
   /** Polls the targets until every one of them is up (at least `count`), or throws naming the ones that are not. */
@@ -143,6 +160,11 @@ function prometheusHandle(url: string, port: number, dir: string, daemon: Daemon
     if (answer.status !== "success" || !answer.data) throw new Error(`Prometheus /api/v1/targets: ${answer.errorType}: ${answer.error}`);
     return answer.data.activeTargets;
   };
+  const rules = async (): Promise<PromRuleGroup[]> => {
+    const answer = await apiGet<{ groups: PromRuleGroup[] }>(url, "/api/v1/rules", {});
+    if (answer.status !== "success" || !answer.data) throw new Error(`Prometheus /api/v1/rules: ${answer.errorType}: ${answer.error}`);
+    return answer.data.groups;
+  };
   const waitFor = async (promql: string, done: (samples: PromSample[]) => boolean, timeoutMs = 20_000): Promise<PromSample[]> => {
     const deadline = Date.now() + timeoutMs;
     let last: PromSample[] = [];
@@ -173,5 +195,5 @@ function prometheusHandle(url: string, port: number, dir: string, daemon: Daemon
     await stopDaemon(daemon);
     removeRunDir(dir);
   };
-  return { url, port, dir, daemon, query, targets, waitFor, waitTargetsUp, stop };
+  return { url, port, dir, daemon, query, targets, rules, waitFor, waitTargetsUp, stop };
 }
