@@ -209,6 +209,12 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
     expect(tls.get("probe_ssl_earliest_cert_expiry")).toBeGreaterThan(Date.now() / 1000);
     expect([...tls.keys()].some((k) => k.startsWith("probe_tls_cipher_info{cipher="))).toBe(true);
 
+    // "web" configures no tcp probe, so module=tcp there means tcp's defaults (port 443): name nginx's port instead.
+    const tcp = samples((await probe(`target=${web.address}:${web.httpsPort}&module=tcp`)).text);
+    expect(tcp.get("probe_success")).toBe(1);
+    expect(tcp.get("probe_failed_due_to_regex")).toBe(0);
+    expect([...tcp.keys()].some((k) => k.startsWith("probe_http_") || k.startsWith("probe_dns_answer"))).toBe(false);
+
     const plain = samples((await probe(`target=http://${web.address}:${web.httpPort}${web.paths.fail}&module=http`)).text);
     expect(plain.get("probe_success")).toBe(0);
     expect(plain.get("probe_http_status_code")).toBe(503);
