@@ -343,6 +343,10 @@ describe("a store that fails", () => {
     });
     const registry = new Registry();
     metrics.register(registry);
+    // The first refresh started with createStoreMetrics and has not read the store yet: a timestamp of 0 says so.
+    const first = parseExposition(await registry.metrics());
+    expect(seriesValue(first, STORE_METRICS.evaluationTimestamp.name, {})).toBe(0);
+    expect(first.filter((s) => s.name.startsWith("popwatch_slo_"))).toEqual([]);
     await metrics.refresh();
     const before = await registry.metrics();
     const beforeSeries = parseExposition(before).filter((s) => s.name !== STORE_METRICS.evaluationErrors.name);
