@@ -2,6 +2,7 @@
 // spellings: pure decisions, checked without sockets.
 import { parseConfig } from "@popwatch/core";
 import { describe, expect, it } from "vitest";
+import { ipAddressHash } from "../src/ip-hash";
 import { ProbePlanner } from "../src/plan";
 import { sloGood, tlsVersionLabel } from "../src/probe-metrics";
 import { probeTimeoutMs } from "../src/timeout";
@@ -109,5 +110,22 @@ describe("label spellings and SLO events", () => {
     expect(sloGood(latency, result(true, 100))).toBe(true);
     expect(sloGood(latency, result(true, 100.001))).toBe(false);
     expect(sloGood(latency, result(false, 1))).toBe(false);
+  });
+});
+
+describe("ipAddressHash", () => {
+  it("gives the probe_ip_addr_hash blackbox_exporter 0.23 reported for the same addresses", () => {
+    // Read from Debian's prometheus-blackbox-exporter 0.23 /probe output (dns module, these targets, port 9).
+    const fromBlackbox: Record<string, number> = {
+      "127.0.0.1": 3668918509,
+      "::1": 1751717746,
+      "2001:db8::1": 1851458804,
+      "2001:db8:0:0:1:ffff:c000:201": 3291585091,
+      "::ffff:127.0.0.1": 3668918509, // Go hashes a v4-mapped address as its IPv4 bytes
+      "198.51.100.7": 553163531,
+    };
+    for (const [address, hash] of Object.entries(fromBlackbox)) expect(ipAddressHash(address), address).toBe(hash);
+    expect(ipAddressHash("")).toBeNull();
+    expect(ipAddressHash("not-an-ip")).toBeNull();
   });
 });
