@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BlackboxHandle, blackboxDnsModule, blackboxHttpModule, blackboxTlsModule, startBlackbox } from "./support/blackbox";
 import { type Daemon, addRunDir, findBinary, removeRunDir, spawnDaemon, stopDaemon, waitReady } from "./support/daemons";
 import { type Dashboard, parseLabelValues, readDashboard, substituteVariables, variablesUsed } from "./support/grafana-dashboards";
-import { LOOPBACK4, freePort } from "./support/ports";
+import { LOOPBACK4 } from "./support/ports";
 import { type PrometheusHandle, fastGlobalYaml, startPrometheus } from "./support/prometheus";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 
@@ -155,18 +155,21 @@ describe.skipIf(skip)(`popwatch exporter and blackbox_exporter scraped by Promet
     await writeFile(join(dir, "seed.jsonl"), `${seedLines(Date.now()).join("\n")}\n`);
     await popwatch(dir, "import", "--data-dir", dataDir, join(dir, "seed.jsonl"));
 
-    const port = await freePort({ udp: false, ipv6: false });
-    exporterAddress = `${LOOPBACK4}:${port}`;
+    // Port 0: the exporter picks a free port and prints where it listens.
     exporter = spawnDaemon(
       "popwatch-exporter",
       process.execPath,
-      [POPWATCH_BIN, "exporter", "--config", configFile, "--listen", exporterAddress, "--data-dir", dataDir],
+      [POPWATCH_BIN, "exporter", "--config", configFile, "--listen", `${LOOPBACK4}:0`, "--data-dir", dataDir],
       dir,
     );
     await waitReady(
       exporter,
-      `GET http://${exporterAddress}/metrics`,
-      async () => (await fetch(`http://${exporterAddress}/metrics`)).ok,
+      "listening on … in its log",
+      async () => {
+        const listening = /listening on http:\/\/([\d.]+:\d+) /.exec(readFileSync(exporter.logFile, "utf8"));
+        if (listening) exporterAddress = listening[1]!;
+        return listening !== null && (await fetch(`http://${exporterAddress}/metrics`)).ok;
+      },
       30_000,
     );
 
