@@ -264,7 +264,11 @@ describe.skipIf(!existsSync(POPWATCH_BUNDLE))("popwatch exporter (the built CLI)
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // A probe that takes its whole 1.5 s timeout (2 s scrape timeout less 0.5 s) is in flight when SIGTERM arrives.
     const inFlight = rawGet(url, "/probe?target=silent&module=dns", { "X-Prometheus-Scrape-Timeout-Seconds": "2" });
-    await new Promise((done) => setTimeout(done, 300));
+    // SIGTERM only once the exporter counts the probe as running.
+    for (let i = 0; i < 100; i++) {
+      if (/^popwatch_exporter_probes_in_flight 1$/m.test((await rawGet(url, "/metrics")).body)) break;
+      await new Promise((done) => setTimeout(done, 20));
+    }
     child.kill("SIGTERM");
     await new Promise((done) => setTimeout(done, 200));
     const late = await rawGet(url, "/probe?target=silent&module=dns").then(

@@ -162,7 +162,7 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
       expect(m.get('probe_failure_info{code="timeout"}')).toBe(1);
       expect(m.get("probe_timeout_seconds")).toBe(0.5);
       expect(elapsed).toBeGreaterThanOrEqual(450);
-      expect(elapsed).toBeLessThan(1000);
+      expect(elapsed).toBeLessThan(1500); // the timeout, not the 10 s cap, ended it
     } finally {
       silent.close();
     }
