@@ -323,6 +323,34 @@ describe("store metrics on the embedded store", () => {
   });
 });
 
+describe("regions given (a DynamoDB table on AWS: the config's regions)", () => {
+  it("evaluates those regions only, pooled over them", async () => {
+    const metrics = createStoreMetrics({
+      config: CONFIG,
+      store: { results: embedded.store, alerts: embedded.alerts },
+      regions: [EU],
+      now: () => REFRESH_AT,
+      refreshMs: 3_600_000,
+    });
+    const registry = new Registry();
+    metrics.register(registry);
+    await metrics.refresh();
+    await metrics.close();
+    const all = parseExposition(await registry.metrics());
+    const scopes = new Set(all.filter((s) => s.name === STORE_METRICS.burnRate.name).map((s) => s.labels.scope));
+    expect([...scopes].sort()).toEqual([EU, POOLED_SCOPE]);
+    // Pooled over eu-west-1 alone is eu-west-1's figure.
+    for (const window of ALERT_WINDOWS) {
+      const labels = { slo: "dns-availability", window };
+      expect(seriesValue(all, STORE_METRICS.burnRate.name, { ...labels, scope: POOLED_SCOPE })).toBeCloseTo(
+        burn("dns-availability", EU, WINDOW_MS[window]),
+        9,
+      );
+    }
+    expect(all.filter((s) => s.name === STORE_METRICS.failovers.name).map((s) => s.labels.region)).toEqual([EU]);
+  });
+});
+
 describe("the background refresh", () => {
   it("refreshes every refreshMs on its own, and stops when closed", async () => {
     let clock = REFRESH_AT;
