@@ -4,7 +4,7 @@
 // a slow or failing store cannot slow or fail a scrape. A failed refresh keeps
 // the last values (their age shows in the evaluation timestamp), counts the
 // failure by code and logs it.
-import type { Logger } from "@popwatch/agent";
+import { type Logger, jsonLinesLogger } from "@popwatch/agent";
 import { type PopwatchConfig, type RollupGranularity, STORE_METRICS } from "@popwatch/core";
 import { StoreError, type StoreErrorCode } from "@popwatch/store";
 import { Counter, Gauge, type Registry } from "prom-client";
@@ -19,6 +19,8 @@ export const STORE_METRICS_DEFAULTS = {
   /** PoPs kept per target and region; the rest become `pop="other"`. */
   topPops: 5,
 } as const satisfies { refreshMs: number; catchmentWindowMs: number; catchmentBucket: RollupGranularity; topPops: number };
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Why a refresh failed: the store's own code, or `evaluation_failed` when the
@@ -53,7 +55,7 @@ export interface StoreMetricsOptions {
   catchmentBucket?: RollupGranularity;
   /** PoPs kept per target and region; the rest are summed as `pop="other"`. Default 5. */
   topPops?: number;
-  /** Refresh failures (warn) and, at debug, each refresh's cost. Default: none. */
+  /** Refresh failures (warn) and, at debug, each refresh's cost. Default: JSON lines on stderr, warnings only. */
   logger?: Logger;
 }
 
@@ -69,13 +71,16 @@ export interface StoreMetrics {
 /** Starts refreshing at once (the first refresh runs now), then every refreshMs until closed. */
 export function createStoreMetrics(options: StoreMetricsOptions): StoreMetrics {
   const refreshMs = positiveOption("refreshMs", options.refreshMs, STORE_METRICS_DEFAULTS.refreshMs);
+  // setTimeout fires at once beyond this, which would turn the refresh into a busy loop.
+  if (refreshMs > MAX_TIMER_MS) throw new RangeError(`refreshMs must be at most ${MAX_TIMER_MS}, got ${refreshMs}`);
   const catchmentWindowMs = positiveOption("catchmentWindowMs", options.catchmentWindowMs, STORE_METRICS_DEFAULTS.catchmentWindowMs);
   const topPops = positiveOption("topPops", options.topPops, STORE_METRICS_DEFAULTS.topPops);
   if (!Number.isInteger(topPops)) throw new RangeError(`topPops must be a positive integer, got ${topPops}`);
   const now = options.now ?? Date.now;
+  const logger = options.logger ?? defaultLogger();
   const log: Logger = (entry) => {
     try {
-      options.logger?.(entry);
+      logger(entry);
     } catch {
       // A broken log channel must not turn a counted failure into a crash.
     }
@@ -173,6 +178,14 @@ export function createStoreMetrics(options: StoreMetricsOptions): StoreMetrics {
       if (timer !== null) clearTimeout(timer);
       await running;
     },
+  };
+}
+
+/** Warnings on stderr, where an exporter run by a service manager is logged; the refreshes themselves stay quiet. */
+function defaultLogger(): Logger {
+  const lines = jsonLinesLogger((line) => void process.stderr.write(line));
+  return (entry) => {
+    if (entry.level !== "debug") lines(entry);
   };
 }
 

@@ -323,6 +323,64 @@ describe("store metrics on the embedded store", () => {
   });
 });
 
+describe("regions given (a DynamoDB table on AWS: the config's regions)", () => {
+  it("evaluates those regions only, pooled over them", async () => {
+    const metrics = createStoreMetrics({
+      config: CONFIG,
+      store: { results: embedded.store, alerts: embedded.alerts },
+      regions: [EU],
+      now: () => REFRESH_AT,
+      refreshMs: 3_600_000,
+    });
+    const registry = new Registry();
+    metrics.register(registry);
+    await metrics.refresh();
+    await metrics.close();
+    const all = parseExposition(await registry.metrics());
+    const scopes = new Set(all.filter((s) => s.name === STORE_METRICS.burnRate.name).map((s) => s.labels.scope));
+    expect([...scopes].sort()).toEqual([EU, POOLED_SCOPE]);
+    // Pooled over eu-west-1 alone is eu-west-1's figure.
+    for (const window of ALERT_WINDOWS) {
+      const labels = { slo: "dns-availability", window };
+      expect(seriesValue(all, STORE_METRICS.burnRate.name, { ...labels, scope: POOLED_SCOPE })).toBeCloseTo(
+        burn("dns-availability", EU, WINDOW_MS[window]),
+        9,
+      );
+    }
+    expect(all.filter((s) => s.name === STORE_METRICS.failovers.name).map((s) => s.labels.region)).toEqual([EU]);
+  });
+});
+
+describe("the background refresh", () => {
+  it("refreshes every refreshMs on its own, and stops when closed", async () => {
+    let clock = REFRESH_AT;
+    const metrics = createStoreMetrics({
+      config: CONFIG,
+      store: { results: embedded.store, alerts: embedded.alerts },
+      // Each refresh reads the clock when it starts: one minute later every time.
+      now: () => {
+        clock += 60_000;
+        return clock;
+      },
+      refreshMs: 50,
+      logger: () => {},
+    });
+    const registry = new Registry();
+    metrics.register(registry);
+    const stamps = new Set<number>();
+    for (let i = 0; i < 400 && stamps.size < 3; i++) {
+      const stamp = seriesValue(parseExposition(await registry.metrics()), STORE_METRICS.evaluationTimestamp.name, {})!;
+      if (stamp > 0) stamps.add(stamp);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(stamps.size).toBe(3);
+    await metrics.close();
+    const closedAt = seriesValue(parseExposition(await registry.metrics()), STORE_METRICS.evaluationTimestamp.name, {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seriesValue(parseExposition(await registry.metrics()), STORE_METRICS.evaluationTimestamp.name, {})).toBe(closedAt);
+  });
+});
+
 describe("a store that fails", () => {
   it("keeps the last values, counts the failure by code, logs it, and never throws", async () => {
     const own = await startEmbeddedStore({ dataDir: join(dir, "failing") });

@@ -47,7 +47,7 @@ export interface Catchment {
 }
 
 /** Catchment windows up to this long are read from minute rollups alone (kept 14 days by default). */
-export const MINUTE_ROLLUP_WINDOW_MS = 48 * HOUR_MS;
+const MINUTE_ROLLUP_WINDOW_MS = 48 * HOUR_MS;
 
 /**
  * What a catchment over [sinceMs, untilMs) judged per `bucket` reads: minute
