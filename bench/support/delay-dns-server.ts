@@ -3,12 +3,15 @@
 // answer is held for a chosen delay; the server measures how long it really
 // held the query (receive callback to send) on its monotonic clock and puts
 // that figure in the answer, so the client can compute its own measurement
-// error without trusting timer precision.
+// error without trusting timer precision. With REPORT_HELD=1 it also sends
+// each held time to its parent over IPC (for clients, such as an exporter
+// behind HTTP, whose answer the bench never sees).
 import dgram from "node:dgram";
 import dnsPacket from "dns-packet";
 
 const delayMs = Number(process.env.DELAY_MS ?? "20");
 const jitterMs = Number(process.env.JITTER_MS ?? "0");
+const reportHeld = process.env.REPORT_HELD === "1";
 
 const PLACEHOLDER = "0".repeat(15);
 const PLACEHOLDER_BYTES = Buffer.from(PLACEHOLDER);
@@ -39,6 +42,7 @@ socket.on("message", (query, rinfo) => {
       const heldNs = process.hrtime.bigint() - receivedNs;
       answer.write(String(heldNs).padStart(PLACEHOLDER.length, "0"), digitsAt, "latin1");
       socket.send(answer, rinfo.port, rinfo.address);
+      if (reportHeld) process.send?.({ heldNs: Number(heldNs) });
     },
     delayMs + Math.random() * jitterMs,
   );
