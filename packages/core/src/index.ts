@@ -56,13 +56,15 @@ export {
   routingAlertObservations,
   routingAlertSeverity,
 } from "./alerts/index";
-export { type Catchment, catchment } from "./analytics/catchment";
+export { type Catchment, catchment, catchmentSpan } from "./analytics/catchment";
 export { type DetourItem, detourAudit } from "./analytics/detour";
 export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFailovers, convergenceSli } from "./analytics/failover";
 // Anycast analytics: catchments, failovers, detours, speed-of-light checks
 export type { RegionalResult } from "./analytics/input";
 export { impossibleRtts, minRtts } from "./analytics/light";
 export { compareStrings } from "./compare";
+// Configuration: the schema, and the schedule math the agent and the deployment share
+export { DEFAULT_EXPORTER_LISTEN, DEFAULT_EXPORTER_PORT, parseListenAddress } from "./config/exporter";
 export {
   LAST_ROUND_WRITE_MARGIN_MS,
   lastRoundDeadlineMs,
@@ -71,8 +73,9 @@ export {
   roundSlotMs,
   worstCaseRoundMs,
 } from "./config/schedule";
-// Configuration: the schema, and the schedule math the agent and the deployment share
 export {
+  type ExporterConfig,
+  type ExporterModuleConfig,
   MAX_QUEUE_DELAY_SECONDS,
   type PopwatchConfig,
   type PopwatchConfigInput,

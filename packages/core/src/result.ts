@@ -105,6 +105,10 @@ export interface DnsDetails {
   rcode: string | null;
   flags: { aa: boolean; tc: boolean; rd: boolean; ra: boolean; ad: boolean; cd: boolean } | null;
   answers: DnsAnswer[];
+  /** Records in the authority section (NSCOUNT). */
+  authorityCount: number;
+  /** Records in the additional section (ARCOUNT, the EDNS OPT record included). */
+  additionalCount: number;
   /** NSID as text when printable, else null; see nsidHex. */
   nsid: string | null;
   nsidHex: string | null;

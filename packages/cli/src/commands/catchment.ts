@@ -4,14 +4,13 @@
 import {
   type BgpConfig,
   type Catchment,
-  HOUR_MS,
   PROBE_KINDS,
   type PopwatchConfig,
   ROLLUP_GRANULARITIES,
   type RollupGranularity,
-  type RollupSpan,
   analyzeFailovers,
   catchment,
+  catchmentSpan,
   createPopCatalogue,
 } from "@popwatch/core";
 import { readRollups } from "@popwatch/store";
@@ -68,9 +67,6 @@ const OPTIONS = {
   ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
-
-/** Windows up to this long are read from minute rollups alone (kept 14 days by default). */
-const MINUTE_ROLLUP_WINDOW_MS = 48 * HOUR_MS;
 
 export interface CatchmentDeps {
   now?: () => number;
@@ -172,13 +168,4 @@ async function readM2(
     toMs: window.until,
   });
   return m2PerTargetRegion({ bgp, targets: config.targets, bgpEvents, failovers });
-}
-
-/**
- * What a catchment reads: minute rollups for short windows or a minute
- * bucket; otherwise hours for the whole hours, minutes for the partial hours
- * at the edges (and for trailing hours not rolled up yet).
- */
-function catchmentSpan(since: number, until: number, bucket: RollupGranularity): RollupSpan {
-  return { fromMs: since, toMs: until, finest: bucket === "minute" || until - since <= MINUTE_ROLLUP_WINDOW_MS ? "minute" : "hour" };
 }

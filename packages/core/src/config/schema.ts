@@ -16,6 +16,7 @@ import { DEFAULT_RETENTION_DAYS } from "../retention";
 import { bgpConfigSchema } from "../routing/config";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
 import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
+import { EXPORTER_DEFAULTS, exporterConfigSchema } from "./exporter";
 import { roundIntervalMs, roundSlotMs } from "./schedule";
 
 useEnglishZodMessages();
@@ -225,6 +226,16 @@ const configObjectSchema = z
     analytics: z._default(analyticsConfigSchema, () => ({ ...ANALYTICS_DEFAULTS })),
     /** The BGP control plane: watched prefixes, their origins and upstreams, collectors, thresholds (see ../routing/config.ts). */
     bgp: z.optional(bgpConfigSchema),
+    /** `popwatch exporter`: listen address, probe concurrency and timeout cap, named modules (see ./exporter.ts). */
+    exporter: z._default(
+      exporterConfigSchema({
+        dns: dnsProbeOptionsSchema,
+        tcp: tcpProbeOptionsSchema,
+        tls: tlsProbeOptionsSchema,
+        http: httpProbeOptionsSchema,
+      }),
+      () => ({ ...EXPORTER_DEFAULTS, modules: {} }),
+    ),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -258,6 +269,8 @@ export type PopwatchConfigInput = z.input<typeof configSchema>;
 /** Configuration after validation, defaults filled in. */
 export type PopwatchConfig = z.output<typeof configSchema>;
 export type TargetConfig = PopwatchConfig["targets"][number];
+export type ExporterConfig = PopwatchConfig["exporter"];
+export type ExporterModuleConfig = ExporterConfig["modules"][string];
 
 /** Typed helper for `popwatch.config.ts`: returns its argument, checked by the compiler. */
 export function defineConfig(config: PopwatchConfigInput): PopwatchConfigInput {

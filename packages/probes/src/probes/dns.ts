@@ -246,6 +246,8 @@ class DnsProbeRun {
     facts.rcode = rcodeName(message.rcode);
     facts.flags = message.flags;
     facts.answers = message.answers;
+    facts.authorityCount = message.authorityCount;
+    facts.additionalCount = message.additionalCount;
     facts.responseBytes = message.size;
     let nsid: Uint8Array | null = null;
     if (message.edns) {

@@ -1,0 +1,178 @@
+// One probe's result as the metrics `/probe` returns, in a registry of its own
+// (as blackbox_exporter makes one per request). Names, units and presence rules
+// follow blackbox's prober/*.go where it has the metric: a metric blackbox
+// registers before it knows the outcome is present (at 0) on failure too; one
+// it registers only after a handshake or response is present only then.
+// popwatch's own metrics come from core's contract (metrics/exporter-metrics.ts).
+import { PROBE_INFO_METRICS, PROBE_SLO_GOOD, type ProbeResult, type SloConfig } from "@popwatch/core";
+import { Gauge, Registry } from "prom-client";
+
+export interface ProbeOutcome {
+  result: ProbeResult;
+  /** Wall time of the whole request's probing, target resolution included. */
+  durationSeconds: number;
+  timeoutSeconds: number;
+  /** Time spent resolving a hostname target; 0 for an address. */
+  lookupSeconds: number;
+  /** The SLOs that cover this target and kind. */
+  slos: readonly SloConfig[];
+}
+
+function gauge(registry: Registry, name: string, help: string, value?: number): Gauge {
+  const metric = new Gauge({ name, help, registers: [registry] });
+  if (value !== undefined) metric.set(value);
+  return metric;
+}
+
+function info(registry: Registry, spec: { name: string; help: string; labels: readonly string[] }, values: Record<string, string>): void {
+  new Gauge({ name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry] }).set(values, 1);
+}
+
+/** blackbox spells TLS versions as Go's crypto/tls names them ("TLS 1.3"); Node says "TLSv1.3". */
+export function tlsVersionLabel(protocol: string): string {
+  const match = /^TLSv1(?:\.(\d))?$/.exec(protocol);
+  return match === null ? "unknown" : `TLS 1.${match[1] ?? "0"}`;
+}
+
+function ipProtocol(address: string): number {
+  if (address === "") return 0;
+  return address.includes(":") ? 6 : 4;
+}
+
+const seconds = (ms: number | undefined): number => (ms ?? 0) / 1000;
+
+function dnsMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "dns" }>, lookupSeconds: number): void {
+  const phases = new Gauge({
+    name: "probe_dns_duration_seconds",
+    help: "Duration of DNS request by phase",
+    labelNames: ["phase"],
+    registers: [registry],
+  });
+  phases.set({ phase: "resolve" }, lookupSeconds);
+  phases.set({ phase: "connect" }, seconds(result.timings.connectMs));
+  phases.set({ phase: "request" }, seconds(result.timings.rttMs));
+  const answered = result.rcode !== undefined && result.rcode !== null;
+  gauge(
+    registry,
+    "probe_dns_answer_rrs",
+    "Returns number of entries in the answer resource record list",
+    answered ? (result.answers?.length ?? 0) : 0,
+  );
+  gauge(
+    registry,
+    "probe_dns_authority_rrs",
+    "Returns number of entries in the authority resource record list",
+    answered ? (result.authorityCount ?? 0) : 0,
+  );
+  gauge(
+    registry,
+    "probe_dns_additional_rrs",
+    "Returns number of entries in the additional resource record list",
+    answered ? (result.additionalCount ?? 0) : 0,
+  );
+  gauge(registry, "probe_dns_query_succeeded", "Displays whether or not the query was executed successfully", answered ? 1 : 0);
+  if (answered && result.qtype === "SOA") {
+    // blackbox registers the serial for SOA queries once an answer came back: 0 when no SOA was in it.
+    const soa = result.answers?.find((answer) => answer.type === "SOA");
+    const serial = soa ? Number(soa.data.split(" ")[2]) : 0;
+    gauge(registry, "probe_dns_serial", "Returns the serial number of the zone", Number.isFinite(serial) ? serial : 0);
+  }
+  const nsid = result.nsid ?? result.nsidHex ?? null;
+  if (nsid !== null) info(registry, PROBE_INFO_METRICS.nsid, { nsid });
+}
+
+function tlsInfo(registry: Registry, protocol: string | null | undefined, cipher: string | null | undefined): void {
+  if (protocol) {
+    new Gauge({
+      name: "probe_tls_version_info",
+      help: "Returns the TLS version used or NaN when unknown",
+      labelNames: ["version"],
+      registers: [registry],
+    }).set({ version: tlsVersionLabel(protocol) }, 1);
+  }
+  if (cipher) {
+    new Gauge({
+      name: "probe_tls_cipher_info",
+      help: "Returns the TLS cipher negotiated during handshake",
+      labelNames: ["cipher"],
+      registers: [registry],
+    }).set({ cipher }, 1);
+  }
+}
+
+function tlsMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "tls" }>): void {
+  if (result.certificate) {
+    // Node shows the leaf's dates only, so the earliest expiry is the leaf's (blackbox's is the chain's earliest).
+    const expiry = Date.parse(result.certificate.notAfter) / 1000;
+    if (Number.isFinite(expiry)) gauge(registry, "probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", expiry);
+  }
+  tlsInfo(registry, result.protocol, result.cipher);
+}
+
+function httpMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "http" }>, lookupSeconds: number): void {
+  const phases = new Gauge({
+    name: "probe_http_duration_seconds",
+    help: "Duration of http request by phase, summed over all redirects",
+    labelNames: ["phase"],
+    registers: [registry],
+  });
+  const t = result.timings;
+  phases.set({ phase: "resolve" }, lookupSeconds);
+  phases.set({ phase: "connect" }, seconds(t.connectMs));
+  phases.set({ phase: "tls" }, seconds(t.tlsMs));
+  phases.set({ phase: "processing" }, seconds(t.ttfbMs));
+  phases.set({ phase: "transfer" }, seconds(t.transferMs));
+  const status = result.status ?? null;
+  const contentLength = status === null ? 0 : Number(result.headers?.["content-length"] ?? Number.NaN);
+  gauge(registry, "probe_http_content_length", "Length of http content response", Number.isSafeInteger(contentLength) ? contentLength : -1);
+  gauge(registry, "probe_http_uncompressed_body_length", "Length of uncompressed response body", result.bodyBytes ?? 0);
+  gauge(registry, "probe_http_redirects", "The number of redirects", 0);
+  gauge(registry, "probe_http_ssl", "Indicates if SSL was used for the final redirect", result.tls ? 1 : 0);
+  gauge(registry, "probe_http_status_code", "Response HTTP status code", status ?? 0);
+  const version = result.httpVersion ? Number.parseFloat(result.httpVersion.replace(/^HTTP\//, "")) : 0;
+  gauge(registry, "probe_http_version", "Returns the version of HTTP of the probe response", Number.isFinite(version) ? version : 0);
+  gauge(registry, "probe_failed_due_to_regex", "Indicates if probe failed due to regex", result.failure?.code === "body_mismatch" ? 1 : 0);
+  if (result.tls) tlsInfo(registry, result.tls.protocol, result.tls.cipher);
+}
+
+/** Whether the result is a good event for the SLO (core's SLI: availability ok; latency ok and fast enough). */
+export function sloGood(slo: SloConfig, result: ProbeResult): boolean {
+  if (!result.ok) return false;
+  return slo.sli.type === "availability" || result.timings.totalMs <= slo.sli.thresholdMs;
+}
+
+/** The registry of one probe's metrics. */
+export function probeRegistry(outcome: ProbeOutcome): Registry {
+  const { result } = outcome;
+  const registry = new Registry();
+  gauge(registry, "probe_success", "Displays whether or not the probe was a success", result.ok ? 1 : 0);
+  gauge(registry, "probe_duration_seconds", "Returns how long the probe took to complete in seconds", outcome.durationSeconds);
+  gauge(registry, "probe_timeout_seconds", "Returns how long the probe timeout is in seconds", outcome.timeoutSeconds);
+  gauge(registry, "probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds", outcome.lookupSeconds);
+  gauge(registry, "probe_ip_protocol", "Specifies whether probe ip protocol is IP4 or IP6", ipProtocol(result.address));
+  switch (result.kind) {
+    case "dns":
+      dnsMetrics(registry, result, outcome.lookupSeconds);
+      break;
+    case "tls":
+      tlsMetrics(registry, result);
+      break;
+    case "http":
+      httpMetrics(registry, result, outcome.lookupSeconds);
+      break;
+    case "tcp":
+      break;
+  }
+  if (result.pop) info(registry, PROBE_INFO_METRICS.pop, { pop: result.pop.id, source: result.pop.source, iata: result.pop.iata ?? "" });
+  if (result.failure) info(registry, PROBE_INFO_METRICS.failure, { code: result.failure.code });
+  if (outcome.slos.length > 0) {
+    const good = new Gauge({
+      name: PROBE_SLO_GOOD.name,
+      help: PROBE_SLO_GOOD.help,
+      labelNames: PROBE_SLO_GOOD.labels,
+      registers: [registry],
+    });
+    for (const slo of outcome.slos) good.set({ slo: slo.name }, sloGood(slo, result) ? 1 : 0);
+  }
+  return registry;
+}
