@@ -21,6 +21,7 @@ Commands:
   evaluate              one evaluation of SLOs and anycast conditions; alert states and notifications
   alerts                current burn-rate alert states (--history: their transitions)
   bgp                   BGP of the watched prefixes: decode, import, watch (RIS Live), listen (BMP), events, state
+  exporter              Prometheus exporter: /probe (blackbox_exporter's contract), /metrics (SLO state with a store)
 
 Run "popwatch <command> --help" for a command's options.
 `;
@@ -74,6 +75,10 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; usage: string }>> =
   bgp: async () => {
     const { bgpCommand, BGP_USAGE } = await import("./commands/bgp");
     return { run: bgpCommand, usage: BGP_USAGE };
+  },
+  exporter: async () => {
+    const { exporterCommand, EXPORTER_USAGE } = await import("./commands/exporter");
+    return { run: exporterCommand, usage: EXPORTER_USAGE };
   },
 };
 
