@@ -10,7 +10,7 @@
 // which it decodes into probe_dns_nsid_info); blackbox sends a bare query.
 //
 // Run from the repository root: npx tsx bench/exporter-cpu.ts
-//   env: PROBES=2000 CONCURRENCY=8 ROUNDS=5 WARMUP=500
+//   env: PROBES=2000 CONCURRENCY=8 ROUNDS=5 WARMUP=1000
 //        PROFILE_DIR=dir  (popwatch's exporter runs with node --cpu-prof; the profile lands there on exit)
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,9 +32,10 @@ import { fmt, percentile } from "./support/stats";
 const PROBES = Number(process.env.PROBES ?? "2000");
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? "8");
 const ROUNDS = Number(process.env.ROUNDS ?? "5");
-const WARMUP = Number(process.env.WARMUP ?? "500");
+const WARMUP = Number(process.env.WARMUP ?? "1000");
 const PROFILE_DIR = process.env.PROFILE_DIR;
-const TARGET = "nsd";
+/** A named module in both exporters' configs: an A query for the zone's www name over UDP. */
+const MODULE = "nsd_a";
 
 interface Driven {
   exporter: Exporter;
@@ -68,7 +69,7 @@ async function main() {
     stops.push(() => nsd.stop());
     const { address, port } = nsd.info;
     const blackbox = await startBlackboxExporter(dir, {
-      dns: {
+      [MODULE]: {
         prober: "dns",
         timeout: "5s",
         dns: {
@@ -82,15 +83,18 @@ async function main() {
     });
     stops.push(() => blackbox.stop());
     const popwatchConfig = {
-      targets: [{ name: TARGET, address, probes: { dns: { port, qname: RECORDS.a.name, qtype: "A" } } }],
+      targets: [{ name: "nsd", address, probes: { dns: { port, qname: RECORDS.a.name, qtype: "A" } } }],
+      exporter: { modules: { [MODULE]: { kind: "dns", qname: RECORDS.a.name, qtype: "A" } } },
     };
     const nodeArgs = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${resolve(PROFILE_DIR)}`] : [];
-    const popwatch = await startPopwatchExporter(dir, popwatchConfig, nodeArgs);
+    const popwatch = await startPopwatchExporter(dir, popwatchConfig, { nodeArgs });
     stops.push(() => popwatch.stop());
 
+    // The same request to both: /probe?target=127.0.0.1:PORT&module=nsd_a
+    const params = { target: `${address}:${port}`, module: MODULE };
     const both: Driven[] = [
-      { exporter: popwatch, params: { target: TARGET, module: "dns" } },
-      { exporter: blackbox, params: { target: `${address}:${port}`, module: "dns" } },
+      { exporter: popwatch, params },
+      { exporter: blackbox, params },
     ];
     for (const driven of both) await drive(driven, WARMUP); // JIT, Go's pools, sockets
 

@@ -1,27 +1,35 @@
-// Timing agreement of `popwatch exporter` and Debian's blackbox_exporter: a
-// loopback DNS server in its own process (bench/support/delay-dns-server.ts)
-// answers every TXT query after a known delay (20 ms, then 100 ms) and reports
-// over IPC how long it really held each one; both exporters probe it through
-// /probe?module=dns, one scrape at a time, alternating, and each reported
-// time is compared with the known delay (and with the held time the server
-// measured, which takes the server's timer lateness out).
+// Timing agreement of `popwatch exporter` and Debian's blackbox_exporter
+// against a DNS server that answers after a known delay (20 ms, then 100 ms):
+// bench/support/delay-dns-server.ts, in its own process, which reports over
+// IPC how long it really held each query. Both exporters probe it through
+// /probe with the same module (a TXT query), one scrape at a time,
+// alternating, and each reported time is compared with the known delay (and
+// with the hold the server measured for that very query, which takes the
+// server's own timer lateness out).
 //
-// Which series carries the query's round trip differs: in blackbox 0.23
-// `probe_dns_lookup_time_seconds` is the time to resolve the *target's* address
-// before the query (prober/utils.go chooseProtocol; microseconds for an IP
-// target) and the query's round trip is `probe_dns_duration_seconds{phase="request"}`
-// (miekg/dns Client.Exchange's rtt: packing, write, wait, read, unpacking).
-// The bench prints every such series either exporter emits.
+// What blackbox 0.23 measures where (prober/dns.go, prober/utils.go):
+// - `probe_dns_lookup_time_seconds` is chooseProtocol's resolution of the
+//   *target's* hostname to an address, before any query (Go's resolver; a
+//   few µs for an IP target), also reported as probe_dns_duration_seconds{phase="resolve"};
+// - the query's round trip is `probe_dns_duration_seconds{phase="request"}`:
+//   miekg/dns Client.Exchange's rtt (packing, write, wait, read, unpacking).
+// So the bench has two parts: an address target (the query's round trip,
+// duration{request}), and a hostname target looked up through the same
+// delayed server (lookup_time). For the second, each exporter runs in a
+// private mount namespace whose /etc/resolv.conf names the delayed server on
+// port 53 of a random 127/8 address (needs root and unshare; skipped
+// otherwise).
 //
 // Run from the repository root: npx tsx bench/exporter-timing.ts
-//   env: SAMPLES=200 (scrapes per exporter per delay) DELAYS_MS=20,100
+//   env: SAMPLES=200 (scrapes per exporter, per delay and part) DELAYS_MS=20,100
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
   type Exporter,
+  type StartOptions,
   buildCli,
   loadNote,
   parseExposition,
@@ -35,129 +43,214 @@ const SAMPLES = Number(process.env.SAMPLES ?? "200");
 const WARMUP = 20;
 const DELAYS_MS = (process.env.DELAYS_MS ?? "20,100").split(",").map(Number);
 const QNAME = "timing.bench";
-const TARGET = "delayed";
+const HOSTNAME = "delayed.bench";
+const MODULE = "timing";
 
-/** The series read from each scrape, by what they measure. */
-const SERIES = [
-  { label: "lookup_time", name: "probe_dns_lookup_time_seconds", labels: {} },
-  { label: "duration{request}", name: "probe_dns_duration_seconds", labels: { phase: "request" } },
-  { label: "probe_duration", name: "probe_duration_seconds", labels: {} },
-] as const;
+interface Series {
+  label: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Which of the server's held times the series should match. */
+  held: "lookup" | "query";
+}
+const LOOKUP: Series = { label: "lookup_time", name: "probe_dns_lookup_time_seconds", labels: {}, held: "lookup" };
+const REQUEST: Series = { label: "duration{request}", name: "probe_dns_duration_seconds", labels: { phase: "request" }, held: "query" };
+const SERIES = [LOOKUP, REQUEST];
 
-interface DelayServer {
-  port: number;
-  child: ChildProcess;
-  held: number[];
+interface Report {
+  heldMs: number;
+  qtype: string;
 }
 
-async function startDelayServer(delayMs: number): Promise<DelayServer> {
+interface DelayServer {
+  address: string;
+  port: number;
+  child: ChildProcess;
+  reports: Report[];
+  setDelay(ms: number): Promise<void>;
+}
+
+/** The delayed server on `address`:`port`; null when it could not bind (port 53 needs root). */
+async function startDelayServer(address: string, port: number): Promise<DelayServer | null> {
   const child = fork(resolve("bench/support/delay-dns-server.ts"), {
     execArgv: ["--import", "tsx"],
-    env: { ...process.env, DELAY_MS: String(delayMs), JITTER_MS: "0", REPORT_HELD: "1" },
+    env: { ...process.env, BIND_ADDRESS: address, BIND_PORT: String(port), ANSWER_A: address, JITTER_MS: "0", REPORT_HELD: "1" },
+    stdio: ["ignore", "ignore", "ignore", "ipc"],
   });
-  const [{ port }] = (await once(child, "message")) as [{ port: number }];
-  const server: DelayServer = { port, child, held: [] };
-  child.on("message", (m: { heldNs?: number }) => {
-    if (m.heldNs !== undefined) server.held.push(m.heldNs / 1e6);
+  const first = await Promise.race([once(child, "message") as Promise<[{ port: number }]>, once(child, "exit").then(() => null)]);
+  if (first === null) return null;
+  const server: DelayServer = {
+    address,
+    port: first[0].port,
+    child,
+    reports: [],
+    async setDelay(ms) {
+      const acked = once(child, "message");
+      child.send({ delayMs: ms });
+      await acked;
+    },
+  };
+  child.on("message", (m: { heldNs?: number; qtype?: string }) => {
+    if (m.heldNs !== undefined) server.reports.push({ heldMs: m.heldNs / 1e6, qtype: m.qtype ?? "" });
   });
   return server;
 }
 
-/** Waits (up to a second) for the server's IPC report of the answer an exporter has already used. */
-async function heldTimeOfAnswer(server: DelayServer, index: number): Promise<number | null> {
-  for (let waited = 0; server.held.length <= index && waited < 1000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-  return server.held[index] ?? null;
+/** The server's reports for one scrape: its TXT query is the last to be answered (waits up to a second for the IPC). */
+async function reportsOfScrape(server: DelayServer, from: number): Promise<Report[]> {
+  for (let waited = 0; waited < 1000; waited += 5) {
+    const reports = server.reports.slice(from);
+    if (reports.some((r) => r.qtype === "TXT")) return reports;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return server.reports.slice(from);
 }
 
+/** Per series label: reported ms − known delay, and reported ms − held ms. */
 interface Sampled {
-  /** Per series: reported ms − known delay. */
   vsDelay: Map<string, number[]>;
-  /** Per series: reported ms − the time the server really held that query. */
   vsHeld: Map<string, number[]>;
   failures: number;
 }
 
-async function scrapeOnce(exporter: Exporter, params: Record<string, string>, server: DelayServer, delayMs: number, into: Sampled) {
-  const before = server.held.length;
-  const body = await exporter.probe(params);
-  const samples = parseExposition(body);
+const emptySampled = (): Sampled => ({ vsDelay: new Map(), vsHeld: new Map(), failures: 0 });
+
+function push(map: Map<string, number[]>, key: string, value: number): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+async function scrapeOnce(exporter: Exporter, target: string, server: DelayServer, delayMs: number, into: Sampled): Promise<void> {
+  const from = server.reports.length;
+  const samples = parseExposition(await exporter.probe({ target, module: MODULE }));
+  const reports = await reportsOfScrape(server, from);
   if (sample(samples, "probe_success") !== 1) {
     into.failures++;
     return;
   }
-  const held = await heldTimeOfAnswer(server, before);
-  if (server.held.length !== before + 1)
-    throw new Error(`${exporter.name}: expected one query per scrape, the server answered ${server.held.length - before}`);
+  // A lookup ends with the last of its A/AAAA answers (glibc asks both at once).
+  const lookups = reports.filter((r) => r.qtype === "A" || r.qtype === "AAAA").map((r) => r.heldMs);
+  const held = { lookup: lookups.length > 0 ? Math.max(...lookups) : 0, query: reports.find((r) => r.qtype === "TXT")?.heldMs };
   for (const series of SERIES) {
     const seconds = sample(samples, series.name, series.labels);
     if (seconds === undefined) continue;
     const ms = seconds * 1000;
-    if (!into.vsDelay.has(series.label)) {
-      into.vsDelay.set(series.label, []);
-      into.vsHeld.set(series.label, []);
-    }
-    into.vsDelay.get(series.label)!.push(ms - delayMs);
-    if (held !== null) into.vsHeld.get(series.label)!.push(ms - held);
+    const expected = series.held === "lookup" && lookups.length === 0 ? 0 : delayMs;
+    push(into.vsDelay, series.label, ms - expected);
+    const heldMs = held[series.held];
+    if (heldMs !== undefined) push(into.vsHeld, series.label, ms - heldMs);
   }
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const abs = (xs: number[]) => xs.map(Math.abs);
 
+interface Part {
+  name: string;
+  target: string;
+  /** The series that should carry the known delay here. */
+  measured: Series;
+}
+
 async function main() {
   await buildCli();
   const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-exporter-timing-"));
   const stops: (() => Promise<void> | void)[] = [];
   const lines: string[] = [];
+  const verdicts: string[] = [];
   try {
-    const blackbox = await startBlackboxExporter(dir, {
-      dns: {
+    // Port 53 (resolv.conf cannot name another) on a 127/8 address of its own, so no other server's port is in the way.
+    const octet = () => 1 + Math.floor(Math.random() * 254);
+    let server = await startDelayServer(`127.88.${octet()}.${octet()}`, 53);
+    let options: StartOptions = {};
+    if (server) {
+      const resolvConf = join(dir, "resolv.conf");
+      writeFileSync(resolvConf, `nameserver ${server.address}\noptions timeout:2 attempts:1\n`);
+      options = { resolvConf };
+    } else {
+      server = await startDelayServer("127.0.0.1", 0);
+      if (!server) throw new Error("the delayed DNS server did not start");
+    }
+    const delayed = server;
+    stops.push(() => void delayed.child.kill());
+
+    const blackboxModules = {
+      [MODULE]: {
         prober: "dns",
         timeout: "5s",
         dns: { query_name: QNAME, query_type: "TXT", transport_protocol: "udp", preferred_ip_protocol: "ip4", ip_protocol_fallback: false },
       },
-    });
-    stops.push(() => blackbox.stop());
+    };
+    const popwatchConfig = {
+      targets: [{ name: "delayed", address: delayed.address, probes: { dns: { port: delayed.port, qname: QNAME, qtype: "TXT" } } }],
+      exporter: { modules: { [MODULE]: { kind: "dns", qname: QNAME, qtype: "TXT" } } },
+    };
+    const start = async (opts: StartOptions) =>
+      Promise.all([startBlackboxExporter(dir, blackboxModules, opts), startPopwatchExporter(dir, popwatchConfig, opts)]);
+    let exporters: Exporter[];
+    let namespaced = options.resolvConf !== undefined;
+    try {
+      exporters = await start(options);
+    } catch (err) {
+      if (!namespaced) throw err;
+      console.error(`hostname part skipped: the exporters did not start in a mount namespace (${(err as Error).message.split("\n")[0]})`);
+      namespaced = false;
+      exporters = await start({});
+    }
+    for (const exporter of exporters) stops.push(() => exporter.stop());
+
+    const parts: Part[] = [{ name: "address target", target: `${delayed.address}:${delayed.port}`, measured: REQUEST }];
+    if (namespaced) parts.push({ name: `hostname target (${HOSTNAME})`, target: `${HOSTNAME}:${delayed.port}`, measured: LOOKUP });
+
     for (const delayMs of DELAYS_MS) {
-      const server = await startDelayServer(delayMs);
-      stops.push(() => void server.child.kill());
-      const popwatch = await startPopwatchExporter(dir, {
-        targets: [{ name: TARGET, address: "127.0.0.1", probes: { dns: { port: server.port, qname: QNAME, qtype: "TXT" } } }],
-      });
-      stops.push(() => popwatch.stop());
-      const runs = [
-        { exporter: popwatch, params: { target: TARGET, module: "dns" } },
-        { exporter: blackbox, params: { target: `127.0.0.1:${server.port}`, module: "dns" } },
-      ];
-      const results = new Map<string, Sampled>(runs.map((r) => [r.exporter.name, { vsDelay: new Map(), vsHeld: new Map(), failures: 0 }]));
-      const discard: Sampled = { vsDelay: new Map(), vsHeld: new Map(), failures: 0 };
-      for (let i = 0; i < WARMUP; i++) for (const r of runs) await scrapeOnce(r.exporter, r.params, server, delayMs, discard);
-      for (let i = 0; i < SAMPLES; i++) {
-        const order = i % 2 === 0 ? runs : [...runs].reverse();
-        for (const r of order) await scrapeOnce(r.exporter, r.params, server, delayMs, results.get(r.exporter.name)!);
-      }
-      await popwatch.stop();
-      server.child.kill();
-      lines.push(`| delay ${delayMs} ms | series | n | mean error (ms) | mean abs error | p95 abs error | max abs | mean abs vs held |`);
-      lines.push("|---|---|---|---|---|---|---|---|");
-      for (const [name, sampled] of results) {
-        for (const [label, errors] of sampled.vsDelay) {
-          const held = sampled.vsHeld.get(label)!;
-          lines.push(
-            `| ${name} | ${label} | ${errors.length} | ${fmt(mean(errors))} | ${fmt(mean(abs(errors)))} | ` +
-              `${fmt(percentile(abs(errors), 95))} | ${fmt(Math.max(...abs(errors)))} | ${fmt(mean(abs(held)))} |`,
+      await delayed.setDelay(delayMs);
+      for (const part of parts) {
+        const results = new Map<string, Sampled>(exporters.map((e) => [e.name, emptySampled()]));
+        const discard = emptySampled();
+        for (let i = 0; i < WARMUP; i++) for (const e of exporters) await scrapeOnce(e, part.target, delayed, delayMs, discard);
+        for (let i = 0; i < SAMPLES; i++) {
+          const order = i % 2 === 0 ? exporters : [...exporters].reverse();
+          for (const e of order) await scrapeOnce(e, part.target, delayed, delayMs, results.get(e.name)!);
+        }
+        lines.push(`delay ${delayMs} ms, ${part.name}: target=${part.target}`);
+        lines.push(
+          "| exporter | series | n | mean error (ms) | p50 abs error | mean abs error | p95 abs error | max abs | mean abs vs held |",
+        );
+        lines.push("|---|---|---|---|---|---|---|---|---|");
+        const summary = new Map<string, { meanAbs: number; p95: number }>();
+        for (const [name, sampled] of results) {
+          for (const [label, errors] of sampled.vsDelay) {
+            const a = abs(errors);
+            lines.push(
+              `| ${name} | ${label} | ${errors.length} | ${fmt(mean(errors))} | ${fmt(percentile(a, 50))} | ${fmt(mean(a))} | ` +
+                `${fmt(percentile(a, 95))} | ${fmt(Math.max(...a))} | ${fmt(mean(abs(sampled.vsHeld.get(label) ?? [])))} |`,
+            );
+            if (label === part.measured.label) summary.set(name, { meanAbs: mean(a), p95: percentile(a, 95) });
+          }
+          if (sampled.failures > 0) lines.push(`| ${name} | probe_success 0 | ${sampled.failures} | | | | | | |`);
+        }
+        lines.push("");
+        const p = summary.get("popwatch");
+        const b = summary.get("blackbox");
+        if (p && b) {
+          const met = p.meanAbs <= b.meanAbs && p.p95 <= b.p95;
+          verdicts.push(
+            `delay ${delayMs} ms, ${part.name}, ${part.measured.label}: popwatch mean |error| ${fmt(p.meanAbs)} ms, p95 ${fmt(p.p95)} ms; ` +
+              `blackbox ${fmt(b.meanAbs)} ms, p95 ${fmt(b.p95)} ms: ${met ? "no larger (goal met)" : "larger (goal missed)"}`,
           );
         }
-        if (sampled.failures > 0) lines.push(`| ${name} | probe_success 0 | ${sampled.failures} | | | | | |`);
       }
-      lines.push("");
     }
     console.log(
-      `node ${process.version}, blackbox_exporter 0.23 (Debian); ${SAMPLES} sequential scrapes per exporter per delay, alternating`,
+      `node ${process.version}, blackbox_exporter 0.23 (Debian); ${SAMPLES} sequential scrapes per exporter per delay and part, alternating`,
     );
     console.log(`${loadNote()} (at the end of the run)`);
-    console.log("error = reported time − known delay; 'vs held' = reported − the server's measured hold of that very query\n");
+    console.log(
+      "error = reported time − known delay (lookup_time of an address target: − 0); 'vs held' = reported − the server's hold of that very query\n",
+    );
     for (const line of lines) console.log(line);
+    for (const verdict of verdicts) console.log(verdict);
   } finally {
     for (const stop of stops.reverse()) await stop();
     rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,8 @@ import { LOOPBACK4, freePort } from "../../test/support/ports";
 
 // Benches run from the repository root (through tsx or bundled by bench/run.mjs alike).
 const REPO_ROOT = process.cwd();
-const POPWATCH_BUNDLE = join(REPO_ROOT, "packages/cli/dist/popwatch.mjs");
+/** The CLI as installed: bin/popwatch.mjs loads the bundle buildCli() writes to dist/. */
+const POPWATCH_BIN = join(REPO_ROOT, "packages/cli/bin/popwatch.mjs");
 /** /proc/PID/stat counts CPU time in clock ticks; Linux reports 100 a second (getconf CLK_TCK). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -126,32 +127,63 @@ async function answers(port: number, path: string): Promise<boolean> {
   }
 }
 
+export interface StartOptions {
+  /**
+   * A resolv.conf the exporter sees as /etc/resolv.conf (bind-mounted in a
+   * private mount namespace: needs root and util-linux's unshare), so its
+   * hostname lookups go to a resolver the bench controls. Both exporters'
+   * resolvers (Go's and glibc's) take their nameservers from that file alone.
+   */
+  resolvConf?: string;
+}
+
+/** argv, run with `resolvConf` mounted over /etc/resolv.conf when given (exec all the way: the PID stays the exporter's). */
+function withResolvConf(argv: string[], resolvConf: string | undefined): string[] {
+  if (resolvConf === undefined) return argv;
+  const unshare = requireBinary("unshare", "util-linux");
+  return [unshare, "--mount", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf, ...argv];
+}
+
+function spawnExporter(name: string, argv: string[], dir: string, options: StartOptions): Daemon {
+  const [cmd, ...args] = withResolvConf(argv, options.resolvConf);
+  return spawnDaemon(name, cmd!, args, dir);
+}
+
 /** Debian's blackbox_exporter on a free loopback port with these modules (blackbox.yml's `modules:`). */
-export async function startBlackboxExporter(dir: string, modules: Record<string, unknown>): Promise<Exporter> {
+export async function startBlackboxExporter(dir: string, modules: Record<string, unknown>, options: StartOptions = {}): Promise<Exporter> {
   const bin = requireBinary("prometheus-blackbox-exporter", "prometheus-blackbox-exporter");
   const config = join(dir, "blackbox.yml");
   writeFileSync(config, `${JSON.stringify({ modules }, null, 2)}\n`); // YAML is a superset of JSON
   const port = await freePort({ udp: false, ipv6: false });
-  const daemon = spawnDaemon(
-    "blackbox",
-    bin,
-    [`--config.file=${config}`, `--web.listen-address=${LOOPBACK4}:${port}`, "--log.level=warn"],
-    dir,
-  );
+  const argv = [bin, `--config.file=${config}`, `--web.listen-address=${LOOPBACK4}:${port}`, "--log.level=warn"];
+  const daemon = spawnExporter("blackbox", argv, dir, options);
   await waitReady(daemon, `GET http://${LOOPBACK4}:${port}/-/healthy`, () => answers(port, "/-/healthy"));
   return handle("blackbox", daemon, port);
 }
 
 /**
  * `popwatch exporter` from the bundled CLI on a free loopback port. `nodeArgs`
- * go to node before the bundle (e.g. --cpu-prof for a profile).
+ * go to node before the script (e.g. --cpu-prof for a profile).
  */
-export async function startPopwatchExporter(dir: string, config: unknown, nodeArgs: string[] = []): Promise<Exporter> {
+export async function startPopwatchExporter(
+  dir: string,
+  config: unknown,
+  options: StartOptions & { nodeArgs?: string[] } = {},
+): Promise<Exporter> {
   const file = join(dir, "popwatch.config.json");
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   const port = await freePort({ udp: false, ipv6: false });
-  const args = [...nodeArgs, POPWATCH_BUNDLE, "exporter", "--config", file, "--listen", `${LOOPBACK4}:${port}`];
-  const daemon = spawnDaemon("popwatch-exporter", process.execPath, args, dir);
+  const argv = [
+    process.execPath,
+    ...(options.nodeArgs ?? []),
+    POPWATCH_BIN,
+    "exporter",
+    "--config",
+    file,
+    "--listen",
+    `${LOOPBACK4}:${port}`,
+  ];
+  const daemon = spawnExporter("popwatch-exporter", argv, dir, options);
   await waitReady(daemon, `GET http://${LOOPBACK4}:${port}/metrics`, () => answers(port, "/metrics"));
   return handle("popwatch", daemon, port);
 }
