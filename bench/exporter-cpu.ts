@@ -61,6 +61,7 @@ async function measure(driven: Driven): Promise<{ cpuPer1000: number; seconds: n
 }
 
 async function main() {
+  const loadAtStart = loadNote();
   await buildCli();
   const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-exporter-cpu-"));
   const stops: (() => Promise<void>)[] = [];
@@ -112,7 +113,7 @@ async function main() {
     console.log(
       `${PROBES} probes per exporter per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds after ${WARMUP} warm-up probes each`,
     );
-    console.log(`${loadNote()} (at the end of the run)`);
+    console.log(`at the start: ${loadAtStart}; at the end: ${loadNote()}`);
     console.log("| round | popwatch CPU s / 1,000 probes | blackbox CPU s / 1,000 | ratio | popwatch probes/s | blackbox probes/s |");
     console.log("|---|---|---|---|---|---|");
     rows.forEach((r, i) => {

@@ -154,6 +154,7 @@ interface Part {
 }
 
 async function main() {
+  const loadAtStart = loadNote();
   await buildCli();
   const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-exporter-timing-"));
   const stops: (() => Promise<void> | void)[] = [];
@@ -179,7 +180,8 @@ async function main() {
       [MODULE]: {
         prober: "dns",
         timeout: "5s",
-        dns: { query_name: QNAME, query_type: "TXT", transport_protocol: "udp", preferred_ip_protocol: "ip4", ip_protocol_fallback: false },
+        // blackbox's default ip protocol settings (prefer ip6, fall back to ip4): its lookup asks A and AAAA, as popwatch's getaddrinfo does.
+        dns: { query_name: QNAME, query_type: "TXT", transport_protocol: "udp" },
       },
     };
     const popwatchConfig = {
@@ -245,7 +247,7 @@ async function main() {
     console.log(
       `node ${process.version}, blackbox_exporter 0.23 (Debian); ${SAMPLES} sequential scrapes per exporter per delay and part, alternating`,
     );
-    console.log(`${loadNote()} (at the end of the run)`);
+    console.log(`at the start: ${loadAtStart}; at the end: ${loadNote()}`);
     console.log(
       "error = reported time − known delay (lookup_time of an address target: − 0); 'vs held' = reported − the server's hold of that very query\n",
     );
