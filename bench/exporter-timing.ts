@@ -18,15 +18,19 @@
 // delayed server (lookup_time). For the second, each exporter runs in a
 // private mount namespace whose /etc/resolv.conf names the delayed server on
 // port 53 of a random 127/8 address (needs root and unshare; skipped
-// otherwise).
+// otherwise). In the first part a bare node:dgram query from this process
+// after each pair of scrapes shows the floor Node itself sets on the machine
+// (wake-up after a sleep in epoll), the anchor of bench/timing-accuracy.ts.
 //
 // Run from the repository root: npx tsx bench/exporter-timing.ts
 //   env: SAMPLES=200 (scrapes per exporter, per delay and part) DELAYS_MS=20,100
 import { type ChildProcess, fork } from "node:child_process";
+import dgram from "node:dgram";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import dnsPacket from "dns-packet";
 import {
   type Exporter,
   type StartOptions,
@@ -143,6 +147,30 @@ async function scrapeOnce(exporter: Exporter, target: string, server: DelayServe
   }
 }
 
+/**
+ * The floor Node sets on this machine, same run: one query from this process
+ * over a fresh connected node:dgram socket (as each exporter dials one),
+ * timed from just before the send to the first line of the receive callback.
+ */
+async function bareQuery(server: DelayServer, delayMs: number, into: Sampled): Promise<void> {
+  const from = server.reports.length;
+  const socket = dgram.createSocket("udp4");
+  try {
+    socket.connect(server.port, server.address);
+    await once(socket, "connect");
+    const answered = once(socket, "message", { signal: AbortSignal.timeout(5000) });
+    const sentNs = process.hrtime.bigint();
+    socket.send(dnsPacket.encode({ id: 1, type: "query", questions: [{ name: QNAME, type: "TXT", class: "IN" }] }));
+    await answered;
+    const ms = Number(process.hrtime.bigint() - sentNs) / 1e6;
+    const held = (await reportsOfScrape(server, from)).find((r) => r.qtype === "TXT")?.heldMs;
+    push(into.vsDelay, "rtt", ms - delayMs);
+    if (held !== undefined) push(into.vsHeld, "rtt", ms - held);
+  } finally {
+    socket.close();
+  }
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const abs = (xs: number[]) => xs.map(Math.abs);
 
@@ -209,12 +237,15 @@ async function main() {
       await delayed.setDelay(delayMs);
       for (const part of parts) {
         const results = new Map<string, Sampled>(exporters.map((e) => [e.name, emptySampled()]));
+        const floor = part.measured === REQUEST ? emptySampled() : null;
         const discard = emptySampled();
         for (let i = 0; i < WARMUP; i++) for (const e of exporters) await scrapeOnce(e, part.target, delayed, delayMs, discard);
         for (let i = 0; i < SAMPLES; i++) {
           const order = i % 2 === 0 ? exporters : [...exporters].reverse();
           for (const e of order) await scrapeOnce(e, part.target, delayed, delayMs, results.get(e.name)!);
+          if (floor) await bareQuery(delayed, delayMs, floor);
         }
+        if (floor) results.set("bare node:dgram", floor);
         lines.push(`delay ${delayMs} ms, ${part.name}: target=${part.target}`);
         lines.push(
           "| exporter | series | n | mean error (ms) | p50 abs error | mean abs error | p95 abs error | max abs | mean abs vs held |",
