@@ -12,9 +12,10 @@
 // Run from the repository root: npx tsx bench/exporter-cpu.ts
 //   env: PROBES=2000 CONCURRENCY=8 ROUNDS=5 WARMUP=1000
 //        PROFILE_DIR=dir  (popwatch's exporter runs with node --cpu-prof; the profile lands there on exit)
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { addRunDir, removeRunDir } from "../test/support/daemons";
 import { startDns } from "../test/support/servers";
 import { RECORDS } from "../test/support/zone-data";
 import {
@@ -64,6 +65,7 @@ async function main() {
   const loadAtStart = loadNote();
   await buildCli();
   const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-exporter-cpu-"));
+  addRunDir(dir); // removed on exit or a signal too
   const stops: (() => Promise<void>)[] = [];
   try {
     const nsd = await startDns("nsd", join(dir, "nsd"));
@@ -142,7 +144,7 @@ async function main() {
     );
   } finally {
     for (const stop of stops.reverse()) await stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeRunDir(dir);
   }
 }
 

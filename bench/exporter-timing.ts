@@ -27,10 +27,11 @@
 import { type ChildProcess, fork } from "node:child_process";
 import dgram from "node:dgram";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import dnsPacket from "dns-packet";
+import { addRunDir, removeRunDir } from "../test/support/daemons";
 import {
   type Exporter,
   type StartOptions,
@@ -185,6 +186,7 @@ async function main() {
   const loadAtStart = loadNote();
   await buildCli();
   const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-exporter-timing-"));
+  addRunDir(dir); // removed on exit or a signal too
   const stops: (() => Promise<void> | void)[] = [];
   const lines: string[] = [];
   const verdicts: string[] = [];
@@ -286,7 +288,7 @@ async function main() {
     for (const verdict of verdicts) console.log(verdict);
   } finally {
     for (const stop of stops.reverse()) await stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeRunDir(dir);
   }
 }
 
