@@ -146,6 +146,30 @@ describe("exporter under hostile queries and floods", () => {
     expect(errors).toEqual([]);
   });
 
+  it("random X-Prometheus-Scrape-Timeout-Seconds values: 200 with a timeout within the cap, or 400", async () => {
+    const header = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.double({ noNaN: false }).map(String),
+      fc.constantFrom("0", "0.5", "1e3", "-0", "Infinity", " 1 ", "1.", ".5", "99999999999"),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, async (value) => {
+        // Only what HTTP can carry in a header value reaches a server.
+        const sendable = value.replace(/[^\x20-\x7e]/g, "");
+        const { status, body } = await rawGet(exporter.url, "/probe?target=127.0.0.1:9&module=dns_tcp", {
+          "X-Prometheus-Scrape-Timeout-Seconds": sendable,
+        });
+        expect([200, 400]).toContain(status);
+        if (status === 200) {
+          const timeout = Number(/^probe_timeout_seconds (\S+)$/m.exec(body)?.[1]);
+          expect(timeout).toBeGreaterThan(0);
+          expect(timeout).toBeLessThanOrEqual(1.5);
+        } else expect(body).toMatch(/X-Prometheus-Scrape-Timeout-Seconds/);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("parseProbeQuery never throws and accepts only one of each parameter", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (search) => {
@@ -240,7 +264,11 @@ describe.skipIf(!existsSync(POPWATCH_BUNDLE))("popwatch exporter (the built CLI)
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // A probe that takes its whole 1.5 s timeout (2 s scrape timeout less 0.5 s) is in flight when SIGTERM arrives.
     const inFlight = rawGet(url, "/probe?target=silent&module=dns", { "X-Prometheus-Scrape-Timeout-Seconds": "2" });
-    await new Promise((done) => setTimeout(done, 300));
+    // SIGTERM only once the exporter counts the probe as running.
+    for (let i = 0; i < 100; i++) {
+      if (/^popwatch_exporter_probes_in_flight 1$/m.test((await rawGet(url, "/metrics")).body)) break;
+      await new Promise((done) => setTimeout(done, 20));
+    }
     child.kill("SIGTERM");
     await new Promise((done) => setTimeout(done, 200));
     const late = await rawGet(url, "/probe?target=silent&module=dns").then(

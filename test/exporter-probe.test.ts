@@ -2,43 +2,19 @@
 // nginx (HTTP and HTTPS), checked for blackbox_exporter's metric names and
 // presence rules, popwatch's own info metrics, the SLO series, the timeout
 // header, debug output, and `promtool check metrics` on every exposition.
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningExporter, startExporter } from "../packages/exporter/src/index";
+import { PROMTOOL, promtoolProblems, samples } from "./support/exposition";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 import { zoneFile } from "./support/zone-data";
 
-const PROMTOOL = "/usr/bin/promtool";
 const servers = useTestServers();
 const nsdSlot = servers.dns.nsd;
 const nginxSlot = servers.nginx;
 /** The SOA serial the test zone is served with. */
 const SOA_SERIAL = Number(/SOA [^(]*\( (\d+)/.exec(zoneFile())![1]);
-
-/** The samples of an exposition, `name{labels}` → value, comments dropped. */
-export function samples(text: string): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const cut = line.lastIndexOf(" ");
-    map.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return map;
-}
-
-/** Runs `promtool check metrics` on an exposition; returns its complaints (empty when clean). */
-export async function promtoolProblems(text: string): Promise<string> {
-  const child = execFile(PROMTOOL, ["check", "metrics"]);
-  const output: string[] = [];
-  child.stdout?.on("data", (chunk) => output.push(String(chunk)));
-  child.stderr?.on("data", (chunk) => output.push(String(chunk)));
-  const exit = new Promise<number>((done) => child.on("close", (code) => done(code ?? -1)));
-  child.stdin?.end(text);
-  const code = await exit;
-  return code === 0 ? "" : `exit ${code}: ${output.join("")}`;
-}
 
 const { skip, note } = skipUnless(nsdSlot);
 
@@ -110,6 +86,7 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
     expect(m.get("probe_duration_seconds")).toBeLessThan(5);
     expect(m.get("probe_dns_lookup_time_seconds")).toBe(0); // an address: nothing to resolve, as blackbox reports for an IP
     expect(m.get("probe_ip_protocol")).toBe(4);
+    expect(m.get("probe_ip_addr_hash")).toBe(3668918509); // 127.0.0.1, as blackbox hashes it
     expect(m.get("probe_dns_answer_rrs")).toBe(1);
     expect(m.get("probe_dns_authority_rrs")).toBeGreaterThanOrEqual(0);
     expect(m.get("probe_dns_additional_rrs")).toBeGreaterThanOrEqual(1); // the OPT record, as miekg/dns counts Extra
@@ -134,6 +111,15 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
     expect(m.get("probe_dns_answer_rrs")).toBe(1);
     // An address target is no configured target: no SLO covers it.
     expect([...m.keys()].some((k) => k.startsWith("probe_slo_good"))).toBe(false);
+  });
+
+  it.skipIf(nsd?.address6 == null)("dns over IPv6 loopback: [::1]:port, probe_ip_protocol 6", async () => {
+    const { status, text } = await probe(`target=[${nsd!.address6}]:${nsd!.port}&module=dns_nsid_tcp`);
+    expect(status).toBe(200);
+    const m = samples(text);
+    expect(m.get("probe_success")).toBe(1);
+    expect(m.get("probe_ip_protocol")).toBe(6);
+    expect(m.get("probe_ip_addr_hash")).toBe(1751717746); // ::1, as blackbox hashes it
   });
 
   it("a failed dns probe: probe_success 0, the failure code, the RR gauges at 0 as blackbox registers them", async () => {
@@ -176,7 +162,7 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
       expect(m.get('probe_failure_info{code="timeout"}')).toBe(1);
       expect(m.get("probe_timeout_seconds")).toBe(0.5);
       expect(elapsed).toBeGreaterThanOrEqual(450);
-      expect(elapsed).toBeLessThan(1000);
+      expect(elapsed).toBeLessThan(1500); // the timeout, not the 10 s cap, ended it
     } finally {
       silent.close();
     }
@@ -222,6 +208,12 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
     expect(tls.get("probe_success")).toBe(1);
     expect(tls.get("probe_ssl_earliest_cert_expiry")).toBeGreaterThan(Date.now() / 1000);
     expect([...tls.keys()].some((k) => k.startsWith("probe_tls_cipher_info{cipher="))).toBe(true);
+
+    // "web" configures no tcp probe, so module=tcp there means tcp's defaults (port 443): name nginx's port instead.
+    const tcp = samples((await probe(`target=${web.address}:${web.httpsPort}&module=tcp`)).text);
+    expect(tcp.get("probe_success")).toBe(1);
+    expect(tcp.get("probe_failed_due_to_regex")).toBe(0);
+    expect([...tcp.keys()].some((k) => k.startsWith("probe_http_") || k.startsWith("probe_dns_answer"))).toBe(false);
 
     const plain = samples((await probe(`target=http://${web.address}:${web.httpPort}${web.paths.fail}&module=http`)).text);
     expect(plain.get("probe_success")).toBe(0);

@@ -6,6 +6,7 @@
 // popwatch's own metrics come from core's contract (metrics/exporter-metrics.ts).
 import { PROBE_INFO_METRICS, PROBE_SLO_GOOD, type ProbeResult, type SloConfig } from "@popwatch/core";
 import { Gauge, Registry } from "prom-client";
+import { ipAddressHash } from "./ip-hash";
 
 export interface ProbeOutcome {
   result: ProbeResult;
@@ -37,6 +38,11 @@ export function tlsVersionLabel(protocol: string): string {
 function ipProtocol(address: string): number {
   if (address === "") return 0;
   return address.includes(":") ? 6 : 4;
+}
+
+/** blackbox registers it for every http and tcp probe (tcp with tls is popwatch's tls kind). */
+function regexGauge(registry: Registry, failed: boolean): void {
+  gauge(registry, "probe_failed_due_to_regex", "Indicates if probe failed due to regex", failed ? 1 : 0);
 }
 
 const seconds = (ms: number | undefined): number => (ms ?? 0) / 1000;
@@ -131,7 +137,7 @@ function httpMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "h
   gauge(registry, "probe_http_status_code", "Response HTTP status code", status ?? 0);
   const version = result.httpVersion ? Number.parseFloat(result.httpVersion.replace(/^HTTP\//, "")) : 0;
   gauge(registry, "probe_http_version", "Returns the version of HTTP of the probe response", Number.isFinite(version) ? version : 0);
-  gauge(registry, "probe_failed_due_to_regex", "Indicates if probe failed due to regex", result.failure?.code === "body_mismatch" ? 1 : 0);
+  regexGauge(registry, result.failure?.code === "body_mismatch");
   if (result.tls) tlsInfo(registry, result.tls.protocol, result.tls.cipher);
 }
 
@@ -150,17 +156,25 @@ export function probeRegistry(outcome: ProbeOutcome): Registry {
   gauge(registry, "probe_timeout_seconds", "Returns how long the probe timeout is in seconds", outcome.timeoutSeconds);
   gauge(registry, "probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds", outcome.lookupSeconds);
   gauge(registry, "probe_ip_protocol", "Specifies whether probe ip protocol is IP4 or IP6", ipProtocol(result.address));
+  gauge(
+    registry,
+    "probe_ip_addr_hash",
+    "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
+    ipAddressHash(result.address) ?? 0,
+  );
   switch (result.kind) {
     case "dns":
       dnsMetrics(registry, result, outcome.lookupSeconds);
       break;
     case "tls":
+      regexGauge(registry, false);
       tlsMetrics(registry, result);
       break;
     case "http":
       httpMetrics(registry, result, outcome.lookupSeconds);
       break;
     case "tcp":
+      regexGauge(registry, false);
       break;
   }
   if (result.pop) info(registry, PROBE_INFO_METRICS.pop, { pop: result.pop.id, source: result.pop.source, iata: result.pop.iata ?? "" });

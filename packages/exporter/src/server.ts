@@ -96,12 +96,15 @@ async function resolveWithin(
   });
   try {
     return await Promise.race([
-      resolve(hostname).catch(
-        (err: unknown): Failure => ({
-          code: "name_resolution",
-          message: `cannot resolve ${hostname}: ${classifyError(err).message}`,
-        }),
-      ),
+      // Through a then, so a resolver that throws instead of rejecting is a failed probe too.
+      Promise.resolve(hostname)
+        .then(resolve)
+        .catch(
+          (err: unknown): Failure => ({
+            code: "name_resolution",
+            message: `cannot resolve ${hostname}: ${classifyError(err).message}`,
+          }),
+        ),
       expired,
     ]);
   } finally {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LogEntry, runEvaluationCycle } from "@popwatch/agent";
 import { ALERT_WINDOWS, POOLED_SCOPE, type PopwatchConfig, STORE_METRICS, WINDOW_MS, parseConfig } from "@popwatch/core";
-import { type EmbeddedStore, type StoredResult, startEmbeddedStore } from "@popwatch/store";
+import { type EmbeddedStore, type StoredResult, openStore, startEmbeddedStore } from "@popwatch/store";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStoreMetrics } from "../src/index";
@@ -325,8 +325,7 @@ describe("store metrics on the embedded store", () => {
 
 describe("a store that fails", () => {
   it("keeps the last values, counts the failure by code, logs it, and never throws", async () => {
-    // Two attempts per read: the default retry budget would only make the test wait.
-    const own = await startEmbeddedStore({ dataDir: join(dir, "failing"), retry: { maxAttempts: 2 } });
+    const own = await startEmbeddedStore({ dataDir: join(dir, "failing") });
     const region = US;
     const results = DATA.filter((r) => r.region === region && r.target === "anycast-dns" && r.ms >= NOW - 30 * MINUTE).map(stored);
     await own.store.putResults({ region, invocationId: "failing", results: results.map((r, seq) => ({ ...r, seq })) });
@@ -336,13 +335,19 @@ describe("a store that fails", () => {
     let nowMs = REFRESH_AT;
     const metrics = createStoreMetrics({
       config: CONFIG,
-      store: { results: own.store, alerts: own.alerts },
+      // What openStore() returns fits as it is (the exporter on a DynamoDB table opens it so); two attempts
+      // per read, because the default retry budget would only make the test wait.
+      store: openStore({ client: own.client, tableName: own.store.tableName, retry: { maxAttempts: 2 } }),
       now: () => nowMs,
       refreshMs: 3_600_000,
       logger: (entry) => logs.push(entry),
     });
     const registry = new Registry();
     metrics.register(registry);
+    // The first refresh started with createStoreMetrics and has not read the store yet: a timestamp of 0 says so.
+    const first = parseExposition(await registry.metrics());
+    expect(seriesValue(first, STORE_METRICS.evaluationTimestamp.name, {})).toBe(0);
+    expect(first.filter((s) => s.name.startsWith("popwatch_slo_"))).toEqual([]);
     await metrics.refresh();
     const before = await registry.metrics();
     const beforeSeries = parseExposition(before).filter((s) => s.name !== STORE_METRICS.evaluationErrors.name);
@@ -367,8 +372,9 @@ describe("a store that fails", () => {
     // A closed client (the CLI's store closed under the exporter) is counted the same way.
     own.client.destroy();
     await metrics.refresh();
-    const counted = parseExposition(await registry.metrics()).filter((s) => s.name === STORE_METRICS.evaluationErrors.name);
-    expect(counted.reduce((sum, s) => sum + s.value, 0)).toBe(3);
+    const counted = parseExposition(await registry.metrics());
+    expect(seriesValue(counted, STORE_METRICS.evaluationErrors.name, { code: "store_unavailable" })).toBe(3);
+    expect(counted.filter((s) => s.name !== STORE_METRICS.evaluationErrors.name)).toEqual(beforeSeries);
     await metrics.close();
   });
 });
