@@ -2,18 +2,22 @@
 // burn rates from rollups, alert lifecycle with conditional state writes,
 // delivery to the configured sinks (EventBridge bus, webhooks). This file
 // only wires the event, the environment and the clients to the agent's
-// runEvaluationCycle. Nothing runs at import.
+// runEvaluationCycle. Nothing runs at import. Each evaluation's burn rates,
+// budgets, alert states and transitions go to CloudWatch as EMF lines (core's
+// evaluationRecords).
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
+  type EmfPublisher,
   type EvaluationSummary,
   type Logger,
   bundledConfigPath,
   bundledVrpPath,
   deployedAlertSinks,
-  jsonLinesLogger,
   parseScheduledEvent,
+  powertoolsEmfPublisher,
+  powertoolsLogger,
   readConfigJson,
   requiredEnv,
   runEvaluationCycle,
@@ -21,7 +25,7 @@ import {
   summariseEvaluation,
   withFields,
 } from "@popwatch/agent";
-import type { AlertStateRepository, PopwatchConfig, RoutingRepository } from "@popwatch/core";
+import { type AlertStateRepository, type PopwatchConfig, type RoutingRepository, evaluationRecords } from "@popwatch/core";
 import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
@@ -42,7 +46,10 @@ export interface EvaluateHandlerOptions {
   /** Builds EventBridge clients for eventbridge sinks (tests point them at a loopback endpoint). */
   eventBridgeClient?: CreateSinksOptions["eventBridgeClient"];
   env?: Record<string, string | undefined>;
+  /** Default: Powertools Logger with jsonLinesLogger's fields. */
   logger?: Logger;
+  /** Where each evaluation's CloudWatch metrics go. Default: EMF lines on stdout (Powertools Metrics). */
+  emf?: EmfPublisher;
 }
 
 /** What one evaluation did, as logged and returned. */
@@ -60,7 +67,8 @@ interface Runtime {
 }
 
 export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): EvaluateHandler {
-  const logger = options.logger ?? jsonLinesLogger();
+  const logger = options.logger ?? powertoolsLogger();
+  const emf = options.emf ?? powertoolsEmfPublisher({ logger });
   let runtime: Promise<Runtime> | undefined;
 
   const setUp = async (): Promise<Runtime> => {
@@ -97,6 +105,12 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
       routing,
       ...(vrpFile === undefined ? {} : { vrpFile }),
     });
+    try {
+      emf.publish(evaluationRecords({ endMs: report.slos.endMs, scopes: report.slos.scopes, plan: report.alerts.plan }));
+    } catch (err) {
+      // Metrics are a side channel: the alerts above already went out.
+      log({ level: "error", msg: "cloudwatch metrics failed", error: err instanceof Error ? err.message : String(err) });
+    }
     const summary = summariseEvaluation(report, config.regions);
     const level = summary.undelivered > 0 || summary.routingProblems.length > 0 ? "warn" : "info";
     log({ level, msg: "evaluation", ...summary });

@@ -4,6 +4,14 @@
 // only wires events, environment and the Lambda context to the agent. Nothing
 // runs at import: config and clients are made on the first event and kept for
 // warm starts.
+//
+// After each round its results go to CloudWatch as EMF lines (core's
+// probeRoundRecords). PoP changes compare each endpoint with the round just
+// before it as this warm container saw it: the previous round of the same
+// invocation, or the last round of the previous invocation it ran. A cold
+// start, or a round another container ran (queued dispatch), leaves no value
+// rather than a guess; reading the store's last result instead would cost a
+// read per endpoint and round.
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -11,16 +19,19 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import {
   type FastRoutingOptions,
   type InvocationSummary,
+  type EmfPublisher,
   type Logger,
   RoundMessageError,
+  type RoundReport,
   type RoundQueue,
   SqsRoundQueue,
   bundledConfigPath,
   deployedAlertSinks,
   fastRoutingEnabled,
-  jsonLinesLogger,
   parseRoundMessage,
   parseScheduledEvent,
+  powertoolsEmfPublisher,
+  powertoolsLogger,
   readConfigJson,
   requiredEnv,
   runQueuedRound,
@@ -30,7 +41,7 @@ import {
   throwIfIncomplete,
   withFields,
 } from "@popwatch/agent";
-import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
+import { type AlertStateRepository, type PopMemory, type PopwatchConfig, probeRoundRecords, roundIntervalMs } from "@popwatch/core";
 import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
@@ -57,7 +68,10 @@ export interface ProbeHandlerOptions {
   queue?: RoundQueue;
   /** Default: process.env, read on the first event. */
   env?: Record<string, string | undefined>;
+  /** Default: Powertools Logger with jsonLinesLogger's fields. */
   logger?: Logger;
+  /** Where each round's CloudWatch metrics go. Default: EMF lines on stdout (Powertools Metrics). */
+  emf?: EmfPublisher;
   safetyMarginMs?: number;
   /** Wall clock and waits of the agent (tests drive queued rounds on a virtual clock). */
   now?: () => number;
@@ -81,8 +95,21 @@ interface Runtime {
 }
 
 export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
-  const logger = options.logger ?? jsonLinesLogger();
+  const logger = options.logger ?? powertoolsLogger();
+  const emf = options.emf ?? powertoolsEmfPublisher({ logger });
   let runtime: Promise<Runtime> | undefined;
+  // Kept while the container is warm: see the top of this file.
+  let popMemory: PopMemory = new Map();
+  const publishRound = (config: PopwatchConfig) => (round: RoundReport) => {
+    // Metrics are a side channel: a fault here must not fail the round that was written.
+    try {
+      const { records, memory } = probeRoundRecords(round.results, popMemory, { roundIntervalMs: roundIntervalMs(config.schedule) });
+      popMemory = memory;
+      emf.publish(records);
+    } catch (err) {
+      logger({ level: "error", msg: "cloudwatch metrics failed", round: round.round, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
 
   const setUp = async (): Promise<Runtime> => {
     const env = options.env ?? process.env;
@@ -153,7 +180,14 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
           log({ level: "error", msg: "round message for another region dropped", messageRegion: message.region, region });
           continue;
         }
-        const summary = await runQueuedRound(message, { config, store, logger: log, ...(fastRouting ? { fastRouting } : {}), ...common });
+        const summary = await runQueuedRound(message, {
+          config,
+          store,
+          logger: log,
+          onRound: publishRound(config),
+          ...(fastRouting ? { fastRouting } : {}),
+          ...common,
+        });
         if (summary.errors.length > 0) batchItemFailures.push({ itemIdentifier: record.messageId });
       }
       return { batchItemFailures };
@@ -169,6 +203,7 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
       ...(queue ? { queue } : {}),
       ...(fastRouting ? { fastRouting } : {}),
       logger: withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id }),
+      onRound: publishRound(config),
       ...common,
     });
     // Failing the invocation makes Lambda retry the same event; its writes land on the same keys.
