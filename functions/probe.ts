@@ -17,13 +17,13 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import {
+  type EmfPublisher,
   type FastRoutingOptions,
   type InvocationSummary,
-  type EmfPublisher,
   type Logger,
   RoundMessageError,
-  type RoundReport,
   type RoundQueue,
+  type RoundReport,
   SqsRoundQueue,
   bundledConfigPath,
   deployedAlertSinks,
@@ -107,7 +107,12 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
       popMemory = memory;
       emf.publish(records);
     } catch (err) {
-      logger({ level: "error", msg: "cloudwatch metrics failed", round: round.round, error: err instanceof Error ? err.message : String(err) });
+      logger({
+        level: "error",
+        msg: "cloudwatch metrics failed",
+        round: round.round,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   };
 

@@ -50,7 +50,12 @@ export function powertoolsEmfPublisher(options: EmfPublisherOptions = {}): EmfPu
           try {
             write(`${JSON.stringify(serialize(metrics, part))}\n`);
           } catch (err) {
-            log({ level: "error", msg: "cloudwatch record skipped", error: err instanceof Error ? err.message : String(err), dimensions: part.dimensions });
+            log({
+              level: "error",
+              msg: "cloudwatch record skipped",
+              error: err instanceof Error ? err.message : String(err),
+              dimensions: part.dimensions,
+            });
           } finally {
             metrics.clearMetrics();
             metrics.clearDimensions();

@@ -16,7 +16,12 @@ class VerbatimLogItem extends LogItem {
 class PopwatchLogFormatter extends LogFormatter {
   formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
     return new VerbatimLogItem({
-      attributes: { time: attributes.timestamp.toISOString(), level: attributes.logLevel.toLowerCase(), msg: attributes.message, ...additional },
+      attributes: {
+        time: attributes.timestamp.toISOString(),
+        level: attributes.logLevel.toLowerCase(),
+        msg: attributes.message,
+        ...additional,
+      },
     });
   }
 }

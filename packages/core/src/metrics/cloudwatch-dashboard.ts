@@ -11,9 +11,9 @@
 
 import type { ProbeKind } from "../result";
 import {
-  CLOUDWATCH_DIMENSIONS as D,
   CLOUDWATCH_NAMESPACE,
   type CloudWatchMetricSpec,
+  CLOUDWATCH_DIMENSIONS as D,
   EVALUATION_CLOUDWATCH_METRICS as E,
   PROBE_CLOUDWATCH_METRICS as P,
 } from "./cloudwatch";

@@ -198,7 +198,8 @@ export function probeRoundRecords(
       const endpointKey = JSON.stringify([result.region, targetName(result), result.kind, result.target]);
       const previous = memory.get(endpointKey);
       const at = slotMs(result);
-      if (previous !== undefined && at - previous.slotMs === options.roundIntervalMs) popChange.push(previous.pop === result.pop.id ? 0 : 1);
+      if (previous !== undefined && at - previous.slotMs === options.roundIntervalMs)
+        popChange.push(previous.pop === result.pop.id ? 0 : 1);
       const kept = next.get(endpointKey);
       if (kept === undefined || kept.slotMs <= at) next.set(endpointKey, { pop: result.pop.id, slotMs: at });
     }
@@ -239,7 +240,8 @@ export function evaluationRecords(input: EvaluationRecordsInput): CloudWatchReco
   const records: CloudWatchRecord[] = [];
   for (const { slo, scope, evaluation } of input.scopes) {
     for (const [window, rate] of Object.entries(evaluation.burnRates)) {
-      if (rate !== null && Number.isFinite(rate)) records.push(record(at, { [D.slo]: slo, [D.scope]: scope, [D.window]: window }, e.burnRate, [rate]));
+      if (rate !== null && Number.isFinite(rate))
+        records.push(record(at, { [D.slo]: slo, [D.scope]: scope, [D.window]: window }, e.burnRate, [rate]));
     }
     if (evaluation.budgetRemaining !== null && Number.isFinite(evaluation.budgetRemaining)) {
       records.push(record(at, { [D.slo]: slo, [D.scope]: scope }, e.budgetRemaining, [evaluation.budgetRemaining]));
@@ -247,7 +249,9 @@ export function evaluationRecords(input: EvaluationRecordsInput): CloudWatchReco
   }
   for (const state of input.plan.next) {
     const dims = { [D.slo]: state.slo, [D.scope]: state.scope, [D.severity]: state.severity };
-    records.push(record(at, dims, e.alertFiring, [state.status === "firing" ? 1 : 0], state.startedAt ? { startedAt: state.startedAt } : {}));
+    records.push(
+      record(at, dims, e.alertFiring, [state.status === "firing" ? 1 : 0], state.startedAt ? { startedAt: state.startedAt } : {}),
+    );
   }
   for (const t of input.plan.transitions) {
     const dims = { [D.slo]: t.slo, [D.scope]: t.scope, [D.severity]: t.severity, [D.status]: t.to };
@@ -275,9 +279,7 @@ export function splitRecordValues(r: CloudWatchRecord, maxValues: number = EMF_L
   if (longest <= maxValues) return [r];
   const parts: CloudWatchRecord[] = [];
   for (let from = 0; from < longest; from += maxValues) {
-    const metrics = r.metrics
-      .map((m) => ({ ...m, values: m.values.slice(from, from + maxValues) }))
-      .filter((m) => m.values.length > 0);
+    const metrics = r.metrics.map((m) => ({ ...m, values: m.values.slice(from, from + maxValues) })).filter((m) => m.values.length > 0);
     parts.push({ ...r, metrics });
   }
   return parts;
