@@ -67,7 +67,7 @@ export function powertoolsEmfPublisher(options: EmfPublisherOptions = {}): EmfPu
   };
 }
 
-function serialize(metrics: Metrics, record: CloudWatchRecord): unknown {
+function serialize(metrics: Metrics, record: CloudWatchRecord): ReturnType<Metrics["serializeMetrics"]> {
   const [full = [], ...rollups] = record.sets;
   metrics.setTimestamp(record.timestampMs);
   for (const name of full) metrics.addDimension(name, dimensionValue(record, name));
@@ -76,7 +76,14 @@ function serialize(metrics: Metrics, record: CloudWatchRecord): unknown {
   for (const metric of record.metrics) {
     for (const value of metric.values) metrics.addMetric(metric.name, metric.unit, value);
   }
-  return metrics.serializeMetrics();
+  const document = metrics.serializeMetrics();
+  // Powertools drops a dimension whose value it refuses (blank ones, with a warning) and would publish the
+  // metric under the sets that remain, where it would be added to other targets' figures: refuse the record.
+  const published = document._aws.CloudWatchMetrics[0]?.Dimensions ?? [];
+  if (JSON.stringify(published) !== JSON.stringify(record.sets)) {
+    throw new RangeError(`dimension sets ${JSON.stringify(published)} differ from the record's ${JSON.stringify(record.sets)}`);
+  }
+  return document;
 }
 
 function dimensionValue(record: CloudWatchRecord, name: string): string {

@@ -70,6 +70,46 @@ describe("powertoolsEmfPublisher", () => {
     );
   });
 
+  it("any dimension values and finite numbers: every line is valid EMF and every value comes back under its dimensions", () => {
+    const arbRecord = fc
+      .record({
+        region: fc.string({ minLength: 1, maxLength: 40 }),
+        target: fc.string({ minLength: 1, maxLength: 60 }),
+        values: fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 150 }),
+        endpoint: fc.string(),
+      })
+      .map(
+        (r): CloudWatchRecord => ({
+          timestampMs: T0,
+          dimensions: { Region: r.region, Target: r.target, Kind: "dns" },
+          sets: PROBE_CLOUDWATCH_METRICS.success.dimensionSets,
+          metrics: [{ name: "ProbeSuccess", unit: "None", values: r.values }],
+          properties: { endpoints: r.endpoint },
+        }),
+      );
+    fc.assert(
+      fc.property(fc.array(arbRecord, { maxLength: 5 }), (records) => {
+        const lines: string[] = [];
+        const logs: LogEntry[] = [];
+        powertoolsEmfPublisher({ write: (l) => lines.push(l), logger: (e) => logs.push(e) }).publish(records);
+        const series = emfSeries(parseEmf(lines.join(""))).filter((s) => Object.keys(s.dimensions).length === 3);
+        const published = records.filter((r) => Object.values(r.dimensions).every((v) => v.trim() !== ""));
+        expect(logs.filter((l) => l.msg === "cloudwatch record skipped")).toHaveLength(records.length - published.length);
+        // A record with a dimension value Powertools refuses (blank) is logged and skipped; the rest comes back exactly.
+        expect(series.map((s) => [s.dimensions, s.values])).toEqual(
+          published.flatMap((r) => {
+            // As JSON carries them: -0 is written as 0.
+            const values = r.metrics[0]!.values.map((v) => v + 0);
+            const parts: [Record<string, string>, number[]][] = [];
+            for (let i = 0; i < values.length; i += 99) parts.push([r.dimensions, values.slice(i, i + 99)]);
+            return parts;
+          }),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("skips a record without a dimension value, logs it, and keeps publishing", () => {
     const lines: string[] = [];
     const logs: LogEntry[] = [];
