@@ -18,6 +18,7 @@ import {
   parseScheduledEvent,
   powertoolsEmfPublisher,
   powertoolsLogger,
+  publishEvaluationMetrics,
   readConfigJson,
   requiredEnv,
   runEvaluationCycle,
@@ -25,7 +26,7 @@ import {
   summariseEvaluation,
   withFields,
 } from "@popwatch/agent";
-import { type AlertStateRepository, type PopwatchConfig, type RoutingRepository, evaluationRecords } from "@popwatch/core";
+import type { AlertStateRepository, PopwatchConfig, RoutingRepository } from "@popwatch/core";
 import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
@@ -105,12 +106,7 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
       routing,
       ...(vrpFile === undefined ? {} : { vrpFile }),
     });
-    try {
-      emf.publish(evaluationRecords({ endMs: report.slos.endMs, scopes: report.slos.scopes, plan: report.alerts.plan }));
-    } catch (err) {
-      // Metrics are a side channel: the alerts above already went out.
-      log({ level: "error", msg: "cloudwatch metrics failed", error: err instanceof Error ? err.message : String(err) });
-    }
+    publishEvaluationMetrics(emf, report, log);
     const summary = summariseEvaluation(report, config.regions);
     const level = summary.undelivered > 0 || summary.routingProblems.length > 0 ? "warn" : "info";
     log({ level, msg: "evaluation", ...summary });

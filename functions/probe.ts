@@ -23,7 +23,6 @@ import {
   type Logger,
   RoundMessageError,
   type RoundQueue,
-  type RoundReport,
   SqsRoundQueue,
   bundledConfigPath,
   deployedAlertSinks,
@@ -34,6 +33,7 @@ import {
   powertoolsLogger,
   readConfigJson,
   requiredEnv,
+  roundMetricsPublisher,
   runQueuedRound,
   runScheduled,
   sqsRecordsOf,
@@ -41,7 +41,7 @@ import {
   throwIfIncomplete,
   withFields,
 } from "@popwatch/agent";
-import { type AlertStateRepository, type PopMemory, type PopwatchConfig, probeRoundRecords, roundIntervalMs } from "@popwatch/core";
+import type { AlertStateRepository, PopwatchConfig } from "@popwatch/core";
 import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
@@ -98,23 +98,8 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
   const logger = options.logger ?? powertoolsLogger();
   const emf = options.emf ?? powertoolsEmfPublisher({ logger });
   let runtime: Promise<Runtime> | undefined;
-  // Kept while the container is warm: see the top of this file.
-  let popMemory: PopMemory = new Map();
-  const publishRound = (config: PopwatchConfig) => (round: RoundReport) => {
-    // Metrics are a side channel: a fault here must not fail the round that was written.
-    try {
-      const { records, memory } = probeRoundRecords(round.results, popMemory, { roundIntervalMs: roundIntervalMs(config.schedule) });
-      popMemory = memory;
-      emf.publish(records);
-    } catch (err) {
-      logger({
-        level: "error",
-        msg: "cloudwatch metrics failed",
-        round: round.round,
-        error: err instanceof Error ? err.message : String(err),
-      });
-    }
-  };
+  // One per handler, so its PoP memory lives as long as the warm container: see the top of this file.
+  const publishRound = roundMetricsPublisher(emf, logger);
 
   const setUp = async (): Promise<Runtime> => {
     const env = options.env ?? process.env;

@@ -21,6 +21,7 @@ export {
 export { BGP_INGEST_DEFAULTS, type BgpIngestOptions, type BgpIngestReport, type RoutingFold, ingestBgpEvents } from "./bgp-ingest";
 // CloudWatch: EMF lines from core's records, and the Logger backed by Powertools
 export { type EmfPublisher, type EmfPublisherOptions, powertoolsEmfPublisher } from "./cloudwatch-emf";
+export { publishEvaluationMetrics, roundMetricsPublisher } from "./cloudwatch-metrics";
 export { ConfigFileError, parseJsonText, readConfigJson } from "./config-json";
 // Dispatch: all rounds inline, or round 0 now and the rest through the round queue
 export { ROLLUP_SETTLE_MS, runQueuedRound, runScheduled } from "./dispatch";

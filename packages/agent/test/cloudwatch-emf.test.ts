@@ -1,11 +1,11 @@
 // The EMF publisher (Powertools Metrics' serializer) and the Powertools-backed
 // Logger, on their real output: EMF lines checked against the specification,
 // log lines against jsonLinesLogger's shape.
-import { type CloudWatchRecord, PROBE_CLOUDWATCH_METRICS, type RegionalResult, probeRoundRecords } from "@popwatch/core";
+import { type CloudWatchRecord, PROBE_CLOUDWATCH_METRICS, type RegionalResult, parseConfig, probeRoundRecords } from "@popwatch/core";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { emfSeries, parseEmf } from "../../../test/support/emf";
-import { type LogEntry, jsonLinesLogger, powertoolsEmfPublisher, powertoolsLogger } from "../src/index";
+import { type LogEntry, type RoundReport, jsonLinesLogger, powertoolsEmfPublisher, powertoolsLogger, roundMetricsPublisher } from "../src/index";
 
 const T0 = Date.now() - 60_000;
 
@@ -135,6 +135,51 @@ describe("powertoolsEmfPublisher", () => {
       { ...old, metrics: [{ name: "ProbeSuccess", unit: "None", values: [1] }] },
     ]);
     expect(logs).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/14 days/) })]);
+  });
+});
+
+describe("roundMetricsPublisher", () => {
+  const config = parseConfig({
+    regions: ["eu-west-1"],
+    schedule: { rateMinutes: 1, roundsPerInvocation: 1 },
+    targets: [{ name: "anycast", address: "198.51.100.53", probes: { dns: {} } }],
+  });
+  const roundAt = (ms: number, pop: string): RoundReport => {
+    const at = new Date(ms).toISOString();
+    const result = dnsResult({ ok: true, startedAt: at, slotAt: at, pop: { id: pop, source: "nsid", raw: pop, iata: null } });
+    return {
+      round: 0,
+      slotAt: at,
+      results: [{ ...result, seq: 0 }],
+      ok: 1,
+      failed: 0,
+      written: 1,
+      probeMs: 1,
+      writeMs: 1,
+      problem: null,
+    } as RoundReport;
+  };
+
+  it("keeps the PoP memory between rounds and invocations of one container", () => {
+    const lines: string[] = [];
+    const hook = roundMetricsPublisher(powertoolsEmfPublisher({ write: (l) => lines.push(l) }), () => {})(config);
+    const popChanges = () =>
+      emfSeries(parseEmf(lines.splice(0).join(""))).filter((s) => s.name === "PopChange" && "Target" in s.dimensions);
+    hook(roundAt(T0, "fra"));
+    expect(popChanges()).toEqual([]);
+    hook(roundAt(T0 + 60_000, "ams"));
+    expect(popChanges().map((s) => s.values)).toEqual([[1]]);
+  });
+
+  it("a publisher that fails is logged, never thrown into the round", () => {
+    const logs: LogEntry[] = [];
+    const broken = {
+      publish: () => {
+        throw new Error("stdout closed");
+      },
+    };
+    expect(() => roundMetricsPublisher(broken, (e) => logs.push(e))(config)(roundAt(T0, "fra"))).not.toThrow();
+    expect(logs).toEqual([expect.objectContaining({ level: "error", msg: "cloudwatch metrics failed", error: "stdout closed" })]);
   });
 });
 
