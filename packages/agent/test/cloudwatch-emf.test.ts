@@ -5,7 +5,14 @@ import { type CloudWatchRecord, PROBE_CLOUDWATCH_METRICS, type RegionalResult, p
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { emfSeries, parseEmf } from "../../../test/support/emf";
-import { type LogEntry, type RoundReport, jsonLinesLogger, powertoolsEmfPublisher, powertoolsLogger, roundMetricsPublisher } from "../src/index";
+import {
+  type LogEntry,
+  type RoundReport,
+  jsonLinesLogger,
+  powertoolsEmfPublisher,
+  powertoolsLogger,
+  roundMetricsPublisher,
+} from "../src/index";
 
 const T0 = Date.now() - 60_000;
 
