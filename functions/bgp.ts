@@ -24,8 +24,8 @@ import {
   bundledVrpPath,
   deployedAlertSinks,
   fetchArchiveUpdates,
-  jsonLinesLogger,
   parseScheduledEvent,
+  powertoolsLogger,
   readConfigJson,
   requiredEnv,
   runRoutingAlertCycle,
@@ -55,6 +55,7 @@ export interface BgpHandlerOptions {
   /** Builds EventBridge clients for eventbridge sinks (tests point them at a loopback endpoint). */
   eventBridgeClient?: CreateSinksOptions["eventBridgeClient"];
   env?: Record<string, string | undefined>;
+  /** Default: Powertools Logger with jsonLinesLogger's fields. */
   logger?: Logger;
   /** Passed on to fetchArchiveUpdates (tests: a loopback dispatcher, small caps). */
   fetch?: Pick<ArchiveFetchOptions, "dispatcher" | "maxBytes" | "timeoutMs" | "maxFiles" | "giveUpAfterMs" | "clock">;
@@ -81,7 +82,7 @@ interface Runtime {
 }
 
 export function createBgpHandler(options: BgpHandlerOptions = {}): BgpHandler {
-  const logger = options.logger ?? jsonLinesLogger();
+  const logger = options.logger ?? powertoolsLogger();
   let runtime: Promise<Runtime> | undefined;
 
   const setUp = async (): Promise<Runtime> => {

@@ -2,18 +2,23 @@
 // burn rates from rollups, alert lifecycle with conditional state writes,
 // delivery to the configured sinks (EventBridge bus, webhooks). This file
 // only wires the event, the environment and the clients to the agent's
-// runEvaluationCycle. Nothing runs at import.
+// runEvaluationCycle. Nothing runs at import. Each evaluation's burn rates,
+// budgets, alert states and transitions go to CloudWatch as EMF lines (core's
+// evaluationRecords).
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
+  type EmfPublisher,
   type EvaluationSummary,
   type Logger,
   bundledConfigPath,
   bundledVrpPath,
   deployedAlertSinks,
-  jsonLinesLogger,
   parseScheduledEvent,
+  powertoolsEmfPublisher,
+  powertoolsLogger,
+  publishEvaluationMetrics,
   readConfigJson,
   requiredEnv,
   runEvaluationCycle,
@@ -42,7 +47,10 @@ export interface EvaluateHandlerOptions {
   /** Builds EventBridge clients for eventbridge sinks (tests point them at a loopback endpoint). */
   eventBridgeClient?: CreateSinksOptions["eventBridgeClient"];
   env?: Record<string, string | undefined>;
+  /** Default: Powertools Logger with jsonLinesLogger's fields. */
   logger?: Logger;
+  /** Where each evaluation's CloudWatch metrics go. Default: EMF lines on stdout (Powertools Metrics). */
+  emf?: EmfPublisher;
 }
 
 /** What one evaluation did, as logged and returned. */
@@ -60,7 +68,8 @@ interface Runtime {
 }
 
 export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): EvaluateHandler {
-  const logger = options.logger ?? jsonLinesLogger();
+  const logger = options.logger ?? powertoolsLogger();
+  const emf = options.emf ?? powertoolsEmfPublisher({ logger });
   let runtime: Promise<Runtime> | undefined;
 
   const setUp = async (): Promise<Runtime> => {
@@ -97,6 +106,7 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
       routing,
       ...(vrpFile === undefined ? {} : { vrpFile }),
     });
+    publishEvaluationMetrics(emf, report, log);
     const summary = summariseEvaluation(report, config.regions);
     const level = summary.undelivered > 0 || summary.routingProblems.length > 0 ? "warn" : "info";
     log({ level, msg: "evaluation", ...summary });

@@ -4,11 +4,20 @@
 // only wires events, environment and the Lambda context to the agent. Nothing
 // runs at import: config and clients are made on the first event and kept for
 // warm starts.
+//
+// After each round its results go to CloudWatch as EMF lines (core's
+// probeRoundRecords). PoP changes compare each endpoint with the round just
+// before it as this warm container saw it: the previous round of the same
+// invocation, or the last round of the previous invocation it ran. A cold
+// start, or a round another container ran (queued dispatch), leaves no value
+// rather than a guess; reading the store's last result instead would cost a
+// read per endpoint and round.
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import {
+  type EmfPublisher,
   type FastRoutingOptions,
   type InvocationSummary,
   type Logger,
@@ -18,11 +27,13 @@ import {
   bundledConfigPath,
   deployedAlertSinks,
   fastRoutingEnabled,
-  jsonLinesLogger,
   parseRoundMessage,
   parseScheduledEvent,
+  powertoolsEmfPublisher,
+  powertoolsLogger,
   readConfigJson,
   requiredEnv,
+  roundMetricsPublisher,
   runQueuedRound,
   runScheduled,
   sqsRecordsOf,
@@ -57,7 +68,10 @@ export interface ProbeHandlerOptions {
   queue?: RoundQueue;
   /** Default: process.env, read on the first event. */
   env?: Record<string, string | undefined>;
+  /** Default: Powertools Logger with jsonLinesLogger's fields. */
   logger?: Logger;
+  /** Where each round's CloudWatch metrics go. Default: EMF lines on stdout (Powertools Metrics). */
+  emf?: EmfPublisher;
   safetyMarginMs?: number;
   /** Wall clock and waits of the agent (tests drive queued rounds on a virtual clock). */
   now?: () => number;
@@ -81,8 +95,11 @@ interface Runtime {
 }
 
 export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
-  const logger = options.logger ?? jsonLinesLogger();
+  const logger = options.logger ?? powertoolsLogger();
+  const emf = options.emf ?? powertoolsEmfPublisher({ logger });
   let runtime: Promise<Runtime> | undefined;
+  // One per handler, so its PoP memory lives as long as the warm container: see the top of this file.
+  const publishRound = roundMetricsPublisher(emf, logger);
 
   const setUp = async (): Promise<Runtime> => {
     const env = options.env ?? process.env;
@@ -153,7 +170,14 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
           log({ level: "error", msg: "round message for another region dropped", messageRegion: message.region, region });
           continue;
         }
-        const summary = await runQueuedRound(message, { config, store, logger: log, ...(fastRouting ? { fastRouting } : {}), ...common });
+        const summary = await runQueuedRound(message, {
+          config,
+          store,
+          logger: log,
+          onRound: publishRound(config),
+          ...(fastRouting ? { fastRouting } : {}),
+          ...common,
+        });
         if (summary.errors.length > 0) batchItemFailures.push({ itemIdentifier: record.messageId });
       }
       return { batchItemFailures };
@@ -169,6 +193,7 @@ export function createHandler(options: ProbeHandlerOptions = {}): ProbeHandler {
       ...(queue ? { queue } : {}),
       ...(fastRouting ? { fastRouting } : {}),
       logger: withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id }),
+      onRound: publishRound(config),
       ...common,
     });
     // Failing the invocation makes Lambda retry the same event; its writes land on the same keys.

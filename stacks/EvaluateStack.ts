@@ -13,16 +13,21 @@
 // and events:PutEvents on the buses it publishes to. With bgp.rpki the VRP
 // file is bundled next to the config (POPWATCH_VRP_FILE); redeploy to
 // refresh it.
+//
+// It also holds the CloudWatch dashboard `<app>-<stage>` (stacks/dashboard.ts)
+// over the metrics the probe functions (every region) and the evaluator emit.
 
 import type { PopwatchConfig } from "@popwatch/core";
 import { DETAIL_TYPE_FIRING, DETAIL_TYPE_RESOLVED, EVENT_SOURCE } from "@popwatch/notify";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type { Dashboard } from "aws-cdk-lib/aws-cloudwatch";
 import { EventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction, SnsTopic } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Function as SstFunction, type StackContext } from "sst/constructs";
+import { addPopwatchDashboard, dashboardName } from "./dashboard";
 import { alertBusArn, dropUnusedCustomResourceHandler } from "./ProbeStack";
 import {
   ALERT_BUS_ACTIONS,
@@ -61,6 +66,7 @@ export interface EvaluateStackOutputs {
   pagesRule: Rule;
   pagesTopic: Topic;
   tableArn: string;
+  dashboard: Dashboard;
 }
 
 /** The example rule's pattern: pages of every SLO, when they fire and when they resolve. */
@@ -153,14 +159,17 @@ export function evaluateStack(props: EvaluateStackProps): (ctx: StackContext) =>
       targets: [new SnsTopic(pagesTopic)],
     });
 
+    const dashboard = addPopwatchDashboard(stack, { config, name: dashboardName(app.name, app.stage) });
+
     dropUnusedCustomResourceHandler(stack);
     stack.addOutputs({
       AlertBusName: bus.eventBusName,
       AlertBusArn: bus.eventBusArn,
       PagesTopicArn: pagesTopic.topicArn,
       EvaluateFunction: evaluate.functionName,
+      DashboardName: dashboard.dashboardName,
     });
-    return { evaluate, schedule, role, bus, pagesRule, pagesTopic, tableArn };
+    return { evaluate, schedule, role, bus, pagesRule, pagesTopic, tableArn, dashboard };
   };
 }
 

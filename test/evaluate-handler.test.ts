@@ -9,10 +9,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { LogEntry } from "@popwatch/agent";
+import { type LogEntry, powertoolsEmfPublisher } from "@popwatch/agent";
 import {
   type AlertEventDetail,
   type AlertStateRepository,
+  EVALUATION_CLOUDWATCH_METRICS,
   type PopwatchConfigInput,
   type StoredAlertState,
   alertEventDetailSchema,
@@ -29,6 +30,7 @@ import {
 } from "@popwatch/store";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EvaluateSummary, createEvaluateHandler } from "../functions/evaluate";
+import { emfSeries, parseEmf, seriesShape } from "./support/emf";
 import { type EventBridgeEndpoint, type ReceivedEvent, startEventBridgeEndpoint } from "./support/eventbridge-endpoint";
 
 // The EventBridge client class of the SDK copy @popwatch/notify resolves (the
@@ -164,6 +166,8 @@ function scheduledEvent(ms: number, id = `evaluate-${ms}`): Record<string, unkno
 interface Evaluator {
   (atMs: number, eventId?: string): Promise<EvaluateSummary>;
   logs: LogEntry[];
+  /** The EMF lines (CloudWatch metrics) the handler wrote. */
+  emf: string[];
   /** Regions createSinks asked EventBridge clients for. */
   clientRegions: (string | undefined)[];
 }
@@ -171,8 +175,11 @@ interface Evaluator {
 /** The real handler as Lambda would run it, wired to the embedded table and the loopback endpoint. */
 function evaluator(tableName: string, options: { alerts?: AlertStateRepository; configFile?: string } = {}): Evaluator {
   const logs: LogEntry[] = [];
+  const emf: string[] = [];
   const clientRegions: (string | undefined)[] = [];
   const handle = createEvaluateHandler({
+    // Without the logger: the fixed past instants are older than CloudWatch takes, which Powertools would warn about.
+    emf: powertoolsEmfPublisher({ write: (line) => emf.push(line) }),
     client: dynamoClient(),
     env: {
       AWS_REGION: HOME,
@@ -199,6 +206,7 @@ function evaluator(tableName: string, options: { alerts?: AlertStateRepository; 
   });
   const run = ((atMs: number, eventId?: string) => handle(scheduledEvent(atMs, eventId), { awsRequestId: `req-${atMs}` })) as Evaluator;
   run.logs = logs;
+  run.emf = emf;
   run.clientRegions = clientRegions;
   return run;
 }
@@ -333,6 +341,46 @@ describe("evaluate handler", () => {
       [HOME, "page", "firing", "resolved", iso(T + 6 * MINUTE)],
       [HOME, "page", "inactive", "firing", iso(T)],
     ]);
+  });
+
+  it("publishes burn rates, alert states and the incident as EMF documents CloudWatch accepts", async () => {
+    const { tableName, results } = await freshTable();
+    await burnInHome(results);
+    const evaluate = evaluator(tableName);
+    const summary = await evaluate(T);
+    const docs = parseEmf(evaluate.emf.join(""));
+    for (const doc of docs) expect(doc.timestampMs).toBe(T);
+    const series = emfSeries(docs);
+    // Every series is one the core table declares, under one of its dimension sets.
+    const declared = new Set(
+      Object.values(EVALUATION_CLOUDWATCH_METRICS).flatMap((m) => m.dimensionSets.map((set) => seriesShape("popwatch", m.name, set))),
+    );
+    for (const s of series) expect(declared).toContain(seriesShape(s.namespace, s.name, Object.keys(s.dimensions)));
+    const burn = (window: string) =>
+      series.find(
+        (s) => s.name === "BurnRate" && s.dimensions.Slo === SLO && s.dimensions.Scope === HOME && s.dimensions.Window === window,
+      );
+    expect(burn("1h")!.values[0]).toBeCloseTo(100 / 6, 9);
+    expect(burn("5m")!.values[0]).toBeCloseTo(100, 9);
+    expect(series.filter((s) => s.name === "AlertFiring" && s.values[0] === 1).map((s) => s.dimensions)).toEqual(
+      summary.firing.map((f) => ({ Slo: f.slo, Scope: f.scope, Severity: f.severity })),
+    );
+    expect(series.filter((s) => s.name === "AlertTransitions").map((s) => s.dimensions)).toEqual([
+      { Slo: SLO, Scope: HOME, Severity: "page", Status: "firing" },
+      { Status: "firing" },
+    ]);
+    // The next evaluation changes nothing: no transition, the alert still firing.
+    evaluate.emf.length = 0;
+    await probeMinutes(results, HOME, T, T + MINUTE, false);
+    await probeMinutes(results, OTHER, T, T + MINUTE, true);
+    await evaluate(T + MINUTE);
+    const next = emfSeries(parseEmf(evaluate.emf.join("")));
+    expect(next.filter((s) => s.name === "AlertTransitions")).toEqual([]);
+    expect(
+      next.find(
+        (s) => s.name === "AlertFiring" && s.dimensions.Slo === SLO && s.dimensions.Scope === HOME && s.dimensions.Severity === "page",
+      )!.values,
+    ).toEqual([1]);
   });
 
   it("a notification the bus could not take is delivered by the next evaluation, exactly once", async () => {

@@ -5,11 +5,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { LogEntry } from "@popwatch/agent";
-import type { ProbeKind } from "@popwatch/core";
+import { type LogEntry, powertoolsEmfPublisher } from "@popwatch/agent";
+import { PROBE_CLOUDWATCH_METRICS, type ProbeKind } from "@popwatch/core";
 import { type EmbeddedStore, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHandler, handler } from "../functions/probe";
+import { emfSeries, parseEmf, seriesShape } from "./support/emf";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 
 const servers = useTestServers();
@@ -140,6 +141,53 @@ describe.skipIf(skip)(`probe handler${note}`, () => {
     // Lambda retries the same event after a failure: same keys, nothing new.
     await probe(scheduledEvent(time), context(30_000));
     expect(await embedded.store.queryResults(window)).toHaveLength(stored.length);
+  });
+
+  it("publishes each round as EMF documents CloudWatch accepts; the next round's PoP is compared with this one's", async () => {
+    const emf: string[] = [];
+    // Two consecutive one-minute slots on a clock set just after each slot, so neither round waits or counts as late.
+    const slot = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    let clock = slot;
+    const probe = createHandler({
+      client,
+      env,
+      logger: () => undefined,
+      emf: powertoolsEmfPublisher({ write: (line) => emf.push(line) }),
+      now: () => clock,
+    });
+    const at = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+    clock = slot + 5;
+    expect(await probe(scheduledEvent(at(slot)), context(30_000))).toMatchObject({ results: 2, ok: 2 });
+    const first = emfSeries(parseEmf(emf.join("")));
+    emf.length = 0;
+    clock = slot + 60_005;
+    expect(await probe(scheduledEvent(at(slot + 60_000)), context(30_000))).toMatchObject({ results: 2, ok: 2 });
+    const second = emfSeries(parseEmf(emf.join("")));
+
+    const declared = new Set(
+      Object.values(PROBE_CLOUDWATCH_METRICS).flatMap((m) => m.dimensionSets.map((set) => seriesShape("popwatch", m.name, set))),
+    );
+    for (const s of [...first, ...second]) expect(declared).toContain(seriesShape(s.namespace, s.name, Object.keys(s.dimensions)));
+    for (const [target, kind] of [
+      ["nsd", "dns"],
+      ["nginx", "http"],
+    ]) {
+      const full = { Region: REGION, Target: target, Kind: kind };
+      const of = (series: typeof first, name: string) =>
+        series.find((s) => s.name === name && JSON.stringify(s.dimensions) === JSON.stringify(full));
+      expect(of(first, "ProbeSuccess")!.values).toEqual([1]);
+      expect(of(first, "ProbeLatency")!.values).toEqual([expect.any(Number)]);
+      expect(of(first, "ProbeLatency")!.unit).toBe("Milliseconds");
+      // The first round after a cold start knows no previous PoP; the second compares with the first.
+      expect(of(first, "PopChange")).toBeUndefined();
+      const pops = first.filter((s) => s.name === "PopAnswers" && s.dimensions.Target === target);
+      if (pops.length > 0) expect(of(second, "PopChange")!.values).toEqual([0]);
+    }
+    // NSD answers with its NSID, so the DNS target's PoP is known.
+    expect(first.filter((s) => s.name === "PopAnswers" && s.dimensions.Target === "nsd")).toHaveLength(1);
+    // The Region roll-up: one series per record, which CloudWatch adds up to the region's probes.
+    const regionOnly = second.filter((s) => s.name === "ProbeSuccess" && Object.keys(s.dimensions).join() === "Region");
+    expect(regionOnly.flatMap((s) => s.values)).toEqual([1, 1]);
   });
 
   it("refuses a malformed event with a message that says what was expected", async () => {

@@ -19,6 +19,9 @@ export {
   summariseArchiveRun,
 } from "./bgp-archives";
 export { BGP_INGEST_DEFAULTS, type BgpIngestOptions, type BgpIngestReport, type RoutingFold, ingestBgpEvents } from "./bgp-ingest";
+// CloudWatch: EMF lines from core's records, and the Logger backed by Powertools
+export { type EmfPublisher, type EmfPublisherOptions, powertoolsEmfPublisher } from "./cloudwatch-emf";
+export { publishEvaluationMetrics, roundMetricsPublisher } from "./cloudwatch-metrics";
 export { ConfigFileError, parseJsonText, readConfigJson } from "./config-json";
 // Dispatch: all rounds inline, or round 0 now and the rest through the round queue
 export { ROLLUP_SETTLE_MS, runQueuedRound, runScheduled } from "./dispatch";
@@ -47,6 +50,7 @@ export {
 export { bundledConfigPath, bundledVrpPath, requiredEnv } from "./lambda-env";
 // Structured logs
 export { type LogEntry, type Logger, jsonLinesLogger, withFields } from "./logger";
+export { type PowertoolsLoggerOptions, powertoolsLogger } from "./powertools-logger";
 export { RoundMessageError, type RoundQueue, type RoundQueueEntry, parseRoundMessage, roundQueueEntries, sqsRecordsOf } from "./queue";
 // Evaluation: SLO burn rates and anycast conditions, in one cycle that plans and delivers alerts
 // Routing alerts: each watched prefix's snapshot judged; the cycle an ingest runs right after it changed a snapshot

@@ -97,6 +97,30 @@ export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
 // Where PoPs and regions are
 export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
 export { greatCircleKm } from "./geo/distance";
+// What the Lambda functions publish to CloudWatch (EMF) and the dashboard drawn over it
+export {
+  CLOUDWATCH_DIMENSIONS,
+  CLOUDWATCH_NAMESPACE,
+  type CloudWatchMetricSpec,
+  type CloudWatchRecord,
+  type CloudWatchUnit,
+  EMF_LIMITS,
+  EVALUATION_CLOUDWATCH_METRICS,
+  type EvaluationRecordsInput,
+  PROBE_CLOUDWATCH_METRICS,
+  type PopMemory,
+  evaluationRecords,
+  probeRoundRecords,
+  splitRecordValues,
+} from "./metrics/cloudwatch";
+export {
+  type DashboardInput,
+  type DashboardLayout,
+  type DashboardSeries,
+  type DashboardWidget,
+  cloudWatchDashboardLayout,
+  searchExpression,
+} from "./metrics/cloudwatch-dashboard";
 // Metric names and labels popwatch exposes to Prometheus (exporter, rules, dashboards)
 export { type MetricSpec, PROBE_INFO_METRICS, PROBE_SLO_GOOD, SCRAPE_LABELS, STORE_METRICS } from "./metrics/exporter-metrics";
 // PoP identification
