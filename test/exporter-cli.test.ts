@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exporterCommand } from "../packages/cli/src/commands/exporter";
+import { runCommand } from "../packages/cli/src/commands/run";
 import { main } from "../packages/cli/src/main";
 import { captureIo } from "./support/capture-io";
 import { PROMTOOL, promtoolProblems, samples } from "./support/exposition";
@@ -86,5 +87,25 @@ describe("popwatch exporter", () => {
     expect(status).toBe(0);
     expect(err).toMatch(/, store /);
     expect(err).toMatch(/stopped/);
+  });
+
+  it("leases the embedded store per refresh: a popwatch run started after it owns the directory", async () => {
+    const dataDir = join(dir, "shared-data");
+    const { status } = await withExporter(["--config", configFile, "--listen", "127.0.0.1:0", "--data-dir", dataDir], async (url) => {
+      for (
+        let i = 0;
+        i < 100 && !/^popwatch_store_evaluation_timestamp_seconds [1-9]/m.test(await (await fetch(`${url}/metrics`)).text());
+        i++
+      ) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      const run = captureIo();
+      // Exit 1: the probe of port 9 fails; the store opened and took its result.
+      expect(await runCommand(["--config", configFile, "--data-dir", dataDir, "--once", "--json"], run.io, { isTTY: false })).toBe(1);
+      expect(run.err).not.toMatch(/store/);
+      expect(JSON.parse(run.out.trim().split("\n")[0]!)).toMatchObject({ name: "lo", kind: "dns", ok: false });
+      expect(existsSync(join(dataDir, "endpoint.json"))).toBe(false);
+    });
+    expect(status).toBe(0);
   });
 });

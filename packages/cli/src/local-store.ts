@@ -65,6 +65,26 @@ export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenSt
   });
 }
 
+/**
+ * The store `popwatch run` owns: as openOwnedStore, but a directory held for a
+ * moment by a reader that publishes no endpoint (`results`, a refresh of
+ * `popwatch exporter`) is waited out, up to `waitMs`. A long-lived holder
+ * (another run, `bgp listen`) still refuses at once with store_locked.
+ */
+export async function openOwnedStoreWhenFree(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
+  const deadline = Date.now() + waitMs;
+  for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 500)) {
+    try {
+      return await openOwnedStore(options);
+    } catch (err) {
+      const briefHolder =
+        err instanceof StoreError && err.code === "store_locked" && (await readEndpoint(resolve(options.dataDir))) === null;
+      if (!briefHolder || Date.now() + pauseMs > deadline) throw err;
+    }
+    await new Promise((done) => setTimeout(done, pauseMs));
+  }
+}
+
 /** The embedded store, or, when a `popwatch run` holds the directory, that run's store over loopback. */
 export async function openSharedStore(options: LocalStoreOptions): Promise<OpenStore> {
   quietSdkNodeVersionWarning();

@@ -7,6 +7,7 @@ export { type ExporterOptions, type RunningExporter, startExporter } from "./ser
 // `/metrics` with a store attached: SLO state, alert state and catchment, refreshed in the background
 export {
   STORE_METRICS_DEFAULTS,
+  type StoreLease,
   type StoreMetrics,
   type StoreMetricsOptions,
   type StoreReadErrorCode,

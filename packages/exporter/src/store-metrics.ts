@@ -42,8 +42,12 @@ const READ_ERROR_CODES: Record<StoreReadErrorCode, true> = {
 
 export interface StoreMetricsOptions {
   config: PopwatchConfig;
-  /** An opened store: openStore's result, or the CLI's open store's `{ results: store, alerts }`. */
-  store: StoreMetricsSource;
+  /**
+   * An opened store (openStore's result, or the CLI's open store's `{ results: store, alerts }`),
+   * or a lease that opens one for each refresh and releases it after: the embedded store's
+   * directory is then held only while a refresh reads, so a `popwatch run` can own it.
+   */
+  store: StoreMetricsSource | StoreLease;
   /** The regions to evaluate (the config's on an AWS table); default every region the store holds. */
   regions?: readonly string[];
   now?: () => number;
@@ -58,6 +62,9 @@ export interface StoreMetricsOptions {
   /** Refresh failures (warn) and, at debug, each refresh's cost. Default: JSON lines on stderr, warnings only. */
   logger?: Logger;
 }
+
+/** Opens the store for one refresh; `release` is called when the refresh has read what it needs. */
+export type StoreLease = () => Promise<{ source: StoreMetricsSource; release(): Promise<void> }>;
 
 export interface StoreMetrics {
   /** Adds the store metrics to a registry (any number of registries). */
@@ -117,14 +124,15 @@ export function createStoreMetrics(options: StoreMetricsOptions): StoreMetrics {
   const refreshOnce = async () => {
     const startedMs = now();
     try {
-      const read = await readStoreSamples(options.store, {
+      const lease = typeof options.store === "function" ? await options.store() : { source: options.store, release: async () => {} };
+      const read = await readStoreSamples(lease.source, {
         config: options.config,
         regions: options.regions,
         nowMs: startedMs,
         catchmentWindowMs,
         catchmentBucket: options.catchmentBucket ?? STORE_METRICS_DEFAULTS.catchmentBucket,
         topPops,
-      });
+      }).finally(() => lease.release());
       publish(read.samples, startedMs);
       log({
         level: "debug",

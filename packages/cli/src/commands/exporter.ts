@@ -6,13 +6,14 @@ import {
   ExporterError,
   type RunningExporter,
   type StoreMetrics,
+  type StoreMetricsOptions,
   createStoreMetrics,
   startExporter,
 } from "@popwatch/exporter";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { type OpenStore, openAwsStore, openLongLivedStore } from "../local-store";
+import { type OpenStore, openAwsStore, openSharedStore } from "../local-store";
 import { stopOnSignals } from "../signals";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags } from "./args";
@@ -31,7 +32,10 @@ configs, dashboards and alerts work with popwatch's probes:
       exporter.maxConcurrentProbes at once get 503.
   GET /metrics
       the exporter's own process and probe counts; with --data-dir or --table
-      also the SLO state from the store (budget, burn rates, alerts, catchment).
+      also the SLO state from the store (budget, burn rates, alerts, catchment),
+      recomputed every 30 s. The embedded store is opened for each refresh
+      only (through \`popwatch run\` when one holds it), so \`run\` can start
+      before or after the exporter.
 
 Options:
   --config FILE         configuration (default: popwatch.config.{ts,mjs,js,json} here)
@@ -85,19 +89,36 @@ export async function exporterCommand(argv: string[], io: Io, deps: ExporterDeps
     return reportConfigProblem("exporter", err, io);
   }
 
+  // An AWS table stays open; the embedded store is leased per refresh, so the
+  // exporter never keeps the directory from a `popwatch run` started later.
   let opened: OpenStore | null = null;
   let storeMetrics: StoreMetrics | null = null;
+  let storeWhere: string | null = null;
   const collectors: Collector[] = [];
   if (choice !== null) {
+    let store: StoreMetricsOptions["store"];
     try {
-      // A long-lived reader: it publishes the store it holds so `report` and the others can read meanwhile.
-      opened = choice.kind === "aws" ? openAwsStore(choice.table, choice.region) : await openLongLivedStore({ dataDir: choice.dataDir });
+      if (choice.kind === "aws") {
+        opened = openAwsStore(choice.table, choice.region);
+        store = { results: opened.store, alerts: opened.alerts };
+        storeWhere = opened.where;
+      } else {
+        const { dataDir } = choice;
+        // Opened once now so a directory that cannot be a store is reported at start.
+        const probe = await openSharedStore({ dataDir });
+        storeWhere = probe.where;
+        await probe.close();
+        store = async () => {
+          const lease = await openSharedStore({ dataDir });
+          return { source: { results: lease.store, alerts: lease.alerts }, release: () => lease.close() };
+        };
+      }
     } catch (err) {
       return reportStoreFailure(io, "exporter", err);
     }
     storeMetrics = createStoreMetrics({
       config,
-      store: { results: opened.store, alerts: opened.alerts },
+      store,
       ...(choice.kind === "aws" ? { regions: config.regions } : {}),
       logger: (entry) => {
         if (entry.level !== "debug") io.stderr.write(`popwatch exporter: store: ${entry.msg}\n`);
@@ -124,7 +145,7 @@ export async function exporterCommand(argv: string[], io: Io, deps: ExporterDeps
     io.stderr.write(`popwatch exporter: ${err.message}\n`);
     return 1;
   }
-  io.stderr.write(`popwatch exporter: listening on ${exporter.url} (/probe, /metrics)${opened ? `, store ${opened.where}` : ""}\n`);
+  io.stderr.write(`popwatch exporter: listening on ${exporter.url} (/probe, /metrics)${storeWhere ? `, store ${storeWhere}` : ""}\n`);
 
   const stop = new AbortController();
   const unhook = stopOnSignals(

@@ -24,7 +24,7 @@ import { type Sink, createSinks } from "@popwatch/notify";
 import { DEFAULT_DATA_DIR, type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult, openStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
-import { type OpenStore, openOwnedStore } from "../local-store";
+import { type OpenStore, openOwnedStoreWhenFree } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
 import { stopOnSignals } from "../signals";
 import { reportStoreFailure } from "../store-flags";
@@ -110,7 +110,7 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
   try {
     let opened: OpenStore;
     try {
-      opened = await openOwnedStore({ dataDir, retentionDays: storeRetention(config) });
+      opened = await openOwnedStoreWhenFree({ dataDir, retentionDays: storeRetention(config) });
     } catch (err) {
       return reportStoreFailure(io, "run", err, "", `cannot open the store in ${dataDir}`);
     }
