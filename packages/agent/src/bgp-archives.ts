@@ -28,7 +28,8 @@ import {
   archiveFilesToFetch,
   mayGiveUpArchiveFile,
 } from "@popwatch/core";
-import { type Dispatcher, request } from "undici";
+import { httpRequest } from "@popwatch/notify";
+import type { Dispatcher } from "undici";
 import { type BgpIngestOptions, type BgpIngestReport, ingestBgpEvents } from "./bgp-ingest";
 
 /** Decodes an MRT file body (gzip, bzip2 or plain) into events of `source` (the collector); throws at a bad record after yielding those before. */
@@ -157,7 +158,7 @@ async function readArchiveFile(
 
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(file.url, {
+    response = await httpRequest(file.url, {
       method: "GET",
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,

@@ -4,9 +4,10 @@
 // to a cap and discarded (it says nothing we act on, and an endless body must
 // not hold the evaluation).
 import type { Notification, WebhookFormat } from "@popwatch/core";
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { NotifyError } from "../errors";
 import { type SendResult, classifyHttpStatus, classifyTransportError, retryAfterMs } from "../failures";
+import { httpRequest } from "../http-request";
 import { pagerDutyEvent, slackMessage } from "./formats";
 import type { Sink } from "./sink";
 
@@ -92,7 +93,7 @@ export class WebhookSink implements Sink {
     }
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(this.url, {
+      response = await httpRequest(this.url, {
         method: "POST",
         headers: { "user-agent": "popwatch", ...this.headers, "content-type": "application/json" },
         body,

@@ -7,7 +7,7 @@ import request from "undici/lib/api/api-request.js";
 import undiciErrors from "undici/lib/core/errors.js";
 // undici's own modules rather than "undici", whose index bundles all of undici
 // (fetch, websocket, caches): bundle size on Lambda. Undici 7 internals, typed
-// in ../undici-client.d.ts, which says why and what to check on an update.
+// in types/undici-internals.d.ts at the repository root, which says why and what to check on an update.
 import Client from "undici/lib/dispatcher/client.js";
 import { ProbeFailureError, ProbeSpecError } from "../errors";
 import { sha256Hex } from "../tls/certificate";

@@ -1,5 +1,7 @@
-// Types for the three undici modules probes/http.ts imports instead of
-// "undici", described with undici's own published types.
+// Types for the undici modules popwatch imports instead of "undici" (the
+// HTTP probe: packages/probes/src/probes/http.ts; webhooks and archive
+// downloads: packages/notify/src/http-request.ts), described with undici's own
+// published types. The one home of these declarations (tsconfig includes types/).
 //
 // Why: bundle size on Lambda. undici is CommonJS, so importing anything from
 // "undici" bundles its whole index (fetch, websocket, cache stores, mock
@@ -7,8 +9,8 @@
 // request API and the error classes come to about half of that.
 //
 // These paths are undici 7 internals (undici 7 has no package "exports" map,
-// so they resolve), not its public API; packages/probes/package.json pins
-// undici to ^7.16.0 (7.30.2 in the lock file). On any undici update, check
+// so they resolve), not its public API; the packages that import them pin
+// undici to 7.30.2. On any undici update, check
 // that the files still exist and export what is declared here: the type check
 // cannot see a move, but packages/probes/test/undici-internals.test.ts (same
 // objects as undici's index exports) and the HTTP probe tests fail.
@@ -27,6 +29,16 @@ declare module "undici/lib/dispatcher/client.js" {
   interface BareClient extends Omit<Client, IndexApi> {}
   const BareClient: new (url: string | URL, options?: Client.Options) => BareClient;
   export = BareClient;
+}
+
+declare module "undici/lib/dispatcher/agent.js" {
+  import type { Agent } from "undici";
+
+  /** undici's Agent class (`module.exports = Agent`), minus the request API (see client.js above). */
+  interface BareAgent extends Omit<Agent, IndexApi> {}
+  type IndexApi = "request" | "stream" | "pipeline" | "connect" | "upgrade";
+  const BareAgent: new (options?: Agent.Options) => BareAgent;
+  export = BareAgent;
 }
 
 declare module "undici/lib/api/api-request.js" {
