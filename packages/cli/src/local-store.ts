@@ -71,18 +71,12 @@ export async function openOwnedStore(options: LocalStoreOptions): Promise<OpenSt
  * `popwatch exporter`) is waited out, up to `waitMs`. A long-lived holder
  * (another run, `bgp listen`) still refuses at once with store_locked.
  */
-export async function openOwnedStoreWhenFree(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
-  const deadline = Date.now() + waitMs;
-  for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 500)) {
-    try {
-      return await openOwnedStore(options);
-    } catch (err) {
-      const briefHolder =
-        err instanceof StoreError && err.code === "store_locked" && (await readEndpoint(resolve(options.dataDir))) === null;
-      if (!briefHolder || Date.now() + pauseMs > deadline) throw err;
-    }
-    await new Promise((done) => setTimeout(done, pauseMs));
-  }
+export function openOwnedStoreWhenFree(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
+  return retryWhileBrieflyLocked(
+    () => openOwnedStore(options),
+    async () => (await readEndpoint(resolve(options.dataDir))) === null,
+    waitMs,
+  );
 }
 
 /** The embedded store, or, when a `popwatch run` holds the directory, that run's store over loopback. */
@@ -117,20 +111,34 @@ export async function openSharedStore(options: LocalStoreOptions): Promise<OpenS
  * short-lived reader (`results`, `bgp events`) holds the directory without
  * publishing an endpoint for a moment: that is waited out, up to `waitMs`.
  */
-export async function openLongLivedStore(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
-  const deadline = Date.now() + waitMs;
-  for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 1000)) {
+export function openLongLivedStore(options: LocalStoreOptions, waitMs = 10_000): Promise<OpenStore> {
+  const ownedOrShared = async () => {
     try {
       return await openOwnedStore(options);
     } catch (err) {
       if (!(err instanceof StoreError && err.code === "store_locked")) throw err;
     }
+    return openSharedStore(options);
+  };
+  // openSharedStore is refused only while the holder publishes no endpoint: a brief holder.
+  return retryWhileBrieflyLocked(ownedOrShared, async () => true, waitMs);
+}
+
+/** Calls `open` again, with growing pauses up to `waitMs`, while it is refused with store_locked by a holder `isBrief` judges brief. */
+async function retryWhileBrieflyLocked(
+  open: () => Promise<OpenStore>,
+  isBrief: () => Promise<boolean>,
+  waitMs: number,
+): Promise<OpenStore> {
+  const deadline = Date.now() + waitMs;
+  for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 1000)) {
     try {
-      return await openSharedStore(options);
+      return await open();
     } catch (err) {
-      if (!(err instanceof StoreError && err.code === "store_locked") || Date.now() + pauseMs > deadline) throw err;
+      const retry = err instanceof StoreError && err.code === "store_locked" && Date.now() + pauseMs <= deadline && (await isBrief());
+      if (!retry) throw err;
     }
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    await new Promise((done) => setTimeout(done, pauseMs));
   }
 }
 

@@ -105,9 +105,9 @@ export async function exporterCommand(argv: string[], io: Io, deps: ExporterDeps
       } else {
         const { dataDir } = choice;
         // Opened once now so a directory that cannot be a store is reported at start.
-        const probe = await openSharedStore({ dataDir });
-        storeWhere = probe.where;
-        await probe.close();
+        const first = await openSharedStore({ dataDir });
+        storeWhere = first.where;
+        await first.close();
         store = async () => {
           const lease = await openSharedStore({ dataDir });
           return { source: { results: lease.store, alerts: lease.alerts }, release: () => lease.close() };
