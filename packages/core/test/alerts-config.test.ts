@@ -1,17 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../src/index";
+import { parseConfig } from "../src/index";
+import { configIssues } from "./support/config-issues";
 
 const minimal = { targets: [{ name: "k-root", address: "193.0.14.129", probes: { dns: {} } }] };
 
-function issuesOf(alerting: unknown): string[] {
-  try {
-    parseConfig({ ...minimal, alerting });
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
-}
+const issuesOf = (alerting: unknown) => configIssues(() => parseConfig({ ...minimal, alerting }));
 
 describe("alerting config", () => {
   it("defaults to a 4-hour renotify and the stdout sink", () => {

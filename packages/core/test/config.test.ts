@@ -1,18 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, roundIntervalMs } from "../src/index";
+import { configIssues } from "./support/config-issues";
 
 const minimal = { targets: [{ name: "k-root", address: "193.0.14.129", probes: { dns: {} } }] };
 
-function issuesOf(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
-}
+const issuesOf = (input: unknown) => configIssues(() => parseConfig(input));
 
 describe("config", () => {
   it("fills defaults", () => {

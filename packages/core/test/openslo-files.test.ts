@@ -10,6 +10,7 @@ import YAML from "yaml";
 import { openSloPathsOf, parseConfigWithOpenSlo } from "../src/config/openslo-config";
 import { ConfigError, parseConfig } from "../src/index";
 import { type OpenSloFile, parseOpenSloFiles } from "../src/slo/openslo";
+import { configIssues } from "./support/config-issues";
 
 const examples = fileURLToPath(new URL("../../../examples/", import.meta.url));
 /** examples/slo/dns.yaml: #0 an SLI, #1 an SLO naming it, #2 an SLO with an inline indicator. */
@@ -23,15 +24,7 @@ const dnsFile = (mutate: (docs: any[]) => void = () => {}): OpenSloFile => {
 const anycast = JSON.parse(readFileSync(`${examples}anycast-dns.json`, "utf8")) as Record<string, unknown>;
 const own = { name: "cloudflare-dns-up", target: "cloudflare-dns", sli: { type: "availability" }, objective: 0.9995 };
 
-function issuesOf(parse: () => unknown): string[] {
-  try {
-    parse();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
-}
+const issuesOf = configIssues;
 
 describe("parseOpenSloFiles", () => {
   it("maps a file's SLO documents, an indicatorRef through the SLI document, and says where each came from", () => {

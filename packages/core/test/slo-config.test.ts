@@ -4,9 +4,10 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { ConfigError, parseConfig } from "../src/index";
+import { parseConfig } from "../src/index";
 import { parseSlo } from "../src/slo/model";
 import { parseOpenSlo } from "../src/slo/openslo";
+import { configIssues } from "./support/config-issues";
 
 const examples = fileURLToPath(new URL("../../../examples/", import.meta.url));
 const sampleYaml = readFileSync(`${examples}openslo-slo.yaml`, "utf8");
@@ -18,15 +19,7 @@ const targets = [
 ];
 const availability = { name: "edge-up", target: "edge", sli: { type: "availability" }, objective: 0.999 };
 
-function issuesOf(parse: () => unknown): string[] {
-  try {
-    parse();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
-}
+const issuesOf = configIssues;
 
 describe("slos in the config", () => {
   it("defaults to none, and fills each SLO's defaults", () => {
