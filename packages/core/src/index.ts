@@ -90,6 +90,7 @@ export {
   defineConfig,
   parseConfig,
   targetSchema,
+  wantsDnssec,
 } from "./config/schema";
 // Shared units, order and errors
 export { ConfigError, VrpFileError } from "./errors";
@@ -131,6 +132,11 @@ export {
   type CertificateFacts,
   type DetailsByKind,
   type DnsAnswer,
+  type DnsDetails,
+  type DnsTransport,
+  type DnssecFacts,
+  type DohDetails,
+  type DotDetails,
   type Failure,
   type FailureCode,
   MAX_RESULT_SEQ,
@@ -140,7 +146,9 @@ export {
   type ProbeKind,
   type ProbeResult,
   type ProbeResultOf,
+  type RrsigFacts,
   type Timings,
+  type TlsSessionFacts,
   formatEndpoint,
   isFailureCode,
 } from "./result";

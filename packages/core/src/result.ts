@@ -2,7 +2,8 @@
 // A result is data: success and failure have the same shape, so every layer
 // above the probes can count, store and aggregate without try/catch.
 
-export const PROBE_KINDS = ["dns", "tcp", "tls", "http"] as const;
+/** `dot` is DNS over TLS (RFC 7858), `doh` DNS over HTTPS (RFC 8484). */
+export const PROBE_KINDS = ["dns", "tcp", "tls", "http", "dot", "doh"] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
 /**
@@ -29,9 +30,14 @@ export const FAILURE_CODES = [
   "dns_malformed", // a response that cannot be parsed or violates the protocol
   "dns_truncated", // TC=1 where no fallback remains (TCP answer truncated, or fallback off)
   "answer_mismatch", // DNS answers do not match the expected pattern
+  "dnssec_unsigned", // DNSSEC asked for and expected, but no RRSIG covers the answer
+  "dnssec_unauthenticated", // `expect.ad: true` and the AD bit is clear
+  "dnssec_signature_expired", // an RRSIG covering the answer is past its expiration or before its inception
+  "dnssec_signature_expiring", // an RRSIG covering the answer expires within `expect.rrsigMinDays`
   "tls_handshake", // TLS protocol failure: garbage, alert, version or cipher mismatch
   "tls_cert_invalid", // chain, hostname or pin verification failed
   "tls_cert_expired", // the leaf (or a chain member) is expired or not yet valid
+  "tls_cert_expiring", // a certificate the server sent (leaf or intermediate) expires within `certMinDays`
   "http_status", // status outside the expected set
   "http_protocol", // malformed HTTP from the server
   "body_mismatch", // body does not match the expected pattern within the read cap
@@ -95,10 +101,43 @@ export interface DnsAnswer {
   data: string;
 }
 
+/** One RRSIG (RFC 4034 §3) covering an answer RRset. Validation of the chain of trust is not attempted. */
+export interface RrsigFacts {
+  /** Owner name of the signed RRset. */
+  name: string;
+  /** Type mnemonic of the RRset the signature covers, e.g. `SOA`. */
+  typeCovered: string;
+  algorithm: number;
+  keyTag: number;
+  /** Signer's name (the zone), presentation form with the trailing dot. */
+  signer: string;
+  /** ISO 8601 UTC. */
+  inception: string;
+  expiration: string;
+  /** Fractional days from the probe to `expiration` (3 decimals), negative once expired. */
+  daysLeft: number;
+}
+
+export interface DnssecFacts {
+  /** The DO bit was set in the query. */
+  requested: boolean;
+  /** The server echoed DO in its OPT record (it is DNSSEC-aware). */
+  doEchoed: boolean;
+  /** RRSIGs in the answer section covering the answer RRsets, in message order. */
+  signatures: RrsigFacts[];
+}
+
+/** How a DNS message travelled: `tls` is DoT, `https` DoH. */
+export type DnsTransport = "udp" | "tcp" | "tls" | "https";
+
 export interface DnsDetails {
-  transport: "udp" | "tcp";
+  transport: DnsTransport;
   /** True when a TC=1 UDP answer was retried over TCP. */
   tcpFallback: boolean;
+  /** True when a response had TC=1 (whether or not it was retried). */
+  truncated: boolean;
+  /** EDNS UDP payload size the query advertised, null without EDNS. */
+  udpPayloadSize: number | null;
   qname: string;
   qtype: string;
   qclass: string;
@@ -118,6 +157,8 @@ export interface DnsDetails {
   responseBytes: number | null;
   /** Packets that arrived but did not belong to the query (wrong ID, question or source). */
   ignoredPackets: number;
+  /** DNSSEC facts when the query set DO, else null. */
+  dnssec: DnssecFacts | null;
 }
 
 export interface TcpDetails {
@@ -136,13 +177,17 @@ export interface CertificateFacts {
   serialNumber: string;
 }
 
-export interface TlsDetails {
+/** What a TLS handshake established, the same for every kind that makes one (tls, https, dot, doh). */
+export interface TlsSessionFacts {
+  /** SNI sent, null when none (IP literal or not configured). */
   sni: string | null;
-  alpnOffered: string[];
   protocol: string | null;
   cipher: string | null;
   alpn: string | null;
+  /** The leaf certificate (also `chain[0]`). */
   certificate: CertificateFacts | null;
+  /** Every certificate the server sent, leaf first, in the order sent. */
+  chain: CertificateFacts[];
   /** How the chain was judged: `ca` (system or given CAs) or `pin` (fingerprint). */
   verification: "ca" | "pin" | "none";
   verified: boolean;
@@ -150,16 +195,38 @@ export interface TlsDetails {
   verifyError: string | null;
 }
 
+export interface TlsDetails extends TlsSessionFacts {
+  alpnOffered: string[];
+}
+
 export interface HttpDetails {
   url: string;
   status: number | null;
+  /** Negotiated HTTP version: `1.1`, `1.0` or `2`. */
   httpVersion: string | null;
   /** Response headers, lowercase names. */
   headers: Record<string, string>;
   bodyBytes: number;
   /** True when the body read stopped at the read cap. */
   bodyTruncated: boolean;
-  tls: Pick<TlsDetails, "protocol" | "cipher" | "alpn"> | null;
+  tls: TlsSessionFacts | null;
+}
+
+/** DNS over TLS (RFC 7858): the DNS facts plus the TLS session they travelled in. */
+export interface DotDetails extends DnsDetails {
+  tls: TlsSessionFacts | null;
+}
+
+/** DNS over HTTPS (RFC 8484): the DNS facts plus the HTTP exchange and TLS session. */
+export interface DohDetails extends DnsDetails {
+  url: string;
+  method: "POST" | "GET";
+  status: number | null;
+  /** Negotiated HTTP version: `2` or `1.1`. */
+  httpVersion: string | null;
+  /** Response headers, lowercase names. */
+  headers: Record<string, string>;
+  tls: TlsSessionFacts | null;
 }
 
 export interface DetailsByKind {
@@ -167,6 +234,8 @@ export interface DetailsByKind {
   tcp: TcpDetails;
   tls: TlsDetails;
   http: HttpDetails;
+  dot: DotDetails;
+  doh: DohDetails;
 }
 
 export interface ResultBase<K extends ProbeKind> {

@@ -1,4 +1,6 @@
 import { dnsProbe } from "./probes/dns";
+import { dohProbe } from "./probes/doh";
+import { dotProbe } from "./probes/dot";
 import { httpProbe } from "./probes/http";
 import { tcpProbe } from "./probes/tcp";
 import { tlsProbe } from "./probes/tls";
@@ -10,4 +12,6 @@ export const probeRegistry: ProbeRegistry = {
   tcp: tcpProbe,
   tls: tlsProbe,
   http: httpProbe,
+  dot: dotProbe,
+  doh: dohProbe,
 };

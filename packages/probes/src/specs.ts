@@ -1,15 +1,65 @@
 // From a validated config target to the probe specs the runner takes. The
 // config schema has already filled every default, so this is a plain mapping;
 // the only decisions left are the ones that depend on more than one option.
-import type { TargetConfig } from "@popwatch/core";
-import type { DnsProbeSpec, HttpProbeSpec, ProbeSpec, TcpProbeSpec, TlsProbeSpec } from "./types";
+import { type TargetConfig, wantsDnssec } from "@popwatch/core";
+import type {
+  DnsExpectations,
+  DnsProbeSpec,
+  DnsQueryOptions,
+  DohProbeSpec,
+  DotProbeSpec,
+  HttpProbeSpec,
+  ProbeSpec,
+  TcpProbeSpec,
+  TlsProbeSpec,
+} from "./types";
+
+type DnsOptionsConfig = NonNullable<TargetConfig["probes"]["dns" | "dot" | "doh"]>;
+type TargetTrust = { ca: string[]; pinSha256: string[] };
+
+function dnsQueryOptions(options: DnsOptionsConfig): DnsQueryOptions {
+  const query: DnsQueryOptions = {
+    qname: options.qname,
+    qtype: options.qtype,
+    qclass: options.qclass,
+    nsid: options.nsid,
+    chaos: [...options.chaos],
+    recursionDesired: options.recursionDesired,
+    dnssecOk: wantsDnssec(options),
+    udpPayloadSize: options.udpPayloadSize,
+  };
+  const expect = options.expect;
+  if (expect) {
+    const copy: DnsExpectations = {
+      ...(expect.rcode ? { rcode: [...expect.rcode] } : {}),
+      ...(expect.answer !== undefined ? { answer: expect.answer } : {}),
+      ...(expect.ad !== undefined ? { ad: expect.ad } : {}),
+      ...(expect.rrsigMinDays !== undefined ? { rrsigMinDays: expect.rrsigMinDays } : {}),
+    };
+    query.expect = copy;
+  }
+  return query;
+}
+
+function trustOf(options: TargetTrust & { certMinDays?: number | undefined }): {
+  ca: string[];
+  pinSha256: string[];
+  certMinDays?: number;
+} {
+  return {
+    ca: [...options.ca],
+    pinSha256: [...options.pinSha256],
+    ...(options.certMinDays !== undefined ? { certMinDays: options.certMinDays } : {}),
+  };
+}
 
 const DEFAULT_HTTP_PORT = { https: 443, http: 80 } as const;
 
 /**
- * The specs of one target, in the fixed kind order dns, tcp, tls, http (callers
- * derive stable sequence numbers from this order). The target's hostname is
- * the TLS SNI unless `tls.sni` overrides it, and the HTTP Host and SNI.
+ * The specs of one target, in the fixed kind order dns, tcp, tls, http, dot,
+ * doh (callers derive stable sequence numbers from this order, so new kinds
+ * only ever go last). The target's hostname is the TLS and DoT SNI unless
+ * their `sni` overrides it, and the HTTP and DoH Host and SNI.
  */
 export function specsForTarget(target: TargetConfig): ProbeSpec[] {
   const { name, address, probes } = target;
@@ -24,22 +74,9 @@ export function specsForTarget(target: TargetConfig): ProbeSpec[] {
       port: dns.port,
       name,
       transport: dns.transport,
-      qname: dns.qname,
-      qtype: dns.qtype,
-      qclass: dns.qclass,
-      nsid: dns.nsid,
-      chaos: [...dns.chaos],
-      recursionDesired: dns.recursionDesired,
-      dnssecOk: dns.dnssecOk,
-      udpPayloadSize: dns.udpPayloadSize,
+      ...dnsQueryOptions(dns),
       tcpFallback: dns.tcpFallback,
     };
-    if (dns.expect) {
-      spec.expect = {
-        ...(dns.expect.rcode ? { rcode: [...dns.expect.rcode] } : {}),
-        ...(dns.expect.answer !== undefined ? { answer: dns.expect.answer } : {}),
-      };
-    }
     specs.push(spec);
   }
 
@@ -57,8 +94,7 @@ export function specsForTarget(target: TargetConfig): ProbeSpec[] {
       name,
       sni: tls.sni ?? hostname,
       alpn: [...tls.alpn],
-      ca: [...tls.ca],
-      pinSha256: [...tls.pinSha256],
+      ...trustOf(tls),
     };
     specs.push(spec);
   }
@@ -75,11 +111,43 @@ export function specsForTarget(target: TargetConfig): ProbeSpec[] {
       path: http.path,
       method: http.method,
       readCapBytes: http.readCapBytes,
-      ca: [...http.ca],
-      pinSha256: [...http.pinSha256],
+      alpn: [...http.alpn],
+      ...trustOf(http),
       ...(http.headers ? { headers: { ...http.headers } } : {}),
       ...(http.expectStatus ? { expectStatus: [...http.expectStatus] } : {}),
       ...(http.bodyRegex !== undefined ? { bodyRegex: http.bodyRegex } : {}),
+    };
+    specs.push(spec);
+  }
+
+  if (probes.dot) {
+    const dot = probes.dot;
+    const spec: DotProbeSpec = {
+      kind: "dot",
+      address,
+      port: dot.port,
+      name,
+      sni: dot.sni ?? hostname,
+      ...dnsQueryOptions(dot),
+      ...trustOf(dot),
+    };
+    specs.push(spec);
+  }
+
+  if (probes.doh) {
+    const doh = probes.doh;
+    const spec: DohProbeSpec = {
+      kind: "doh",
+      address,
+      port: doh.port,
+      name,
+      host: hostname,
+      path: doh.path,
+      method: doh.method,
+      alpn: [...doh.alpn],
+      ...dnsQueryOptions(doh),
+      ...trustOf(doh),
+      ...(doh.expectStatus ? { expectStatus: [...doh.expectStatus] } : {}),
     };
     specs.push(spec);
   }

@@ -11,8 +11,19 @@ interface SpecBase<K extends ProbeKind> {
 
 export type ChaosIdentity = "id.server" | "hostname.bind";
 
-export interface DnsProbeSpec extends SpecBase<"dns"> {
-  transport: "udp" | "tcp";
+export interface DnsExpectations {
+  /** Acceptable rcodes; default `["NOERROR"]`. */
+  rcode?: string[];
+  /** Regex (source) that at least one answer's presentation form must match. */
+  answer?: string;
+  /** Require the AD bit in the response. */
+  ad?: boolean;
+  /** Require RRSIGs covering the answer, each valid for at least this many more days (0: present and current). */
+  rrsigMinDays?: number;
+}
+
+/** What to ask and how to judge the answer, the same over UDP/TCP, TLS (dot) and HTTPS (doh). */
+export interface DnsQueryOptions {
   qname: string;
   /** Record type mnemonic, e.g. `A`, `SOA`, `TXT`. */
   qtype: string;
@@ -22,18 +33,17 @@ export interface DnsProbeSpec extends SpecBase<"dns"> {
   /** CHAOS TXT identities to ask for beside the main query (RFC 4892). */
   chaos: ChaosIdentity[];
   recursionDesired: boolean;
-  /** Set the EDNS DO bit (DNSSEC OK). */
+  /** Set the EDNS DO bit (DNSSEC OK) and record the RRSIGs covering the answer. */
   dnssecOk: boolean;
   /** EDNS UDP payload size advertised. */
   udpPayloadSize: number;
+  expect?: DnsExpectations;
+}
+
+export interface DnsProbeSpec extends SpecBase<"dns">, DnsQueryOptions {
+  transport: "udp" | "tcp";
   /** Retry over TCP when a UDP answer has TC=1. */
   tcpFallback: boolean;
-  expect?: {
-    /** Acceptable rcodes; default `["NOERROR"]`. */
-    rcode?: string[];
-    /** Regex (source) that at least one answer's presentation form must match. */
-    answer?: string;
-  };
 }
 
 export interface TcpProbeSpec extends SpecBase<"tcp"> {}
@@ -45,13 +55,18 @@ export interface TrustOptions {
   pinSha256?: string[];
 }
 
-export interface TlsProbeSpec extends SpecBase<"tls">, TrustOptions {
+/** Fail with tls_cert_expiring when a certificate the server sends expires within this many days. */
+interface CertificateExpectations {
+  certMinDays?: number;
+}
+
+export interface TlsProbeSpec extends SpecBase<"tls">, TrustOptions, CertificateExpectations {
   /** Server name for SNI and hostname verification; null sends no SNI and verifies against the address. */
   sni: string | null;
   alpn: string[];
 }
 
-export interface HttpProbeSpec extends SpecBase<"http">, TrustOptions {
+export interface HttpProbeSpec extends SpecBase<"http">, TrustOptions, CertificateExpectations {
   scheme: "http" | "https";
   /** Host header and SNI; null uses the address. */
   host: string | null;
@@ -64,6 +79,27 @@ export interface HttpProbeSpec extends SpecBase<"http">, TrustOptions {
   bodyRegex?: string;
   /** Most body bytes read; the rest is discarded unread and the connection closed. */
   readCapBytes: number;
+  /** HTTPS: HTTP versions offered by ALPN (`h2`, `http/1.1`), preferred first; default both. Plain http is always HTTP/1.1. */
+  alpn?: string[];
+}
+
+/** DNS over TLS (RFC 7858): RFC 7766 framing on a verified TLS connection. */
+export interface DotProbeSpec extends SpecBase<"dot">, DnsQueryOptions, TrustOptions, CertificateExpectations {
+  /** Server name for SNI and verification; null sends no SNI and verifies against the address. */
+  sni: string | null;
+}
+
+/** DNS over HTTPS (RFC 8484): `application/dns-message` by POST or GET. */
+export interface DohProbeSpec extends SpecBase<"doh">, DnsQueryOptions, TrustOptions, CertificateExpectations {
+  /** URL host, Host/:authority and SNI; null uses the address. */
+  host: string | null;
+  /** Path of the DoH endpoint, default `/dns-query`. */
+  path: string;
+  method: "POST" | "GET";
+  /** HTTP versions offered by ALPN (`h2`, `http/1.1`), preferred first. */
+  alpn: string[];
+  /** Acceptable HTTP status codes; default 200. */
+  expectStatus?: number[];
 }
 
 export interface SpecByKind {
@@ -71,6 +107,8 @@ export interface SpecByKind {
   tcp: TcpProbeSpec;
   tls: TlsProbeSpec;
   http: HttpProbeSpec;
+  dot: DotProbeSpec;
+  doh: DohProbeSpec;
 }
 export type ProbeSpec = SpecByKind[ProbeKind];
 

@@ -7,7 +7,7 @@ const spec = (port: number): TcpProbeSpec => ({ kind: "tcp", address: "127.0.0.1
 
 function registryWith(tcp: ProbeRegistry["tcp"]): ProbeRegistry {
   const unused = async () => null;
-  return { dns: unused, tls: unused, http: unused, tcp };
+  return { dns: unused, tls: unused, http: unused, dot: unused, doh: unused, tcp };
 }
 
 describe("runner", () => {

@@ -45,6 +45,8 @@ const OPTIONS = {
   tcp: { type: "boolean" },
   tls: { type: "boolean" },
   http: { type: "boolean" },
+  dot: { type: "boolean" },
+  doh: { type: "boolean" },
   port: { type: "string" },
   sni: { type: "string" },
   qname: { type: "string" },

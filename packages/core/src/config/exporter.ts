@@ -62,7 +62,9 @@ export function exporterConfigSchema<
   T extends OptionsSchema,
   S extends OptionsSchema,
   H extends OptionsSchema,
->(probeOptions: { dns: D; tcp: T; tls: S; http: H }) {
+  O extends OptionsSchema,
+  W extends OptionsSchema,
+>(probeOptions: { dns: D; tcp: T; tls: S; http: H; dot: O; doh: W }) {
   // A module's own timeout caps the scrape's, as a blackbox module's `timeout` does.
   const moduleFields = { timeoutMs: z.optional(timeoutMs) };
   const moduleSchema = z.discriminatedUnion("kind", [
@@ -70,6 +72,8 @@ export function exporterConfigSchema<
     z.extend(probeOptions.tcp, { kind: z.literal("tcp"), ...moduleFields }),
     z.extend(probeOptions.tls, { kind: z.literal("tls"), ...moduleFields }),
     z.extend(probeOptions.http, { kind: z.literal("http"), ...moduleFields }),
+    z.extend(probeOptions.dot, { kind: z.literal("dot"), ...moduleFields }),
+    z.extend(probeOptions.doh, { kind: z.literal("doh"), ...moduleFields }),
   ]);
   return z.strictObject({
     /** Where the HTTP server listens. */

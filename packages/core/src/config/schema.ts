@@ -63,9 +63,27 @@ const trust = {
   pinSha256: z._default(z.array(sha256), []),
 };
 
-export const dnsProbeOptionsSchema = z.strictObject({
-  port: z._default(port, 53),
-  transport: z._default(z.enum(["udp", "tcp"]), "udp"),
+const days = z.number().check(z.gte(0), z.lte(3650));
+
+/** `certMinDays`: fail with tls_cert_expiring when any certificate the server sends expires sooner. */
+const certMinDays = z.optional(days);
+
+const dnsExpectSchema = z.strictObject({
+  rcode: z.optional(
+    z.array(z.string().check(z.regex(/^[A-Z]+$/, { message: "expected an rcode mnemonic such as NOERROR" }))).check(z.minLength(1)),
+  ),
+  answer: z.optional(regexSource),
+  /** Require the AD bit: the resolver asked validated the answer. */
+  ad: z.optional(z.boolean()),
+  /**
+   * Require RRSIGs covering the answer, each valid for at least this many more
+   * days (0: present and current). Implies DO on the query.
+   */
+  rrsigMinDays: z.optional(days),
+});
+
+/** What to ask and how to judge the answer: the same for DNS over UDP/TCP, TLS and HTTPS. */
+const dnsQueryOptions = {
   qname: z._default(z.string().check(z.minLength(1), z.maxLength(255)), "."),
   qtype: z._default(
     z.pipe(
@@ -78,28 +96,53 @@ export const dnsProbeOptionsSchema = z.strictObject({
   nsid: z._default(z.boolean(), true),
   chaos: z._default(z.array(z.enum(["id.server", "hostname.bind"])), []),
   recursionDesired: z._default(z.boolean(), false),
-  dnssecOk: z._default(z.boolean(), false),
+  /** Set the EDNS DO bit and record the RRSIGs covering the answer. */
+  dnssec: z.optional(z.boolean()),
+  /** The older name of `dnssec`, still accepted. */
+  dnssecOk: z.optional(z.boolean()),
   udpPayloadSize: z._default(z.number().check(z.int(), z.gte(512), z.lte(65535)), 1232),
-  tcpFallback: z._default(z.boolean(), true),
-  expect: z.optional(
-    z.strictObject({
-      rcode: z.optional(
-        z.array(z.string().check(z.regex(/^[A-Z]+$/, { message: "expected an rcode mnemonic such as NOERROR" }))).check(z.minLength(1)),
-      ),
-      answer: z.optional(regexSource),
-    }),
-  ),
-});
+  expect: z.optional(dnsExpectSchema),
+};
+
+/** `dnssec` and its older name `dnssecOk` must not disagree. */
+function dnssecAliasCheck(options: { dnssec?: boolean | undefined; dnssecOk?: boolean | undefined }, ctx: z.core.$RefinementCtx): void {
+  if (options.dnssec !== undefined && options.dnssecOk !== undefined && options.dnssec !== options.dnssecOk) {
+    ctx.addIssue({ code: "custom", path: ["dnssecOk"], message: "contradicts dnssec (dnssecOk is its older name: keep one)" });
+  }
+}
+
+/** Whether a DNS probe sets DO: asked for by name, or implied by an RRSIG expectation. */
+export function wantsDnssec(options: {
+  dnssec?: boolean | undefined;
+  dnssecOk?: boolean | undefined;
+  expect?: { rrsigMinDays?: number | undefined } | undefined;
+}): boolean {
+  return options.dnssec ?? options.dnssecOk ?? options.expect?.rrsigMinDays !== undefined;
+}
+
+export const dnsProbeOptionsSchema = z
+  .strictObject({
+    port: z._default(port, 53),
+    transport: z._default(z.enum(["udp", "tcp"]), "udp"),
+    ...dnsQueryOptions,
+    tcpFallback: z._default(z.boolean(), true),
+  })
+  .check(z.superRefine(dnssecAliasCheck));
 
 export const tcpProbeOptionsSchema = z.strictObject({
   port: z._default(port, 443),
 });
+
+const ALPN_HTTP = ["h2", "http/1.1"] as const;
+/** HTTP versions offered by ALPN, most preferred first; `["http/1.1"]` forces HTTP/1.1. */
+const httpAlpn = z._default(z.array(z.enum(ALPN_HTTP)).check(z.minLength(1)), [...ALPN_HTTP]);
 
 export const tlsProbeOptionsSchema = z.strictObject({
   port: z._default(port, 443),
   /** SNI; defaults to the target's hostname. */
   sni: z.optional(hostname),
   alpn: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))), ["h2", "http/1.1"]),
+  certMinDays,
   ...trust,
 });
 
@@ -113,8 +156,38 @@ export const httpProbeOptionsSchema = z.strictObject({
   expectStatus: z.optional(z.array(z.number().check(z.int(), z.gte(100), z.lte(599))).check(z.minLength(1))),
   bodyRegex: z.optional(regexSource),
   readCapBytes: z._default(z.number().check(z.int(), z.gte(0), z.lte(16 * 1024 * 1024)), 64 * 1024),
+  /** HTTPS only (plain http is always HTTP/1.1). */
+  alpn: httpAlpn,
+  certMinDays,
   ...trust,
 });
+
+/** DNS over TLS (RFC 7858). */
+export const dotProbeOptionsSchema = z
+  .strictObject({
+    port: z._default(port, 853),
+    /** SNI and the name verified; defaults to the target's hostname. */
+    sni: z.optional(hostname),
+    ...dnsQueryOptions,
+    certMinDays,
+    ...trust,
+  })
+  .check(z.superRefine(dnssecAliasCheck));
+
+/** DNS over HTTPS (RFC 8484). */
+export const dohProbeOptionsSchema = z
+  .strictObject({
+    port: z._default(port, 443),
+    path: z._default(z.string().check(z.startsWith("/", { message: 'must start with "/"' })), "/dns-query"),
+    /** POST carries the message as the body; GET as `?dns=` base64url (cacheable). */
+    method: z._default(z.enum(["POST", "GET"]), "POST"),
+    alpn: httpAlpn,
+    expectStatus: z.optional(z.array(z.number().check(z.int(), z.gte(100), z.lte(599))).check(z.minLength(1))),
+    ...dnsQueryOptions,
+    certMinDays,
+    ...trust,
+  })
+  .check(z.superRefine(dnssecAliasCheck));
 
 export const targetSchema = z
   .strictObject({
@@ -129,12 +202,14 @@ export const targetSchema = z
       tcp: z.optional(tcpProbeOptionsSchema),
       tls: z.optional(tlsProbeOptionsSchema),
       http: z.optional(httpProbeOptionsSchema),
+      dot: z.optional(dotProbeOptionsSchema),
+      doh: z.optional(dohProbeOptionsSchema),
     }),
   })
   .check(
     z.superRefine((target, ctx) => {
       if (Object.values(target.probes).every((p) => p === undefined)) {
-        ctx.addIssue({ code: "custom", path: ["probes"], message: "at least one probe kind (dns, tcp, tls, http) is required" });
+        ctx.addIssue({ code: "custom", path: ["probes"], message: "at least one probe kind (dns, tcp, tls, http, dot, doh) is required" });
       }
     }),
   );
@@ -187,12 +262,12 @@ export const scheduleSchema = z
     }),
   );
 
-const days = z.number().check(z.int(), z.gte(1), z.lte(3650));
+const retainedDays = z.number().check(z.int(), z.gte(1), z.lte(3650));
 export const retentionSchema = z.strictObject({
-  rawDays: z._default(days, DEFAULT_RETENTION_DAYS.raw),
-  minuteDays: z._default(days, DEFAULT_RETENTION_DAYS.minute),
-  hourDays: z._default(days, DEFAULT_RETENTION_DAYS.hour),
-  dayDays: z._default(days, DEFAULT_RETENTION_DAYS.day),
+  rawDays: z._default(retainedDays, DEFAULT_RETENTION_DAYS.raw),
+  minuteDays: z._default(retainedDays, DEFAULT_RETENTION_DAYS.minute),
+  hourDays: z._default(retainedDays, DEFAULT_RETENTION_DAYS.hour),
+  dayDays: z._default(retainedDays, DEFAULT_RETENTION_DAYS.day),
 });
 const DEFAULT_RETENTION = {
   rawDays: DEFAULT_RETENTION_DAYS.raw,
@@ -235,6 +310,8 @@ const configObjectSchema = z
         tcp: tcpProbeOptionsSchema,
         tls: tlsProbeOptionsSchema,
         http: httpProbeOptionsSchema,
+        dot: dotProbeOptionsSchema,
+        doh: dohProbeOptionsSchema,
       }),
       () => ({ ...EXPORTER_DEFAULTS, modules: {} }),
     ),

@@ -195,6 +195,8 @@ const EVIDENCE_BY_KIND: Readonly<Record<ProbeKind, readonly (keyof PopEvidence)[
   http: ["headers"],
   tls: ["tlsFingerprint"],
   tcp: [],
+  dot: ["nsid", "chaos", "tlsFingerprint"],
+  doh: ["nsid", "chaos", "headers", "tlsFingerprint"],
 };
 
 /**

@@ -4,8 +4,9 @@
 // across many probes is validated and encoded once.
 
 import net from "node:net";
+import type { DnsTransport } from "@popwatch/core";
 import { ProbeSpecError } from "../errors";
-import type { ChaosIdentity, DnsProbeSpec } from "../types";
+import type { ChaosIdentity, DnsProbeSpec, DohProbeSpec, DotProbeSpec } from "../types";
 import { CLASS_CH, CLASS_IN, TYPE_OPT, TYPE_TXT, rcodeFromName, rcodeName, typeFromName, typeName } from "./codes";
 import { encodeName } from "./names";
 import { type ExpectedQuestion, buildQueryTemplate } from "./wire";
@@ -23,8 +24,12 @@ export interface CompiledDnsSpec {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
-  readonly transport: "udp" | "tcp";
+  /** `tls` for DoT, `https` for DoH. */
+  readonly transport: DnsTransport;
   readonly tcpFallback: boolean;
+  readonly dnssecOk: boolean;
+  /** EDNS UDP payload size the query advertises. */
+  readonly udpPayloadSize: number;
   readonly qtypeName: string;
   readonly main: CompiledQuery;
   readonly chaos: readonly CompiledChaosQuery[];
@@ -32,7 +37,14 @@ export interface CompiledDnsSpec {
   readonly expectedRcodes: ReadonlySet<number>;
   readonly expectedRcodeText: string;
   readonly answerPattern: RegExp | null;
+  /** `expect.ad`: the AD bit must be set. */
+  readonly expectAd: boolean;
+  /** `expect.rrsigMinDays`, null when RRSIGs are not required. */
+  readonly rrsigMinDays: number | null;
 }
+
+/** Every spec that sends a DNS query. */
+export type DnsQuerySpec = DnsProbeSpec | DotProbeSpec | DohProbeSpec;
 
 const CHAOS_IDENTITIES: readonly ChaosIdentity[] = ["id.server", "hostname.bind"];
 const DEFAULT_RCODES = ["NOERROR"];
@@ -42,7 +54,7 @@ const MIN_UDP_PAYLOAD = 512;
 // Specs are treated as immutable once probed. The first cache follows a spec
 // object's lifetime; the second catches equal specs built afresh for every
 // run (a scheduler re-reading its config), bounded so it cannot grow forever.
-const bySpec = new WeakMap<DnsProbeSpec, CompiledDnsSpec>();
+const bySpec = new WeakMap<DnsQuerySpec, CompiledDnsSpec>();
 const byContent = new Map<string, CompiledDnsSpec>();
 const BY_CONTENT_MAX = 4096;
 
@@ -50,7 +62,7 @@ const BY_CONTENT_MAX = 4096;
  * Validates a DNS spec and pre-encodes its queries. Throws ProbeSpecError
  * naming the field at fault.
  */
-export function compileDnsSpec(spec: DnsProbeSpec): CompiledDnsSpec {
+export function compileDnsSpec(spec: DnsQuerySpec): CompiledDnsSpec {
   let result = bySpec.get(spec);
   if (result) return result;
   const key = contentKey(spec);
@@ -64,15 +76,16 @@ export function compileDnsSpec(spec: DnsProbeSpec): CompiledDnsSpec {
 }
 
 /** Every field compile() reads, each string behind its length so no two specs share a key. */
-function contentKey(spec: DnsProbeSpec): string {
+function contentKey(spec: DnsQuerySpec): string {
   const field = (value: unknown): string => {
     const text: string = Array.isArray(value) ? value.map(field).join("") : String(value);
     return `${text.length}:${text}`;
   };
   return (
+    field(spec.kind) +
     field(spec.address) +
     field(spec.port) +
-    field(spec.transport) +
+    field(transportOf(spec)) +
     field(spec.qname) +
     field(spec.qtype) +
     field(spec.qclass) +
@@ -81,19 +94,28 @@ function contentKey(spec: DnsProbeSpec): string {
     field(spec.recursionDesired) +
     field(spec.dnssecOk) +
     field(spec.udpPayloadSize) +
-    field(spec.tcpFallback) +
+    field(spec.kind === "dns" ? spec.tcpFallback : false) +
     field(spec.expect?.rcode) +
-    field(spec.expect?.answer)
+    field(spec.expect?.answer) +
+    field(spec.expect?.ad) +
+    field(spec.expect?.rrsigMinDays)
   );
 }
 
-function compile(spec: DnsProbeSpec): CompiledDnsSpec {
+function transportOf(spec: DnsQuerySpec): DnsTransport {
+  if (spec.kind === "dot") return "tls";
+  if (spec.kind === "doh") return "https";
+  return spec.transport;
+}
+
+function compile(spec: DnsQuerySpec): CompiledDnsSpec {
   const family = net.isIP(spec.address);
   if (family !== 4 && family !== 6) throw new ProbeSpecError("address", `${JSON.stringify(spec.address)} is not an IP address`);
   if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) {
     throw new ProbeSpecError("port", `${spec.port} is not a port number (1-65535)`);
   }
-  if (spec.transport !== "udp" && spec.transport !== "tcp") {
+  const transport = transportOf(spec);
+  if (spec.kind === "dns" && spec.transport !== "udp" && spec.transport !== "tcp") {
     throw new ProbeSpecError("transport", `${JSON.stringify(spec.transport)} is not udp or tcp`);
   }
 
@@ -144,6 +166,13 @@ function compile(spec: DnsProbeSpec): CompiledDnsSpec {
     }
   }
 
+  const expectAd = spec.expect?.ad ?? false;
+  if (typeof expectAd !== "boolean") throw new ProbeSpecError("expect.ad", "must be true or false");
+  const rrsigMinDays = spec.expect?.rrsigMinDays ?? null;
+  if (rrsigMinDays !== null && !(typeof rrsigMinDays === "number" && rrsigMinDays >= 0 && Number.isFinite(rrsigMinDays))) {
+    throw new ProbeSpecError("expect.rrsigMinDays", `${JSON.stringify(rrsigMinDays)} is not a number of days (0 or more)`);
+  }
+
   const main: CompiledQuery = {
     nameWire,
     qtype,
@@ -179,13 +208,17 @@ function compile(spec: DnsProbeSpec): CompiledDnsSpec {
     address: spec.address,
     port: spec.port,
     family,
-    transport: spec.transport,
-    tcpFallback: spec.tcpFallback,
+    transport,
+    tcpFallback: spec.kind === "dns" ? spec.tcpFallback : false,
+    dnssecOk: spec.dnssecOk,
+    udpPayloadSize: spec.udpPayloadSize,
     qtypeName: typeName(qtype),
     main,
     chaos,
     expectedRcodes,
     expectedRcodeText: [...expectedRcodes].map(rcodeName).join(", "),
     answerPattern,
+    expectAd,
+    rrsigMinDays,
   };
 }

@@ -23,20 +23,18 @@
 //   CH queries costs a little latency, not a timeout.
 
 import type { Failure } from "@popwatch/core";
-import { OPTION_NSID, rcodeName } from "../dns/codes";
 import type { DnsQuery } from "../dns/query";
+import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
 import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import { cancelUdpQuery, sendUdpQuery } from "../dns/udp";
-import { type DnsMessage, isPrintableAscii, toHex } from "../dns/wire";
+import type { DnsMessage } from "../dns/wire";
 import { ProbeFailureError } from "../errors";
 import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
 
 const CHAOS_GRACE_MIN_MS = 25;
 const CHAOS_GRACE_MAX_MS = 1000;
 const NS_PER_MS = 1e6;
-
-const NO_IDENTITY: Readonly<Partial<Record<ChaosIdentity, string | null>>> = Object.freeze({});
 
 export const dnsProbe: ProbeFn<"dns"> = (spec, ctx) => {
   const facts = ctx.facts;
@@ -51,15 +49,7 @@ export const dnsProbe: ProbeFn<"dns"> = (spec, ctx) => {
   } catch (err) {
     return Promise.reject(err);
   }
-  facts.qtype = plan.qtypeName;
-  facts.ignoredPackets = 0;
-  if (plan.chaos.length === 0) {
-    facts.identity = NO_IDENTITY;
-  } else {
-    const identity: Partial<Record<ChaosIdentity, string | null>> = {};
-    for (const chaos of plan.chaos) identity[chaos.identity] = null;
-    facts.identity = identity;
-  }
+  recordDnsQuery(plan, facts);
   return new Promise((resolve, reject) => new DnsProbeRun(plan, ctx, resolve, reject).start());
 };
 
@@ -122,28 +112,6 @@ class ProbeQuery implements DnsQuery {
   }
 }
 
-// A target answers with the same NSID probe after probe: its strings are kept
-// with the compiled spec and reused while the bytes stay the same.
-interface NsidStrings {
-  bytes: Buffer;
-  text: string | null;
-  hex: string;
-}
-const lastNsid = new WeakMap<CompiledDnsSpec, NsidStrings>();
-
-function describeNsid(plan: CompiledDnsSpec, nsid: Uint8Array): NsidStrings {
-  const bytes = Buffer.from(nsid.buffer, nsid.byteOffset, nsid.byteLength);
-  const last = lastNsid.get(plan);
-  if (last?.bytes.equals(bytes)) return last;
-  const strings: NsidStrings = {
-    bytes: Buffer.from(bytes), // a copy: `nsid` is a view into a receive buffer
-    text: isPrintableAscii(bytes) ? bytes.toString("latin1") : null,
-    hex: toHex(bytes),
-  };
-  lastNsid.set(plan, strings);
-  return strings;
-}
-
 class DnsProbeRun {
   private readonly startNs: bigint;
   private readonly main: ProbeQuery;
@@ -202,16 +170,13 @@ class DnsProbeRun {
   onAnswer(query: ProbeQuery, message: DnsMessage, receivedNs: bigint): void {
     if (this.finished) return;
     if (query.identity !== null) {
-      if (!message.flags.tc && message.rcode === 0) {
-        const text = message.answers.find((answer) => answer.type === "TXT")?.data ?? null;
-        if (text !== null) this.recordIdentity(query.identity, text);
-      }
+      recordChaosIdentity(this.ctx.facts, this.ctx.evidence, query.identity, message);
       this.chaosSettled();
       return;
     }
 
     this.ctx.timings.rttMs = Number(receivedNs - query.sentNs) / NS_PER_MS;
-    this.recordResponse(message);
+    recordDnsResponse(this.plan, this.ctx.facts, this.ctx.evidence, message);
     if (message.flags.tc) {
       if (query.transport === "udp" && this.plan.tcpFallback) {
         this.ctx.facts.tcpFallback = true;
@@ -227,7 +192,7 @@ class DnsProbeRun {
       this.settleMain({ error: new ProbeFailureError("dns_truncated", `truncated response: ${why}`) });
       return;
     }
-    this.settleMain({ failure: this.judge(message) });
+    this.settleMain({ failure: judgeDnsResponse(this.plan, message) });
   }
 
   /** A malformed answer or a transport error. */
@@ -239,59 +204,6 @@ class DnsProbeRun {
     }
     if (size !== null) this.ctx.facts.responseBytes = size;
     this.settleMain({ error: err });
-  }
-
-  private recordResponse(message: DnsMessage): void {
-    const facts = this.ctx.facts;
-    facts.rcode = rcodeName(message.rcode);
-    facts.flags = message.flags;
-    facts.answers = message.answers;
-    facts.authorityCount = message.authorityCount;
-    facts.additionalCount = message.additionalCount;
-    facts.responseBytes = message.size;
-    let nsid: Uint8Array | null = null;
-    if (message.edns) {
-      for (const option of message.edns.options) {
-        if (option.code === OPTION_NSID) {
-          nsid = option.data;
-          break;
-        }
-      }
-    }
-    // An empty NSID option is a server saying it has no identifier: recorded as none.
-    if (nsid && nsid.length > 0) {
-      const { text, hex } = describeNsid(this.plan, nsid);
-      facts.nsid = text;
-      facts.nsidHex = hex;
-      this.ctx.evidence.nsid = text ?? hex;
-    } else {
-      facts.nsid = null;
-      facts.nsidHex = null;
-    }
-  }
-
-  private recordIdentity(identity: ChaosIdentity, text: string): void {
-    this.ctx.facts.identity![identity] = text;
-    this.ctx.evidence.chaos ??= {};
-    this.ctx.evidence.chaos[identity] = text;
-  }
-
-  private judge(message: DnsMessage): Failure | null {
-    const plan = this.plan;
-    if (!plan.expectedRcodes.has(message.rcode)) {
-      return { code: "dns_rcode", message: `rcode ${rcodeName(message.rcode)}, expected ${plan.expectedRcodeText}` };
-    }
-    const pattern = plan.answerPattern;
-    if (pattern) {
-      // An answer matches when its data or its whole record line does, so both `^192\.0\.2\.1$` and `\sA\s` work.
-      const matched = message.answers.some(
-        (a) => pattern.test(a.data) || pattern.test(`${a.name} ${a.ttl} ${a.class} ${a.type} ${a.data}`),
-      );
-      if (!matched) {
-        return { code: "answer_mismatch", message: `no answer matches /${pattern.source}/ (${message.answers.length} answers)` };
-      }
-    }
-    return null;
   }
 
   private settleMain(outcome: Outcome): void {

@@ -12,6 +12,7 @@ import Client from "undici/lib/dispatcher/client.js";
 import { ProbeFailureError, ProbeSpecError } from "../errors";
 import { sha256Hex } from "../tls/certificate";
 import { openConnection, sniFor } from "../tls/connect";
+import { tlsSessionFacts } from "../tls/session";
 import { type TrustPlan, type Verdict, handshakeTrustOptions, judgePeer, readPeerLeaf, trustPlan } from "../tls/trust";
 import type { HttpProbeSpec, ProbeFn } from "../types";
 
@@ -184,15 +185,10 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
       (socket) => {
         if (plan) {
           const secure = socket as tls.TLSSocket;
-          const cipher = secure.getCipher();
-          ctx.facts.tls = {
-            protocol: secure.getProtocol() ?? null,
-            cipher: cipher ? cipher.standardName || cipher.name : null,
-            alpn: typeof secure.alpnProtocol === "string" ? secure.alpnProtocol : null,
-          };
           const leaf = readPeerLeaf(secure);
           if (leaf) ctx.evidence.tlsFingerprint = sha256Hex(leaf.x509.raw);
           verdict = judgePeer(secure, leaf, plan, host);
+          ctx.facts.tls = tlsSessionFacts(secure, sni, leaf, plan, verdict);
           if (verdict.failure) {
             // Never send the request (and any credentials in spec.headers) to a peer we do not trust.
             secure.destroy();
