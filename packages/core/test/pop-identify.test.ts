@@ -16,18 +16,18 @@ function evidenceFor(source: PopSource, raw: string): { kind: ProbeKind; evidenc
 
 // Written out independently of the table, so a table edit that changes meaning fails here.
 const vectors: Pop[] = [
-  { source: "nsid", raw: "k3.ams-ix.k.ripe.net", id: "ams-ix", iata: "ams" },
-  { source: "hostname.bind", raw: "ns1.fi-hel.k.ripe.net", id: "fi-hel", iata: "hel" },
+  { source: "nsid", raw: "k3.ams-ix.k.ripe.net", id: "ams-ix", iata: null },
+  { source: "hostname.bind", raw: "ns1.fi-hel.k.ripe.net", id: "fi-hel", iata: null },
   { source: "nsid", raw: "k2.linx.k.ripe.net", id: "linx", iata: null },
-  { source: "id.server", raw: "aa.de-ham.l.root", id: "de-ham", iata: "ham" },
-  { source: "nsid", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: "ams" },
-  { source: "id.server", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: "ams" },
+  { source: "id.server", raw: "aa.de-ham.l.root", id: "de-ham", iata: null },
+  { source: "nsid", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: null },
+  { source: "id.server", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: null },
+  { source: "nsid", raw: "nl-arn-as1140.anchors.atlas.ripe.net", id: "nl-arn", iata: null },
   { source: "id.server", raw: "yul01", id: "yul01", iata: "yul" },
   { source: "hostname.bind", raw: "FRA", id: "fra", iata: "fra" },
   { source: "nsid", raw: "gpdns-bud", id: "bud", iata: "bud" },
   { source: "nsid", raw: "gpdns-maa", id: "maa", iata: "maa" },
   { source: "id.server", raw: "res120.qyul1.on.quad9.net", id: "yul1", iata: "yul" },
-  { source: "id.server", raw: "server r3.yyz", id: "yyz", iata: "yyz" },
   { source: "header:cf-ray", raw: "8c9a1b2c3d4e5f60-FRA", id: "fra", iata: "fra" },
   { source: "header:x-amz-cf-pop", raw: "FRA56-P5", id: "fra56", iata: "fra" },
   { source: "header:x-amz-cf-pop", raw: "LHR62-C1", id: "lhr62", iata: "lhr" },
@@ -60,7 +60,16 @@ describe("built-in PoP formats", () => {
   });
 
   it("consults PoP headers in the documented order", () => {
-    expect(BUILTIN_POP_HEADERS).toEqual(["cf-ray", "x-amz-cf-pop", "x-served-by", "x-vercel-id", "fly-request-id"]);
+    expect(BUILTIN_POP_HEADERS).toEqual([
+      "cf-ray",
+      "x-amz-cf-pop",
+      "x-served-by",
+      "x-vercel-id",
+      "fly-request-id",
+      "x-msedge-ref",
+      "x-azure-ref",
+      "server",
+    ]);
     const pop = identify("http", {
       headers: { "fly-request-id": "01ABC-ams", "x-amz-cf-pop": "LHR62-C1", "cf-ray": "8c9a1b2c3d4e5f60-FRA" },
     });
@@ -171,10 +180,14 @@ describe("fallback to the raw value", () => {
   });
 
   it("oversized values are not pattern-matched but still fall back", () => {
-    const raw = `8c9a1b2c3d4e5f60${"0".repeat(600)}-FRA`;
-    const pop = identify("http", { headers: { "cf-ray": raw } });
-    expect(pop).toMatchObject({ source: "header:cf-ray", raw, iata: null });
+    const raw = `cache-fra${"0".repeat(600)}-FRA`;
+    const pop = identify("http", { headers: { "x-served-by": raw } });
+    expect(pop).toMatchObject({ source: "header:x-served-by", raw, iata: null });
     expect(pop?.id).toHaveLength(64);
+  });
+
+  it("an oversized per-request value is no PoP", () => {
+    expect(identify("http", { headers: { "cf-ray": `8c9a1b2c3d4e5f60${"0".repeat(600)}-FRA` } })).toBeNull();
   });
 });
 
