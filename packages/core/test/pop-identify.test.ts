@@ -157,6 +157,38 @@ describe("fallback to the raw value", () => {
     expect(pop?.iata).toBeNull();
   });
 
+  it.each([
+    ["cf-ray", "8c9a1b2c3d4e5f60"],
+    ["x-amz-cf-id", "bTkPDHgzMmjHzXeK-p0mDuDXc6d5BN4k1I8-5kXQnG4Y9VZP3JrTxA=="],
+    ["fly-request-id", "01HQ8V6Y3Z4K5M6N7P8R9S0T1V"],
+    ["x-vercel-id", "sxzfp-1712345678901-0123456789ab"],
+    ["x-azure-ref", "20240101T000000Z-17f5c5b4b8c7x2dmhC1FRAd1qc0000000g9g000000001a2b"],
+    ["x-msedge-ref", "Ref A: 3CC74C94769440C0851D9DF0869FCE7F Ref C: 2018-04-11T18:47:40Z"],
+    ["server", "nginx"],
+  ])("a per-request or software value is never a PoP: %s %s", (name, value) => {
+    expect(identify("http", { headers: { [name]: value } })).toBeNull();
+  });
+
+  it("not even through an operator rule on that header", () => {
+    const withRule = createPopIdentifier({ rules: [{ source: "header:cf-ray", regex: "^edge-(\\w+)$", template: "$1" }] });
+    expect(withRule("http", { headers: { "cf-ray": "8c9a1b2c3d4e5f60" } })).toBeNull();
+  });
+
+  it("a per-request value without its site falls through to the next header", () => {
+    expect(identify("http", { headers: { "cf-ray": "8c9a1b2c3d4e5f60", "x-amz-cf-pop": "FRA56-P5" } })).toMatchObject({
+      id: "fra56",
+      source: "header:x-amz-cf-pop",
+    });
+  });
+
+  it("generic CHAOS host names are not airports", () => {
+    for (const raw of ["dns1", "DNS", "DNA", "ns1", "web01", "localhost"]) {
+      expect(identify("dns", { chaos: { "hostname.bind": raw } }), raw).toMatchObject({ id: raw.toLowerCase(), iata: null });
+    }
+    // Three letters that are no airport the geo table knows stay opaque too.
+    expect(identify("dns", { chaos: { "id.server": "zzq01" } })).toMatchObject({ id: "zzq01", iata: null });
+  });
+
   it("does not fall back to arbitrary headers", () => {
     expect(identify("http", { headers: { server: "nginx", "x-request-id": "abc" } })).toBeNull();
   });
