@@ -221,7 +221,9 @@ export const BUILTIN_POP_PATTERNS: readonly BuiltinPopPattern[] = [
     sources: ["header:cf-ray"],
     pattern: /^[0-9a-f]+-(?<site>(?<iata>[a-z]{3}))$/i,
     examples: [{ raw: "8c9a1b2c3d4e5f60-FRA", id: "fra", iata: "fra" }],
-    note: "Cloudflare documents the suffix as the data center's IATA code; without it the value is a request id.",
+    note:
+      "Cloudflare documents the suffix as the data center's IATA code (https://developers.cloudflare.com/fundamentals/reference/cloudflare-ray-id/); " +
+      "without it the value is a request id.",
   },
   {
     service: "Amazon CloudFront",
@@ -231,6 +233,7 @@ export const BUILTIN_POP_PATTERNS: readonly BuiltinPopPattern[] = [
       { raw: "FRA56-P5", id: "fra56", iata: "fra" },
       { raw: "LHR62-C1", id: "lhr62", iata: "lhr" },
     ],
+    note: "AWS documents the edge location code as an IATA airport code and a number (CloudFront Developer Guide, `X-Amz-Cf-Pop`).",
   },
   {
     service: "Fastly",
@@ -240,7 +243,9 @@ export const BUILTIN_POP_PATTERNS: readonly BuiltinPopPattern[] = [
       { raw: "cache-jfk1041-JFK", id: "jfk", iata: "jfk" },
       { raw: "cache-jfk1041-JFK, cache-ord1720-ORD", id: "ord", iata: "ord" },
     ],
-    note: "With shielding the header lists every cache on the path; the last entry is the edge that answered. Node ids get reused, so only the site is kept.",
+    note:
+      "`cache-{datacenter}{nodeid}-{datacenter}` (https://www.fastly.com/documentation/reference/http/http-headers/X-Served-By); " +
+      "with shielding the header lists every cache on the path; the last entry is the edge that answered. Node ids get reused, so only the site is kept.",
   },
   {
     service: "Vercel",
@@ -250,13 +255,14 @@ export const BUILTIN_POP_PATTERNS: readonly BuiltinPopPattern[] = [
       { raw: "fra1::iad1::abcde-1234", id: "fra1", iata: "fra" },
       { raw: "cdg1::sxzfp-1712345678901-0123456789ab", id: "cdg1", iata: "cdg" },
     ],
-    note: "Region codes come edge first, then the function region; the edge answered.",
+    note: "Region ids are airport code + index (Vercel's region list); they come edge first, then the function region; the edge answered.",
   },
   {
     service: "Fly.io",
     sources: ["header:fly-request-id"],
     pattern: /^[0-9a-z]+-(?<site>(?<iata>[a-z]{3}))$/i,
     examples: [{ raw: "01HQ8V6Y3Z4K5M6N7P8R9S0T1V-ams", id: "ams", iata: "ams" }],
+    note: "The suffix is the Fly.io region, named by its nearest airport's code (Fly.io's region list); without it the value is a request id.",
   },
   {
     service: "Microsoft edge (Azure Front Door, Bing, Office)",
