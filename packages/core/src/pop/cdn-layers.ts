@@ -57,10 +57,13 @@ export const CDN_LAYERS: readonly CdnLayer[] = [
   {
     cdn: "azure",
     popHeaders: ["x-msedge-ref", "x-azure-ref"],
-    // Front Door's cache verdicts (learn.microsoft.com/azure/frontdoor/front-door-http-headers-protocol).
+    // Front Door's cache verdicts, and the `Via: 1.1 Azure` it documents on requests to the origin
+    // (learn.microsoft.com/azure/frontdoor/front-door-http-headers-protocol).
+    via: /^(?:HTTP\/)?[\d.]+ Azure$/i,
     xCache: /^(?:TCP_(?:REMOTE_)?(?:HIT|MISS)|CONFIG_NOCACHE|PRIVATE_NOSTORE|UNCACHEABLE)$/,
   },
-  { cdn: "bunny", popHeaders: ["server"], server: /^BunnyCDN-/i, popValue: /^BunnyCDN-/i },
+  // `Via: BunnyCDN` is documented on requests to the origin (bunny.net/docs/cdn/request-headers-to-origin).
+  { cdn: "bunny", popHeaders: ["server"], via: /^BunnyCDN$/i, server: /^BunnyCDN-/i, popValue: /^BunnyCDN-/i },
   { cdn: "fly", popHeaders: ["fly-request-id"], via: /^(?:HTTP\/)?[\d.]+ fly\.io$/i },
   { cdn: "vercel", popHeaders: ["x-vercel-id"], server: /^Vercel$/i },
 ];
