@@ -162,7 +162,7 @@ describe("fallback to the raw value", () => {
     ["x-amz-cf-id", "bTkPDHgzMmjHzXeK-p0mDuDXc6d5BN4k1I8-5kXQnG4Y9VZP3JrTxA=="],
     ["fly-request-id", "01HQ8V6Y3Z4K5M6N7P8R9S0T1V"],
     ["x-vercel-id", "sxzfp-1712345678901-0123456789ab"],
-    ["x-azure-ref", "20240101T000000Z-17f5c5b4b8c7x2dmhC1FRAd1qc0000000g9g000000001a2b"],
+    ["x-azure-ref", "20230711T145237Z-s9ycwr9k5t4kd1qx2q2wxu6qx400000001c000000000hbr6"],
     ["x-msedge-ref", "Ref A: 3CC74C94769440C0851D9DF0869FCE7F Ref C: 2018-04-11T18:47:40Z"],
     ["server", "nginx"],
   ])("a per-request or software value is never a PoP: %s %s", (name, value) => {

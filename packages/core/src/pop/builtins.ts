@@ -266,7 +266,7 @@ export const BUILTIN_POP_PATTERNS: readonly BuiltinPopPattern[] = [
   },
   {
     service: "Microsoft edge (Azure Front Door, Bing, Office)",
-    sources: ["header:x-msedge-ref"],
+    sources: ["header:x-msedge-ref", "header:x-azure-ref"],
     pattern: /\bRef B:\s*(?<site>[a-z]{2,4}\d{0,2}?)EDGE\d+\b/i,
     examples: [
       { raw: "Ref A: 3CC74C94769440C0851D9DF0869FCE7F Ref B: CO1EDGE0315 Ref C: 2018-04-11T18:47:40Z", id: "co1", iata: null },
@@ -274,7 +274,8 @@ export const BUILTIN_POP_PATTERNS: readonly BuiltinPopPattern[] = [
       { raw: "Ref A: 0B0E3A2A Ref B: STOEDGE0417 Ref C: 2024-01-01T00:00:00Z", id: "sto", iata: null },
     ],
     note:
-      "Ref A is the request id and Ref C its time; Ref B names the edge server, `<site>EDGE<node>`. Site codes are " +
+      "Ref A is the request id and Ref C its time; Ref B names the edge server, `<site>EDGE<node>`. Some Azure " +
+      "services send the same text in `X-Azure-Ref`. Site codes are " +
       "Microsoft's (`CO1`, `BN3`, `HK2`, `STO`), airport-like only sometimes, so no IATA is read.",
   },
   {
