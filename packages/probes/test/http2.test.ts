@@ -122,6 +122,18 @@ describe("http probe over HTTP/2", () => {
     expect(result.failure?.message).toMatch(/^ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL/);
   });
 
+  it("HEAD over HTTP/2: status and headers, no body read", async () => {
+    const methods: unknown[] = [];
+    const port = await h2Server((stream, headers) => {
+      methods.push(headers[":method"]);
+      stream.respond({ ":status": 200, "content-length": "5" });
+      stream.end(headers[":method"] === "HEAD" ? undefined : "hello");
+    });
+    const result = await runProbe(spec(port, { method: "HEAD" }), { timeoutMs: 3000 });
+    expect(result).toMatchObject({ ok: true, status: 200, httpVersion: "2", bodyBytes: 0, headers: { "content-length": "5" } });
+    expect(methods).toEqual(["HEAD"]);
+  });
+
   it("a stream reset before the headers is reset", async () => {
     const port = await h2Server((stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
     const result = await runProbe(spec(port), { timeoutMs: 3000 });
