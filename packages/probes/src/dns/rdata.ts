@@ -4,6 +4,7 @@
 
 import { typeName } from "./codes";
 import { NAME_BROKEN, nameOut, readName } from "./names";
+import { decodeRrsig } from "./rrsig";
 
 /**
  * RDATA in presentation form. Types it does not know, and known types whose
@@ -97,19 +98,18 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
       return `${buf.readUInt16BE(start)} ${buf[start + 2]} ${buf[start + 3]} ${buf.toString("base64", start + 4, end)}`;
     case 46: {
       // RRSIG
-      if (length < 19) return null;
-      const afterSigner = rdataName(buf, start + 18, end);
-      if (afterSigner < 0 || afterSigner >= end) return null;
+      const rrsig = decodeRrsig(buf, start, end);
+      if (!rrsig) return null;
       return [
-        typeName(buf.readUInt16BE(start)),
-        buf[start + 2],
-        buf[start + 3],
-        buf.readUInt32BE(start + 4),
-        formatSigTime(buf.readUInt32BE(start + 8)),
-        formatSigTime(buf.readUInt32BE(start + 12)),
-        buf.readUInt16BE(start + 16),
-        nameOut.value,
-        buf.toString("base64", afterSigner, end),
+        typeName(rrsig.typeCovered),
+        rrsig.algorithm,
+        rrsig.labels,
+        rrsig.originalTtl,
+        formatSigTime(rrsig.expiration),
+        formatSigTime(rrsig.inception),
+        rrsig.keyTag,
+        rrsig.signer,
+        buf.toString("base64", rrsig.signatureStart, end),
       ].join(" ");
     }
     case 47: {
@@ -177,6 +177,8 @@ function typeBitmap(buf: Buffer, start: number, end: number): string[] | null {
   return types;
 }
 
+// Presentation form (RFC 4034 §3.2) read as an absolute time, 1970-2106, as dig and kdig print it;
+// the facts read it relative to the probe's clock instead (rrsig.ts).
 function formatSigTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
