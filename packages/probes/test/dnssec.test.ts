@@ -9,7 +9,8 @@ import { judgeDnsResponse, recordDnsQuery, recordDnsResponse } from "../src/dns/
 import { decodeRrsig, signatureTimeMs } from "../src/dns/rrsig";
 import { type CompiledDnsSpec, compileDnsSpec } from "../src/dns/spec";
 import { type DnsMessage, parseDnsMessage } from "../src/dns/wire";
-import type { DnsExpectations, DnsProbeSpec } from "../src/types";
+import type { DnsExpectations } from "../src/types";
+import { dnsSpec } from "./support/dns-spec";
 
 const DAY_S = 86_400;
 // A fixed probe time: 2026-12-06T12:00:00Z.
@@ -17,23 +18,7 @@ const NOW_MS = Date.UTC(2026, 11, 6, 12, 0, 0);
 const NOW_S = NOW_MS / 1000;
 
 function plan(expect: DnsExpectations = {}, dnssecOk = true): CompiledDnsSpec {
-  const spec: DnsProbeSpec = {
-    kind: "dns",
-    address: "127.0.0.1",
-    port: 53,
-    transport: "udp",
-    qname: "www.example.test",
-    qtype: "A",
-    qclass: "IN",
-    nsid: false,
-    chaos: [],
-    recursionDesired: false,
-    dnssecOk,
-    udpPayloadSize: 1232,
-    tcpFallback: true,
-    expect,
-  };
-  return compileDnsSpec(spec);
+  return compileDnsSpec(dnsSpec({ address: "127.0.0.1", port: 53 }, { dnssecOk, expect }));
 }
 
 interface SigOptions {
