@@ -14,7 +14,10 @@ import {
   type DnssecServer,
   type DnssecZone,
   KNOT_RRSIG_LIFETIME_DAYS,
+  NSEC3_SALT,
+  NSEC3_ZONE,
   type PrintedRrsig,
+  printedRecords,
   printedRrsigs,
   signzoneTime,
   startDnssecLab,
@@ -79,6 +82,21 @@ function signedWith(zone: DnssecZone, owner: string, type: string): Omit<RrsigFa
     inception: zone.inception!.toISOString(),
     expiration: zone.expiration!.toISOString(),
   };
+}
+
+/**
+ * One spelling of RDATA for comparing the probe with dig and kdig: dig splits
+ * base64 and hex into chunks, kdig writes NSEC3 hashes in lowercase, names
+ * end with a dot there and not in the probe.
+ */
+function presentation(type: string, data: string): string {
+  const fields = data.split(" ");
+  const fixed = { DNSKEY: 3, DS: 3, RRSIG: 8 }[type];
+  const joined = fixed === undefined ? fields : [...fields.slice(0, fixed), fields.slice(fixed).join("")];
+  return joined
+    .map((field) => field.replace(/\.$/, ""))
+    .join(" ")
+    .toUpperCase();
 }
 
 const strip = ({ daysLeft: _, ...rest }: RrsigFacts) => rest;
@@ -166,6 +184,28 @@ describe.skipIf(missing.length > 0)(`DNSSEC on real servers${note}`, () => {
           expect(plain.failure).toBeNull();
           const off = await probe(server(), { transport, qname: zone.www, qtype: "A" });
           expect(off.dnssec).toBeNull();
+        });
+
+        // NSEC3 records never answer a query (RFC 5155 §7.2.8): their presentation is unit-tested.
+        it(`DNSKEY, NSEC, NSEC3PARAM and RRSIG answers read as ${tool} prints them`, async () => {
+          const nsec3Zone = lab.zones[NSEC3_ZONE];
+          const questions: [string, string][] = [
+            [lab.zones.valid.zone, "DNSKEY"],
+            [lab.zones.valid.www, "NSEC"],
+            [nsec3Zone.zone, "NSEC3PARAM"],
+          ];
+          for (const [qname, qtype] of questions) {
+            const r = await probe(server(), { transport, qname, qtype, dnssec: true });
+            expect(r.failure).toBeNull();
+            const printed = await printedRecords(tool, server(), qname, qtype, { tcp: transport === "tcp" });
+            expect(r.answers!.map((answer) => [answer.type, presentation(answer.type, answer.data)])).toEqual(
+              printed.map((record) => [record.type, presentation(record.type, record.data)]),
+            );
+            expect(r.answers!.map((answer) => answer.type)).toEqual([qtype, "RRSIG"]);
+          }
+          expect(
+            presentation("NSEC3PARAM", (await probe(server(), { qname: nsec3Zone.zone, qtype: "NSEC3PARAM" })).answers![0]!.data),
+          ).toBe(`1 0 0 ${NSEC3_SALT}`);
         });
 
         it("no answer RRset (NXDOMAIN expected) fails rrsigMinDays as unsigned", async () => {

@@ -38,6 +38,9 @@ export const SIGNED_STATES = {
   future: { inceptionS: 2 * DAY_S, expirationS: 32 * DAY_S },
 } as const;
 export type SignedState = keyof typeof SIGNED_STATES;
+/** The one zone denying existence with NSEC3 (this salt, 0 extra iterations) instead of NSEC. */
+export const NSEC3_ZONE: SignedState = "expiring";
+export const NSEC3_SALT = "AABBCCDD";
 export type ZoneState = SignedState | "unsigned";
 
 /** Knot's policy: signatures live this long (Knot backdates inception by 90 minutes). */
@@ -119,7 +122,7 @@ function describeZone(zone: string, state: DnssecZone["state"], signer: DnssecZo
 }
 
 /** Signs `zone` in `dir` with a fresh ECDSA P-256 key and the given times; returns the key tag from the K-file name. */
-async function signWithBind(dir: string, zone: string, inception: Date, expiration: Date): Promise<number> {
+async function signWithBind(dir: string, zone: string, inception: Date, expiration: Date, nsec3: boolean): Promise<number> {
   const keygen = await run(requireBinary("dnssec-keygen", "bind9-utils"), ["-q", "-K", dir, "-a", "ECDSAP256SHA256", "-n", "ZONE", zone], {
     cwd: dir,
   });
@@ -127,14 +130,15 @@ async function signWithBind(dir: string, zone: string, inception: Date, expirati
   if (!match) throw new Error(`dnssec-keygen printed no key name: ${keygen.stdout}`);
   // -S adds the zone's keys from -K; -P skips the post-signing check, which
   // would reject the expired and not-yet-valid signatures made on purpose.
+  const times = ["-s", signzoneTime(inception), "-e", signzoneTime(expiration)];
+  const denial = nsec3 ? ["-3", NSEC3_SALT, "-H", "0"] : [];
+  const files = ["-f", join(dir, `${zone}.zone`), join(dir, `${zone}.unsigned`)];
   await run(
     requireBinary("dnssec-signzone", "bind9-utils"),
-    ["-S", "-K", dir, "-d", dir, "-o", zone, "-s", signzoneTime(inception), "-e", signzoneTime(expiration), "-P"].concat([
-      "-f",
-      join(dir, `${zone}.zone`),
-      join(dir, `${zone}.unsigned`),
-    ]),
-    { cwd: dir },
+    ["-S", "-K", dir, "-d", dir, "-o", zone, ...times, "-P", ...denial, ...files],
+    {
+      cwd: dir,
+    },
   );
   return Number(match[1]);
 }
@@ -251,7 +255,7 @@ export async function startDnssecLab(): Promise<DnssecLab> {
       zone.inception = new Date(signedAt.getTime() + inceptionS * 1000);
       zone.expiration = new Date(signedAt.getTime() + expirationS * 1000);
       writeFileSync(join(dir, `${zone.zone}.unsigned`), zoneText(zone.zone));
-      zone.keyTag = await signWithBind(dir, zone.zone, zone.inception, zone.expiration);
+      zone.keyTag = await signWithBind(dir, zone.zone, zone.inception, zone.expiration, state === NSEC3_ZONE);
       zone.dsFile = join(dir, `dsset-${zone.zone}.`);
       zones[state] = zone;
     }
@@ -338,10 +342,36 @@ export interface PrintedRrsig {
   signer: string;
 }
 
-/**
- * The RRSIGs in the answer section as `tool` (`dig` or `kdig`, with +dnssec)
- * prints them: the oracle the probe's facts are checked against.
- */
+export interface PrintedRecord {
+  owner: string;
+  type: string;
+  /** RDATA in presentation form, fields joined by single spaces. */
+  data: string;
+}
+
+/** The answer section as `tool` (`dig` or `kdig`, with +dnssec) prints it, one record a line. */
+export async function printedRecords(
+  tool: "dig" | "kdig",
+  server: DnssecServer,
+  qname: string,
+  qtype: string,
+  options: { tcp?: boolean; recurse?: boolean } = {},
+): Promise<PrintedRecord[]> {
+  const bin = requireBinary(tool, DNSSEC_BINARIES[tool]);
+  const args = [`@${server.address}`, "-p", String(server.port), "+dnssec", "+noall", "+answer", "+time=2"];
+  args.push(tool === "dig" ? "+tries=1" : "+retry=0", options.recurse ? "+rec" : "+norec", ...(options.tcp ? ["+tcp"] : []), qname, qtype);
+  const { stdout } = await run(bin, args);
+  const records: PrintedRecord[] = [];
+  for (const line of stdout.split("\n")) {
+    // owner TTL class type rdata...
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 5 || fields[0]!.startsWith(";")) continue;
+    records.push({ owner: fields[0]!, type: fields[3]!, data: fields.slice(4).join(" ") });
+  }
+  return records;
+}
+
+/** The RRSIGs in the answer section as `tool` prints them: the oracle the probe's facts are checked against. */
 export async function printedRrsigs(
   tool: "dig" | "kdig",
   server: DnssecServer,
@@ -349,27 +379,21 @@ export async function printedRrsigs(
   qtype: string,
   options: { tcp?: boolean; recurse?: boolean } = {},
 ): Promise<PrintedRrsig[]> {
-  const bin = requireBinary(tool, DNSSEC_BINARIES[tool]);
-  const args = [`@${server.address}`, "-p", String(server.port), "+dnssec", "+noall", "+answer", "+time=2"];
-  args.push(tool === "dig" ? "+tries=1" : "+retry=0", options.recurse ? "+rec" : "+norec", ...(options.tcp ? ["+tcp"] : []), qname, qtype);
-  const { stdout } = await run(bin, args);
-  const rrsigs: PrintedRrsig[] = [];
-  for (const line of stdout.split("\n")) {
-    const fields = line.trim().split(/\s+/);
-    const at = fields.indexOf("RRSIG");
-    if (at < 0 || fields[0]!.startsWith(";")) continue;
-    const [typeCovered, algorithm, labels, originalTtl, expiration, inception, keyTag, signer] = fields.slice(at + 1);
-    rrsigs.push({
-      owner: fields[0]!,
-      typeCovered: typeCovered!,
-      algorithm: Number(algorithm),
-      labels: Number(labels),
-      originalTtl: Number(originalTtl),
-      expiration: expiration!,
-      inception: inception!,
-      keyTag: Number(keyTag),
-      signer: signer!,
+  const records = await printedRecords(tool, server, qname, qtype, options);
+  return records
+    .filter((record) => record.type === "RRSIG")
+    .map((record) => {
+      const [typeCovered, algorithm, labels, originalTtl, expiration, inception, keyTag, signer] = record.data.split(" ");
+      return {
+        owner: record.owner,
+        typeCovered: typeCovered!,
+        algorithm: Number(algorithm),
+        labels: Number(labels),
+        originalTtl: Number(originalTtl),
+        expiration: expiration!,
+        inception: inception!,
+        keyTag: Number(keyTag),
+        signer: signer!,
+      };
     });
-  }
-  return rrsigs;
 }

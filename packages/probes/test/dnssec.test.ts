@@ -5,6 +5,7 @@ import type { DnsDetails, PopEvidence } from "@popwatch/core";
 import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { formatRdata } from "../src/dns/rdata";
 import { judgeDnsResponse, recordDnsQuery, recordDnsResponse } from "../src/dns/response";
 import { decodeRrsig, signatureTimeMs } from "../src/dns/rrsig";
 import { type CompiledDnsSpec, compileDnsSpec } from "../src/dns/spec";
@@ -164,6 +165,47 @@ describe("RRSIG RDATA", () => {
     expect(decodeRrsig(Buffer.concat([fixed, Buffer.from([0, 0xaa])]), 0, 20)).toMatchObject({ signer: ".", signatureStart: 19 });
   });
 
+  it("NSEC3 and NSEC3PARAM in presentation form (RFC 5155 Appendix B's example record)", () => {
+    // 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example. NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr MX DNSKEY NS SOA NSEC3PARAM RRSIG
+    const hash = Buffer.from("174eb2409fe28bcb4887a1836f957f0a8425e27b", "hex");
+    const nsec3 = {
+      algorithm: 1,
+      flags: 1,
+      iterations: 12,
+      salt: Buffer.from("aabbccdd", "hex"),
+      nextDomain: hash,
+      rrtypes: ["MX", "DNSKEY", "NS", "SOA", "NSEC3PARAM", "RRSIG"],
+    };
+    const param = Buffer.from([1, 0, 0, 12, 4, 0xaa, 0xbb, 0xcc, 0xdd]);
+    const m = message(
+      encode([
+        { name: "www.example.test", type: "NSEC3", class: "IN", ttl: 1, data: nsec3 } as unknown as dnsPacket.Answer,
+        { name: "www.example.test", type: "NSEC3PARAM", class: "IN", ttl: 1, data: param } as unknown as dnsPacket.Answer,
+        {
+          name: "www.example.test",
+          type: "NSEC3PARAM",
+          class: "IN",
+          ttl: 1,
+          data: Buffer.from([1, 0, 0, 0, 0]),
+        } as unknown as dnsPacket.Answer,
+        // Salt length overruns the RDATA: generic form.
+        {
+          name: "www.example.test",
+          type: "NSEC3PARAM",
+          class: "IN",
+          ttl: 1,
+          data: Buffer.from([1, 0, 0, 0, 9]),
+        } as unknown as dnsPacket.Answer,
+      ]),
+    );
+    expect(m.answers.map((answer) => answer.data)).toEqual([
+      "1 1 12 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR NS SOA MX RRSIG DNSKEY NSEC3PARAM",
+      "1 0 12 AABBCCDD",
+      "1 0 0 -",
+      "\\# 5 0100000009",
+    ]);
+  });
+
   it("a broken RRSIG in the answer is counted, shown in generic form, and leaves the message decodable", () => {
     const good = encode([a(), rrsig()]);
     // Cut the RRSIG's RDATA to 10 bytes: rewrite its RDLENGTH and drop the rest.
@@ -179,6 +221,18 @@ describe("RRSIG RDATA", () => {
       code: "dnssec_unsigned",
       message: "no RRSIG covers www.example.test A; 1 RRSIG record(s) could not be decoded; the server did not echo DO",
     });
+  });
+
+  it("DNSSEC presentation formatters never throw on arbitrary RDATA", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(43, 46, 47, 48, 50, 51), fc.uint8Array({ maxLength: 120 }), (type, bytes) => {
+        const text = formatRdata(Buffer.from(bytes), type, 0, bytes.length);
+        expect(typeof text).toBe("string");
+        if (text.startsWith("\\#"))
+          expect(text).toBe(bytes.length > 0 ? `\\# ${bytes.length} ${Buffer.from(bytes).toString("hex")}` : "\\# 0");
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it("never throws on arbitrary RDATA, and what it returns stays inside it", () => {
@@ -302,6 +356,14 @@ describe("DNSSEC verdicts", () => {
     expect(judge({ rrsigMinDays: 1 }, [a(), { name: "www.example.test", type: "TXT", class: "IN", ttl: 1, data: "x" }, rrsig()])).toEqual({
       code: "dnssec_unsigned",
       message: "no RRSIG covers www.example.test TXT",
+    });
+  });
+
+  it("says when the query itself did not set DO", () => {
+    const failure = judgeDnsResponse(plan({ rrsigMinDays: 1 }, false), message(encode([a()], { doEchoed: false })), NOW_MS);
+    expect(failure).toEqual({
+      code: "dnssec_unsigned",
+      message: "no RRSIG covers www.example.test A; the query did not set DO (dnssec: false)",
     });
   });
 

@@ -124,7 +124,7 @@ export function judgeDnsResponse(plan: CompiledDnsSpec, message: DnsMessage, now
   if (plan.expectAd && !message.flags.ad) {
     return { code: "dnssec_unauthenticated", message: "AD bit clear: the server did not vouch for the answer (expect.ad)" };
   }
-  if (plan.rrsigMinDays !== null) return judgeSignatures(message, plan.rrsigMinDays, nowMs);
+  if (plan.rrsigMinDays !== null) return judgeSignatures(plan, message, plan.rrsigMinDays, nowMs);
   return null;
 }
 
@@ -206,10 +206,11 @@ function describeSignature(signature: AnswerSignature): string {
  * expectation could be checked on, and a silent pass would hide a zone that
  * stopped answering the name being watched.
  */
-function judgeSignatures(message: DnsMessage, minDays: number, nowMs: number): Failure | null {
+function judgeSignatures(plan: CompiledDnsSpec, message: DnsMessage, minDays: number, nowMs: number): Failure | null {
   const { rrsets, byRrset } = answerCoverage(message);
   const unreadable = message.brokenSignatures > 0 ? `; ${message.brokenSignatures} RRSIG record(s) could not be decoded` : "";
-  const noDo = message.edns?.dnssecOk ? "" : "; the server did not echo DO";
+  // Servers send RRSIGs only to queries with DO: say which side left them out.
+  const noDo = !plan.dnssecOk ? "; the query did not set DO (dnssec: false)" : message.edns?.dnssecOk ? "" : "; the server did not echo DO";
   if (rrsets.length === 0) {
     return {
       code: "dnssec_unsigned",
