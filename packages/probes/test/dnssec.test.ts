@@ -177,25 +177,14 @@ describe("RRSIG RDATA", () => {
       rrtypes: ["MX", "DNSKEY", "NS", "SOA", "NSEC3PARAM", "RRSIG"],
     };
     const param = Buffer.from([1, 0, 0, 12, 4, 0xaa, 0xbb, 0xcc, 0xdd]);
+    const record = (type: string, data: unknown) => ({ name: "www.example.test", type, class: "IN", ttl: 1, data }) as dnsPacket.Answer;
     const m = message(
       encode([
-        { name: "www.example.test", type: "NSEC3", class: "IN", ttl: 1, data: nsec3 } as unknown as dnsPacket.Answer,
-        { name: "www.example.test", type: "NSEC3PARAM", class: "IN", ttl: 1, data: param } as unknown as dnsPacket.Answer,
-        {
-          name: "www.example.test",
-          type: "NSEC3PARAM",
-          class: "IN",
-          ttl: 1,
-          data: Buffer.from([1, 0, 0, 0, 0]),
-        } as unknown as dnsPacket.Answer,
+        record("NSEC3", nsec3),
+        record("NSEC3PARAM", param),
+        record("NSEC3PARAM", Buffer.from([1, 0, 0, 0, 0])),
         // Salt length overruns the RDATA: generic form.
-        {
-          name: "www.example.test",
-          type: "NSEC3PARAM",
-          class: "IN",
-          ttl: 1,
-          data: Buffer.from([1, 0, 0, 0, 9]),
-        } as unknown as dnsPacket.Answer,
+        record("NSEC3PARAM", Buffer.from([1, 0, 0, 0, 9])),
       ]),
     );
     expect(m.answers.map((answer) => answer.data)).toEqual([
