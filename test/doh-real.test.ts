@@ -104,9 +104,7 @@ describe.skipIf(skip)(`doh probe against real servers${skip ? " [skipped: unboun
   it("Unbound: h2 POST and GET on every address, the same answers as kdig +https, NSID and CHAOS identity", async () => {
     for (const address of addressesOf(unbound)) {
       for (const method of ["POST", "GET"] as const) {
-        const result = doh(
-          await runProbe(spec(unbound, { address, method, chaos: ["id.server", "hostname.bind"] }), { timeoutMs: 5000 }),
-        );
+        const result = doh(await runProbe(spec(unbound, { address, method, chaos: ["id.server", "hostname.bind"] }), { timeoutMs: 5000 }));
         expect(result.failure, `${address} ${method}`).toBeNull();
         expect(result).toMatchObject({
           transport: "https",
@@ -130,7 +128,9 @@ describe.skipIf(skip)(`doh probe against real servers${skip ? " [skipped: unboun
     const big = doh(await runProbe(spec(unbound, { qname: RECORDS.bigTxt.name, qtype: "TXT" }), { timeoutMs: 5000 }));
     expect(big.failure).toBeNull();
     expect(big.truncated).toBe(false);
-    expect(big.answers?.map((a) => a.data).sort()).toEqual((await kdigHttps(unbound, unbound.address, pki, RECORDS.bigTxt.name, "TXT")).map((t) => t.replace(/^"|"$/g, "")));
+    expect(big.answers?.map((a) => a.data).sort()).toEqual(
+      (await kdigHttps(unbound, unbound.address, pki, RECORDS.bigTxt.name, "TXT")).map((t) => t.replace(/^"|"$/g, "")),
+    );
     const missing = doh(await runProbe(spec(unbound, { qname: RECORDS.missing }), { timeoutMs: 5000 }));
     expect(missing.failure).toEqual({ code: "dns_rcode", message: "rcode NXDOMAIN, expected NOERROR" });
   });

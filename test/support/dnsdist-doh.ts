@@ -57,7 +57,9 @@ function dnsdistConf(o: DnsdistDohOptions, v6: boolean, ports: { dns: number; do
     `addDOHLocal(${lua(`${LOOPBACK4}:${ports.doh}`)}, ${lua(o.cert.certFile)}, ${lua(o.cert.keyFile)}, ${lua(DOH_PATH)}, ${dohOptions})`,
   ];
   if (v6) {
-    lines.push(`addDOHLocal(${lua(`[${LOOPBACK6}]:${ports.doh}`)}, ${lua(o.cert.certFile)}, ${lua(o.cert.keyFile)}, ${lua(DOH_PATH)}, ${dohOptions})`);
+    lines.push(
+      `addDOHLocal(${lua(`[${LOOPBACK6}]:${ports.doh}`)}, ${lua(o.cert.certFile)}, ${lua(o.cert.keyFile)}, ${lua(DOH_PATH)}, ${dohOptions})`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
