@@ -149,6 +149,13 @@ describe("doh probe over HTTP/2", () => {
     expect(connections).toBeLessThanOrEqual(1);
   });
 
+  it("over h2 the CHAOS queries do not wait for the main answer (concurrent streams)", async () => {
+    const server = await doh("h2");
+    const result = asDoh(await runProbe(spec(server.port, { chaos: ["id.server"], path: "/after-chaos" }), { timeoutMs: 2000 }));
+    expect(result.failure).toBeNull();
+    expect(result.identity).toEqual({ "id.server": "fra-id" });
+  });
+
   it("CHAOS queries a server never answers cost a grace period, not the outcome", async () => {
     const server = await doh("h2");
     const result = asDoh(await runProbe(spec(server.port, { chaos: ["id.server"], path: "/silent-chaos" }), { timeoutMs: 3000 }));
@@ -164,6 +171,8 @@ describe("doh probe over HTTP/2", () => {
     expect(result.failure).toBeNull();
     expect(result).toMatchObject({ httpVersion: "1.1", tls: { alpn: "http/1.1" }, nsid: NSID, identity: { "id.server": "fra-id" } });
     expect(server.requests.map((r) => r.httpVersion)).toEqual(["1.1", "1.1"]);
+    // The main query goes first, so its ttfb is not the CHAOS query's.
+    expect(server.requests.map((r) => r.query?.questions?.[0]?.name)).toEqual(["www.pop.test", "id.server"]);
     expect(server.requests[0]!.authority).toBe(`pop.test:${server.port}`);
     await server.drained();
   });

@@ -74,15 +74,17 @@ export const dohProbe: ProbeFn<"doh"> = async (spec, ctx) => {
   const connection = new DohConnection(plan, ctx, 1 + plan.dns.chaos.length);
   try {
     let finished = false;
+    // The main query is queued first: over HTTP/1.1 it is the request the connection carries first, so ttfbMs is its own.
+    const main = askMain(connection, plan, ctx).then(
+      (failure) => ({ failure }),
+      (err: unknown) => ({ error: err }),
+    );
     const chaos = plan.dns.chaos.map((query) =>
       askChaos(connection, query, query.identity, (identity, message) => {
         if (!finished) recordChaosIdentity(facts, ctx.evidence, identity, message);
       }),
     );
-    const outcome = await askMain(connection, plan, ctx).then(
-      (failure) => ({ failure }),
-      (err: unknown) => ({ error: err }),
-    );
+    const outcome = await main;
     await settledWithin(chaos, chaosGraceMs(ctx.msSince(startNs)), ctx);
     finished = true;
     if ("failure" in outcome) return outcome.failure;

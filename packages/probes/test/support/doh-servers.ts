@@ -100,7 +100,16 @@ function streamHuge(res: Res, counter: { sent: number }): void {
   pump();
 }
 
-function handler(state: { requests: SeenRequest[]; huge: { sent: number }; server: DohServer | null }) {
+interface HandlerState {
+  requests: SeenRequest[];
+  huge: { sent: number };
+  server: DohServer | null;
+  /** Resolves once a CHAOS query has arrived (see /after-chaos). */
+  chaosSeen: Promise<void>;
+  sawChaos: () => void;
+}
+
+function handler(state: HandlerState) {
   return async (req: Req, res: Res) => {
     const url = new URL(req.url ?? "/", "https://x");
     const h2req = req as http2.Http2ServerRequest;
@@ -137,6 +146,11 @@ function handler(state: { requests: SeenRequest[]; huge: { sent: number }; serve
       case "/dns-query":
         if (!query) return send(400, { "content-type": "text/plain" }, "no query\n");
         return send(200, dnsHeaders, answerFor(query));
+      case "/after-chaos":
+        // The main answer waits for a CHAOS query to arrive: only a client with concurrent streams gets it.
+        if (!isChaos) await state.chaosSeen;
+        else state.sawChaos();
+        return send(200, dnsHeaders, answerFor(query!));
       case "/silent-chaos":
         // Answers the main query, never the CHAOS ones (the stream stays open).
         if (isChaos) return;
@@ -194,7 +208,11 @@ export interface DohServerOptions {
 }
 
 export async function startDohServer(options: DohServerOptions): Promise<DohServer> {
-  const state = { requests: [] as SeenRequest[], huge: { sent: 0 }, server: null as DohServer | null };
+  let sawChaos = () => {};
+  const chaosSeen = new Promise<void>((resolve) => {
+    sawChaos = resolve;
+  });
+  const state = { requests: [] as SeenRequest[], huge: { sent: 0 }, server: null as DohServer | null, chaosSeen, sawChaos };
   const onRequest = handler(state);
   const listener = (req: Req, res: Res) => {
     onRequest(req, res).catch(() => res.destroy());
