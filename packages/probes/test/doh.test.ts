@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
+import { parseConfig } from "@popwatch/core";
 import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,7 @@ import { type TestPki, createTestPki } from "../../../test/support/pki";
 import { hasIpv6Loopback } from "../../../test/support/ports";
 import { dohRequestPath, isDnsMessageType } from "../src/doh/spec";
 import { runProbe } from "../src/runner";
+import { specsForTarget } from "../src/specs";
 import type { DohProbeSpec } from "../src/types";
 import { ANSWER_ADDRESS, CDN_HEADER, type DohServerOptions, HUGE_BODY_BYTES, NSID, answerFor, startDohServer } from "./support/doh-servers";
 import { type Listening, listen, startRawServer, startTlsServer } from "./support/tls-servers";
@@ -203,6 +205,27 @@ describe("doh probe over HTTP/2", () => {
     expect(result.failure).toBeNull();
     expect(result).toMatchObject({ url: `https://[::1]:${server.port}/dns-query`, httpVersion: "2", tls: { sni: null } });
     expect(server.requests[0]!.authority).toBe(`[::1]:${server.port}`);
+  });
+});
+
+describe("doh probe from configuration", () => {
+  it("a config target's probes.doh runs with the schema's defaults (POST, /dns-query, h2 first)", async () => {
+    const server = await doh("h2");
+    const config = parseConfig({
+      targets: [
+        {
+          name: "doh-fra",
+          address: "127.0.0.1",
+          hostname: "pop.test",
+          probes: { doh: { port: server.port, qname: "www.pop.test", nsid: true, chaos: ["id.server"], ca: [pki.caPem] } },
+        },
+      ],
+    });
+    const [dohSpec] = specsForTarget(config.targets[0]!);
+    expect(dohSpec).toMatchObject({ kind: "doh", path: "/dns-query", method: "POST", alpn: ["h2", "http/1.1"] });
+    const result = asDoh(await runProbe(dohSpec!, { timeoutMs: 3000 }));
+    expect(result.failure).toBeNull();
+    expect(result).toMatchObject({ name: "doh-fra", httpVersion: "2", nsid: NSID, identity: { "id.server": "fra-id" } });
   });
 });
 
