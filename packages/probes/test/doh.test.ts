@@ -369,6 +369,17 @@ describe("doh probe verdicts", () => {
     expect(fine.failure).toBeNull();
   });
 
+  it("a server that stalls mid-handshake is a timeout with connectMs but no tlsMs", async () => {
+    // Reads the ClientHello (so it sees the probe hang up) and never answers it.
+    const silent = await keep(startRawServer((socket) => socket.on("error", () => {}).resume()));
+    const result = asDoh(await runProbe(spec(silent.port), { timeoutMs: 300 }));
+    expect(result.failure?.code).toBe("timeout");
+    expect(result.timings.connectMs).toBeGreaterThan(0);
+    expect(result.timings.tlsMs).toBeUndefined();
+    expect(result.tls).toBeNull();
+    await silent.drained();
+  });
+
   it("a refused connection is refused", async () => {
     const raw = await keep(startRawServer((socket) => socket.destroy()));
     const port = raw.port;
