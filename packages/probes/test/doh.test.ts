@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
-import { parseConfig } from "@popwatch/core";
+import { createPopIdentifier, parseConfig } from "@popwatch/core";
 import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +114,14 @@ describe("doh probe over HTTP/2", () => {
     for (const phase of [t.connectMs, t.tlsMs, t.ttfbMs, t.transferMs]) expect(phase).toBeGreaterThan(0);
     expect(t.connectMs! + t.tlsMs! + t.ttfbMs! + t.transferMs!).toBeLessThanOrEqual(t.totalMs + 0.01);
     await server.drained();
+  });
+
+  it("names the PoP from a CDN response header when the resolver sends no NSID", async () => {
+    const server = await doh("h2");
+    const result = asDoh(await runProbe(spec(server.port, { nsid: false }), { timeoutMs: 3000, identifyPop: createPopIdentifier() }));
+    expect(result.failure).toBeNull();
+    expect(result.nsid).toBeNull();
+    expect(result.pop).toMatchObject({ id: "fra", source: "header:x-served-by", iata: "fra" });
   });
 
   it("GETs ?dns= with the query in base64url without padding", async () => {
