@@ -18,11 +18,11 @@
 //   transport and rttMs then describe the TCP exchange); otherwise, and for
 //   TC=1 over TCP, the probe fails with `dns_truncated`.
 // - CHAOS queries never decide the outcome. They go out with the main query;
-//   once the main query has settled they get a grace period of twice the
-//   time spent so far (at least 25 ms, at most 1 s), so a server that drops
-//   CH queries costs a little latency, not a timeout.
+//   once the main query has settled they get a grace period (dns/chaos-grace.ts),
+//   so a server that drops CH queries costs a little latency, not a timeout.
 
 import type { Failure } from "@popwatch/core";
+import { chaosGraceMs } from "../dns/chaos-grace";
 import type { DnsQuery } from "../dns/query";
 import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
 import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
@@ -32,8 +32,6 @@ import type { DnsMessage } from "../dns/wire";
 import { ProbeFailureError } from "../errors";
 import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
 
-const CHAOS_GRACE_MIN_MS = 25;
-const CHAOS_GRACE_MAX_MS = 1000;
 const NS_PER_MS = 1e6;
 
 export const dnsProbe: ProbeFn<"dns"> = (spec, ctx) => {
@@ -156,7 +154,7 @@ class DnsProbeRun {
       query.transport = "tcp";
       query.settled = false;
     }
-    const exchange = new DnsTcpExchange(this.plan.address, this.plan.port, queries, {
+    const exchange = DnsTcpExchange.connect(this.plan.address, this.plan.port, queries, {
       now: () => this.ctx.now(),
       connected: (connectStartNs) => {
         this.ctx.timings.connectMs = this.ctx.msSince(connectStartNs);
@@ -213,8 +211,7 @@ class DnsProbeRun {
       this.finish();
       return;
     }
-    const graceMs = Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS, 2 * this.ctx.msSince(this.startNs)));
-    this.graceTimer = setTimeout(() => this.finish(), graceMs);
+    this.graceTimer = setTimeout(() => this.finish(), chaosGraceMs(this.ctx.msSince(this.startNs)));
   }
 
   private chaosSettled(): void {
