@@ -28,17 +28,16 @@
 
 import type tls from "node:tls";
 import type { Failure } from "@popwatch/core";
-import { chaosGraceMs } from "../dns/chaos-grace";
-import type { DnsQuery } from "../dns/query";
+import { OwnedQuery, ProbeOutcome, type QueryOwner } from "../dns/outcome";
 import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
-import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
+import { type CompiledDnsSpec, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import type { DnsMessage } from "../dns/wire";
 import { ProbeFailureError } from "../errors";
 import { openConnection, sniFor } from "../tls/connect";
 import { certificateExpiryFailure, tlsSessionFacts } from "../tls/session";
 import { handshakeTrustOptions, judgePeer, readPeerLeaf, trustPlan } from "../tls/trust";
-import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
+import type { ProbeContext, ProbeFn } from "../types";
 
 const DOT_ALPN = ["dot"] as const;
 const NS_PER_MS = 1e6;
@@ -78,133 +77,53 @@ export const dotProbe: ProbeFn<"dot"> = async (spec, ctx) => {
   }
 };
 
-type Outcome = { failure: Failure | null } | { error: unknown };
-
-/** One query of the exchange, as dns/tcp.ts sees it. */
-class DotQuery implements DnsQuery {
-  readonly nameWire: Uint8Array;
-  readonly qtype: number;
-  readonly qclass: number;
-  readonly template: Buffer;
-  id = 0;
-  sentNs = 0n;
-  slot: object | null = null;
-
-  constructor(
-    readonly owner: DotExchange,
-    compiled: CompiledQuery,
-    /** Null for the main query. */
-    readonly identity: ChaosIdentity | null,
-  ) {
-    this.nameWire = compiled.nameWire;
-    this.qtype = compiled.qtype;
-    this.qclass = compiled.qclass;
-    this.template = compiled.template;
-  }
-
-  now(): bigint {
-    return this.owner.ctx.now();
-  }
-  answered(message: DnsMessage, receivedNs: bigint): void {
-    this.owner.onAnswer(this, message, receivedNs);
-  }
-  malformed(reason: string, size: number): void {
-    this.owner.onBroken(this, new ProbeFailureError("dns_malformed", `malformed DoT response: ${reason}`), size);
-  }
-  ignored(): void {
-    this.owner.ctx.facts.ignoredPackets = (this.owner.ctx.facts.ignoredPackets ?? 0) + 1;
-  }
-  failed(err: Error): void {
-    this.owner.onBroken(this, err, null);
-  }
-}
-
-/** The DNS part of a DoT probe: every query on the verified session, the main one deciding, CHAOS ones given a grace period. */
-class DotExchange {
+/** The DNS part of a DoT probe: every query on the verified session, the main one deciding. */
+class DotExchange implements QueryOwner {
+  private readonly outcome: ProbeOutcome;
   private exchange: DnsTcpExchange | null = null;
-  private chaosOpen: number;
-  private outcome: Outcome | null = null;
-  private finished = false;
-  private graceTimer: NodeJS.Timeout | null = null;
-  private removeAbortListener: (() => void) | null = null;
 
   constructor(
     private readonly plan: CompiledDnsSpec,
     readonly ctx: ProbeContext<"dot">,
-    private readonly startNs: bigint,
-    private readonly resolve: (failure: Failure | null) => void,
-    private readonly reject: (err: unknown) => void,
+    startNs: bigint,
+    resolve: (failure: Failure | null) => void,
+    reject: (err: unknown) => void,
   ) {
-    this.chaosOpen = plan.chaos.length;
+    this.outcome = new ProbeOutcome(ctx, startNs, plan.chaos.length, resolve, reject, () => this.exchange?.close());
   }
 
   start(socket: tls.TLSSocket): void {
-    this.removeAbortListener = this.ctx.onAbort((reason) => this.abort(reason));
-    if (this.finished) return;
-    const queries = [new DotQuery(this, this.plan.main, null), ...this.plan.chaos.map((q) => new DotQuery(this, q, q.identity))];
+    if (!this.outcome.watchAbort()) return;
+    const queries = [
+      new OwnedQuery(this, this.plan.main, null, "DoT"),
+      ...this.plan.chaos.map((query) => new OwnedQuery(this, query, query.identity, "DoT")),
+    ];
     this.exchange = DnsTcpExchange.overOpenSocket(socket, queries, { now: () => this.ctx.now() }, "TLS");
   }
 
-  onAnswer(query: DotQuery, message: DnsMessage, receivedNs: bigint): void {
-    if (this.finished) return;
+  onAnswer(query: OwnedQuery, message: DnsMessage, receivedNs: bigint): void {
+    if (this.outcome.finished) return;
     if (query.identity !== null) {
       recordChaosIdentity(this.ctx.facts, this.ctx.evidence, query.identity, message);
-      this.chaosSettled();
+      this.outcome.chaosSettled();
       return;
     }
     this.ctx.timings.rttMs = Number(receivedNs - query.sentNs) / NS_PER_MS;
     recordDnsResponse(this.plan, this.ctx.facts, this.ctx.evidence, message);
     if (message.flags.tc) {
-      this.settleMain({ error: new ProbeFailureError("dns_truncated", "truncated response: TC=1 over TLS") });
+      this.outcome.settleMain({ error: new ProbeFailureError("dns_truncated", "truncated response: TC=1 over TLS") });
       return;
     }
-    this.settleMain({ failure: judgeDnsResponse(this.plan, message) });
+    this.outcome.settleMain({ failure: judgeDnsResponse(this.plan, message) });
   }
 
-  /** A malformed answer, or the stream failing under the query. */
-  onBroken(query: DotQuery, err: unknown, size: number | null): void {
-    if (this.finished) return;
+  onBroken(query: OwnedQuery, err: unknown, size: number | null): void {
+    if (this.outcome.finished) return;
     if (query.identity !== null) {
-      this.chaosSettled();
+      this.outcome.chaosSettled();
       return;
     }
     if (size !== null) this.ctx.facts.responseBytes = size;
-    this.settleMain({ error: err });
-  }
-
-  private settleMain(outcome: Outcome): void {
-    if (this.finished || this.outcome) return;
-    this.outcome = outcome;
-    if (this.chaosOpen === 0) this.finish();
-    else this.graceTimer = setTimeout(() => this.finish(), chaosGraceMs(this.ctx.msSince(this.startNs)));
-  }
-
-  private chaosSettled(): void {
-    this.chaosOpen--;
-    if (this.chaosOpen === 0 && this.outcome) this.finish();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cleanup();
-    const outcome = this.outcome!;
-    if ("error" in outcome) this.reject(outcome.error);
-    else this.resolve(outcome.failure);
-  }
-
-  private abort(reason: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cleanup();
-    this.reject(reason);
-  }
-
-  private cleanup(): void {
-    this.removeAbortListener?.();
-    this.removeAbortListener = null;
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.graceTimer = null;
-    this.exchange?.close();
+    this.outcome.settleMain({ error: err });
   }
 }
