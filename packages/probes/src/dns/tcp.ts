@@ -38,7 +38,7 @@ export class DnsTcpExchange {
     exchange.socket.once("connect", () => {
       if (exchange.done) return;
       hooks.connected?.(startNs);
-      exchange.writeQueries();
+      exchange.writeQueries(false);
     });
     return exchange;
   }
@@ -47,11 +47,16 @@ export class DnsTcpExchange {
    * Pipelines `queries` on a stream that is already open (a TLS session), at
    * once. The exchange owns the socket from here: it destroys it on close.
    * `label` names the stream in messages ("TLS").
+   *
+   * Each query goes in a write of its own, so over TLS each is a record of
+   * its own: some servers (dnsdist 1.7) read one query per readable event,
+   * and queries that came in the same record as the first sit in the TLS
+   * library's buffer unseen. The main query is still written first.
    */
   static overOpenSocket(socket: net.Socket, queries: readonly DnsQuery[], hooks: TcpExchangeHooks, label: string): DnsTcpExchange {
     const exchange = new DnsTcpExchange(socket, queries, hooks, label);
     if (socket.destroyed) exchange.onClose();
-    else exchange.writeQueries();
+    else exchange.writeQueries(true);
     return exchange;
   }
 
@@ -86,7 +91,7 @@ export class DnsTcpExchange {
     this.socket.destroy();
   }
 
-  private writeQueries(): void {
+  private writeQueries(onePerWrite: boolean): void {
     const frames: Buffer[] = [];
     for (const query of this.inFlight.values()) {
       const frame = Buffer.allocUnsafe(2 + query.template.length);
@@ -97,8 +102,20 @@ export class DnsTcpExchange {
     }
     const sentNs = this.hooks.now();
     for (const query of this.inFlight.values()) query.sentNs = sentNs;
+    if (onePerWrite) {
+      this.writeInTurn(frames, 0);
+      return;
+    }
     // One write: the queries leave in one segment where they fit, the main query first.
     this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+  }
+
+  /** Writes frames[index], then the next once it has left: writes queued together would be merged into one. */
+  private writeInTurn(frames: readonly Buffer[], index: number): void {
+    if (this.done || index >= frames.length) return;
+    this.socket.write(frames[index]!, (err) => {
+      if (!err) this.writeInTurn(frames, index + 1);
+    });
   }
 
   private onData(chunk: Buffer): void {
