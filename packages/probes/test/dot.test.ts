@@ -3,6 +3,7 @@
 // servers for peers that stall, close or speak something other than TLS.
 import { getEventListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProbeResultOf } from "@popwatch/core";
@@ -138,6 +139,35 @@ describe("dot probe: answers", () => {
     expect(main).toMatchObject({ hasOpt: true, udpPayloadSize: 1232, dnssecOk: false });
     expect(main.options.get(3)).toEqual(Buffer.alloc(0));
     expect(new Set(server.queries.map((q) => q.id)).size).toBe(3);
+  });
+
+  it("writes each query in a TLS record of its own (servers that read one query per readable event see them all)", async () => {
+    const server = await dotServer(popHandler);
+    // A TCP relay in front of the server counting the client's TLS records by type (RFC 8446 5.1 header: type, version, length).
+    const counts: number[] = [];
+    const relay = await rawServer((client) => {
+      const upstream = net.connect({ host: "127.0.0.1", port: server.port });
+      const count = { appData: 0 };
+      counts.push(0);
+      const slot = counts.length - 1;
+      let pending = Buffer.alloc(0);
+      client.on("data", (chunk: Buffer) => {
+        upstream.write(chunk);
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+          if (pending[0] === 23) counts[slot] = ++count.appData;
+          pending = pending.subarray(5 + pending.readUInt16BE(3));
+        }
+      });
+      upstream.on("data", (chunk: Buffer) => client.write(chunk));
+      for (const socket of [client, upstream]) socket.on("error", () => {});
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    expect(await probe(dotSpec(relay.port, { chaos: [] }))).toMatchObject({ ok: true });
+    expect(await probe(dotSpec(relay.port, { chaos: ["id.server", "hostname.bind"] }))).toMatchObject({ ok: true });
+    // TLS 1.3: the client's Finished is one application_data record, then one per query.
+    expect(counts).toEqual([2, 4]);
   });
 
   it("takes answers in any order and several to a TLS record", async () => {
