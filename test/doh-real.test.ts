@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProbe } from "../packages/probes/src/runner";
 import type { DohProbeSpec } from "../packages/probes/src/types";
 import { findBinary } from "./support/daemons";
-import { type DohResolver, startDnsdistDoh, startKresdDoh } from "./support/doh-resolvers";
+import { type DnsdistServer, startDnsdist } from "./support/dnsdist";
+import { type KresdServer, startKresd } from "./support/kresd";
 import { type TestPki, createTestPki } from "./support/pki";
 import { type UnboundServer, startUnbound } from "./support/unbound";
 import { RECORDS } from "./support/zone-data";
@@ -58,8 +59,10 @@ describe.skipIf(skip)(
     let unbound: UnboundServer;
     let wrongName: UnboundServer;
     let expired: UnboundServer;
-    let dnsdist: DohResolver;
-    let kresd: DohResolver;
+    let dnsdistServer: DnsdistServer;
+    /** dnsdist's DoH listener. */
+    let dnsdist: Server;
+    let kresd: KresdServer;
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "popwatch-doh-real-"));
@@ -70,19 +73,14 @@ describe.skipIf(skip)(
         startUnbound(undefined, { pki, certificate: "expired" }),
       ]);
       const backend = { address: unbound.address, port: unbound.dnsPort };
-      [dnsdist, kresd] = await Promise.all([
-        startDnsdistDoh({
-          backend,
-          cert: pki.leaf,
-          readyName: RECORDS.a.name,
-          backendNsid: unbound.nsid,
-          responseHeaders: { [CDN_HEADER]: CDN_VALUE },
-        }),
-        startKresdDoh({ backend, cert: pki.leaf, readyName: RECORDS.a.name, nsid: "kresd-fra1" }),
+      [dnsdistServer, kresd] = await Promise.all([
+        startDnsdist(join(dir, "dnsdist"), { backend, cert: pki.leaf, doh: { responseHeaders: { [CDN_HEADER]: CDN_VALUE } } }),
+        startKresd({ backend, cert: pki.leaf, readyName: RECORDS.a.name, nsid: "kresd-fra1" }),
       ]);
+      dnsdist = { address: dnsdistServer.address, address6: dnsdistServer.address6, dohPort: dnsdistServer.dohPort! };
     }, 60_000);
     afterAll(async () => {
-      await Promise.all([unbound?.close(), wrongName?.close(), expired?.close(), dnsdist?.close(), kresd?.close()]);
+      await Promise.all([unbound?.close(), wrongName?.close(), expired?.close(), dnsdistServer?.close(), kresd?.close()]);
       rmSync(dir, { recursive: true, force: true });
     });
 
