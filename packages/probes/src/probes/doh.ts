@@ -20,8 +20,8 @@
 //   to its query, so the response's ID is not held against it.
 // - CHAOS identity queries go as extra requests on the same connection
 //   (concurrent streams over h2, one after another over HTTP/1.1) and never
-//   decide the outcome; once the main query has settled they get the dns
-//   probe's grace period.
+//   decide the outcome; once the main query has settled they get the grace
+//   period every DNS probe gives them (dns/outcome.ts).
 // - Phases: connectMs, tlsMs, ttfbMs from the connection being handed to
 //   undici (which writes the request at once) to the response headers, and
 //   transferMs from the headers to the end of the body.
@@ -33,6 +33,7 @@ import type { buildConnector } from "undici";
 import request from "undici/lib/api/api-request.js";
 import undiciErrors from "undici/lib/core/errors.js";
 import Client from "undici/lib/dispatcher/client.js";
+import { ProbeOutcome } from "../dns/outcome";
 import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
 import type { CompiledQuery } from "../dns/spec";
 import { type DnsMessage, inspectDnsResponse } from "../dns/wire";
@@ -49,15 +50,18 @@ import { sha256Hex } from "../tls/certificate";
 import { openConnection } from "../tls/connect";
 import { certificateExpiryFailure, tlsSessionFacts } from "../tls/session";
 import { type Verdict, handshakeTrustOptions, judgePeer, readPeerLeaf } from "../tls/trust";
-import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
+import type { ProbeContext, ProbeFn } from "../types";
 import { headersFromRaw } from "./http";
 
 const USER_AGENT = "popwatch/0.1";
-const CHAOS_GRACE_MIN_MS = 25;
-const CHAOS_GRACE_MAX_MS = 1000;
 
-export const dohProbe: ProbeFn<"doh"> = async (spec, ctx) => {
-  const plan = compileDohSpec(spec);
+export const dohProbe: ProbeFn<"doh"> = (spec, ctx) => {
+  let plan: CompiledDohSpec;
+  try {
+    plan = compileDohSpec(spec);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const facts = ctx.facts;
   facts.qname = spec.qname;
   facts.qclass = spec.qclass;
@@ -70,30 +74,25 @@ export const dohProbe: ProbeFn<"doh"> = async (spec, ctx) => {
   facts.tls = null;
   facts.responseBytes = null;
 
-  const startNs = ctx.now();
-  const connection = new DohConnection(plan, ctx, 1 + plan.dns.chaos.length);
-  try {
-    let finished = false;
+  return new Promise<Failure | null>((resolve, reject) => {
+    const connection = new DohConnection(plan, ctx, 1 + plan.dns.chaos.length);
+    // The probe settles without waiting for the connection's teardown, which is not part of what it measures.
+    const outcome = new ProbeOutcome(ctx, ctx.now(), plan.dns.chaos.length, resolve, reject, () => connection.close());
+    if (!outcome.watchAbort()) return;
     // The main query is queued first: over HTTP/1.1 it is the request the connection carries first, so ttfbMs is its own.
-    const main = askMain(connection, plan, ctx).then(
-      (failure) => ({ failure }),
-      (err: unknown) => ({ error: err }),
+    askMain(connection, plan, ctx).then(
+      (failure) => outcome.settleMain({ failure }),
+      (err: unknown) => {
+        const refused = connection.verdict?.failure;
+        outcome.settleMain(refused ? { failure: refused } : { error: withHttpClass(err) });
+      },
     );
-    const chaos = plan.dns.chaos.map((query) =>
-      askChaos(connection, query, query.identity, (identity, message) => {
-        if (!finished) recordChaosIdentity(facts, ctx.evidence, identity, message);
-      }),
-    );
-    const outcome = await main;
-    await settledWithin(chaos, chaosGraceMs(ctx.msSince(startNs)), ctx);
-    finished = true;
-    if ("failure" in outcome) return outcome.failure;
-    const refused = connection.verdict?.failure;
-    if (refused) return refused;
-    throw withHttpClass(outcome.error);
-  } finally {
-    await connection.close();
-  }
+    for (const query of plan.dns.chaos) {
+      askChaos(connection, query, (message) => {
+        if (!outcome.finished) recordChaosIdentity(facts, ctx.evidence, query.identity, message);
+      }).then(() => outcome.chaosSettled());
+    }
+  });
 };
 
 /** One undici client over the one connection a probe may open. */
@@ -172,8 +171,8 @@ class DohConnection {
     });
   }
 
-  async close(): Promise<void> {
-    await this.client.destroy().catch(() => {});
+  close(): void {
+    this.client.destroy().catch(() => {});
   }
 }
 
@@ -216,12 +215,7 @@ async function askMain(connection: DohConnection, plan: CompiledDohSpec, ctx: Pr
 }
 
 /** A CHAOS identity query on the same connection; every fault only means no identity. */
-async function askChaos(
-  connection: DohConnection,
-  query: CompiledQuery,
-  identity: ChaosIdentity,
-  record: (identity: ChaosIdentity, message: DnsMessage) => void,
-): Promise<void> {
+async function askChaos(connection: DohConnection, query: CompiledQuery, record: (message: DnsMessage) => void): Promise<void> {
   try {
     const response = await connection.send(query);
     if (response.statusCode !== 200 || !isDnsMessageType(headersFromRaw(response.headers as unknown as string[])["content-type"])) {
@@ -231,29 +225,10 @@ async function askChaos(
     const body = await readDnsMessage(response.body);
     if (body.tooLarge) return;
     const inspected = inspectDnsResponse(body.bytes, () => query);
-    if (inspected.verdict === "answer") record(identity, inspected.message);
+    if (inspected.verdict === "answer") record(inspected.message);
   } catch {
     // Dropped, refused or reset: the main query's outcome stands without it.
   }
-}
-
-/** How long CHAOS answers may still arrive after the main query settled: twice the time so far, within bounds (as the dns probe). */
-function chaosGraceMs(elapsedMs: number): number {
-  return Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS, 2 * elapsedMs));
-}
-
-/** Waits until every promise settled, `ms` passed or the probe is aborted, whichever comes first. */
-async function settledWithin(promises: readonly Promise<void>[], ms: number, ctx: ProbeContext<"doh">): Promise<void> {
-  if (promises.length === 0 || ctx.signal.aborted) return;
-  let timer: NodeJS.Timeout | undefined;
-  let stopListening = (): void => {};
-  await new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    stopListening = ctx.onAbort(() => resolve());
-    Promise.allSettled(promises).then(() => resolve());
-  });
-  clearTimeout(timer);
-  stopListening();
 }
 
 /** A response body nobody will judge: drained (at most a DNS message's worth) so an HTTP/1.1 connection stays usable. */
