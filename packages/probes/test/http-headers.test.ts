@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { headersFromRaw, httpVersionOf } from "../src/probes/http";
+import { headersFromRaw } from "../src/http/exchange";
+import { httpVersionOf } from "../src/probes/http";
 
 const anyString = fc.string({ unit: "binary", maxLength: 40 });
 const headerName = fc.oneof(

@@ -29,9 +29,7 @@
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import type { Failure } from "@popwatch/core";
-import type { buildConnector } from "undici";
 import request from "undici/lib/api/api-request.js";
-import undiciErrors from "undici/lib/core/errors.js";
 import Client from "undici/lib/dispatcher/client.js";
 import { ProbeOutcome } from "../dns/outcome";
 import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
@@ -45,15 +43,9 @@ import {
   dohRequestPath,
   isDnsMessageType,
 } from "../doh/spec";
-import { ProbeFailureError } from "../errors";
-import { sha256Hex } from "../tls/certificate";
-import { openConnection } from "../tls/connect";
-import { certificateExpiryFailure, tlsSessionFacts } from "../tls/session";
-import { type Verdict, handshakeTrustOptions, judgePeer, readPeerLeaf } from "../tls/trust";
+import { ProbeConnection, USER_AGENT, headersFromRaw, readCapped, withHttpClass } from "../http/exchange";
+import { certificateExpiryFailure } from "../tls/session";
 import type { ProbeContext, ProbeFn } from "../types";
-import { headersFromRaw } from "./http";
-
-const USER_AGENT = "popwatch/0.1";
 
 export const dohProbe: ProbeFn<"doh"> = (spec, ctx) => {
   let plan: CompiledDohSpec;
@@ -83,7 +75,7 @@ export const dohProbe: ProbeFn<"doh"> = (spec, ctx) => {
     askMain(connection, plan, ctx).then(
       (failure) => outcome.settleMain({ failure }),
       (err: unknown) => {
-        const refused = connection.verdict?.failure;
+        const refused = connection.connection.verdict?.failure;
         outcome.settleMain(refused ? { failure: refused } : { error: withHttpClass(err) });
       },
     );
@@ -97,22 +89,31 @@ export const dohProbe: ProbeFn<"doh"> = (spec, ctx) => {
 
 /** One undici client over the one connection a probe may open. */
 class DohConnection {
-  verdict: Verdict | null = null;
-  /** When the connection was handed to undici, which writes the first request at once. */
-  readyNs: bigint | null = null;
-  private connections = 0;
+  readonly connection: ProbeConnection;
   private readonly client: Client;
 
   constructor(
     private readonly plan: CompiledDohSpec,
     private readonly ctx: ProbeContext<"doh">,
-    private readonly streams: number,
+    streams: number,
   ) {
+    this.connection = new ProbeConnection(
+      plan.dns.address,
+      plan.dns.port,
+      { plan: plan.trust, sni: plan.sni, identity: plan.identity, alpn: plan.alpn },
+      ctx,
+      (socket) => {
+        const h2 = (socket as tls.TLSSocket).alpnProtocol === "h2";
+        ctx.facts.httpVersion = h2 ? "2" : "1.1";
+        // Over h2 every query gets its own stream at once; HTTP/1.1 keeps to one request at a time (no pipelining).
+        if (h2) this.client.pipelining = streams;
+      },
+    );
     this.client = new Client(plan.origin, {
-      connect: this.connect,
+      connect: this.connection.connect,
       // undici 7 picks HTTP/2 by the socket's ALPN result; allowH2 is what it hands its connector, ours included.
       allowH2: plan.alpn.includes("h2"),
-      // One request at a time until the connection is known to be h2 (see connect).
+      // One request at a time until the connection is known to be h2 (see above).
       pipelining: 1,
       // The runner's signal is the only clock; undici's own timers would race it.
       headersTimeout: 0,
@@ -120,38 +121,6 @@ class DohConnection {
       pingInterval: 0,
     });
   }
-
-  private readonly connect: buildConnector.connector = (_options, callback) => {
-    if (this.connections++ > 0) {
-      callback(new ProbeFailureError("closed", "connection lost; not reconnecting within one probe"), null);
-      return;
-    }
-    const { plan, ctx } = this;
-    const handshake = { servername: plan.sni, alpn: plan.alpn, trust: handshakeTrustOptions(plan.trust) };
-    openConnection(plan.dns.address, plan.dns.port, handshake, ctx).then(
-      (socket) => {
-        const secure = socket as tls.TLSSocket;
-        const leaf = readPeerLeaf(secure);
-        if (leaf) ctx.evidence.tlsFingerprint = sha256Hex(leaf.x509.raw);
-        const verdict = judgePeer(secure, leaf, plan.trust, plan.identity);
-        this.verdict = verdict;
-        ctx.facts.tls = tlsSessionFacts(secure, plan.sni, leaf, plan.trust, verdict);
-        if (verdict.failure) {
-          // Never send the query to a peer we do not trust.
-          secure.destroy();
-          callback(new ProbeFailureError(verdict.failure.code, verdict.failure.message), null);
-          return;
-        }
-        const h2 = secure.alpnProtocol === "h2";
-        ctx.facts.httpVersion = h2 ? "2" : "1.1";
-        // Over h2 every query gets its own stream at once; HTTP/1.1 keeps to one request at a time (no pipelining).
-        if (h2) this.client.pipelining = this.streams;
-        this.readyNs = ctx.now();
-        callback(null, socket);
-      },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
-    );
-  };
 
   /** Sends one query; resolves with the response head and its unread body. */
   send(query: CompiledQuery) {
@@ -180,7 +149,8 @@ async function askMain(connection: DohConnection, plan: CompiledDohSpec, ctx: Pr
   const facts = ctx.facts;
   const response = await connection.send(plan.dns.main);
   const headersNs = ctx.now();
-  if (connection.readyNs !== null) ctx.timings.ttfbMs = Number(headersNs - connection.readyNs) / 1e6;
+  const readyNs = connection.connection.readyNs;
+  if (readyNs !== null) ctx.timings.ttfbMs = Number(headersNs - readyNs) / 1e6;
   // With responseHeaders: "raw" undici hands over the flat name/value list its types describe as the parsed object.
   const headers = headersFromRaw(response.headers as unknown as string[]);
   facts.status = response.statusCode;
@@ -238,56 +208,10 @@ function discard(body: Readable & { dump?: (opts: { limit: number }) => Promise<
   else body.destroy();
 }
 
-type BodyRead = { tooLarge: false; bytes: Buffer } | { tooLarge: true };
+type DnsBody = { tooLarge: false; bytes: Buffer } | { tooLarge: true };
 
-/**
- * The body, read to its end when it fits a DNS message. One byte past 65535
- * and the stream is destroyed, which makes undici drop the stream (or the
- * HTTP/1.1 connection) rather than drain the rest: a huge body costs one
- * chunk of memory.
- */
-function readDnsMessage(body: Readable): Promise<BodyRead> {
-  return new Promise<BodyRead>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let settled = false;
-    const settle = (outcome: BodyRead | Error) => {
-      if (settled) return;
-      settled = true;
-      body.off("data", onData);
-      if (outcome instanceof Error) reject(outcome);
-      else resolve(outcome);
-    };
-    const onData = (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_DNS_MESSAGE_BYTES) {
-        settle({ tooLarge: true });
-        body.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    };
-    body.on("data", onData);
-    body.once("end", () => settle({ tooLarge: false, bytes: Buffer.concat(chunks, bytes) }));
-    // Stays attached after settling: destroying the body makes undici emit an abort error nobody else listens for.
-    body.on("error", (err) => settle(err));
-    body.once("close", () => settle(new ProbeFailureError("closed", "response body closed before its end")));
-  });
-}
-
-/**
- * Classes for what undici and Node's HTTP/2 throw without a code classify.ts
- * knows: llhttp's parser errors (undici 7 leaves their code undefined, see
- * http.ts), a stream the server reset (RST_STREAM), and HTTP/2 protocol and
- * session errors.
- */
-function withHttpClass(err: unknown): unknown {
-  if (err instanceof undiciErrors.HTTPParserError) {
-    const code: unknown = (err as { code?: unknown }).code;
-    return new ProbeFailureError("http_protocol", `${typeof code === "string" && code ? code : "HPE"}: ${err.message}`, { cause: err });
-  }
-  const code: unknown = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== "string" || !code.startsWith("ERR_HTTP2_")) return err;
-  const message = `${code}: ${(err as Error).message}`;
-  return new ProbeFailureError(code === "ERR_HTTP2_STREAM_ERROR" ? "reset" : "http_protocol", message, { cause: err });
+/** The body when it fits a DNS message; one byte more and reading stops (readCapped: one chunk of memory at most). */
+async function readDnsMessage(body: Readable): Promise<DnsBody> {
+  const read = await readCapped(body, MAX_DNS_MESSAGE_BYTES, true);
+  return read.truncated ? { tooLarge: true } : { tooLarge: false, bytes: read.kept! };
 }

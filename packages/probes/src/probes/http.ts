@@ -1,52 +1,21 @@
 import type net from "node:net";
-import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import type { Failure, TlsSessionFacts } from "@popwatch/core";
-import type { buildConnector } from "undici";
 import request from "undici/lib/api/api-request.js";
-import undiciErrors from "undici/lib/core/errors.js";
 // undici's own modules rather than "undici", whose index bundles all of undici
 // (fetch, websocket, caches): bundle size on Lambda. Undici 7 internals, typed
 // in types/undici-internals.d.ts at the repository root, which says why and what to check on an update.
 import Client from "undici/lib/dispatcher/client.js";
-import { ProbeFailureError, ProbeSpecError } from "../errors";
-import { sha256Hex } from "../tls/certificate";
-import { openConnection, sniFor } from "../tls/connect";
-import { certificateExpiryFailure, tlsSessionFacts } from "../tls/session";
-import { type TrustPlan, type Verdict, handshakeTrustOptions, judgePeer, readPeerLeaf, trustPlan } from "../tls/trust";
+import { ProbeSpecError } from "../errors";
+import { ProbeConnection, USER_AGENT, authority, headersFromRaw, readCapped, withHttpClass } from "../http/exchange";
+import { sniFor } from "../tls/connect";
+import { certificateExpiryFailure } from "../tls/session";
+import { trustPlan } from "../tls/trust";
 import type { HttpProbeSpec, ProbeFn } from "../types";
 
 const DEFAULT_EXPECTED_STATUS = "200-399";
 /** HTTPS offers both, h2 preferred, like a browser; the server's choice is recorded. */
 const DEFAULT_ALPN: readonly string[] = ["h2", "http/1.1"];
-const USER_AGENT = "popwatch/0.1";
-
-/**
- * Response headers as facts: lowercase names, repeated headers joined with
- * ", " in arrival order. Takes undici's raw `[name, value, name, value, …]`
- * list so repeats and odd names (`__proto__`, `constructor`) arrive intact;
- * own properties are defined rather than assigned for the same reason.
- */
-export function headersFromRaw(raw: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = String(raw[i]).toLowerCase();
-    const value = String(raw[i + 1]);
-    const previous = Object.hasOwn(out, name) ? out[name] : undefined;
-    Object.defineProperty(out, name, {
-      value: previous === undefined ? value : `${previous}, ${value}`,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return out;
-}
-
-/** `host:port` for a URL, IPv6 literals bracketed. */
-function authority(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Status line version (`1.1`, `1.0`) from the first bytes of a response, or null. */
 export function httpVersionOf(head: string): string | null {
@@ -97,57 +66,6 @@ function decodeBody(body: Buffer, contentType: string | undefined): string {
   return body.toString(latin1 ? "latin1" : "utf8");
 }
 
-interface BodyRead {
-  /** Bytes read, at most the cap. */
-  bytes: number;
-  truncated: boolean;
-  /** The bytes themselves, only when asked to keep them (a body regex needs them). */
-  kept: Buffer | null;
-}
-
-/**
- * Reads at most `cap` bytes, keeping them only when `keep`. Past the cap the
- * stream is destroyed, which makes undici drop the connection instead of
- * draining the rest: a 100 MB body costs one chunk of memory, not 100 MB.
- */
-function readCapped(body: Readable, cap: number, keep: boolean): Promise<BodyRead> {
-  return new Promise<BodyRead>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let settled = false;
-    const finish = (truncated: boolean) => {
-      if (settled) return;
-      settled = true;
-      body.off("data", onData);
-      resolve({ bytes, truncated, kept: keep ? Buffer.concat(chunks, bytes) : null });
-    };
-    const onData = (chunk: Buffer) => {
-      const room = cap - bytes;
-      const take = Math.min(room, chunk.length);
-      if (keep && take > 0) chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
-      bytes += take;
-      if (chunk.length > room) {
-        finish(true);
-        body.destroy();
-      }
-    };
-    body.on("data", onData);
-    body.once("end", () => finish(false));
-    // Stays attached after settling: destroying the body at the cap makes
-    // undici emit an abort error nobody else is listening for.
-    body.on("error", (err) => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    });
-    body.once("close", () => {
-      if (settled) return;
-      settled = true;
-      reject(new ProbeFailureError("closed", "response body closed before its end"));
-    });
-  });
-}
-
 /**
  * One HTTP(S) request over one fresh connection to spec.address, with the
  * URL, Host header and SNI naming spec.host, the way a client that resolved
@@ -173,56 +91,29 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
   ctx.facts.tls = null;
   const bodyPattern = compileBodyRegex(spec.bodyRegex);
   const cap = Math.max(0, Math.floor(spec.readCapBytes));
-  const plan: TrustPlan | null = https ? trustPlan(spec) : null;
   const sni = https ? sniFor(host) : null;
   const alpn = https ? (spec.alpn ?? DEFAULT_ALPN) : [];
-
-  let verdict: Verdict | null = null;
-  let readyNs: bigint | null = null;
-  let connections = 0;
-
-  const connect: buildConnector.connector = (_options, callback) => {
-    // One probe measures one connection: if undici ever wanted another
-    // (a retry after the first dropped), that would hide the failure.
-    if (connections++ > 0) {
-      callback(new ProbeFailureError("closed", "connection lost; not reconnecting within one probe"), null);
-      return;
-    }
-    const handshake = plan ? { servername: sni, alpn, trust: handshakeTrustOptions(plan) } : null;
-    openConnection(spec.address, spec.port, handshake, ctx).then(
-      (socket) => {
-        if (plan) {
-          const secure = socket as tls.TLSSocket;
-          const leaf = readPeerLeaf(secure);
-          if (leaf) ctx.evidence.tlsFingerprint = sha256Hex(leaf.x509.raw);
-          verdict = judgePeer(secure, leaf, plan, host);
-          ctx.facts.tls = tlsSessionFacts(secure, sni, leaf, plan, verdict);
-          if (verdict.failure) {
-            // Never send the request (and any credentials in spec.headers) to a peer we do not trust.
-            secure.destroy();
-            callback(new ProbeFailureError(verdict.failure.code, verdict.failure.message), null);
-            return;
-          }
-        }
-        if ((socket as Partial<tls.TLSSocket>).alpnProtocol === "h2") {
-          // No status line to read: the version is what ALPN settled, the very test undici makes.
-          ctx.facts.httpVersion = "2";
-        } else {
-          sniffHttpVersion(socket, (version) => {
-            ctx.facts.httpVersion = version;
-          });
-        }
-        readyNs = ctx.now();
-        callback(null, socket);
-      },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
-    );
-  };
+  const connection = new ProbeConnection(
+    spec.address,
+    spec.port,
+    https ? { plan: trustPlan(spec), sni, identity: host, alpn } : null,
+    ctx,
+    (socket) => {
+      if ((socket as Partial<tls.TLSSocket>).alpnProtocol === "h2") {
+        // No status line to read: the version is what ALPN settled, the very test undici makes.
+        ctx.facts.httpVersion = "2";
+      } else {
+        sniffHttpVersion(socket, (version) => {
+          ctx.facts.httpVersion = version;
+        });
+      }
+    },
+  );
 
   let client: Client;
   try {
     client = new Client(origin, {
-      connect,
+      connect: connection.connect,
       pipelining: 1,
       // Our connector decides the version (see above); this only keeps the
       // client's stated options true to what the connector offers.
@@ -250,7 +141,7 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
       responseHeaders: "raw",
     });
     const headersNs = ctx.now();
-    if (readyNs !== null) ctx.timings.ttfbMs = Number(headersNs - readyNs) / 1e6;
+    if (connection.readyNs !== null) ctx.timings.ttfbMs = Number(headersNs - connection.readyNs) / 1e6;
 
     // With responseHeaders: "raw" undici hands over the flat name/value list
     // its types describe as the parsed object.
@@ -276,26 +167,13 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
       certificateExpiryFailure((ctx.facts.tls as TlsSessionFacts | null)?.chain ?? [], spec.certMinDays)
     );
   } catch (err) {
-    const failure = (verdict as Verdict | null)?.failure;
+    const failure = connection.verdict?.failure;
     if (failure) return failure;
-    throw parserErrorWithClass(err);
+    throw withHttpClass(err);
   } finally {
     await client.destroy().catch(() => {});
   }
 };
-
-/**
- * undici 7 builds HTTPParserError's code as `HPE_${ERROR[ret]}`, but ERROR
- * maps names to numbers, so the lookup by number yields undefined and the
- * code is missing. The class itself is the signal then: classify by it,
- * keeping any code a fixed undici would carry.
- */
-function parserErrorWithClass(err: unknown): unknown {
-  if (!(err instanceof undiciErrors.HTTPParserError)) return err;
-  const code: unknown = (err as { code?: unknown }).code;
-  const label = typeof code === "string" && code ? code : "HPE";
-  return new ProbeFailureError("http_protocol", `${label}: ${err.message}`, { cause: err });
-}
 
 function judgeResponse(
   spec: HttpProbeSpec,
