@@ -192,6 +192,13 @@ describe("dot probe: answers", () => {
     expect(result.timings.totalMs).toBeLessThan(1500);
   });
 
+  it("waits at least 100 ms for CHAOS answers that trail the main one (a server's Nagle against our delayed ACK)", async () => {
+    // 50 ms: a Linux delayed ACK and then some, far past the 25 ms floor UDP keeps.
+    const server = await dotServer((q) => (q.class === "CH" ? [{ delayMs: 50 }, chaosReply(q, "late-fra1")] : popHandler(q)));
+    const result = await probe(dotSpec(server.port, { chaos: ["id.server"] }));
+    expect(result).toMatchObject({ ok: true, identity: { "id.server": "late-fra1" } });
+  });
+
   it("offers ALPN dot and records what the server chose", async () => {
     const speaksDot = await dotServer(popHandler, "leaf", { alpn: ["dot"] });
     const withAlpn = await probe(dotSpec(speaksDot.port));
