@@ -142,10 +142,12 @@ describe.skipIf(skip)(`dot probe against Unbound and dnsdist${skip ? ` [skipped:
         ).toEqual([["A", RECORDS.a.address]]);
         expect(r.tls?.protocol, where).toMatch(/^TLSv1\.[23]$/);
         expect(r.tls?.certificate?.fingerprint256, where).toBe(unbound.certSha256);
+        // The leaf first; the CA may follow (whether the chain lists store roots the server never sent is tls/session.ts's call).
+        expect(r.tls?.chain[0]?.fingerprint256, where).toBe(unbound.certSha256);
         expect(
-          r.tls?.chain.map((c) => c.subject),
+          r.tls?.chain.slice(1).every((c) => c.subject === "CN=popwatch test CA"),
           where,
-        ).toEqual(["CN=pop.test", "CN=popwatch test CA"]);
+        ).toBe(true);
         const { connectMs, tlsMs, rttMs, totalMs } = r.timings;
         expect(connectMs! > 0 && tlsMs! > 0 && rttMs! > 0, where).toBe(true);
         expect(connectMs! + tlsMs! + rttMs!, where).toBeLessThanOrEqual(totalMs);

@@ -1,10 +1,13 @@
 // How the queries of one DNS probe (dns, dot, …) settle into its outcome:
 // the main query decides, CHAOS identity queries never do. Once the main
 // query has settled, CHAOS queries still open get a grace period of twice
-// the time the probe has spent so far (at least 25 ms, at most 1 s): a
-// server that drops CH queries costs a little latency, not a timeout, and a
-// slow path still gets time to answer. An abort (timeout, run deadline) ends
-// the probe at once.
+// the time the probe has spent so far, at most 1 s and at least 25 ms over
+// UDP or 100 ms over a stream (TCP, TLS): a server that drops CH queries
+// costs a little latency, not a timeout, and a slow path still gets time to
+// answer. The stream floor is for servers that write each answer without
+// TCP_NODELAY (Unbound over TLS): every answer after the first waits in
+// their kernel for the client's delayed ACK, 40 ms on Linux. An abort
+// (timeout, run deadline) ends the probe at once.
 // Each transport's probe keeps its own sockets and hands this module the
 // answers; what an answer means is dns/response.ts's business.
 
@@ -15,11 +18,14 @@ import type { DnsQuery } from "./query";
 import type { CompiledQuery } from "./spec";
 import type { DnsMessage } from "./wire";
 
-const CHAOS_GRACE_MIN_MS = 25;
+const CHAOS_GRACE_MIN_MS = { datagram: 25, stream: 100 } as const;
 const CHAOS_GRACE_MAX_MS = 1000;
 
-function chaosGraceMs(elapsedMs: number): number {
-  return Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS, 2 * elapsedMs));
+/** How the CHAOS queries travel: UDP, or a TCP / TLS stream. */
+export type ChaosCarrier = keyof typeof CHAOS_GRACE_MIN_MS;
+
+function chaosGraceMs(elapsedMs: number, carrier: ChaosCarrier): number {
+  return Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS[carrier], 2 * elapsedMs));
 }
 
 /** What the main query came to: a verdict (null: good), or an error the runner classifies. */
@@ -95,6 +101,7 @@ export class ProbeOutcome {
     /** When the probe started: the grace period grows with the time spent. */
     private readonly startNs: bigint,
     private chaosOpen: number,
+    private readonly chaosCarrier: ChaosCarrier,
     private readonly resolve: (failure: Failure | null) => void,
     private readonly reject: (err: unknown) => void,
     private readonly cleanup: (closeNow: boolean) => void,
@@ -120,7 +127,7 @@ export class ProbeOutcome {
     if (this.done || this.outcome) return;
     this.outcome = outcome;
     if (this.chaosOpen === 0) this.finish();
-    else this.graceTimer = setTimeout(() => this.finish(), chaosGraceMs(this.ctx.msSince(this.startNs)));
+    else this.graceTimer = setTimeout(() => this.finish(), chaosGraceMs(this.ctx.msSince(this.startNs), this.chaosCarrier));
   }
 
   chaosSettled(): void {

@@ -78,7 +78,9 @@ class DnsProbeRun implements QueryOwner {
   ) {
     this.main = new ProbeQuery(this, plan.main, null, "UDP");
     this.chaos = plan.chaos.length === 0 ? NO_QUERIES : plan.chaos.map((query) => new ProbeQuery(this, query, query.identity, "UDP"));
-    this.outcome = new ProbeOutcome(ctx, ctx.now(), this.chaos.length, resolve, reject, (closeNow) => this.cleanup(closeNow));
+    // CHAOS queries stay on the transport they started on, even when the main query falls back to TCP.
+    const carrier = plan.transport === "udp" ? "datagram" : "stream";
+    this.outcome = new ProbeOutcome(ctx, ctx.now(), this.chaos.length, carrier, resolve, reject, (closeNow) => this.cleanup(closeNow));
   }
 
   start(): void {

@@ -89,7 +89,7 @@ class DotExchange implements QueryOwner {
     resolve: (failure: Failure | null) => void,
     reject: (err: unknown) => void,
   ) {
-    this.outcome = new ProbeOutcome(ctx, startNs, plan.chaos.length, resolve, reject, () => this.exchange?.close());
+    this.outcome = new ProbeOutcome(ctx, startNs, plan.chaos.length, "stream", resolve, reject, () => this.exchange?.close());
   }
 
   start(socket: tls.TLSSocket): void {
