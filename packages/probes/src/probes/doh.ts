@@ -69,7 +69,7 @@ export const dohProbe: ProbeFn<"doh"> = (spec, ctx) => {
   return new Promise<Failure | null>((resolve, reject) => {
     const connection = new DohConnection(plan, ctx, 1 + plan.dns.chaos.length);
     // The probe settles without waiting for the connection's teardown, which is not part of what it measures.
-    const outcome = new ProbeOutcome(ctx, ctx.now(), plan.dns.chaos.length, resolve, reject, () => connection.close());
+    const outcome = new ProbeOutcome(ctx, ctx.now(), plan.dns.chaos.length, "stream", resolve, reject, () => connection.close());
     if (!outcome.watchAbort()) return;
     // The main query is queued first: over HTTP/1.1 it is the request the connection carries first, so ttfbMs is its own.
     askMain(connection, plan, ctx).then(
