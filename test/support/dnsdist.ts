@@ -51,14 +51,17 @@ function dnsdistConf(opts: DnsdistOptions, port: number, dohPort: number | null,
     .map(([name, value]) => `[${JSON.stringify(name)}]=${JSON.stringify(value)}`)
     .join(", ");
   const doh = (address: string) =>
-    `addDOHLocal("${address}:${dohPort}", "${opts.cert.certFile}", "${opts.cert.keyFile}", "${DOH_PATH}", { customResponseHeaders={${headers}} })`;
+    // dnsdist 1.7 refuses an empty customResponseHeaders table (boost::bad_get), so none is given without headers.
+    `addDOHLocal("${address}:${dohPort}", "${opts.cert.certFile}", "${opts.cert.keyFile}", "${DOH_PATH}"${headers ? `, { customResponseHeaders={${headers}} }` : ""})`;
   return [
     'setSecurityPollSuffix("")',
     'setACL({"127.0.0.0/8", "::1/128"})',
     ...addresses.map(tls),
     ...(dohPort !== null ? addresses.map(doh) : []),
-    // Always up: no health-check queries to the backend to wait for.
-    `newServer({address="${opts.backend.address}:${opts.backend.port}", name="backend", healthCheckMode="up"})`,
+    // dnsdist 1.7 has no healthCheckMode (1.8+) and checks a.root-servers.net by default, which a recursive
+    // backend would try to resolve on the Internet: check localhost., which every backend answers at once
+    // (any answer, REFUSED included, counts as up without mustResolve).
+    `newServer({address="${opts.backend.address}:${opts.backend.port}", name="backend", checkName="localhost."})`,
     "",
   ].join("\n");
 }

@@ -193,6 +193,9 @@ function unboundConf(dir: string, port: number, nsdPort: number, zones: DnssecZo
   module-config: "validator iterator"
   # Unbound answers "test." itself (RFC 6761) unless told not to.
   local-zone: "test." nodefault
+  # Nothing but the lab's zones is resolved: no query ever leaves for the root servers.
+  local-zone: "." refuse
+  local-zone: "${DNSSEC_PARENT}." transparent
 ${anchors.join("\n")}
 remote-control:
   control-enable: no
