@@ -54,10 +54,10 @@ HTTP and TLS:
   --expect-status N[,N] accepted HTTP statuses for http and doh (default: http 200-399, doh 200)
   --http1               offer only HTTP/1.1 to https and doh (default: h2, then http/1.1)
   --alpn LIST           ALPN protocols offered by --tls, comma-separated (default h2,http/1.1)
-  --sni NAME            SNI and Host header for tls, https, dot, doh (default: the hostname given as target)
+  --sni NAME            SNI and Host for tls, https, dot, doh (default: the target's hostname)
   --ca FILE             trust this CA (PEM) for tls, https, dot, doh, besides the system CAs
-  --pin SHA256          accept the leaf with this SHA-256 fingerprint (repeatable); pins replace CA checks
-  --cert-min-days N     fail when a certificate the server sends (leaf or intermediate) expires within N days
+  --pin SHA256          accept the leaf with this SHA-256 fingerprint, not CAs (repeatable)
+  --cert-min-days N     fail when a certificate sent (leaf or intermediate) expires within N days
 Output:
   --timeout MS          per-probe timeout (default 5000)
   --json                one JSON object per line instead of the table
