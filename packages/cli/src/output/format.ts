@@ -67,3 +67,8 @@ export function formatDays(days: number): string {
   const shown = Math.abs(days) < 10 ? days.toFixed(1) : String(Math.trunc(days));
   return `${shown} day${shown === "1" || shown === "1.0" ? "" : "s"}`;
 }
+
+/** Time left before an expiry: `3.5 days left`, or `expired 1.3 days ago`. */
+export function formatExpiry(daysLeft: number): string {
+  return daysLeft >= 0 ? `${formatDays(daysLeft)} left` : `expired ${formatDays(-daysLeft)} ago`;
+}

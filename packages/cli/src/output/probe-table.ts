@@ -1,5 +1,5 @@
 import type { ProbeResult, Timings, TlsSessionFacts } from "@popwatch/core";
-import { formatDays } from "./format";
+import { formatExpiry } from "./format";
 import { firstExpiring, formatProbeDetails } from "./probe-details";
 import { renderTable } from "./table";
 
@@ -53,7 +53,7 @@ function dnsFacts(result: DnsLikeResult): string[] {
     const signatures = dnssec.signatures;
     if (signatures.length > 0) {
       const soonest = Math.min(...signatures.map((s) => s.daysLeft));
-      facts.push(`${signatures.length} RRSIG${signatures.length === 1 ? "" : "s"}, first expiring in ${formatDays(soonest)}`);
+      facts.push(`${signatures.length} RRSIG${signatures.length === 1 ? "" : "s"}, soonest ${formatExpiry(soonest)}`);
     } else facts.push(dnssec.doEchoed ? "no RRSIG" : "DO not echoed");
   }
   return facts;
@@ -69,8 +69,8 @@ function tlsFacts(session: Partial<TlsSessionFacts>, brief: boolean): string[] {
   const chain = session.chain ?? (cert ? [cert] : []);
   const soonest = firstExpiring(chain);
   if (soonest && soonest.index > 0)
-    facts.push(`${truncate(soonest.cert.subject, 40)} (chain ${soonest.index}) expires first: ${formatDays(soonest.cert.daysLeft)} left`);
-  else if (cert) facts.push(`${formatDays(cert.daysLeft)} left`);
+    facts.push(`${truncate(soonest.cert.subject, 40)} (chain ${soonest.index}) expires first: ${formatExpiry(soonest.cert.daysLeft)}`);
+  else if (cert) facts.push(formatExpiry(cert.daysLeft));
   if (session.verified !== undefined)
     facts.push(session.verified ? `verified (${session.verification})` : `not verified: ${session.verifyError ?? "unknown"}`);
   return facts;
