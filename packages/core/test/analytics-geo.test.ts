@@ -136,6 +136,14 @@ describe("PoP catalogue", () => {
     expect(catalogue.resolve("yul01")).toMatchObject({ city: "Montreal" });
     expect(catalogue.resolve("ams-ix")).toMatchObject({ city: "Amsterdam" });
     expect(catalogue.resolve("de-ham")).toMatchObject({ city: "Hamburg", matchedBy: "id-prefix" });
+    expect(catalogue.resolve("kr-icn")).toMatchObject({ city: "Seoul", matchedBy: "id-prefix" });
+  });
+
+  it("reads a country-then-city site as an airport only in that country", () => {
+    // RIPE Atlas anchor nl-arn is Arnhem; ARN is Stockholm's airport, in Sweden.
+    expect(createPopCatalogue().resolve("nl-arn")).toBeNull();
+    expect(createPopCatalogue().resolve("cn-ggz")).toBeNull();
+    expect(createPopCatalogue({ "nl-arn": { lat: 51.98, lon: 5.91, city: "Arnhem" } }).resolve("nl-arn")).toMatchObject({ city: "Arnhem" });
     expect(catalogue.resolve("FRA1")).toMatchObject({ id: "FRA1", lat: 50.1 });
   });
 

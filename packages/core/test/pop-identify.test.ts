@@ -16,18 +16,18 @@ function evidenceFor(source: PopSource, raw: string): { kind: ProbeKind; evidenc
 
 // Written out independently of the table, so a table edit that changes meaning fails here.
 const vectors: Pop[] = [
-  { source: "nsid", raw: "k3.ams-ix.k.ripe.net", id: "ams-ix", iata: "ams" },
-  { source: "hostname.bind", raw: "ns1.fi-hel.k.ripe.net", id: "fi-hel", iata: "hel" },
+  { source: "nsid", raw: "k3.ams-ix.k.ripe.net", id: "ams-ix", iata: null },
+  { source: "hostname.bind", raw: "ns1.fi-hel.k.ripe.net", id: "fi-hel", iata: null },
   { source: "nsid", raw: "k2.linx.k.ripe.net", id: "linx", iata: null },
-  { source: "id.server", raw: "aa.de-ham.l.root", id: "de-ham", iata: "ham" },
-  { source: "nsid", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: "ams" },
-  { source: "id.server", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: "ams" },
+  { source: "id.server", raw: "aa.de-ham.l.root", id: "de-ham", iata: null },
+  { source: "nsid", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: null },
+  { source: "id.server", raw: "nl-ams-as3333-3.anchors.atlas.ripe.net", id: "nl-ams", iata: null },
+  { source: "nsid", raw: "nl-arn-as1140.anchors.atlas.ripe.net", id: "nl-arn", iata: null },
   { source: "id.server", raw: "yul01", id: "yul01", iata: "yul" },
   { source: "hostname.bind", raw: "FRA", id: "fra", iata: "fra" },
   { source: "nsid", raw: "gpdns-bud", id: "bud", iata: "bud" },
   { source: "nsid", raw: "gpdns-maa", id: "maa", iata: "maa" },
   { source: "id.server", raw: "res120.qyul1.on.quad9.net", id: "yul1", iata: "yul" },
-  { source: "id.server", raw: "server r3.yyz", id: "yyz", iata: "yyz" },
   { source: "header:cf-ray", raw: "8c9a1b2c3d4e5f60-FRA", id: "fra", iata: "fra" },
   { source: "header:x-amz-cf-pop", raw: "FRA56-P5", id: "fra56", iata: "fra" },
   { source: "header:x-amz-cf-pop", raw: "LHR62-C1", id: "lhr62", iata: "lhr" },
@@ -60,7 +60,16 @@ describe("built-in PoP formats", () => {
   });
 
   it("consults PoP headers in the documented order", () => {
-    expect(BUILTIN_POP_HEADERS).toEqual(["cf-ray", "x-amz-cf-pop", "x-served-by", "x-vercel-id", "fly-request-id"]);
+    expect(BUILTIN_POP_HEADERS).toEqual([
+      "cf-ray",
+      "x-amz-cf-pop",
+      "x-served-by",
+      "x-vercel-id",
+      "fly-request-id",
+      "x-msedge-ref",
+      "x-azure-ref",
+      "server",
+    ]);
     const pop = identify("http", {
       headers: { "fly-request-id": "01ABC-ams", "x-amz-cf-pop": "LHR62-C1", "cf-ray": "8c9a1b2c3d4e5f60-FRA" },
     });
@@ -148,6 +157,38 @@ describe("fallback to the raw value", () => {
     expect(pop?.iata).toBeNull();
   });
 
+  it.each([
+    ["cf-ray", "8c9a1b2c3d4e5f60"],
+    ["x-amz-cf-id", "bTkPDHgzMmjHzXeK-p0mDuDXc6d5BN4k1I8-5kXQnG4Y9VZP3JrTxA=="],
+    ["fly-request-id", "01HQ8V6Y3Z4K5M6N7P8R9S0T1V"],
+    ["x-vercel-id", "sxzfp-1712345678901-0123456789ab"],
+    ["x-azure-ref", "20230711T145237Z-s9ycwr9k5t4kd1qx2q2wxu6qx400000001c000000000hbr6"],
+    ["x-msedge-ref", "Ref A: 3CC74C94769440C0851D9DF0869FCE7F Ref C: 2018-04-11T18:47:40Z"],
+    ["server", "nginx"],
+  ])("a per-request or software value is never a PoP: %s %s", (name, value) => {
+    expect(identify("http", { headers: { [name]: value } })).toBeNull();
+  });
+
+  it("not even through an operator rule on that header", () => {
+    const withRule = createPopIdentifier({ rules: [{ source: "header:cf-ray", regex: "^edge-(\\w+)$", template: "$1" }] });
+    expect(withRule("http", { headers: { "cf-ray": "8c9a1b2c3d4e5f60" } })).toBeNull();
+  });
+
+  it("a per-request value without its site falls through to the next header", () => {
+    expect(identify("http", { headers: { "cf-ray": "8c9a1b2c3d4e5f60", "x-amz-cf-pop": "FRA56-P5" } })).toMatchObject({
+      id: "fra56",
+      source: "header:x-amz-cf-pop",
+    });
+  });
+
+  it("generic CHAOS host names are not airports", () => {
+    for (const raw of ["dns1", "DNS", "DNA", "ns1", "web01", "localhost"]) {
+      expect(identify("dns", { chaos: { "hostname.bind": raw } }), raw).toMatchObject({ id: raw.toLowerCase(), iata: null });
+    }
+    // Three letters that are no airport the geo table knows stay opaque too.
+    expect(identify("dns", { chaos: { "id.server": "zzq01" } })).toMatchObject({ id: "zzq01", iata: null });
+  });
+
   it("does not fall back to arbitrary headers", () => {
     expect(identify("http", { headers: { server: "nginx", "x-request-id": "abc" } })).toBeNull();
   });
@@ -171,10 +212,14 @@ describe("fallback to the raw value", () => {
   });
 
   it("oversized values are not pattern-matched but still fall back", () => {
-    const raw = `8c9a1b2c3d4e5f60${"0".repeat(600)}-FRA`;
-    const pop = identify("http", { headers: { "cf-ray": raw } });
-    expect(pop).toMatchObject({ source: "header:cf-ray", raw, iata: null });
+    const raw = `cache-fra${"0".repeat(600)}-FRA`;
+    const pop = identify("http", { headers: { "x-served-by": raw } });
+    expect(pop).toMatchObject({ source: "header:x-served-by", raw, iata: null });
     expect(pop?.id).toHaveLength(64);
+  });
+
+  it("an oversized per-request value is no PoP", () => {
+    expect(identify("http", { headers: { "cf-ray": `8c9a1b2c3d4e5f60${"0".repeat(600)}-FRA` } })).toBeNull();
   });
 });
 

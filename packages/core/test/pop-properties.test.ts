@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PROBE_KINDS, type Pop, type PopEvidence, type ProbeKind, createPopIdentifier } from "../src/index";
-import { BUILTIN_POP_PATTERNS } from "../src/pop/builtins";
+import { decodeAzureRef } from "../src/pop/azure-ref";
+import { BUILTIN_POP_PATTERNS, PER_REQUEST_HEADERS } from "../src/pop/builtins";
+import { clientFacingCdn } from "../src/pop/cdn-layers";
 import { MAX_MATCHED_EVIDENCE_LENGTH, canonicalPopId } from "../src/pop/identify";
 
 const withoutRules = createPopIdentifier();
@@ -30,12 +32,34 @@ const anyString = fc.oneof(
     "   ",
     "İSTANBUL",
     "\u0000",
+    "1.1 varnish, 1.1 abc.cloudfront.net (CloudFront)",
+    "Hit from cloudfront, HIT",
+    "cloudflare",
+    "BunnyCDN-DE1-1042",
+    "Ref A: 1 Ref B: STOEDGE0417 Ref C: x",
+    "0zxV+XAAAAABKMMOjBv2NT4TY6SQVjC0zV1NURURHRTA2MTkANDM3YzgyY2QtMzYwYS00YTU0LTk0YzMtNWZmNzA3NjQ3Nzgz",
+    "((((,,,))))",
   ),
 );
 const junk = fc.oneof(fc.constant(null), fc.integer(), fc.boolean(), fc.array(fc.string()), fc.object(), fc.constant(undefined));
 const stringOrJunk = fc.oneof(anyString, anyString, junk);
 const headerName = fc.oneof(
-  fc.constantFrom("cf-ray", "x-amz-cf-pop", "x-served-by", "x-vercel-id", "fly-request-id", "x-pop", "CF-Ray", "__proto__", "constructor"),
+  fc.constantFrom(
+    "cf-ray",
+    "x-amz-cf-pop",
+    "x-served-by",
+    "x-vercel-id",
+    "fly-request-id",
+    "x-msedge-ref",
+    "x-azure-ref",
+    "server",
+    "via",
+    "x-cache",
+    "x-pop",
+    "CF-Ray",
+    "__proto__",
+    "constructor",
+  ),
   fc.string({ maxLength: 20 }),
 );
 
@@ -114,6 +138,9 @@ describe("PoP identification properties", () => {
       `${"cache-aa-AAA,".repeat(39)}x`,
       `res1.q${"a".repeat(500)}`,
       `${"ab::".repeat(128)}`,
+      `${"1.1 varnish (".repeat(200)}${")".repeat(200)}`,
+      `Ref B: ${"A".repeat(500)}`,
+      `0${"A".repeat(5000)}`,
     ];
     const start = performance.now();
     for (const value of adversarial) {
@@ -125,10 +152,62 @@ describe("PoP identification properties", () => {
           "x-served-by": value,
           "x-vercel-id": value,
           "fly-request-id": value,
+          "x-msedge-ref": value,
+          "x-azure-ref": value,
+          server: value,
+          via: value,
+          "x-cache": value,
           "x-pop": value,
         },
       });
     }
     expect(performance.now() - start).toBeLessThan(1000);
+  });
+
+  it("decodeAzureRef never throws and yields a bounded edge name or null", () => {
+    const base64ish = fc.string({
+      unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+      maxLength: 300,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          anyString,
+          base64ish.map((value) => `0${value}`),
+        ),
+        (value) => {
+          const name = decodeAzureRef(value);
+          if (name !== null) expect(name).toMatch(/^[A-Za-z0-9]{1,32}$/);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("clientFacingCdn never throws on any Via, X-Cache and Server", () => {
+    const names = fc.constantFrom("via", "x-cache", "server", "cf-ray", "x-amz-cf-pop", "x-served-by", "x-azure-ref", "fly-request-id");
+    fc.assert(
+      fc.property(fc.dictionary(names, anyString, { maxKeys: 8 }), (headers) => {
+        const cdn = clientFacingCdn(new Map(Object.entries(headers)));
+        expect(cdn === null || typeof cdn === "string").toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("a per-request header gives a PoP only through its site code, never its raw value", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...PER_REQUEST_HEADERS), anyString, (name, value) => {
+        const pop = withRules("http", { headers: { [name]: value } });
+        if (pop === null) return;
+        const readers = BUILTIN_POP_PATTERNS.filter((candidate) => candidate.sources.includes(`header:${name}`));
+        const readBySome = readers.some((entry) => {
+          const text = entry.decode ? entry.decode(value) : value;
+          return text !== null && entry.pattern.test(text);
+        });
+        expect(readBySome).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

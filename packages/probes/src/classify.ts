@@ -77,16 +77,23 @@ const BY_CODE: Readonly<Record<string, FailureCode>> = {
   UND_ERR_INVALID_ARG: "internal",
   ERR_INVALID_ARG_TYPE: "internal",
   ERR_INVALID_ARG_VALUE: "internal",
+  // undici's InformationalError: a connection or HTTP/2 stream it tore down
+  // or saw close before the response was complete.
+  UND_ERR_INFO: "closed",
+  // Node's HTTP/2 client when the server resets the stream (RST_STREAM).
+  ERR_HTTP2_STREAM_ERROR: "reset",
   ERR_SOCKET_CLOSED: "closed",
   ERR_STREAM_PREMATURE_CLOSE: "closed",
 };
 
 // Prefix families: OpenSSL reports hundreds of ERR_SSL_* reasons, llhttp a
-// few dozen HPE_* parse errors. Both are whole classes.
+// few dozen HPE_* parse errors, Node's HTTP/2 a few dozen ERR_HTTP2_*. All are whole classes.
 const BY_PREFIX: readonly (readonly [string, FailureCode])[] = [
   ["ERR_SSL_", "tls_handshake"],
   ["ERR_TLS_", "tls_handshake"],
   ["HPE_", "http_protocol"],
+  // Node's HTTP/2 (nghttp2) session and frame errors: the peer broke the protocol.
+  ["ERR_HTTP2_", "http_protocol"],
 ];
 
 function codeOf(err: unknown): string | undefined {

@@ -36,7 +36,10 @@ export interface PopCatalogue {
 // `fra1`, `lhr-2`, `ams-ix`, `yul01`: an IATA code, then anything but a letter.
 const LEADING_IATA = /^([a-z]{3})(?![a-z])/;
 // `de-ham`, `nl-ams`, `fi-hel`: the country-then-city sites of root server and RIPE Atlas names.
-const COUNTRY_THEN_IATA = /^[a-z]{2}-([a-z]{3})(?![a-z])/;
+// The city code is UN/LOCODE-style, not IATA: it is only read as the airport of
+// the same letters when that airport is in the named country (`nl-arn` is
+// Arnhem, and ARN is in Sweden, so it resolves nowhere rather than to Stockholm).
+const COUNTRY_THEN_CITY = /^([a-z]{2})-([a-z]{3})(?![a-z])/;
 
 /** A catalogue of the operator's entries over the built-in airports. */
 export function createPopCatalogue(operatorEntries: Readonly<Record<string, PopCatalogueEntry>> = {}): PopCatalogue {
@@ -81,8 +84,14 @@ export function createPopCatalogue(operatorEntries: Readonly<Record<string, PopC
         const byIata = lookup(iata.toLowerCase(), popId, "iata");
         if (byIata !== null) return byIata;
       }
-      const prefix = LEADING_IATA.exec(id)?.[1] ?? COUNTRY_THEN_IATA.exec(id)?.[1];
-      return prefix === undefined ? null : lookup(prefix, popId, "id-prefix");
+      const leading = LEADING_IATA.exec(id)?.[1];
+      if (leading !== undefined) return lookup(leading, popId, "id-prefix");
+      const countryThenCity = COUNTRY_THEN_CITY.exec(id);
+      if (countryThenCity === null) return null;
+      const [, country, city] = countryThenCity as unknown as [string, string, string];
+      const found = lookup(city, popId, "id-prefix");
+      // An operator entry is the operator's word; a built-in airport must be in the named country.
+      return found === null || found.source === "operator" || found.country?.toLowerCase() === country ? found : null;
     },
   };
 }

@@ -3,8 +3,10 @@
 // would turn a good probe result into an internal failure.
 
 import { PopwatchCoreError } from "../errors";
+import { AIRPORTS } from "../geo/airports";
 import type { Pop, PopEvidence, PopSource, ProbeKind } from "../result";
-import { BUILTIN_POP_HEADERS, BUILTIN_POP_PATTERNS } from "./builtins";
+import { BUILTIN_POP_HEADERS, BUILTIN_POP_PATTERNS, GENERIC_HOST_WORDS, PER_REQUEST_HEADERS, SOFTWARE_HEADERS } from "./builtins";
+import { CDN_LAYERS, clientFacingCdn, popHeadersOf } from "./cdn-layers";
 import { type PopIdentification, type PopIdentificationConfig, normalizeFingerprint, parsePopIdentification } from "./schema";
 import { type TemplatePart, expandTemplate, parseTemplate } from "./template";
 
@@ -19,12 +21,15 @@ interface Matcher {
   regex: RegExp;
   /** Operator rules build the id from a template; built-ins use their `site` group. */
   template: readonly TemplatePart[] | null;
+  /** Built-ins for encoded values turn the raw value into the text `regex` reads. */
+  decode?: (raw: string) => string | null;
+  knownAirportOnly?: boolean;
 }
 
 export interface CompiledPopIdentification {
   readonly matchersBySource: ReadonlyMap<PopSource, readonly Matcher[]>;
-  /** Operator rule headers first, then the built-in PoP headers. */
-  readonly headerOrder: readonly string[];
+  /** Operator rule headers, consulted before any built-in PoP header. */
+  readonly ruleHeaders: readonly string[];
   /** Normalized fingerprint to canonical PoP id. */
   readonly fingerprintPops: ReadonlyMap<string, string>;
 }
@@ -80,7 +85,14 @@ export function compilePopIdentification(config: PopIdentification): CompiledPop
     if (rule.source.startsWith("header:")) ruleHeaders.push(rule.source.slice("header:".length));
   });
   for (const entry of BUILTIN_POP_PATTERNS) {
-    for (const source of entry.sources) addMatcher(matchersBySource, source, { regex: entry.pattern, template: null });
+    for (const source of entry.sources) {
+      addMatcher(matchersBySource, source, {
+        regex: entry.pattern,
+        template: null,
+        decode: entry.decode,
+        knownAirportOnly: entry.knownAirportOnly,
+      });
+    }
   }
   const fingerprintPops = new Map<string, string>();
   for (const [fingerprint, popId] of Object.entries(config.tlsFingerprints)) {
@@ -89,7 +101,7 @@ export function compilePopIdentification(config: PopIdentification): CompiledPop
   }
   return {
     matchersBySource,
-    headerOrder: [...new Set([...ruleHeaders, ...BUILTIN_POP_HEADERS])],
+    ruleHeaders: [...new Set(ruleHeaders)],
     fingerprintPops,
   };
 }
@@ -121,6 +133,20 @@ function lowercaseHeaders(headers: unknown): Map<string, string> {
   return byName;
 }
 
+const CDN_POP_HEADERS = new Set(CDN_LAYERS.flatMap((layer) => layer.popHeaders));
+
+/**
+ * Built-in PoP headers in the order they are consulted. When the response says
+ * which CDN faced the client, only that CDN's headers count among the CDNs'
+ * (an inner layer's PoP is not the client's); otherwise the table order.
+ */
+function builtinHeaderOrder(headers: ReadonlyMap<string, string>): readonly string[] {
+  const outermost = clientFacingCdn(headers);
+  if (outermost === null) return BUILTIN_POP_HEADERS;
+  const own = popHeadersOf(outermost);
+  return [...own, ...BUILTIN_POP_HEADERS.filter((name) => !CDN_POP_HEADERS.has(name))];
+}
+
 /** Evidence in the order it is consulted: DNS identities, then PoP headers, then the TLS fingerprint. */
 function orderedEvidence(evidence: unknown, compiled: CompiledPopIdentification): EvidenceItem[] {
   const items: EvidenceItem[] = [];
@@ -135,7 +161,7 @@ function orderedEvidence(evidence: unknown, compiled: CompiledPopIdentification)
     if (raw !== undefined) items.push({ source, raw });
   }
   const headers = lowercaseHeaders(ownValue(evidence, "headers"));
-  for (const name of compiled.headerOrder) {
+  for (const name of new Set([...compiled.ruleHeaders, ...builtinHeaderOrder(headers)])) {
     const raw = headers.get(name);
     if (raw !== undefined) items.push({ source: `header:${name}`, raw });
   }
@@ -152,13 +178,33 @@ function matchItem(item: EvidenceItem, compiled: CompiledPopIdentification): Pop
   }
   if (item.raw.length > MAX_MATCHED_EVIDENCE_LENGTH) return null;
   for (const matcher of compiled.matchersBySource.get(item.source) ?? []) {
-    const match = matcher.regex.exec(item.raw);
+    const text = matcher.decode ? matcher.decode(item.raw) : item.raw;
+    const match = text === null ? null : matcher.regex.exec(text);
     if (!match) continue;
+    const iata = canonicalIata(match.groups?.iata);
+    if (matcher.knownAirportOnly && !isKnownAirport(iata)) continue;
     const id = canonicalPopId(matcher.template ? expandTemplate(matcher.template, match) : (match.groups?.site ?? ""));
     // An empty id says nothing about the PoP; let a later rule or pattern speak.
-    if (id) return { id, source: item.source, raw: item.raw, iata: canonicalIata(match.groups?.iata) };
+    if (id) return { id, source: item.source, raw: item.raw, iata };
   }
   return null;
+}
+
+/** Whether three letters are an airport the geo table knows and no host word (`dns1`, `DNA`) that happens to spell one. */
+function isKnownAirport(iata: string | null): boolean {
+  return iata !== null && AIRPORTS.has(iata) && !GENERIC_HOST_WORDS.has(iata);
+}
+
+/**
+ * Whether an unmatched value may stand for its PoP as it is. DNS identities and
+ * headers that name a node (`x-served-by: pop-a`, an operator's own header) may;
+ * per-request ids (`cf-ray` without its site) and software names (`Server: nginx`) may not.
+ */
+function mayFallBack(source: PopSource): boolean {
+  if (source === "tls-fingerprint") return false;
+  if (!source.startsWith("header:")) return true;
+  const name = source.slice("header:".length);
+  return !PER_REQUEST_HEADERS.has(name) && !SOFTWARE_HEADERS.has(name);
 }
 
 function identifyOrdered(items: readonly EvidenceItem[], compiled: CompiledPopIdentification): Pop | null {
@@ -167,9 +213,9 @@ function identifyOrdered(items: readonly EvidenceItem[], compiled: CompiledPopId
     if (pop) return pop;
   }
   // Unknown formats still separate PoPs: an operator without rules sees distinct raw identities.
-  // A fingerprint alone names a certificate, not a site, so it is no fallback.
+  // A fingerprint alone names a certificate, not a site, and a request id names a request: no fallback.
   for (const item of items) {
-    if (item.source === "tls-fingerprint") continue;
+    if (!mayFallBack(item.source)) continue;
     const id = canonicalPopId(item.raw);
     if (id) return { id, source: item.source, raw: item.raw, iata: null };
   }
@@ -178,7 +224,8 @@ function identifyOrdered(items: readonly EvidenceItem[], compiled: CompiledPopId
 
 /**
  * The PoP named by whatever evidence is present, consulted in order: NSID,
- * id.server, hostname.bind, PoP headers, TLS fingerprint. Never throws.
+ * id.server, hostname.bind, PoP headers (the operator's, then the
+ * client-facing CDN's, see cdn-layers.ts), TLS fingerprint. Never throws.
  */
 export function identifyPop(evidence: PopEvidence, compiled: CompiledPopIdentification): Pop | null {
   try {

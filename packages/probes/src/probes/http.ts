@@ -1,7 +1,7 @@
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
-import type { Failure } from "@popwatch/core";
+import type { Failure, TlsSessionFacts } from "@popwatch/core";
 import type { buildConnector } from "undici";
 import request from "undici/lib/api/api-request.js";
 import undiciErrors from "undici/lib/core/errors.js";
@@ -12,11 +12,13 @@ import Client from "undici/lib/dispatcher/client.js";
 import { ProbeFailureError, ProbeSpecError } from "../errors";
 import { sha256Hex } from "../tls/certificate";
 import { openConnection, sniFor } from "../tls/connect";
-import { tlsSessionFacts } from "../tls/session";
+import { certificateExpiryFailure, tlsSessionFacts } from "../tls/session";
 import { type TrustPlan, type Verdict, handshakeTrustOptions, judgePeer, readPeerLeaf, trustPlan } from "../tls/trust";
 import type { HttpProbeSpec, ProbeFn } from "../types";
 
 const DEFAULT_EXPECTED_STATUS = "200-399";
+/** HTTPS offers both, h2 preferred, like a browser; the server's choice is recorded. */
+const DEFAULT_ALPN: readonly string[] = ["h2", "http/1.1"];
 const USER_AGENT = "popwatch/0.1";
 
 /**
@@ -153,8 +155,13 @@ function readCapped(body: Readable, cap: number, keep: boolean): Promise<BodyRea
  * our own connector so connect and TLS are timed as separate phases and the
  * certificate is judged like the tls probe judges it.
  *
- * Phases: connectMs, tlsMs (https), ttfbMs from the connection being handed
- * to undici (which writes the request at once) to the response headers, and
+ * HTTPS offers spec.alpn (default h2, then http/1.1) and speaks whatever
+ * the server picked: undici runs HTTP/2 on a socket whose alpnProtocol is
+ * "h2" and HTTP/1.1 on any other. Plain http is always HTTP/1.1 (no h2c).
+ *
+ * Phases, the same for both versions: connectMs, tlsMs (https), ttfbMs from
+ * the connection being handed to undici (which at once writes the request,
+ * after the HTTP/2 preface and SETTINGS for h2) to the response headers, and
  * transferMs from the headers to the end of the body read (or the cap).
  */
 export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
@@ -168,6 +175,7 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
   const cap = Math.max(0, Math.floor(spec.readCapBytes));
   const plan: TrustPlan | null = https ? trustPlan(spec) : null;
   const sni = https ? sniFor(host) : null;
+  const alpn = https ? (spec.alpn ?? DEFAULT_ALPN) : [];
 
   let verdict: Verdict | null = null;
   let readyNs: bigint | null = null;
@@ -180,7 +188,7 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
       callback(new ProbeFailureError("closed", "connection lost; not reconnecting within one probe"), null);
       return;
     }
-    const handshake = plan ? { servername: sni, alpn: ["http/1.1"], trust: handshakeTrustOptions(plan) } : null;
+    const handshake = plan ? { servername: sni, alpn, trust: handshakeTrustOptions(plan) } : null;
     openConnection(spec.address, spec.port, handshake, ctx).then(
       (socket) => {
         if (plan) {
@@ -196,9 +204,14 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
             return;
           }
         }
-        sniffHttpVersion(socket, (version) => {
-          ctx.facts.httpVersion = version;
-        });
+        if ((socket as Partial<tls.TLSSocket>).alpnProtocol === "h2") {
+          // No status line to read: the version is what ALPN settled, the very test undici makes.
+          ctx.facts.httpVersion = "2";
+        } else {
+          sniffHttpVersion(socket, (version) => {
+            ctx.facts.httpVersion = version;
+          });
+        }
         readyNs = ctx.now();
         callback(null, socket);
       },
@@ -211,6 +224,11 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
     client = new Client(origin, {
       connect,
       pipelining: 1,
+      // Our connector decides the version (see above); this only keeps the
+      // client's stated options true to what the connector offers.
+      allowH2: alpn.includes("h2"),
+      // One request per client: no keepalive PINGs on a connection about to close.
+      pingInterval: 0,
       // The runner's signal is the only clock; undici's own timers would
       // race it and report the same condition under another code.
       headersTimeout: 0,
@@ -252,7 +270,11 @@ export const httpProbe: ProbeFn<"http"> = async (spec, ctx) => {
       kept = read.kept;
     }
 
-    return judgeResponse(spec, response.statusCode, bodyPattern, kept, responseHeaders["content-type"], cap);
+    return (
+      judgeResponse(spec, response.statusCode, bodyPattern, kept, responseHeaders["content-type"], cap) ??
+      // Set by the connector, which TypeScript cannot see run.
+      certificateExpiryFailure((ctx.facts.tls as TlsSessionFacts | null)?.chain ?? [], spec.certMinDays)
+    );
   } catch (err) {
     const failure = (verdict as Verdict | null)?.failure;
     if (failure) return failure;

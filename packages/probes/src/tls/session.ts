@@ -1,43 +1,63 @@
 // What a finished TLS handshake established, in the one shape every kind that
 // makes a handshake reports (tls, https, dot, doh), and the certMinDays
 // verdict over the certificates the server sent.
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import type tls from "node:tls";
 import type { CertificateFacts, Failure, TlsSessionFacts } from "@popwatch/core";
 import { certificateFacts } from "./certificate";
 import type { PeerLeaf, TrustPlan, Verdict } from "./trust";
 
-// A chain longer than this is no real deployment; stop walking rather than follow a hostile one.
-const MAX_CHAIN_LENGTH = 16;
+// A chain longer than this is no real deployment; report this many and stop.
+export const MAX_CHAIN_LENGTH = 16;
+
+// What readPeerChain read, per socket: reading consumes Node's record (below).
+const chainsRead = new WeakMap<tls.TLSSocket, CertificateFacts[]>();
 
 /**
- * The certificates of the peer's chain, leaf first. Node's detailed peer
- * certificate links each certificate to its issuer; the walk stops at a
- * self-issued certificate, a repeat or MAX_CHAIN_LENGTH.
+ * The certificates the peer sent, leaf first, in the order sent, each listed
+ * once, at most MAX_CHAIN_LENGTH of them.
+ *
+ * Read from getPeerX509Certificate() and its issuerCertificate links, which
+ * Node builds from OpenSSL's list of the certificates received. Not from
+ * getPeerCertificate(true): that walk appends issuers found in the client's
+ * trust store (a root the server never sent), reorders what was sent into
+ * issuer order and drops what does not link, so certMinDays would judge a
+ * root the operator does not serve (test/http2-chain.test.ts shows both).
+ *
+ * Call it after everything else that reads the peer certificate (readPeerLeaf,
+ * judgePeer): on Node 20 getPeerX509Certificate empties the socket's peer
+ * chain as it reads it, so later getPeerCertificate calls see nothing. A
+ * second call for the same socket returns the first one's result.
  */
 export function readPeerChain(socket: tls.TLSSocket, nowMs: number = Date.now()): CertificateFacts[] {
+  const known = chainsRead.get(socket);
+  if (known) return known;
   const chain: CertificateFacts[] = [];
   const seen = new Set<string>();
-  let current: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (current?.raw && current.raw.length > 0 && chain.length < MAX_CHAIN_LENGTH) {
-    let x509: X509Certificate;
-    try {
-      x509 = new X509Certificate(current.raw);
-    } catch {
-      break; // DER Node parsed but X509Certificate refuses: keep what was read
-    }
-    const facts = certificateFacts(x509, nowMs);
-    if (seen.has(facts.fingerprint256)) break;
-    seen.add(facts.fingerprint256);
-    chain.push(facts);
-    const issuer: tls.DetailedPeerCertificate | undefined = current.issuerCertificate;
-    if (issuer === undefined || issuer === current) break;
-    current = issuer;
+  let current: X509Certificate | undefined;
+  try {
+    current = socket.getPeerX509Certificate();
+  } catch {
+    current = undefined; // a socket torn down under us: nothing to report
   }
+  // Bounded by OpenSSL's limit on the size of the certificate list it
+  // accepts, and here by MAX_CHAIN_LENGTH (and as many steps again for repeats).
+  for (let steps = 0; current !== undefined && chain.length < MAX_CHAIN_LENGTH && steps < 2 * MAX_CHAIN_LENGTH; steps++) {
+    const facts = certificateFacts(current, nowMs);
+    if (!seen.has(facts.fingerprint256)) {
+      seen.add(facts.fingerprint256);
+      chain.push(facts);
+    }
+    current = current.issuerCertificate;
+  }
+  chainsRead.set(socket, chain);
   return chain;
 }
 
-/** The session facts of a completed handshake, judged by `verdict`. */
+/**
+ * The session facts of a completed handshake, judged by `verdict`. Reads the
+ * chain (readPeerChain), so call it after readPeerLeaf and judgePeer.
+ */
 export function tlsSessionFacts(
   socket: tls.TLSSocket,
   sni: string | null,
