@@ -114,11 +114,30 @@ describe.skipIf(nginxSkip.skip)(`nginx${nginxSkip.note}`, () => {
     expect(only(asked.results, "http")).toMatchObject({ ok: true, status: 503 });
   });
 
-  it("--http1 gets HTTP/1.1 over TLS", async () => {
+  it("HTTP/2 by default where nginx offers it; --http1 gets HTTP/1.1 over TLS", async () => {
     const nginx = requireServer(nginxSlot);
     const args = ["--http", "--http-port", String(nginx.httpsPort), "--sni", nginx.host, "--ca", nginx.caFile];
     const http = only((await probeJson([...args, "--http1"])).results, "http");
     expect(http).toMatchObject({ ok: true, status: 200, httpVersion: "1.1", tls: { alpn: "http/1.1" } });
+    if (nginx.alpn.includes("h2")) {
+      const h2 = only((await probeJson(args)).results, "http");
+      expect(h2).toMatchObject({ ok: true, status: 200, httpVersion: "2", tls: { alpn: "h2" } });
+      expect((await probe(args)).out).toMatch(/\s200 HTTP\/2; \d+ B; TLSv1\.3 alpn h2;/);
+    }
+  });
+
+  it("--cert-min-days beyond the test certificates' two days fails tls and https with tls_cert_expiring, exit 1", async () => {
+    const nginx = requireServer(nginxSlot);
+    const args = ["--tls", "--http", "--port", String(nginx.httpsPort), "--sni", nginx.host, "--ca", nginx.caFile, "--cert-min-days", "5"];
+    const { code, results } = await probeJson(args);
+    expect(code).toBe(1);
+    for (const kind of ["tls", "http"] as const) {
+      const r = only(results, kind);
+      expect(r.failure?.code, kind).toBe("tls_cert_expiring");
+      expect(r.failure?.message, kind).toMatch(/CN=(pop\.test|popwatch test CA)/);
+    }
+    const table = await probe(args);
+    expect(table.out).toMatch(/^tls\s+\S+\s+FAIL\s.*tls_cert_expiring: /m);
   });
 
   it("--cert-min-days: the test leaf (valid two days) passes 1 day and the table lists the chain", async () => {
@@ -130,7 +149,7 @@ describe.skipIf(nginxSkip.skip)(`nginx${nginxSkip.note}`, () => {
     expect(tls).toMatchObject({ ok: true, verified: true, certificate: { subject: expect.stringContaining(nginx.host) } });
     expect(tls.certificate!.daysLeft).toBeGreaterThan(1);
     const table = await probe([...args, "--cert-min-days", "1"]);
-    expect(table.out).toMatch(new RegExp(`^(tls|http) 127\\.0\\.0\\.1:${nginx.httpsPort}: certificate chain as sent, leaf first$`, "m"));
+    expect(table.out).toMatch(new RegExp(`^tls 127\\.0\\.0\\.1:${nginx.httpsPort}: certificate chain as sent, leaf first$`, "m"));
     expect(table.out).toMatch(/^ {2}0\s+CN=pop\.test\s+CN=popwatch test CA\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+[12]\.\d days/m);
   });
 
