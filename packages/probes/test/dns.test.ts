@@ -21,6 +21,7 @@ import {
   reply,
   startDnsServer,
 } from "./support/dns-server";
+import { dnsSpec } from "./support/dns-spec";
 
 type DnsResult = ProbeResultOf<"dns">;
 
@@ -33,25 +34,6 @@ async function serve(handler: Handler, address = "127.0.0.1"): Promise<DnsTestSe
   const server = await startDnsServer(handler, address);
   servers.push(server);
   return server;
-}
-
-function dnsSpec(server: { address: string; port: number }, overrides: Partial<DnsProbeSpec> = {}): DnsProbeSpec {
-  return {
-    kind: "dns",
-    address: server.address,
-    port: server.port,
-    transport: "udp",
-    qname: "www.example.test",
-    qtype: "A",
-    qclass: "IN",
-    nsid: false,
-    chaos: [],
-    recursionDesired: false,
-    dnssecOk: false,
-    udpPayloadSize: 1232,
-    tcpFallback: true,
-    ...overrides,
-  };
 }
 
 async function probe(spec: DnsProbeSpec, options: RunnerOptions = {}): Promise<DnsResult> {

@@ -104,10 +104,20 @@ const dnsQueryOptions = {
   expect: z.optional(dnsExpectSchema),
 };
 
-/** `dnssec` and its older name `dnssecOk` must not disagree. */
-function dnssecAliasCheck(options: { dnssec?: boolean | undefined; dnssecOk?: boolean | undefined }, ctx: z.core.$RefinementCtx): void {
+/** `dnssec` and its older name `dnssecOk` must not disagree, and RRSIGs cannot be required of a query without DO. */
+function dnssecAliasCheck(
+  options: { dnssec?: boolean | undefined; dnssecOk?: boolean | undefined; expect?: { rrsigMinDays?: number | undefined } | undefined },
+  ctx: z.core.$RefinementCtx,
+): void {
   if (options.dnssec !== undefined && options.dnssecOk !== undefined && options.dnssec !== options.dnssecOk) {
     ctx.addIssue({ code: "custom", path: ["dnssecOk"], message: "contradicts dnssec (dnssecOk is its older name: keep one)" });
+  }
+  if ((options.dnssec ?? options.dnssecOk) === false && options.expect?.rrsigMinDays !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["expect", "rrsigMinDays"],
+      message: "needs RRSIGs, which a server only sends when the query sets DO: remove dnssec: false",
+    });
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { typeName } from "./codes";
 import { NAME_BROKEN, nameOut, readName } from "./names";
+import { decodeRrsig } from "./rrsig";
 
 /**
  * RDATA in presentation form. Types it does not know, and known types whose
@@ -97,19 +98,18 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
       return `${buf.readUInt16BE(start)} ${buf[start + 2]} ${buf[start + 3]} ${buf.toString("base64", start + 4, end)}`;
     case 46: {
       // RRSIG
-      if (length < 19) return null;
-      const afterSigner = rdataName(buf, start + 18, end);
-      if (afterSigner < 0 || afterSigner >= end) return null;
+      const rrsig = decodeRrsig(buf, start, end);
+      if (!rrsig) return null;
       return [
-        typeName(buf.readUInt16BE(start)),
-        buf[start + 2],
-        buf[start + 3],
-        buf.readUInt32BE(start + 4),
-        formatSigTime(buf.readUInt32BE(start + 8)),
-        formatSigTime(buf.readUInt32BE(start + 12)),
-        buf.readUInt16BE(start + 16),
-        nameOut.value,
-        buf.toString("base64", afterSigner, end),
+        typeName(rrsig.typeCovered),
+        rrsig.algorithm,
+        rrsig.labels,
+        rrsig.originalTtl,
+        formatSigTime(rrsig.expiration),
+        formatSigTime(rrsig.inception),
+        rrsig.keyTag,
+        rrsig.signer,
+        buf.toString("base64", rrsig.signatureStart, end),
       ].join(" ");
     }
     case 47: {
@@ -120,9 +120,48 @@ function formatKnownRdata(buf: Buffer, type: number, start: number, end: number)
       const types = typeBitmap(buf, afterNext, end);
       return types === null ? null : types.length > 0 ? `${next} ${types.join(" ")}` : next;
     }
+    case 50: {
+      // NSEC3 (RFC 5155 §3.3)
+      if (length < 5) return null;
+      const afterSalt = start + 5 + buf[start + 4]!;
+      if (afterSalt >= end) return null;
+      const hashLength = buf[afterSalt]!;
+      const afterHash = afterSalt + 1 + hashLength;
+      if (hashLength === 0 || afterHash > end) return null;
+      const types = typeBitmap(buf, afterHash, end);
+      if (types === null) return null;
+      return [nsec3Parameters(buf, start, afterSalt), base32Hex(buf, afterSalt + 1, afterHash), ...types].join(" ");
+    }
+    case 51: // NSEC3PARAM (RFC 5155 §4.3)
+      return length >= 5 && start + 5 + buf[start + 4]! === end ? nsec3Parameters(buf, start, end) : null;
     default:
       return null;
   }
+}
+
+/** Hash algorithm, flags, iterations and salt (hex, `-` when empty), shared by NSEC3 and NSEC3PARAM. */
+function nsec3Parameters(buf: Buffer, start: number, saltEnd: number): string {
+  const salt = saltEnd > start + 5 ? buf.toString("hex", start + 5, saltEnd).toUpperCase() : "-";
+  return `${buf[start]} ${buf[start + 1]} ${buf.readUInt16BE(start + 2)} ${salt}`;
+}
+
+const BASE32_HEX = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+
+/** RFC 4648 §7 base32 with the extended hex alphabet, unpadded, as NSEC3 hashed owner names are written. */
+function base32Hex(buf: Buffer, start: number, end: number): string {
+  let text = "";
+  let bits = 0;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    value = ((value << 8) | buf[i]!) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      text += BASE32_HEX[(value >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) text += BASE32_HEX[(value << (5 - bits)) & 31];
+  return text;
 }
 
 function characterStrings(buf: Buffer, start: number, end: number): string[] | null {
@@ -177,6 +216,8 @@ function typeBitmap(buf: Buffer, start: number, end: number): string[] | null {
   return types;
 }
 
+// Presentation form (RFC 4034 §3.2) read as an absolute time, 1970-2106, as dig and kdig print it;
+// the facts read it relative to the probe's clock instead (rrsig.ts).
 function formatSigTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }

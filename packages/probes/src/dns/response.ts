@@ -5,6 +5,7 @@
 import type { DnsDetails, Failure, PopEvidence } from "@popwatch/core";
 import type { ChaosIdentity } from "../types";
 import { OPTION_NSID, rcodeName } from "./codes";
+import { judgeSignatures, signatureFacts } from "./dnssec";
 import type { CompiledDnsSpec } from "./spec";
 import { type DnsMessage, isPrintableAscii, toHex } from "./wire";
 
@@ -50,8 +51,18 @@ function describeNsid(plan: CompiledDnsSpec, nsid: Uint8Array): NsidStrings {
   return strings;
 }
 
-/** The facts of the response that counts (rcode, flags, answers, NSID, DNSSEC) and its PoP evidence. */
-export function recordDnsResponse(plan: CompiledDnsSpec, facts: Partial<DnsDetails>, evidence: PopEvidence, message: DnsMessage): void {
+/**
+ * The facts of the response that counts (rcode, flags, answers, NSID, DNSSEC)
+ * and its PoP evidence. `nowMs` is the wall clock the signatures' days left
+ * are counted from.
+ */
+export function recordDnsResponse(
+  plan: CompiledDnsSpec,
+  facts: Partial<DnsDetails>,
+  evidence: PopEvidence,
+  message: DnsMessage,
+  nowMs: number = Date.now(),
+): void {
   facts.rcode = rcodeName(message.rcode);
   facts.flags = message.flags;
   facts.answers = message.answers;
@@ -78,7 +89,9 @@ export function recordDnsResponse(plan: CompiledDnsSpec, facts: Partial<DnsDetai
     facts.nsid = null;
     facts.nsidHex = null;
   }
-  if (facts.dnssec) facts.dnssec = { requested: true, doEchoed: message.edns?.dnssecOk ?? false, signatures: [] };
+  if (facts.dnssec) {
+    facts.dnssec = { requested: true, doEchoed: message.edns?.dnssecOk ?? false, signatures: signatureFacts(message, nowMs) };
+  }
 }
 
 /** A CHAOS TXT identity answer, when the message carries one; never decides the outcome. */
@@ -91,8 +104,11 @@ export function recordChaosIdentity(facts: Partial<DnsDetails>, evidence: PopEvi
   evidence.chaos[identity] = text;
 }
 
-/** The verdict on a complete (TC=0) response: rcode, then the answer pattern. */
-export function judgeDnsResponse(plan: CompiledDnsSpec, message: DnsMessage): Failure | null {
+/**
+ * The verdict on a complete (TC=0) response: rcode, the answer pattern, then
+ * DNSSEC (AD, then the RRSIGs over the answer, judged at `nowMs`).
+ */
+export function judgeDnsResponse(plan: CompiledDnsSpec, message: DnsMessage, nowMs: number = Date.now()): Failure | null {
   if (!plan.expectedRcodes.has(message.rcode)) {
     return { code: "dns_rcode", message: `rcode ${rcodeName(message.rcode)}, expected ${plan.expectedRcodeText}` };
   }
@@ -104,5 +120,9 @@ export function judgeDnsResponse(plan: CompiledDnsSpec, message: DnsMessage): Fa
       return { code: "answer_mismatch", message: `no answer matches /${pattern.source}/ (${message.answers.length} answers)` };
     }
   }
+  if (plan.expectAd && !message.flags.ad) {
+    return { code: "dnssec_unauthenticated", message: "AD bit clear: the server did not vouch for the answer (expect.ad)" };
+  }
+  if (plan.rrsigMinDays !== null) return judgeSignatures(plan, message, plan.rrsigMinDays, nowMs);
   return null;
 }

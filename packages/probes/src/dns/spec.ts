@@ -182,6 +182,7 @@ function compile(spec: DnsQuerySpec): CompiledDnsSpec {
       qtype,
       qclass,
       recursionDesired: spec.recursionDesired,
+      authenticatedData: expectAd,
       edns: { udpPayloadSize: spec.udpPayloadSize, dnssecOk: spec.dnssecOk, nsid: spec.nsid },
     }),
   };

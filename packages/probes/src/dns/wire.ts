@@ -9,6 +9,7 @@ import type { DnsAnswer } from "@popwatch/core";
 import { OPTION_NSID, TYPE_OPT, className, typeName } from "./codes";
 import { nameEquals, nameOut, readName, rememberQuestionName, skipName } from "./names";
 import { formatRdata } from "./rdata";
+import { type RrsigRdata, TYPE_RRSIG, decodeRrsig } from "./rrsig";
 
 // ---------------------------------------------------------------------------
 // Encoding
@@ -18,6 +19,11 @@ export interface QueryTemplateOptions {
   qtype: number;
   qclass: number;
   recursionDesired: boolean;
+  /**
+   * AD=1 in the query (RFC 6840 §5.7): asks a validating resolver to say
+   * whether it validated the answer even without DO. Off by default.
+   */
+  authenticatedData?: boolean;
   /** EDNS0 OPT record; null sends a plain RFC 1035 query. */
   edns: { udpPayloadSize: number; dnssecOk: boolean; nsid: boolean } | null;
 }
@@ -27,7 +33,7 @@ export function buildQueryTemplate(options: QueryTemplateOptions): Buffer {
   const { nameWire, edns } = options;
   const optLength = edns ? 11 + (edns.nsid ? 4 : 0) : 0;
   const buf = Buffer.alloc(12 + nameWire.length + 4 + optLength);
-  buf.writeUInt16BE(options.recursionDesired ? 0x0100 : 0, 2);
+  buf.writeUInt16BE((options.recursionDesired ? 0x0100 : 0) | (options.authenticatedData ? 0x0020 : 0), 2);
   buf.writeUInt16BE(1, 4);
   buf.writeUInt16BE(edns ? 1 : 0, 10);
   buf.set(nameWire, 12);
@@ -79,6 +85,16 @@ export interface Edns {
   options: EdnsOption[];
 }
 
+/** An RRSIG in the answer section, decoded, with the owner and class of the record that carries it. */
+export interface AnswerSignature extends Omit<RrsigRdata, "signatureStart"> {
+  /** Owner name, as in `answers`. */
+  name: string;
+  class: string;
+}
+
+// Shared by every message without RRSIGs, which is nearly all of them; never mutated.
+const NO_SIGNATURES: readonly AnswerSignature[] = Object.freeze([]);
+
 export interface DnsMessage {
   id: number;
   qr: boolean;
@@ -88,6 +104,10 @@ export interface DnsMessage {
   rcode: number;
   question: DnsQuestion | null;
   answers: DnsAnswer[];
+  /** The RRSIGs among `answers`, decoded, in message order. */
+  signatures: readonly AnswerSignature[];
+  /** RRSIG records in the answer section whose RDATA is not a valid RRSIG (left out of `signatures`). */
+  brokenSignatures: number;
   authorityCount: number;
   additionalCount: number;
   edns: Edns | null;
@@ -163,6 +183,8 @@ function parseSections(buf: Buffer, withQuestion: boolean): DnsParseResult {
     rcode: bits & 0xf,
     question: null,
     answers: [],
+    signatures: NO_SIGNATURES,
+    brokenSignatures: 0,
     authorityCount: nscount,
     additionalCount: arcount,
     edns: null,
@@ -205,6 +227,7 @@ function parseSections(buf: Buffer, withQuestion: boolean): DnsParseResult {
     }
     if (inAnswer) {
       message.answers.push({ name: owner, type: typeName(type), class: className(cls), ttl, data: formatRdata(buf, type, rdStart, rdEnd) });
+      if (type === TYPE_RRSIG) addSignature(message, buf, owner, cls, rdStart, rdEnd);
     } else if (type === TYPE_OPT && i >= ancount + nscount) {
       if (message.edns) return { ok: false, reason: "more than one OPT record" };
       if (buf[ownerStart] !== 0) return { ok: false, reason: "OPT record with a non-root owner name" };
@@ -217,6 +240,29 @@ function parseSections(buf: Buffer, withQuestion: boolean): DnsParseResult {
   }
   // Trailing bytes after the last record are tolerated: some middleboxes pad.
   return { ok: true, message };
+}
+
+function addSignature(message: DnsMessage, buf: Buffer, owner: string, cls: number, start: number, end: number): void {
+  const rrsig = decodeRrsig(buf, start, end);
+  if (!rrsig) {
+    message.brokenSignatures++;
+    return;
+  }
+  const signature: AnswerSignature = {
+    name: owner,
+    class: className(cls),
+    typeCovered: rrsig.typeCovered,
+    algorithm: rrsig.algorithm,
+    labels: rrsig.labels,
+    originalTtl: rrsig.originalTtl,
+    expiration: rrsig.expiration,
+    inception: rrsig.inception,
+    keyTag: rrsig.keyTag,
+    signer: rrsig.signer,
+  };
+  // Once past the shared empty list, the array is this message's own.
+  if (message.signatures === NO_SIGNATURES) message.signatures = [signature];
+  else (message.signatures as AnswerSignature[]).push(signature);
 }
 
 function incomplete(message: DnsMessage): DnsParseResult {
