@@ -6,7 +6,7 @@ import { describeAnycast, describeRouting } from "@popwatch/notify";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
-import { renderTable } from "../output/probe-table";
+import { renderTable } from "../output/table";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 

@@ -21,7 +21,7 @@ import { stringify } from "yaml";
 import { type LoadedConfig, loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { renderTable } from "../output/probe-table";
+import { renderTable } from "../output/table";
 import { parseFlags } from "./args";
 
 const CHECK_SYNOPSIS = `popwatch slo check --objective O [--period P] --counts WINDOW=BAD/TOTAL[,...]

@@ -2,7 +2,7 @@
 // one JSON object per line with the fields `popwatch bgp decode` prints.
 import type { BgpEvent } from "@popwatch/core";
 import { isoSecond } from "./format";
-import { renderTable } from "./probe-table";
+import { renderTable } from "./table";
 
 /**
  * One event as a JSON-ready object: `type`, `time` (Unix seconds, fractional

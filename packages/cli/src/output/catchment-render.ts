@@ -3,7 +3,7 @@
 import { type Catchment, type PopCatalogue, compareStrings } from "@popwatch/core";
 import { csvLines } from "./csv";
 import { formatDuration } from "./format";
-import { renderTable } from "./probe-table";
+import { renderTable } from "./table";
 
 export const CATCHMENT_FORMATS = ["table", "json", "csv"] as const;
 export type CatchmentFormat = (typeof CATCHMENT_FORMATS)[number];

@@ -1,5 +1,6 @@
 import type { StoredResult } from "@popwatch/store";
-import { RESULT_HEADER, renderTable, resultCells } from "./probe-table";
+import { RESULT_HEADER, resultCells } from "./probe-table";
+import { renderTable } from "./table";
 
 /** Slot time to the second, UTC: `2025-03-02 10:00:20Z`. */
 function shortTime(iso: string): string {

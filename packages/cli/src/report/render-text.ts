@@ -4,7 +4,7 @@
 import { ALERT_WINDOWS } from "@popwatch/core";
 import { csvLines } from "../output/csv";
 import { formatDuration, formatLatency, formatNumber, formatPercent, isoMinute } from "../output/format";
-import { renderTable } from "../output/probe-table";
+import { renderTable } from "../output/table";
 import {
   BGP_BURST_HEADER,
   CORRELATED_HEADER,
