@@ -186,6 +186,7 @@ export {
   type RollupOf,
   type SeriesKey,
   canonicalRollup,
+  completeRollup,
   isRollup,
   mergeRollups,
   resultSeriesTarget,
