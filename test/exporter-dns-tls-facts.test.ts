@@ -1,0 +1,115 @@
+// `popwatch exporter`'s /probe metrics for the facts of issue 13, against real
+// servers: NSD answering a TXT RRset too big for 512 bytes (TC=1 over UDP,
+// retried over TCP or not), and nginx's certificate (blackbox 0.23's chain
+// metrics, Go's spelling of the names). promtool checks every exposition.
+import { existsSync } from "node:fs";
+import { type PopwatchConfigInput, parseConfig } from "@popwatch/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningExporter, startExporter } from "../packages/exporter/src/index";
+import { PROMTOOL, promtoolProblems, samples } from "./support/exposition";
+import { requireServer, skipUnless, useTestServers } from "./support/servers";
+
+const servers = useTestServers();
+const nsdSlot = servers.dns.nsd;
+const nginxSlot = servers.nginx;
+const { skip, note } = skipUnless(nsdSlot);
+
+describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe: truncation and TLS chain metrics${note}`, () => {
+  let exporter: RunningExporter;
+
+  beforeAll(async () => {
+    const nsd = requireServer(nsdSlot);
+    // EDNS with a 512-byte buffer: the big TXT RRset cannot fit, so NSD sets TC=1 over UDP.
+    const big = { port: nsd.port, qname: servers.records.bigTxt.name, qtype: "TXT", udpPayloadSize: 512 };
+    const input: PopwatchConfigInput = {
+      targets: [{ name: "nsd-big", address: nsd.address, probes: { dns: big } }],
+      popIdentification: { rules: [], tlsFingerprints: {} },
+      exporter: {
+        modules: {
+          big_no_fallback: { kind: "dns", ...big, tcpFallback: false },
+          big_roomy: { kind: "dns", ...big, udpPayloadSize: 1232 },
+          big_dnssec: { kind: "dns", ...big, dnssec: true },
+          ...(nginxSlot.available
+            ? {
+                tls_valid: { kind: "tls" as const, port: nginxSlot.httpsPort, sni: nginxSlot.host, ca: [nginxSlot.caPem] },
+                tls_expired: { kind: "tls" as const, port: nginxSlot.expiredHttpsPort, sni: nginxSlot.host, ca: [nginxSlot.caPem] },
+                https_valid: { kind: "http" as const, port: nginxSlot.httpsPort, ca: [nginxSlot.caPem] },
+              }
+            : {}),
+        },
+      },
+    };
+    exporter = await startExporter({ config: parseConfig(input), listen: { host: "127.0.0.1", port: 0 } });
+  });
+  afterAll(async () => {
+    await exporter?.close();
+  });
+
+  const probe = async (query: string) => {
+    const response = await fetch(`${exporter.url}/probe?${query}`);
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(await promtoolProblems(text)).toBe("");
+    return samples(text);
+  };
+
+  it("TC=1 over UDP retried over TCP: probe_dns_truncated 1, probe_dns_tcp_fallback 1, the whole RRset", async () => {
+    const m = await probe("target=nsd-big&module=dns");
+    expect(m.get("probe_success")).toBe(1);
+    expect(m.get("probe_dns_truncated")).toBe(1);
+    expect(m.get("probe_dns_tcp_fallback")).toBe(1);
+    expect(m.get("probe_dns_answer_rrs")).toBe(servers.records.bigTxt.count);
+    // The TCP retry's connect is the answer's connect phase.
+    expect(m.get('probe_dns_duration_seconds{phase="connect"}')).toBeGreaterThan(0);
+  });
+
+  it("TC=1 with the fallback off: a dns_truncated failure, truncated but not retried", async () => {
+    const m = await probe("target=nsd-big&module=big_no_fallback");
+    expect(m.get("probe_success")).toBe(0);
+    expect(m.get('probe_failure_info{code="dns_truncated"}')).toBe(1);
+    expect(m.get("probe_dns_truncated")).toBe(1);
+    expect(m.get("probe_dns_tcp_fallback")).toBe(0);
+  });
+
+  it("a buffer the RRset fits in: neither gauge set", async () => {
+    const m = await probe("target=nsd-big&module=big_roomy");
+    expect(m.get("probe_success")).toBe(1);
+    expect(m.get("probe_dns_truncated")).toBe(0);
+    expect(m.get("probe_dns_tcp_fallback")).toBe(0);
+    expect(m.get("probe_dns_answer_rrs")).toBe(servers.records.bigTxt.count);
+  });
+
+  it("DO set against an unsigned zone on an authoritative server: AD 0, no RRSIG expiry", async () => {
+    const m = await probe("target=nsd-big&module=big_dnssec");
+    expect(m.get("probe_dns_ad")).toBe(0);
+    expect(m.has("probe_dns_rrsig_expiry_timestamp_seconds")).toBe(false);
+  });
+
+  it.skipIf(!nginxSlot.available)("nginx's certificate: blackbox 0.23's chain metrics with Go's spelling of the names", async () => {
+    const web = requireServer(nginxSlot);
+    for (const module of ["tls_valid", "https_valid"]) {
+      const m = await probe(`target=${web.address}&module=${module}`);
+      expect(m.get("probe_success"), module).toBe(1);
+      const expiry = m.get("probe_ssl_earliest_cert_expiry")!;
+      // The test PKI's leaf lives 2 days.
+      expect(expiry).toBeGreaterThan(Date.now() / 1000);
+      expect(expiry).toBeLessThan(Date.now() / 1000 + 3 * 86_400);
+      // nginx sends the leaf only, so the verified chain's earliest expiry is the leaf's.
+      expect(m.get("probe_ssl_last_chain_expiry_timestamp_seconds"), module).toBe(expiry);
+      const info =
+        `probe_ssl_last_chain_info{fingerprint_sha256="${web.leafSha256}",subject="CN=${web.host}",` +
+        `issuer="CN=popwatch test CA",subjectalternative="${web.host},localhost"}`;
+      expect(m.get(info), `${module}: ${[...m.keys()].filter((k) => k.startsWith("probe_ssl_last_chain_info"))}`).toBe(1);
+      expect([...m.keys()].some((k) => /^probe_tls_version_info\{version="TLS 1\.[23]"\}$/.test(k))).toBe(true);
+    }
+    const https = await probe(`target=${web.address}&module=https_valid`);
+    expect([1.1, 2]).toContain(https.get("probe_http_version"));
+
+    const expired = await probe(`target=${web.address}&module=tls_expired`);
+    expect(expired.get("probe_success")).toBe(0);
+    expect(expired.get("probe_ssl_earliest_cert_expiry")).toBeLessThan(Date.now() / 1000);
+    // Not verified: blackbox would have no verified chain to report.
+    expect(expired.has("probe_ssl_last_chain_expiry_timestamp_seconds")).toBe(false);
+    expect([...expired.keys()].some((k) => k.startsWith(`probe_ssl_last_chain_info{fingerprint_sha256="${web.expiredSha256}"`))).toBe(true);
+  });
+});
