@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import { type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningExporter, startExporter } from "../packages/exporter/src/index";
-import { PROMTOOL, promtoolProblems, samples } from "./support/exposition";
+import { PROMTOOL } from "./support/exposition";
+import { scrapeProbe } from "./support/probe-scrape";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 
 const servers = useTestServers();
@@ -45,13 +46,7 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe: truncation and 
     await exporter?.close();
   });
 
-  const probe = async (query: string) => {
-    const response = await fetch(`${exporter.url}/probe?${query}`);
-    const text = await response.text();
-    expect(response.status).toBe(200);
-    expect(await promtoolProblems(text)).toBe("");
-    return samples(text);
-  };
+  const probe = (query: string) => scrapeProbe(exporter.url, query);
 
   it("TC=1 over UDP retried over TCP: probe_dns_truncated 1, probe_dns_tcp_fallback 1, the whole RRset", async () => {
     const m = await probe("target=nsd-big&module=dns");
