@@ -6,7 +6,9 @@ import { existsSync } from "node:fs";
 import { type PopwatchConfigInput, parseConfig } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningExporter, startExporter } from "../packages/exporter/src/index";
-import { PROMTOOL } from "./support/exposition";
+import { type BlackboxHandle, blackboxHttpModule, blackboxTlsModule, startBlackbox } from "./support/blackbox";
+import { findBinary } from "./support/daemons";
+import { PROMTOOL, samples } from "./support/exposition";
 import { scrapeProbe } from "./support/probe-scrape";
 import { requireServer, skipUnless, useTestServers } from "./support/servers";
 
@@ -107,4 +109,57 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe: truncation and 
     expect(expired.has("probe_ssl_last_chain_expiry_timestamp_seconds")).toBe(false);
     expect([...expired.keys()].some((k) => k.startsWith(`probe_ssl_last_chain_info{fingerprint_sha256="${web.expiredSha256}"`))).toBe(true);
   });
+
+  describe.skipIf(!nginxSlot.available || findBinary("prometheus-blackbox-exporter") === null)(
+    "beside Debian's blackbox_exporter 0.23 on the same nginx",
+    () => {
+      let blackbox: BlackboxHandle;
+      beforeAll(async () => {
+        const web = requireServer(nginxSlot);
+        blackbox = await startBlackbox({
+          tls: blackboxTlsModule({ caFile: web.caFile, serverName: web.host }),
+          http: blackboxHttpModule({ caFile: web.caFile, serverName: web.host }),
+        });
+      });
+      afterAll(async () => {
+        await blackbox?.stop();
+      });
+
+      it("the same TLS series with the same labels; the last chain expiry differs only by the root blackbox adds", async () => {
+        const web = requireServer(nginxSlot);
+        const pairs: [string, string, string][] = [
+          ["tls", `${web.address}:${web.httpsPort}`, "tls_valid"],
+          ["http", `https://${web.address}:${web.httpsPort}/`, "https_valid"],
+        ];
+        for (const [bbModule, bbTarget, module] of pairs) {
+          const bb = samples((await blackbox.probe(bbTarget, bbModule)).text);
+          const pw = await probe(`target=${web.address}&module=${module}`);
+          expect(bb.get("probe_success"), bbModule).toBe(1);
+          // Go writes labels sorted by name, prom-client in declaration order: compare them sorted.
+          const sortedLabels = (key: string) =>
+            key.replace(
+              /\{(.*)\}$/,
+              (_, body: string) =>
+                `{${[...body.matchAll(/\w+="(?:[^"\\]|\\.)*"/g)]
+                  .map((l) => l[0])
+                  .sort()
+                  .join(",")}}`,
+            );
+          const tlsSeries = (m: Map<string, number>) =>
+            [...m.keys()]
+              .filter((k) => /^probe_(ssl|tls_version)_/.test(k))
+              .map(sortedLabels)
+              .sort();
+          // Every name and label set blackbox gives, popwatch gives (label values included: Go's spelling of the DN and SANs).
+          expect(tlsSeries(pw), bbModule).toEqual(tlsSeries(bb));
+          expect(pw.get("probe_ssl_earliest_cert_expiry"), bbModule).toBe(bb.get("probe_ssl_earliest_cert_expiry"));
+          // blackbox's verified chain ends in the test CA, made moments before the leaf with the same lifetime, so its
+          // earliest expiry is the CA's; popwatch sees the chain nginx sends (the leaf) and reports the leaf's.
+          const lastChain = (m: Map<string, number>) => m.get("probe_ssl_last_chain_expiry_timestamp_seconds")!;
+          expect(lastChain(pw) - lastChain(bb), bbModule).toBeGreaterThanOrEqual(0);
+          expect(lastChain(pw) - lastChain(bb), bbModule).toBeLessThan(60);
+        }
+      });
+    },
+  );
 });
