@@ -71,6 +71,8 @@ function minuteRollups(config: PopwatchConfig, region: string, start: number): R
       popChanges: 1,
       firstPop: first,
       lastPop: second,
+      truncated: 0,
+      tcpFallback: 0,
     } as Rollup;
   });
 }

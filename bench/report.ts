@@ -61,6 +61,8 @@ function rollupsFor(granularity: RollupGranularity, start: number, region: strin
       popChanges: 2,
       firstPop: "fra",
       lastPop: "ams",
+      truncated: 0,
+      tcpFallback: 0,
     };
     return granularity === "minute"
       ? { granularity, minute: key, ...base }

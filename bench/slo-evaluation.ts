@@ -83,6 +83,8 @@ function rollupsFor(granularity: RollupGranularity, periodStart: number, region:
         popChanges: 2,
         firstPop: "fra",
         lastPop: "ams",
+        truncated: 0,
+        tcpFallback: 0,
       };
       return granularity === "minute"
         ? { granularity, minute: key, ...base }

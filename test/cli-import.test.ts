@@ -120,7 +120,7 @@ describe("popwatch import", () => {
     const errors = r.err.trim().split("\n");
     expect(errors).toEqual([
       expect.stringMatching(/mixed\.jsonl:2: invalid JSON/),
-      expect.stringMatching(/mixed\.jsonl:3: kind: expected one of dns, tcp, tls, http, got "smtp"/),
+      expect.stringMatching(/mixed\.jsonl:3: kind: expected one of dns, tcp, tls, http, dot, doh, got "smtp"/),
       expect.stringMatching(/mixed\.jsonl:4: region: missing \(add a region field or pass --region\)/),
       expect.stringMatching(/mixed\.jsonl:5: time: expected an ISO 8601 time, got "yesterday"/),
       expect.stringMatching(/mixed\.jsonl:6: failure: expected an object with "code" and "message" when ok is false/),

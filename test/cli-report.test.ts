@@ -73,6 +73,8 @@ function line(r: Generated): string {
     timings: r.kind === "dns" ? { totalMs: r.rttMs + 0.5, rttMs: r.rttMs } : { totalMs: r.rttMs + 60, connectMs: r.rttMs },
     pop: r.pop === null ? null : { id: r.pop, source: r.kind === "dns" ? "nsid" : "header:x-served-by", raw: `${r.pop}1`, iata: r.pop },
     failure: r.ok ? null : { code: "timeout", message: "no answer within 2000 ms" },
+    // resolver's answers all come with TC=1; every other minute the probe retried over TCP.
+    ...(r.target === "resolver" ? { truncated: true, tcpFallback: (r.ms / MINUTE) % 2 === 0 } : {}),
     region: r.region,
     time: iso(r.ms),
   });
@@ -404,6 +406,9 @@ describe("popwatch report without SLOs", () => {
         { pop: "dub", count: 30 },
       ],
     });
+    const resolver = rows.find((s) => s.target === "resolver");
+    expect(resolver).toMatchObject({ total: 10, truncated: 10, tcpFallback: 5 });
+    expect(eu).toMatchObject({ truncated: 0, tcpFallback: 0 });
     const fra = rows.find((s) => s.target === "front-door" && s.region === "us-east-1");
     for (const q of ["p50", "p95", "p99"]) expect(Math.abs(fra.latency[q] - 150) / 150).toBeLessThanOrEqual(0.01);
   });
@@ -412,8 +417,10 @@ describe("popwatch report without SLOs", () => {
     const r = await reportWithout("--since", "2h");
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/no SLOs to report/);
-    expect(r.out).toMatch(/Targets since .*\nTARGET\s+KIND\s+REGION\s+SUCCESS\s+GOOD\/TOTAL\s+P50\/P95\/P99 MS\s+POPS\n/);
-    expect(r.out).toMatch(/anycast-dns\s+dns\s+eu-west-1\s+70\.83%\s+85\/120\s+[\d.]+\/[\d.]+\/[\d.]+\s+lhr 64\.71%, dub 35\.29%/);
+    expect(r.out).toMatch(/Targets since .*\nTARGET\s+KIND\s+REGION\s+SUCCESS\s+GOOD\/TOTAL\s+TC\/TCP RETRY\s+P50\/P95\/P99 MS\s+POPS\n/);
+    expect(r.out).toMatch(/anycast-dns\s+dns\s+eu-west-1\s+70\.83%\s+85\/120\s+0\/0\s+[\d.]+\/[\d.]+\/[\d.]+\s+lhr 64\.71%, dub 35\.29%/);
+    expect(r.out).toMatch(/resolver\s+dns\s+eu-west-1\s+100%\s+10\/10\s+10\/5\s+/);
+    expect(r.out).toMatch(/front-door\s+http\s+eu-west-1\s+100%\s+60\/60\s+-\s+/);
     expect(r.out).not.toMatch(/\blocal\b/);
     expect((await report()).out).not.toMatch(/Targets since/);
     const both = await report("--series", "--json");

@@ -77,7 +77,15 @@ function emittedByTheFunctions(cfg: PopwatchConfig): EmfSeries[] {
             region,
           };
           return [
-            { ...base, ok: true, timings: { totalMs: 12 }, pop: { id: pop, source: "nsid", raw: pop, iata: pop }, failure: null },
+            {
+              ...base,
+              ok: true,
+              timings: { totalMs: 12 },
+              pop: { id: pop, source: "nsid", raw: pop, iata: pop },
+              failure: null,
+              // A DNS answer retried over TCP after TC=1, so ProbeTruncated is emitted too.
+              ...(kind === "dns" ? { truncated: true, tcpFallback: true } : {}),
+            },
             { ...base, ok: false, timings: { totalMs: 2000 }, pop: null, failure: { code: "timeout", message: "no answer" } },
           ] as RegionalResult[];
         }),
@@ -167,6 +175,7 @@ describe("CloudWatch dashboard", () => {
       "Failures by class",
       "Recent failovers (PoP changes)",
       "Availability by target and kind",
+      "Truncated DNS answers (TC=1)",
     ]);
   });
 

@@ -73,7 +73,7 @@ describe("exporter under hostile queries and floods", () => {
     const cases: [string, RegExp][] = [
       ["/probe", /missing parameter "target"/],
       ["/probe?target=silent", /missing parameter "module"/],
-      ["/probe?target=silent&module=nope", /unknown module "nope" \(known: dns, tcp, tls, http, dns_tcp\)/],
+      ["/probe?target=silent&module=nope", /unknown module "nope" \(known: dns, tcp, tls, http, dot, doh, dns_tcp\)/],
       ["/probe?target=silent&module=dns&module=tcp", /"module" given 2 times/],
       ["/probe?target=a&target=b&module=dns", /"target" given 2 times/],
       ["/probe?target=silent&module=dns&debug=yes", /debug: expected "true" or "false"/],
@@ -82,7 +82,7 @@ describe("exporter under hostile queries and floods", () => {
       ["/probe?target=%00evil&module=dns", /control characters/],
       ["/probe?target=bad%20host&module=dns", /neither an IP address nor a hostname/],
       ["/probe?target=127.0.0.1:99999&module=dns", /bad port/],
-      ["/probe?target=http://127.0.0.1/&module=dns", /a URL needs an http module/],
+      ["/probe?target=http://127.0.0.1/&module=dns", /a URL needs an http or doh module, not dns/],
       ["/probe?target=[fe80::zz]:53&module=dns", /not an IPv6 address/],
     ];
     for (const [path, reason] of cases) {

@@ -238,7 +238,7 @@ describe.skipIf(skip || !existsSync(PROMTOOL))(`exporter /probe${note}`, () => {
   it("/ is an index naming the modules; other paths 404", async () => {
     const index = await fetch(`${exporter.url}/`);
     expect(index.status).toBe(200);
-    expect(await index.text()).toMatch(/module: dns, tcp, tls, http, dns_nsid_tcp, dns_closed/);
+    expect(await index.text()).toMatch(/module: dns, tcp, tls, http, dot, doh, dns_nsid_tcp, dns_closed/);
     expect((await fetch(`${exporter.url}/nope`)).status).toBe(404);
   });
 });

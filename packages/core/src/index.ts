@@ -123,7 +123,14 @@ export {
   searchExpression,
 } from "./metrics/cloudwatch-dashboard";
 // Metric names and labels popwatch exposes to Prometheus (exporter, rules, dashboards)
-export { type MetricSpec, PROBE_INFO_METRICS, PROBE_SLO_GOOD, SCRAPE_LABELS, STORE_METRICS } from "./metrics/exporter-metrics";
+export {
+  type MetricSpec,
+  PROBE_DNS_METRICS,
+  PROBE_INFO_METRICS,
+  PROBE_SLO_GOOD,
+  SCRAPE_LABELS,
+  STORE_METRICS,
+} from "./metrics/exporter-metrics";
 // PoP identification
 export { createPopIdentifier } from "./pop/identify";
 export type { PopIdentificationConfig } from "./pop/schema";
@@ -186,6 +193,7 @@ export {
   type RollupOf,
   type SeriesKey,
   canonicalRollup,
+  completeRollup,
   isRollup,
   mergeRollups,
   resultSeriesTarget,

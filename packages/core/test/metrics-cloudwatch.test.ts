@@ -57,6 +57,23 @@ describe("probeRoundRecords", () => {
     expect(success.properties).toEqual({ endpoints: "198.51.100.53:53 [2001:db8::53]:53", pops: "ams fra" });
   });
 
+  it("ProbeTruncated counts the round's TC=1 answers per series, and is absent without any", () => {
+    const truncated = (retried: boolean) => ({ ...result({ ms: T0, ok: true, pop: "fra" }), truncated: true, tcpFallback: retried });
+    const results = [
+      truncated(true),
+      truncated(false),
+      { ...result({ ms: T0, ok: true, pop: "fra" }), truncated: false },
+    ] as RegionalResult[];
+    const { records } = probeRoundRecords(results, new Map(), { roundIntervalMs: ROUND });
+    const [record, ...rest] = round(records, "ProbeTruncated");
+    expect(rest).toEqual([]);
+    expect(record!.metrics).toEqual([{ name: "ProbeTruncated", unit: "Count", values: [2] }]);
+    expect(record!.dimensions).toEqual({ Region: "eu-central-1", Target: "anycast", Kind: "dns" });
+    expect(record!.sets).toEqual(PROBE_CLOUDWATCH_METRICS.truncated.dimensionSets);
+    const none = probeRoundRecords([result({ ms: T0, ok: true, pop: "fra" })], new Map(), { roundIntervalMs: ROUND });
+    expect(round(none.records, "ProbeTruncated")).toEqual([]);
+  });
+
   it("a PoP change is judged against the round exactly one interval before, per endpoint", () => {
     let memory: PopMemory = new Map();
     const step = (ms: number, pop: string) => {
@@ -85,10 +102,12 @@ describe("probeRoundRecords", () => {
         pop: fc.option(fc.constantFrom("fra", "ams", "sin"), { nil: null }),
         round: fc.integer({ min: 0, max: 3 }),
         totalMs: fc.double({ min: 0, max: 10_000, noNaN: true }),
+        truncated: fc.option(fc.boolean(), { nil: undefined }),
       })
       .map((r) => ({
         ...result({ ms: T0 + r.round * ROUND, ok: r.ok, pop: r.pop, region: r.region, target: r.target, kind: r.kind as ProbeKind }),
         timings: { totalMs: r.totalMs },
+        ...(r.truncated === undefined ? {} : { truncated: r.truncated }),
       })) as fc.Arbitrary<RegionalResult>;
     fc.assert(
       fc.property(fc.array(arbResult, { maxLength: 200 }), (results) => {
@@ -105,6 +124,9 @@ describe("probeRoundRecords", () => {
         expect(valuesOf(records, "ProbeSuccess").reduce((a, b) => a + b, 0)).toBe(results.filter((r) => r.ok).length);
         expect(valuesOf(records, "ProbeFailures").reduce((a, b) => a + b, 0)).toBe(results.filter((r) => !r.ok).length);
         expect(valuesOf(records, "PopAnswers").reduce((a, b) => a + b, 0)).toBe(results.filter((r) => r.pop !== null).length);
+        const truncated = results.filter((r) => (r as { truncated?: boolean }).truncated === true).length;
+        expect(valuesOf(records, "ProbeTruncated").reduce((a, b) => a + b, 0)).toBe(truncated);
+        expect(valuesOf(records, "ProbeTruncated").every((v) => v > 0)).toBe(true);
       }),
       { numRuns: 200 },
     );

@@ -7,6 +7,7 @@ import {
   type ProbeResult,
   type Rollup,
   canonicalRollup,
+  completeRollup,
   isRollup,
   mergeRollups,
   quantile,
@@ -24,6 +25,9 @@ interface ResultSpec {
   totalMs?: number;
   pop?: string | null;
   failure?: FailureCode;
+  /** DNS: TC=1 seen; tcpFallback: retried over TCP. */
+  truncated?: boolean;
+  tcpFallback?: boolean;
 }
 
 function result(spec: ResultSpec): ProbeResult {
@@ -39,6 +43,7 @@ function result(spec: ResultSpec): ProbeResult {
     timings: { totalMs: spec.totalMs ?? 10 },
     pop: spec.pop ? { id: spec.pop, source: "nsid", raw: spec.pop, iata: null } : null,
     failure: ok ? null : { code: spec.failure ?? "timeout", message: "x" },
+    ...(spec.truncated === undefined ? {} : { truncated: spec.truncated, tcpFallback: spec.tcpFallback ?? false }),
   } as ProbeResult;
 }
 
@@ -156,6 +161,87 @@ describe("rollupMinute", () => {
   });
 });
 
+describe("truncation counters", () => {
+  it("count the results that saw TC=1 and those retried over TCP", () => {
+    const at = (s: number) => `2025-03-01T10:00:${String(s).padStart(2, "0")}Z`;
+    const results = [
+      result({ startedAt: at(0), truncated: true, tcpFallback: true }),
+      result({ startedAt: at(1), truncated: true, tcpFallback: false, ok: false, failure: "dns_truncated" }),
+      result({ startedAt: at(2), truncated: false }),
+      result({ startedAt: at(3) }), // a result from before the fields existed
+      result({ startedAt: at(4), kind: "dot", truncated: true, tcpFallback: false }),
+    ];
+    const rollups = rollupMinute(results, { region: "r" });
+    expect(rollups.map((r) => [r.kind, r.total, r.truncated, r.tcpFallback])).toEqual([
+      ["dns", 4, 2, 1],
+      ["dot", 1, 1, 0],
+    ]);
+    // Last in the canonical key order, so older stored rollups are a prefix of the current shape.
+    expect(Object.keys(rollups[0]!).slice(-3)).toEqual(["lastPop", "truncated", "tcpFallback"]);
+  });
+
+  it("merge exactly: a merged rollup counts the sum of its children, in any grouping", () => {
+    fc.assert(
+      fc.property(resultsArb(), fc.integer(), (results, seed) => {
+        const minutes = rollupMinute(results, { region: "r" });
+        const hours = mergeRollups(shuffle(minutes, seed), "hour");
+        const sum = (rs: readonly Rollup[], key: "truncated" | "tcpFallback", target: string, kind: string) =>
+          rs.filter((r) => r.target === target && r.kind === kind).reduce((n, r) => n + r[key], 0);
+        for (const hour of hours) {
+          const children = minutes.filter((m) => m.minute.startsWith(hour.hour));
+          expect(hour.truncated).toBe(sum(children, "truncated", hour.target, hour.kind));
+          expect(hour.tcpFallback).toBe(sum(children, "tcpFallback", hour.target, hour.kind));
+          expect(hour.tcpFallback).toBeLessThanOrEqual(hour.truncated);
+        }
+        // (minutes → hours) → days = minutes → days = results → days.
+        const days = mergeRollups(hours, "day");
+        expect(days).toEqual(mergeRollups(minutes, "day"));
+        expect(days).toEqual(rollupResults(results, { region: "r", granularity: "day" }));
+        const expected = (key: "truncated" | "tcpFallback") =>
+          results.filter((r) => (r as unknown as Record<string, unknown>)[key] === true).length;
+        expect(days.reduce((n, d) => n + d.truncated, 0)).toBe(expected("truncated"));
+        expect(days.reduce((n, d) => n + d.tcpFallback, 0)).toBe(expected("tcpFallback"));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("read as 0 from a rollup stored before they existed, and merge with current ones", () => {
+    fc.assert(
+      fc.property(resultsArb(), fc.integer(), (results, seed) => {
+        const minutes = rollupMinute(results, { region: "r" });
+        // Some children as an older writer stored them: without the counters.
+        const mixed = minutes.map((m, i) => {
+          if ((i + seed) % 2 === 0) return m;
+          const { truncated: _t, tcpFallback: _f, ...older } = JSON.parse(JSON.stringify(m)) as Rollup;
+          expect(isRollup(older)).toBe(true);
+          const completed = completeRollup(older as Rollup);
+          expect(completed).toEqual({ ...m, truncated: 0, tcpFallback: 0 });
+          expect(JSON.stringify(completed)).toBe(JSON.stringify(canonicalRollup({ ...m, truncated: 0, tcpFallback: 0 })));
+          return older as Rollup;
+        });
+        const merged = mergeRollups(mixed, "hour");
+        const kept = minutes.filter((_, i) => (i + seed) % 2 === 0);
+        expect(merged.reduce((n, h) => n + h.truncated, 0)).toBe(kept.reduce((n, m) => n + m.truncated, 0));
+        expect(merged.reduce((n, h) => n + h.tcpFallback, 0)).toBe(kept.reduce((n, m) => n + m.tcpFallback, 0));
+        expect(merged.every((h) => isRollup(h))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+    const [current] = rollupMinute([result({ startedAt: "2025-03-01T10:00:00Z" })], { region: "r" });
+    expect(completeRollup(current!)).toBe(current);
+  });
+
+  it("refuse a stored counter that is not a count or exceeds the total", () => {
+    const [minute] = rollupMinute([result({ startedAt: "2025-03-01T10:00:00Z", truncated: true })], { region: "r" });
+    expect(isRollup(minute)).toBe(true);
+    for (const bad of [2, -1, 0.5, "1", null, Number.NaN]) {
+      expect(isRollup({ ...minute!, truncated: bad })).toBe(false);
+      expect(isRollup({ ...minute!, tcpFallback: bad })).toBe(false);
+    }
+  });
+});
+
 describe("mergeRollups", () => {
   it("builds the same hour and day rollups from minutes as from the results directly", () => {
     fc.assert(
@@ -250,6 +336,7 @@ function resultsArb(): fc.Arbitrary<ProbeResult[]> {
       totalMs: fc.double({ min: 0, max: 5000, noNaN: true }),
       pop: fc.constantFrom(null, "fra", "ams", "cdg"),
       failure: fc.constantFrom<FailureCode>("timeout", "refused", "dns_rcode"),
+      tc: fc.constantFrom<[boolean, boolean] | null>(null, [false, false], [true, true], [true, false]),
     })
     .map((r) =>
       result({
@@ -260,6 +347,7 @@ function resultsArb(): fc.Arbitrary<ProbeResult[]> {
         totalMs: r.totalMs,
         pop: r.pop,
         failure: r.failure,
+        ...(r.tc === null ? {} : { truncated: r.tc[0], tcpFallback: r.tc[1] }),
       }),
     );
   return fc.array(one, { maxLength: 80 });

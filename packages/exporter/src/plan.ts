@@ -87,9 +87,23 @@ function parseTargetText(target: string): TargetRef | string {
   return hostRef(target, null);
 }
 
+/**
+ * Why a URL target does not suit the kind, null when it does: http takes any
+ * http(s) URL; doh an https URL whose path is the DoH endpoint (the probe adds
+ * `?dns=` itself for GET, so a query string of its own is refused).
+ */
+function urlTargetRefusal(url: { scheme: "http" | "https"; path: string }, kind: ProbeKind): string | null {
+  if (kind === "http") return null;
+  if (kind !== "doh") return `target: a URL needs an http or doh module, not ${kind}`;
+  if (url.scheme !== "https") return "target: DNS over HTTPS needs an https:// URL";
+  if (url.path.includes("?")) return "target: a DoH URL takes no query string (GET adds ?dns= itself)";
+  return null;
+}
+
 /** Kind defaults as the config schema fills them, computed once. */
 function kindDefaults(): Record<ProbeKind, Record<string, unknown>> {
-  const parsed = targetSchema.parse({ name: "defaults", address: "127.0.0.1", probes: { dns: {}, tcp: {}, tls: {}, http: {} } });
+  const probes = Object.fromEntries(PROBE_KINDS.map((kind) => [kind, {}]));
+  const parsed = targetSchema.parse({ name: "defaults", address: "127.0.0.1", probes });
   return parsed.probes as Record<ProbeKind, Record<string, unknown>>;
 }
 
@@ -134,7 +148,8 @@ export class ProbePlanner {
       ? { config: configured, address: configured.address, hostname: configured.hostname ?? null, port: null, http: null }
       : parseTargetText(target);
     if (typeof ref === "string") return { ok: false, reason: ref };
-    if (ref.http !== null && kind !== "http") return { ok: false, reason: `target: a URL needs an http module, not ${kind}` };
+    const urlRefusal = ref.http === null ? null : urlTargetRefusal(ref.http, kind);
+    if (urlRefusal !== null) return { ok: false, reason: urlRefusal };
 
     let options: Record<string, unknown>;
     let timeoutMs: number | null = null;
@@ -146,8 +161,10 @@ export class ProbePlanner {
       options = (ref.config?.probes[kind] as Record<string, unknown> | undefined) ?? this.defaults[kind];
     }
     if (ref.port !== null || ref.http !== null) {
-      options = { ...options, ...(ref.port !== null ? { port: ref.port } : {}), ...(ref.http ?? {}) };
-      if (ref.http !== null && ref.port === null) delete options.port;
+      // doh is always https: a DoH URL gives the path only.
+      const fromUrl = ref.http === null ? {} : kind === "doh" ? { path: ref.http.path } : ref.http;
+      options = { ...options, ...(ref.port !== null ? { port: ref.port } : {}), ...fromUrl };
+      if (ref.http !== null && ref.port === null && kind === "http") delete options.port;
     }
 
     const name = ref.config?.name ?? target;

@@ -4,9 +4,20 @@
 // registers before it knows the outcome is present (at 0) on failure too; one
 // it registers only after a handshake or response is present only then.
 // popwatch's own metrics come from core's contract (metrics/exporter-metrics.ts).
-import { PROBE_INFO_METRICS, PROBE_SLO_GOOD, type ProbeResult, type SloConfig } from "@popwatch/core";
+import {
+  type DnsDetails,
+  type DnssecFacts,
+  type MetricSpec,
+  PROBE_DNS_METRICS,
+  PROBE_INFO_METRICS,
+  PROBE_SLO_GOOD,
+  type ProbeResult,
+  type SloConfig,
+  type Timings,
+} from "@popwatch/core";
 import { Gauge, Registry } from "prom-client";
 import { ipAddressHash } from "./ip-hash";
+import { tlsSessionMetrics } from "./tls-metrics";
 
 export interface ProbeOutcome {
   result: ProbeResult;
@@ -25,15 +36,11 @@ function gauge(registry: Registry, name: string, help: string, value?: number): 
   return metric;
 }
 
-function info(registry: Registry, spec: { name: string; help: string; labels: readonly string[] }, values: Record<string, string>): void {
+function info(registry: Registry, spec: MetricSpec, values: Record<string, string>): void {
   new Gauge({ name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry] }).set(values, 1);
 }
 
-/** blackbox spells TLS versions as Go's crypto/tls names them ("TLS 1.3"); Node says "TLSv1.3". */
-export function tlsVersionLabel(protocol: string): string {
-  const match = /^TLSv1(?:\.(\d))?$/.exec(protocol);
-  return match === null ? "unknown" : `TLS 1.${match[1] ?? "0"}`;
-}
+const flag = (value: boolean | undefined): number => (value === true ? 1 : 0);
 
 function ipProtocol(address: string): number {
   if (address === "") return 0;
@@ -47,16 +54,27 @@ function regexGauge(registry: Registry, failed: boolean): void {
 
 const seconds = (ms: number | undefined): number => (ms ?? 0) / 1000;
 
-function dnsMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "dns" }>, lookupSeconds: number): void {
+/** What dns, dot and doh results share: the DNS facts and the runner's timings. */
+type DnsResult = Partial<DnsDetails> & { timings: Timings };
+
+/**
+ * blackbox's dns prober, for every DNS transport. Its `connect` is the time
+ * before the query could be sent: for DNS over TLS (blackbox's
+ * `dns_over_tls`) that includes the handshake, so dot and doh count connect
+ * plus TLS there; `request` is the query's round trip (doh: to the response's
+ * headers when the probe measured no round trip of its own).
+ */
+function dnsMetrics(registry: Registry, result: DnsResult, lookupSeconds: number): void {
   const phases = new Gauge({
     name: "probe_dns_duration_seconds",
     help: "Duration of DNS request by phase",
     labelNames: ["phase"],
     registers: [registry],
   });
+  const t = result.timings;
   phases.set({ phase: "resolve" }, lookupSeconds);
-  phases.set({ phase: "connect" }, seconds(result.timings.connectMs));
-  phases.set({ phase: "request" }, seconds(result.timings.rttMs));
+  phases.set({ phase: "connect" }, seconds(t.connectMs) + seconds(t.tlsMs));
+  phases.set({ phase: "request" }, seconds(t.rttMs ?? t.ttfbMs));
   const answered = result.rcode !== undefined && result.rcode !== null;
   gauge(
     registry,
@@ -85,34 +103,35 @@ function dnsMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "dn
   }
   const nsid = result.nsid ?? result.nsidHex ?? null;
   if (nsid !== null) info(registry, PROBE_INFO_METRICS.nsid, { nsid });
+  dnsFactMetrics(registry, result);
 }
 
-function tlsInfo(registry: Registry, protocol: string | null | undefined, cipher: string | null | undefined): void {
-  if (protocol) {
-    new Gauge({
-      name: "probe_tls_version_info",
-      help: "Returns the TLS version used or NaN when unknown",
-      labelNames: ["version"],
-      registers: [registry],
-    }).set({ version: tlsVersionLabel(protocol) }, 1);
-  }
-  if (cipher) {
-    new Gauge({
-      name: "probe_tls_cipher_info",
-      help: "Returns the TLS cipher negotiated during handshake",
-      labelNames: ["cipher"],
-      registers: [registry],
-    }).set({ cipher }, 1);
-  }
+/** popwatch's own DNS gauges (core's PROBE_DNS_METRICS): truncation, the TCP retry, AD, RRSIG expiry. */
+function dnsFactMetrics(registry: Registry, result: DnsResult): void {
+  const { truncated, tcpFallback, ad, rrsigExpiry } = PROBE_DNS_METRICS;
+  gauge(registry, truncated.name, truncated.help, flag(result.truncated));
+  gauge(registry, tcpFallback.name, tcpFallback.help, flag(result.tcpFallback));
+  if (result.flags) gauge(registry, ad.name, ad.help, flag(result.flags.ad));
+  const expiry = earliestRrsigExpiry(result.dnssec);
+  if (expiry !== null) gauge(registry, rrsigExpiry.name, rrsigExpiry.help, expiry);
 }
 
-function tlsMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "tls" }>): void {
-  if (result.certificate) {
-    // Node shows the leaf's dates only, so the earliest expiry is the leaf's (blackbox's is the chain's earliest).
-    const expiry = Date.parse(result.certificate.notAfter) / 1000;
-    if (Number.isFinite(expiry)) gauge(registry, "probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", expiry);
+/** Unix seconds of the first RRSIG covering the answer to expire; null without a readable one. */
+export function earliestRrsigExpiry(dnssec: DnssecFacts | null | undefined): number | null {
+  let earliest: number | null = null;
+  for (const signature of dnssec?.signatures ?? []) {
+    const ms = Date.parse(signature.expiration);
+    if (Number.isFinite(ms) && (earliest === null || ms < earliest)) earliest = ms;
   }
-  tlsInfo(registry, result.protocol, result.cipher);
+  return earliest === null ? null : earliest / 1000;
+}
+
+/** probe_http_status_code and probe_http_version: present at 0 before a response, as blackbox registers them. */
+function httpResponseMetrics(registry: Registry, status: number | null | undefined, httpVersion: string | null | undefined): void {
+  gauge(registry, "probe_http_status_code", "Response HTTP status code", status ?? 0);
+  // Go's resp.Proto is "HTTP/2.0" for h2, so blackbox reports 2; Node says "2".
+  const version = httpVersion ? Number.parseFloat(httpVersion.replace(/^HTTP\//, "")) : 0;
+  gauge(registry, "probe_http_version", "Returns the version of HTTP of the probe response", Number.isFinite(version) ? version : 0);
 }
 
 function httpMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "http" }>, lookupSeconds: number): void {
@@ -134,11 +153,9 @@ function httpMetrics(registry: Registry, result: Extract<ProbeResult, { kind: "h
   gauge(registry, "probe_http_uncompressed_body_length", "Length of uncompressed response body", result.bodyBytes ?? 0);
   gauge(registry, "probe_http_redirects", "The number of redirects", 0);
   gauge(registry, "probe_http_ssl", "Indicates if SSL was used for the final redirect", result.tls ? 1 : 0);
-  gauge(registry, "probe_http_status_code", "Response HTTP status code", status ?? 0);
-  const version = result.httpVersion ? Number.parseFloat(result.httpVersion.replace(/^HTTP\//, "")) : 0;
-  gauge(registry, "probe_http_version", "Returns the version of HTTP of the probe response", Number.isFinite(version) ? version : 0);
+  httpResponseMetrics(registry, status, result.httpVersion);
   regexGauge(registry, result.failure?.code === "body_mismatch");
-  if (result.tls) tlsInfo(registry, result.tls.protocol, result.tls.cipher);
+  if (result.tls) tlsSessionMetrics(registry, result.tls);
 }
 
 /** Whether the result is a good event for the SLO (core's SLI: availability ok; latency ok and fast enough). */
@@ -168,13 +185,22 @@ export function probeRegistry(outcome: ProbeOutcome): Registry {
       break;
     case "tls":
       regexGauge(registry, false);
-      tlsMetrics(registry, result);
+      tlsSessionMetrics(registry, result);
       break;
     case "http":
       httpMetrics(registry, result, outcome.lookupSeconds);
       break;
     case "tcp":
       regexGauge(registry, false);
+      break;
+    case "dot":
+      dnsMetrics(registry, result, outcome.lookupSeconds);
+      if (result.tls) tlsSessionMetrics(registry, result.tls);
+      break;
+    case "doh":
+      dnsMetrics(registry, result, outcome.lookupSeconds);
+      httpResponseMetrics(registry, result.status, result.httpVersion);
+      if (result.tls) tlsSessionMetrics(registry, result.tls);
       break;
   }
   if (result.pop) info(registry, PROBE_INFO_METRICS.pop, { pop: result.pop.id, source: result.pop.source, iata: result.pop.iata ?? "" });

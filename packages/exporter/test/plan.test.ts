@@ -4,15 +4,22 @@ import { parseConfig } from "@popwatch/core";
 import { describe, expect, it } from "vitest";
 import { ipAddressHash } from "../src/ip-hash";
 import { ProbePlanner } from "../src/plan";
-import { sloGood, tlsVersionLabel } from "../src/probe-metrics";
+import { sloGood } from "../src/probe-metrics";
 import { probeTimeoutMs } from "../src/timeout";
+import { tlsVersionLabel } from "../src/tls-metrics";
 
 const config = parseConfig({
   targets: [
     { name: "ns", address: "198.51.100.53", probes: { dns: { qname: "example.com", port: 5353 } } },
     { name: "web", address: "2001:db8::80", hostname: "www.example.com", probes: { http: { path: "/health" } } },
   ],
-  exporter: { modules: { soa_tcp: { kind: "dns", transport: "tcp", qtype: "SOA", timeoutMs: 2000 } } },
+  exporter: {
+    modules: {
+      soa_tcp: { kind: "dns", transport: "tcp", qtype: "SOA", timeoutMs: 2000 },
+      dot_signed: { kind: "dot", sni: "dns.example.net", qname: "example.net", dnssec: true, certMinDays: 14 },
+      doh_get: { kind: "doh", method: "GET", path: "/q", alpn: ["h2"], timeoutMs: 3000 },
+    },
+  },
 });
 const planner = new ProbePlanner(config);
 
@@ -60,6 +67,26 @@ describe("ProbePlanner", () => {
     expect(p.specFor("203.0.113.5")).toMatchObject({ address: "203.0.113.5", port: 8443, host: "www.example.com" });
   });
 
+  it("dot and doh: the kinds' defaults, and named modules of those kinds", () => {
+    expect(plan("203.0.113.53", "dot").spec).toMatchObject({ kind: "dot", address: "203.0.113.53", port: 853, qname: ".", qtype: "SOA" });
+    expect(plan("203.0.113.53", "doh").spec).toMatchObject({ kind: "doh", port: 443, path: "/dns-query", method: "POST" });
+    const dot = plan("ns", "dot_signed");
+    expect(dot.spec).toMatchObject({ kind: "dot", address: "198.51.100.53", port: 853, sni: "dns.example.net", qname: "example.net" });
+    expect(dot.timeoutMs).toBeNull();
+    const doh = plan("203.0.113.53:8443", "doh_get");
+    expect(doh.spec).toMatchObject({ kind: "doh", port: 8443, path: "/q", method: "GET", alpn: ["h2"] });
+    expect(doh.timeoutMs).toBe(3000);
+  });
+
+  it("doh takes an https URL: host, port and path from it", () => {
+    expect(plan("https://203.0.113.53:8443/resolve", "doh").spec).toMatchObject({ kind: "doh", port: 8443, path: "/resolve" });
+    expect(plan("https://[2001:db8::53]/dns-query", "doh").spec).toMatchObject({ address: "2001:db8::53", port: 443 });
+    const named = plan("https://dns.example.net/dns-query", "doh");
+    expect(named.spec).toBeNull();
+    expect(named.hostname).toBe("dns.example.net");
+    expect(named.specFor("203.0.113.53")).toMatchObject({ address: "203.0.113.53", host: "dns.example.net", path: "/dns-query" });
+  });
+
   it("the same (target, module) gets the same spec object (the DNS probe's compiled query is keyed by it)", () => {
     expect(plan("203.0.113.7", "dns").spec).toBe(plan("203.0.113.7", "dns").spec);
   });
@@ -69,9 +96,12 @@ describe("ProbePlanner", () => {
       const result = planner.plan(target, module);
       return result.ok ? null : result.reason;
     };
-    expect(reason("ns", "icmp")).toMatch(/unknown module "icmp" \(known: dns, tcp, tls, http, soa_tcp\)/);
+    expect(reason("ns", "icmp")).toMatch(/unknown module "icmp" \(known: dns, tcp, tls, http, dot, doh, soa_tcp, dot_signed, doh_get\)/);
     expect(reason("ns", "constructor")).toMatch(/unknown module/);
-    expect(reason("http://x.example/", "dns")).toMatch(/a URL needs an http module/);
+    expect(reason("http://x.example/", "dns")).toMatch(/a URL needs an http or doh module, not dns/);
+    expect(reason("https://x.example/dns-query", "dot")).toMatch(/a URL needs an http or doh module, not dot/);
+    expect(reason("http://x.example/dns-query", "doh")).toMatch(/needs an https:\/\/ URL/);
+    expect(reason("https://x.example/dns-query?dns=AAAB", "doh")).toMatch(/no query string/);
     expect(reason("http://user:pw@x.example/", "http")).toMatch(/credentials/);
     expect(reason("203.0.113.4:0", "dns")).toMatch(/bad port/);
     expect(reason("-bad-.example", "dns")).toMatch(/neither an IP address nor a hostname/);

@@ -14,6 +14,7 @@ import {
   buildsUnbuiltHoursFirst,
   canonicalRollup,
   compareStrings,
+  completeRollup,
   earliestRetainedMs,
   expiresAtSeconds,
   finerGranularity,
@@ -311,5 +312,6 @@ function decodeRollupItem<G extends RollupGranularity>(item: Item, granularity: 
   if (item.total?.N !== String(total) || item.series?.N !== String(payload.length)) {
     throw corrupt(item, "has total or series attributes that do not match its rollups");
   }
-  return { period, rollups: payload as RollupOf<G>[] };
+  // Items written before a counter existed (truncated, tcpFallback) read as having counted none.
+  return { period, rollups: (payload as RollupOf<G>[]).map((rollup) => completeRollup(rollup)) };
 }

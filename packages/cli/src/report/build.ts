@@ -256,6 +256,8 @@ function seriesRows(regionRollups: readonly (readonly Rollup[])[]): ReportSeries
       latency: latencySummary(group),
       pops,
       unidentified: total - identified,
+      truncated: group.reduce((n, r) => n + r.truncated, 0),
+      tcpFallback: group.reduce((n, r) => n + r.tcpFallback, 0),
     });
   }
   return rows.sort((a, b) => compareStrings(a.target, b.target) || compareStrings(a.kind, b.kind) || compareStrings(a.region, b.region));

@@ -14,7 +14,10 @@ import type {
   ReportSeries,
 } from "./model";
 
-export const SERIES_HEADER = ["Target", "Kind", "Region", "Success", "Good/total", "p50/p95/p99 ms", "PoPs"] as const;
+export const SERIES_HEADER = ["Target", "Kind", "Region", "Success", "Good/total", "TC/TCP retry", "p50/p95/p99 ms", "PoPs"] as const;
+
+/** The kinds whose answers can be truncated (a DNS message); the rest show "-" in the TC column. */
+const DNS_KINDS: ReadonlySet<string> = new Set(["dns", "dot", "doh"]);
 
 /** `maxPops`: how many PoPs to name before "+N more" (a terminal row stays readable; the page names every one). */
 export function seriesCells(row: ReportSeries, maxPops = Number.POSITIVE_INFINITY): string[] {
@@ -26,6 +29,7 @@ export function seriesCells(row: ReportSeries, maxPops = Number.POSITIVE_INFINIT
     row.region,
     row.successRatio === null ? "-" : formatPercent(row.successRatio),
     `${row.good}/${row.total}`,
+    DNS_KINDS.has(row.kind) ? `${row.truncated}/${row.tcpFallback}` : "-",
     formatLatency(row.latency),
     pops.length === 0 ? "-" : pops.join(", "),
   ];

@@ -58,6 +58,10 @@ export interface ReportSeries {
   pops: PopShare[];
   /** Results that identified no PoP. */
   unidentified: number;
+  /** DNS results (dns, dot, doh) whose answer had TC=1; 0 for other kinds. */
+  truncated: number;
+  /** Of those, the ones retried over TCP. */
+  tcpFallback: number;
 }
 
 export interface ReportFailover {

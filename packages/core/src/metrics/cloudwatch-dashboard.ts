@@ -129,7 +129,7 @@ export function cloudWatchDashboardLayout(input: DashboardInput): DashboardLayou
       },
       {
         title: "On-call",
-        text: "Which PoP answers each region, why probes fail, and when a region's PoP changed.",
+        text: "Which PoP answers each region, why probes fail, when a region's PoP changed, and DNS answers truncated.",
         widgets: [
           { title: "Answers per PoP", series: searchPerRegion(P.popAnswers, "Sum"), width: 12, height: 6, leftAxis: { min: 0 } },
           { title: "Failures by class", series: searchPerRegion(P.failures, "Sum"), width: 12, height: 6, leftAxis: { min: 0 } },
@@ -142,6 +142,14 @@ export function cloudWatchDashboardLayout(input: DashboardInput): DashboardLayou
             width: 12,
             height: 6,
             leftAxis: { min: 0, max: 1 },
+          },
+          {
+            // TC=1 answers: a response outgrowing the UDP buffer (DNSSEC, big RRsets) shows here before it fails.
+            title: "Truncated DNS answers (TC=1)",
+            series: searchPerRegion(P.truncated, "Sum"),
+            width: 12,
+            height: 6,
+            leftAxis: { min: 0 },
           },
         ],
       },

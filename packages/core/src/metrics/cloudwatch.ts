@@ -103,6 +103,13 @@ export const PROBE_CLOUDWATCH_METRICS = {
     statistic: "Sum",
     help: "Answers by the PoP that gave them",
   },
+  truncated: {
+    name: "ProbeTruncated",
+    unit: "Count",
+    dimensionSets: [[D.region, D.target, D.kind]],
+    statistic: "Sum",
+    help: "DNS probes (dns, dot, doh) whose answer had TC=1, retried over TCP or not; absent in a round without any, as ProbeFailures",
+  },
 } as const satisfies Record<string, CloudWatchMetricSpec>;
 
 /** Per evaluation, in the home region. */
@@ -189,8 +196,10 @@ export function probeRoundRecords(
     const popChange: number[] = [];
     const failures = new Map<string, number>();
     const pops = new Map<string, number>();
+    let truncated = 0;
     for (const result of group) {
       success.push(result.ok ? 1 : 0);
+      if ((result as { truncated?: unknown }).truncated === true) truncated++;
       if (result.ok) latency.push(result.timings.totalMs);
       if (result.failure) failures.set(result.failure.code, (failures.get(result.failure.code) ?? 0) + 1);
       if (result.pop === null) continue;
@@ -221,6 +230,7 @@ export function probeRoundRecords(
     for (const [pop, count] of [...pops].sort(([a], [b]) => (a < b ? -1 : 1))) {
       records.push(record(timestampMs, { ...base, [D.pop]: pop }, probe.popAnswers, [count], { endpoints }));
     }
+    if (truncated > 0) records.push(record(timestampMs, base, probe.truncated, [truncated], { endpoints }));
   }
   return { records, memory: next };
 }

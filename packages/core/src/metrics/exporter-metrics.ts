@@ -35,6 +35,23 @@ export const PROBE_INFO_METRICS = {
   failure: { name: "probe_failure_info", labels: ["code"], help: "The probe's classified failure (value 1); absent on success" },
 } as const;
 
+/**
+ * popwatch-only `/probe` gauges of the DNS kinds (dns, dot, doh): what
+ * blackbox's dns prober does not report. Truncation and the TCP retry are
+ * present on every DNS probe (0 or 1); AD once an answer came back; the RRSIG
+ * expiry only when signatures covered the answer (a DNSSEC query).
+ */
+export const PROBE_DNS_METRICS = {
+  truncated: { name: "probe_dns_truncated", labels: [], help: "1 when a response had TC=1 (retried over TCP or not)" },
+  tcpFallback: { name: "probe_dns_tcp_fallback", labels: [], help: "1 when a TC=1 UDP answer was retried over TCP" },
+  ad: { name: "probe_dns_ad", labels: [], help: "The AD (authenticated data) bit of the answer" },
+  rrsigExpiry: {
+    name: "probe_dns_rrsig_expiry_timestamp_seconds",
+    labels: [],
+    help: "Expiration of the earliest-expiring RRSIG covering the answer in unixtime",
+  },
+} as const satisfies Record<string, MetricSpec>;
+
 export interface MetricSpec {
   readonly name: string;
   readonly labels: readonly string[];

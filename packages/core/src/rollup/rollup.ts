@@ -43,7 +43,18 @@ export interface RollupCounts extends SeriesKey {
   firstPop: string | null;
   /** PoP of the latest result that identified one, else null. */
   lastPop: string | null;
+  /**
+   * DNS results (dns, dot, doh) whose answer had TC=1, retried or not. Last in
+   * the key order: rollups stored before it existed lack it and read as 0
+   * (completeRollup).
+   */
+  truncated: number;
+  /** DNS results whose TC=1 UDP answer was retried over TCP. Absent in older rollups, read as 0. */
+  tcpFallback: number;
 }
+
+/** Counters added after rollups were first stored; a stored rollup without one counted none. */
+const LATER_COUNTERS = ["truncated", "tcpFallback"] as const;
 
 export interface MinuteRollup extends RollupCounts {
   granularity: "minute";
@@ -230,13 +241,27 @@ export function canonicalRollup<R extends Rollup>(rollup: R): R {
     popChanges: rollup.popChanges,
     firstPop: rollup.firstPop,
     lastPop: rollup.lastPop,
+    truncated: rollup.truncated ?? 0,
+    tcpFallback: rollup.tcpFallback ?? 0,
   });
   return withPeriod(rollup.granularity, rollupPeriod(rollup), counts) as R;
 }
 
 /**
+ * A rollup read back from storage with the counters added since it was
+ * written (truncated, tcpFallback) set to 0: the same object when it has
+ * them all, so current rollups cost nothing.
+ */
+export function completeRollup<R extends Rollup>(rollup: R): R {
+  if (LATER_COUNTERS.every((counter) => rollup[counter] !== undefined)) return rollup;
+  return canonicalRollup(rollup);
+}
+
+/**
  * Structural check for a rollup read back from storage. Verifies the invariants
- * consumers rely on (good + Σ failures = total, non-negative integer counts).
+ * consumers rely on (good + Σ failures = total, non-negative integer counts,
+ * each later counter at most total). A rollup stored before a later counter
+ * existed passes without it: pass it through completeRollup before use.
  */
 export function isRollup(value: unknown): value is Rollup {
   if (typeof value !== "object" || value === null) return false;
@@ -250,6 +275,10 @@ export function isRollup(value: unknown): value is Rollup {
   if (!isCount(r.total) || !isCount(r.good) || !isCount(r.popChanges)) return false;
   if (!isCountRecord(r.failures) || !isCountRecord(r.pops) || !isLatencySketch(r.latency)) return false;
   if (!(r.firstPop === null || typeof r.firstPop === "string") || !(r.lastPop === null || typeof r.lastPop === "string")) return false;
+  for (const counter of LATER_COUNTERS) {
+    const n = r[counter];
+    if (n !== undefined && (!isCount(n) || n > r.total)) return false;
+  }
   let failed = 0;
   for (const n of Object.values(r.failures)) failed += n;
   return r.good + failed === r.total;
@@ -261,6 +290,8 @@ interface Entry {
   failureCode: string | null;
   totalMs: number | null;
   pop: string | null;
+  truncated: boolean;
+  tcpFallback: boolean;
 }
 
 function toEntry(result: ProbeResult): Entry {
@@ -287,6 +318,8 @@ function toEntry(result: ProbeResult): Entry {
     failureCode: ok ? null : code === "" ? UNKNOWN_FAILURE_CODE : code,
     totalMs,
     pop: popId === "" ? null : popId,
+    truncated: loose.truncated === true,
+    tcpFallback: loose.tcpFallback === true,
   };
 }
 
@@ -307,7 +340,11 @@ function buildRollup<G extends RollupGranularity>(
   let firstPop: string | null = null;
   let lastPop: string | null = previousPop === "" ? null : previousPop;
   let sawPop = false;
+  let truncated = 0;
+  let tcpFallback = 0;
   for (const entry of ordered) {
+    if (entry.truncated) truncated++;
+    if (entry.tcpFallback) tcpFallback++;
     if (entry.ok) {
       good++;
       if (entry.totalMs !== null) latencies.push(entry.totalMs);
@@ -332,6 +369,8 @@ function buildRollup<G extends RollupGranularity>(
     popChanges,
     firstPop,
     lastPop: sawPop ? lastPop : null,
+    truncated,
+    tcpFallback,
   });
   return withPeriod(granularity, period, counts);
 }
@@ -349,8 +388,13 @@ function mergeGroup<G extends RollupGranularity>(
   const pops = new Map<string, number>();
   let firstPop: string | null = null;
   let lastPop: string | null = null;
+  let truncated = 0;
+  let tcpFallback = 0;
   for (const child of sortedChildren) {
     total += child.total;
+    // A child read from an item written before these counters existed has none.
+    truncated += child.truncated ?? 0;
+    tcpFallback += child.tcpFallback ?? 0;
     good += child.good;
     popChanges += child.popChanges;
     addCounts(failures, child.failures);
@@ -370,6 +414,8 @@ function mergeGroup<G extends RollupGranularity>(
     popChanges,
     firstPop,
     lastPop,
+    truncated,
+    tcpFallback,
   });
   return withPeriod(granularity, period, counts);
 }
