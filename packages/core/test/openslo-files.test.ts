@@ -249,7 +249,7 @@ describe("parseConfigWithOpenSlo", () => {
     expect(issues).toEqual([
       'slos.0.target: no target named "k-root" (targets: cloudflare-dns)',
       'slo/dns.yaml#0(k-root-answers).spec.ratioMetric.good.metricSource.spec.target: no target named "k-root" (targets: cloudflare-dns)',
-      'slo/dns.yaml#2(cloudflare-dns-fast).spec.indicator.spec.ratioMetric.good.metricSource.spec.kinds.0: target "cloudflare-dns" does not probe http (it probes dns, tcp)',
+      'slo/dns.yaml#2(cloudflare-dns-fast).spec.indicator.spec.ratioMetric.good.metricSource.spec.kinds.0: target "cloudflare-dns" does not probe http (it probes dns, tcp, dot, doh)',
     ]);
   });
 
