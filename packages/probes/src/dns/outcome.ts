@@ -135,6 +135,20 @@ export class ProbeOutcome {
     if (this.chaosOpen === 0 && this.outcome) this.finish();
   }
 
+  /**
+   * A malformed answer (its size known) or a transport error for `query`: a
+   * CHAOS query only stops waiting, the main query settles with the error.
+   */
+  queryBroken(query: OwnedQuery, err: unknown, size: number | null, facts: Partial<DnsDetails>): void {
+    if (this.done) return;
+    if (query.identity !== null) {
+      this.chaosSettled();
+      return;
+    }
+    if (size !== null) facts.responseBytes = size;
+    this.settleMain({ error: err });
+  }
+
   private finish(): void {
     if (this.done) return;
     this.end(false);

@@ -118,12 +118,6 @@ class DotExchange implements QueryOwner {
   }
 
   onBroken(query: OwnedQuery, err: unknown, size: number | null): void {
-    if (this.outcome.finished) return;
-    if (query.identity !== null) {
-      this.outcome.chaosSettled();
-      return;
-    }
-    if (size !== null) this.ctx.facts.responseBytes = size;
-    this.outcome.settleMain({ error: err });
+    this.outcome.queryBroken(query, err, size, this.ctx.facts);
   }
 }
