@@ -35,14 +35,15 @@ describe.skipIf(!capability.ok).each([
   { router: "bird" as RouterKind, name: "pwv6b" },
   { router: "frr" as RouterKind, name: "pwv6f" },
 ])(`the lab's IPv6 anycast address, $router router${skipReason ? ` [skipped: ${skipReason}]` : ""}`, ({ router, name }) => {
-  const lab = new Lab({ name, router });
+  // Generous readiness: on a 2-core machine shared with other test runs (load 15-20) nginx's first answer took over 30 s.
+  const lab = new Lab({ name, router, readyTimeoutMs: 90_000 });
   let workDir = "";
 
   beforeAll(async () => {
     await ensureCliBuilt();
     await lab.up();
     workDir = mkdtempSync(join(tmpdir(), "popwatch-v6-"));
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await lab.down();
