@@ -1,5 +1,6 @@
 // A throwaway PKI for tests, made with the openssl CLI: a CA, a valid leaf,
-// an expired leaf (signed by the same CA) and a self-signed leaf.
+// an expired leaf (signed by the same CA) and a self-signed leaf; `issueLeaf`
+// signs more leaves (other names) with the same CA.
 import { execFileSync } from "node:child_process";
 import { X509Certificate, createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -93,4 +94,22 @@ export function createTestPki(dir: string, names: string[] = ["pop.test", "local
     expired: readCert(dir, "expired"),
     selfSigned: readCert(dir, "self"),
   };
+}
+
+/**
+ * Another leaf signed by `pki`'s CA, valid for two days, with exactly the
+ * subjectAltName entries `sans` (e.g. "DNS:wrong.test", "IP:::1"); files
+ * `<base>.crt` and `<base>.key` in the PKI's directory.
+ */
+export function issueLeaf(pki: TestPki, base: string, sans: string[]): TestCert {
+  const extFile = `${base}.ext`;
+  writeFileSync(join(pki.dir, extFile), `subjectAltName=${sans.join(",")}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  const cn = (sans.find((s) => s.startsWith("DNS:")) ?? "DNS:popwatch test leaf").slice(4);
+  // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
+  openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", `${base}.key`, "-out", `${base}.csr`, "-subj", `/CN=${cn}`], pki.dir);
+  // biome-ignore format: options laid out in flag/value pairs, grouped by purpose
+  openssl(["x509", "-req", "-in", `${base}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+    "-out", `${base}.crt`, "-days", "2", "-extfile", extFile], pki.dir);
+  return readCert(pki.dir, base);
 }

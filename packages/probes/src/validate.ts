@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { compileDnsSpec } from "./dns/spec";
+import { compileDohSpec } from "./doh/spec";
 import { ProbeSpecError } from "./errors";
 import { compileBodyRegex } from "./probes/http";
 import { trustPlan } from "./tls/trust";
@@ -32,6 +33,9 @@ export function validateProbeSpec(spec: ProbeSpec): void {
       if (!Number.isInteger(spec.readCapBytes) || spec.readCapBytes < 0) {
         throw new ProbeSpecError("readCapBytes", `expected a non-negative integer, got ${JSON.stringify(spec.readCapBytes)}`);
       }
+      break;
+    case "doh":
+      compileDohSpec(spec);
       break;
     default:
       throw new ProbeSpecError("kind", `unknown probe kind ${JSON.stringify((spec as { kind: unknown }).kind)}`);
