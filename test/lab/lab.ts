@@ -940,7 +940,10 @@ export class Lab {
     // Generous: on a machine shared with other test runs (load 15-20 on 2 cores) spawning the namespace's
     // bash and a loopback exchange took over 3 s, and a readiness wait of 30 s never saw an answer.
     const script = `exec 3<>/dev/tcp/${family === 6 ? ANYCAST_ADDRESS_V6 : ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 4 cat <&3`;
-    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 6_000 });
+    // --norc, -p: no ~/.bashrc (bash reads it when stdin is a socket, as node's pipes are) and no $BASH_ENV.
+    // A ~/.bashrc running `pyenv init` made every check wait on pyenv-rehash's lock
+    // (three checks at once contend for it) until the readiness wait ran out.
+    const result = await this.exec(from, ["bash", "--norc", "-p", "-c", script], { timeoutMs: 6_000 });
     return /^x-served-by:\s*(\S+)/im.exec(result.stdout)?.[1] ?? null;
   }
 
