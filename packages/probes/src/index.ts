@@ -7,4 +7,4 @@ export { ProbeSpecError } from "./errors";
 // Running probes: specs from a configured target, a batch run with its timeout and concurrency
 export { type RunnerOptions, runProbes } from "./runner";
 export { specsForTarget } from "./specs";
-export type { DnsProbeSpec, HttpProbeSpec, ProbeSpec, TlsProbeSpec } from "./types";
+export type { DnsProbeSpec, DotProbeSpec, HttpProbeSpec, ProbeSpec, TlsProbeSpec } from "./types";

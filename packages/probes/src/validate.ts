@@ -24,6 +24,10 @@ export function validateProbeSpec(spec: ProbeSpec): void {
       break;
     case "tcp":
       break;
+    case "dot":
+      compileDnsSpec(spec);
+      trustPlan(spec);
+      break;
     case "tls":
       trustPlan(spec);
       break;

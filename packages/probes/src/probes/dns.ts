@@ -18,22 +18,19 @@
 //   transport and rttMs then describe the TCP exchange); otherwise, and for
 //   TC=1 over TCP, the probe fails with `dns_truncated`.
 // - CHAOS queries never decide the outcome. They go out with the main query;
-//   once the main query has settled they get a grace period of twice the
-//   time spent so far (at least 25 ms, at most 1 s), so a server that drops
-//   CH queries costs a little latency, not a timeout.
+//   once the main query has settled they get a grace period (dns/outcome.ts),
+//   so a server that drops CH queries costs a little latency, not a timeout.
 
 import type { Failure } from "@popwatch/core";
-import type { DnsQuery } from "../dns/query";
+import { OwnedQuery, ProbeOutcome, type QueryOwner } from "../dns/outcome";
 import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
-import { type CompiledDnsSpec, type CompiledQuery, compileDnsSpec } from "../dns/spec";
+import { type CompiledDnsSpec, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import { cancelUdpQuery, sendUdpQuery } from "../dns/udp";
 import type { DnsMessage } from "../dns/wire";
 import { ProbeFailureError } from "../errors";
-import type { ChaosIdentity, ProbeContext, ProbeFn } from "../types";
+import type { ProbeContext, ProbeFn } from "../types";
 
-const CHAOS_GRACE_MIN_MS = 25;
-const CHAOS_GRACE_MAX_MS = 1000;
 const NS_PER_MS = 1e6;
 
 export const dnsProbe: ProbeFn<"dns"> = (spec, ctx) => {
@@ -55,54 +52,9 @@ export const dnsProbe: ProbeFn<"dns"> = (spec, ctx) => {
 
 const NO_QUERIES: ProbeQuery[] = [];
 
-type Outcome = { failure: Failure | null } | { error: unknown };
-
-class ProbeQuery implements DnsQuery {
-  readonly nameWire: Uint8Array;
-  readonly qtype: number;
-  readonly qclass: number;
-  readonly template: Buffer;
-  id = 0;
-  sentNs = 0n;
-  slot: object | null = null;
+class ProbeQuery extends OwnedQuery {
   transport: "udp" | "tcp" = "udp";
   tcp: DnsTcpExchange | null = null;
-  settled = false;
-
-  constructor(
-    readonly owner: DnsProbeRun,
-    compiled: CompiledQuery,
-    /** Null for the main query. */
-    readonly identity: ChaosIdentity | null,
-  ) {
-    this.nameWire = compiled.nameWire;
-    this.qtype = compiled.qtype;
-    this.qclass = compiled.qclass;
-    this.template = compiled.template;
-  }
-
-  now(): bigint {
-    return this.owner.ctx.now();
-  }
-  answered(message: DnsMessage, receivedNs: bigint): void {
-    this.settled = true;
-    this.owner.onAnswer(this, message, receivedNs);
-  }
-  malformed(reason: string, size: number): void {
-    this.settled = true;
-    this.owner.onBroken(
-      this,
-      new ProbeFailureError("dns_malformed", `malformed ${this.transport.toUpperCase()} response: ${reason}`),
-      size,
-    );
-  }
-  ignored(): void {
-    this.owner.ctx.facts.ignoredPackets = (this.owner.ctx.facts.ignoredPackets ?? 0) + 1;
-  }
-  failed(err: Error): void {
-    this.settled = true;
-    this.owner.onBroken(this, err, null);
-  }
 
   cancel(closeNow: boolean): void {
     if (this.settled) return;
@@ -112,32 +64,25 @@ class ProbeQuery implements DnsQuery {
   }
 }
 
-class DnsProbeRun {
-  private readonly startNs: bigint;
+class DnsProbeRun implements QueryOwner {
   private readonly main: ProbeQuery;
   private readonly chaos: readonly ProbeQuery[];
-  private chaosOpen: number;
-  private outcome: Outcome | null = null;
-  private finished = false;
-  private graceTimer: NodeJS.Timeout | null = null;
+  private readonly outcome: ProbeOutcome;
   private exchanges: DnsTcpExchange[] | null = null;
-  private removeAbortListener: (() => void) | null = null;
 
   constructor(
     private readonly plan: CompiledDnsSpec,
     readonly ctx: ProbeContext<"dns">,
-    private readonly resolve: (failure: Failure | null) => void,
-    private readonly reject: (err: unknown) => void,
+    resolve: (failure: Failure | null) => void,
+    reject: (err: unknown) => void,
   ) {
-    this.startNs = ctx.now();
-    this.main = new ProbeQuery(this, plan.main, null);
-    this.chaos = plan.chaos.length === 0 ? NO_QUERIES : plan.chaos.map((query) => new ProbeQuery(this, query, query.identity));
-    this.chaosOpen = this.chaos.length;
+    this.main = new ProbeQuery(this, plan.main, null, "UDP");
+    this.chaos = plan.chaos.length === 0 ? NO_QUERIES : plan.chaos.map((query) => new ProbeQuery(this, query, query.identity, "UDP"));
+    this.outcome = new ProbeOutcome(ctx, ctx.now(), this.chaos.length, resolve, reject, (closeNow) => this.cleanup(closeNow));
   }
 
   start(): void {
-    this.removeAbortListener = this.ctx.onAbort((reason) => this.abort(reason));
-    if (this.finished) return;
+    if (!this.outcome.watchAbort()) return;
     try {
       if (this.plan.transport === "udp") {
         const { family, address, port } = this.plan;
@@ -147,16 +92,17 @@ class DnsProbeRun {
         this.overTcp([this.main, ...this.chaos]);
       }
     } catch (err) {
-      this.settleMain({ error: err });
+      this.outcome.settleMain({ error: err });
     }
   }
 
   private overTcp(queries: ProbeQuery[]): void {
     for (const query of queries) {
       query.transport = "tcp";
+      query.transportLabel = "TCP";
       query.settled = false;
     }
-    const exchange = new DnsTcpExchange(this.plan.address, this.plan.port, queries, {
+    const exchange = DnsTcpExchange.connect(this.plan.address, this.plan.port, queries, {
       now: () => this.ctx.now(),
       connected: (connectStartNs) => {
         this.ctx.timings.connectMs = this.ctx.msSince(connectStartNs);
@@ -167,82 +113,45 @@ class DnsProbeRun {
     this.exchanges.push(exchange);
   }
 
-  onAnswer(query: ProbeQuery, message: DnsMessage, receivedNs: bigint): void {
-    if (this.finished) return;
+  onAnswer(query: OwnedQuery, message: DnsMessage, receivedNs: bigint): void {
+    if (this.outcome.finished) return;
     if (query.identity !== null) {
       recordChaosIdentity(this.ctx.facts, this.ctx.evidence, query.identity, message);
-      this.chaosSettled();
+      this.outcome.chaosSettled();
       return;
     }
 
     this.ctx.timings.rttMs = Number(receivedNs - query.sentNs) / NS_PER_MS;
     recordDnsResponse(this.plan, this.ctx.facts, this.ctx.evidence, message);
     if (message.flags.tc) {
-      if (query.transport === "udp" && this.plan.tcpFallback) {
+      if (this.main.transport === "udp" && this.plan.tcpFallback) {
         this.ctx.facts.tcpFallback = true;
         this.ctx.facts.transport = "tcp";
         try {
-          this.overTcp([query]);
+          this.overTcp([this.main]);
         } catch (err) {
-          this.settleMain({ error: err });
+          this.outcome.settleMain({ error: err });
         }
         return;
       }
-      const why = query.transport === "tcp" ? "TC=1 over TCP" : "TC=1 over UDP and TCP fallback is off";
-      this.settleMain({ error: new ProbeFailureError("dns_truncated", `truncated response: ${why}`) });
+      const why = this.main.transport === "tcp" ? "TC=1 over TCP" : "TC=1 over UDP and TCP fallback is off";
+      this.outcome.settleMain({ error: new ProbeFailureError("dns_truncated", `truncated response: ${why}`) });
       return;
     }
-    this.settleMain({ failure: judgeDnsResponse(this.plan, message) });
+    this.outcome.settleMain({ failure: judgeDnsResponse(this.plan, message) });
   }
 
-  /** A malformed answer or a transport error. */
-  onBroken(query: ProbeQuery, err: unknown, size: number | null): void {
-    if (this.finished) return;
+  onBroken(query: OwnedQuery, err: unknown, size: number | null): void {
+    if (this.outcome.finished) return;
     if (query.identity !== null) {
-      this.chaosSettled();
+      this.outcome.chaosSettled();
       return;
     }
     if (size !== null) this.ctx.facts.responseBytes = size;
-    this.settleMain({ error: err });
-  }
-
-  private settleMain(outcome: Outcome): void {
-    if (this.finished || this.outcome) return;
-    this.outcome = outcome;
-    if (this.chaosOpen === 0) {
-      this.finish();
-      return;
-    }
-    const graceMs = Math.min(CHAOS_GRACE_MAX_MS, Math.max(CHAOS_GRACE_MIN_MS, 2 * this.ctx.msSince(this.startNs)));
-    this.graceTimer = setTimeout(() => this.finish(), graceMs);
-  }
-
-  private chaosSettled(): void {
-    this.chaosOpen--;
-    if (this.chaosOpen === 0 && this.outcome) this.finish();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cleanup(false);
-    const outcome = this.outcome!;
-    if ("error" in outcome) this.reject(outcome.error);
-    else this.resolve(outcome.failure);
-  }
-
-  private abort(reason: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cleanup(true);
-    this.reject(reason);
+    this.outcome.settleMain({ error: err });
   }
 
   private cleanup(closeNow: boolean): void {
-    this.removeAbortListener?.();
-    this.removeAbortListener = null;
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.graceTimer = null;
     this.main.cancel(closeNow);
     for (const query of this.chaos) query.cancel(closeNow);
     if (this.exchanges) for (const exchange of this.exchanges) exchange.close();

@@ -140,7 +140,7 @@ async function tryStart(handler: Handler, address: string): Promise<DnsTestServe
   return server;
 }
 
-function describeQuery(raw: Buffer, transport: Transport, remotePort: number): ReceivedQuery {
+export function describeQuery(raw: Buffer, transport: Transport, remotePort: number): ReceivedQuery {
   const packet = dnsPacket.decode(raw);
   const question = packet.questions?.[0];
   if (!question) throw new Error("no question");
