@@ -164,6 +164,10 @@ async function main(): Promise<void> {
             popwatch.map((s) => s.tlsMs),
           ),
           line(`    ${queryLabel}`, query),
+          line(
+            "    rest (total − connect − tls − query)",
+            popwatch.map((s) => s.totalMs - s.connectMs - s.tlsMs - s.queryMs),
+          ),
           line("  kdig's own 'in X ms' (connect → reply)", reported),
           line("  kdig process, 1 query (wall, for scale)", single),
           `  handshake + query p50: popwatch − kdig = ${fmt(gap)} ms (ratio ${fmt(percentile(total, 50) / percentile(reported, 50), 2)}); ` +
