@@ -50,6 +50,8 @@ interface PopwatchSample {
   connectMs: number;
   tlsMs: number;
   queryMs: number;
+  /** DoH only: headers to the end of the body. */
+  transferMs: number;
 }
 
 async function popwatchSample(spec: ProbeSpec): Promise<PopwatchSample> {
@@ -61,6 +63,7 @@ async function popwatchSample(spec: ProbeSpec): Promise<PopwatchSample> {
     connectMs: t.connectMs ?? Number.NaN,
     tlsMs: t.tlsMs ?? Number.NaN,
     queryMs: (spec.kind === "doh" ? t.ttfbMs : t.rttMs) ?? Number.NaN,
+    transferMs: t.transferMs ?? 0,
   };
 }
 
@@ -164,9 +167,17 @@ async function main(): Promise<void> {
             popwatch.map((s) => s.tlsMs),
           ),
           line(`    ${queryLabel}`, query),
+          ...(protocol === "doh"
+            ? [
+                line(
+                  "    transfer",
+                  popwatch.map((s) => s.transferMs),
+                ),
+              ]
+            : []),
           line(
-            "    rest (total − connect − tls − query)",
-            popwatch.map((s) => s.totalMs - s.connectMs - s.tlsMs - s.queryMs),
+            "    rest (outside the phases)",
+            popwatch.map((s) => s.totalMs - s.connectMs - s.tlsMs - s.queryMs - s.transferMs),
           ),
           line("  kdig's own 'in X ms' (connect → reply)", reported),
           line("  kdig process, 1 query (wall, for scale)", single),

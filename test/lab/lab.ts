@@ -543,8 +543,10 @@ export class Lab {
   async routerConvergence(fault: LabEvent, options: { timeoutMs?: number } = {}): Promise<RouterConvergence> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const peer = popSpec(fault.pop).link.peerAddress;
+    // The IPv4 route's: the session also carries the IPv6 /128, withdrawn by its own health check.
+    const aboutIpv4 = (c: BgpChange) => c.prefix === null || !c.prefix.includes(":");
     const [firstBgpChange, installed] = await Promise.all([
-      this.waitForBgpChange((c) => c.peer === peer && isLoss(c), { afterMs: fault.atMs, timeoutMs }),
+      this.waitForBgpChange((c) => c.peer === peer && isLoss(c) && aboutIpv4(c), { afterMs: fault.atMs, timeoutMs }),
       this.waitForChange((c) => c.pop !== fault.pop, { afterMs: fault.atMs, timeoutMs }),
     ]);
     return {

@@ -111,6 +111,10 @@ export async function buildNetwork(ns: (node: LabNode) => string, options: Netwo
   for (const node of options.nodes) {
     await runChecked(["ip", "netns", "add", ns(node)]);
     await runChecked(["ip", "-n", ns(node), "link", "set", "lo", "up"]);
+    // Without this the kernel drops an interface's IPv6 addresses when it goes down (link-down faults).
+    for (const scope of ["all", "default"]) {
+      await runChecked(["ip", "netns", "exec", ns(node), "sysctl", "-qw", `net.ipv6.conf.${scope}.keep_addr_on_down=1`]);
+    }
   }
   await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
   await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding"]);
