@@ -26,6 +26,7 @@
 // Run from the repository root: node bench/run.mjs dot-doh-timing
 //   env: SAMPLES=200 (per side and protocol), QUERIES_PER_PROCESS=20, PROTOCOLS=dot,doh
 import { execFile } from "node:child_process";
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { parseConfig } from "@popwatch/core";
@@ -98,6 +99,11 @@ function line(label: string, values: readonly number[]): string {
   return `${label.padEnd(44)} p50 ${fmt(percentile(values, 50)).padStart(8)}  p90 ${fmt(percentile(values, 90)).padStart(8)}  p99 ${fmt(percentile(values, 99)).padStart(8)} ms  (n=${values.length})`;
 }
 
+const load = (): string =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")} on 2 cores`;
+
 async function main(): Promise<void> {
   if (!findBinary("kdig")) throw new Error("kdig not found: apt-get install knot-dnsutils");
   const unbound = await startUnbound();
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `DoT/DoH handshake + query: popwatch vs ${version.trim()} against Unbound on ${unbound.address} ` +
         `(DoT :${unbound.dotPort}, DoH :${unbound.dohPort}${unbound.dohPath}, h2 POST), ${SAMPLES} samples per side, ` +
-        `kdig ${QUERIES_PER_PROCESS} queries per process; node ${process.version}\n\n`,
+        `kdig ${QUERIES_PER_PROCESS} queries per process; node ${process.version}\nat the start: ${load()}\n\n`,
     );
     for (const protocol of PROTOCOLS) {
       const spec = specs.find((s) => s.kind === protocol)!;
@@ -187,6 +193,7 @@ async function main(): Promise<void> {
         ].join("\n"),
       );
     }
+    process.stdout.write(`at the end: ${load()}\n`);
   } finally {
     await unbound.close();
   }
