@@ -5,8 +5,12 @@
 import { bindConfText, knotConfText, nginxConfText, nsdConfText } from "../support/server-configs";
 import {
   ANYCAST_ADDRESS,
+  ANYCAST_ADDRESS_V6,
   ANYCAST_PREFIX,
+  ANYCAST_PREFIX_V6,
   ANYCAST_RANGE,
+  ANYCAST_RANGE_V6,
+  type AnycastFamily,
   LAB_HOSTNAME,
   LAB_ZONE,
   POPS,
@@ -38,7 +42,9 @@ export function zoneFile(): string {
     `@ IN SOA ns.${LAB_ZONE}. hostmaster.${LAB_ZONE}. ( 2026010101 3600 600 86400 60 )`,
     `@ IN NS ns.${LAB_ZONE}.`,
     `ns IN A ${ANYCAST_ADDRESS}`,
+    `ns IN AAAA ${ANYCAST_ADDRESS_V6}`,
     `anycast IN A ${ANYCAST_ADDRESS}`,
+    `anycast IN AAAA ${ANYCAST_ADDRESS_V6}`,
     `@ IN TXT "popwatch anycast lab"`,
     "",
   ].join("\n");
@@ -50,6 +56,7 @@ export function zoneFile(): string {
  * more-specific of the /24.
  */
 const ANYCAST_ONLY = `if net ~ [ ${ANYCAST_RANGE}{24,32} ] then accept; reject;`;
+const ANYCAST_V6_ONLY = `if net ~ [ ${ANYCAST_RANGE_V6}{48,128} ] then accept; reject;`;
 
 /** A BGP neighbor of the router: every PoP, and the rogue in a lab built with it. */
 export interface RouterPeer {
@@ -113,6 +120,15 @@ protocol kernel {
   debug { routes };
 }
 
+protocol kernel kernel6 {
+  ipv6 {
+    import none;
+    export filter { ${ANYCAST_V6_ONLY} };
+  };
+  merge paths off;
+  debug { routes };
+}
+
 template bgp pops {
   local as ${ROUTER_ASN};
   hold time ${timers.holdS};
@@ -124,6 +140,11 @@ template bgp pops {
   error wait time 1, 1;
   ipv4 {
     import filter { ${ANYCAST_ONLY} };
+    export none;
+  };
+  # IPv6 unicast over the same (IPv4) session; the PoP names its IPv6 link address as next hop.
+  ipv6 {
+    import filter { ${ANYCAST_V6_ONLY} };
     export none;
   };
   debug { states, events };
@@ -162,9 +183,11 @@ export function frrBgpdConf(dir: string, timers: BgpTimers, peers: readonly Rout
       ].join("\n"),
     )
     .join("\n");
-  const policies = peers
-    .map((peer) => [`  neighbor ${peer.address} route-map ANYCAST-IN in`, `  neighbor ${peer.address} route-map NOTHING out`].join("\n"))
-    .join("\n");
+  const policies = (inbound: string) =>
+    peers
+      .map((peer) => [`  neighbor ${peer.address} route-map ${inbound} in`, `  neighbor ${peer.address} route-map NOTHING out`].join("\n"))
+      .join("\n");
+  const activate = peers.map((peer) => `  neighbor ${peer.address} activate`).join("\n");
   const bmp = exports.bmp
     ? `
  bmp targets collector
@@ -185,6 +208,10 @@ ip prefix-list ANYCAST seq 5 permit ${ANYCAST_RANGE} ge 24 le 32
 route-map ANYCAST-IN permit 10
  match ip address prefix-list ANYCAST
 exit
+ipv6 prefix-list ANYCAST6 seq 5 permit ${ANYCAST_RANGE_V6} ge 48 le 128
+route-map ANYCAST6-IN permit 10
+ match ipv6 address prefix-list ANYCAST6
+exit
 route-map NOTHING deny 10
 exit
 !
@@ -195,17 +222,32 @@ router bgp ${ROUTER_ASN}
  ! Equal AS paths keep the older route (FRR's default); the lab orders PoPs by path length only.
 ${neighbors}
  address-family ipv4 unicast
-${peers.map((peer) => `  neighbor ${peer.address} activate`).join("\n")}
-${policies}
+${activate}
+${policies("ANYCAST-IN")}
+ exit-address-family
+ ! IPv6 unicast over the same (IPv4) sessions; the PoPs name their IPv6 link addresses as next hops.
+ address-family ipv6 unicast
+${activate}
+${policies("ANYCAST6-IN")}
  exit-address-family
 ${bmp}exit
 `;
 }
 
+/**
+ * One BGP session to the router carrying both families, each announced by its
+ * own health-check process (healthcheck.conf for IPv4, healthcheck6.conf for
+ * IPv6), so that each family is withdrawn when its own check fails.
+ */
 export function exabgpConf(pop: PopSpec, dir: string, holdS: number, announced: string = ANYCAST_PREFIX): string {
-  return `# ${pop.name}'s BGP speaker: announces ${announced} while its health check passes.
+  return `# ${pop.name}'s BGP speaker: announces ${announced} and ${ANYCAST_PREFIX_V6} while their health checks pass.
 process health {
-  run /usr/bin/python3 -m exabgp healthcheck --config ${dir}/healthcheck.conf;
+  run /usr/bin/python3 -m exabgp healthcheck --config ${dir}/${healthcheckFile(4)};
+  encoder text;
+}
+
+process health6 {
+  run /usr/bin/python3 -m exabgp healthcheck --config ${dir}/${healthcheckFile(6)};
   encoder text;
 }
 
@@ -217,9 +259,10 @@ neighbor ${pop.link.routerAddress} {
   hold-time ${holdS};
   family {
     ipv4 unicast;
+    ipv6 unicast;
   }
   api {
-    processes [ health ];
+    processes [ health health6 ];
   }
 }
 `;
@@ -240,48 +283,61 @@ export function exabgpEnv(pop: PopSpec): Record<string, string> {
   };
 }
 
+/** Per family: the health check's options, its script, and its log of state changes (in the PoP's bgp directory). */
+export const healthcheckFile = (family: AnycastFamily): string => (family === 4 ? "healthcheck.conf" : "healthcheck6.conf");
+export const checkScriptFile = (family: AnycastFamily): string => (family === 4 ? "check.sh" : "check6.sh");
+export const healthStatesFile = (family: AnycastFamily): string => (family === 4 ? "health-states.log" : "health-states6.log");
+
 /**
  * exabgp healthcheck options (one `option = value` per line; its --config).
  * rise/fall 1: one passing or failing check flips the announcement, the
- * fastest reaction the module offers.
+ * fastest reaction the module offers. For IPv6 the next hop is the PoP's IPv6
+ * link address ("self" would be the session's IPv4 address).
  */
-export function healthcheckConf(pop: PopSpec, dir: string, intervalS: number, announced: string = ANYCAST_PREFIX): string {
+export function healthcheckConf(
+  pop: PopSpec,
+  dir: string,
+  intervalS: number,
+  announced: string = ANYCAST_PREFIX,
+  family: AnycastFamily = 4,
+): string {
   // ExaBGP sends a given AS path as is (it adds its own AS only to an empty one): own AS plus the prepends.
   const asPath = Array.from({ length: 1 + pop.prepend }, () => pop.asn).join(" ");
   return [
-    `name = ${pop.name}`,
+    `name = ${family === 4 ? pop.name : `${pop.name}-v6`}`,
     "no-syslog",
     `interval = ${intervalS}`,
     `fast-interval = ${intervalS}`,
     "timeout = 2",
     "rise = 1",
     "fall = 1",
-    `command = /bin/sh ${dir}/check.sh`,
-    `ip = ${announced}`,
+    `command = /bin/sh ${dir}/${checkScriptFile(family)}`,
+    `ip = ${family === 4 ? announced : ANYCAST_PREFIX_V6}`,
+    ...(family === 6 ? [`next-hop = ${pop.link.peerAddress6}`] : []),
     "no-ip-setup",
     "withdraw-on-down",
     `as-path = ${asPath}`,
-    `execute = /bin/sh ${dir}/state-change.sh`,
+    `execute = /bin/sh ${dir}/state-change.sh ${healthStatesFile(family)}`,
     "",
   ].join("\n");
 }
 
-/** The health check: the PoP is healthy only while its own DNS server answers the lab zone over UDP and TCP. */
-export function checkScript(): string {
+/** The health check: the PoP is healthy only while its own DNS server answers the lab zone, on the family's anycast address, over UDP and TCP. */
+export function checkScript(family: AnycastFamily = 4): string {
   return `#!/bin/sh
 # UDP alone can wait a full second on a lost reply; TCP is refused at once when the server is gone.
 for transport in +notcp +tcp; do
-  answer=$(dig @${ANYCAST_ADDRESS} ${LAB_ZONE} SOA +short +norec +time=1 +tries=1 $transport 2>/dev/null) || exit 1
+  answer=$(dig @${family === 4 ? ANYCAST_ADDRESS : ANYCAST_ADDRESS_V6} ${LAB_ZONE} SOA +short +norec +time=1 +tries=1 $transport 2>/dev/null) || exit 1
   [ -n "$answer" ] || exit 1
 done
 exit 0
 `;
 }
 
-/** Logs each health state change with a UTC timestamp (the healthcheck module exports STATE). */
+/** Logs each health state change with a UTC timestamp (the healthcheck module exports STATE) to the file named by $1. */
 export function stateChangeScript(dir: string): string {
   return `#!/bin/sh
-printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "\${STATE:-unknown}" >> ${dir}/health-states.log
+printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "\${STATE:-unknown}" >> ${dir}/"\${1:-${healthStatesFile(4)}}"
 `;
 }
 
@@ -298,7 +354,13 @@ export function dnsConf(pop: PopSpec, dir: string): string {
 }
 
 function nsdConf(pop: PopSpec, dir: string): string {
-  return nsdConfText({ identity: pop.identity, nsid: pop.identity, dir, listen: [`${ANYCAST_ADDRESS}@53`], zone: LAB_ZONE });
+  return nsdConfText({
+    identity: pop.identity,
+    nsid: pop.identity,
+    dir,
+    listen: [`${ANYCAST_ADDRESS}@53`, `${ANYCAST_ADDRESS_V6}@53`],
+    zone: LAB_ZONE,
+  });
 }
 
 function knotConf(pop: PopSpec, dir: string): string {
@@ -306,7 +368,7 @@ function knotConf(pop: PopSpec, dir: string): string {
     identity: pop.identity,
     nsid: pop.identity,
     dir,
-    listen: [`${ANYCAST_ADDRESS}@53`],
+    listen: [`${ANYCAST_ADDRESS}@53`, `${ANYCAST_ADDRESS_V6}@53`],
     zone: LAB_ZONE,
     runAsRoot: true,
   });
@@ -316,7 +378,7 @@ function bindConf(pop: PopSpec, dir: string): string {
   return bindConfText({
     dir,
     listenV4: `port 53 { ${ANYCAST_ADDRESS}; }`,
-    listenV6: "{ none; }",
+    listenV6: `port 53 { ${ANYCAST_ADDRESS_V6}; }`,
     serverId: pop.identity,
     hostname: pop.identity,
     zone: LAB_ZONE,
@@ -340,8 +402,8 @@ export function nginxConf(pop: PopSpec, dir: string, cert: CertFiles): string {
     runAsRoot: true,
     accessLog: null,
     servers: [
-      { listen: [`${ANYCAST_ADDRESS}:443`], tls: cert, body },
-      { listen: [`${ANYCAST_ADDRESS}:80`], body },
+      { listen: [`${ANYCAST_ADDRESS}:443`, `[${ANYCAST_ADDRESS_V6}]:443`], tls: cert, body },
+      { listen: [`${ANYCAST_ADDRESS}:80`, `[${ANYCAST_ADDRESS_V6}]:80`], body },
     ],
   });
 }
@@ -359,6 +421,8 @@ export function blackholeRuleset(pop: PopSpec): string {
     type filter hook input priority -10; policy accept;
     iifname "${pop.link.peerIf}" ip daddr ${ANYCAST_ADDRESS} udp dport 53 drop
     iifname "${pop.link.peerIf}" ip daddr ${ANYCAST_ADDRESS} tcp dport 53 drop
+    iifname "${pop.link.peerIf}" ip6 daddr ${ANYCAST_ADDRESS_V6} udp dport 53 drop
+    iifname "${pop.link.peerIf}" ip6 daddr ${ANYCAST_ADDRESS_V6} tcp dport 53 drop
   }
 }
 `;

@@ -9,7 +9,7 @@ import { sleep } from "../support/daemons";
 import { LabError } from "./errors";
 import type { FailureMode, Lab, LabEvent } from "./lab";
 import { type PopwatchRun, ROUND_INTERVAL_MS } from "./popwatch-run";
-import type { PopName } from "./topology";
+import type { AnycastFamily, PopName } from "./topology";
 import type { RouteChange } from "./truth";
 
 /**
@@ -73,6 +73,8 @@ export interface EpisodeOptions {
   faultPhaseMs?: number;
   /** Default ROUND_INTERVAL_MS. */
   roundIntervalMs?: number;
+  /** Whose route change to wait for: the IPv4 anycast address's (default) or the IPv6 one's (truth6.jsonl). */
+  family?: AnycastFamily;
 }
 
 /** Fails `pop` with `mode` under a running popwatch, waits for the router and popwatch to settle, heals it, and waits again. */
@@ -99,14 +101,20 @@ export async function runEpisode(
   if (mode === "blackhole") {
     await sleep(options.blackholeMs ?? 5_000);
   } else {
-    away = await lab.waitForChange((c) => c.pop !== pop, { afterMs: fault.atMs, timeoutMs: routeTimeoutMs });
+    // To another PoP: FRR replaces an IPv6 route by deleting it and adding the new one, so the
+    // kernel shows about 0.1 ms without a route first (with three PoPs there is always another).
+    away = await lab.waitForChange((c) => c.pop !== pop && c.pop !== null, {
+      afterMs: fault.atMs,
+      timeoutMs: routeTimeoutMs,
+      family: options.family,
+    });
     if (away === null) throw new LabError("not_ready", `${mode} at ${pop}: the router did not move within ${routeTimeoutMs} ms`);
     await run.waitForRounds(settle, { afterMs: away.atMs });
   }
   const heal = await lab.heal(pop);
   let back: RouteChange | null = null;
   if (away !== null) {
-    back = await lab.waitForChange((c) => c.pop === pop, { afterMs: heal.atMs, timeoutMs: routeTimeoutMs });
+    back = await lab.waitForChange((c) => c.pop === pop, { afterMs: heal.atMs, timeoutMs: routeTimeoutMs, family: options.family });
     if (back === null)
       throw new LabError("not_ready", `${mode} at ${pop}: the router did not return within ${routeTimeoutMs} ms of the heal`);
   }

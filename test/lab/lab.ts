@@ -13,6 +13,9 @@
 //   r-rogue 198.51.100.17 ── 198.51.100.18 rogue AS65666 (BIRD, NSD), with `rogue: true`
 //   r-mgmt 203.0.113.254 ── 203.0.113.253 host (for a BMP collector on the host; top /30 free)
 //   anycast 203.0.113.53/32 on lo of every PoP
+//   IPv6 beside it: link /64s 2001:db8:100:N::/64 (router ::1, node ::2; client N=0,
+//   PoPs 1-3, rogue 4), anycast 2001:db8:53::53/128 on lo of every PoP, carried
+//   by the same BGP sessions (MP-BGP) and health-checked over IPv6
 //
 // Needs root. Daemons run in the foreground in their own sessions, tracked by
 // PID files under the state directory (procs.ts), and outlive the process
@@ -32,10 +35,12 @@ import {
   DEFAULT_TIMERS,
   blackholeRuleset,
   checkScript,
+  checkScriptFile,
   dnsConf,
   exabgpConf,
   exabgpEnv,
   healthcheckConf,
+  healthcheckFile,
   nginxConf,
   routerPeers,
   stateChangeScript,
@@ -63,8 +68,11 @@ import { type Router, type RouterKind, createRouter, mrtFilesIn } from "./router
 import { buildNetwork, checkFrrPrerequisites, checkPrerequisites, createPki, freeManagementLink, hasBgpdump, labBinary } from "./setup";
 import {
   ANYCAST_ADDRESS,
+  ANYCAST_ADDRESS_V6,
   ANYCAST_PREFIX,
+  ANYCAST_PREFIX_V6,
   ANYCAST_RANGE,
+  type AnycastFamily,
   CLIENT_ADDRESS,
   LAB_HOSTNAME,
   LAB_NODES,
@@ -237,9 +245,11 @@ const STATE_ENTRIES = [
   "data",
   ROGUE,
   "truth.jsonl",
+  "truth6.jsonl",
   "events.jsonl",
   "popwatch.lab.json",
   "truth-watcher.log",
+  "truth6-watcher.log",
 ];
 
 const DEFAULT_SETTINGS: BuildSettings = { router: "bird", announce: "host", rogue: false, bmp: null };
@@ -359,6 +369,15 @@ export class Lab {
 
   get truthFile(): string {
     return join(this.stateDir, "truth.jsonl");
+  }
+
+  /** The router's FIB changes for the IPv6 anycast /128 (truth.jsonl's twin). */
+  get truth6File(): string {
+    return join(this.stateDir, "truth6.jsonl");
+  }
+
+  private truthFileOf(family: AnycastFamily): string {
+    return family === 6 ? this.truth6File : this.truthFile;
   }
 
   get eventsFile(): string {
@@ -483,9 +502,9 @@ export class Lab {
     return event;
   }
 
-  /** The router's route changes so far (truth.jsonl), oldest first. */
-  truth(): RouteChange[] {
-    return readTruth(this.truthFile);
+  /** The router's route changes so far (truth.jsonl; truth6.jsonl for the IPv6 anycast address), oldest first. */
+  truth(family: AnycastFamily = 4): RouteChange[] {
+    return readTruth(this.truthFileOf(family));
   }
 
   /**
@@ -524,8 +543,10 @@ export class Lab {
   async routerConvergence(fault: LabEvent, options: { timeoutMs?: number } = {}): Promise<RouterConvergence> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const peer = popSpec(fault.pop).link.peerAddress;
+    // The IPv4 route's: the session also carries the IPv6 /128, withdrawn by its own health check.
+    const aboutIpv4 = (c: BgpChange) => c.prefix === null || !c.prefix.includes(":");
     const [firstBgpChange, installed] = await Promise.all([
-      this.waitForBgpChange((c) => c.peer === peer && isLoss(c), { afterMs: fault.atMs, timeoutMs }),
+      this.waitForBgpChange((c) => c.peer === peer && isLoss(c) && aboutIpv4(c), { afterMs: fault.atMs, timeoutMs }),
       this.waitForChange((c) => c.pop !== fault.pop, { afterMs: fault.atMs, timeoutMs }),
     ]);
     return {
@@ -546,10 +567,13 @@ export class Lab {
    * Asks the anycast address for the lab zone's SOA with dig from a node (the
    * client by default) and returns the NSID that answered, or null on no answer.
    */
-  async queryNsid(from: LabNode = "client", options: { tcp?: boolean; timeoutS?: number } = {}): Promise<string | null> {
+  async queryNsid(
+    from: LabNode = "client",
+    options: { tcp?: boolean; timeoutS?: number; family?: AnycastFamily } = {},
+  ): Promise<string | null> {
     const result = await this.exec(from, [
       "dig",
-      `@${ANYCAST_ADDRESS}`,
+      `@${options.family === 6 ? ANYCAST_ADDRESS_V6 : ANYCAST_ADDRESS}`,
       LAB_ZONE,
       "SOA",
       "+nsid",
@@ -566,25 +590,28 @@ export class Lab {
    * Waits for the truth log to show the router forwarding to `pop` (null: no
    * route) in an entry at or after `afterMs`; returns that entry.
    */
-  async waitForRoute(pop: PopName | null, options: { afterMs?: number; timeoutMs?: number } = {}): Promise<RouteChange> {
+  async waitForRoute(
+    pop: PopName | null,
+    options: { afterMs?: number; timeoutMs?: number; family?: AnycastFamily } = {},
+  ): Promise<RouteChange> {
     const found = await this.waitForChange((c) => c.pop === pop, options);
     if (!found)
       throw new LabError(
         "not_ready",
-        `router did not switch to ${pop ?? "no route"} within ${options.timeoutMs ?? 10_000} ms\n${this.diagnostics()}`,
+        `router did not switch ${options.family === 6 ? "IPv6 " : ""}to ${pop ?? "no route"} within ${options.timeoutMs ?? 10_000} ms\n${this.diagnostics()}`,
       );
     return found;
   }
 
-  /** The first truth entry at or after `afterMs` matching `predicate`, or null after `timeoutMs`. */
+  /** The first truth entry (of `family`, default 4) at or after `afterMs` matching `predicate`, or null after `timeoutMs`. */
   async waitForChange(
     predicate: (change: RouteChange) => boolean,
-    options: { afterMs?: number; timeoutMs?: number } = {},
+    options: { afterMs?: number; timeoutMs?: number; family?: AnycastFamily } = {},
   ): Promise<RouteChange | null> {
     const { afterMs } = options;
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     for (;;) {
-      const changes = this.truth();
+      const changes = this.truth(options.family);
       // Without `afterMs` the route as it stands (the last entry) is what counts.
       const hit = afterMs === undefined ? changes.slice(-1).find(predicate) : changes.find((c) => c.atMs >= afterMs && predicate(c));
       if (hit) return hit;
@@ -687,7 +714,13 @@ export class Lab {
     if (JSON.stringify([built.router, built.announce, built.rogue, built.bmp]) !== JSON.stringify([router, announce, rogue, bmp]))
       return false;
     if ((await this.existingNamespaces()).length !== this.nodes.length) return false;
-    const required = ["truth", ...this.router.processNames, ...POP_NAMES.map((p) => `${p}.nginx`), ...(rogue ? ["rogue.bird"] : [])];
+    const required = [
+      "truth",
+      "truth6",
+      ...this.router.processNames,
+      ...POP_NAMES.map((p) => `${p}.nginx`),
+      ...(rogue ? ["rogue.bird"] : []),
+    ];
     return required.every((name) => {
       const record = readRecord(this.stateDir, name);
       return record !== null && processState(record) === "running";
@@ -704,7 +737,7 @@ export class Lab {
     await createPki(join(this.stateDir, "pki"));
     this.writePopwatchConfig();
     this.options.log(`network built in ${Date.now() - started} ms`);
-    await this.startTruthWatcher();
+    await this.startTruthWatchers();
     // The marker first: the router's BMP target and the rogue read the settings from it.
     const { router, announce, rogue, bmp } = this.options;
     const settings = { router, announce, rogue, bmp, management };
@@ -733,17 +766,21 @@ export class Lab {
     writeFileSync(this.popwatchConfigFile, `${JSON.stringify(config, null, 2)}\n`);
   }
 
-  private async startTruthWatcher(): Promise<void> {
+  private async startTruthWatchers(): Promise<void> {
     const script = join(REPO_ROOT, "test/lab/truth-watcher.ts");
-    const record = spawnTracked({
-      stateDir: this.stateDir,
-      name: "truth",
-      namespace: null,
-      argv: [process.execPath, "--import", "tsx", script, this.truthFile, this.ns("router")],
-      logFile: join(this.stateDir, "truth-watcher.log"),
-      cwd: REPO_ROOT,
-    });
-    await this.waitFor("the truth watcher's initial entry", record, async () => this.truth().length > 0);
+    const start = async (family: AnycastFamily): Promise<void> => {
+      const suffix = family === 6 ? "6" : "";
+      const record = spawnTracked({
+        stateDir: this.stateDir,
+        name: `truth${suffix}`,
+        namespace: null,
+        argv: [process.execPath, "--import", "tsx", script, this.truthFileOf(family), this.ns("router"), String(family)],
+        logFile: join(this.stateDir, `truth${suffix}-watcher.log`),
+        cwd: REPO_ROOT,
+      });
+      await this.waitFor(`the IPv${family} truth watcher's initial entry`, record, async () => this.truth(family).length > 0);
+    };
+    await Promise.all([start(4), start(6)]);
   }
 
   private async startPop(pop: PopSpec): Promise<void> {
@@ -799,10 +836,15 @@ export class Lab {
   private async startSpeaker(pop: PopSpec): Promise<void> {
     const dir = this.popDir(pop.name, "bgp");
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "check.sh"), checkScript());
     writeFileSync(join(dir, "state-change.sh"), stateChangeScript(dir));
-    chmodSync(join(dir, "check.sh"), 0o755);
-    writeFileSync(join(dir, "healthcheck.conf"), healthcheckConf(pop, dir, this.options.healthIntervalS, this.announcedPrefix));
+    for (const family of [4, 6] as const) {
+      writeFileSync(join(dir, checkScriptFile(family)), checkScript(family));
+      chmodSync(join(dir, checkScriptFile(family)), 0o755);
+      writeFileSync(
+        join(dir, healthcheckFile(family)),
+        healthcheckConf(pop, dir, this.options.healthIntervalS, this.announcedPrefix, family),
+      );
+    }
     const conf = join(dir, "exabgp.conf");
     writeFileSync(conf, exabgpConf(pop, dir, this.options.timers.holdS, this.announcedPrefix));
     spawnTracked({
@@ -825,8 +867,9 @@ export class Lab {
     if (!(await this.linkUp(spec))) {
       await runChecked(["ip", "-n", ns, "link", "set", spec.link.peerIf, "up"]);
     }
-    // Taking the link down flushed the PoP's default route.
+    // Taking the link down flushed the PoP's default routes.
     await runChecked(["ip", "-n", ns, "route", "replace", "default", "via", spec.link.routerAddress]);
+    await runChecked(["ip", "-n", ns, "-6", "route", "replace", "default", "via", spec.link.routerAddress6]);
     const dns = readRecord(this.stateDir, `${pop}.dns`);
     if (!dns || processState(dns) === "gone") await this.startDns(spec);
     const nginx = readRecord(this.stateDir, `${pop}.nginx`);
@@ -848,13 +891,18 @@ export class Lab {
     while (Date.now() < deadline) {
       const sessions = await this.router.sessions();
       const routes = await this.router.routes(this.announcedPrefix);
+      const routes6 = await this.router.routes(ANYCAST_PREFIX_V6);
       const fib = this.truth().at(-1)?.pop ?? null;
+      const fib6 = this.truth(6).at(-1)?.pop ?? null;
       const peers = routerPeers(this.options.rogue);
       const established = peers.every((p) => sessions.get(p.name) === "Established");
       const best = routes.find((r) => r.best)?.pop ?? null;
-      last = `sessions ${peers.map((p) => `${p.name}=${sessions.get(p.name) ?? "?"}`).join(" ")}; paths ${routes.length}; best ${best}; fib ${fib}`;
-      if (established && routes.length === POPS.length && best === PREFERRED_POP && fib === PREFERRED_POP) {
-        if ((await this.queryNsid("client")) === PREFERRED_POP) return;
+      const best6 = routes6.find((r) => r.best)?.pop ?? null;
+      last = `sessions ${peers.map((p) => `${p.name}=${sessions.get(p.name) ?? "?"}`).join(" ")}; paths ${routes.length}; best ${best}; fib ${fib}; IPv6 paths ${routes6.length}; best ${best6}; fib ${fib6}`;
+      const v4Ready = routes.length === POPS.length && best === PREFERRED_POP && fib === PREFERRED_POP;
+      const v6Ready = routes6.length === POPS.length && best6 === PREFERRED_POP && fib6 === PREFERRED_POP;
+      if (established && v4Ready && v6Ready) {
+        if ((await this.queryNsid("client")) === PREFERRED_POP && (await this.queryNsid("client", { family: 6 })) === PREFERRED_POP) return;
       }
       await sleep(50);
     }
@@ -889,12 +937,15 @@ export class Lab {
   }
 
   /** The X-Served-By header of a plain-HTTP GET of the anycast address from `from`, or null. */
-  async httpServedBy(from: LabNode): Promise<string | null> {
+  async httpServedBy(from: LabNode, family: AnycastFamily = 4): Promise<string | null> {
     // bash's /dev/tcp: no HTTP client to install in the namespace.
     // Generous: on a machine shared with other test runs (load 15-20 on 2 cores) spawning the namespace's
     // bash and a loopback exchange took over 3 s, and a readiness wait of 30 s never saw an answer.
-    const script = `exec 3<>/dev/tcp/${ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 4 cat <&3`;
-    const result = await this.exec(from, ["bash", "-c", script], { timeoutMs: 6_000 });
+    const script = `exec 3<>/dev/tcp/${family === 6 ? ANYCAST_ADDRESS_V6 : ANYCAST_ADDRESS}/80 && printf 'GET / HTTP/1.0\\r\\nHost: ${LAB_HOSTNAME}\\r\\n\\r\\n' >&3 && timeout 4 cat <&3`;
+    // --norc, -p: no ~/.bashrc (bash reads it when stdin is a socket, as node's pipes are) and no $BASH_ENV.
+    // A ~/.bashrc running `pyenv init` made every check wait on pyenv-rehash's lock
+    // (three checks at once contend for it) until the readiness wait ran out.
+    const result = await this.exec(from, ["bash", "--norc", "-p", "-c", script], { timeoutMs: 6_000 });
     return /^x-served-by:\s*(\S+)/im.exec(result.stdout)?.[1] ?? null;
   }
 

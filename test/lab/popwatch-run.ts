@@ -23,6 +23,8 @@ export const POPWATCH_BIN = join(REPO_ROOT, "packages/cli/bin/popwatch.mjs");
 const POPWATCH_BUNDLE = join(REPO_ROOT, "packages/cli/dist/popwatch.mjs");
 /** The target the lab's configuration names. */
 export const LAB_TARGET = "lab-anycast";
+/** Its IPv6 twin: the same probes of the IPv6 anycast address. */
+export const LAB_TARGET_V6 = "lab-anycast-v6";
 
 /**
  * The fastest schedule the config schema allows: rateMinutes ≥ 1 and
@@ -41,11 +43,16 @@ export async function ensureCliBuilt(): Promise<void> {
 /**
  * The lab's popwatch configuration (its CA filled in by `up`) probing once a
  * second, with `changes` laid over it (e.g. slos and alerting for an
- * evaluation, or another localRegion).
+ * evaluation, or another localRegion). Only the IPv4 target unless `targets`
+ * names others: the end-to-end tests count results and pages of one target.
  */
-export function fastLabConfig(lab: Lab, changes: Partial<PopwatchConfigInput> = {}): PopwatchConfigInput {
+export function fastLabConfig(
+  lab: Lab,
+  changes: Partial<PopwatchConfigInput> = {},
+  targets: readonly string[] = [LAB_TARGET],
+): PopwatchConfigInput {
   const base = JSON.parse(readFileSync(lab.popwatchConfigFile, "utf8")) as PopwatchConfigInput;
-  return { ...base, schedule: { ...FAST_SCHEDULE }, ...changes };
+  return { ...base, targets: base.targets.filter((t) => targets.includes(t.name)), schedule: { ...FAST_SCHEDULE }, ...changes };
 }
 
 export function writeConfigFile(file: string, config: PopwatchConfigInput): string {
@@ -225,7 +232,7 @@ export async function queryResults(
   lab: Lab,
   dataDir: string,
   window: { fromMs: number; toMs: number },
-  options: { kind?: ProbeKind } = {},
+  options: { kind?: ProbeKind; target?: string } = {},
 ): Promise<StoredResultRecord[]> {
   const argv = [
     process.execPath,
@@ -235,7 +242,7 @@ export async function queryResults(
     "--data-dir",
     dataDir,
     "--target",
-    LAB_TARGET,
+    options.target ?? LAB_TARGET,
     "--since",
     new Date(window.fromMs).toISOString(),
     "--until",
@@ -271,13 +278,13 @@ export interface ProbeLine {
   headers?: Record<string, string>;
 }
 
-/** `popwatch probe` of the anycast address from the client: every kind, NSID and CHAOS identities, the lab CA trusted. */
-export async function probeOnce(lab: Lab): Promise<Map<ProbeKind, ProbeLine>> {
+/** `popwatch probe` of the anycast address (IPv4 unless given) from the client: every kind, NSID and CHAOS identities, the lab CA trusted. */
+export async function probeOnce(lab: Lab, address: string = ANYCAST_ADDRESS): Promise<Map<ProbeKind, ProbeLine>> {
   const result = await lab.exec("client", [
     process.execPath,
     POPWATCH_BIN,
     "probe",
-    ANYCAST_ADDRESS,
+    address,
     "--sni",
     LAB_HOSTNAME,
     "--qname",

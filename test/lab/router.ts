@@ -176,7 +176,8 @@ class FrrRouter implements Router {
   }
 
   async routes(prefix: string): Promise<BirdRoute[]> {
-    return parseFrrRoutes((await this.vtysh("bgpd", `show bgp ipv4 unicast ${prefix} json`)).stdout, prefix);
+    const family = prefix.includes(":") ? "ipv6" : "ipv4";
+    return parseFrrRoutes((await this.vtysh("bgpd", `show bgp ${family} unicast ${prefix} json`)).stdout, prefix);
   }
 }
 

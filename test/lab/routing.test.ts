@@ -244,7 +244,10 @@ describeLab(`BIRD router (the default): mrtdump${suffix}`, () => {
     expect(lab.routerKind).toBe("bird");
     const before = await lab.bgpChanges();
     for (const pop of POPS) {
-      expect(before.find((c) => c.type === "A" && c.pop === pop.name)).toMatchObject({ prefix: "203.0.113.53/32", originAs: pop.asn });
+      // Both families over the one session: the IPv4 /32 and the IPv6 /128.
+      for (const prefix of ["203.0.113.53/32", "2001:db8:53::53/128"]) {
+        expect(before.find((c) => c.type === "A" && c.pop === pop.name && c.prefix === prefix)).toMatchObject({ originAs: pop.asn });
+      }
     }
     const fault = await lab.fail(PREFERRED_POP, "dns-stop");
     const truth = await lab.routerConvergence(fault);

@@ -8,7 +8,9 @@ import { LabError } from "./errors";
 import { run, runChecked } from "./procs";
 import {
   ANYCAST_ADDRESS,
+  ANYCAST_ADDRESS_V6,
   ANYCAST_PREFIX,
+  ANYCAST_PREFIX_V6,
   CLIENT_LINK,
   LAB_HOSTNAME,
   type LabNode,
@@ -109,8 +111,13 @@ export async function buildNetwork(ns: (node: LabNode) => string, options: Netwo
   for (const node of options.nodes) {
     await runChecked(["ip", "netns", "add", ns(node)]);
     await runChecked(["ip", "-n", ns(node), "link", "set", "lo", "up"]);
+    // Without this the kernel drops an interface's IPv6 addresses when it goes down (link-down faults).
+    for (const scope of ["all", "default"]) {
+      await runChecked(["ip", "netns", "exec", ns(node), "sysctl", "-qw", `net.ipv6.conf.${scope}.keep_addr_on_down=1`]);
+    }
   }
   await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+  await runChecked(["ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding"]);
   const links: Array<{ node: LabNode; link: Link }> = [
     { node: "client", link: CLIENT_LINK },
     ...POPS.map((p) => ({ node: p.name as LabNode, link: p.link })),
@@ -124,9 +131,16 @@ export async function buildNetwork(ns: (node: LabNode) => string, options: Netwo
     await runChecked(["ip", "-n", peer, "addr", "add", `${link.peerAddress}/${link.prefixLength}`, "dev", link.peerIf]);
     await runChecked(["ip", "-n", peer, "link", "set", link.peerIf, "up"]);
     await runChecked(["ip", "-n", peer, "route", "replace", "default", "via", link.routerAddress]);
+    // nodad: usable at once (duplicate address detection would hold them tentative for about a second).
+    await runChecked(["ip", "-n", router, "addr", "add", `${link.routerAddress6}/${link.prefixLength6}`, "dev", link.routerIf, "nodad"]);
+    await runChecked(["ip", "-n", peer, "addr", "add", `${link.peerAddress6}/${link.prefixLength6}`, "dev", link.peerIf, "nodad"]);
+    await runChecked(["ip", "-n", peer, "-6", "route", "replace", "default", "via", link.routerAddress6]);
   }
   // No dummy links in this kernel: the anycast address lives on each PoP's loopback.
-  for (const pop of POPS) await runChecked(["ip", "-n", ns(pop.name), "addr", "add", ANYCAST_PREFIX, "dev", "lo"]);
+  for (const pop of POPS) {
+    await runChecked(["ip", "-n", ns(pop.name), "addr", "add", ANYCAST_PREFIX, "dev", "lo"]);
+    await runChecked(["ip", "-n", ns(pop.name), "addr", "add", ANYCAST_PREFIX_V6, "dev", "lo"]);
+  }
   const mgmt = options.management;
   if (mgmt) {
     // Deleting the router's namespace destroys its end, and with it the host's.
@@ -162,7 +176,7 @@ export async function createPki(dir: string): Promise<void> {
   ]);
   writeFileSync(
     join(dir, "leaf.ext"),
-    `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+    `subjectAltName=DNS:${LAB_HOSTNAME},IP:${ANYCAST_ADDRESS},IP:${ANYCAST_ADDRESS_V6}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
   );
   await ssl(["req", ...ec, "-keyout", join(dir, "leaf.key"), "-out", join(dir, "leaf.csr"), "-subj", `/CN=${LAB_HOSTNAME}`]);
   await ssl([

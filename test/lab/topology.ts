@@ -3,8 +3,9 @@
 //
 // Every address is from the documentation ranges (RFC 5737) and exists only
 // inside network namespaces the lab creates: links from 198.51.100.0/24, the
-// anycast service from 203.0.113.0/24. 192.0.2.0/24 is this machine's own
-// network and is never used.
+// anycast service from 203.0.113.0/24; IPv6 from 2001:db8::/32 (RFC 3849):
+// a /64 per link from 2001:db8:100::/48, the anycast /128 from 2001:db8:53::/48.
+// 192.0.2.0/24 is this machine's own network and is never used.
 import type { DnsServerKind } from "../support/server-configs";
 
 export const POP_NAMES = ["pop-a", "pop-b", "pop-c"] as const;
@@ -27,6 +28,19 @@ export const ANYCAST_PREFIX = `${ANYCAST_ADDRESS}/32`;
  * announcement exist. The router accepts any prefix inside it (/24 to /32).
  */
 export const ANYCAST_RANGE = "203.0.113.0/24";
+/**
+ * The IPv6 anycast address beside the IPv4 one: on lo of every PoP, served by
+ * the same daemons, announced by the same BGP sessions (MP-BGP: each IPv4
+ * session also carries IPv6 unicast, with the PoP's IPv6 link address as next
+ * hop), health-checked over IPv6. Always announced as the /128.
+ */
+export const ANYCAST_ADDRESS_V6 = "2001:db8:53::53";
+export const ANYCAST_PREFIX_V6 = `${ANYCAST_ADDRESS_V6}/128`;
+/** What the router accepts over IPv6: the anycast /48 down to the /128 (as the IPv4 range). */
+export const ANYCAST_RANGE_V6 = "2001:db8:53::/48";
+/** An address family of the anycast service. */
+export type AnycastFamily = 4 | 6;
+
 /** The zone every PoP serves; its SOA is what health checks and probes ask for. */
 export const LAB_ZONE = "lab.popwatch.test";
 /** The name in the shared certificate (SNI and Host). */
@@ -48,6 +62,15 @@ export interface Link {
   peerAddress: string;
   /** Prefix length of the point-to-point link. */
   prefixLength: 30;
+  /** The same link's IPv6 addresses (a /64 from 2001:db8:100::/48). */
+  routerAddress6: string;
+  peerAddress6: string;
+  prefixLength6: 64;
+}
+
+/** The IPv6 /64 of link number `index` (client 0, the PoPs 1-3, the rogue 4): router ::1, peer ::2. */
+function linkV6(index: number): Pick<Link, "routerAddress6" | "peerAddress6" | "prefixLength6"> {
+  return { routerAddress6: `2001:db8:100:${index}::1`, peerAddress6: `2001:db8:100:${index}::2`, prefixLength6: 64 };
 }
 
 export const CLIENT_LINK: Link = {
@@ -56,8 +79,10 @@ export const CLIENT_LINK: Link = {
   peerIf: "eth0",
   peerAddress: "198.51.100.2",
   prefixLength: 30,
+  ...linkV6(0),
 };
 export const CLIENT_ADDRESS = CLIENT_LINK.peerAddress;
+export const CLIENT_ADDRESS_V6 = CLIENT_LINK.peerAddress6;
 
 /** The rogue's link: the /30 after the three PoPs' (198.51.100.16/30). */
 export const ROGUE_LINK: Link = {
@@ -66,6 +91,7 @@ export const ROGUE_LINK: Link = {
   peerIf: "eth0",
   peerAddress: "198.51.100.18",
   prefixLength: 30,
+  ...linkV6(4),
 };
 
 /**
@@ -119,6 +145,7 @@ function popLink(index: number): Link {
     peerIf: "eth0",
     peerAddress: `198.51.100.${base + 2}`,
     prefixLength: 30,
+    ...linkV6(index + 1),
   };
 }
 
@@ -151,10 +178,11 @@ export function isLabNode(value: string): value is LabNode {
   return (LAB_NODES as readonly string[]).includes(value);
 }
 
-/** The PoP (or the rogue) whose router-side link address is `nextHop`, or null. */
+/** The PoP (or the rogue) whose link address (IPv4 or IPv6) is `nextHop`, or null. */
 export function popByNextHop(nextHop: string): PopName | RogueName | null {
-  if (nextHop === ROGUE_LINK.peerAddress) return ROGUE;
-  return POPS.find((p) => p.link.peerAddress === nextHop)?.name ?? null;
+  const on = (link: Link) => link.peerAddress === nextHop || link.peerAddress6 === nextHop;
+  if (on(ROGUE_LINK)) return ROGUE;
+  return POPS.find((p) => on(p.link))?.name ?? null;
 }
 
 /** The PoP (or the rogue) whose BGP protocol on the router is `protocol`, or null. */

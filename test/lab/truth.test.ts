@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseBirdRoutes } from "./bird";
-import { POPS, type PopName } from "./topology";
+import { ANYCAST_PREFIX_V6, POPS, type PopName, popByNextHop } from "./topology";
 import { FibTracker, type RouteChange, coveringPrefix, parseIpTimestamp, parseMonitorLine, popAt, routesFromJson } from "./truth";
 
 describe("parseIpTimestamp", () => {
@@ -204,5 +204,40 @@ describe("the longest prefix covering the anycast address", () => {
       prefix: "203.0.113.0/24",
       previousPop: "rogue",
     });
+  });
+});
+
+describe("the IPv6 anycast /128 (truth6.jsonl)", () => {
+  const added = (at: string, pop: number) =>
+    `[2026-12-06T17:0${at}] 2001:db8:53::53 via 2001:db8:100:${pop}::2 dev r-pop-${"abc"[pop - 1]} proto bird metric 32 pref medium`;
+
+  it("reads the /128 printed without its length, only when asked for it", () => {
+    expect(parseMonitorLine(added("1:00.000001", 1), ANYCAST_PREFIX_V6)).toMatchObject({
+      deleted: false,
+      route: { nextHop: "2001:db8:100:1::2", dev: "r-pop-a", metric: 32 },
+    });
+    expect(parseMonitorLine(added("1:00.000001", 1))).toBeNull();
+    expect(
+      parseMonitorLine("[2026-12-06T17:01:00.000001] 2001:db8:100:1::/64 dev r-pop-a proto kernel metric 256", ANYCAST_PREFIX_V6),
+    ).toBeNull();
+  });
+
+  it("names the PoP by its IPv6 link address", () => {
+    expect(POPS.map((p) => popByNextHop(p.link.peerAddress6))).toEqual(["pop-a", "pop-b", "pop-c"]);
+    expect(popByNextHop("2001:db8:100:9::2")).toBeNull();
+  });
+
+  it("follows FRR's delete-then-add replacement: a moment without a route, then the new PoP", () => {
+    const tracker = new FibTracker([{ metric: 20, type: "unicast", nextHop: "2001:db8:100:1::2", dev: "r-pop-a" }], ANYCAST_PREFIX_V6);
+    const deleted = parseMonitorLine(
+      "[2026-12-06T17:01:00.000001] Deleted 2001:db8:53::53 nhid 30 via 2001:db8:100:1::2 dev r-pop-a proto bgp metric 20 pref medium",
+      ANYCAST_PREFIX_V6,
+    )!;
+    const replaced = parseMonitorLine(
+      "[2026-12-06T17:01:00.000145] 2001:db8:53::53 nhid 31 via 2001:db8:100:2::2 dev r-pop-b proto bgp metric 20 pref medium",
+      ANYCAST_PREFIX_V6,
+    )!;
+    expect(tracker.apply(deleted)).toMatchObject({ prefix: ANYCAST_PREFIX_V6, pop: null, previousPop: "pop-a" });
+    expect(tracker.apply(replaced)).toMatchObject({ prefix: ANYCAST_PREFIX_V6, pop: "pop-b", previousPop: null });
   });
 });

@@ -122,7 +122,7 @@ export function coveringPrefix(destination: string, address: string): string | n
 /**
  * One line of `ip -ts monitor route` when it is about the anycast prefix in
  * the main table; null for anything else (other prefixes, other tables,
- * IPv6, the local table, unparseable lines). With `{ covering: address }` it
+ * IPv6 unless `prefix` is an IPv6 one, the local table, unparseable lines). With `{ covering: address }` it
  * takes every prefix that covers the address instead, each tagged with its
  * prefix, so that a more-specific appearing is seen.
  */
@@ -138,7 +138,8 @@ export function parseMonitorLine(line: string, prefix: string | { covering: stri
   const destination = tokens[i++] ?? "";
   let matched: string | null;
   if (typeof prefix === "string") {
-    const host = prefix.endsWith("/32") ? prefix.slice(0, -3) : prefix;
+    // `ip` prints a host route without its length (/32, or /128 for IPv6).
+    const host = prefix.replace(/\/(32|128)$/, "");
     matched = destination === prefix || destination === host ? prefix : null;
   } else matched = coveringPrefix(destination, prefix.covering);
   if (matched === null) return null;
