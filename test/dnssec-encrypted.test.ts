@@ -3,17 +3,20 @@
 // listeners) in front of the DNSSEC lab's NSD (BIND-signed zones) and its
 // validating Unbound. The facts and verdicts are the ones the dns probe gives
 // over UDP for the same question: one recording and judging path for every
-// transport (packages/probes/src/dns/response.ts).
+// transport (packages/probes/src/dns/response.ts). Also what `popwatch
+// exporter` makes of them: the RRSIG expiry and AD gauges.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ProbeResult, createPopIdentifier, parseConfig } from "@popwatch/core";
 import { runProbes, specsForTarget } from "@popwatch/probes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningExporter, startExporter } from "../packages/exporter/src/index";
 import { addRunDir, findBinary, removeRunDir } from "./support/daemons";
 import { type DnsdistServer, startDnsdist } from "./support/dnsdist";
 import { DNSSEC_BINARIES, type DnssecLab, type DnssecServer, startDnssecLab } from "./support/dnssec-zones";
 import { type TestPki, createTestPki } from "./support/pki";
+import { scrapeProbe } from "./support/probe-scrape";
 
 const missing = [...Object.keys(DNSSEC_BINARIES), "dnsdist"].filter((bin) => !findBinary(bin));
 if (missing.length > 0 && process.env.CI === "true") throw new Error(`binaries missing in CI: ${missing.join(", ")}`);
@@ -116,4 +119,45 @@ describe.skipIf(missing.length > 0)(`DNSSEC over DoT and DoH (dnsdist in front o
       expect(unsigned.failure?.code).toBe("dnssec_unauthenticated");
     });
   }
+
+  describe("exporter /probe: the earliest covering RRSIG's expiry and the AD bit as gauges", () => {
+    let exporter: RunningExporter;
+    beforeAll(async () => {
+      const signed = { qname: lab.zones.valid.www, qtype: "A", dnssec: true };
+      const config = parseConfig({
+        targets: [{ name: "signed", address: lab.nsd.address, probes: { dns: { port: lab.nsd.port, ...signed } } }],
+        exporter: {
+          modules: {
+            dot_signed: { kind: "dot", port: authoritative.dotPort, sni: "pop.test", ca: [pki.caPem], ...signed },
+            dot_validated: {
+              kind: "dot",
+              port: validating.dotPort,
+              sni: "pop.test",
+              ca: [pki.caPem],
+              ...signed,
+              recursionDesired: true,
+              expect: { ad: true },
+            },
+          },
+        },
+      });
+      exporter = await startExporter({ config, listen: { host: "127.0.0.1", port: 0 } });
+    });
+    afterAll(async () => {
+      await exporter?.close();
+    });
+
+    it("the signature's expiration (what dnssec-signzone was given) over dns and dot; AD 0 from NSD, 1 through the validating resolver", async () => {
+      const expiration = lab.zones.valid.expiration!.getTime() / 1000;
+      const overDns = await scrapeProbe(exporter.url, "target=signed&module=dns");
+      expect(overDns.get("probe_dns_rrsig_expiry_timestamp_seconds")).toBe(expiration);
+      expect(overDns.get("probe_dns_ad")).toBe(0);
+      const overDot = await scrapeProbe(exporter.url, `target=${authoritative.address}&module=dot_signed`);
+      expect(overDot.get("probe_success")).toBe(1);
+      expect(overDot.get("probe_dns_rrsig_expiry_timestamp_seconds")).toBe(expiration);
+      const validated = await scrapeProbe(exporter.url, `target=${validating.address}&module=dot_validated`);
+      expect(validated.get("probe_success")).toBe(1);
+      expect(validated.get("probe_dns_ad")).toBe(1);
+    });
+  });
 });
