@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Daemon, StartupError, addRunDir, removeRunDir, requireBinary, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import { type Daemon, addRunDir, removeRunDir, requireBinary, spawnDaemon, startOnFreePorts, stopDaemon, waitReady } from "./daemons";
 import { LOOPBACK4, freePort } from "./ports";
 
 /** One module of blackbox.yml (its prober's settings, as blackbox spells them). */
@@ -79,36 +79,39 @@ export async function startBlackbox(modules: Record<string, BlackboxModule>): Pr
   addRunDir(dir);
   const configFile = join(dir, "blackbox.yml");
   writeFileSync(configFile, `${JSON.stringify({ modules }, null, 2)}\n`);
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort({ udp: false, ipv6: false });
-    const url = `http://${LOOPBACK4}:${port}`;
-    const daemon = spawnDaemon("blackbox", bin, [`--config.file=${configFile}`, `--web.listen-address=${LOOPBACK4}:${port}`], dir);
-    try {
-      await waitReady(daemon, `GET ${url}/-/healthy`, async () => (await fetch(`${url}/-/healthy`)).status === 200);
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      removeRunDir(dir);
-      throw err;
-    }
-    let stopped = false;
-    return {
-      url,
-      address: `${LOOPBACK4}:${port}`,
-      port,
-      dir,
-      daemon,
-      probe: async (target, module, debug = false) => {
-        const params = new URLSearchParams({ target, module, ...(debug ? { debug: "true" } : {}) });
-        const res = await fetch(`${url}/probe?${params}`, { signal: AbortSignal.timeout(10_000) });
-        return { status: res.status, text: await res.text() };
-      },
-      stop: async () => {
-        if (stopped) return;
-        stopped = true;
-        await stopDaemon(daemon);
-        removeRunDir(dir);
-      },
-    };
+  let started: { daemon: Daemon; ports: number };
+  try {
+    started = await startOnFreePorts(
+      () => freePort({ udp: false, ipv6: false }),
+      (port) => spawnDaemon("blackbox", bin, [`--config.file=${configFile}`, `--web.listen-address=${LOOPBACK4}:${port}`], dir),
+      (daemon, port) =>
+        waitReady(daemon, `GET http://${LOOPBACK4}:${port}/-/healthy`, async () => {
+          return (await fetch(`http://${LOOPBACK4}:${port}/-/healthy`)).status === 200;
+        }),
+    );
+  } catch (err) {
+    removeRunDir(dir);
+    throw err;
   }
+  const { daemon, ports: port } = started;
+  const url = `http://${LOOPBACK4}:${port}`;
+  let stopped = false;
+  return {
+    url,
+    address: `${LOOPBACK4}:${port}`,
+    port,
+    dir,
+    daemon,
+    probe: async (target, module, debug = false) => {
+      const params = new URLSearchParams({ target, module, ...(debug ? { debug: "true" } : {}) });
+      const res = await fetch(`${url}/probe?${params}`, { signal: AbortSignal.timeout(10_000) });
+      return { status: res.status, text: await res.text() };
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await stopDaemon(daemon);
+      removeRunDir(dir);
+    },
+  };
 }

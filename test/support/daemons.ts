@@ -339,3 +339,29 @@ export async function waitReady(d: Daemon, what: string, probe: () => Promise<bo
   const portInUse = /address (already )?in use|EADDRINUSE|can't bind|could not bind|cannot bind|bind\(\) to .* failed/i.test(tail);
   throw new StartupError(`${d.name} ${why}; log ${d.logFile}:\n${tail}`, portInUse);
 }
+
+/**
+ * Starts a daemon on ports picked just before it: `pick` chooses them,
+ * `spawn` starts the daemon on them, `ready` waits for it (waitReady). When
+ * another process took a port in between, the daemon is stopped and the
+ * whole start tried again on fresh ports, three times in all; any other
+ * failure stops the daemon and is thrown.
+ */
+export async function startOnFreePorts<P>(
+  pick: () => Promise<P>,
+  spawn: (ports: P) => Daemon,
+  ready: (daemon: Daemon, ports: P) => Promise<void>,
+): Promise<{ daemon: Daemon; ports: P }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await pick();
+    const daemon = spawn(ports);
+    try {
+      await ready(daemon, ports);
+      return { daemon, ports };
+    } catch (err) {
+      await stopDaemon(daemon);
+      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
+      throw err;
+    }
+  }
+}

@@ -12,7 +12,7 @@
 // ports. No vitest import: benchmarks use it outside the runner.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { StartupError, requireBinary, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import { requireBinary, spawnDaemon, startOnFreePorts, stopDaemon, waitReady } from "./daemons";
 import type { TestCert } from "./pki";
 import { LOOPBACK4, LOOPBACK6, freePort, hasIpv6Loopback, tcpConnects } from "./ports";
 
@@ -71,31 +71,32 @@ export async function startDnsdist(dir: string, options: DnsdistOptions): Promis
   const bin = requireBinary("dnsdist", "dnsdist");
   mkdirSync(dir, { recursive: true });
   const v6 = await hasIpv6Loopback();
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort({ udp: false, ipv6: v6 });
-    const dohPort = options.doh ? await freePort({ udp: false, ipv6: v6 }) : null;
-    const conf = join(dir, "dnsdist.conf");
-    writeFileSync(conf, dnsdistConf(options, port, dohPort, v6));
-    const daemon = spawnDaemon("dnsdist", bin, ["--supervised", "--disable-syslog", "-C", conf], dir);
-    try {
+  const { daemon, ports } = await startOnFreePorts(
+    async () => ({
+      dot: await freePort({ udp: false, ipv6: v6 }),
+      doh: options.doh ? await freePort({ udp: false, ipv6: v6 }) : null,
+    }),
+    (ports) => {
+      const conf = join(dir, "dnsdist.conf");
+      writeFileSync(conf, dnsdistConf(options, ports.dot, ports.doh, v6));
+      return spawnDaemon("dnsdist", bin, ["--supervised", "--disable-syslog", "-C", conf], dir);
+    },
+    async (daemon, ports) => {
       for (const address of [LOOPBACK4, ...(v6 ? [LOOPBACK6] : [])]) {
-        await waitReady(daemon, `TCP connections on ${address}:${port}`, () => tcpConnects(address, port));
-        if (dohPort !== null) await waitReady(daemon, `TCP connections on ${address}:${dohPort}`, () => tcpConnects(address, dohPort));
+        for (const port of [ports.dot, ports.doh]) {
+          if (port !== null) await waitReady(daemon, `TCP connections on ${address}:${port}`, () => tcpConnects(address, port));
+        }
       }
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      throw err;
-    }
-    return {
-      address: LOOPBACK4,
-      address6: v6 ? LOOPBACK6 : null,
-      dotPort: port,
-      dohPort,
-      dohPath: DOH_PATH,
-      pid: daemon.pid,
-      logFile: daemon.logFile,
-      close: () => stopDaemon(daemon),
-    };
-  }
+    },
+  );
+  return {
+    address: LOOPBACK4,
+    address6: v6 ? LOOPBACK6 : null,
+    dotPort: ports.dot,
+    dohPort: ports.doh,
+    dohPath: DOH_PATH,
+    pid: daemon.pid,
+    logFile: daemon.logFile,
+    close: () => stopDaemon(daemon),
+  };
 }

@@ -16,7 +16,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type Daemon, StartupError, addRunDir, removeRunDir, requireBinary, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import { type Daemon, addRunDir, removeRunDir, requireBinary, spawnDaemon, startOnFreePorts, stopDaemon, waitReady } from "./daemons";
 import { answersWithNsid } from "./dns-client";
 import { LOOPBACK4, freePort } from "./ports";
 import { DNS_DAEMONS, knotConfText, nsdConfText } from "./server-configs";
@@ -215,20 +215,16 @@ async function startDaemon(
   dir: string,
   ready: (port: number) => Promise<boolean>,
 ): Promise<{ daemon: Daemon; port: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort({ udp: true, ipv6: false });
-    const { conf, text, argv } = args(port);
-    writeFileSync(conf, text);
-    const daemon = spawnDaemon(name, bin, argv, dir);
-    try {
-      await waitReady(daemon, `a query on ${LOOPBACK4}:${port}`, () => ready(port));
-      return { daemon, port };
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      throw err;
-    }
-  }
+  const { daemon, ports } = await startOnFreePorts(
+    () => freePort({ udp: true, ipv6: false }),
+    (port) => {
+      const { conf, text, argv } = args(port);
+      writeFileSync(conf, text);
+      return spawnDaemon(name, bin, argv, dir);
+    },
+    (daemon, port) => waitReady(daemon, `a query on ${LOOPBACK4}:${port}`, () => ready(port)),
+  );
+  return { daemon, port: ports };
 }
 
 /** The key tag of Knot's key for `zone`, from `keymgr list` (Knot's own record, not the wire). */

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as dnsPacket from "dns-packet";
-import { StartupError, addRunDir, removeRunDir, requireBinary, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import { addRunDir, removeRunDir, requireBinary, spawnDaemon, startOnFreePorts, stopDaemon, waitReady } from "./daemons";
 import type { TestCert } from "./pki";
 import { LOOPBACK4, LOOPBACK6, freePort, hasIpv6Loopback, tcpConnects } from "./ports";
 
@@ -114,39 +114,37 @@ export async function startKresd(options: KresdOptions): Promise<KresdServer> {
   const v6 = await hasIpv6Loopback();
   const addresses = [LOOPBACK4, ...(v6 ? [LOOPBACK6] : [])];
   try {
-    for (let attempt = 1; ; attempt++) {
-      const ports = { dns: await freePort({ udp: true, ipv6: false }), doh: await freePort({ udp: false, ipv6: v6 }) };
-      const conf = join(dir, "kresd.conf");
-      writeFileSync(conf, kresdConf(options, nsid, addresses, ports, dir));
-      const daemon = spawnDaemon("kresd", bin, ["-n", "-c", conf, dir], dir);
-      try {
+    const { daemon, ports } = await startOnFreePorts(
+      async () => ({ dns: await freePort({ udp: true, ipv6: false }), doh: await freePort({ udp: false, ipv6: v6 }) }),
+      (ports) => {
+        const conf = join(dir, "kresd.conf");
+        writeFileSync(conf, kresdConf(options, nsid, addresses, ports, dir));
+        return spawnDaemon("kresd", bin, ["-n", "-c", conf, dir], dir);
+      },
+      async (daemon, ports) => {
         await waitReady(daemon, `a UDP query on ${LOOPBACK4}:${ports.dns}`, () =>
           resolverAnswers(LOOPBACK4, ports.dns, options.readyName, nsid),
         );
         for (const address of addresses) {
           await waitReady(daemon, `TCP connections on ${address}:${ports.doh}`, () => tcpConnects(address, ports.doh));
         }
-      } catch (err) {
+      },
+    );
+    return {
+      address: LOOPBACK4,
+      address6: v6 ? LOOPBACK6 : null,
+      dohPort: ports.doh,
+      dohPath: DOH_PATH,
+      dnsPort: ports.dns,
+      nsid,
+      pid: daemon.pid,
+      dir,
+      logFile: daemon.logFile,
+      close: async () => {
         await stopDaemon(daemon);
-        if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-        throw err;
-      }
-      return {
-        address: LOOPBACK4,
-        address6: v6 ? LOOPBACK6 : null,
-        dohPort: ports.doh,
-        dohPath: DOH_PATH,
-        dnsPort: ports.dns,
-        nsid,
-        pid: daemon.pid,
-        dir,
-        logFile: daemon.logFile,
-        close: async () => {
-          await stopDaemon(daemon);
-          removeRunDir(dir);
-        },
-      };
-    }
+        removeRunDir(dir);
+      },
+    };
   } catch (err) {
     removeRunDir(dir);
     throw err;

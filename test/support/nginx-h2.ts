@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
-import { StartupError, logTail, requireBinary, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import { type Daemon, StartupError, logTail, requireBinary, spawnDaemon, startOnFreePorts, stopDaemon, waitReady } from "./daemons";
 import { type ChainPki, createChainPki } from "./pki-chain";
 import { LOOPBACK4, LOOPBACK6, freePort, hasIpv6Loopback } from "./ports";
 import { nginxConfText } from "./server-configs";
@@ -56,54 +56,57 @@ export async function startNginxH2(dir: string, pkiOptions: Parameters<typeof cr
   writeFileSync(join(dir, "www", "static", "page.txt"), Buffer.alloc(STATIC_BYTES, "h"));
   const pki = createChainPki(join(dir, "pki"), { names: ["chain.pop.test", "localhost"], ...pkiOptions });
   const v6 = await hasIpv6Loopback();
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort({ udp: false, ipv6: v6 });
-    const listen = [`${LOOPBACK4}:${port}`, ...(v6 ? [`[${LOOPBACK6}]:${port}`] : [])];
-    const conf = join(dir, "nginx.conf");
-    writeFileSync(
-      conf,
-      nginxConfText({
-        dir,
-        runAsRoot: process.getuid?.() === 0,
-        accessLog: `${dir}/nginx-access.log`,
-        servers: [
-          {
-            listen,
-            tls: { certFile: pki.fullChainFile, keyFile: pki.leaf.keyFile },
-            body: `    server_name chain.pop.test localhost;
+  const sha = pki.leaf.sha256;
+  let started: { daemon: Daemon; ports: number };
+  try {
+    started = await startOnFreePorts(
+      () => freePort({ udp: false, ipv6: v6 }),
+      (port) => {
+        const listen = [`${LOOPBACK4}:${port}`, ...(v6 ? [`[${LOOPBACK6}]:${port}`] : [])];
+        const conf = join(dir, "nginx.conf");
+        writeFileSync(
+          conf,
+          nginxConfText({
+            dir,
+            runAsRoot: process.getuid?.() === 0,
+            accessLog: `${dir}/nginx-access.log`,
+            servers: [
+              {
+                listen,
+                tls: { certFile: pki.fullChainFile, keyFile: pki.leaf.keyFile },
+                body: `    server_name chain.pop.test localhost;
     add_header X-Served-By ${H2_SERVED_BY} always;
     location = / { return 200 "${H2_OK_BODY.replace("\n", "\\n")}"; }
     location /static/ { root ${dir}/www; }
     location / { return 404; }`,
-          },
-        ],
-      }),
+              },
+            ],
+          }),
+        );
+        // -e: error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
+        return spawnDaemon("nginx-h2", bin, ["-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf], dir);
+      },
+      (daemon, port) =>
+        waitReady(
+          daemon,
+          `TLS on ${LOOPBACK4}:${port}`,
+          async () => (await presentsLeaf(LOOPBACK4, port, sha)) && (!v6 || (await presentsLeaf(LOOPBACK6, port, sha))),
+        ),
     );
-    // -e: error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
-    const daemon = spawnDaemon("nginx-h2", bin, ["-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf], dir);
-    const sha = pki.leaf.sha256;
-    try {
-      await waitReady(
-        daemon,
-        `TLS on ${LOOPBACK4}:${port}`,
-        async () => (await presentsLeaf(LOOPBACK4, port, sha)) && (!v6 || (await presentsLeaf(LOOPBACK6, port, sha))),
-      );
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      if (err instanceof StartupError) {
-        throw new StartupError(`${err.message}\n--- nginx-error.log:\n${logTail(join(dir, "nginx-error.log"))}`, err.portInUse);
-      }
-      throw err;
+  } catch (err) {
+    if (err instanceof StartupError) {
+      throw new StartupError(`${err.message}\n--- nginx-error.log:\n${logTail(join(dir, "nginx-error.log"))}`, err.portInUse);
     }
-    return {
-      address: LOOPBACK4,
-      address6: v6 ? LOOPBACK6 : null,
-      port,
-      host: "chain.pop.test",
-      pki,
-      paths: { ok: "/", static: "/static/page.txt", staticBytes: STATIC_BYTES },
-      stop: () => stopDaemon(daemon),
-    };
+    throw err;
   }
+  const { daemon, ports: port } = started;
+  return {
+    address: LOOPBACK4,
+    address6: v6 ? LOOPBACK6 : null,
+    port,
+    host: "chain.pop.test",
+    pki,
+    paths: { ok: "/", static: "/static/page.txt", staticBytes: STATIC_BYTES },
+    stop: () => stopDaemon(daemon),
+  };
 }

@@ -7,7 +7,17 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Daemon, StartupError, addRunDir, removeRunDir, requireBinary, sleep, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import {
+  type Daemon,
+  addRunDir,
+  removeRunDir,
+  requireBinary,
+  sleep,
+  spawnDaemon,
+  startOnFreePorts,
+  stopDaemon,
+  waitReady,
+} from "./daemons";
 import { LOOPBACK4, freePort } from "./ports";
 
 /** One series of an instant vector: its labels and its value (as Prometheus prints it: "1", "0.0012", "NaN"). */
@@ -118,31 +128,39 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const configFile = join(dir, "prometheus.yml");
   writeFileSync(configFile, options.config.replaceAll("{{RULES}}", rulesDir));
 
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort({ udp: false, ipv6: false });
-    const url = `http://${LOOPBACK4}:${port}`;
-    const daemon = spawnDaemon(
-      "prometheus",
-      bin,
-      [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${join(dir, `data-${attempt}`)}`,
-        `--web.listen-address=${LOOPBACK4}:${port}`,
-        "--web.enable-lifecycle",
-        ...(options.flags ?? []),
-      ],
-      dir,
+  let attempt = 0;
+  let started: { daemon: Daemon; ports: { port: number; data: string } };
+  try {
+    started = await startOnFreePorts(
+      // A fresh TSDB directory per attempt: a daemon that lost its port may have left a lock in the last one.
+      async () => ({ port: await freePort({ udp: false, ipv6: false }), data: join(dir, `data-${++attempt}`) }),
+      ({ port, data }) =>
+        spawnDaemon(
+          "prometheus",
+          bin,
+          [
+            `--config.file=${configFile}`,
+            `--storage.tsdb.path=${data}`,
+            `--web.listen-address=${LOOPBACK4}:${port}`,
+            "--web.enable-lifecycle",
+            ...(options.flags ?? []),
+          ],
+          dir,
+        ),
+      (daemon, { port }) =>
+        waitReady(
+          daemon,
+          `GET http://${LOOPBACK4}:${port}/-/ready`,
+          async () => (await fetch(`http://${LOOPBACK4}:${port}/-/ready`)).status === 200,
+          20_000,
+        ),
     );
-    try {
-      await waitReady(daemon, `GET ${url}/-/ready`, async () => (await fetch(`${url}/-/ready`)).status === 200, 20_000);
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      removeRunDir(dir);
-      throw err;
-    }
-    return prometheusHandle(url, port, dir, daemon);
+  } catch (err) {
+    removeRunDir(dir);
+    throw err;
   }
+  const { daemon, ports } = started;
+  return prometheusHandle(`http://${LOOPBACK4}:${ports.port}`, ports.port, dir, daemon);
 }
 
 function prometheusHandle(url: string, port: number, dir: string, daemon: Daemon): PrometheusHandle {

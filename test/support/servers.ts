@@ -26,6 +26,7 @@ import {
   removeRunDir,
   requireBinary,
   spawnDaemon,
+  startOnFreePorts,
   stopDaemon,
   waitReady,
 } from "./daemons";
@@ -183,33 +184,31 @@ export async function startDns(kind: DnsServerKind, dir: string): Promise<DnsHan
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${ZONE}.zone`), zoneFile());
   const v6 = await hasIpv6Loopback();
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort({ udp: true, ipv6: v6 });
-    const conf = join(dir, `${kind}.conf`);
-    writeFileSync(conf, dnsConf(kind, dir, port, v6));
-    const daemon = spawnDaemon(kind, bin, spec.args(conf), dir);
-    try {
+  const { daemon, ports: port } = await startOnFreePorts(
+    () => freePort({ udp: true, ipv6: v6 }),
+    (port) => {
+      const conf = join(dir, `${kind}.conf`);
+      writeFileSync(conf, dnsConf(kind, dir, port, v6));
+      return spawnDaemon(kind, bin, spec.args(conf), dir);
+    },
+    async (daemon, port) => {
       await waitReady(daemon, `a UDP query on ${LOOPBACK4}:${port}`, () => answersWithNsid(LOOPBACK4, port, RECORDS.a.name, id.nsid));
       if (v6)
         await waitReady(daemon, `a UDP query on [${LOOPBACK6}]:${port}`, () => answersWithNsid(LOOPBACK6, port, RECORDS.a.name, id.nsid));
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      throw err;
-    }
-    const info: DnsServerInfo = {
-      available: true,
-      kind,
-      address: LOOPBACK4,
-      address6: v6 ? LOOPBACK6 : null,
-      port,
-      nsid: id.nsid,
-      identity: id.identity,
-      hostnameBind: id.hostnameBind,
-      pid: daemon.pid,
-    };
-    return { info, daemon, dir, stop: () => stopDaemon(daemon) };
-  }
+    },
+  );
+  const info: DnsServerInfo = {
+    available: true,
+    kind,
+    address: LOOPBACK4,
+    address6: v6 ? LOOPBACK6 : null,
+    port,
+    nsid: id.nsid,
+    identity: id.identity,
+    hostnameBind: id.hostnameBind,
+    pid: daemon.pid,
+  };
+  return { info, daemon, dir, stop: () => stopDaemon(daemon) };
 }
 
 // ---------------------------------------------------------------------------
@@ -284,57 +283,59 @@ export async function startNginx(dir: string): Promise<NginxHandle> {
   writeFileSync(join(dir, "www", "static", "small.txt"), SMALL_BODY);
   const pki = createTestPki(join(dir, "pki"));
   const v6 = await hasIpv6Loopback();
-  for (let attempt = 1; ; attempt++) {
-    const ports = {
-      http: await freePort({ udp: false, ipv6: v6 }),
-      https: await freePort({ udp: false, ipv6: v6 }),
-      expired: await freePort({ udp: false, ipv6: v6 }),
-      self: await freePort({ udp: false, ipv6: v6 }),
-    };
-    const conf = join(dir, "nginx.conf");
-    const runToken = randomBytes(8).toString("hex");
-    writeFileSync(conf, nginxConf(dir, ports, pki, v6, runToken));
-    // -e: error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
-    const daemon = spawnDaemon("nginx", bin, ["-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-c", conf], dir);
-    try {
-      await waitReady(
-        daemon,
-        `HTTP GET on ${LOOPBACK4}:${ports.http}`,
-        async () =>
-          (await httpGetOk(ports.http, runToken)) &&
-          (await tcpConnects(LOOPBACK4, ports.https)) &&
-          (await tcpConnects(LOOPBACK4, ports.expired)) &&
-          (await tcpConnects(LOOPBACK4, ports.self)),
-      );
-    } catch (err) {
-      await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      if (err instanceof StartupError) {
-        throw new StartupError(`${err.message}\n--- nginx-error.log:\n${logTail(join(dir, "nginx-error.log"))}`, err.portInUse);
-      }
-      throw err;
-    }
-    const info: NginxInfo = {
-      available: true,
-      address: LOOPBACK4,
-      address6: v6 ? LOOPBACK6 : null,
-      httpsPort: ports.https,
-      httpPort: ports.http,
-      expiredHttpsPort: ports.expired,
-      selfSignedHttpsPort: ports.self,
-      caFile: pki.caFile,
-      caPem: pki.caPem,
-      leafSha256: pki.leaf.sha256,
-      expiredSha256: pki.expired.sha256,
-      selfSignedSha256: pki.selfSigned.sha256,
-      host: "pop.test",
-      popHeader: "pop-nginx",
-      alpn: ["h2", "http/1.1"],
-      paths: { ok: "/", okBody: OK_BODY, fail: "/fail", small: "/static/small.txt", smallBody: SMALL_BODY },
-      pid: daemon.pid,
-    };
-    return { info, daemon, dir, pki, stop: () => stopDaemon(daemon) };
+  const errorLog = join(dir, "nginx-error.log");
+  let started: { daemon: Daemon; ports: { http: number; https: number; expired: number; self: number; runToken: string } };
+  try {
+    started = await startOnFreePorts(
+      async () => ({
+        http: await freePort({ udp: false, ipv6: v6 }),
+        https: await freePort({ udp: false, ipv6: v6 }),
+        expired: await freePort({ udp: false, ipv6: v6 }),
+        self: await freePort({ udp: false, ipv6: v6 }),
+        runToken: randomBytes(8).toString("hex"),
+      }),
+      (ports) => {
+        const conf = join(dir, "nginx.conf");
+        writeFileSync(conf, nginxConf(dir, ports, pki, v6, ports.runToken));
+        // -e: error log before the config is read (else /var/log/nginx/error.log); -p: prefix.
+        return spawnDaemon("nginx", bin, ["-p", `${dir}/`, "-e", errorLog, "-c", conf], dir);
+      },
+      (daemon, ports) =>
+        waitReady(
+          daemon,
+          `HTTP GET on ${LOOPBACK4}:${ports.http}`,
+          async () =>
+            (await httpGetOk(ports.http, ports.runToken)) &&
+            (await tcpConnects(LOOPBACK4, ports.https)) &&
+            (await tcpConnects(LOOPBACK4, ports.expired)) &&
+            (await tcpConnects(LOOPBACK4, ports.self)),
+        ),
+    );
+  } catch (err) {
+    if (err instanceof StartupError) throw new StartupError(`${err.message}\n--- nginx-error.log:\n${logTail(errorLog)}`, err.portInUse);
+    throw err;
   }
+  const { daemon, ports } = started;
+  const info: NginxInfo = {
+    available: true,
+    address: LOOPBACK4,
+    address6: v6 ? LOOPBACK6 : null,
+    httpsPort: ports.https,
+    httpPort: ports.http,
+    expiredHttpsPort: ports.expired,
+    selfSignedHttpsPort: ports.self,
+    caFile: pki.caFile,
+    caPem: pki.caPem,
+    leafSha256: pki.leaf.sha256,
+    expiredSha256: pki.expired.sha256,
+    selfSignedSha256: pki.selfSigned.sha256,
+    host: "pop.test",
+    popHeader: "pop-nginx",
+    alpn: ["h2", "http/1.1"],
+    paths: { ok: "/", okBody: OK_BODY, fail: "/fail", small: "/static/small.txt", smallBody: SMALL_BODY },
+    pid: daemon.pid,
+  };
+  return { info, daemon, dir, pki, stop: () => stopDaemon(daemon) };
 }
 
 // ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StartupError, addRunDir, removeRunDir, requireBinary, spawnDaemon, stopDaemon, waitReady } from "./daemons";
+import { addRunDir, removeRunDir, requireBinary, spawnDaemon, startOnFreePorts, stopDaemon, waitReady } from "./daemons";
 import { answersWithNsid } from "./dns-client";
 import { type TestCert, type TestPki, createTestPki, issueLeaf } from "./pki";
 import { LOOPBACK4, LOOPBACK6, freePort, hasIpv6Loopback, tcpConnects } from "./ports";
@@ -192,28 +192,30 @@ async function launch(bin: string, dir: string, ownDir: boolean, options: Unboun
   const v6 = await hasIpv6Loopback();
   const addresses = [LOOPBACK4, ...(v6 ? [LOOPBACK6] : [])];
 
-  for (let attempt = 1; ; attempt++) {
-    const ports = {
+  const { daemon, ports } = await startOnFreePorts(
+    async () => ({
       dns: await freePort({ udp: true, ipv6: v6 }),
       dot: await freePort({ udp: false, ipv6: v6 }),
       doh: await freePort({ udp: false, ipv6: v6 }),
-    };
-    const conf = join(dir, "unbound.conf");
-    writeFileSync(
-      conf,
-      unboundConf({
-        dir,
-        v6,
-        ports,
-        cert,
-        nsid,
-        identity,
-        zone: { name: zone.name, file: zoneFilePath },
-        serverLines: options.serverLines ?? [],
-      }),
-    );
-    const daemon = spawnDaemon("unbound", bin, ["-d", "-c", conf], dir);
-    try {
+    }),
+    (ports) => {
+      const conf = join(dir, "unbound.conf");
+      writeFileSync(
+        conf,
+        unboundConf({
+          dir,
+          v6,
+          ports,
+          cert,
+          nsid,
+          identity,
+          zone: { name: zone.name, file: zoneFilePath },
+          serverLines: options.serverLines ?? [],
+        }),
+      );
+      return spawnDaemon("unbound", bin, ["-d", "-c", conf], dir);
+    },
+    async (daemon, ports) => {
       for (const address of addresses) {
         await waitReady(daemon, `a UDP query on ${address}:${ports.dns}`, () => answersWithNsid(address, ports.dns, zone.readyName, nsid));
         await waitReady(
@@ -222,37 +224,33 @@ async function launch(bin: string, dir: string, ownDir: boolean, options: Unboun
           async () => (await tcpConnects(address, ports.dot)) && (await tcpConnects(address, ports.doh)),
         );
       }
-    } catch (err) {
+    },
+  );
+  let closed = false;
+  return {
+    address: LOOPBACK4,
+    address6: v6 ? LOOPBACK6 : null,
+    dnsPort: ports.dns,
+    dotPort: ports.dot,
+    dohPort: ports.doh,
+    dohPath: DOH_PATH,
+    nsid,
+    identity,
+    certificate,
+    caPem: pki.caPem,
+    caFile: pki.caFile,
+    certNames: subjectAltNames(cert),
+    certSha256: cert.sha256,
+    tlsHost: "pop.test",
+    zone: zone.name,
+    pid: daemon.pid,
+    dir,
+    logFile: daemon.logFile,
+    close: async () => {
+      if (closed) return;
+      closed = true;
       await stopDaemon(daemon);
-      if (err instanceof StartupError && err.portInUse && attempt < 3) continue;
-      throw err;
-    }
-    let closed = false;
-    return {
-      address: LOOPBACK4,
-      address6: v6 ? LOOPBACK6 : null,
-      dnsPort: ports.dns,
-      dotPort: ports.dot,
-      dohPort: ports.doh,
-      dohPath: DOH_PATH,
-      nsid,
-      identity,
-      certificate,
-      caPem: pki.caPem,
-      caFile: pki.caFile,
-      certNames: subjectAltNames(cert),
-      certSha256: cert.sha256,
-      tlsHost: "pop.test",
-      zone: zone.name,
-      pid: daemon.pid,
-      dir,
-      logFile: daemon.logFile,
-      close: async () => {
-        if (closed) return;
-        closed = true;
-        await stopDaemon(daemon);
-        if (ownDir) removeRunDir(dir);
-      },
-    };
-  }
+      if (ownDir) removeRunDir(dir);
+    },
+  };
 }
