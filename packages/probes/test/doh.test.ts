@@ -1,40 +1,25 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import tls from "node:tls";
 import { createPopIdentifier, parseConfig } from "@popwatch/core";
 import * as dnsPacket from "dns-packet";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestPki, createTestPki } from "../../../test/support/pki";
+import { describe, expect, it } from "vitest";
 import { hasIpv6Loopback } from "../../../test/support/ports";
 import { dohRequestPath, isDnsMessageType } from "../src/doh/spec";
 import { runProbe } from "../src/runner";
 import { specsForTarget } from "../src/specs";
 import type { DohProbeSpec } from "../src/types";
 import { ANSWER_ADDRESS, CDN_HEADER, type DohServerOptions, HUGE_BODY_BYTES, NSID, answerFor, startDohServer } from "./support/doh-servers";
-import { type Listening, listen, startRawServer, startTlsServer } from "./support/tls-servers";
+import { type Listening, listen, startRawServer, startTlsServer, useTlsFixture } from "./support/tls-servers";
 
-let dir: string;
-let pki: TestPki;
-const servers: Listening[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "popwatch-doh-"));
-  pki = createTestPki(dir);
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = useTlsFixture("popwatch-doh-");
 
 async function keep<T extends Listening>(server: Promise<T>): Promise<T> {
   const s = await server;
-  servers.push(s);
+  fixture.servers.push(s);
   return s;
 }
 
-const doh = (protocols: DohServerOptions["protocols"] = "both", cert = pki.leaf, host?: string) =>
+const doh = (protocols: DohServerOptions["protocols"] = "both", cert = fixture.pki.leaf, host?: string) =>
   keep(startDohServer({ key: cert.keyPem, cert: cert.certPem, protocols, ...(host ? { host } : {}) }));
 
 const spec = (port: number, over: Partial<DohProbeSpec> = {}): DohProbeSpec => ({
@@ -53,7 +38,7 @@ const spec = (port: number, over: Partial<DohProbeSpec> = {}): DohProbeSpec => (
   recursionDesired: true,
   dnssecOk: false,
   udpPayloadSize: 1232,
-  ca: [pki.caPem],
+  ca: [fixture.pki.caPem],
   ...over,
 });
 
@@ -94,7 +79,7 @@ describe("doh probe over HTTP/2", () => {
     expect(result.headers?.["content-type"]).toBe("application/dns-message");
     expect(result.responseBytes).toBeGreaterThan(12);
     expect(result.tls?.chain.length).toBeGreaterThanOrEqual(1);
-    expect(evidence).toMatchObject({ nsid: NSID, headers: { "x-served-by": CDN_HEADER }, tlsFingerprint: pki.leaf.sha256 });
+    expect(evidence).toMatchObject({ nsid: NSID, headers: { "x-served-by": CDN_HEADER }, tlsFingerprint: fixture.pki.leaf.sha256 });
 
     expect(server.requests).toHaveLength(1);
     const seen = server.requests[0]!;
@@ -205,10 +190,10 @@ describe("doh probe over HTTP/2", () => {
 
   it("works on ::1 with the address as host (no SNI, the certificate checked against the address)", async (context) => {
     if (!(await hasIpv6Loopback())) return context.skip();
-    const server = await doh("h2", pki.leaf, "::1");
+    const server = await doh("h2", fixture.pki.leaf, "::1");
     // The test leaf carries IP:127.0.0.1 only, so pin it: the point is the IPv6 path.
     const result = asDoh(
-      await runProbe(spec(server.port, { address: "::1", host: null, ca: [], pinSha256: [pki.leaf.sha256] }), { timeoutMs: 3000 }),
+      await runProbe(spec(server.port, { address: "::1", host: null, ca: [], pinSha256: [fixture.pki.leaf.sha256] }), { timeoutMs: 3000 }),
     );
     expect(result.failure).toBeNull();
     expect(result).toMatchObject({ url: `https://[::1]:${server.port}/dns-query`, httpVersion: "2", tls: { sni: null } });
@@ -225,7 +210,7 @@ describe("doh probe from configuration", () => {
           name: "doh-fra",
           address: "127.0.0.1",
           hostname: "pop.test",
-          probes: { doh: { port: server.port, qname: "www.pop.test", nsid: true, chaos: ["id.server"], ca: [pki.caPem] } },
+          probes: { doh: { port: server.port, qname: "www.pop.test", nsid: true, chaos: ["id.server"], ca: [fixture.pki.caPem] } },
         },
       ],
     });
@@ -335,15 +320,18 @@ describe("doh probe verdicts", () => {
 
   it("garbage instead of HTTP/1.1 is http_protocol; a silent TLS server times out", async () => {
     // startTlsServer says nothing after the handshake: the probe waits for headers until its timeout.
-    const silent = await keep(startTlsServer({ key: pki.leaf.keyPem, cert: pki.leaf.certPem, alpn: ["http/1.1"] }));
+    const silent = await keep(startTlsServer({ key: fixture.pki.leaf.keyPem, cert: fixture.pki.leaf.certPem, alpn: ["http/1.1"] }));
     const quiet = asDoh(await runProbe(spec(silent.port), { timeoutMs: 300 }));
     expect(quiet.failure?.code).toBe("timeout");
     expect(quiet.httpVersion).toBe("1.1");
 
-    const junk = tls.createServer({ key: pki.leaf.keyPem, cert: pki.leaf.certPem, ALPNProtocols: ["http/1.1"] }, (socket) => {
-      socket.on("error", () => {});
-      socket.once("data", () => socket.end("SPDY/9 \u2603 not http\r\n\r\n"));
-    });
+    const junk = tls.createServer(
+      { key: fixture.pki.leaf.keyPem, cert: fixture.pki.leaf.certPem, ALPNProtocols: ["http/1.1"] },
+      (socket) => {
+        socket.on("error", () => {});
+        socket.once("data", () => socket.end("SPDY/9 \u2603 not http\r\n\r\n"));
+      },
+    );
     const junkServer = await keep(listen(junk));
     const result = asDoh(await runProbe(spec(junkServer.port), { timeoutMs: 3000 }));
     expect(result.failure?.code).toBe("http_protocol");
@@ -361,7 +349,7 @@ describe("doh probe verdicts", () => {
   });
 
   it("an expired certificate is tls_cert_expired and the query is never sent", async () => {
-    const server = await doh("h2", pki.expired);
+    const server = await doh("h2", fixture.pki.expired);
     const result = asDoh(await runProbe(spec(server.port, { chaos: ["id.server"] }), { timeoutMs: 3000 }));
     expect(result.failure?.code).toBe("tls_cert_expired");
     expect(result.tls?.verifyError).toBe("CERT_HAS_EXPIRED");
@@ -392,7 +380,7 @@ describe("doh probe verdicts", () => {
     const raw = await keep(startRawServer((socket) => socket.destroy()));
     const port = raw.port;
     await raw.close();
-    servers.splice(servers.indexOf(raw), 1);
+    fixture.servers.splice(fixture.servers.indexOf(raw), 1);
     const result = asDoh(await runProbe(spec(port), { timeoutMs: 3000 }));
     expect(result.failure?.code).toBe("refused");
   });

@@ -2,37 +2,22 @@
 // DoT server (support/dot-server.ts) for answers and broken streams, raw TCP
 // servers for peers that stall, close or speak something other than TLS.
 import { getEventListeners } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ProbeResultOf } from "@popwatch/core";
 import type * as dnsPacket from "dns-packet";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestPki, createTestPki } from "../../../test/support/pki";
+import { describe, expect, it } from "vitest";
 import { type DotProbeSpec, ProbeSpecError, type RunnerOptions } from "../src/index";
 import { dotProbe } from "../src/probes/dot";
 import { runProbe } from "../src/runner";
 import { manualProbeContext } from "./support/context";
 import { type Handler, type ReceivedQuery, chaosReply, frame, reply } from "./support/dns-server";
 import { type DotServerOptions, type DotTestServer, startDotServer } from "./support/dot-server";
-import { type Listening, closedPort, startRawServer } from "./support/tls-servers";
+import { type Listening, closedPort, startRawServer, useTlsFixture } from "./support/tls-servers";
 
 type DotResult = ProbeResultOf<"dot">;
 
-let dir: string;
-let pki: TestPki;
-const servers: Listening[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "popwatch-dot-"));
-  pki = createTestPki(dir);
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = useTlsFixture("popwatch-dot-");
 
 const A = (name: string, address: string): dnsPacket.Answer => ({ name, type: "A", class: "IN", ttl: 300, data: address });
 
@@ -47,14 +32,14 @@ async function dotServer(
   which: "leaf" | "expired" | "selfSigned" = "leaf",
   more: Partial<DotServerOptions> = {},
 ): Promise<DotTestServer> {
-  const server = await startDotServer(handler, { key: pki[which].keyPem, cert: pki[which].certPem, ...more });
-  servers.push(server);
+  const server = await startDotServer(handler, { key: fixture.pki[which].keyPem, cert: fixture.pki[which].certPem, ...more });
+  fixture.servers.push(server);
   return server;
 }
 
 async function rawServer(onConnection: Parameters<typeof startRawServer>[0]): Promise<Listening> {
   const server = await startRawServer(onConnection);
-  servers.push(server);
+  fixture.servers.push(server);
   return server;
 }
 
@@ -64,7 +49,7 @@ function dotSpec(port: number, over: Partial<DotProbeSpec> = {}): DotProbeSpec {
     address: "127.0.0.1",
     port,
     sni: "pop.test",
-    ca: [pki.caPem],
+    ca: [fixture.pki.caPem],
     qname: "www.example.test",
     qtype: "A",
     qclass: "IN",
@@ -111,15 +96,15 @@ describe("dot probe: answers", () => {
       ignoredPackets: 0,
       tls: { sni: "pop.test", protocol: "TLSv1.3", verification: "ca", verified: true, verifyError: null },
     });
-    expect(result.tls!.certificate!.fingerprint256).toBe(pki.leaf.sha256);
+    expect(result.tls!.certificate!.fingerprint256).toBe(fixture.pki.leaf.sha256);
     // The leaf first; the CA may follow (whether the chain lists store roots the server never sent is tls/session.ts's call).
-    expect(result.tls!.chain[0]!.fingerprint256).toBe(pki.leaf.sha256);
+    expect(result.tls!.chain[0]!.fingerprint256).toBe(fixture.pki.leaf.sha256);
     expect(result.tls!.chain.slice(1).every((c) => c.subject === "CN=popwatch test CA")).toBe(true);
     expect(evidence).toEqual({
       kind: "dot",
       nsid: "fra1.dot.example",
       chaos: { "id.server": "fra1", "hostname.bind": "ns1.fra1.example" },
-      tlsFingerprint: pki.leaf.sha256,
+      tlsFingerprint: fixture.pki.leaf.sha256,
     });
     const { connectMs, tlsMs, rttMs, totalMs } = result.timings;
     expect(connectMs).toBeGreaterThan(0);
@@ -209,8 +194,8 @@ describe("dot probe: answers", () => {
   });
 
   it("works on IPv6 loopback", async () => {
-    const server = await startDotServer(popHandler, { key: pki.leaf.keyPem, cert: pki.leaf.certPem, address: "::1" });
-    servers.push(server);
+    const server = await startDotServer(popHandler, { key: fixture.pki.leaf.keyPem, cert: fixture.pki.leaf.certPem, address: "::1" });
+    fixture.servers.push(server);
     const result = await probe(dotSpec(server.port, { address: "::1" }));
     expect(result).toMatchObject({ ok: true, target: `[::1]:${server.port}`, nsid: "fra1.dot.example" });
   });
@@ -258,7 +243,7 @@ describe("dot probe: certificate verdicts come before the query", () => {
     const result = await probe(dotSpec(server.port));
     expect(result.failure?.code).toBe("tls_cert_expired");
     expect(result.tls).toMatchObject({ verified: false, verifyError: "CERT_HAS_EXPIRED" });
-    expect(result.tls!.certificate!.fingerprint256).toBe(pki.expired.sha256);
+    expect(result.tls!.certificate!.fingerprint256).toBe(fixture.pki.expired.sha256);
     expect(result.tls!.certificate!.daysLeft).toBeLessThan(0);
     expect(server.queries).toHaveLength(0);
   });
@@ -268,7 +253,7 @@ describe("dot probe: certificate verdicts come before the query", () => {
     const unpinned = await probe(dotSpec(server.port));
     expect(unpinned.failure?.code).toBe("tls_cert_invalid");
     expect(server.queries).toHaveLength(0);
-    const pinned = await probe(dotSpec(server.port, { pinSha256: [pki.selfSigned.sha256], ca: [] }));
+    const pinned = await probe(dotSpec(server.port, { pinSha256: [fixture.pki.selfSigned.sha256], ca: [] }));
     expect(pinned).toMatchObject({ ok: true, tls: { verification: "pin", verified: true }, nsid: "fra1.dot.example" });
   });
 
@@ -333,7 +318,7 @@ describe("dot probe: hostile and broken peers", () => {
     const result = await probe(dotSpec(server.port));
     expect(result.failure?.code).toBe("dns_malformed");
     expect(result.failure?.message).toMatch(/connection closed inside a message: length prefix says \d+ bytes, 18 arrived/);
-    expect(result.tls!.certificate!.fingerprint256).toBe(pki.leaf.sha256);
+    expect(result.tls!.certificate!.fingerprint256).toBe(fixture.pki.leaf.sha256);
   });
 
   it("bounds what a huge length prefix makes it hold: one 64 KiB message, then a verdict", async () => {

@@ -1,36 +1,21 @@
 import { getEventListeners } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
 import type net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestPki, createTestPki } from "../../../test/support/pki";
+import { describe, expect, it } from "vitest";
 import type { HttpProbeSpec } from "../src/index";
 import { httpProbe } from "../src/probes/http";
 import { runProbe } from "../src/runner";
 import type { ProbeContext } from "../src/types";
 import { manualProbeContext } from "./support/context";
 import { BIG_BODY_BYTES, type HttpServer, SERVED_BY, startHttpServer, startHttpsServer } from "./support/http-servers";
-import { type Listening, closedPort, startRawServer } from "./support/tls-servers";
+import { type Listening, closedPort, startRawServer, useTlsFixture } from "./support/tls-servers";
 
-let dir: string;
-let pki: TestPki;
-const servers: Listening[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "popwatch-http-"));
-  pki = createTestPki(dir);
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = useTlsFixture("popwatch-http-");
 
 async function keep<T extends Listening>(server: Promise<T>): Promise<T> {
   const s = await server;
-  servers.push(s);
+  fixture.servers.push(s);
   return s;
 }
 
@@ -47,7 +32,7 @@ const spec = (port: number, over: Partial<HttpProbeSpec> = {}): HttpProbeSpec =>
 });
 
 const httpsSpec = (server: HttpServer, over: Partial<HttpProbeSpec> = {}) =>
-  spec(server.port, { scheme: "https", ca: [pki.caPem], ...over });
+  spec(server.port, { scheme: "https", ca: [fixture.pki.caPem], ...over });
 
 /** A raw server that answers the first request bytes with `respond`. */
 function rawHttp(respond: (socket: net.Socket) => void): Promise<Listening> {
@@ -61,7 +46,7 @@ function rawHttp(respond: (socket: net.Socket) => void): Promise<Listening> {
 
 describe("http probe", () => {
   it("https: connects to the address, names the host in Host and SNI, records headers, TLS facts and ordered phases", async () => {
-    const server = await keep(startHttpsServer(pki.leaf.keyPem, pki.leaf.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.leaf.keyPem, fixture.pki.leaf.certPem));
     const result = await runProbe(httpsSpec(server), { timeoutMs: 3000 });
     expect(result.failure).toBeNull();
     if (result.kind !== "http") throw new Error("kind");
@@ -91,7 +76,7 @@ describe("http probe", () => {
   });
 
   it("hands headers and the certificate fingerprint to PoP identification", async () => {
-    const server = await keep(startHttpsServer(pki.leaf.keyPem, pki.leaf.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.leaf.keyPem, fixture.pki.leaf.certPem));
     let seen: unknown;
     await runProbe(httpsSpec(server), {
       identifyPop: (_kind, evidence) => {
@@ -99,11 +84,11 @@ describe("http probe", () => {
         return null;
       },
     });
-    expect(seen).toMatchObject({ headers: { "x-served-by": SERVED_BY }, tlsFingerprint: pki.leaf.sha256 });
+    expect(seen).toMatchObject({ headers: { "x-served-by": SERVED_BY }, tlsFingerprint: fixture.pki.leaf.sha256 });
   });
 
   it("https: an expired certificate fails as tls_cert_expired and no request is sent", async () => {
-    const server = await keep(startHttpsServer(pki.expired.keyPem, pki.expired.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.expired.keyPem, fixture.pki.expired.certPem));
     const result = await runProbe(httpsSpec(server), { timeoutMs: 3000 });
     expect(result.failure?.code).toBe("tls_cert_expired");
     expect(result.timings.tlsMs).toBeGreaterThan(0);
@@ -113,23 +98,23 @@ describe("http probe", () => {
   });
 
   it("https: without the CA the chain is invalid; with a pin it is accepted", async () => {
-    const server = await keep(startHttpsServer(pki.selfSigned.keyPem, pki.selfSigned.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.selfSigned.keyPem, fixture.pki.selfSigned.certPem));
     const untrusted = await runProbe(httpsSpec(server), { timeoutMs: 3000 });
     expect(untrusted.failure?.code).toBe("tls_cert_invalid");
-    const pinned = await runProbe(httpsSpec(server, { ca: [], pinSha256: [pki.selfSigned.sha256.toUpperCase()] }));
+    const pinned = await runProbe(httpsSpec(server, { ca: [], pinSha256: [fixture.pki.selfSigned.sha256.toUpperCase()] }));
     expect(pinned.failure).toBeNull();
     expect(server.requests).toEqual(["/"]);
   });
 
   it("https: a Host the certificate does not cover is tls_cert_invalid", async () => {
-    const server = await keep(startHttpsServer(pki.leaf.keyPem, pki.leaf.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.leaf.keyPem, fixture.pki.leaf.certPem));
     const result = await runProbe(httpsSpec(server, { host: "other.test" }), { timeoutMs: 3000 });
     expect(result.failure?.code).toBe("tls_cert_invalid");
     expect(result.failure?.message).toMatch(/^ERR_TLS_CERT_ALTNAME_INVALID/);
   });
 
   it("https without a host: no SNI, the certificate judged against the address's IP SAN", async () => {
-    const server = await keep(startHttpsServer(pki.leaf.keyPem, pki.leaf.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.leaf.keyPem, fixture.pki.leaf.certPem));
     const result = await runProbe(httpsSpec(server, { host: null }), { timeoutMs: 3000 });
     expect(result.failure).toBeNull();
     if (result.kind !== "http") throw new Error("kind");
@@ -322,7 +307,7 @@ describe("http probe", () => {
   });
 
   it("leaves no listener on the signal and no open connection, whether it succeeds, fails or is aborted", async () => {
-    const server = await keep(startHttpsServer(pki.leaf.keyPem, pki.leaf.certPem));
+    const server = await keep(startHttpsServer(fixture.pki.leaf.keyPem, fixture.pki.leaf.certPem));
     const plain = await keep(startHttpServer());
 
     const ok = probeContext();

@@ -1,33 +1,18 @@
 import { getEventListeners } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestPki, createTestPki } from "../../../test/support/pki";
+import { describe, expect, it } from "vitest";
 import type { TlsProbeSpec } from "../src/index";
 import { tlsProbe } from "../src/probes/tls";
 import { runProbe } from "../src/runner";
 import type { ProbeContext } from "../src/types";
 import { manualProbeContext } from "./support/context";
-import { type Listening, type TlsServer, closedPort, startRawServer, startTlsServer } from "./support/tls-servers";
+import { type TlsServer, closedPort, startRawServer, startTlsServer, useTlsFixture } from "./support/tls-servers";
 
-let dir: string;
-let pki: TestPki;
-const servers: Listening[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "popwatch-tls-"));
-  pki = createTestPki(dir);
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = useTlsFixture("popwatch-tls-");
 
 async function tlsServer(which: "leaf" | "expired" | "selfSigned" = "leaf", alpn?: string[]): Promise<TlsServer> {
-  const cert = pki[which];
+  const cert = fixture.pki[which];
   const server = await startTlsServer({ key: cert.keyPem, cert: cert.certPem, ...(alpn ? { alpn } : {}) });
-  servers.push(server);
+  fixture.servers.push(server);
   return server;
 }
 
@@ -37,7 +22,7 @@ const spec = (port: number, over: Partial<TlsProbeSpec> = {}): TlsProbeSpec => (
   port,
   sni: "pop.test",
   alpn: [],
-  ca: [pki.caPem],
+  ca: [fixture.pki.caPem],
   ...over,
 });
 
@@ -63,7 +48,7 @@ describe("tls probe", () => {
     if (result.kind !== "tls") throw new Error("kind");
     expect(result.cipher).toMatch(/^TLS_/);
     const cert = result.certificate!;
-    expect(cert.fingerprint256).toBe(pki.leaf.sha256);
+    expect(cert.fingerprint256).toBe(fixture.pki.leaf.sha256);
     expect(cert.subject).toBe("CN=pop.test");
     expect(cert.issuer).toBe("CN=popwatch test CA");
     expect(cert.sans).toEqual(["DNS:pop.test", "DNS:localhost", "IP:127.0.0.1"]);
@@ -86,7 +71,7 @@ describe("tls probe", () => {
       identifyPop: (_kind, evidence) =>
         evidence.tlsFingerprint ? { id: "x", source: "tls-fingerprint", raw: evidence.tlsFingerprint, iata: null } : null,
     });
-    expect(result.pop?.raw).toBe(pki.leaf.sha256);
+    expect(result.pop?.raw).toBe(fixture.pki.leaf.sha256);
   });
 
   it("negotiates ALPN from what was offered", async () => {
@@ -123,7 +108,7 @@ describe("tls probe", () => {
     expect(result).toMatchObject({ ok: false, verified: false, verifyError: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" });
     if (result.kind !== "tls") throw new Error("kind");
     // Facts survive a failed verdict.
-    expect(result.certificate?.fingerprint256).toBe(pki.leaf.sha256);
+    expect(result.certificate?.fingerprint256).toBe(fixture.pki.leaf.sha256);
     await server.drained();
   });
 
@@ -142,7 +127,7 @@ describe("tls probe", () => {
     expect(result).toMatchObject({ ok: false, verified: false, verifyError: "CERT_HAS_EXPIRED", protocol: "TLSv1.3" });
     if (result.kind !== "tls") throw new Error("kind");
     expect(result.certificate).toMatchObject({
-      fingerprint256: pki.expired.sha256,
+      fingerprint256: fixture.pki.expired.sha256,
       notBefore: "2020-01-01T00:00:00.000Z",
       notAfter: "2021-01-01T00:00:00.000Z",
     });
@@ -159,24 +144,24 @@ describe("tls probe", () => {
 
   it("accepts a matching pin without any CA, whatever its case and colons", async () => {
     const server = await tlsServer();
-    const result = await runProbe(spec(server.port, { ca: [], pinSha256: [opensslStyle(pki.leaf.sha256)] }));
+    const result = await runProbe(spec(server.port, { ca: [], pinSha256: [opensslStyle(fixture.pki.leaf.sha256)] }));
     expect(result.failure).toBeNull();
     expect(result).toMatchObject({ ok: true, verification: "pin", verified: true, verifyError: null });
   });
 
   it("accepts a pinned self-signed certificate: the pin decides, not the chain", async () => {
     const server = await tlsServer("selfSigned");
-    const result = await runProbe(spec(server.port, { pinSha256: ["0".repeat(64), pki.selfSigned.sha256] }));
+    const result = await runProbe(spec(server.port, { pinSha256: ["0".repeat(64), fixture.pki.selfSigned.sha256] }));
     expect(result).toMatchObject({ ok: true, verification: "pin", verified: true });
   });
 
   it("rejects a pin mismatch as tls_cert_invalid even when the chain is valid", async () => {
     const server = await tlsServer();
-    const result = await runProbe(spec(server.port, { pinSha256: [pki.selfSigned.sha256] }));
+    const result = await runProbe(spec(server.port, { pinSha256: [fixture.pki.selfSigned.sha256] }));
     expect(result.failure?.code).toBe("tls_cert_invalid");
     expect(result).toMatchObject({ verification: "pin", verified: false, verifyError: "ERR_TLS_PIN_MISMATCH" });
     if (result.kind !== "tls") throw new Error("kind");
-    expect(result.certificate?.fingerprint256).toBe(pki.leaf.sha256);
+    expect(result.certificate?.fingerprint256).toBe(fixture.pki.leaf.sha256);
   });
 
   it("classifies a peer that answers with garbage instead of TLS as tls_handshake", async () => {
@@ -184,7 +169,7 @@ describe("tls probe", () => {
       socket.on("error", () => {});
       socket.once("data", () => socket.write("SSH-2.0-definitely-not-tls\r\n".repeat(8)));
     });
-    servers.push(server);
+    fixture.servers.push(server);
     const result = await runProbe(spec(server.port), { timeoutMs: 3000 });
     expect(result.failure?.code).toBe("tls_handshake");
     expect(result.failure?.message).toMatch(/^ERR_SSL_/);
@@ -198,7 +183,7 @@ describe("tls probe", () => {
       socket.on("error", () => {});
       socket.once("data", () => socket.end());
     });
-    servers.push(server);
+    fixture.servers.push(server);
     const result = await runProbe(spec(server.port), { timeoutMs: 3000 });
     expect(result.failure?.code).toBe("reset");
     expect(result.failure?.message).toMatch(/^ECONNRESET/);
@@ -207,7 +192,7 @@ describe("tls probe", () => {
   it("times out on a peer that accepts and never speaks, and lets go of the socket", async () => {
     // Reads (and ignores) what arrives, so it notices when the probe hangs up.
     const server = await startRawServer((socket) => socket.on("error", () => {}).resume());
-    servers.push(server);
+    fixture.servers.push(server);
     const result = await runProbe(spec(server.port), { timeoutMs: 300 });
     expect(result.failure?.code).toBe("timeout");
     expect(result.timings.totalMs).toBeGreaterThanOrEqual(295);
@@ -219,7 +204,7 @@ describe("tls probe", () => {
   it("leaves no listener on the signal, whether it succeeds, fails or is aborted", async () => {
     const server = await tlsServer();
     const silent = await startRawServer((socket) => socket.on("error", () => {}).resume());
-    servers.push(silent);
+    fixture.servers.push(silent);
 
     const ok = probeContext();
     await expect(tlsProbe(spec(server.port), ok.ctx)).resolves.toBeNull();

@@ -1,8 +1,14 @@
-// Loopback servers for the tls and http probe tests. Every server listens on
+// Loopback servers for the tls, http, dot and doh probe tests, and the
+// per-file fixture they share (useTlsFixture). Every server listens on
 // 127.0.0.1 (or ::1) only, on an ephemeral port, and tracks its sockets so a
 // test can assert the probe closed its connection and `close()` never hangs.
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import tls from "node:tls";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { type TestPki, createTestPki } from "../../../../test/support/pki";
 
 export interface Listening {
   port: number;
@@ -91,4 +97,31 @@ export async function closedPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A test file's CA and leaves, and the servers its tests started. */
+export interface TlsFixture {
+  /** Made once per file, in a temporary directory removed after the file. */
+  readonly pki: TestPki;
+  /** Closed after each test. */
+  readonly servers: Listening[];
+}
+
+/**
+ * Registers the hooks every TLS-speaking probe test needs: a test PKI for the
+ * file (`prefix` names its temporary directory), and closing each test's
+ * servers after it.
+ */
+export function useTlsFixture(prefix: string): TlsFixture {
+  let dir = "";
+  const fixture = { pki: undefined as unknown as TestPki, servers: [] as Listening[] };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    fixture.pki = createTestPki(dir);
+  });
+  afterEach(async () => {
+    await Promise.all(fixture.servers.splice(0).map((s) => s.close()));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return fixture;
 }
