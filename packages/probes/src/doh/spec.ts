@@ -5,6 +5,7 @@
 
 import { type CompiledDnsSpec, compileDnsSpec } from "../dns/spec";
 import { ProbeSpecError } from "../errors";
+import { authority } from "../http/exchange";
 import { sniFor } from "../tls/connect";
 import { type TrustPlan, trustPlan } from "../tls/trust";
 import type { DohProbeSpec } from "../types";
@@ -34,11 +35,6 @@ export interface CompiledDohSpec {
   readonly sni: string | null;
   readonly trust: TrustPlan;
   readonly certMinDays: number | undefined;
-}
-
-/** `host:port` for a URL, IPv6 literals bracketed. */
-function authority(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export function compileDohSpec(spec: DohProbeSpec): CompiledDohSpec {
