@@ -11,10 +11,11 @@
 // Each transport's probe keeps its own sockets and hands this module the
 // answers; what an answer means is dns/response.ts's business.
 
-import type { DnsDetails, Failure } from "@popwatch/core";
+import type { DnsDetails, Failure, PopEvidence } from "@popwatch/core";
 import { ProbeFailureError } from "../errors";
 import type { ChaosIdentity, ProbeContext } from "../types";
 import type { DnsQuery } from "./query";
+import { recordChaosIdentity } from "./response";
 import type { CompiledQuery } from "./spec";
 import type { DnsMessage } from "./wire";
 
@@ -133,6 +134,13 @@ export class ProbeOutcome {
   chaosSettled(): void {
     this.chaosOpen--;
     if (this.chaosOpen === 0 && this.outcome) this.finish();
+  }
+
+  /** A CHAOS identity answer: recorded as evidence (it never decides the outcome) and no longer waited for. */
+  chaosAnswered(identity: ChaosIdentity, message: DnsMessage, facts: Partial<DnsDetails>, evidence: PopEvidence): void {
+    if (this.done) return;
+    recordChaosIdentity(facts, evidence, identity, message);
+    this.chaosSettled();
   }
 
   /**

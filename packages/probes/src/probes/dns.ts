@@ -23,7 +23,7 @@
 
 import type { Failure } from "@popwatch/core";
 import { OwnedQuery, ProbeOutcome, type QueryOwner } from "../dns/outcome";
-import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
+import { judgeDnsResponse, recordDnsQuery, recordDnsResponse } from "../dns/response";
 import { type CompiledDnsSpec, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import { cancelUdpQuery, sendUdpQuery } from "../dns/udp";
@@ -118,8 +118,7 @@ class DnsProbeRun implements QueryOwner {
   onAnswer(query: OwnedQuery, message: DnsMessage, receivedNs: bigint): void {
     if (this.outcome.finished) return;
     if (query.identity !== null) {
-      recordChaosIdentity(this.ctx.facts, this.ctx.evidence, query.identity, message);
-      this.outcome.chaosSettled();
+      this.outcome.chaosAnswered(query.identity, message, this.ctx.facts, this.ctx.evidence);
       return;
     }
 

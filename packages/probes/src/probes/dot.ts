@@ -29,7 +29,7 @@
 import type tls from "node:tls";
 import type { Failure } from "@popwatch/core";
 import { OwnedQuery, ProbeOutcome, type QueryOwner } from "../dns/outcome";
-import { judgeDnsResponse, recordChaosIdentity, recordDnsQuery, recordDnsResponse } from "../dns/response";
+import { judgeDnsResponse, recordDnsQuery, recordDnsResponse } from "../dns/response";
 import { type CompiledDnsSpec, compileDnsSpec } from "../dns/spec";
 import { DnsTcpExchange } from "../dns/tcp";
 import type { DnsMessage } from "../dns/wire";
@@ -104,8 +104,7 @@ class DotExchange implements QueryOwner {
   onAnswer(query: OwnedQuery, message: DnsMessage, receivedNs: bigint): void {
     if (this.outcome.finished) return;
     if (query.identity !== null) {
-      recordChaosIdentity(this.ctx.facts, this.ctx.evidence, query.identity, message);
-      this.outcome.chaosSettled();
+      this.outcome.chaosAnswered(query.identity, message, this.ctx.facts, this.ctx.evidence);
       return;
     }
     this.ctx.timings.rttMs = Number(receivedNs - query.sentNs) / NS_PER_MS;
