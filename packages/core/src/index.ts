@@ -321,3 +321,15 @@ export {
 } from "./slo/rules";
 export { sloCountsFromRollups } from "./slo/sli";
 export { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "./time";
+// Vantages: AWS regions, self-hosted agents, imported RIPE Atlas probes
+export {
+  type ClaimedLocation,
+  VANTAGE_NAME_PATTERN,
+  VANTAGE_SOURCES,
+  type Vantage,
+  type VantageSource,
+  atlasVantageName,
+  claimedPoint,
+  configuredVantage,
+  vantageLocations,
+} from "./vantage";

@@ -18,6 +18,7 @@ import {
   type RollupGranularity,
   type RollupOf,
   type SeriesKey,
+  type Vantage,
   resolveRetentionDays,
 } from "@popwatch/core";
 import { StoreError } from "./errors";
@@ -26,8 +27,12 @@ import { ResultItems } from "./results";
 import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, type RetryPolicy, type RetryRuntime } from "./retry";
 import { RollupItems } from "./rollups";
 import type {
+  CompactReport,
+  CompactRequest,
   DeleteExpiredReport,
   Instant,
+  PeriodRollupQuery,
+  ReadStats,
   RebuildReport,
   RegionRollupQuery,
   RegionRollups,
@@ -37,6 +42,7 @@ import type {
   RollUpRequest,
   RollupQuery,
   StoredResultRecord,
+  VantagePeriodRollups,
   WriteReport,
 } from "./types";
 
@@ -110,6 +116,27 @@ export class DynamoResultStore implements ResultStore {
 
   listRegions(): Promise<string[]> {
     return this.results.listRegions();
+  }
+
+  // Contract of layout v3 (issue 14): the store-v3 branch implements these.
+  queryPeriodRollups<G extends RollupGranularity>(_query: PeriodRollupQuery<G>): Promise<VantagePeriodRollups<G>[]> {
+    return Promise.reject(new StoreError("store_invalid", "queryPeriodRollups: layout v3 not built yet"));
+  }
+
+  compact(_request: CompactRequest): Promise<CompactReport> {
+    return Promise.reject(new StoreError("store_invalid", "compact: layout v3 not built yet"));
+  }
+
+  putVantages(_vantages: readonly Vantage[]): Promise<void> {
+    return Promise.reject(new StoreError("store_invalid", "putVantages: layout v3 not built yet"));
+  }
+
+  listVantages(): Promise<Vantage[]> {
+    return Promise.reject(new StoreError("store_invalid", "listVantages: layout v3 not built yet"));
+  }
+
+  readStats(): ReadStats {
+    return { queries: 0, itemsRead: 0 };
   }
 }
 

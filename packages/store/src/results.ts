@@ -100,7 +100,7 @@ export class ResultItems {
       const group = byMinute.get(minute);
       if (group === undefined) byMinute.set(minute, [entry]);
       else group.push(entry);
-      const resultSeries = { target: resultSeriesTarget(result), kind: result.kind, region: batch.region };
+      const resultSeries = { target: resultSeriesTarget(result), kind: result.kind, region: result.region };
       series.set(seriesKeyPart(resultSeries), resultSeries);
     });
     const requests: WeightedRequest[] = [];
@@ -209,7 +209,7 @@ export class ResultItems {
 
     const earliest = group[0]!.iso;
     const expiresAt = expiresAtSeconds(this.retention, "raw", periodStartMs("minute", minute)!);
-    const pk = rawPartitionKey(batch.region, minute.slice(0, 13));
+    const pk = rawPartitionKey(batch.region!, minute.slice(0, 13));
     return chunks.map(({ entries, data }, chunk) => {
       const sk = rawSortKey(minute, earliest, batch.invocationId, chunk);
       checkKeySizes(pk, sk, `results of minute ${minute}`);

@@ -1,4 +1,4 @@
-import type { ProbeKind, ProbeResult, Rollup, RollupGranularity, RollupOf, SeriesKey } from "@popwatch/core";
+import type { ProbeKind, ProbeResult, Rollup, RollupGranularity, RollupOf, SeriesKey, Vantage } from "@popwatch/core";
 
 /** A probe result as stored: where it was probed from, and its index within the invocation that produced it. */
 export type StoredResult = ProbeResult & {
@@ -20,7 +20,19 @@ export type StoredResultRecord = StoredResult & { invocationId: string };
 export type Instant = Date | number | string;
 
 export interface ResultBatch {
-  region: string;
+  /**
+   * The vantage writing (an agent: an AWS region or a self-hosted vantage);
+   * every result's region must equal it. Exactly one of `region` and `writer`.
+   */
+  region?: string;
+  /**
+   * An import batch writing results of many vantages at once (`popwatch
+   * import`): its items and minute rollups hold every vantage of the batch,
+   * so a million Atlas results are not a million items. Stable for the same
+   * input (derived from the batch's content), so importing again overwrites.
+   * Matches VANTAGE_NAME_PATTERN after an `import-` prefix the store adds.
+   */
+  writer?: string;
   /**
    * Identifies the invocation, stable across its retries (e.g. the scheduler's
    * event id, not the Lambda request id, which changes on retry). Writing the
@@ -67,6 +79,41 @@ export interface RegionRollups<G extends RollupGranularity = RollupGranularity> 
   /** The period key: `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH` or `YYYY-MM-DD`. */
   period: string;
   rollups: RollupOf<G>[];
+}
+
+/** Periods of every vantage (or of `regions` only) overlapping [from, to): the time-range read behind readRollups. */
+export interface PeriodRollupQuery<G extends RollupGranularity = RollupGranularity> {
+  granularity: G;
+  from: Instant;
+  to: Instant;
+  /** Only these vantages (filtered after reading: the cost is the time range's, whatever the filter). */
+  regions?: readonly string[];
+}
+
+/** One vantage's rollups of one period (minute items of several writers of the same vantage and minute are merged). */
+export interface VantagePeriodRollups<G extends RollupGranularity = RollupGranularity> extends RegionRollups<G> {
+  region: string;
+}
+
+export interface CompactRequest {
+  /** Periods that ended at least `graceMs` before now are built. */
+  now: Instant;
+  /** Default: two minutes (late rounds of the closing minute). */
+  graceMs?: number;
+}
+
+export interface CompactReport {
+  /** Hour and day buckets (all vantages of the period) written. */
+  hours: number;
+  days: number;
+  /** Rollups (one per vantage, series and period) in them. */
+  rollups: number;
+}
+
+/** Costs of the reads a store served since it was opened: what the bench and `--verbose` report. */
+export interface ReadStats {
+  queries: number;
+  itemsRead: number;
 }
 
 export interface RollUpRequest {
@@ -145,4 +192,21 @@ export interface ResultStore {
   listSeries(): Promise<SeriesKey[]>;
   /** Every region that has been written, sorted (from the series index). */
   listRegions(): Promise<string[]>;
+  /**
+   * Every vantage's rollups of the periods overlapping [from, to), earliest
+   * period first: queries proportional to the time range, not to vantages.
+   */
+  queryPeriodRollups<G extends RollupGranularity>(query: PeriodRollupQuery<G>): Promise<VantagePeriodRollups<G>[]>;
+  /**
+   * Builds the hour and day buckets (every vantage of the period in one
+   * item, chunked) of periods that have ended and whose minutes changed since
+   * they were built. Idempotent; safe to run from several processes.
+   */
+  compact(request: CompactRequest): Promise<CompactReport>;
+  /** Registers vantages (location, country, ASN); a later put of the same name replaces it. */
+  putVantages(vantages: readonly Vantage[]): Promise<void>;
+  /** Every registered vantage, sorted by name. AWS regions that never registered are not listed. */
+  listVantages(): Promise<Vantage[]>;
+  /** Queries and items read so far by this store. */
+  readStats(): ReadStats;
 }

@@ -10,11 +10,13 @@ import * as z from "zod/mini";
 import { DEFAULT_ALERTING, alertingSchema } from "../alerts/schema";
 import { ANALYTICS_DEFAULTS, analyticsConfigSchema } from "../analytics/config";
 import { ConfigError } from "../errors";
+import { airportLocation } from "../geo/catalogue";
 import { popCatalogueEntrySchema } from "../geo/schema";
 import { popIdentificationSchema } from "../pop/schema";
 import { DEFAULT_RETENTION_DAYS } from "../retention";
 import { bgpConfigSchema } from "../routing/config";
 import { sloReferenceIssues, sloSchema } from "../slo/model";
+import { VANTAGE_NAME_PATTERN } from "../vantage";
 import { toConfigIssues, useEnglishZodMessages } from "../zod-messages";
 import { EXPORTER_DEFAULTS, exporterConfigSchema } from "./exporter";
 import { roundIntervalMs, roundSlotMs } from "./schedule";
@@ -286,6 +288,36 @@ const DEFAULT_RETENTION = {
   dayDays: DEFAULT_RETENTION_DAYS.day,
 };
 
+const iataCode = z.string().check(
+  z.regex(/^[A-Za-z]{3}$/, { message: "expected a three-letter IATA airport code" }),
+  z.refine((code) => airportLocation(code) !== null, { message: "not an airport popwatch knows: give { lat, lon } instead" }),
+);
+
+/** A self-hosted agent: the name its results are filed under instead of localRegion, and where it claims to be. */
+export const vantageSchema = z.strictObject({
+  name: z.string().check(z.regex(VANTAGE_NAME_PATTERN, { message: "expected lowercase letters, digits and '-' (at most 32)" })),
+  /** An IATA code ("FRA", its metro) or { lat, lon }; checked against measured RTTs (speed of light). */
+  location: z.optional(
+    z.union([iataCode, z.strictObject({ lat: z.number().check(z.gte(-90), z.lte(90)), lon: z.number().check(z.gte(-180), z.lte(180)) })]),
+  ),
+  /** ISO 3166-1 alpha-2. */
+  country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/, { message: "expected an ISO 3166-1 alpha-2 country code" }))),
+  asn: z.optional(z.number().check(z.int(), z.gte(0), z.lte(4294967295))),
+});
+
+/**
+ * Where `popwatch run` (and the readers, unless flags say otherwise) keep
+ * results: a DynamoDB table on AWS or any DynamoDB-compatible endpoint
+ * (DynamoDB Local, ScyllaDB Alternator, dynalite). Absent: the embedded store.
+ */
+export const storeSchema = z.strictObject({
+  table: z.string().check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/, { message: "expected a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)" })),
+  /** The table's region; the SDK chain's (AWS_REGION) when absent. */
+  awsRegion: z.optional(z.string().check(z.minLength(1))),
+  /** A DynamoDB-compatible endpoint URL instead of AWS's. */
+  endpoint: z.optional(z.url({ protocol: /^https?$/ })),
+});
+
 const configObjectSchema = z
   .strictObject({
     /** Where the table, the evaluator and the alert bus live. Defaults to the first region. */
@@ -297,6 +329,10 @@ const configObjectSchema = z
       z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, { message: "expected lowercase letters, digits and '-'" })),
       "local",
     ),
+    /** This agent as a self-hosted vantage: results filed under vantage.name (see ../vantage.ts). */
+    vantage: z.optional(vantageSchema),
+    /** A shared DynamoDB table (or compatible endpoint) instead of the embedded store. */
+    store: z.optional(storeSchema),
     schedule: z._default(scheduleSchema, { rateMinutes: 1, roundsPerInvocation: 6, timeoutMs: 5000, concurrency: 32, dispatch: "inline" }),
     targets: z.array(targetSchema).check(z.minLength(1)),
     /** PoP id → location, for detour analysis and display. */
