@@ -19,7 +19,6 @@ const ssl = fixtures("ssl");
 // Every fixture is older than this; a fixed clock keeps `bad_time` out of the picture.
 const now = Date.UTC(2026, 0, 1);
 
-// biome-ignore lint/suspicious/noExplicitAny: kind details are read loosely in assertions
 type Loose = AtlasMappedResult & Record<string, any>;
 function mapped(raw: unknown): Loose[] {
   const mapping = mapAtlasResult(raw, { now });
