@@ -122,7 +122,7 @@ function mapDnsEntry(
 }
 
 function judge(message: DnsMessage, atMs: number): Failure | null {
-  // Atlas records one exchange and does not retry a truncated UDP answer over TCP.
+  // The result is the one exchange Atlas recorded: unlike a probe with tcpFallback, an import cannot retry it over TCP.
   if (message.flags.tc) return { code: "dns_truncated", message: "truncated response (TC=1) recorded by Atlas" };
   return judgeDnsResponse(PLAN_WITHOUT_EXPECTATIONS, message, atMs);
 }
