@@ -7,6 +7,7 @@
 import dnsPacket from "dns-packet";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { decodeBase64 } from "../src/atlas/dns";
 import { ATLAS_UNMAPPED_REASONS, type AtlasMapping, mapAtlasResult } from "../src/index";
 
 const now = Date.UTC(2026, 11, 6, 12);
@@ -379,6 +380,23 @@ describe("properties", () => {
         if (mapping.unmapped.length > 0) expect(mapping.unmapped).toEqual(["bad_abuf"]);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test("strict Base64: every encoding of bytes decodes back; anything else outside the alphabet and padding is refused", () => {
+    const strict = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        expect(decodeBase64(Buffer.from(bytes).toString("base64"))).toEqual(Buffer.from(bytes));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 24 }), fc.stringMatching(/^[A-Za-z0-9+/=]{0,12}$/)), (text) => {
+        expect(decodeBase64(text) !== null).toBe(strict.test(text));
+        const mapping = map(dnsResult({}, text));
+        expectAccounted(null, mapping);
+      }),
+      { numRuns: 500 },
     );
   });
 });
