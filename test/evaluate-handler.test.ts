@@ -242,6 +242,7 @@ function detailOf(event: ReceivedEvent): AlertEventDetail {
   return parsed.data!;
 }
 
+// A day of minutes per test (one write and one minute item each) and a compact of its hours per evaluation: 60 s per test, for loaded CI machines.
 describe("evaluate handler", () => {
   it("fires one page for the burning region, stays quiet while it burns, resolves once when the short window is clean", async () => {
     const { tableName, results, client } = await freshTable();
@@ -341,7 +342,7 @@ describe("evaluate handler", () => {
       [HOME, "page", "firing", "resolved", iso(T + 6 * MINUTE)],
       [HOME, "page", "inactive", "firing", iso(T)],
     ]);
-  });
+  }, 60_000);
 
   it("publishes burn rates, alert states and the incident as EMF documents CloudWatch accepts", async () => {
     const { tableName, results } = await freshTable();
@@ -381,7 +382,7 @@ describe("evaluate handler", () => {
         (s) => s.name === "AlertFiring" && s.dimensions.Slo === SLO && s.dimensions.Scope === HOME && s.dimensions.Severity === "page",
       )!.values,
     ).toEqual([1]);
-  });
+  }, 60_000);
 
   it("a notification the bus could not take is delivered by the next evaluation, exactly once", async () => {
     const { tableName, results } = await freshTable();
@@ -406,7 +407,7 @@ describe("evaluate handler", () => {
     await probeMinutes(results, HOME, T + MINUTE, T + 2 * MINUTE, false);
     expect(await evaluate(T + 2 * MINUTE)).toMatchObject({ notificationsPlanned: 0, delivered: 0, undelivered: 0 });
     expect(endpoint.events).toHaveLength(1);
-  });
+  }, 60_000);
 
   it("two evaluators invoked concurrently for the same event send one firing event between them", async () => {
     const { tableName, results } = await freshTable();
@@ -424,7 +425,7 @@ describe("evaluate handler", () => {
     await probeMinutes(results, HOME, T, T + MINUTE, false);
     await Promise.all([a(T + MINUTE), b(T + MINUTE)]);
     expect(endpoint.events).toHaveLength(1);
-  });
+  }, 60_000);
 
   it("two evaluators that both plan the firing on the same state: one wins the write, one event goes out", async () => {
     const { tableName, results } = await freshTable();
@@ -440,7 +441,7 @@ describe("evaluate handler", () => {
     expect(states.map((st) => [st.state.scope, st.state.severity, st.state.status, st.version])).toEqual([[HOME, "page", "firing", 1]]);
     expect(endpoint.events).toHaveLength(1);
     expect(detailOf(endpoint.events[0]!)).toMatchObject({ kind: "firing", at: iso(T), scopes: [expect.objectContaining({ scope: HOME })] });
-  });
+  }, 60_000);
 
   it("an eventbridge sink that names no bus publishes to the stack's bus (POPWATCH_ALERT_BUS)", async () => {
     await writeFile(join(dir, "unnamed-bus.json"), JSON.stringify({ ...CONFIG, alerting: { sinks: [{ type: "eventbridge" }] } }));
@@ -451,7 +452,7 @@ describe("evaluate handler", () => {
     expect(summary.firing).not.toEqual([]);
     expect(endpoint.events.length).toBeGreaterThan(0);
     expect(endpoint.events.map((e) => e.EventBusName)).toEqual(endpoint.events.map(() => BUS));
-  });
+  }, 60_000);
 
   it("refuses an event that is not a scheduled event, naming what was expected", async () => {
     const { tableName } = await freshTable();

@@ -70,12 +70,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function countingStore(store: ResultStore) {
   const returned = new Map<string, number>();
   let seriesQueries = 0;
-  const counting: Pick<ResultStore, "queryResults" | "queryRegionRollups"> = {
+  const counting: Pick<ResultStore, "queryResults" | "queryPeriodRollups" | "readStats"> = {
     queryResults: (query) => store.queryResults(query),
-    queryRegionRollups: async (query) => {
-      const items = await store.queryRegionRollups(query);
+    readStats: () => store.readStats(),
+    queryPeriodRollups: async (query) => {
+      const items = await store.queryPeriodRollups(query);
       for (const item of items) {
-        const key = `${query.region} ${query.granularity} ${item.period}`;
+        const key = `${item.region} ${query.granularity} ${item.period}`;
         returned.set(key, (returned.get(key) ?? 0) + 1);
       }
       return items;
@@ -107,7 +108,9 @@ describe("report reads each rollup item once", () => {
         const counts = [...counted.returned.values()];
         expect(counts.length).toBeGreaterThan(50);
         expect(Math.max(...counts)).toBe(1);
-        expect(built.report.itemsRead).toBe(counts.length);
+        // DynamoDB items read (store v3): a minute item or an hour bucket holds several regions' periods, so no more than those.
+        expect(built.report.itemsRead).toBeGreaterThan(0);
+        expect(built.report.itemsRead).toBeLessThanOrEqual(counts.length);
         expect(counted.seriesQueries()).toBe(0);
         // Every section had data to read.
         expect(built.report.slos.length).toBe(2 * (REGIONS.length + 1));
