@@ -1,0 +1,40 @@
+// The DynamoDB actions each kind of table user sends, defined once next to
+// the code that sends them: the stacks grant them to the functions
+// (stacks/settings.ts), `popwatch iam-policy` prints them for self-hosted
+// vantages and readers, so an agent on AWS and an agent elsewhere hold the
+// same least privilege.
+
+/**
+ * What an agent's result store calls (items.ts sends them): putResults and
+ * the minute/hour/day rollups use BatchWriteItem, rollUp reads back with Query
+ * (consistent) and writes each rollup with a conditional PutItem; listSeries
+ * and listRegions are Queries; the vantage registry is written with PutItem
+ * or BatchWriteItem. Nothing else.
+ */
+export const RESULT_WRITER_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
+
+/**
+ * What the alert state store (alert-state.ts) calls: an agent needs them when
+ * it evaluates or delivers alerts itself (fast routing alerts after each
+ * round, a self-hosted run's evaluation of its own vantage).
+ */
+export const ALERT_STATE_TABLE_ACTIONS = [
+  "dynamodb:BatchGetItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:Query",
+  "dynamodb:UpdateItem",
+] as const;
+
+/**
+ * What the read commands call (results, catchment, report, alerts, exporter
+ * /metrics): Query for results, rollups, the series index, the vantage
+ * registry and the alert key index; BatchGetItem for the alert states.
+ */
+export const RESULT_READER_TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:Query"] as const;
+
+/** Sorted, each action once: what a policy statement lists for a user holding several of the sets above. */
+export function tableActionsOf(...sets: readonly (readonly string[])[]): string[] {
+  return [...new Set(sets.flat())].sort();
+}
