@@ -3,8 +3,9 @@
 // on-demand billing, TTL on `expiresAt`, point-in-time recovery. Its physical
 // name is fixed (`<app>-<stage>`), so probe stacks in other regions address it
 // by name and ARN without CDK cross-region references.
-import { RemovalPolicy } from "aws-cdk-lib";
+
 import { TABLE_DEFINITION } from "@popwatch/store";
+import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { StackContext } from "sst/constructs";
 import { dropUnusedCustomResourceHandler } from "./ProbeStack";

@@ -148,10 +148,10 @@ async function retryWhileBrieflyLocked(
  * chain either way: a local endpoint needs AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY set to whatever it accepts.
  */
-export function openAwsStore(tableName: string, region: string, endpoint?: string): OpenStore {
+export function openAwsStore(tableName: string, region: string, endpoint?: string, retentionDays?: RetentionDays): OpenStore {
   quietSdkNodeVersionWarning();
   const client = new DynamoDBClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
-  return openedTable(client, tableName, `table ${tableName} (${endpoint ?? region})`);
+  return openedTable(client, tableName, `table ${tableName} (${endpoint ?? region})`, retentionDays);
 }
 
 function openedEmbedded(embedded: EmbeddedStore, retentionDays: RetentionDays | undefined, close: () => Promise<void>): OpenStore {

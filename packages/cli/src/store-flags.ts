@@ -30,9 +30,7 @@ export interface StoreFlags {
   endpoint?: string | undefined;
 }
 
-export type StoreChoice =
-  | { kind: "aws"; table: string; region: string; endpoint?: string }
-  | { kind: "embedded"; dataDir: string };
+export type StoreChoice = { kind: "aws"; table: string; region: string; endpoint?: string } | { kind: "embedded"; dataDir: string };
 
 /** The region signed into requests to an endpoint when none is given: emulators accept any. */
 export const ENDPOINT_DEFAULT_REGION = "us-east-1";
@@ -73,7 +71,8 @@ function checkEndpoint(flag: string, endpoint: string): void {
   } catch {
     throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${endpoint}"`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${endpoint}"`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${endpoint}"`);
 }
 
 export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
