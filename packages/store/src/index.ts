@@ -15,8 +15,12 @@ export {
   tableActionsOf,
 } from "./table-access";
 export type {
+  CompactReport,
+  CompactRequest,
   DeleteExpiredReport,
   Instant,
+  PeriodRollupQuery,
+  ReadStats,
   RebuildReport,
   RegionRollupQuery,
   RegionRollups,
@@ -27,5 +31,6 @@ export type {
   RollupQuery,
   StoredResult,
   StoredResultRecord,
+  VantagePeriodRollups,
   WriteReport,
 } from "./types";
