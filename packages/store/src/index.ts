@@ -10,6 +10,7 @@ export { DynamoRoutingRepository, type DynamoRoutingRepositoryOptions, type PutE
 export { type EnsureTableReport, TABLE_DEFINITION, type TableWaitOptions, ensureTable } from "./table";
 export {
   ALERT_STATE_TABLE_ACTIONS,
+  COMPACTION_TABLE_ACTIONS,
   RESULT_READER_TABLE_ACTIONS,
   RESULT_WRITER_TABLE_ACTIONS,
   tableActionsOf,

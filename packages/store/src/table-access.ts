@@ -5,13 +5,22 @@
 // same least privilege.
 
 /**
- * What an agent's result store calls (items.ts sends them): putResults and
- * the minute/hour/day rollups use BatchWriteItem, rollUp reads back with Query
- * (consistent) and writes each rollup with a conditional PutItem; listSeries
- * and listRegions are Queries; the vantage registry is written with PutItem
- * or BatchWriteItem. Nothing else.
+ * What an agent's result store calls (items.ts sends them): putResults uses
+ * BatchWriteItem; rollUp reads back with Query (consistent), writes each
+ * minute rollup with a conditional PutItem and marks its hour pending with a
+ * PutItem; listSeries and listRegions are Queries; the vantage registry is
+ * written with PutItem. Nothing else.
  */
 export const RESULT_WRITER_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
+
+/**
+ * What compact calls (compaction.ts, pending.ts, buckets.ts): Query for the
+ * pending markers and the minute items, BatchWriteItem and PutItem for the
+ * hour and day buckets, a conditional DeleteItem for each marker it has
+ * built. The evaluator compacts before it evaluates, and so does a
+ * self-hosted `popwatch run`.
+ */
+export const COMPACTION_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
 
 /**
  * What the alert state store (alert-state.ts) calls: an agent needs them when

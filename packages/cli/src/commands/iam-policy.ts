@@ -2,7 +2,13 @@
 // (or a reader) needs on the shared table. The actions come from the store
 // (packages/store table-access.ts), the same constants the stacks grant the
 // probe function, so an agent elsewhere holds exactly what one on Lambda holds.
-import { ALERT_STATE_TABLE_ACTIONS, RESULT_READER_TABLE_ACTIONS, RESULT_WRITER_TABLE_ACTIONS, tableActionsOf } from "@popwatch/store";
+import {
+  ALERT_STATE_TABLE_ACTIONS,
+  COMPACTION_TABLE_ACTIONS,
+  RESULT_READER_TABLE_ACTIONS,
+  RESULT_WRITER_TABLE_ACTIONS,
+  tableActionsOf,
+} from "@popwatch/store";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { parseFlags } from "./args";
@@ -11,9 +17,10 @@ export const IAM_POLICY_USAGE = `Usage: popwatch iam-policy vantage|reader --tab
 
 Prints the IAM policy (JSON) for the DynamoDB table NAME:
   vantage   what "popwatch run --table NAME" needs: its results, rollups and
-            vantage registration (${RESULT_WRITER_TABLE_ACTIONS.join(", ")}) and,
-            as the probe function, the alert state of its own evaluation and
-            fast routing alerts; the probe function is granted the same actions
+            vantage registration (${RESULT_WRITER_TABLE_ACTIONS.join(", ")}), the
+            hour and day buckets it compacts before evaluating, and the alert
+            state of its evaluation and fast routing alerts: the same actions
+            the probe function is granted
   reader    what results, catchment, report and alerts need to read it
             (${RESULT_READER_TABLE_ACTIONS.join(", ")})
 Attach it to the user or role whose credentials the agent runs with.
@@ -28,7 +35,10 @@ Exit status: 0 printed, 2 usage error.
 `;
 
 export const IAM_POLICY_ROLES = {
-  vantage: { sid: "PopwatchVantage", actions: tableActionsOf(RESULT_WRITER_TABLE_ACTIONS, ALERT_STATE_TABLE_ACTIONS) },
+  vantage: {
+    sid: "PopwatchVantage",
+    actions: tableActionsOf(RESULT_WRITER_TABLE_ACTIONS, COMPACTION_TABLE_ACTIONS, ALERT_STATE_TABLE_ACTIONS),
+  },
   reader: { sid: "PopwatchReader", actions: tableActionsOf(RESULT_READER_TABLE_ACTIONS) },
 } as const;
 
