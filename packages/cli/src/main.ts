@@ -12,7 +12,7 @@ Usage: popwatch <command> [options]
 Commands:
   probe <ip-or-host>    probe an address once: dns (NSID, CHAOS), tcp, tls, http; PoP and timings
   validate              check the configuration (popwatch.config.ts) and summarise what it probes
-  run                   probe every target on the configured schedule into the local store or a shared table (--once: one round)
+  run                   probe every target on the schedule into the local store or a shared table (--once: one round)
   results               list stored results (local store, or a DynamoDB table with --table)
   import FILE.jsonl     load results (probe --json lines plus region and time) into the local store
   catchment             which PoPs answer each region, their shares, and changes of the dominant PoP
