@@ -1,6 +1,7 @@
 // The store flags `report` and `alerts` share with `results` and `catchment`:
 // the embedded store in --data-dir (or the `popwatch run` holding it), or a
 // DynamoDB table on AWS with --table and --aws-region.
+import { type VantageRegistry, readVantages } from "@popwatch/agent";
 import type { PopwatchConfig } from "@popwatch/core";
 import { DEFAULT_DATA_DIR, type ResultStore, StoreError } from "@popwatch/store";
 import { UsageError } from "./errors";
@@ -42,15 +43,18 @@ export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
 
 /**
  * The regions an evaluation covers: on AWS the regions the stacks deploy to
- * (a region that wrote nothing still counts, as zero events); locally
- * whatever was run or imported.
+ * (a region that wrote nothing still counts, as zero events) and the
+ * vantages (registered, and the config's own); locally whatever was run or
+ * imported.
  */
 export async function storeRegions(
   choice: StoreChoice,
-  config: Pick<PopwatchConfig, "regions">,
-  store: Pick<ResultStore, "listRegions">,
+  config: Pick<PopwatchConfig, "regions" | "vantage">,
+  store: Pick<ResultStore, "listRegions"> & VantageRegistry,
 ): Promise<string[]> {
-  return choice.kind === "aws" ? [...config.regions] : await store.listRegions();
+  if (choice.kind !== "aws") return await store.listRegions();
+  const vantages = await readVantages(store, config);
+  return [...new Set([...config.regions, ...vantages.map((v) => v.name)])];
 }
 
 /**

@@ -114,6 +114,7 @@ export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
 // Where PoPs and regions are
 export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
 export { greatCircleKm } from "./geo/distance";
+export type { GeoPoint } from "./geo/types";
 // What the Lambda functions publish to CloudWatch (EMF) and the dashboard drawn over it
 export {
   CLOUDWATCH_DIMENSIONS,
