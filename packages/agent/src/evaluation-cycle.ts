@@ -15,7 +15,7 @@ import { type VantageRegistry, readVantages } from "./vantages";
 export interface EvaluationCycleOptions {
   config: PopwatchConfig;
   /** With listVantages, registered vantages are located by their claimed locations (as the config's own vantage is). */
-  store: Pick<ResultStore, "queryRegionRollups"> & VantageRegistry;
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats"> & VantageRegistry;
   alerts: AlertStateRepository;
   sinks: readonly Sink[];
   regions: readonly string[];
