@@ -3,20 +3,13 @@
 // speed-of-light, detour and claimed-location checks locate them by, as an
 // AWS region is located by its metro.
 import { type PopwatchConfig, type Vantage, configuredVantage, knownVantages } from "@popwatch/core";
-import { type ResultStore, StoreError } from "@popwatch/store";
+import type { ResultStore } from "@popwatch/store";
 
 /** A store that may keep a vantage registry (the layout v3 table does). */
 export type VantageRegistry = Partial<Pick<ResultStore, "listVantages">>;
 
 /** Registered vantages with the config's own over the entry of the same name; sorted by name. */
 export async function readVantages(store: VantageRegistry, config: Pick<PopwatchConfig, "vantage">): Promise<Vantage[]> {
-  const registered = store.listVantages === undefined ? [] : await store.listVantages().catch(withoutRegistry);
+  const registered = store.listVantages === undefined ? [] : await store.listVantages();
   return knownVantages(registered, config.vantage === undefined ? null : configuredVantage(config.vantage));
-}
-
-// A table of layout v2 has no registry: its listVantages refuses (store_invalid),
-// which means no vantage is registered, not that the evaluation failed.
-function withoutRegistry(err: unknown): Vantage[] {
-  if (err instanceof StoreError && err.code === "store_invalid") return [];
-  throw err;
 }
