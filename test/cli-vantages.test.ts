@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { DAY_MS, type Vantage, airportLocation, greatCircleKm, lightBoundMs } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catchmentCommand } from "../packages/cli/src/commands/catchment";
+import { evaluateCommand } from "../packages/cli/src/commands/evaluate";
 import { reportCommand } from "../packages/cli/src/commands/report";
 import { resultsCommand } from "../packages/cli/src/commands/results";
 import { main } from "../packages/cli/src/index";
@@ -258,4 +259,22 @@ describe("no silent narrowing", () => {
         `popwatch report: --since 100d reaches past the hour rollup retention (90 d): read ${iso(clock - 92 * DAY_MS)} to ${iso(clock)}\n`,
     );
   }, 180_000);
+
+  it("evaluate: SLO windows at an --at past the rollups' retention are said", async () => {
+    const withSlo = join(dir, "slo.config.json");
+    await writeFile(
+      withSlo,
+      JSON.stringify({ ...CONFIG, slos: [{ name: "dns", target: "anycast-dns", sli: { type: "availability" }, objective: 0.99 }] }),
+    );
+    const recent = await run(evaluateCommand, "--config", withSlo);
+    expect(recent.err).toBe("");
+    const old = await run(evaluateCommand, "--config", withSlo, "--at", "100d");
+    expect(old.code).toBe(0);
+    // Windows end at the last whole minute; the 30-day window ends 100 days back, past minute and hour rollups' retention.
+    const end = iso(NOW - 100 * DAY_MS);
+    expect(old.err).toBe(
+      `popwatch evaluate: --at 100d reaches past the minute rollup retention (14 d): read ${end} to ${end}\n` +
+        `popwatch evaluate: --at 100d reaches past the hour rollup retention (90 d): read ${end} to ${end}\n`,
+    );
+  }, 120_000);
 });
