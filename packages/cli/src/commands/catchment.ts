@@ -50,6 +50,7 @@ Options:
   --group-by G          vantage (default): one row per region or vantage; country or asn: one row per
                         country or AS of the registered vantages (those not registered, or registered
                         without one, in the group "unknown"), counts summed, each vantage's shares averaged
+                        (no dominant-PoP changes or M2 per group)
   --format F            table (default): per target, region × PoP shares, * marks the dominant PoP
                         json: one object per line per (target, region): shares, dominant, changes, counts
                         csv: one row per (target, region, PoP)
