@@ -149,6 +149,7 @@ describe("popwatch report --json", () => {
       "endsAt",
       "failovers",
       "generatedAt",
+      "implausibleVantages",
       "impossibleRtts",
       "itemsRead",
       "slos",

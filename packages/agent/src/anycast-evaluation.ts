@@ -6,6 +6,7 @@
 import {
   type AnycastAlertEvaluation,
   FAST_ROUTING_CONDITIONS,
+  type GeoPoint,
   type PeriodRange,
   type PopwatchConfig,
   type Rollup,
@@ -35,6 +36,8 @@ export interface AnycastEvaluationOptions {
   endMs: number;
   /** Rollups read with anycastReads(config, endMs) among the needs (the SLO run's `rollups`). */
   rollups: RollupView;
+  /** Where vantages other than AWS regions are (vantageLocations of readVantages), for detours. */
+  regionLocations?: Readonly<Record<string, GeoPoint>>;
 }
 
 export interface AnycastEvaluationRun extends AnycastAlertEvaluation {
@@ -59,6 +62,7 @@ export function evaluateAnycastAlerts(options: AnycastEvaluationOptions): Anycas
     regions: options.regions,
     analytics: config.analytics,
     catalogue: createPopCatalogue(config.popCatalogue),
+    ...(options.regionLocations === undefined ? {} : { regionLocations: options.regionLocations }),
   });
   return { ...evaluation, itemsUsed };
 }

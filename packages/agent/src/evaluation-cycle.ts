@@ -3,17 +3,19 @@
 // each watched prefix's snapshot, then one alert lifecycle run over all of
 // them (conditional state writes, outbox, delivery). What functions/evaluate.ts runs every
 // minute in the home region and `popwatch run` runs after each period.
-import { type AlertStateRepository, type PopwatchConfig, ROUTING_SCOPE, type RoutingRepository } from "@popwatch/core";
+import { type AlertStateRepository, type PopwatchConfig, ROUTING_SCOPE, type RoutingRepository, vantageLocations } from "@popwatch/core";
 import type { Sink } from "@popwatch/notify";
 import type { ResultStore } from "@popwatch/store";
 import { type AlertCycleReport, runAlertCycle } from "./alert-cycle";
 import { type AnycastEvaluationRun, anycastReads, evaluateAnycastAlerts } from "./anycast-evaluation";
 import { type RoutingEvaluationRun, type RoutingProblem, evaluateRouting, routingFiring } from "./routing-alerts";
 import { type SloEvaluationRun, alertObservationsOf, evaluateSlos, evaluationEndMs } from "./slo-evaluation";
+import { type VantageRegistry, readVantages } from "./vantages";
 
 export interface EvaluationCycleOptions {
   config: PopwatchConfig;
-  store: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
+  /** With listVantages, registered vantages are located by their claimed locations (as the config's own vantage is). */
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats"> & VantageRegistry;
   alerts: AlertStateRepository;
   sinks: readonly Sink[];
   regions: readonly string[];
@@ -53,7 +55,14 @@ export async function runEvaluationCycle(options: EvaluationCycleOptions): Promi
     endMs,
     extraReads: anycastReads(options.config, endMs),
   });
-  const anycast = evaluateAnycastAlerts({ config: options.config, regions: options.regions, endMs, rollups: slos.rollups });
+  const vantages = await readVantages(options.store, options.config);
+  const anycast = evaluateAnycastAlerts({
+    config: options.config,
+    regions: options.regions,
+    endMs,
+    rollups: slos.rollups,
+    regionLocations: vantageLocations(vantages),
+  });
   const { bgp } = options.config;
   const routing =
     bgp === undefined || options.routing === undefined

@@ -71,3 +71,5 @@ export {
 export { DEFAULT_SAFETY_MARGIN_MS, invocationIdFor, storeRetention } from "./schedule";
 export { type ScopeEvaluation, evaluateSlos, evaluateSlosFrom, evaluationEndMs, sloReadRanges } from "./slo-evaluation";
 export { SQS_BATCH_LIMIT, SqsRoundQueue } from "./sqs-round-queue";
+// Vantages: the registry and the config's own, located by their claims
+export { type VantageRegistry, readVantages } from "./vantages";

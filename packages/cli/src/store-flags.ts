@@ -4,6 +4,7 @@
 // DynamoDB-compatible endpoint (--endpoint: DynamoDB Local, ScyllaDB
 // Alternator, dynalite). Without a store flag the config's `store` section
 // chooses; flags win.
+import { type VantageRegistry, readVantages } from "@popwatch/agent";
 import type { PopwatchConfig } from "@popwatch/core";
 import { DEFAULT_DATA_DIR, type ResultStore, StoreError } from "@popwatch/store";
 import { UsageError } from "./errors";
@@ -81,18 +82,19 @@ export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
 
 /**
  * The regions an evaluation covers: on a table the regions the stacks deploy
- * to (a region that wrote nothing still counts, as zero events) and every
- * other vantage that wrote to it (self-hosted agents, imports); locally
- * whatever was run or imported.
+ * to (a region that wrote nothing still counts, as zero events), every other
+ * vantage that wrote to it (self-hosted agents, imports) and the registered
+ * vantages (and the config's own); locally whatever was run or imported.
  */
 export async function storeRegions(
   choice: StoreChoice,
-  config: Pick<PopwatchConfig, "regions">,
-  store: Pick<ResultStore, "listRegions">,
+  config: Pick<PopwatchConfig, "regions" | "vantage">,
+  store: Pick<ResultStore, "listRegions"> & VantageRegistry,
 ): Promise<string[]> {
   const written = await store.listRegions();
   if (choice.kind === "embedded") return written;
-  return [...config.regions, ...written.filter((region) => !config.regions.includes(region))];
+  const vantages = await readVantages(store, config);
+  return [...new Set([...config.regions, ...written, ...vantages.map((v) => v.name)])];
 }
 
 /**

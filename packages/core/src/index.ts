@@ -57,11 +57,27 @@ export {
   routingAlertSeverity,
 } from "./alerts/index";
 export { type Catchment, catchment, catchmentSpan } from "./analytics/catchment";
+export {
+  CATCHMENT_GROUP_BYS,
+  type CatchmentGroup,
+  type CatchmentGroupBy,
+  UNKNOWN_GROUP,
+  groupCatchments,
+  vantageGroup,
+} from "./analytics/catchment-groups";
+export {
+  type ClaimedLocationFinding,
+  type ClaimedLocationReport,
+  type MislocatedVantage,
+  type MislocationReason,
+  claimedLabel,
+  claimedLocationCheck,
+} from "./analytics/claimed-location";
 export { type DetourItem, detourAudit } from "./analytics/detour";
 export { type Blip, type ConvergenceSli, type Failover, type Outage, analyzeFailovers, convergenceSli } from "./analytics/failover";
 // Anycast analytics: catchments, failovers, detours, speed-of-light checks
 export type { RegionalResult } from "./analytics/input";
-export { impossibleRtts, minRtts } from "./analytics/light";
+export { DEFAULT_LIGHT_MARGIN_KM, FIBER_KM_PER_MS, impossibleRtts, lightBoundMs, minRtts } from "./analytics/light";
 export { compareStrings } from "./compare";
 export { DEFAULT_EXPORTER_LISTEN, DEFAULT_EXPORTER_PORT, parseListenAddress } from "./config/exporter";
 // A config with OpenSLO files: the loader reads them, this joins their SLOs to `slos`
@@ -98,6 +114,7 @@ export { AWS_REGION_LOCATIONS } from "./geo/aws-regions";
 // Where PoPs and regions are
 export { type PopCatalogue, airportLocation, createPopCatalogue } from "./geo/catalogue";
 export { greatCircleKm } from "./geo/distance";
+export type { GeoPoint } from "./geo/types";
 // What the Lambda functions publish to CloudWatch (EMF) and the dashboard drawn over it
 export {
   CLOUDWATCH_DIMENSIONS,
@@ -162,10 +179,12 @@ export {
 export {
   DEFAULT_RETENTION_DAYS,
   type RetainedKind,
+  type RetainedRange,
   type RetentionDays,
   earliestRetainedMs,
   expiresAtSeconds,
   resolveRetentionDays,
+  retainedRange,
 } from "./retention";
 export {
   type RollUpPlan,
@@ -333,5 +352,6 @@ export {
   atlasVantageName,
   claimedPoint,
   configuredVantage,
+  knownVantages,
   vantageLocations,
 } from "./vantage";

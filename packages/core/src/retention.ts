@@ -58,3 +58,38 @@ export function expiresAtSeconds(retention: Readonly<RetentionDays>, kind: Retai
 export function earliestRetainedMs(retention: Readonly<RetentionDays>, kind: RetainedKind, untilMs: number): number {
   return untilMs - (retention[kind] + TTL_LAG_DAYS) * DAY_MS;
 }
+
+/** What a read of a requested range can cover, and whether retention cut its start. */
+export interface RetainedRange {
+  /** Start actually read: the requested start, or the earliest retained instant when that is later (at most toMs). */
+  fromMs: number;
+  /** End actually read: the requested end, or now when that is later (nothing is stored from the future). */
+  toMs: number;
+  /** The requested start lay before anything kept: the read starts later than asked. */
+  narrowed: boolean;
+  /** The retention of `kind`, days (without TTL's deletion lag). */
+  retentionDays: number;
+}
+
+/**
+ * The part of [fromMs, toMs) a read of `kind` at `nowMs` can find data in.
+ * Expiry runs with the clock, so retention counts back from now, never from
+ * the requested end (an end in the future would cut the start for nothing);
+ * a read ending later than now ends at now, and a range wholly expired reads
+ * nothing (fromMs = toMs). `narrowed` is what a command must say out loud.
+ */
+export function retainedRange(
+  retention: Readonly<RetentionDays>,
+  kind: RetainedKind,
+  range: { fromMs: number; toMs: number },
+  nowMs: number,
+): RetainedRange {
+  const toMs = Math.min(range.toMs, nowMs);
+  const earliestMs = earliestRetainedMs(retention, kind, nowMs);
+  return {
+    fromMs: Math.min(Math.max(range.fromMs, earliestMs), toMs),
+    toMs,
+    narrowed: range.fromMs < earliestMs,
+    retentionDays: retention[kind],
+  };
+}

@@ -4,6 +4,7 @@
 // Every analysis treats them alike: a vantage name is what results carry as
 // their `region`, and its location feeds the same speed-of-light, detour and
 // catchment checks an AWS region's metro does.
+import { compareStrings } from "./compare";
 import { airportLocation } from "./geo/catalogue";
 import type { GeoPoint } from "./geo/types";
 
@@ -75,4 +76,15 @@ export function configuredVantage(section: {
     country: section.country?.toUpperCase() ?? null,
     asn: section.asn ?? null,
   };
+}
+
+/**
+ * The vantages an analysis knows: the registered ones, with the config's own
+ * `vantage` section over the registered entry of the same name (the operator's
+ * file is newer than what the agent registered when it last started). Sorted by name.
+ */
+export function knownVantages(registered: readonly Vantage[], configured: Vantage | null): Vantage[] {
+  const byName = new Map(registered.map((v) => [v.name, v] as const));
+  if (configured !== null) byName.set(configured.name, configured);
+  return [...byName.values()].sort((a, b) => compareStrings(a.name, b.name));
 }

@@ -2,8 +2,15 @@
 // minute on AWS, over every region the store holds (those `popwatch run`
 // wrote and those `popwatch import` loaded), so a team can try the whole
 // alert path locally: import → evaluate → alerts.
-import { type EvaluationSummary, runEvaluationCycle, summariseEvaluation } from "@popwatch/agent";
-import type { PopwatchConfig } from "@popwatch/core";
+import {
+  type EvaluationSummary,
+  evaluationEndMs,
+  rollupLagMinutes,
+  runEvaluationCycle,
+  sloReadRanges,
+  summariseEvaluation,
+} from "@popwatch/agent";
+import type { PopwatchConfig, RollupGranularity } from "@popwatch/core";
 import { createSinks } from "@popwatch/notify";
 import { openStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
@@ -11,6 +18,7 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { renderEvaluationSummary } from "../output/evaluation-summary";
+import { readRange } from "../read-range";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice, storeRegions } from "../store-flags";
 import { parseWhen } from "../time-flags";
 import { parseFlags } from "./args";
@@ -69,6 +77,8 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
   }
   const choice = storeChoice(values, config.store);
 
+  noteExpiredWindows(io, config, values.at, nowMs, clockMs);
+
   let opened: OpenStore;
   try {
     opened = await openChosenStore(choice);
@@ -96,4 +106,15 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
   }
   io.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : renderEvaluationSummary(summary));
   return summary.undelivered > 0 ? 1 : 0;
+}
+
+/** Says which SLO windows of an evaluation --at an old instant reach past their rollups' retention. */
+function noteExpiredWindows(io: Io, config: PopwatchConfig, at: string | undefined, nowMs: number, clockMs: number): void {
+  const endMs = evaluationEndMs(nowMs, rollupLagMinutes(config));
+  const earliest = new Map<RollupGranularity, number>();
+  for (const range of sloReadRanges(config, endMs)) {
+    earliest.set(range.granularity, Math.min(range.fromMs, earliest.get(range.granularity) ?? range.fromMs));
+  }
+  const asked = at === undefined ? "an SLO window" : `--at ${at}`;
+  for (const [kind, fromMs] of earliest) readRange(io, { command: "evaluate", asked, kind, fromMs, toMs: endMs, nowMs: clockMs });
 }

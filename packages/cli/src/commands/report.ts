@@ -4,12 +4,14 @@
 // come from rollups through the evaluator the scheduled function runs, so the
 // report shows what the alerts see.
 import { writeFile } from "node:fs/promises";
-import type { PopwatchConfig } from "@popwatch/core";
+import { readVantages } from "@popwatch/agent";
+import { CATCHMENT_GROUP_BYS, type CatchmentGroupBy, type PopwatchConfig } from "@popwatch/core";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
-import { type BuiltReport, buildReport } from "../report/build";
+import { readRange } from "../read-range";
+import { type BuiltReport, buildReport, reportCatchmentGranularity } from "../report/build";
 import { renderHtmlReport } from "../report/render-html";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "../report/render-text";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice, storeRegions } from "../store-flags";
@@ -17,6 +19,7 @@ import { parseWhen } from "../time-flags";
 import { parseFlags } from "./args";
 
 export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--until WHEN] [--slo NAME] [--region R] [--series]
+                       [--group-by vantage|country|asn]
                        [--format table|json|csv|markdown | --json | --html FILE]
                        [--config FILE] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
@@ -27,8 +30,12 @@ stored it; "inactive" when it never fired), and over --since the latency
 quantiles of good results and the PoPs that answered. Then the anycast
 findings over --since: failovers (PoP A, failures, PoP B) with their
 convergence time and the per-region convergence SLI, detours (a region served
-by a PoP far beyond the nearest one the target has) and RTTs faster than light
-in fibre allows for the distance to the PoP they are attributed to.
+by a PoP far beyond the nearest one the target has), RTTs faster than light
+in fibre allows for the distance to the PoP they are attributed to, and the
+vantages whose claimed location is implausible (faster than light from where
+they claim to be to PoPs in several places, or to the PoP they reach most).
+Self-hosted and imported vantages count as regions, located by their claimed
+location (the store's vantage registry and the config's vantage section).
 
 With a bgp section in the configuration, a Routing section too: per watched
 prefix the BGP events stored over --since (announcements, withdrawals, the
@@ -55,8 +62,10 @@ Options:
   --slo NAME            only this SLO
   --region R            only this region's rows (no pooled rows) and findings
   --series              also the per-target rows when SLOs are configured
+  --group-by G          how --html's catchment section groups vantages: vantage (default, one row each),
+                        country or asn (of the registered vantages; "unknown" when not known)
   --format F            table (default); json: one object {generatedAt, endsAt, slos, [series,] failovers,
-                        convergence, detours, impossibleRtts, [routing,] itemsRead}; csv: one row per SLO and
+                        convergence, detours, impossibleRtts, implausibleVantages, [routing,] itemsRead}; csv: one row per SLO and
                         scope, then a block per kind of finding, blocks separated by a blank line;
                         markdown: the table's content as Markdown tables
   --json                same as --format json
@@ -79,6 +88,7 @@ const OPTIONS = {
   json: { type: "boolean" },
   html: { type: "string" },
   series: { type: "boolean" },
+  "group-by": { type: "string" },
   config: { type: "string" },
   ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
@@ -98,13 +108,18 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   // --until reports as of an earlier instant (a post-incident review); durations in --since count back from it.
   const nowMs = values.until === undefined ? clockMs : parseWhen("until", values.until, clockMs);
   if (nowMs > clockMs) throw new UsageError("--until must not be in the future");
-  const sinceMs = parseWhen("since", values.since ?? "1d", nowMs);
+  const sinceText = values.since ?? "1d";
+  const sinceMs = parseWhen("since", sinceText, nowMs);
   if (sinceMs >= nowMs) throw new UsageError("--since must be in the past");
   if (values.json && values.format !== undefined && values.format !== "json")
     throw new UsageError("--json and --format exclude each other");
   if (values.html !== undefined && (values.json || values.format !== undefined))
     throw new UsageError("--html and --format/--json exclude each other");
   if (values.html === "") throw new UsageError("--html: expected a file name");
+  const groupBy = values["group-by"] ?? "vantage";
+  if (!(CATCHMENT_GROUP_BYS as readonly string[]).includes(groupBy)) {
+    throw new UsageError(`--group-by: expected one of ${CATCHMENT_GROUP_BYS.join(", ")}, got "${groupBy}"`);
+  }
   const format = values.json ? "json" : (values.format ?? "table");
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(", ")}, got "${format}"`);
@@ -130,6 +145,11 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   } catch (err) {
     return reportStoreFailure(io, "report", err);
   }
+  // Findings come from raw results, the catchment from rollups: each read is bounded by its own retention.
+  const asked = `--since ${sinceText}`;
+  const window = { fromMs: sinceMs, toMs: nowMs, nowMs: clockMs };
+  readRange(io, { command: "report", asked, kind: "raw", ...window });
+  readRange(io, { command: "report", asked, kind: reportCatchmentGranularity(values.html !== undefined), ...window });
   let built: BuiltReport;
   try {
     built = await buildReport(
@@ -147,6 +167,8 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
         region: values.region,
         page: values.html !== undefined,
         series: values.series ?? false,
+        vantages: await readVantages(opened.store, config),
+        groupBy: groupBy as CatchmentGroupBy,
       },
     );
   } catch (err) {

@@ -3,6 +3,7 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import type { OpenStore } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
+import { rangeText, readRange } from "../read-range";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseWhen } from "../time-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
@@ -50,7 +51,8 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     return 0;
   }
   const nowMs = (deps.now ?? Date.now)();
-  const since = parseWhen("since", values.since ?? "1h", nowMs);
+  const sinceText = values.since ?? "1h";
+  const since = parseWhen("since", sinceText, nowMs);
   const until = values.until === undefined ? nowMs : parseWhen("until", values.until, nowMs);
   if (until <= since) throw new UsageError(`--until must be later than --since`);
   const kind = values.kind;
@@ -67,9 +69,11 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     return reportStoreFailure(io, "results", err);
   }
   try {
+    // Raw results kept past now do not exist, so an --until in the future reads to now and never cuts --since.
+    const read = readRange(io, { command: "results", asked: `--since ${sinceText}`, kind: "raw", fromMs: since, toMs: until, nowMs });
     const results = await opened.store.queryResults({
-      since,
-      until,
+      since: read.fromMs,
+      until: read.toMs,
       ...(values.target !== undefined ? { target: values.target } : {}),
       ...(values.region !== undefined ? { region: values.region } : {}),
       ...(kind !== undefined ? { kind: kind as ProbeKind } : {}),
@@ -78,9 +82,7 @@ export async function resultsCommand(argv: string[], io: Io, deps: ResultsDeps =
     if (values.json) {
       for (const result of results) io.stdout.write(`${JSON.stringify(result)}\n`);
     } else if (results.length === 0) {
-      io.stderr.write(
-        `popwatch results: no results from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} in ${opened.where}\n`,
-      );
+      io.stderr.write(`popwatch results: no results from ${rangeText(read)} in ${opened.where}\n`);
     } else {
       io.stdout.write(formatResultsTable(results));
     }

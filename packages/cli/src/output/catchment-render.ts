@@ -1,6 +1,6 @@
 // The forms of `popwatch catchment`: a region × PoP matrix per target for
 // people, one JSON object per (target, region) and CSV rows for programs.
-import { type Catchment, type PopCatalogue, compareStrings } from "@popwatch/core";
+import { type Catchment, type CatchmentGroup, type CatchmentGroupBy, type PopCatalogue, compareStrings } from "@popwatch/core";
 import { csvLines } from "./csv";
 import { formatDuration } from "./format";
 import { renderTable } from "./table";
@@ -91,8 +91,10 @@ export function m2Summary(m2: CatchmentM2): string {
 }
 
 /** Catchment rows grouped per target (first-seen order), each with its PoPs by answers, most first. */
-export function catchmentMatrices(entries: readonly Catchment[]): { target: string; rows: Catchment[]; pops: string[] }[] {
-  const byTarget = new Map<string, Catchment[]>();
+export function catchmentMatrices<Row extends Pick<Catchment, "target" | "counts">>(
+  entries: readonly Row[],
+): { target: string; rows: Row[]; pops: string[] }[] {
+  const byTarget = new Map<string, Row[]>();
   for (const e of entries) byTarget.set(e.target, [...(byTarget.get(e.target) ?? []), e]);
   return [...byTarget].map(([target, rows]) => {
     const totals = new Map<string, number>();
@@ -111,26 +113,80 @@ function renderMatrix(entries: readonly Catchment[], catalogue: PopCatalogue, m2
         String(row.total),
         String(row.unidentified),
         String(row.changes.length),
-        ...pops.map((pop) => {
-          const share = row.shares[pop];
-          return share === undefined ? "-" : `${pop === row.dominant ? "*" : ""}${(share * 100).toFixed(1)}%`;
-        }),
+        ...pops.map((pop) => shareText(row.shares[pop], pop === row.dominant)),
       ]),
     );
     const changes = rows.flatMap((row) =>
       row.changes.map((c) => `  ${row.region}  ${c.at.slice(0, 16).replace("T", " ")}Z  ${c.from} -> ${c.to}`),
     );
-    const places = pops.map((pop) => {
-      const site = catalogue.resolve(pop);
-      return site === null ? `${pop} (not in catalogue)` : `${pop} ${[site.city, site.country].filter(Boolean).join(", ")}`;
-    });
+    const places = popPlaces(pops, catalogue);
     const m2 = m2Of === undefined ? [] : rows.map((row) => `  ${row.region}  ${m2Summary(m2Of(row))}`);
     blocks.push(
       `${target}\n${table}` +
         (changes.length > 0 ? `dominant PoP changes:\n${changes.join("\n")}\n` : "") +
         (m2.length > 0 ? `route convergence (M2, first BGP change to first answer from the new PoP):\n${m2.join("\n")}\n` : "") +
-        `PoPs: ${places.join("; ")}\n`,
+        `PoPs: ${places}\n`,
     );
   }
   return `${blocks.join("\n")}\n* dominant PoP (most answers); shares are of answers that identified a PoP\n`;
+}
+
+function popPlaces(pops: readonly string[], catalogue: PopCatalogue): string {
+  return pops
+    .map((pop) => {
+      const site = catalogue.resolve(pop);
+      return site === null ? `${pop} (not in catalogue)` : `${pop} ${[site.city, site.country].filter(Boolean).join(", ")}`;
+    })
+    .join("; ");
+}
+
+function shareText(share: number | undefined, dominant: boolean): string {
+  return share === undefined ? "-" : `${dominant ? "*" : ""}${(share * 100).toFixed(1)}%`;
+}
+
+/** Column title of the group a row stands for. */
+export const GROUP_BY_HEADER: Readonly<Record<CatchmentGroupBy, string>> = { vantage: "Vantage", country: "Country", asn: "AS" };
+
+/**
+ * `catchment --group-by country|asn`: one row per (target, group of vantages).
+ * json: the CatchmentGroup with `by`; csv: one row per (target, group, PoP).
+ */
+export function renderCatchmentGroups(
+  format: CatchmentFormat,
+  groups: readonly CatchmentGroup[],
+  by: CatchmentGroupBy,
+  catalogue: PopCatalogue,
+): string {
+  switch (format) {
+    case "json":
+      return groups.map((g) => `${JSON.stringify({ by, ...g })}\n`).join("");
+    case "csv": {
+      const rows = [["target", by, "vantages", "pop", "count", "share", "dominant", "total", "unidentified"]];
+      for (const g of groups) {
+        const head = [g.target, g.group, String(g.vantages.length)];
+        const tail = [String(g.total), String(g.unidentified)];
+        const pops = Object.keys(g.counts);
+        if (pops.length === 0) rows.push([...head, "", "0", "", "false", ...tail]);
+        for (const pop of pops)
+          rows.push([...head, pop, String(g.counts[pop]), String(g.shares[pop]), String(pop === g.dominant), ...tail]);
+      }
+      return csvLines(rows);
+    }
+    case "table": {
+      const blocks = catchmentMatrices(groups).map(({ target, rows, pops }) => {
+        const table = renderTable(
+          [GROUP_BY_HEADER[by].toUpperCase(), "VANTAGES", "ANSWERS", "NO POP", ...pops],
+          rows.map((row) => [
+            row.group,
+            String(row.vantages.length),
+            String(row.total),
+            String(row.unidentified),
+            ...pops.map((pop) => shareText(row.shares[pop], pop === row.dominant)),
+          ]),
+        );
+        return `${target}\n${table}PoPs: ${popPlaces(pops, catalogue)}\n`;
+      });
+      return `${blocks.join("\n")}\n* dominant PoP; a group's shares are its vantages' shares averaged (each vantage weighs the same)\n`;
+    }
+  }
 }

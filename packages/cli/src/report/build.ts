@@ -9,22 +9,27 @@ import {
   ALERT_WINDOWS,
   type AlertStateRepository,
   type AlertStatus,
+  type CatchmentGroupBy,
   MINUTE_MS,
   type PopwatchConfig,
   type Rollup,
   type RollupSpan,
   type RoutingRepository,
+  type Vantage,
   alertKeyString,
   analyzeFailovers,
   catchment,
+  claimedLocationCheck,
   compareStrings,
   convergenceSli,
   createPopCatalogue,
   detourAudit,
+  groupCatchments,
   impossibleRtts,
   latencySummary,
   minRtts,
   popShares,
+  vantageLocations,
 } from "@popwatch/core";
 import { type ResultStore, readRollups } from "@popwatch/store";
 import { chartRegions, chartSpan, reportCharts, seriesWindow } from "./charts";
@@ -51,6 +56,10 @@ export interface ReportRequest {
   page: boolean;
   /** Per-series rows even when SLOs are configured. */
   series: boolean;
+  /** Registered and configured vantages (readVantages): located like AWS regions, and their claims checked. Default none. */
+  vantages?: readonly Vantage[];
+  /** How the page's catchment section groups vantages; default `vantage` (one row each). */
+  groupBy?: CatchmentGroupBy;
 }
 
 export interface BuiltReport {
@@ -58,8 +67,14 @@ export interface BuiltReport {
   page?: ReportPage;
 }
 
+/** The rollups the catchment over --since reads: hours for the page's per-hour changes, days otherwise. */
+export function reportCatchmentGranularity(page: boolean): "hour" | "day" {
+  return page ? "hour" : "day";
+}
+
 export async function buildReport(sources: ReportSources, request: ReportRequest): Promise<BuiltReport> {
   const { config, nowMs, sinceMs, regions } = request;
+  const vantages = request.vantages ?? [];
   const { store } = sources;
   const endMs = evaluationEndMs(nowMs, rollupLagMinutes(config));
   // SLO windows cut whole minutes only.
@@ -77,7 +92,7 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   const shownRegions = catchmentRegions.filter(inRegion);
   // Detours and per-target rows need shares only: day items serve them. The page's catchment matrix counts
   // dominant-PoP changes per hour, so it needs hour items.
-  const catchmentSpan: RollupSpan = { fromMs: sinceMs, toMs: nowMs, finest: request.page ? "hour" : "day" };
+  const catchmentSpan: RollupSpan = { fromMs: sinceMs, toMs: nowMs, finest: reportCatchmentGranularity(request.page) };
   const chartWindow = seriesWindow(sinceMs, endMs);
 
   const read = await readRollups(store, catchmentRegions, {
@@ -126,15 +141,20 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   });
   const failovers = analysis.failovers;
   const catalogue = createPopCatalogue(config.popCatalogue);
+  const regionLocations = vantageLocations(vantages);
   const rtts = minRtts(results, { window });
   const spanRollups = new Map<string, Rollup[]>(catchmentRegions.map((region) => [region, read.view.span(region, catchmentSpan)]));
   const catchments = catchment([...spanRollups.values()].flat(), { window, bucket: catchmentSpan.finest });
   const audit = detourAudit(catchments, {
     catalogue,
+    regionLocations,
     detourKm: config.analytics.detourKm,
     ...(config.analytics.detourRttMs === undefined ? {} : { detourRttMs: config.analytics.detourRttMs }),
     rtts,
   });
+  // A vantage judged mislocated takes the blame for its impossible RTTs; the others' stay with the PoP attribution.
+  const claims = claimedLocationCheck(rtts, vantages, { catalogue, catchments });
+  const mislocated = new Set(claims.mislocated.map((m) => m.vantage));
 
   // Routing: BGP events from a correlation window before --since, so the first failovers see their cause.
   const bgp = config.bgp;
@@ -192,16 +212,21 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
         nearestKm: d.nearestKm,
         excessKm: d.excessKm,
       })),
-    impossibleRtts: impossibleRtts(rtts, { catalogue }).findings.map((f) => ({
-      target: f.target,
-      region: f.region,
-      pop: f.pop,
-      kind: f.kind,
-      at: f.at,
-      rttMs: f.rttMs,
-      minRttMs: f.minRttMs,
-      distanceKm: f.distanceKm,
-    })),
+    impossibleRtts: impossibleRtts(rtts, { catalogue, regionLocations })
+      .findings.filter((f) => !mislocated.has(f.region))
+      .map((f) => ({
+        target: f.target,
+        region: f.region,
+        pop: f.pop,
+        kind: f.kind,
+        at: f.at,
+        rttMs: f.rttMs,
+        minRttMs: f.minRttMs,
+        distanceKm: f.distanceKm,
+      })),
+    implausibleVantages: claims.mislocated
+      .filter((m) => inRegion(m.vantage))
+      .flatMap(({ reasons, findings }) => findings.map((f) => ({ ...f, reasons }))),
     ...(routing === null ? {} : { routing: routing.routing }),
     itemsRead: read.itemsRead,
   };
@@ -210,7 +235,14 @@ export async function buildReport(sources: ReportSources, request: ReportRequest
   const chartOptions = { slos: config.slos, scopes: slos, pooledRegions: regions, regions: shownRegions, window: chartWindow };
   const chartRollups = new Map(chartRegions(chartOptions).map((region) => [region, read.view.span(region, chartSpan(chartWindow))]));
   const charts = reportCharts({ ...chartOptions, rollupsOf: (region) => chartRollups.get(region) ?? [] });
-  const page: ReportPage = { regions: shownRegions, catchments: catchments.filter((c) => inRegion(c.region)), charts };
+  const shownCatchments = catchments.filter((c) => inRegion(c.region));
+  const groupBy = request.groupBy ?? "vantage";
+  const page: ReportPage = {
+    regions: shownRegions,
+    catchments: shownCatchments,
+    ...(groupBy === "vantage" ? {} : { catchmentGroups: { by: groupBy, groups: groupCatchments(shownCatchments, vantages, groupBy) } }),
+    charts,
+  };
   if (bgp !== undefined && bgpEvents !== null) {
     page.routing = routingTimelines({
       bgp,

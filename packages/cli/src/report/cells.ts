@@ -9,6 +9,7 @@ import type {
   ReportCorrelatedEvent,
   ReportDetour,
   ReportFailover,
+  ReportImplausibleVantage,
   ReportImpossibleRtt,
   ReportRoutingPrefix,
   ReportSeries,
@@ -169,5 +170,39 @@ export function impossibleRttCells(f: ReportImpossibleRtt): string[] {
     `${formatNumber(f.minRttMs)} ms`,
     formatKm(f.distanceKm),
     isoSecond(f.at),
+  ];
+}
+
+export const IMPLAUSIBLE_VANTAGE_HEADER = [
+  "Vantage",
+  "Claimed",
+  "Why",
+  "Target",
+  "PoP",
+  "PoP at",
+  "RTT",
+  "Min possible",
+  "Distance",
+  "Samples",
+] as const;
+
+/** Why the section blames the vantage and not the PoP ids. */
+export const IMPLAUSIBLE_VANTAGE_NOTE =
+  "RTTs below the speed-of-light bound from the claimed location to PoPs in several places, or to the PoP the vantage reaches most";
+
+const MISLOCATION_REASON_TEXT = { several_places: "several places", catchment_pop: "its own PoP" } as const;
+
+export function implausibleVantageCells(f: ReportImplausibleVantage): string[] {
+  return [
+    f.vantage,
+    f.claimed,
+    f.reasons.map((r) => MISLOCATION_REASON_TEXT[r]).join(", "),
+    f.target,
+    f.pop,
+    `${f.popLocation.lat},${f.popLocation.lon}`,
+    `${formatNumber(f.minRttMs)} ms`,
+    `${formatNumber(f.boundMs)} ms`,
+    formatKm(f.distanceKm),
+    String(f.samples),
   ];
 }

@@ -7,11 +7,15 @@ import type {
   ALERT_SEVERITIES,
   AlertStatus,
   Catchment,
+  CatchmentGroup,
+  CatchmentGroupBy,
   ConvergenceSli,
   DataPlaneEventType,
   DetourItem,
   FiringAlert,
+  GeoPoint,
   LatencySummary,
+  MislocationReason,
   PopShare,
   ProbeKind,
   RegionRouteConvergence,
@@ -173,6 +177,24 @@ export interface ReportImpossibleRtt {
   distanceKm: number;
 }
 
+/**
+ * One PoP that answered a vantage faster than light in fibre allows from the
+ * vantage's claimed location, for a vantage judged mislocated (claimedLocationCheck).
+ */
+export interface ReportImplausibleVantage {
+  vantage: string;
+  /** IATA code or `lat,lon`. */
+  claimed: string;
+  reasons: MislocationReason[];
+  target: string;
+  pop: string;
+  popLocation: GeoPoint;
+  minRttMs: number;
+  boundMs: number;
+  distanceKm: number;
+  samples: number;
+}
+
 export interface Report {
   generatedAt: string;
   /** Where the SLO windows end. */
@@ -183,7 +205,10 @@ export interface Report {
   failovers: ReportFailover[];
   convergence: ConvergenceSli[];
   detours: ReportDetour[];
+  /** Impossible RTTs of vantages not judged mislocated: the PoP attribution is the suspect. */
   impossibleRtts: ReportImpossibleRtt[];
+  /** Impossible RTTs of vantages judged mislocated: the vantage's claimed location is the suspect. */
+  implausibleVantages: ReportImplausibleVantage[];
   /** With a `bgp` config only. */
   routing?: ReportRouting;
   /** Rollup items the report read, each at most once. */
@@ -195,6 +220,8 @@ export interface ReportPage {
   /** The regions the report covers, in order. */
   regions: string[];
   catchments: Catchment[];
+  /** With --group-by country or asn: the catchment section's rows, one per group of vantages. */
+  catchmentGroups?: { by: CatchmentGroupBy; groups: CatchmentGroup[] };
   charts: ReportCharts;
   /** With a `bgp` config only. */
   routing?: RoutingTimelines;

@@ -6,14 +6,24 @@
 // parses, and a Content-Security-Policy lets only the page's own scripts run
 // and forbids every network fetch.
 import { createHash } from "node:crypto";
-import { ALERT_WINDOWS, type Catchment, type SloPeriod, alertRulesFor, rationalToNumber } from "@popwatch/core";
-import { catchmentMatrices } from "../output/catchment-render";
+import {
+  ALERT_WINDOWS,
+  type Catchment,
+  type CatchmentGroup,
+  type CatchmentGroupBy,
+  type SloPeriod,
+  alertRulesFor,
+  rationalToNumber,
+} from "@popwatch/core";
+import { GROUP_BY_HEADER, catchmentMatrices } from "../output/catchment-render";
 import { formatDuration, formatLatency, formatNumber, formatPercent, isoMinute, isoSecond } from "../output/format";
 import { uplotAssets } from "../output/uplot-assets";
 import {
   BGP_BURST_HEADER,
   CORRELATED_HEADER,
   DETOUR_HEADER,
+  IMPLAUSIBLE_VANTAGE_HEADER,
+  IMPLAUSIBLE_VANTAGE_NOTE,
   IMPOSSIBLE_RTT_HEADER,
   M2_HEADER,
   ROUTING_PREFIX_HEADER,
@@ -24,6 +34,7 @@ import {
   detourCells,
   failoverCells,
   failoverHeader,
+  implausibleVantageCells,
   impossibleRttCells,
   m2Cells,
   routingPrefixCells,
@@ -194,7 +205,11 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 </header>
 <main>
 <section id="slos"><h2>SLOs</h2>${sloTable(report.slos)}</section>
-${seriesSection}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${catchmentTables(input.catchments)}${catchmentM2(report)}</section>
+${seriesSection}<section id="catchment"><h2>Catchment since ${escapeHtml(since)}</h2>${
+    input.catchmentGroups === undefined
+      ? catchmentTables(input.catchments)
+      : catchmentGroupTables(input.catchmentGroups.groups, input.catchmentGroups.by)
+  }${catchmentM2(report)}</section>
 <section id="burn-rates"><h2>Burn rate per region</h2><p class="note">${BURN_CHARTS_NOTE}</p>${burnSection}</section>
 <section id="latency"><h2>Latency per region</h2><p class="note">${LATENCY_CHARTS_NOTE}</p>${latencySection}</section>
 ${routingTimelinesSection}${findings(input)}
@@ -374,17 +389,7 @@ function catchmentTables(catchments: readonly Catchment[]): string {
   const blocks: string[] = [];
   for (const { target, rows, pops } of catchmentMatrices(catchments)) {
     const body = rows.map((row) => {
-      const cells = pops.map((pop) => {
-        const share = row.shares[pop];
-        if (share === undefined) return `<td class="share none">-</td>`;
-        const dominant = pop === row.dominant;
-        // Heat: opacity of the cell colour follows the share; text turns light on the darker half.
-        const style = `background-color: rgba(37, 99, 235, ${(0.08 + 0.8 * share).toFixed(3)});${share > 0.5 ? " color: #fff;" : ""}`;
-        const percent = `${escapeHtml((share * 100).toFixed(1))}%`;
-        return dominant
-          ? `<td class="share dominant" style="${style}" title="dominant PoP">★ ${percent}</td>`
-          : `<td class="share" style="${style}">${percent}</td>`;
-      });
+      const cells = pops.map((pop) => shareCell(row.shares[pop], pop === row.dominant));
       const counts = [row.total, row.unidentified, row.changes.length].map((n) => `<td class="num">${n}</td>`).join("");
       return `<tr><td>${escapeHtml(row.region)}</td>${counts}${cells.join("")}</tr>`;
     });
@@ -400,6 +405,34 @@ function catchmentTables(catchments: readonly Catchment[]): string {
     );
   }
   return `${blocks.join("")}<p class="note">★ dominant PoP (most answers); shares are of the answers that identified a PoP.</p>`;
+}
+
+/** One PoP's share in a catchment row; the dominant PoP starred. */
+function shareCell(share: number | undefined, dominant: boolean): string {
+  if (share === undefined) return `<td class="share none">-</td>`;
+  // Heat: opacity of the cell colour follows the share; text turns light on the darker half.
+  const style = `background-color: rgba(37, 99, 235, ${(0.08 + 0.8 * share).toFixed(3)});${share > 0.5 ? " color: #fff;" : ""}`;
+  const percent = `${escapeHtml((share * 100).toFixed(1))}%`;
+  return dominant
+    ? `<td class="share dominant" style="${style}" title="dominant PoP">★ ${percent}</td>`
+    : `<td class="share" style="${style}">${percent}</td>`;
+}
+
+/** The catchment section with --group-by country or asn: one row per group of vantages. */
+function catchmentGroupTables(groups: readonly CatchmentGroup[], by: CatchmentGroupBy): string {
+  if (groups.length === 0) return `<p class="empty">No rollups in the window.</p>`;
+  const blocks: string[] = [];
+  for (const { target, rows, pops } of catchmentMatrices(groups)) {
+    const body = rows.map((row) => {
+      const counts = [row.vantages.length, row.total, row.unidentified].map((n) => `<td class="num">${n}</td>`).join("");
+      const cells = pops.map((pop) => shareCell(row.shares[pop], pop === row.dominant));
+      return `<tr><td>${escapeHtml(row.group)}</td>${counts}${cells.join("")}</tr>`;
+    });
+    blocks.push(
+      `<h3>${escapeHtml(target)}</h3>${table([GROUP_BY_HEADER[by], "Vantages", "Answers", "No PoP", ...pops], body, "catchment")}`,
+    );
+  }
+  return `${blocks.join("")}<p class="note">★ dominant PoP; shares are each vantage's shares averaged over the group's vantages.</p>`;
 }
 
 function findings(input: HtmlReportInput): string {
@@ -427,13 +460,22 @@ function findings(input: HtmlReportInput): string {
           IMPOSSIBLE_RTT_HEADER,
           report.impossibleRtts.map((f) => row(impossibleRttCells(f))),
         );
+  const implausible =
+    report.implausibleVantages.length === 0
+      ? `<p class="empty">None.</p>`
+      : table(
+          IMPLAUSIBLE_VANTAGE_HEADER,
+          report.implausibleVantages.map((f) => row(implausibleVantageCells(f))),
+        );
   return (
     `<section id="failovers"><h2>Failovers since ${since}</h2>${failovers}</section>\n` +
     (report.routing === undefined ? "" : routingSection(report.routing, since)) +
     `<section id="detours"><h2>Detours since ${since}</h2>` +
     `<p class="note">A region served by a PoP far beyond the nearest one the target has.</p>${detours}</section>\n` +
     `<section id="impossible-rtts"><h2>Impossible RTTs since ${since}</h2>` +
-    `<p class="note">Faster than light in fibre allows to the PoP they are attributed to.</p>${impossible}</section>`
+    `<p class="note">Faster than light in fibre allows to the PoP they are attributed to.</p>${impossible}</section>\n` +
+    `<section id="implausible-vantages"><h2>Vantages whose claimed location is implausible since ${since}</h2>` +
+    `<p class="note">${escapeHtml(IMPLAUSIBLE_VANTAGE_NOTE)}.</p>${implausible}</section>`
   );
 }
 

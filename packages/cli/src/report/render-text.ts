@@ -9,6 +9,8 @@ import {
   BGP_BURST_HEADER,
   CORRELATED_HEADER,
   DETOUR_HEADER,
+  IMPLAUSIBLE_VANTAGE_HEADER,
+  IMPLAUSIBLE_VANTAGE_NOTE,
   IMPOSSIBLE_RTT_HEADER,
   M2_HEADER,
   ROUTING_PREFIX_HEADER,
@@ -20,6 +22,7 @@ import {
   detourCells,
   failoverCells,
   failoverHeader,
+  implausibleVantageCells,
   impossibleRttCells,
   m2Cells,
   routingPrefixCells,
@@ -141,6 +144,13 @@ function renderSections(report: Report, context: ReportContext, table: TableRend
     sections.push(
       heading(`Impossible RTTs since ${since}: faster than light in fibre to the PoP they are attributed to`) +
         table(upper(IMPOSSIBLE_RTT_HEADER), report.impossibleRtts.map(impossibleRttCells)),
+    );
+  }
+  if (report.implausibleVantages.length > 0) {
+    sections.push(
+      heading(`Vantages whose claimed location is implausible since ${since}`) +
+        table(upper(IMPLAUSIBLE_VANTAGE_HEADER), report.implausibleVantages.map(implausibleVantageCells)) +
+        note(IMPLAUSIBLE_VANTAGE_NOTE),
     );
   }
   return sections.join("\n");
@@ -333,6 +343,36 @@ function renderCsv(report: Report): string {
         String(f.rttMs),
         String(f.minRttMs),
         String(f.distanceKm),
+      ]),
+    ]);
+  }
+  if (report.implausibleVantages.length > 0) {
+    blocks.push([
+      [
+        "implausible_vantage",
+        "claimed",
+        "reasons",
+        "target",
+        "pop",
+        "pop_lat",
+        "pop_lon",
+        "min_rtt_ms",
+        "bound_ms",
+        "distance_km",
+        "samples",
+      ],
+      ...report.implausibleVantages.map((f) => [
+        f.vantage,
+        f.claimed,
+        f.reasons.join(" "),
+        f.target,
+        f.pop,
+        String(f.popLocation.lat),
+        String(f.popLocation.lon),
+        String(f.minRttMs),
+        String(f.boundMs),
+        String(f.distanceKm),
+        String(f.samples),
       ]),
     ]);
   }

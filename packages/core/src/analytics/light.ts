@@ -26,6 +26,11 @@ export const FIBER_KM_PER_MS = 200;
  */
 export const DEFAULT_LIGHT_MARGIN_KM = 50;
 
+/** The fastest round trip light in fibre allows over `distanceKm`, less `marginKm` of slack: 2 · (d − margin) / v. */
+export function lightBoundMs(distanceKm: number, marginKm: number = DEFAULT_LIGHT_MARGIN_KM): number {
+  return (2 * Math.max(0, distanceKm - marginKm)) / FIBER_KM_PER_MS;
+}
+
 /** The fastest round trip seen from one region to one PoP of a target. */
 export interface MinRtt {
   target: string;
@@ -136,8 +141,7 @@ export function impossibleRtts(
     const site = locate.pop(rtt.target, rtt.region, rtt.pop, rtt.iata);
     if (vantage === null || site === null) continue;
     const distanceKm = greatCircleKm(vantage, site);
-    // Round trip at fibre speed: 2 · d / v.
-    const minRttMs = (2 * Math.max(0, distanceKm - marginKm)) / FIBER_KM_PER_MS;
+    const minRttMs = lightBoundMs(distanceKm, marginKm);
     if (rtt.rttMs < minRttMs) {
       findings.push({
         target: rtt.target,
