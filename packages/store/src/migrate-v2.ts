@@ -261,6 +261,45 @@ function nextWindowMs(level: V2Level, startMs: number): number {
 const maxString = (a: string, b: string) => (compareStrings(a, b) >= 0 ? a : b);
 const minString = (a: string, b: string) => (compareStrings(a, b) <= 0 ? a : b);
 
+/**
+ * The windows of a rollup level narrowed to the reads that find items: one
+ * keys-only Query per v2 partition (a region's day of minutes, month of hours,
+ * year of days) instead of one per window, so idle days cost one request, not
+ * 24. Raw partitions are an hour each already: their windows stay as they are.
+ */
+async function windowsWithData(table: ItemTable, level: V2Level, windows: readonly V2Window[]): Promise<V2Window[]> {
+  if (level === "raw") return [...windows];
+  const ranges = new Map<string, { low: string; high: string }>();
+  for (const read of windows.flatMap((window) => window.reads)) {
+    const range = ranges.get(read.pk);
+    if (range === undefined) ranges.set(read.pk, { low: read.low!, high: read.high! });
+    else ranges.set(read.pk, { low: minString(range.low, read.low!), high: maxString(range.high, read.high!) });
+  }
+  const partitions = [...ranges];
+  const keys = await mapWithConcurrency(partitions, table.concurrency, ([pk, { low, high }]) => v2Keys(table, { pk, low, high }));
+  const present = new Map(partitions.map(([pk], i) => [pk, keys[i]!.map((item) => item.sk?.S ?? "")]));
+  return windows
+    .map((window) => ({
+      ...window,
+      reads: window.reads.filter((read) =>
+        (present.get(read.pk) ?? []).some((sk) => compareStrings(sk, read.low!) >= 0 && compareStrings(sk, read.high!) <= 0),
+      ),
+    }))
+    .filter((window) => window.reads.length > 0);
+}
+
+/** The keys (pk, sk) of one read's items. */
+function v2Keys(table: ItemTable, read: Pick<V2Read, "pk" | "low" | "high">): Promise<Item[]> {
+  return table.queryAll(
+    {
+      ...sortKeyRangeQuery(read.pk, read.low, read.high),
+      ProjectionExpression: "#pk, #sk",
+      ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+    },
+    { consistent: true },
+  );
+}
+
 // ---------------------------------------------------------------- the migration
 
 /**
@@ -307,7 +346,7 @@ export async function migrateFromV2(
   const migration = new LevelMigration(table, store, dryRun, skip);
 
   for (const level of V2_LEVELS) {
-    const windows = v2Windows(level, regions, store.retentionDays, nowMs);
+    const windows = await windowsWithData(table, level, v2Windows(level, regions, store.retentionDays, nowMs));
     const counts = report.levels[level];
     for (const [index, window] of windows.entries()) {
       const items = await mapWithConcurrency(window.reads, table.concurrency, (read) =>
@@ -451,17 +490,8 @@ async function deleteV2Items(
 ): Promise<number> {
   let deleted = 0;
   for (const level of V2_LEVELS) {
-    for (const window of v2Windows(level, regions, retention, nowMs)) {
-      const keys = await mapWithConcurrency(window.reads, table.concurrency, (read) =>
-        table.queryAll(
-          {
-            ...sortKeyRangeQuery(read.pk, read.low, read.high),
-            ProjectionExpression: "#pk, #sk",
-            ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
-          },
-          { consistent: true },
-        ),
-      );
+    for (const window of await windowsWithData(table, level, v2Windows(level, regions, retention, nowMs))) {
+      const keys = await mapWithConcurrency(window.reads, table.concurrency, (read) => v2Keys(table, read));
       const requests: WeightedRequest[] = keys.flat().map((item) => ({
         request: { DeleteRequest: { Key: { pk: item.pk!, sk: item.sk! } } },
         weight: 1,
