@@ -23,6 +23,7 @@ Commands:
   alerts                current burn-rate alert states (--history: their transitions)
   bgp                   BGP of the watched prefixes: decode, import, watch (RIS Live), listen (BMP), events, state
   exporter              Prometheus exporter: /probe (blackbox_exporter's contract), /metrics (SLO state with a store)
+  store migrate         copy a store written before layout v3 into v3 (--dry-run counts, --delete-v2 removes the old items)
 
 Run "popwatch <command> --help" for a command's options.
 `;
@@ -80,6 +81,10 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; usage: string }>> =
   exporter: async () => {
     const { exporterCommand, EXPORTER_USAGE } = await import("./commands/exporter");
     return { run: exporterCommand, usage: EXPORTER_USAGE };
+  },
+  store: async () => {
+    const { storeCommand, STORE_USAGE } = await import("./commands/store");
+    return { run: storeCommand, usage: STORE_USAGE };
   },
 };
 

@@ -59,7 +59,7 @@ export interface MigrateV2Options {
   now?: number;
   /** Read and count everything, write nothing. */
   dryRun?: boolean;
-  /** After everything was migrated (and nothing was skipped), delete the v2 items read. Default false: they expire by TTL. */
+  /** After everything was migrated, and only if nothing was skipped, delete the v2 items. Default false: they expire by TTL. */
   deleteV2?: boolean;
   onProgress?: (progress: MigrationProgress) => void;
   /** Requests in flight at once (default 4). */
@@ -96,7 +96,7 @@ export interface MigrationReport {
   skips: MigrationSkip[];
   /** What compact built after the writes (null with dryRun). */
   compacted: CompactReport | null;
-  /** v2 items deleted (null unless deleteV2 ran). */
+  /** v2 items deleted; null unless deleteV2 was asked and nothing was skipped. */
   deleted: number | null;
 }
 
@@ -374,15 +374,8 @@ export async function migrateFromV2(
   if (dryRun) return report;
 
   report.compacted = await store.compact({ now: nowMs });
-  if (options.deleteV2 === true) {
-    if (report.skipped > 0) {
-      throw new StoreError(
-        "store_invalid",
-        `not deleting v2 items: ${report.skipped} were not migrated (run again after fixing them, or without --delete-v2)`,
-      );
-    }
-    report.deleted = await deleteV2Items(table, regions, store.retentionDays, nowMs);
-  }
+  // Deleting is for a migration that left nothing behind: a skipped item keeps the v2 data it came from.
+  if (options.deleteV2 === true && report.skipped === 0) report.deleted = await deleteV2Items(table, regions, store.retentionDays, nowMs);
   return report;
 }
 
