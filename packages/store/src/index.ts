@@ -18,8 +18,12 @@ export { type RollupRead, readRollups } from "./read-rollups";
 export { DynamoRoutingRepository, type DynamoRoutingRepositoryOptions, type PutEventsReport } from "./routing";
 export { type EnsureTableReport, type TableWaitOptions, ensureTable } from "./table";
 export type {
+  CompactReport,
+  CompactRequest,
   DeleteExpiredReport,
   Instant,
+  PeriodRollupQuery,
+  ReadStats,
   RebuildReport,
   RegionRollupQuery,
   RegionRollups,
@@ -30,5 +34,6 @@ export type {
   RollupQuery,
   StoredResult,
   StoredResultRecord,
+  VantagePeriodRollups,
   WriteReport,
 } from "./types";

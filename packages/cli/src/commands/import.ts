@@ -249,9 +249,10 @@ async function writeImported(store: ResultStore, lines: readonly ImportedLine[],
 
   let rollups = 0;
   for (const span of touched.values()) {
-    // The store builds the hours (and the day) that end by `to`.
-    const to = Math.max(span.lastMinuteEndMs, Math.min(span.dayEndMs, nowMs));
-    rollups += (await store.rollUp({ region: span.region, granularity: "minute", from: span.fromMs, to, cascade: true })).written.length;
+    rollups += (await store.rollUp({ region: span.region, granularity: "minute", from: span.fromMs, to: span.lastMinuteEndMs })).written
+      .length;
   }
+  // The minute rollUps marked their hours pending: build the hour and day buckets of those that have ended.
+  await store.compact({ now: nowMs });
   return rollups;
 }
