@@ -348,28 +348,20 @@ export async function migrateFromV2(
   for (const level of V2_LEVELS) {
     const windows = await windowsWithData(table, level, v2Windows(level, regions, store.retentionDays, nowMs));
     const counts = report.levels[level];
-    for (const [index, window] of windows.entries()) {
+    let windowsDone = 0;
+    // Windows in parallel too: most raw windows are empty hours, and each costs a round trip per region.
+    await mapWithConcurrency(windows, table.concurrency, async (window) => {
       const items = await mapWithConcurrency(window.reads, table.concurrency, (read) =>
         table.queryAll(sortKeyRangeQuery(read.pk, read.low, read.high), { consistent: true }),
       );
+      const partitions = window.reads.map((read, i) => ({ region: read.region, items: items[i]! }));
+      const done = level === "raw" ? await migration.raw(partitions) : await migration.rollups(level, partitions);
       counts.itemsRead += items.reduce((sum, list) => sum + list.length, 0);
-      const done =
-        level === "raw"
-          ? await migration.raw(window.reads.map((read, i) => ({ region: read.region, items: items[i]! })))
-          : await migration.rollups(
-              level,
-              window.reads.map((read, i) => ({ region: read.region, items: items[i]! })),
-            );
       counts.migrated += done.migrated;
       counts.writes += done.writes;
-      options.onProgress?.({
-        level,
-        windowsDone: index + 1,
-        windowsTotal: windows.length,
-        itemsRead: counts.itemsRead,
-        migrated: counts.migrated,
-      });
-    }
+      windowsDone++;
+      options.onProgress?.({ level, windowsDone, windowsTotal: windows.length, itemsRead: counts.itemsRead, migrated: counts.migrated });
+    });
   }
   if (dryRun) return report;
 
@@ -483,7 +475,8 @@ async function deleteV2Items(
 ): Promise<number> {
   let deleted = 0;
   for (const level of V2_LEVELS) {
-    for (const window of await windowsWithData(table, level, v2Windows(level, regions, retention, nowMs))) {
+    const windows = await windowsWithData(table, level, v2Windows(level, regions, retention, nowMs));
+    await mapWithConcurrency(windows, table.concurrency, async (window) => {
       const keys = await mapWithConcurrency(window.reads, table.concurrency, (read) => v2Keys(table, read));
       const requests: WeightedRequest[] = keys.flat().map((item) => ({
         request: { DeleteRequest: { Key: { pk: item.pk!, sk: item.sk! } } },
@@ -491,7 +484,7 @@ async function deleteV2Items(
       }));
       if (requests.length > 0) await table.writeRequests(requests);
       deleted += requests.length;
-    }
+    });
   }
   return deleted;
 }
