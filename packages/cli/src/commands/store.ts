@@ -111,7 +111,12 @@ function openTable(choice: TableChoice, retentionDays: RetentionDays): Promise<O
   };
 }
 
-export async function storeMigrateCommand(argv: string[], io: Io): Promise<number> {
+export interface StoreMigrateDeps {
+  /** Epoch ms the retention walk starts from (tests pin it). */
+  now?: () => number;
+}
+
+export async function storeMigrateCommand(argv: string[], io: Io, deps: StoreMigrateDeps = {}): Promise<number> {
   const { values } = parseFlags(argv, MIGRATE_OPTIONS);
   if (values.help) {
     io.stdout.write(STORE_MIGRATE_USAGE);
@@ -136,8 +141,10 @@ export async function storeMigrateCommand(argv: string[], io: Io): Promise<numbe
     return reportStoreFailure(io, "store migrate", err);
   }
   try {
-    const store = new DynamoResultStore({ client: opened.client, tableName: opened.tableName, retentionDays });
+    const clock = deps.now ?? Date.now;
+    const store = new DynamoResultStore({ client: opened.client, tableName: opened.tableName, retentionDays, clock });
     const report = await migrateFromV2(opened.client, opened.tableName, store, {
+      now: clock(),
       dryRun,
       deleteV2: values["delete-v2"] === true,
       onProgress: progressPrinter(io),
