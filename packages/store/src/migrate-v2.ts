@@ -138,7 +138,7 @@ function v2BatchOfRawSortKey(sk: string): string {
 
 // ---------------------------------------------------------------- decoding v2 items
 
-type Decoded<T> = { ok: true; value: T } | { ok: false; skip: MigrationSkip };
+export type Decoded<T> = { ok: true; value: T } | { ok: false; skip: MigrationSkip };
 
 function corruptSkip(item: Item, message: string): { ok: false; skip: MigrationSkip } {
   return { ok: false, skip: { code: "v2_corrupt", pk: item.pk?.S ?? "?", sk: item.sk?.S ?? "?", message } };
@@ -154,7 +154,7 @@ function decodedPayload(item: Item): Decoded<unknown> {
 }
 
 /** The results of a v2 raw item, checked as v2 checked them (count, region, minute). */
-function decodeV2Results(item: Item, region: string): Decoded<{ invocationId: string; results: StoredResult[] }> {
+export function decodeV2Results(item: Item, region: string): Decoded<{ invocationId: string; results: StoredResult[] }> {
   const payload = decodedPayload(item);
   if (!payload.ok) return payload;
   const invocationId = item.invocationId?.S;
@@ -176,7 +176,11 @@ function decodeV2Results(item: Item, region: string): Decoded<{ invocationId: st
 }
 
 /** The rollups of a v2 region item: one per series, in series order, of its granularity, region and period. */
-function decodeV2Rollups(item: Item, granularity: RollupGranularity, region: string): Decoded<{ period: string; rollups: Rollup[] }> {
+export function decodeV2Rollups(
+  item: Item,
+  granularity: RollupGranularity,
+  region: string,
+): Decoded<{ period: string; rollups: Rollup[] }> {
   const period = v2PeriodOfRollupKey(granularity, item.pk?.S ?? "", item.sk?.S ?? "");
   const payload = decodedPayload(item);
   if (!payload.ok) return payload;
