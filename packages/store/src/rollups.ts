@@ -119,9 +119,15 @@ export class RollupItems {
       return report;
     }
     const minutes = periodsOverlapping("minute", fromMs, toMs);
+    // After a failed read the remaining minutes are not read: a store that is down fails the call within one retry budget.
+    let failure: { reason: unknown } | undefined;
     const computed = (
       await mapWithConcurrency(minutes, this.table.concurrency, async (minute) => {
-        const records = await this.results.readWriterMinute(writer, minute);
+        if (failure !== undefined) throw failure.reason;
+        const records = await this.results.readWriterMinute(writer, minute).catch((reason: unknown) => {
+          failure ??= { reason };
+          throw reason;
+        });
         const rollups = [...byVantage(records)].flatMap(([region, own]) => rollupMinute(own, { region }));
         return rollups.length === 0 ? [] : [{ minute, rollups: rollups.sort(compareRollupOrder) }];
       })
