@@ -272,7 +272,7 @@ const minString = (a: string, b: string) => (compareStrings(a, b) <= 0 ? a : b);
  * 24. Raw partitions are an hour each already: their windows stay as they are.
  */
 async function windowsWithData(table: ItemTable, level: V2Level, windows: readonly V2Window[]): Promise<V2Window[]> {
-  if (level === "raw") return [...windows];
+  if (level === "raw") return windows.filter((window) => window.reads.length > 0);
   const ranges = new Map<string, { low: string; high: string }>();
   for (const read of windows.flatMap((window) => window.reads)) {
     const range = ranges.get(read.pk);
