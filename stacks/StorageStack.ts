@@ -3,6 +3,8 @@
 // on-demand billing, TTL on `expiresAt`, point-in-time recovery. Its physical
 // name is fixed (`<app>-<stage>`), so probe stacks in other regions address it
 // by name and ARN without CDK cross-region references.
+
+import { TABLE_DEFINITION } from "@popwatch/store";
 import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { StackContext } from "sst/constructs";
@@ -19,10 +21,11 @@ export function StorageStack({ app, stack }: StackContext): StorageStackOutputs 
   const name = tableName(app.name, app.stage);
   const table = new Table(stack, "Results", {
     tableName: name,
-    partitionKey: { name: "pk", type: AttributeType.STRING },
-    sortKey: { name: "sk", type: AttributeType.STRING },
+    // The same definition `popwatch table create` creates (packages/store/src/table.ts).
+    partitionKey: { name: TABLE_DEFINITION.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: TABLE_DEFINITION.sortKey, type: AttributeType.STRING },
     billingMode: BillingMode.PAY_PER_REQUEST,
-    timeToLiveAttribute: "expiresAt",
+    timeToLiveAttribute: TABLE_DEFINITION.timeToLiveAttribute,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     // Encryption at rest with the AWS owned key (the default): no KMS charges, no kms:* for readers.
     deletionProtection: production,

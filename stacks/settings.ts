@@ -1,9 +1,10 @@
 // Deployment settings derived from the validated popwatch config: names,
 // timeouts, retry windows, the functions' bundle options and the exact
 // DynamoDB and EventBridge actions the probe and the evaluator may call. No CDK
-// (the esbuild plugin at the end is typed structurally), and the only run-time
-// import is core's schedule math, which the agent uses too, so a deployable
-// config is exactly one whose rounds the agent runs. The stacks, the synth
+// (the esbuild plugin at the end is typed structurally). Run-time imports:
+// core's schedule math, which the agent uses too, so a deployable config is
+// exactly one whose rounds the agent runs; and the store's table actions,
+// which self-hosted agents are granted too (`popwatch iam-policy`). The stacks, the synth
 // tests, the benchmarks and stacks/deploy-all.ts all read the same numbers
 // from here.
 import {
@@ -13,6 +14,7 @@ import {
   lastRoundDeadlineMs as scheduleLastRoundDeadlineMs,
   worstCaseRoundMs as scheduleWorstCaseRoundMs,
 } from "@popwatch/core";
+import { ALERT_STATE_TABLE_ACTIONS, RESULT_WRITER_TABLE_ACTIONS } from "@popwatch/store";
 
 export { probesPerRound };
 
@@ -80,12 +82,11 @@ export const PROBE_BUNDLE = {
 };
 
 /**
- * The DynamoDB actions the probe function's store calls
- * (packages/store/src/items.ts sends them): putResults/putRollups use
- * BatchWriteItem, rebuildRollups reads with Query (consistent) and writes each
- * rollup with a conditional PutItem; listSeries is a Query. Nothing else.
+ * The DynamoDB actions the probe function's store calls: an agent's write
+ * path, defined by the store that sends them (packages/store/src/table-access.ts)
+ * and printed by `popwatch iam-policy vantage` for self-hosted agents.
  */
-export const PROBE_TABLE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"] as const;
+export const PROBE_TABLE_ACTIONS = RESULT_WRITER_TABLE_ACTIONS;
 
 /**
  * The SST `nodejs` props of a function bundle built with PROBE_BUNDLE: the
@@ -161,18 +162,11 @@ export const EVALUATE_TABLE_ACTIONS = [
 ] as const;
 
 /**
- * The DynamoDB actions the alert state store (packages/store alert-state.ts)
- * calls: the probe needs them when it delivers fast routing alerts itself
- * (analytics.alerts.popChange/outage).
+ * The DynamoDB actions the alert state store calls (packages/store
+ * table-access.ts): the probe needs them when it delivers fast routing alerts
+ * itself (analytics.alerts.popChange/outage).
  */
-export const ALERT_STATE_TABLE_ACTIONS = [
-  "dynamodb:BatchGetItem",
-  "dynamodb:DeleteItem",
-  "dynamodb:GetItem",
-  "dynamodb:PutItem",
-  "dynamodb:Query",
-  "dynamodb:UpdateItem",
-] as const;
+export { ALERT_STATE_TABLE_ACTIONS };
 
 /** What an EventBridge sink (packages/notify EventBridgeSink) calls. */
 export const ALERT_BUS_ACTIONS = ["events:PutEvents"] as const;

@@ -1,18 +1,19 @@
 // popwatch store migrate on the embedded store (--data-dir) and on dynalite
-// served over HTTP as a DynamoDB-compatible endpoint (--table --endpoint): a
+// run as its own server, a DynamoDB-compatible endpoint (--table --endpoint): a
 // v2 table (packages/store/test/fixtures) copied into layout v3, the summary
 // it prints, --dry-run and --delete-v2, and its usage errors.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DAY_MS } from "@popwatch/core";
-import { DynamoResultStore, startEmbeddedStore } from "@popwatch/store";
+import { DynamoResultStore, ensureTable, startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { storeMigrateCommand } from "../packages/cli/src/commands/store";
 import { main } from "../packages/cli/src/index";
-import { type MemoryTable, startMemoryTable } from "../packages/store/test/support/memory-table";
 import { type V2Expected, loadV2Fixture, v2Expected } from "../packages/store/test/support/v2-fixture";
 import { captureIo } from "./support/capture-io";
+import { type DynaliteServer, startDynaliteServer } from "./support/dynalite-server";
 
 // Each run walks every hour of raw retention per region: seconds on a quiet machine, more on a loaded runner.
 const RUN_TIMEOUT_MS = 180_000;
@@ -99,28 +100,36 @@ describe("popwatch store migrate --data-dir", () => {
   );
 });
 
-describe("popwatch store migrate --table --endpoint (dynalite over HTTP)", () => {
-  let table: MemoryTable;
+describe("popwatch store migrate --table --endpoint (dynalite as its own server)", () => {
+  const tableName = "popwatch-shared";
+  let dir: string;
+  let server: DynaliteServer;
+  let client: DynamoDBClient;
   beforeAll(async () => {
-    table = await startMemoryTable("popwatch-shared");
-    await loadV2Fixture(table.client, table.tableName);
+    dir = await mkdtemp(join(tmpdir(), "popwatch-migrate-endpoint-"));
+    server = await startDynaliteServer(dir);
     // The SDK's credential chain needs something; dynalite accepts anything.
     vi.stubEnv("AWS_ACCESS_KEY_ID", "popwatch-test");
     vi.stubEnv("AWS_SECRET_ACCESS_KEY", "popwatch-test");
+    client = new DynamoDBClient({ endpoint: server.endpoint, region: "local", maxAttempts: 1 });
+    await ensureTable(client, tableName, { pollMs: 10, timeoutMs: 10_000 });
+    await loadV2Fixture(client, tableName);
   });
   afterAll(async () => {
+    client?.destroy();
+    await server?.stop();
     vi.unstubAllEnvs();
-    await table?.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it(
     "migrates the table behind the endpoint",
     async () => {
-      const r = await migrate("--table", table.tableName, "--aws-region", "local", "--endpoint", table.endpoint);
+      const r = await migrate("--table", tableName, "--aws-region", "local", "--endpoint", server.endpoint);
       expect(r.err).not.toMatch(/error/i);
       expect(r.code).toBe(0);
-      expect(r.out).toContain(`v2 data in table popwatch-shared at ${table.endpoint}: 3 regions`);
-      const store = new DynamoResultStore({ client: table.client, tableName: table.tableName, clock: () => nowMs });
+      expect(r.out).toContain(`v2 data in table ${tableName} (${server.endpoint}): 3 regions`);
+      const store = new DynamoResultStore({ client, tableName, clock: () => nowMs });
       expect(await store.queryResults({ since: nowMs - 30 * DAY_MS, until: nowMs })).toEqual(expected.results);
     },
     RUN_TIMEOUT_MS,
@@ -141,8 +150,11 @@ describe("popwatch store usage", () => {
       [["store"], /missing subcommand/],
       [["store", "compact"], /unknown subcommand "compact"/],
       [["store", "migrate", "--dry-run", "--delete-v2"], /--dry-run and --delete-v2 exclude each other/],
-      [["store", "migrate", "--endpoint", "http://127.0.0.1:1"], /--aws-region and --endpoint need --table/],
-      [["store", "migrate", "--table", "t", "--aws-region", "r", "--endpoint", "ftp://x"], /--endpoint: expected http/],
+      [["store", "migrate", "--endpoint", "http://127.0.0.1:1"], /--endpoint: only meaningful with --table/],
+      [
+        ["store", "migrate", "--table", "t", "--aws-region", "r", "--endpoint", "ftp://x"],
+        /--endpoint: expected an http:\/\/ or https:\/\/ URL/,
+      ],
       [["store", "migrate", "--table", "t", "--data-dir", "d"], /exclude each other/],
       [["store", "migrate", "--bogus"], /bogus/],
     ];

@@ -142,10 +142,16 @@ async function retryWhileBrieflyLocked(
   }
 }
 
-/** A DynamoDB table on AWS (credentials from the usual SDK chain). */
-export function openAwsStore(tableName: string, region: string): OpenStore {
+/**
+ * A DynamoDB table on AWS, or on a DynamoDB-compatible `endpoint` (DynamoDB
+ * Local, ScyllaDB Alternator, dynalite). Credentials come from the usual SDK
+ * chain either way: a local endpoint needs AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY set to whatever it accepts.
+ */
+export function openAwsStore(tableName: string, region: string, endpoint?: string, retentionDays?: RetentionDays): OpenStore {
   quietSdkNodeVersionWarning();
-  return openedTable(new DynamoDBClient({ region }), tableName, `table ${tableName} (${region})`);
+  const client = new DynamoDBClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
+  return openedTable(client, tableName, `table ${tableName} (${endpoint ?? region})`, retentionDays);
 }
 
 function openedEmbedded(embedded: EmbeddedStore, retentionDays: RetentionDays | undefined, close: () => Promise<void>): OpenStore {

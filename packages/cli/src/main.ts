@@ -12,7 +12,7 @@ Usage: popwatch <command> [options]
 Commands:
   probe <ip-or-host>    probe an address once: dns (NSID, CHAOS), tcp, tls, http; PoP and timings
   validate              check the configuration (popwatch.config.ts) and summarise what it probes
-  run                   probe every target on the configured schedule into the local store (--once: one round)
+  run                   probe every target on the schedule into the local store or a shared table (--once: one round)
   results               list stored results (local store, or a DynamoDB table with --table)
   import FILE.jsonl     load results (probe --json lines plus region and time) into the local store
   catchment             which PoPs answer each region, their shares, and changes of the dominant PoP
@@ -23,6 +23,8 @@ Commands:
   alerts                current burn-rate alert states (--history: their transitions)
   bgp                   BGP of the watched prefixes: decode, import, watch (RIS Live), listen (BMP), events, state
   exporter              Prometheus exporter: /probe (blackbox_exporter's contract), /metrics (SLO state with a store)
+  table create          create the shared DynamoDB table (AWS or --endpoint) for self-hosted vantages
+  iam-policy            the least-privilege IAM policy of a self-hosted vantage (or a reader) on that table
   store migrate         copy a store written before layout v3 into v3 (--dry-run counts, --delete-v2 removes the old items)
 
 Run "popwatch <command> --help" for a command's options.
@@ -81,6 +83,14 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; usage: string }>> =
   exporter: async () => {
     const { exporterCommand, EXPORTER_USAGE } = await import("./commands/exporter");
     return { run: exporterCommand, usage: EXPORTER_USAGE };
+  },
+  table: async () => {
+    const { tableCommand, TABLE_USAGE } = await import("./commands/table");
+    return { run: tableCommand, usage: TABLE_USAGE };
+  },
+  "iam-policy": async () => {
+    const { iamPolicyCommand, IAM_POLICY_USAGE } = await import("./commands/iam-policy");
+    return { run: iamPolicyCommand, usage: IAM_POLICY_USAGE };
   },
   store: async () => {
     const { storeCommand, STORE_USAGE } = await import("./commands/store");

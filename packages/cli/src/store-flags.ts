@@ -1,6 +1,9 @@
-// The store flags `report` and `alerts` share with `results` and `catchment`:
-// the embedded store in --data-dir (or the `popwatch run` holding it), or a
-// DynamoDB table on AWS with --table and --aws-region.
+// The store flags every command reading or writing results shares: the
+// embedded store in --data-dir (or the `popwatch run` holding it), or a
+// DynamoDB table with --table: on AWS (--aws-region), or on any
+// DynamoDB-compatible endpoint (--endpoint: DynamoDB Local, ScyllaDB
+// Alternator, dynalite). Without a store flag the config's `store` section
+// chooses; flags win.
 import type { PopwatchConfig } from "@popwatch/core";
 import { DEFAULT_DATA_DIR, type ResultStore, StoreError } from "@popwatch/store";
 import { UsageError } from "./errors";
@@ -11,38 +14,75 @@ export const STORE_FLAG_OPTIONS = {
   "data-dir": { type: "string" },
   table: { type: "string" },
   "aws-region": { type: "string" },
+  endpoint: { type: "string" },
 } as const;
 
-export const STORE_FLAGS_USAGE = `  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
-  --table NAME          read the DynamoDB table NAME on AWS instead (credentials from the AWS SDK chain)
-  --aws-region R        the table's region (default AWS_REGION)`;
+export const STORE_FLAGS_USAGE = `  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR}; also when the config has a store section)
+  --table NAME          the DynamoDB table NAME instead (credentials from the AWS SDK chain; default: the config's store.table)
+  --aws-region R        the table's region (default AWS_REGION)
+  --endpoint URL        with --table: a DynamoDB-compatible endpoint (DynamoDB Local, ScyllaDB Alternator, dynalite)
+                        instead of AWS; credentials still come from the chain (e.g. AWS_ACCESS_KEY_ID)`;
 
 export interface StoreFlags {
   "data-dir"?: string | undefined;
   table?: string | undefined;
   "aws-region"?: string | undefined;
+  endpoint?: string | undefined;
 }
 
-export type StoreChoice = { kind: "aws"; table: string; region: string } | { kind: "embedded"; dataDir: string };
+export type StoreChoice = { kind: "aws"; table: string; region: string; endpoint?: string } | { kind: "embedded"; dataDir: string };
 
-/** Checks the combination of store flags; throws UsageError naming the flag. */
-export function storeChoice(values: StoreFlags): StoreChoice {
+/** The region signed into requests to an endpoint when none is given: emulators accept any. */
+export const ENDPOINT_DEFAULT_REGION = "us-east-1";
+
+/**
+ * Checks the combination of store flags; throws UsageError naming the flag.
+ * Without any store flag the config's `store` section (when given) chooses.
+ */
+export function storeChoice(values: StoreFlags, configured?: PopwatchConfig["store"]): StoreChoice {
   if (values.table !== undefined && values["data-dir"] !== undefined) throw new UsageError("--table and --data-dir exclude each other");
-  const awsRegion = values["aws-region"] ?? process.env.AWS_REGION;
-  if (values.table !== undefined && !awsRegion) throw new UsageError("--aws-region: required with --table (or set AWS_REGION)");
   if (values.table === undefined && values["aws-region"] !== undefined) throw new UsageError("--aws-region: only meaningful with --table");
-  return values.table !== undefined
-    ? { kind: "aws", table: values.table, region: awsRegion! }
-    : { kind: "embedded", dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR };
+  if (values.table === undefined && values.endpoint !== undefined) throw new UsageError("--endpoint: only meaningful with --table");
+  if (values.endpoint !== undefined) checkEndpoint("--endpoint", values.endpoint);
+  if (values.table !== undefined) {
+    return tableChoice(values.table, values["aws-region"], values.endpoint, "--aws-region: required with --table (or set AWS_REGION)");
+  }
+  if (values["data-dir"] === undefined && configured !== undefined) {
+    return tableChoice(
+      configured.table,
+      configured.awsRegion,
+      configured.endpoint,
+      "store.awsRegion: required for the table in the config's store section (or set AWS_REGION, or give store.endpoint)",
+    );
+  }
+  return { kind: "embedded", dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR };
+}
+
+function tableChoice(table: string, region: string | undefined, endpoint: string | undefined, missingRegion: string): StoreChoice {
+  const chosenRegion = region ?? process.env.AWS_REGION ?? (endpoint === undefined ? undefined : ENDPOINT_DEFAULT_REGION);
+  if (!chosenRegion) throw new UsageError(missingRegion);
+  return { kind: "aws", table, region: chosenRegion, ...(endpoint === undefined ? {} : { endpoint }) };
+}
+
+function checkEndpoint(flag: string, endpoint: string): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${endpoint}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${endpoint}"`);
 }
 
 export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
-  return choice.kind === "aws" ? openAwsStore(choice.table, choice.region) : openSharedStore({ dataDir: choice.dataDir });
+  return choice.kind === "aws" ? openAwsStore(choice.table, choice.region, choice.endpoint) : openSharedStore({ dataDir: choice.dataDir });
 }
 
 /**
- * The regions an evaluation covers: on AWS the regions the stacks deploy to
- * (a region that wrote nothing still counts, as zero events); locally
+ * The regions an evaluation covers: on a table the regions the stacks deploy
+ * to (a region that wrote nothing still counts, as zero events) and every
+ * other vantage that wrote to it (self-hosted agents, imports); locally
  * whatever was run or imported.
  */
 export async function storeRegions(
@@ -50,7 +90,9 @@ export async function storeRegions(
   config: Pick<PopwatchConfig, "regions">,
   store: Pick<ResultStore, "listRegions">,
 ): Promise<string[]> {
-  return choice.kind === "aws" ? [...config.regions] : await store.listRegions();
+  const written = await store.listRegions();
+  if (choice.kind === "embedded") return written;
+  return [...config.regions, ...written.filter((region) => !config.regions.includes(region))];
 }
 
 /**

@@ -16,7 +16,14 @@ export {
 export { type OpenStoreOptions, type OpenedStore, openStore } from "./open";
 export { type RollupRead, readRollups } from "./read-rollups";
 export { DynamoRoutingRepository, type DynamoRoutingRepositoryOptions, type PutEventsReport } from "./routing";
-export { type EnsureTableReport, type TableWaitOptions, ensureTable } from "./table";
+export { type EnsureTableReport, TABLE_DEFINITION, type TableWaitOptions, ensureTable } from "./table";
+export {
+  ALERT_STATE_TABLE_ACTIONS,
+  COMPACTION_TABLE_ACTIONS,
+  RESULT_READER_TABLE_ACTIONS,
+  RESULT_WRITER_TABLE_ACTIONS,
+  tableActionsOf,
+} from "./table-access";
 export type {
   CompactReport,
   CompactRequest,

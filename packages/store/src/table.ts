@@ -7,12 +7,26 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  type TableDescription,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { StoreError, classifyFailure, describeFailure } from "./errors";
 import { PARTITION_KEY, SORT_KEY } from "./keys";
 
 export const EXPIRES_AT_ATTRIBUTE = "expiresAt";
+
+/**
+ * The table's definition, one home for createTable (`popwatch table create`)
+ * and the StorageStack: string partition and sort keys, on-demand billing,
+ * TTL on expiresAt.
+ */
+export const TABLE_DEFINITION = {
+  partitionKey: PARTITION_KEY,
+  sortKey: SORT_KEY,
+  keyAttributeType: "S",
+  billingMode: "PAY_PER_REQUEST",
+  timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
+} as const;
 
 export interface EnsureTableReport {
   created: boolean;
@@ -32,14 +46,14 @@ export async function createTable(client: DynamoDBClient, tableName: string, opt
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        BillingMode: "PAY_PER_REQUEST",
+        BillingMode: TABLE_DEFINITION.billingMode,
         KeySchema: [
-          { AttributeName: PARTITION_KEY, KeyType: "HASH" },
-          { AttributeName: SORT_KEY, KeyType: "RANGE" },
+          { AttributeName: TABLE_DEFINITION.partitionKey, KeyType: "HASH" },
+          { AttributeName: TABLE_DEFINITION.sortKey, KeyType: "RANGE" },
         ],
         AttributeDefinitions: [
-          { AttributeName: PARTITION_KEY, AttributeType: "S" },
-          { AttributeName: SORT_KEY, AttributeType: "S" },
+          { AttributeName: TABLE_DEFINITION.partitionKey, AttributeType: TABLE_DEFINITION.keyAttributeType },
+          { AttributeName: TABLE_DEFINITION.sortKey, AttributeType: TABLE_DEFINITION.keyAttributeType },
         ],
       }),
     );
@@ -50,9 +64,19 @@ export async function createTable(client: DynamoDBClient, tableName: string, opt
   return { created: true, ttl: await enableTimeToLive(client, tableName) };
 }
 
-/** Creates the table unless it exists (tolerating a concurrent creator), and makes sure TTL is on. */
+/**
+ * Creates the table unless it exists (tolerating a concurrent creator), and
+ * makes sure TTL is on. An existing table with other keys than
+ * TABLE_DEFINITION's is refused (store_misconfigured): popwatch's items
+ * cannot be written to it.
+ */
 export async function ensureTable(client: DynamoDBClient, tableName: string, options: TableWaitOptions = {}): Promise<EnsureTableReport> {
-  const status = await tableStatus(client, tableName);
+  const described = await describeTable(client, tableName);
+  if (described !== null) {
+    const problem = keySchemaProblem(described);
+    if (problem !== null) throw new StoreError("store_misconfigured", `table ${tableName} exists with ${problem}`);
+  }
+  const status = described === null ? null : (described.TableStatus ?? "UNKNOWN");
   if (status === null) {
     try {
       return await createTable(client, tableName, options);
@@ -66,13 +90,39 @@ export async function ensureTable(client: DynamoDBClient, tableName: string, opt
 }
 
 async function tableStatus(client: DynamoDBClient, tableName: string): Promise<string | null> {
+  const described = await describeTable(client, tableName);
+  return described === null ? null : (described.TableStatus ?? "UNKNOWN");
+}
+
+async function describeTable(client: DynamoDBClient, tableName: string): Promise<TableDescription | null> {
   try {
-    const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return described.Table?.TableStatus ?? "UNKNOWN";
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table ?? {};
   } catch (err) {
     if ((err as { name?: unknown }).name === "ResourceNotFoundException") return null;
     throw asStoreError(`DescribeTable ${tableName}`, err);
   }
+}
+
+/** What differs from TABLE_DEFINITION's keys, for the message; null when the keys match. */
+export function keySchemaProblem(table: Pick<TableDescription, "KeySchema" | "AttributeDefinitions">): string | null {
+  const keyOf = (type: "HASH" | "RANGE") => table.KeySchema?.find((key) => key.KeyType === type)?.AttributeName;
+  const typeOf = (name: string | undefined) => table.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType;
+  const describe = (type: "HASH" | "RANGE") => {
+    const name = keyOf(type);
+    return name === undefined ? "none" : `${name} (${typeOf(name) ?? "?"})`;
+  };
+  const { partitionKey, sortKey, keyAttributeType } = TABLE_DEFINITION;
+  const matches =
+    keyOf("HASH") === partitionKey &&
+    keyOf("RANGE") === sortKey &&
+    typeOf(partitionKey) === keyAttributeType &&
+    typeOf(sortKey) === keyAttributeType &&
+    (table.KeySchema?.length ?? 0) === 2;
+  if (matches) return null;
+  return (
+    `partition key ${describe("HASH")} and sort key ${describe("RANGE")}; ` +
+    `popwatch needs partition key ${partitionKey} (${keyAttributeType}) and sort key ${sortKey} (${keyAttributeType})`
+  );
 }
 
 async function waitForActive(client: DynamoDBClient, tableName: string, options: TableWaitOptions): Promise<void> {
@@ -92,7 +142,7 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string): Prom
     const described = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     const current = described.TimeToLiveDescription;
     if (
-      current?.AttributeName === EXPIRES_AT_ATTRIBUTE &&
+      current?.AttributeName === TABLE_DEFINITION.timeToLiveAttribute &&
       (current.TimeToLiveStatus === "ENABLED" || current.TimeToLiveStatus === "ENABLING")
     ) {
       return "enabled";
@@ -100,7 +150,7 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string): Prom
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: EXPIRES_AT_ATTRIBUTE, Enabled: true },
+        TimeToLiveSpecification: { AttributeName: TABLE_DEFINITION.timeToLiveAttribute, Enabled: true },
       }),
     );
     return "enabled";

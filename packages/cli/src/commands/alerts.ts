@@ -10,7 +10,7 @@ import { renderTable } from "../output/table";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
-export const ALERTS_USAGE = `Usage: popwatch alerts [--history] [--limit N] [--json] [--data-dir DIR | --table NAME --aws-region R]
+export const ALERTS_USAGE = `Usage: popwatch alerts [--history] [--limit N] [--json] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 The burn-rate and anycast alerts as the evaluator ("popwatch run" after each
 period, the evaluate function on AWS) stored them: per SLO or anycast alert,

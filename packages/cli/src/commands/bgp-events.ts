@@ -12,7 +12,7 @@ import { parseFlags, parsePositiveInteger } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig, watchedPrefixes } from "./bgp-config";
 
 export const BGP_EVENTS_USAGE = `Usage: popwatch bgp events [--prefix P] [--since WHEN] [--until WHEN] [--limit N] [--json]
-                           [--config FILE] [--data-dir DIR | --table NAME --aws-region R]
+                           [--config FILE] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 Stored BGP events (announcements A, withdrawals W, RIB entries B, and the
 session changes of the peers that sent them), earliest first, of every
@@ -59,13 +59,13 @@ export async function bgpEventsCommand(argv: string[], io: Io, deps: BgpReadDeps
   if (until <= since) throw new UsageError("--until must be later than --since");
   const limit = parsePositiveInteger("limit", values.limit);
   const only = values.prefix === undefined ? null : parsePrefixFlag(values.prefix);
-  const choice = storeChoice(values);
   let loaded: LoadedBgpConfig;
   try {
     loaded = await loadBgpConfig(values.config);
   } catch (err) {
     return reportConfigProblem("bgp events", err, io);
   }
+  const choice = storeChoice(values, loaded.config.store);
   // The store files events under the watched prefix they belong to: ask for those that overlap --prefix.
   const prefixes = watchedPrefixes(loaded.bgp).filter((text) => only === null || overlaps(prefixOf(text), only));
   if (prefixes.length === 0) {

@@ -11,7 +11,7 @@ import { parseFlags } from "./args";
 import { type LoadedBgpConfig, loadBgpConfig } from "./bgp-config";
 import type { BgpReadDeps } from "./bgp-events";
 
-export const BGP_STATE_USAGE = `Usage: popwatch bgp state [--config FILE] [--json] [--data-dir DIR | --table NAME --aws-region R]
+export const BGP_STATE_USAGE = `Usage: popwatch bgp state [--config FILE] [--json] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 Each watched prefix (config bgp.prefixes) as BGP sees it now, from the routing
 snapshot the imports and live feeds keep: visibility (peers that see the
@@ -47,7 +47,6 @@ export async function bgpStateCommand(argv: string[], io: Io, deps: BgpReadDeps 
     io.stdout.write(BGP_STATE_USAGE);
     return 0;
   }
-  const choice = storeChoice(values);
   let loaded: LoadedBgpConfig;
   let vrps: VrpIndex | undefined;
   try {
@@ -56,6 +55,7 @@ export async function bgpStateCommand(argv: string[], io: Io, deps: BgpReadDeps 
   } catch (err) {
     return reportConfigProblem("bgp state", err, io);
   }
+  const choice = storeChoice(values, loaded.config.store);
   const { bgp } = loaded;
 
   let opened: OpenStore;

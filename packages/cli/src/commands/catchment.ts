@@ -26,7 +26,7 @@ import { parseFlags } from "./args";
 
 export const CATCHMENT_USAGE = `Usage: popwatch catchment [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
                           [--bucket minute|hour|day] [--format table|json|csv | --json] [--config FILE]
-                          [--data-dir DIR | --table NAME --aws-region R]
+                          [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 Which PoPs answered each region, in what shares, and when the dominant PoP
 (the one answering most probes in a bucket) changed. Read from the stored
@@ -95,8 +95,6 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   const format = values.json ? "json" : (values.format ?? "table");
   if (!(CATCHMENT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format: expected one of ${CATCHMENT_FORMATS.join(", ")}, got "${format}"`);
-  const choice = storeChoice(values);
-
   let catalogue = createPopCatalogue();
   let config: PopwatchConfig | null = null;
   if (values.config !== undefined) {
@@ -107,6 +105,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
       return reportConfigProblem("catchment", err, io);
     }
   }
+  const choice = storeChoice(values, config?.store);
 
   let opened: OpenStore;
   try {

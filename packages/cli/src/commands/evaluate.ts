@@ -15,7 +15,7 @@ import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, openChosenStore, reportStoreFail
 import { parseWhen } from "../time-flags";
 import { parseFlags } from "./args";
 
-export const EVALUATE_USAGE = `Usage: popwatch evaluate [--config FILE] [--at WHEN] [--json] [--data-dir DIR | --table NAME --aws-region R]
+export const EVALUATE_USAGE = `Usage: popwatch evaluate [--config FILE] [--at WHEN] [--json] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 One evaluation, as the evaluate function runs every minute on AWS: every
 configured SLO per region and pooled (burn rates over the alert windows from
@@ -61,14 +61,13 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
   const clockMs = (deps.now ?? Date.now)();
   const nowMs = values.at === undefined ? clockMs : parseWhen("at", values.at, clockMs);
   if (nowMs > clockMs) throw new UsageError("--at must not be in the future");
-  const choice = storeChoice(values);
-
   let config: PopwatchConfig;
   try {
     ({ config } = await loadConfig(values.config));
   } catch (err) {
     return reportConfigProblem("evaluate", err, io);
   }
+  const choice = storeChoice(values, config.store);
 
   let opened: OpenStore;
   try {

@@ -18,7 +18,7 @@ import { stopOnSignals } from "../signals";
 import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags } from "./args";
 
-export const EXPORTER_USAGE = `Usage: popwatch exporter [--config FILE] [--listen HOST:PORT] [--data-dir DIR | --table NAME --aws-region R]
+export const EXPORTER_USAGE = `Usage: popwatch exporter [--config FILE] [--listen HOST:PORT] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 A Prometheus exporter with blackbox_exporter's contract, so existing scrape
 configs, dashboards and alerts work with popwatch's probes:
@@ -31,8 +31,8 @@ configs, dashboards and alerts work with popwatch's probes:
       exporter.maxTimeoutMs. Bad parameters get 400 with the reason; more than
       exporter.maxConcurrentProbes at once get 503.
   GET /metrics
-      the exporter's own process and probe counts; with --data-dir or --table
-      also the SLO state from the store (budget, burn rates, alerts, catchment),
+      the exporter's own process and probe counts; with --data-dir, --table
+      or the config's store section also the SLO state from the store (budget, burn rates, alerts, catchment),
       recomputed every 30 s. The embedded store is opened for each refresh
       only (through \`popwatch run\` when one holds it), so \`run\` can start
       before or after the exporter.
@@ -80,14 +80,16 @@ export async function exporterCommand(argv: string[], io: Io, deps: ExporterDeps
     return 0;
   }
   const listen = values.listen === undefined ? undefined : parseListenFlag(values.listen);
-  const attach = values["data-dir"] !== undefined || values.table !== undefined;
-  const choice = attach ? storeChoice(values) : null;
   let config: Awaited<ReturnType<typeof loadConfig>>["config"];
   try {
     ({ config } = await loadConfig(values.config));
   } catch (err) {
     return reportConfigProblem("exporter", err, io);
   }
+  // A store is attached on request (a store flag or the config's store section); /probe alone needs none.
+  const attach = values["data-dir"] !== undefined || values.table !== undefined || config.store !== undefined;
+  const chosen = storeChoice(values, config.store); // checks the store flags either way
+  const choice = attach ? chosen : null;
 
   // An AWS table stays open; the embedded store is leased per refresh, so the
   // exporter never keeps the directory from a `popwatch run` started later.
@@ -99,7 +101,7 @@ export async function exporterCommand(argv: string[], io: Io, deps: ExporterDeps
     let store: StoreMetricsOptions["store"];
     try {
       if (choice.kind === "aws") {
-        opened = openAwsStore(choice.table, choice.region);
+        opened = openAwsStore(choice.table, choice.region, choice.endpoint);
         store = { results: opened.store, alerts: opened.alerts };
         storeWhere = opened.where;
       } else {

@@ -18,7 +18,7 @@ import { parseFlags } from "./args";
 
 export const REPORT_USAGE = `Usage: popwatch report [--since WHEN] [--until WHEN] [--slo NAME] [--region R] [--series]
                        [--format table|json|csv|markdown | --json | --html FILE]
-                       [--config FILE] [--data-dir DIR | --table NAME --aws-region R]
+                       [--config FILE] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 Every configured SLO, per region and pooled: the SLI over the SLO's period
 (good/total), objective, error budget remaining, burn rates over 5m 30m 1h 2h
@@ -108,14 +108,13 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
   const format = values.json ? "json" : (values.format ?? "table");
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(", ")}, got "${format}"`);
-  const choice = storeChoice(values);
-
   let config: PopwatchConfig;
   try {
     ({ config } = await loadConfig(values.config));
   } catch (err) {
     return reportConfigProblem("report", err, io);
   }
+  const choice = storeChoice(values, config.store);
   let slos = config.slos;
   if (values.slo !== undefined) {
     slos = slos.filter((slo) => slo.name === values.slo);

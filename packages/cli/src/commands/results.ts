@@ -8,7 +8,7 @@ import { parseWhen } from "../time-flags";
 import { parseFlags, parsePositiveInteger } from "./args";
 
 export const RESULTS_USAGE = `Usage: popwatch results [--since WHEN] [--until WHEN] [--target T] [--region R] [--kind K]
-                        [--limit N] [--json] [--data-dir DIR | --table NAME --aws-region R]
+                        [--limit N] [--json] [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 Stored probe results, earliest first, from the embedded store (the one
 "popwatch run" writes, also while it runs) or a DynamoDB table on AWS.

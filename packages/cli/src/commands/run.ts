@@ -1,7 +1,8 @@
 // `popwatch run`: the scheduled Lambda's job on this machine. Every
 // `schedule.rateMinutes` (aligned to the clock, as EventBridge fires) one
-// invocation of runInvocation runs its rounds into the embedded store, filed
-// under config.localRegion. The same code path as the Lambda, so a local run
+// invocation of runInvocation runs its rounds into the embedded store, or a
+// shared table (a self-hosted vantage), filed under config.vantage.name or
+// else config.localRegion. The same code path as the Lambda, so a local run
 // produces exactly what a deployment would.
 
 import { setTimeout as delay } from "node:timers/promises";
@@ -19,18 +20,26 @@ import {
   runInvocation,
   storeRetention,
 } from "@popwatch/agent";
-import { MINUTE_MS, type PopwatchConfig, type RoutingRepository, roundIntervalMs, worstCaseRoundMs } from "@popwatch/core";
+import {
+  MINUTE_MS,
+  type PopwatchConfig,
+  type RoutingRepository,
+  configuredVantage,
+  roundIntervalMs,
+  worstCaseRoundMs,
+} from "@popwatch/core";
 import { type Sink, createSinks } from "@popwatch/notify";
-import { DEFAULT_DATA_DIR, type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult, openStore } from "@popwatch/store";
+import { type DynamoAlertStateStore, type ResultStore, StoreError, type StoredResult, openStore } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import type { Io } from "../io";
-import { type OpenStore, openOwnedStoreWhenFree } from "../local-store";
+import { type OpenStore, openAwsStore, openOwnedStoreWhenFree } from "../local-store";
 import { formatResultsTable } from "../output/results-table";
 import { stopOnSignals } from "../signals";
-import { reportStoreFailure } from "../store-flags";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, type StoreChoice, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags } from "./args";
 
-export const RUN_USAGE = `Usage: popwatch run [--config FILE] [--data-dir DIR] [--once] [--json]
+export const RUN_USAGE = `Usage: popwatch run [--config FILE] [--once] [--json]
+                    [--data-dir DIR | --table NAME [--aws-region R] [--endpoint URL]]
 
 Probes every target on the configured schedule from this machine, as the
 scheduled Lambda does in each region: every schedule.rateMinutes (aligned to
@@ -38,6 +47,14 @@ the clock) one invocation runs schedule.roundsPerInvocation evenly spaced
 rounds. Results and rollups go to the embedded store in DIR, filed under the
 region config.localRegion ("local" by default); read them with
 "popwatch results". Expired items are deleted every few minutes.
+
+A self-hosted vantage: with --table (or the config's store section) results
+go to that shared DynamoDB table instead, on AWS or on a DynamoDB-compatible
+endpoint (--endpoint, store.endpoint), with credentials from the AWS SDK
+chain. With a vantage section they are filed under vantage.name, and the run
+registers the vantage (its claimed location, country, ASN) in the table at
+start, so reports, catchment and the speed-of-light checks place it like an
+AWS region. The table's TTL expires items ("popwatch table create").
 
 With slos in the configuration, or anycast alerts on (analytics.alerts, on by
 default), every period ends (and --once ends) with an evaluation, as the
@@ -50,7 +67,7 @@ delivered through the same sinks at once, as the probe function does.
 
 Options:
   --config FILE         configuration (default: popwatch.config.{ts,mjs,js,json} here)
-  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
+${STORE_FLAGS_USAGE}
   --once                one round of every probe, print the results, exit
   --json                JSON lines: with --once the results, else the structured log
   -h, --help            this help
@@ -65,7 +82,7 @@ with a failed probe, or the store failed (results written before stay);
 
 const OPTIONS = {
   config: { type: "string" },
-  "data-dir": { type: "string" },
+  ...STORE_FLAG_OPTIONS,
   once: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -95,7 +112,8 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
   } catch (err) {
     return reportConfigProblem("run", err, io);
   }
-  const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR;
+  const choice = storeChoice(values, config.store);
+  const region = config.vantage?.name ?? config.localRegion;
   const json = values.json ?? false;
   const isTTY = deps.isTTY ?? (io.stdout as { isTTY?: boolean }).isTTY === true;
   const stop = new AbortController();
@@ -110,14 +128,29 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
   try {
     let opened: OpenStore;
     try {
-      opened = await openOwnedStoreWhenFree({ dataDir, retentionDays: storeRetention(config) });
+      opened = await openRunStore(choice, config);
     } catch (err) {
-      return reportStoreFailure(io, "run", err, "", `cannot open the store in ${dataDir}`);
+      return reportStoreFailure(
+        io,
+        "run",
+        err,
+        "",
+        `cannot open the store in ${choice.kind === "aws" ? `table ${choice.table}` : choice.dataDir}`,
+      );
     }
     try {
+      if (config.vantage !== undefined) {
+        try {
+          await opened.store.putVantages([configuredVantage(config.vantage)]);
+        } catch (err) {
+          return reportStoreFailure(io, "run", err, "", `cannot register vantage "${config.vantage.name}" in ${opened.where}`);
+        }
+      }
       const now = deps.now ?? Date.now;
       const options: LoopOptions = {
         config,
+        region,
+        expires: choice.kind === "embedded",
         store: opened.store,
         alerts: opened.alerts,
         routing: openStore({ client: opened.client, tableName: opened.tableName }).routing,
@@ -140,8 +173,18 @@ export async function runCommand(argv: string[], io: Io, deps: RunDeps = {}): Pr
   }
 }
 
+/** The embedded store this run owns (and publishes to readers), or a shared table, with the config's retention. */
+function openRunStore(choice: StoreChoice, config: PopwatchConfig): Promise<OpenStore> | OpenStore {
+  if (choice.kind === "aws") return openAwsStore(choice.table, choice.region, choice.endpoint, storeRetention(config));
+  return openOwnedStoreWhenFree({ dataDir: choice.dataDir, retentionDays: storeRetention(config) });
+}
+
 interface LoopOptions {
   config: PopwatchConfig;
+  /** What results are filed under: vantage.name, else localRegion. */
+  region: string;
+  /** Delete expired items every few minutes: the embedded store has no TTL; a table's TTL does it. */
+  expires: boolean;
   store: ResultStore;
   alerts: DynamoAlertStateStore;
   /** Routing snapshots, for the routing alerts (with a bgp section). */
@@ -162,7 +205,7 @@ async function runOnce(options: LoopOptions): Promise<number> {
   const logger = problemsOnly(io, json);
   const summary = await runInvocation({
     config,
-    region: config.localRegion,
+    region: options.region,
     scheduledAt: now(),
     rounds: 1,
     store,
@@ -204,14 +247,14 @@ async function runForever(options: LoopOptions): Promise<number> {
 
   io.stderr.write(
     `popwatch run: ${config.targets.length} targets, ${specs.length} probes every ${intervalMs / 1000} s ` +
-      `as region "${config.localRegion}"; data in ${options.where}; Ctrl-C stops\n`,
+      `as region "${options.region}"; data in ${options.where}; Ctrl-C stops\n`,
   );
   let lastExpiry = Number.NEGATIVE_INFINITY;
   let lastWindow = Number.NEGATIVE_INFINITY;
   let starting = true;
   while (!signal.aborted) {
     const startedAt = now();
-    if (startedAt - lastExpiry >= EXPIRE_EVERY_MS) {
+    if (options.expires && startedAt - lastExpiry >= EXPIRE_EVERY_MS) {
       await store.deleteExpired(startedAt);
       lastExpiry = startedAt;
     }
@@ -226,7 +269,7 @@ async function runForever(options: LoopOptions): Promise<number> {
     lastWindow = windowStart;
     const summary = await runInvocation({
       config,
-      region: config.localRegion,
+      region: options.region,
       scheduledAt: windowStart,
       firstRound,
       store,
@@ -314,7 +357,7 @@ function alertSinks(config: PopwatchConfig, write: (line: string) => void): Sink
 }
 
 /**
- * SLOs of this machine's region from the store's rollups, then the alert
+ * SLOs of this machine's region (its vantage) from the store's rollups, then the alert
  * lifecycle and delivery, as the evaluate function does on AWS. Nothing
  * here stops the run: failures, and deliveries that did not go through, are
  * logged (the outbox keeps undelivered notifications for the next period).
@@ -335,7 +378,7 @@ function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logg
         store: options.store,
         alerts: options.alerts,
         sinks,
-        regions: [config.localRegion],
+        regions: [options.region],
         now: options.now(),
         routing: options.routing,
       });

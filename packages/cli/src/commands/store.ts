@@ -1,23 +1,14 @@
 // `popwatch store <subcommand>`: maintenance of the store itself. `migrate`
 // copies a table written before layout v3 into v3 (@popwatch/store's
 // migrateFromV2); this file only parses flags, opens the table and prints.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { storeRetention } from "@popwatch/agent";
-import { DEFAULT_RETENTION_DAYS, type RetentionDays } from "@popwatch/core";
-import {
-  DEFAULT_DATA_DIR,
-  DynamoResultStore,
-  type MigrationProgress,
-  type MigrationReport,
-  StoreError,
-  type V2Level,
-  migrateFromV2,
-} from "@popwatch/store";
+import { DEFAULT_RETENTION_DAYS, type PopwatchConfig, type RetentionDays } from "@popwatch/core";
+import { DynamoResultStore, type MigrationProgress, type MigrationReport, StoreError, type V2Level, migrateFromV2 } from "@popwatch/store";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { type OpenStore, openAwsStore, openSharedStore } from "../local-store";
-import { reportStoreFailure } from "../store-flags";
+import { STORE_FLAGS_USAGE, STORE_FLAG_OPTIONS, type StoreChoice, reportStoreFailure, storeChoice } from "../store-flags";
 import { parseFlags } from "./args";
 
 export const STORE_USAGE = `Usage: popwatch store <subcommand> [options]
@@ -41,11 +32,8 @@ stopped is finished by running it again. The v2 items stay until they expire
 Options:
   --dry-run             read and count what would be migrated; write nothing
   --delete-v2           after a migration that skipped nothing, delete the v2 items it read
-  --config FILE         take retention (how far back to read, the expiry of what is written) from this config
-  --data-dir DIR        embedded store directory (default ${DEFAULT_DATA_DIR})
-  --table NAME          the DynamoDB table NAME instead (credentials from the AWS SDK chain)
-  --aws-region R        the table's region (default AWS_REGION)
-  --endpoint URL        a DynamoDB-compatible endpoint for --table (DynamoDB Local, Alternator, dynalite)
+  --config FILE         take retention (how far back to read, the expiry of what is written) and the store section from this config
+${STORE_FLAGS_USAGE}
   -h, --help            this help
 
 Exit status: 0 migrated (or counted), 1 store error or items skipped, 2 usage error.
@@ -55,10 +43,7 @@ const MIGRATE_OPTIONS = {
   "dry-run": { type: "boolean" },
   "delete-v2": { type: "boolean" },
   config: { type: "string" },
-  "data-dir": { type: "string" },
-  table: { type: "string" },
-  "aws-region": { type: "string" },
-  endpoint: { type: "string" },
+  ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -82,33 +67,11 @@ export async function storeCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-type TableChoice = { kind: "aws"; table: string; region: string; endpoint?: string } | { kind: "embedded"; dataDir: string };
-
-function tableChoice(values: { "data-dir"?: string; table?: string; "aws-region"?: string; endpoint?: string }): TableChoice {
-  if (values.table !== undefined && values["data-dir"] !== undefined) throw new UsageError("--table and --data-dir exclude each other");
-  if (values.table === undefined) {
-    if (values["aws-region"] !== undefined || values.endpoint !== undefined)
-      throw new UsageError("--aws-region and --endpoint need --table");
-    return { kind: "embedded", dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR };
-  }
-  const region = values["aws-region"] ?? process.env.AWS_REGION;
-  if (!region) throw new UsageError("--aws-region: required with --table (or set AWS_REGION)");
-  if (values.endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(values.endpoint)) {
-    throw new UsageError(`--endpoint: expected http(s)://host[:port], got "${values.endpoint}"`);
-  }
-  return { kind: "aws", table: values.table, region, ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }) };
-}
-
-function openTable(choice: TableChoice, retentionDays: RetentionDays): Promise<OpenStore> | OpenStore {
-  if (choice.kind === "embedded") return openSharedStore({ dataDir: choice.dataDir, retentionDays });
-  if (choice.endpoint === undefined) return openAwsStore(choice.table, choice.region);
-  const client = new DynamoDBClient({ region: choice.region, endpoint: choice.endpoint });
-  return {
-    ...openAwsStore(choice.table, choice.region),
-    client,
-    where: `table ${choice.table} at ${choice.endpoint}`,
-    close: async () => client.destroy(),
-  };
+/** The table to migrate, with the retention its items are written with (an embedded store through the `popwatch run` holding it). */
+function openTable(choice: StoreChoice, retentionDays: RetentionDays): Promise<OpenStore> | OpenStore {
+  return choice.kind === "aws"
+    ? openAwsStore(choice.table, choice.region, choice.endpoint, retentionDays)
+    : openSharedStore({ dataDir: choice.dataDir, retentionDays });
 }
 
 export interface StoreMigrateDeps {
@@ -124,15 +87,18 @@ export async function storeMigrateCommand(argv: string[], io: Io, deps: StoreMig
   }
   const dryRun = values["dry-run"] === true;
   if (dryRun && values["delete-v2"]) throw new UsageError("--dry-run and --delete-v2 exclude each other");
-  const choice = tableChoice(values);
   let retentionDays: RetentionDays = { ...DEFAULT_RETENTION_DAYS };
+  let configured: PopwatchConfig["store"];
   if (values.config !== undefined) {
     try {
-      retentionDays = storeRetention((await loadConfig(values.config)).config);
+      const { config } = await loadConfig(values.config);
+      retentionDays = storeRetention(config);
+      configured = config.store;
     } catch (err) {
       return reportConfigProblem("store migrate", err, io);
     }
   }
+  const choice = storeChoice(values, configured);
 
   let opened: OpenStore;
   try {
