@@ -10,7 +10,7 @@ import { DynamoResultStore } from "../src/dynamo-store";
 import { type MigrationProgress, type MigrationReport, migrateFromV2 } from "../src/migrate-v2";
 import type { RegionRollups } from "../src/types";
 import { type MemoryTable, startMemoryTable } from "./support/memory-table";
-import { FAST_RETRY } from "./support/store-fixtures";
+import { FAST_RETRY, injectBatchWriteFaults } from "./support/store-fixtures";
 import { type FixtureItem, type V2Expected, isV2Item, loadV2Fixture, v2Expected, v2FixtureItems } from "./support/v2-fixture";
 
 // A run is ~1 000 requests to an in-process dynalite: seconds on a quiet machine, more on a loaded CI runner.
@@ -221,5 +221,39 @@ describe("migrateFromV2 into the v3 store (one table, runs in order)", () => {
       expect(Object.values(after.levels).every((l) => l.itemsRead === 0)).toBe(true);
     },
     RUN_TIMEOUT_MS,
+  );
+});
+
+describe("migrateFromV2 stopped by a failing table", () => {
+  let table: MemoryTable;
+  beforeAll(async () => {
+    table = await startMemoryTable();
+  });
+  afterAll(async () => table?.close());
+
+  it(
+    "rejects with the store's error, and running it again completes the migration",
+    async () => {
+      const expected = await v2Expected();
+      await loadV2Fixture(table.client, table.tableName);
+      const nowMs = Date.parse(expected.now);
+      // A second client whose BatchWriteItem calls stop being processed after the first 40: throttled until the retry budget runs out.
+      const failing = table.newClient();
+      const faults = injectBatchWriteFaults(failing, (call) => (call > 40 ? "drop-all" : null));
+      const failingStore = new DynamoResultStore({ client: failing, tableName: table.tableName, retry: FAST_RETRY, clock: () => nowMs });
+      await expect(migrateFromV2(failing, table.tableName, failingStore, { now: nowMs, retry: FAST_RETRY })).rejects.toMatchObject({
+        name: "StoreError",
+        code: "store_throttled",
+      });
+      expect(faults.faults).toBeGreaterThan(0);
+      const store = v3Store(table, nowMs);
+      expect((await store.queryResults({ since: nowMs - 30 * DAY_MS, until: nowMs })).length).toBeLessThan(expected.results.length);
+
+      const report = await migrateFromV2(table.client, table.tableName, store, { now: nowMs, retry: FAST_RETRY });
+      expect(report.skipped).toBe(0);
+      expect(await store.queryResults({ since: nowMs - 30 * DAY_MS, until: nowMs })).toEqual(expected.results);
+      expect(await v3Rollups(store, nowMs)).toEqual(expected.rollups);
+    },
+    RUN_TIMEOUT_MS * 2,
   );
 });
