@@ -157,6 +157,7 @@ describe("popwatch store usage", () => {
       ],
       [["store", "migrate", "--table", "t", "--data-dir", "d"], /exclude each other/],
       [["store", "migrate", "--bogus"], /bogus/],
+      [["store", "migrate", "--regions", "eu-central-1,,us-east-1"], /--regions: expected a comma-separated list/],
     ];
     for (const [argv, message] of cases) {
       const r = await cli(...argv);

@@ -152,6 +152,27 @@ describe("migrateFromV2 --dry-run", () => {
     RUN_TIMEOUT_MS,
   );
 
+  it(
+    "with regions, walks only those regions",
+    async () => {
+      const expected = await v2Expected();
+      await loadV2Fixture(table.client, table.tableName);
+      const nowMs = Date.parse(expected.now);
+      const report = await migrateFromV2(table.client, table.tableName, v3Store(table, nowMs), {
+        now: nowMs,
+        dryRun: true,
+        regions: ["ap-southeast-2", "ap-southeast-2"],
+        retry: FAST_RETRY,
+      });
+      expect(report.regions).toEqual(["ap-southeast-2"]);
+      expect(report.levels.raw.migrated).toBe(expected.results.filter((r) => r.region === "ap-southeast-2").length);
+      expect(report.levels.minute.migrated).toBe(
+        expected.rollups["ap-southeast-2"]!.minute.reduce((sum, period) => sum + period.rollups.length, 0),
+      );
+    },
+    RUN_TIMEOUT_MS,
+  );
+
   it("reads nothing from a table without v2 data", async () => {
     const nowMs = Date.parse("2026-12-06T12:00Z");
     const report = await migrateFromV2(table.client, table.tableName, v3Store(table, nowMs), { now: nowMs, dryRun: true });

@@ -18,7 +18,7 @@ export const STORE_USAGE = `Usage: popwatch store <subcommand> [options]
 Run "popwatch store <subcommand> --help" for its options.
 `;
 
-export const STORE_MIGRATE_USAGE = `Usage: popwatch store migrate [--dry-run] [--delete-v2] [--config FILE]
+export const STORE_MIGRATE_USAGE = `Usage: popwatch store migrate [--dry-run] [--delete-v2] [--regions R1,R2] [--config FILE]
                               [--data-dir DIR | --table NAME --aws-region R [--endpoint URL]]
 
 Copies what popwatch wrote before store layout v3 (items per region: raw
@@ -32,6 +32,8 @@ stopped is finished by running it again. The v2 items stay until they expire
 Options:
   --dry-run             read and count what would be migrated; write nothing
   --delete-v2           after a migration that skipped nothing, delete the v2 items it read
+  --regions R1,R2       only these regions (default: every region of the series index, which after v3 imports
+                        also lists vantages that never wrote v2 items: each costs ~230 Queries of empty partitions)
   --config FILE         take retention (how far back to read, the expiry of what is written) and the store section from this config
 ${STORE_FLAGS_USAGE}
   -h, --help            this help
@@ -42,6 +44,7 @@ Exit status: 0 migrated (or counted), 1 store error or items skipped, 2 usage er
 const MIGRATE_OPTIONS = {
   "dry-run": { type: "boolean" },
   "delete-v2": { type: "boolean" },
+  regions: { type: "string" },
   config: { type: "string" },
   ...STORE_FLAG_OPTIONS,
   help: { type: "boolean", short: "h" },
@@ -99,6 +102,8 @@ export async function storeMigrateCommand(argv: string[], io: Io, deps: StoreMig
     }
   }
   const choice = storeChoice(values, configured);
+  const regions = values.regions?.split(",").map((region) => region.trim());
+  if (regions?.some((region) => region === "")) throw new UsageError("--regions: expected a comma-separated list of region names");
 
   let opened: OpenStore;
   try {
@@ -113,6 +118,7 @@ export async function storeMigrateCommand(argv: string[], io: Io, deps: StoreMig
       now: clock(),
       dryRun,
       deleteV2: values["delete-v2"] === true,
+      ...(regions === undefined ? {} : { regions }),
       onProgress: progressPrinter(io),
     });
     io.stdout.write(formatMigrationReport(report, opened.where));
