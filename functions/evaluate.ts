@@ -99,7 +99,8 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
     // Every vantage's minute rollUps marked their hours pending: build the hour and day buckets that have ended before reading them.
     // A failed compaction does not stop the evaluation: unbuilt hours are read from their minutes.
     try {
-      await store.compact({ now: Date.parse(scheduled.time) });
+      // No grace: SLO windows read the hour that just ended as an hour item; rounds arriving later mark it again and the next evaluation rebuilds it.
+      await store.compact({ now: Date.parse(scheduled.time), graceMs: 0 });
     } catch (err) {
       log({
         level: "warn",

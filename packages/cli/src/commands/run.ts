@@ -367,7 +367,8 @@ function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logg
   return async () => {
     // The period's minute rollUps marked their hours pending: build the hour and day buckets that have ended, as the evaluate function does on AWS.
     try {
-      await options.store.compact({ now: options.now() });
+      // No grace: the windows read the hour that just ended; late rounds mark it again for the next period's compact.
+      await options.store.compact({ now: options.now(), graceMs: 0 });
     } catch (err) {
       logger({ level: "error", msg: "compaction failed", error: describeFailure(err) });
     }
