@@ -25,6 +25,7 @@ Commands:
   exporter              Prometheus exporter: /probe (blackbox_exporter's contract), /metrics (SLO state with a store)
   table create          create the shared DynamoDB table (AWS or --endpoint) for self-hosted vantages
   iam-policy            the least-privilege IAM policy of a self-hosted vantage (or a reader) on that table
+  store migrate         copy a store written before layout v3 into v3 (--dry-run counts, --delete-v2 removes the old items)
 
 Run "popwatch <command> --help" for a command's options.
 `;
@@ -90,6 +91,10 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; usage: string }>> =
   "iam-policy": async () => {
     const { iamPolicyCommand, IAM_POLICY_USAGE } = await import("./commands/iam-policy");
     return { run: iamPolicyCommand, usage: IAM_POLICY_USAGE };
+  },
+  store: async () => {
+    const { storeCommand, STORE_USAGE } = await import("./commands/store");
+    return { run: storeCommand, usage: STORE_USAGE };
   },
 };
 

@@ -4,6 +4,15 @@ export { decodePayloadText, encodePayloadText } from "./codec";
 export { DynamoResultStore, type DynamoResultStoreOptions } from "./dynamo-store";
 export { DEFAULT_DATA_DIR, DEFAULT_TABLE_NAME, type EmbeddedStore, type EmbeddedStoreOptions, startEmbeddedStore } from "./embedded";
 export { StoreError, type StoreErrorCode, type StoreErrorDetails } from "./errors";
+export {
+  type MigrateV2Options,
+  type MigrationProgress,
+  type MigrationReport,
+  type MigrationSkip,
+  type MigrationTarget,
+  type V2Level,
+  migrateFromV2,
+} from "./migrate-v2";
 export { type OpenStoreOptions, type OpenedStore, openStore } from "./open";
 export { type RollupRead, readRollups } from "./read-rollups";
 export { DynamoRoutingRepository, type DynamoRoutingRepositoryOptions, type PutEventsReport } from "./routing";
