@@ -37,8 +37,8 @@ export const CATCHMENT_USAGE = `Usage: popwatch catchment [--since WHEN] [--unti
 
 Which PoPs answered each region, in what shares, and when the dominant PoP
 (the one answering most probes in a bucket) changed. Read from the stored
-rollups: minute rollups for windows up to 48 h, hour rollups beyond (with
-minutes for the partial hours at either end and hours not yet rolled up).
+rollups: hour rollups (minutes for the partial hours at either end and for
+hours not compacted yet), or minute rollups with --bucket minute.
 
 Options:
   --since WHEN          start: a duration back from now (30m, 24h, 7d) or an ISO 8601 time (default 24h)
@@ -133,7 +133,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
   let entries: Catchment[];
   let vantages: Vantage[] = [];
   let m2: Map<string, TargetRegionM2> | null = null;
-  // Hours carry windows past 48 h (catchmentSpan), so the hour rollups' retention bounds them; minutes bound the rest.
+  // An hour or day bucket reads hours (catchmentSpan), so the hour rollups' retention bounds it; a minute bucket, the minutes'.
   const requested = catchmentSpan(since, until, bucket as RollupGranularity);
   const read = readRange(io, {
     command: "catchment",

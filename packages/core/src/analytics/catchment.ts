@@ -9,7 +9,6 @@ import type { ProbeKind } from "../result";
 import { PERIOD_MS, type RollupGranularity, isCoarser, periodKey, periodStartMs } from "../rollup/period";
 import type { RollupSpan } from "../rollup/read-model";
 import { type Rollup, rollupPeriod } from "../rollup/rollup";
-import { HOUR_MS } from "../time";
 import { type AnalyticsWindow, type RegionalResult, isRollupInput, isoOf, resolveWindow, seriesKeyOf, toSamples } from "./input";
 
 export interface CatchmentOptions {
@@ -46,21 +45,16 @@ export interface Catchment {
   changes: DominantChange[];
 }
 
-/** Catchment windows up to this long are read from minute rollups alone (kept 14 days by default). */
-const MINUTE_ROLLUP_WINDOW_MS = 48 * HOUR_MS;
-
 /**
  * What a catchment over [sinceMs, untilMs) judged per `bucket` reads: minute
- * rollups for short windows or a minute bucket; otherwise hours for the whole
- * hours, minutes for the partial hours at the edges (and for trailing hours
- * not rolled up yet).
+ * rollups for a minute bucket; otherwise hours for the whole hours, minutes
+ * for the partial hours at the edges (and for trailing hours not compacted
+ * yet). An hour bucket sums to the same counts from one hour item as from its
+ * sixty minutes, and with thousands of vantages the minutes of a day are
+ * millions of rollups where the hours are thousands.
  */
 export function catchmentSpan(sinceMs: number, untilMs: number, bucket: RollupGranularity): RollupSpan {
-  return {
-    fromMs: sinceMs,
-    toMs: untilMs,
-    finest: bucket === "minute" || untilMs - sinceMs <= MINUTE_ROLLUP_WINDOW_MS ? "minute" : "hour",
-  };
+  return { fromMs: sinceMs, toMs: untilMs, finest: bucket === "minute" ? "minute" : "hour" };
 }
 
 interface Bucket {
