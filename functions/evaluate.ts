@@ -20,13 +20,14 @@ import {
   powertoolsLogger,
   publishEvaluationMetrics,
   readConfigJson,
+  readVantages,
   requiredEnv,
   runEvaluationCycle,
   storeRetention,
   summariseEvaluation,
   withFields,
 } from "@popwatch/agent";
-import type { AlertStateRepository, PopwatchConfig, RoutingRepository } from "@popwatch/core";
+import { type AlertStateRepository, type PopwatchConfig, type RoutingRepository, evaluatedRegions } from "@popwatch/core";
 import type { CreateSinksOptions, Sink } from "@popwatch/notify";
 import { type ResultStore, openStore } from "@popwatch/store";
 
@@ -38,7 +39,7 @@ export interface EvaluateHandlerOptions {
   config?: PopwatchConfig;
   /** Default: a DynamoDBClient for POPWATCH_TABLE_REGION. */
   client?: DynamoDBClient;
-  store?: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "compact">;
+  store?: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "compact"> & Partial<Pick<ResultStore, "listVantages">>;
   alerts?: AlertStateRepository;
   /** Routing snapshots for the routing alerts (only with a bgp config section). */
   routing?: Pick<RoutingRepository, "getSnapshot">;
@@ -60,7 +61,7 @@ export type EvaluateHandler = (event: unknown, context: EvaluateContext) => Prom
 
 interface Runtime {
   config: PopwatchConfig;
-  store: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "compact">;
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "compact"> & Partial<Pick<ResultStore, "listVantages">>;
   alerts: AlertStateRepository;
   routing: Pick<RoutingRepository, "getSnapshot">;
   sinks: readonly Sink[];
@@ -108,18 +109,20 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
         error: { code: (err as { code?: string }).code ?? "internal", message: String(err) },
       });
     }
+    // Self-hosted vantages registered on the table are evaluated like the deployed regions.
+    const regions = evaluatedRegions(config.regions, await readVantages(store, config));
     const report = await runEvaluationCycle({
       config,
       store,
       alerts,
       sinks,
-      regions: config.regions,
+      regions,
       now: Date.parse(scheduled.time),
       routing,
       ...(vrpFile === undefined ? {} : { vrpFile }),
     });
     publishEvaluationMetrics(emf, report, log);
-    const summary = summariseEvaluation(report, config.regions);
+    const summary = summariseEvaluation(report, regions);
     const level = summary.undelivered > 0 || summary.routingProblems.length > 0 ? "warn" : "info";
     log({ level, msg: "evaluation", ...summary });
     return summary;

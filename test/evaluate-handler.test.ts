@@ -344,6 +344,24 @@ describe("evaluate handler", () => {
     ]);
   }, 60_000);
 
+  it("evaluates a self-hosted vantage registered on the table like a deployed region; an imported Atlas vantage raises nothing", async () => {
+    const { tableName, results } = await freshTable();
+    await results.putVantages([
+      { name: "home-lab-1", source: "self-hosted", claimed: { iata: "FRA" }, country: "DE", asn: 64500 },
+      { name: "atlas-6001", source: "atlas", claimed: { lat: 52.4, lon: 4.9 }, country: "NL", asn: 64501, atlasProbeId: 6001 },
+    ]);
+    await probeMinutes(results, "home-lab-1", T - 2 * HOUR, T - 10 * MINUTE, true);
+    await probeMinutes(results, "home-lab-1", T - 10 * MINUTE, T, false);
+    await probeMinutes(results, "atlas-6001", T - HOUR, T, false);
+    const summary = await evaluator(tableName)(T);
+    // The deployed regions wrote nothing: the pooled scope is the vantage's results alone, and burns with it.
+    expect([...new Set(summary.firing.map((f) => f.scope))].sort()).toEqual(["home-lab-1", "pooled"]);
+    expect(summary.firing).toContainEqual(expect.objectContaining({ slo: SLO, scope: "home-lab-1", severity: "page" }));
+    expect(endpoint.events.length).toBeGreaterThan(0);
+    for (const event of endpoint.events) expect(detailOf(event).regions).not.toContain("atlas-6001");
+    expect(endpoint.events.some((event) => detailOf(event).active.includes("home-lab-1"))).toBe(true);
+  }, 60_000);
+
   it("publishes burn rates, alert states and the incident as EMF documents CloudWatch accepts", async () => {
     const { tableName, results } = await freshTable();
     await burnInHome(results);

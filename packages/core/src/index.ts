@@ -352,6 +352,7 @@ export {
   atlasVantageName,
   claimedPoint,
   configuredVantage,
+  evaluatedRegions,
   knownVantages,
   vantageLocations,
 } from "./vantage";

@@ -88,3 +88,15 @@ export function knownVantages(registered: readonly Vantage[], configured: Vantag
   if (configured !== null) byName.set(configured.name, configured);
   return [...byName.values()].sort((a, b) => compareStrings(a.name, b.name));
 }
+
+/**
+ * What the scheduled evaluator covers: the deployed regions (a region that
+ * wrote nothing still counts, as zero events) and every self-hosted agent,
+ * which probes live like a region. Imported Atlas vantages are read by
+ * reports and catchment but raise no burn-rate alerts: their results arrive
+ * in batches long after they were measured.
+ */
+export function evaluatedRegions(deployed: readonly string[], vantages: readonly Vantage[]): string[] {
+  const live = vantages.filter((vantage) => vantage.source === "self-hosted").map((vantage) => vantage.name);
+  return [...new Set([...deployed, ...live])];
+}
