@@ -247,6 +247,18 @@ describe("no silent narrowing", () => {
     expect((await run(catchmentCommand, "--since", "30d", "--json")).err).toBe("");
   });
 
+  it("catchment and report: a config keeping rollups and raw results longer reads (and says) its own retention", async () => {
+    const longer = join(dir, "longer.config.json");
+    await writeFile(longer, JSON.stringify({ ...CONFIG, retention: { rawDays: 60, hourDays: 200 } }));
+    const catchment = await run(catchmentCommand, "--config", longer, "--since", "120d", "--json");
+    expect(catchment.err).toBe("");
+    expect(catchment.out.trim().split("\n")).toHaveLength(5);
+    const report = await run(reportCommand, "--config", longer, "--since", "100d", "--json");
+    expect(report.err).toBe(
+      `popwatch report: --since 100d reaches past the raw retention (60 d): read ${iso(clock - 62 * DAY_MS)} to ${iso(clock)}\n`,
+    );
+  }, 180_000);
+
   it("report: findings past the raw retention are said; the catchment's day rollups reach further", async () => {
     const { code, err } = await run(reportCommand, "--config", configFile, "--since", "30d", "--json");
     expect(code).toBe(0);

@@ -5,8 +5,9 @@ import { DEFAULT_RETENTION_DAYS, type RetainedKind, type RetainedRange, type Ret
 import type { Io } from "./io";
 
 /**
- * The retention the readers' store applies (they open it with the defaults),
- * so the range said is the range the store reads.
+ * The retention a reader's store applies when no config gives one (commands
+ * open the store with the config's retention when they read a config), so
+ * the range said is the range the store reads.
  */
 export const READER_RETENTION: Readonly<RetentionDays> = DEFAULT_RETENTION_DAYS;
 
@@ -25,11 +26,18 @@ export interface ReadRangeRequest {
   fromMs: number;
   toMs: number;
   nowMs: number;
+  /** The retention the store was opened with (the config's); READER_RETENTION when absent. */
+  retention?: Readonly<RetentionDays>;
 }
 
 /** retainedRange of the request; when it narrowed, one line on stderr naming the retention and the range read. */
 export function readRange(io: Io, request: ReadRangeRequest): RetainedRange {
-  const range = retainedRange(READER_RETENTION, request.kind, { fromMs: request.fromMs, toMs: request.toMs }, request.nowMs);
+  const range = retainedRange(
+    request.retention ?? READER_RETENTION,
+    request.kind,
+    { fromMs: request.fromMs, toMs: request.toMs },
+    request.nowMs,
+  );
   if (range.narrowed) {
     io.stderr.write(
       `popwatch ${request.command}: ${request.asked} reaches past the ${KIND_TEXT[request.kind]} retention (${range.retentionDays} d): ` +

@@ -5,7 +5,7 @@
 // Alternator, dynalite). Without a store flag the config's `store` section
 // chooses; flags win.
 import { type VantageRegistry, readVantages } from "@popwatch/agent";
-import type { PopwatchConfig } from "@popwatch/core";
+import type { PopwatchConfig, RetentionDays } from "@popwatch/core";
 import { DEFAULT_DATA_DIR, type ResultStore, StoreError } from "@popwatch/store";
 import { UsageError } from "./errors";
 import type { Io } from "./io";
@@ -76,8 +76,11 @@ function checkEndpoint(flag: string, endpoint: string): void {
     throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${endpoint}"`);
 }
 
-export async function openChosenStore(choice: StoreChoice): Promise<OpenStore> {
-  return choice.kind === "aws" ? openAwsStore(choice.table, choice.region, choice.endpoint) : openSharedStore({ dataDir: choice.dataDir });
+/** Opens the chosen store; `retentionDays` (the config's) bounds how far back its reads reach. */
+export async function openChosenStore(choice: StoreChoice, retentionDays?: RetentionDays): Promise<OpenStore> {
+  return choice.kind === "aws"
+    ? openAwsStore(choice.table, choice.region, choice.endpoint, retentionDays)
+    : openSharedStore({ dataDir: choice.dataDir, ...(retentionDays === undefined ? {} : { retentionDays }) });
 }
 
 /**

@@ -1,7 +1,7 @@
 // `popwatch catchment`: which PoPs answer each region, in what shares, and
 // when the dominant PoP changed. Reads rollups, not raw results, through the
 // read model, so a month costs a few queries per region.
-import { readVantages } from "@popwatch/agent";
+import { readVantages, storeRetention } from "@popwatch/agent";
 import {
   type BgpConfig,
   CATCHMENT_GROUP_BYS,
@@ -123,10 +123,11 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
     }
   }
   const choice = storeChoice(values, config?.store);
+  const retention = config === null ? undefined : storeRetention(config);
 
   let opened: OpenStore;
   try {
-    opened = await openChosenStore(choice);
+    opened = await openChosenStore(choice, retention);
   } catch (err) {
     return reportStoreFailure(io, "catchment", err);
   }
@@ -142,6 +143,7 @@ export async function catchmentCommand(argv: string[], io: Io, deps: CatchmentDe
     fromMs: since,
     toMs: until,
     nowMs,
+    ...(retention === undefined ? {} : { retention }),
   });
   try {
     const regions = (await opened.store.listRegions()).filter((region) => values.region === undefined || region === values.region);

@@ -8,6 +8,7 @@ import {
   rollupLagMinutes,
   runEvaluationCycle,
   sloReadRanges,
+  storeRetention,
   summariseEvaluation,
 } from "@popwatch/agent";
 import type { PopwatchConfig, RollupGranularity } from "@popwatch/core";
@@ -81,7 +82,7 @@ export async function evaluateCommand(argv: string[], io: Io, deps: EvaluateDeps
 
   let opened: OpenStore;
   try {
-    opened = await openChosenStore(choice);
+    opened = await openChosenStore(choice, storeRetention(config));
   } catch (err) {
     return reportStoreFailure(io, "evaluate", err);
   }
@@ -116,5 +117,6 @@ function noteExpiredWindows(io: Io, config: PopwatchConfig, at: string | undefin
     earliest.set(range.granularity, Math.min(range.fromMs, earliest.get(range.granularity) ?? range.fromMs));
   }
   const asked = at === undefined ? "an SLO window" : `--at ${at}`;
-  for (const [kind, fromMs] of earliest) readRange(io, { command: "evaluate", asked, kind, fromMs, toMs: endMs, nowMs: clockMs });
+  for (const [kind, fromMs] of earliest)
+    readRange(io, { command: "evaluate", asked, kind, fromMs, toMs: endMs, nowMs: clockMs, retention: storeRetention(config) });
 }

@@ -4,7 +4,7 @@
 // come from rollups through the evaluator the scheduled function runs, so the
 // report shows what the alerts see.
 import { writeFile } from "node:fs/promises";
-import { readVantages } from "@popwatch/agent";
+import { readVantages, storeRetention } from "@popwatch/agent";
 import { CATCHMENT_GROUP_BYS, type CatchmentGroupBy, type PopwatchConfig } from "@popwatch/core";
 import { loadConfig, reportConfigProblem } from "../config-file";
 import { UsageError } from "../errors";
@@ -130,6 +130,7 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
     return reportConfigProblem("report", err, io);
   }
   const choice = storeChoice(values, config.store);
+  const retention = storeRetention(config);
   let slos = config.slos;
   if (values.slo !== undefined) {
     slos = slos.filter((slo) => slo.name === values.slo);
@@ -141,13 +142,13 @@ export async function reportCommand(argv: string[], io: Io, deps: ReportDeps = {
 
   let opened: OpenStore;
   try {
-    opened = await openChosenStore(choice);
+    opened = await openChosenStore(choice, retention);
   } catch (err) {
     return reportStoreFailure(io, "report", err);
   }
   // Findings come from raw results, the catchment from rollups: each read is bounded by its own retention.
   const asked = `--since ${sinceText}`;
-  const window = { fromMs: sinceMs, toMs: nowMs, nowMs: clockMs };
+  const window = { fromMs: sinceMs, toMs: nowMs, nowMs: clockMs, retention };
   readRange(io, { command: "report", asked, kind: "raw", ...window });
   readRange(io, { command: "report", asked, kind: reportCatchmentGranularity(values.html !== undefined), ...window });
   let built: BuiltReport;
