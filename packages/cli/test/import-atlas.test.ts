@@ -82,7 +82,8 @@ describe("popwatch import --format atlas", () => {
       // Every result is in some minute rollup, and the two hours were compacted: 9000 in both.
       const minutes = await store.queryPeriodRollups({ granularity: "minute", from: BASE_S * 1000, to: (BASE_S + 7200) * 1000 });
       const hours = await store.queryPeriodRollups({ granularity: "hour", from: BASE_S * 1000, to: (BASE_S + 7200) * 1000 });
-      const total = (periods: readonly { rollups: readonly { total: number }[] }[]) => periods.reduce((sum, p) => sum + p.rollups.reduce((s, x) => s + x.total, 0), 0);
+      const total = (periods: readonly { rollups: readonly { total: number }[] }[]) =>
+        periods.reduce((sum, p) => sum + p.rollups.reduce((s, x) => s + x.total, 0), 0);
       expect(total(minutes)).toBe(9000);
       expect(total(hours)).toBe(9000);
     } finally {

@@ -18,7 +18,7 @@ export interface BatchWriterOptions {
 
 export class BatchWriter {
   private readonly inFlight = new Set<Promise<void>>();
-  private failure: StoreError | null = null;
+  private failure: { err: unknown } | null = null;
 
   constructor(
     private readonly store: ResultStore,
@@ -26,27 +26,32 @@ export class BatchWriter {
     private readonly options: BatchWriterOptions,
   ) {}
 
-  /** Starts writing a batch once a slot is free; rejects with the store failure that stopped the import, if any. */
+  /** Starts writing a batch once a slot is free; rejects with the failure that stopped the import, if any. */
   async submit(batch: ImportBatch): Promise<void> {
     while (this.inFlight.size >= this.options.concurrency && this.failure === null) await Promise.race(this.inFlight);
-    if (this.failure !== null) throw this.failure;
+    if (this.failure !== null) throw this.failure.err;
     const task = this.write(batch).then(
       () => {
         this.inFlight.delete(task);
       },
       (err: unknown) => {
         this.inFlight.delete(task);
-        if (!(err instanceof StoreError)) throw err;
-        this.failure ??= err;
+        // Kept, not thrown: the next submit or drain rethrows it (a fault in popwatch as well as a StoreError).
+        this.failure ??= { err };
       },
     );
     this.inFlight.add(task);
   }
 
-  /** Waits for every batch in flight; rejects with the first store failure. */
+  /** Waits for every batch in flight; rejects with the first failure. */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    if (this.failure !== null) throw this.failure;
+    await this.settle();
+    if (this.failure !== null) throw this.failure.err;
+  }
+
+  /** Waits for every batch in flight, whatever becomes of them (before the store is closed under them). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
   }
 
   private async write(batch: ImportBatch): Promise<void> {

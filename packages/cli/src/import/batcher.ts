@@ -38,7 +38,7 @@ export interface BatcherOptions {
   maxBuffered: number;
 }
 
-export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = { maxBatch: 4000, maxBuffered: 40_000 };
+export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = { maxBatch: 2000, maxBuffered: 8000 };
 
 /** A writer id is this many hex digits: `import-` plus it stays within the 32 characters of a vantage name. */
 const WRITER_DIGITS = 24;
