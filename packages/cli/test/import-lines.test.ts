@@ -2,9 +2,11 @@
 // 9999-12-31, one of 500 KB and one past the record cap among good lines; the
 // good ones are stored with their rollups, the bad ones reported as
 // FILE:LINE, and importing again completes without writing anything new.
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, tableKeys } from "./support/import-cli";
@@ -121,6 +123,40 @@ describe("popwatch import judges every line on its own", () => {
     const keys = await tableKeys(dataDir);
     expect((await cli("import", "--data-dir", dataDir, b)).code).toBe(0);
     expect(await tableKeys(dataDir)).toEqual(keys);
+  });
+
+  it('reads standard input for "-", named stdin in FILE:LINE messages and the summary', async () => {
+    const dataDir = join(dir, "stdin");
+    const main = join(import.meta.dirname, "..", "src", "index.ts");
+    const runner = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(process.argv.slice(1));`;
+    const child = promisify(execFile)(process.execPath, [
+      "--import",
+      "tsx",
+      "--input-type=module",
+      "-e",
+      runner,
+      "import",
+      "--data-dir",
+      dataDir,
+      "-",
+    ]);
+    child.child.stdin!.end([line({ time: at(0) }), "{oops", line({ time: at(60), region: "sa-east-1" })].join("\n"));
+    const failed = await child.then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/^stdin:2: invalid JSON/m);
+    expect(failed?.stdout).toMatch(/^imported 2 results from stdin into .*; 1 bad line skipped\n$/);
+    const { store, close } = await startEmbeddedStore({ dataDir });
+    try {
+      expect((await store.queryResults({ since: BASE, until: BASE + 3_600_000 })).map((r) => r.region)).toEqual([
+        "eu-central-1",
+        "sa-east-1",
+      ]);
+    } finally {
+      await close();
+    }
   });
 
   it("refuses flags that do not fit the format, and --strict with standard input", async () => {

@@ -64,17 +64,15 @@ async function importInChild(dataDir: string): Promise<{ stdout: string; maxRss:
 }
 
 describe("popwatch import memory", () => {
-  it("imports 200,000 Atlas results from a JSON array with a bounded peak RSS; again, no new items", { timeout: 600_000 }, async () => {
+  it("imports 200,000 Atlas results from a JSON array with a bounded peak RSS", { timeout: 600_000 }, async () => {
     expect((await stat(file)).size).toBeGreaterThan(80 * 1024 * 1024);
     const dataDir = join(dir, "data");
-    const first = await importInChild(dataDir);
-    expect(first.stdout).toMatch(/^imported 200000 results from .*; 500 vantages registered/);
-    expect(first.maxRss).toBeLessThan(MAX_RSS_BYTES);
-    const keys = await tableKeys(dataDir);
-
-    const second = await importInChild(dataDir);
-    expect(second.stdout).toMatch(/^imported 200000 results /);
-    expect(second.maxRss).toBeLessThan(MAX_RSS_BYTES);
-    expect(await tableKeys(dataDir)).toEqual(keys);
+    const { stdout, maxRss } = await importInChild(dataDir);
+    expect(stdout).toMatch(/^imported 200000 results from .*; 500 vantages registered/);
+    expect(maxRss, `peak RSS ${Math.round(maxRss / 1048576)} MB`).toBeLessThan(MAX_RSS_BYTES);
+    // Batches hold many vantages: far fewer raw items than results.
+    const raw = (await tableKeys(dataDir)).filter((key) => key.startsWith("R#"));
+    expect(raw.length).toBeGreaterThan(0);
+    expect(raw.length).toBeLessThan(RESULTS / 20);
   });
 });

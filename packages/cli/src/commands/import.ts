@@ -100,6 +100,8 @@ const WRITE_CONCURRENCY = 2;
 /** Vantages per putVantages call. */
 const VANTAGES_PER_PUT = 500;
 const STDIN = "-";
+/** What FILE:LINE messages and the summary call standard input. */
+const STDIN_NAME = "stdin";
 /**
  * While allocation is fast V8 lets the heap grow to several times what is
  * live. An import allocates fast (every record parsed, mapped, encoded,
@@ -155,10 +157,11 @@ async function eachRecord(
     tally.bad++;
     io.stderr.write(`${file}:${line}: ${reason}\n`);
   };
-  for (const file of plan.files) {
+  for (const path of plan.files) {
+    const file = path === STDIN ? STDIN_NAME : path;
     let lastLine = 0;
     try {
-      for await (const record of records(plan, file)) {
+      for await (const record of records(plan, path)) {
         tally.records++;
         lastLine = record.line;
         if ("problem" in record) {
@@ -244,6 +247,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     return reportStoreFailure(io, "import", err, "; nothing was imported");
   }
   const tally = new ImportTally();
+  const shownFiles = plan.files.map((file) => (file === STDIN ? STDIN_NAME : file));
   const progress = startProgress(io.stderr, tally);
   const vantages = new Set<string>();
   const writer = new BatchWriter(opened.store, tally, {
@@ -272,11 +276,11 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     await writer.drain();
     if (vantages.size > 0) await registerVantages(opened, [...vantages], archive, tally);
     tally.rollups += (await opened.store.compact({ now: Date.now() })).rollups;
-    return finish(io, tally, opened.where, plan.files, retentionDays);
+    return finish(io, tally, opened.where, shownFiles, retentionDays);
   } catch (err) {
     await writer.settle();
     progress.stop();
-    io.stdout.write(formatSummary(tally, plan.files, opened.where));
+    io.stdout.write(formatSummary(tally, shownFiles, opened.where));
     return reportStoreFailure(io, "import", err, "; what was written stays, importing again completes the rest");
   } finally {
     progress.stop();
