@@ -38,7 +38,7 @@ export interface EvaluateHandlerOptions {
   config?: PopwatchConfig;
   /** Default: a DynamoDBClient for POPWATCH_TABLE_REGION. */
   client?: DynamoDBClient;
-  store?: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
+  store?: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "compact">;
   alerts?: AlertStateRepository;
   /** Routing snapshots for the routing alerts (only with a bgp config section). */
   routing?: Pick<RoutingRepository, "getSnapshot">;
@@ -60,7 +60,7 @@ export type EvaluateHandler = (event: unknown, context: EvaluateContext) => Prom
 
 interface Runtime {
   config: PopwatchConfig;
-  store: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "compact">;
   alerts: AlertStateRepository;
   routing: Pick<RoutingRepository, "getSnapshot">;
   sinks: readonly Sink[];
@@ -96,6 +96,18 @@ export function createEvaluateHandler(options: EvaluateHandlerOptions = {}): Eva
     });
     const { config, store, alerts, routing, sinks, vrpFile } = await runtime;
     const log = withFields(logger, { requestId: context.awsRequestId ?? null, eventId: scheduled.id });
+    // Every vantage's minute rollUps marked their hours pending: build the hour and day buckets that have ended before reading them.
+    // A failed compaction does not stop the evaluation: unbuilt hours are read from their minutes.
+    try {
+      // No grace: SLO windows read the hour that just ended as an hour item; rounds arriving later mark it again and the next evaluation rebuilds it.
+      await store.compact({ now: Date.parse(scheduled.time), graceMs: 0 });
+    } catch (err) {
+      log({
+        level: "warn",
+        msg: "compaction failed",
+        error: { code: (err as { code?: string }).code ?? "internal", message: String(err) },
+      });
+    }
     const report = await runEvaluationCycle({
       config,
       store,

@@ -137,7 +137,9 @@ export const EVALUATE_MAX_EVENT_AGE_SECONDS = 120;
 
 /**
  * The DynamoDB actions the evaluator's stores call, nothing else:
- * - Query: DynamoResultStore.queryRegionRollups (rollup partitions);
+ * - Query: DynamoResultStore.queryPeriodRollups (minute shards, bucket
+ *   partitions) and compact (pending markers, minute shards, bucket heads);
+ * - BatchWriteItem: compact (bucket parts past the first, stale parts);
  *   DynamoRoutingRepository.getSnapshot (a watched prefix's snapshot, for routing alerts);
  *   DynamoAlertStateStore.loadStates (the alert key index),
  *   pendingNotifications (outbox and seals), claimDelivery/recordDelivery/
@@ -149,10 +151,13 @@ export const EVALUATE_MAX_EVENT_AGE_SECONDS = 120;
  *   the seal (IF absent);
  * - UpdateItem: transition (the conditional state write), clearing
  *   `unpublished`, recordDelivery, markDelivered;
- * - DeleteItem: releaseDelivery (the lease, IF still ours).
+ * - DeleteItem: releaseDelivery (the lease, IF still ours); compact (a pending
+ *   marker, IF its stamp is unchanged); compact's PutItems: a bucket's first
+ *   part (IF it counts no fewer), day markers.
  */
 export const EVALUATE_TABLE_ACTIONS = [
   "dynamodb:BatchGetItem",
+  "dynamodb:BatchWriteItem",
   "dynamodb:DeleteItem",
   "dynamodb:GetItem",
   "dynamodb:PutItem",

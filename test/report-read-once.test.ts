@@ -108,7 +108,9 @@ describe("report reads each rollup item once", () => {
         const counts = [...counted.returned.values()];
         expect(counts.length).toBeGreaterThan(50);
         expect(Math.max(...counts)).toBe(1);
-        expect(built.report.itemsRead).toBe(counts.length);
+        // DynamoDB items read (store v3): a minute item or an hour bucket holds several regions' periods, so no more than those.
+        expect(built.report.itemsRead).toBeGreaterThan(0);
+        expect(built.report.itemsRead).toBeLessThanOrEqual(counts.length);
         expect(counted.seriesQueries()).toBe(0);
         // Every section had data to read.
         expect(built.report.slos.length).toBe(2 * (REGIONS.length + 1));

@@ -592,6 +592,7 @@ describe("evaluate stack (home region)", () => {
         Effect: "Allow",
         Action: [
           "dynamodb:BatchGetItem",
+          "dynamodb:BatchWriteItem",
           "dynamodb:DeleteItem",
           "dynamodb:GetItem",
           "dynamodb:PutItem",
@@ -609,6 +610,7 @@ describe("evaluate stack (home region)", () => {
     ]);
     expect([...EVALUATE_TABLE_ACTIONS]).toEqual([
       "dynamodb:BatchGetItem",
+      "dynamodb:BatchWriteItem",
       "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",

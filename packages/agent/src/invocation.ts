@@ -156,8 +156,8 @@ export function probeSpecsOf(config: PopwatchConfig): ProbeSpec[] {
  * slot's minute to the end of its period (or of its last slot's minute, when
  * later). Ending at the period rather than at the last slot's minute matters
  * for rounds every few minutes: the invocation whose period closes an hour is
- * the last to write into it, so its range must reach the hour's end for the
- * store's cascade to build that hour (and, at midnight, the day).
+ * the last to write into it, so its range covers the hour's last minutes (the
+ * store marks the hour pending, and compact builds it once it has ended).
  */
 export function defaultRollupRange(
   schedule: PopwatchConfig["schedule"],
@@ -395,7 +395,8 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
     const range = requested === undefined ? defaultRollupRange(config.schedule, scheduledMs, firstRound, rounds) : requested;
     if (range === null) return;
     try {
-      const report = await store.rollUp({ region, granularity: "minute", from: range.fromMs, to: range.toMs, cascade: true });
+      // Marks the hours pending; the evaluator's compact builds their buckets once they end.
+      const report = await store.rollUp({ region, granularity: "minute", from: range.fromMs, to: range.toMs });
       summary.rollupsWritten += report.written.length;
     } catch (err) {
       const problem: InvocationProblem = { stage: "rollup", ...describeError(err) };

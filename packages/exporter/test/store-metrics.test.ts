@@ -96,7 +96,7 @@ function stored(r: Generated, seq: number): StoredResult {
   } as StoredResult;
 }
 
-/** Writes every result as one invocation per region and minute, then the minute, hour and day rollups. */
+/** Writes every result as one invocation per region and minute, then the minute rollups, then compacts the hours and days. */
 async function seed(embedded: EmbeddedStore): Promise<void> {
   const batches = new Map<string, StoredResult[]>();
   for (const r of DATA) {
@@ -109,8 +109,10 @@ async function seed(embedded: EmbeddedStore): Promise<void> {
     [...batches].map(([invocationId, results]) => embedded.store.putResults({ region: results[0]!.region, invocationId, results })),
   );
   for (const region of REGIONS) {
-    await embedded.store.rollUp({ region, granularity: "minute", from: NOW - 121 * MINUTE, to: NOW, cascade: true });
+    await embedded.store.rollUp({ region, granularity: "minute", from: NOW - 121 * MINUTE, to: NOW });
   }
+  // The hour and day buckets, as the evaluator's compact builds them.
+  await embedded.store.compact({ now: NOW });
 }
 
 // ---- the expected figures, from DATA ----
@@ -387,7 +389,8 @@ describe("a store that fails", () => {
     const region = US;
     const results = DATA.filter((r) => r.region === region && r.target === "anycast-dns" && r.ms >= NOW - 30 * MINUTE).map(stored);
     await own.store.putResults({ region, invocationId: "failing", results: results.map((r, seq) => ({ ...r, seq })) });
-    await own.store.rollUp({ region, granularity: "minute", from: NOW - 31 * MINUTE, to: NOW, cascade: true });
+    await own.store.rollUp({ region, granularity: "minute", from: NOW - 31 * MINUTE, to: NOW });
+    await own.store.compact({ now: NOW });
 
     const logs: LogEntry[] = [];
     let nowMs = REFRESH_AT;

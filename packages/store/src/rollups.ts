@@ -20,6 +20,7 @@ import {
   periodKey,
   periodStartMs,
   periodsOverlapping,
+  resultTime,
   rollupMinute,
   rollupPeriod,
 } from "@popwatch/core";
@@ -57,6 +58,7 @@ import type {
   RegionRollups,
   RollUpRequest,
   RollupQuery,
+  StoredResultRecord,
   VantagePeriodRollups,
 } from "./types";
 
@@ -65,7 +67,7 @@ export class RollupItems {
   constructor(
     private readonly table: ItemTable,
     private readonly retention: Readonly<RetentionDays>,
-    private readonly results: Pick<ResultItems, "readWriterMinute">,
+    private readonly results: Pick<ResultItems, "readWriterMinutes">,
     private readonly buckets: BucketItems,
     private readonly pending: PendingMarkers,
   ) {}
@@ -118,12 +120,30 @@ export class RollupItems {
       for (const day of periodsOverlapping("day", fromMs, toMs)) await this.pending.mark("day", day);
       return report;
     }
-    const minutes = periodsOverlapping("minute", fromMs, toMs);
+    const byHour = new Map<string, string[]>();
+    for (const minute of periodsOverlapping("minute", fromMs, toMs)) {
+      const hour = minute.slice(0, 13);
+      byHour.set(hour, [...(byHour.get(hour) ?? []), minute]);
+    }
+    // After a failed read the remaining hours are not read: a store that is down fails the call within one retry budget.
+    let failure: { reason: unknown } | undefined;
     const computed = (
-      await mapWithConcurrency(minutes, this.table.concurrency, async (minute) => {
-        const records = await this.results.readWriterMinute(writer, minute);
-        const rollups = [...byVantage(records)].flatMap(([region, own]) => rollupMinute(own, { region }));
-        return rollups.length === 0 ? [] : [{ minute, rollups: rollups.sort(compareRollupOrder) }];
+      await mapWithConcurrency([...byHour], this.table.concurrency, async ([hour, minutes]) => {
+        if (failure !== undefined) throw failure.reason;
+        const records = await this.results.readWriterMinutes(writer, hour, minutes).catch((reason: unknown) => {
+          failure ??= { reason };
+          throw reason;
+        });
+        const perMinute = new Map<string, StoredResultRecord[]>();
+        for (const record of records) {
+          const minute = periodKey("minute", resultTime(record))!;
+          perMinute.set(minute, [...(perMinute.get(minute) ?? []), record]);
+        }
+        return minutes.flatMap((minute) => {
+          const own = perMinute.get(minute) ?? [];
+          const rollups = [...byVantage(own)].flatMap(([region, results]) => rollupMinute(results, { region }));
+          return rollups.length === 0 ? [] : [{ minute, rollups: rollups.sort(compareRollupOrder) }];
+        });
       })
     ).flat();
     await this.writeMinutes(writer, computed, report);

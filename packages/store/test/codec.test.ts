@@ -1,9 +1,24 @@
-// Pure parts of store v2: the payload codec and the key layout.
+// Pure parts of the store: the payload codec and the key layout (v3).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_DECODED_BYTES, decodePayload, dictionaryDigest, encodePayloadText } from "../src/codec";
 import { StoreError } from "../src/errors";
-import { periodOfRollupKey, rawSortKey, rollupItemKey } from "../src/keys";
+import {
+  RAW_SHARDS,
+  bucketOfKey,
+  bucketPartitionKey,
+  bucketSortKey,
+  bucketSortKeyRange,
+  minuteAndWriterOfKey,
+  minuteSortKeyRange,
+  pendingOfSortKey,
+  pendingSortKey,
+  rawPartitionKey,
+  rawSortKey,
+  vantageOfWriterKey,
+  writerKey,
+  writerShard,
+} from "../src/keys";
 import { resultSeries } from "./support/store-fixtures";
 
 // SHA-256 of the d1 dictionary as first released. Never update it: add a codec instead.
@@ -52,20 +67,41 @@ describe("payload codec d1", () => {
 });
 
 describe("keys", () => {
-  it("splits a period into partition and sort key and back", () => {
-    expect(rollupItemKey("minute", "eu-central-1", "2025-03-02T10:07")).toEqual({ pk: "M#eu-central-1#2025-03-02", sk: "10:07" });
-    expect(rollupItemKey("hour", "eu-central-1", "2025-03-02T10")).toEqual({ pk: "H#eu-central-1#2025-03", sk: "02T10" });
-    expect(rollupItemKey("day", "a#b", "2025-03-02")).toEqual({ pk: "D#a%23b#2025", sk: "03-02" });
-    for (const [granularity, period] of [
-      ["minute", "2025-12-31T23:59"],
-      ["hour", "2025-12-31T23"],
-      ["day", "2025-12-31"],
-    ] as const) {
-      const { pk, sk } = rollupItemKey(granularity, "r", period);
-      expect(periodOfRollupKey(granularity, pk, sk)).toBe(period);
-    }
-    expect(rawSortKey("2025-03-02T10:07", "2025-03-02T10:07:10.000Z", "eu#1", 2)).toBe(
-      "2025-03-02T10:07#2025-03-02T10:07:10.000Z#eu%231#002",
-    );
+  it("files raw items under the hour and the writer's shard, minute then writer first in the sort key", () => {
+    const agent = writerKey({ region: "eu-central-1" });
+    const pk = rawPartitionKey("2025-03-02T10", writerShard(agent));
+    const sk = rawSortKey("2025-03-02T10:07", agent, "2025-03-02T10:07:10.000Z", "eu#1", 2);
+    expect(sk).toBe("07#eu-central-1#2025-03-02T10:07:10.000Z#eu%231#002");
+    expect(minuteAndWriterOfKey(pk, sk)).toEqual({ minute: "2025-03-02T10:07", writer: "eu-central-1" });
+    const { low, high } = minuteSortKeyRange("2025-03-02T10:07", "2025-03-02T10:07");
+    expect(low <= sk && sk <= high).toBe(true);
+    expect(sk < minuteSortKeyRange("2025-03-02T10:08", "2025-03-02T10:09").low).toBe(true);
+  });
+
+  it("keeps import batches apart from vantages, and shards writers stably", () => {
+    const batch = writerKey({ importBatch: "eu-central-1" });
+    expect(batch).toBe("+eu-central-1");
+    expect(vantageOfWriterKey(batch)).toBeNull();
+    expect(vantageOfWriterKey("atlas-1")).toBe("atlas-1");
+    expect(writerKey({ importBatch: "a#b" })).toBe("+a%23b");
+    // FNV-1a of the UTF-8 bytes: fixed values, so every process and version files a writer in the same shard.
+    expect(["eu-central-1", "us-east-1", "atlas-6001", "+batch"].map(writerShard)).toEqual([5, 7, 2, 6]);
+    fc.assert(fc.property(fc.string(), (w) => Number.isInteger(writerShard(w)) && writerShard(w) >= 0 && writerShard(w) < RAW_SHARDS));
+    const shards = new Set(Array.from({ length: 200 }, (_, i) => writerShard(`atlas-${i}`)));
+    expect(shards.size).toBe(RAW_SHARDS);
+  });
+
+  it("splits buckets into a partition and part keys and back", () => {
+    expect(bucketPartitionKey("hour", "2025-03-02T10")).toBe("H#2025-03-02");
+    expect(bucketSortKey("hour", "2025-03-02T10", 3)).toBe("10#003");
+    expect(bucketPartitionKey("day", "2025-03-02")).toBe("D#2025-03");
+    expect(bucketSortKey("day", "2025-03-02", 0)).toBe("02#000");
+    expect(bucketOfKey("hour", "H#2025-03-02", "10#003")).toEqual({ period: "2025-03-02T10", part: 3 });
+    expect(bucketOfKey("day", "D#2025-03", "02#000")).toEqual({ period: "2025-03-02", part: 0 });
+    const { low, high } = bucketSortKeyRange("hour", "2025-03-02T10", "2025-03-02T11");
+    expect([low <= "10#000", "11#999" <= high, "12#000" > high, "09#999" < low]).toEqual([true, true, true, true]);
+    expect(pendingOfSortKey(pendingSortKey("hour", "2025-03-02T10", 5))).toEqual({ granularity: "hour", period: "2025-03-02T10" });
+    expect(pendingOfSortKey(pendingSortKey("day", "2025-03-02"))).toEqual({ granularity: "day", period: "2025-03-02" });
+    expect(pendingOfSortKey("X#nonsense")).toBeNull();
   });
 });

@@ -72,7 +72,8 @@ describe("store process dying mid-run", () => {
     const three = batch("three", "2025-03-02T10:02:00.000Z", 30);
     await store.putResults(one);
     await store.putResults(two);
-    await store.rollUp({ ...ROLLUP, cascade: true });
+    await store.rollUp(ROLLUP);
+    await store.compact({ now: UNTIL });
     const rollupsBefore = await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL });
     expect(rollupsBefore.map((r) => r.total)).toEqual([60]);
 
@@ -90,7 +91,8 @@ describe("store process dying mid-run", () => {
     expect(await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL })).toEqual(rollupsBefore);
 
     await store.putResults(three);
-    await store.rollUp({ ...ROLLUP, cascade: true });
+    await store.rollUp(ROLLUP);
+    await store.compact({ now: UNTIL });
     expect(await itemsWithPrefix(client, "popwatch", "R#")).toHaveLength(3);
     expect(await store.queryResults({ since: START, until: UNTIL })).toHaveLength(90);
     const [hour] = await store.queryRollups({ ...SERIES, granularity: "hour", from: START, to: UNTIL });

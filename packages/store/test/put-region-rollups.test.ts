@@ -1,5 +1,5 @@
-// putRegionRollups: region items computed elsewhere, written with the same
-// "never replace a fuller item" rule as rollUp, read back like any other.
+// putPeriodRollups: rollups computed elsewhere, written with the same
+// "never replace a fuller item" rule as rollUp and compact, read back like any other.
 import { rollupResults } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoResultStore, StoreError } from "../src/index";
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => table?.close());
 
-describe("putRegionRollups", () => {
+describe("putPeriodRollups", () => {
   const region = "eu-central-1";
   const hour = (n: number) =>
     rollupResults(resultSeries("2026-11-20T10:00:00.000Z", n, 60_000, { region }), { region, granularity: "hour" });
@@ -22,7 +22,7 @@ describe("putRegionRollups", () => {
   it("writes an hour item that queryRollups and queryRegionRollups read back", async () => {
     const rollups = hour(30);
     expect(rollups).toHaveLength(1);
-    expect(await store.putRegionRollups("hour", region, "2026-11-20T10", rollups)).toBe(true);
+    expect(await store.putPeriodRollups("hour", "2026-11-20T10", rollups)).toBe(true);
     const [series] = await store.queryRollups({
       target: "anycast-dns",
       kind: "dns",
@@ -37,7 +37,7 @@ describe("putRegionRollups", () => {
   });
 
   it("keeps a stored item that counts more results", async () => {
-    expect(await store.putRegionRollups("hour", region, "2026-11-20T10", hour(10))).toBe(false);
+    expect(await store.putPeriodRollups("hour", "2026-11-20T10", hour(10))).toBe(false);
     const [series] = await store.queryRollups({
       target: "anycast-dns",
       kind: "dns",
@@ -50,9 +50,27 @@ describe("putRegionRollups", () => {
   });
 
   it("refuses rollups that do not belong to the item, and empty items", async () => {
-    await expect(store.putRegionRollups("hour", "us-east-1", "2026-11-20T10", hour(5))).rejects.toBeInstanceOf(StoreError);
-    await expect(store.putRegionRollups("hour", region, "2026-11-20T11", hour(5))).rejects.toThrow(/another period/);
-    await expect(store.putRegionRollups("day", region, "2026-11-20", hour(5))).rejects.toThrow(/another period, region or granularity/);
-    await expect(store.putRegionRollups("hour", region, "2026-11-20T10", [])).rejects.toThrow(/no rollups/);
+    await expect(store.putPeriodRollups("hour", "2026-11-20T10", [{ ...hour(5)[0]!, good: -1 }])).rejects.toBeInstanceOf(StoreError);
+    await expect(store.putPeriodRollups("hour", "2026-11-20T11", hour(5))).rejects.toThrow(/another period/);
+    await expect(store.putPeriodRollups("day", "2026-11-20", hour(5))).rejects.toThrow(/another period or granularity/);
+    await expect(store.putPeriodRollups("hour", "2026-11-20T10", [])).rejects.toThrow(/no rollups/);
+  });
+
+  it("writes minutes of several vantages as one item each, merged with what their agents wrote", async () => {
+    const minute = (r: string, n: number) =>
+      rollupResults(resultSeries("2026-11-20T12:00:00.000Z", n, 1_000, { region: r }), { region: r, granularity: "minute" });
+    expect(await store.putPeriodRollups("minute", "2026-11-20T12:00", [...minute("atlas-1", 3), ...minute("atlas-2", 4)])).toBe(true);
+    await store.putResults({
+      region: "atlas-1",
+      invocationId: "agent",
+      results: resultSeries("2026-11-20T12:00:30.000Z", 2, 1_000, { region: "atlas-1" }),
+    });
+    await store.rollUp({ region: "atlas-1", granularity: "minute", from: "2026-11-20T12:00Z", to: "2026-11-20T12:01Z" });
+    const read = await store.queryPeriodRollups({ granularity: "minute", from: "2026-11-20T12:00Z", to: "2026-11-20T12:01Z" });
+    // The agent's own item and the put one are the same writer (the vantage): the fuller one stays.
+    expect(read.map((p) => [p.region, p.rollups[0]!.total])).toEqual([
+      ["atlas-1", 3],
+      ["atlas-2", 4],
+    ]);
   });
 });

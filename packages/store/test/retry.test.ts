@@ -9,12 +9,18 @@ import { MINUTE_MS } from "@popwatch/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { classifyFailure } from "../src/errors";
 import { DynamoResultStore, type EmbeddedStore, StoreError, startEmbeddedStore } from "../src/index";
-import { rawPartitionKey } from "../src/keys";
 import { fullJitterDelayMs } from "../src/retry";
-import { FAST_RETRY, injectBatchWriteFaults, makeTempDir, partitionItems, resultSeries } from "./support/store-fixtures";
+import {
+  FAST_RETRY,
+  injectBatchWriteFaults,
+  makeTempDir,
+  partitionItems,
+  regionRawPartition,
+  resultSeries,
+} from "./support/store-fixtures";
 
 const START = "2025-03-02T10:00:00.000Z";
-const PK = rawPartitionKey("eu-central-1", "2025-03-02T10");
+const PK = regionRawPartition("eu-central-1", "2025-03-02T10");
 
 let dir: { path: string; remove(): Promise<void> };
 let embedded: EmbeddedStore;
@@ -138,7 +144,7 @@ describe("BatchWriteItem retries", () => {
     // Fail only requests that carry the item of minute 10:30, the result with seq 30 (the second chunk).
     injectBatchWriteFaults(client, (_call, input) => {
       const requests = Object.values(input.RequestItems ?? {})[0] ?? [];
-      return requests.some((r) => r.PutRequest?.Item?.sk?.S?.startsWith("2025-03-02T10:30#")) ? throttled() : null;
+      return requests.some((r) => r.PutRequest?.Item?.sk?.S?.startsWith("30#eu-central-1#")) ? throttled() : null;
     });
     const err = (await store
       .putResults({ region: "eu-central-1", invocationId: "i", results: resultSeries(START, 60, MINUTE_MS) })

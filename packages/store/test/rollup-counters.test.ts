@@ -1,12 +1,12 @@
 // The truncation counters of rollups (truncated, tcpFallback): counted from
-// the results, kept through the minute → hour → day cascade, and read as 0
+// the results, kept through minute items and compact's hour and day buckets, and read as 0
 // from items written before the counters existed.
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { type RollupGranularity, isRollup } from "@popwatch/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePayloadText } from "../src/codec";
 import { DynamoResultStore } from "../src/index";
-import { rollupItemKey } from "../src/keys";
+import { bucketPartitionKey, bucketSortKey } from "../src/keys";
 import { type MemoryTable, startMemoryTable } from "./support/memory-table";
 import { FAST_RETRY, partitionItems, resultSeries } from "./support/store-fixtures";
 
@@ -35,11 +35,11 @@ function truncatingSeries(start: string, count: number) {
 }
 
 describe("rollup truncation counters", () => {
-  it("counts TC=1 and TCP retries per series and keeps them through the cascade", async () => {
+  it("counts TC=1 and TCP retries per series and keeps them through compaction", async () => {
     const results = truncatingSeries("2026-11-20T10:00:00.000Z", 12); // four minutes, 3 results each
     await store.putResults({ region, invocationId: "trunc", results });
     await store.rollUp({ region, granularity: "minute", from: "2026-11-20T10:00Z", to: "2026-11-20T10:04Z" });
-    await store.rollUp({ region, granularity: "hour", from: "2026-11-20T10:00Z", to: "2026-11-20T11:00Z" });
+    await store.compact({ now: "2026-11-20T12:00Z" });
     const query = { target: "anycast-dns", kind: "dns" as const, region, from: "2026-11-20T10:00Z", to: "2026-11-20T10:04Z" };
     const minutes = await store.queryRollups({ ...query, granularity: "minute" });
     expect(minutes.map((m) => [m.minute, m.total, m.truncated, m.tcpFallback])).toEqual([
@@ -57,8 +57,9 @@ describe("rollup truncation counters", () => {
     await store.putResults({ region, invocationId: "old", results: truncatingSeries("2026-11-21T10:00:00.000Z", 6) });
     await store.putResults({ region, invocationId: "old2", results: truncatingSeries("2026-11-21T11:00:00.000Z", 6) });
     await store.rollUp({ region, granularity: "minute", from: "2026-11-21T10:00Z", to: "2026-11-21T12:00Z" });
-    await store.rollUp({ region, granularity: "hour", from: "2026-11-21T10:00Z", to: "2026-11-21T12:00Z" });
-    const { pk, sk } = rollupItemKey("hour", region, "2026-11-21T11");
+    await store.compact({ now: "2026-11-21T12:05Z" });
+    const pk = bucketPartitionKey("hour", "2026-11-21T11");
+    const sk = bucketSortKey("hour", "2026-11-21T11", 0);
     const stored = (await partitionItems(table.client, table.tableName, pk)).find((item) => item.sk?.S === sk)!;
     const [current] = await seriesRollups("hour", "2026-11-21T11:00Z", "2026-11-21T12:00Z");
     expect(current).toMatchObject({ truncated: 2, tcpFallback: 1 });
@@ -71,13 +72,14 @@ describe("rollup truncation counters", () => {
     const [read] = await seriesRollups("hour", "2026-11-21T11:00Z", "2026-11-21T12:00Z");
     expect(read).toEqual({ ...older, truncated: 0, tcpFallback: 0 });
     // A day built from one current and one older hour counts what the current one counted.
-    await store.rollUp({ region, granularity: "day", from: "2026-11-21T00:00Z", to: "2026-11-22T00:00Z" });
+    await store.compact({ now: "2026-11-22T00:05Z" });
     const [day] = await seriesRollups("day", "2026-11-21T00:00Z", "2026-11-22T00:00Z");
     expect(day).toMatchObject({ total: 12, truncated: 2, tcpFallback: 1 });
   });
 
   it("refuses a stored counter above the total as corrupt", async () => {
-    const { pk, sk } = rollupItemKey("hour", region, "2026-11-21T10");
+    const pk = bucketPartitionKey("hour", "2026-11-21T10");
+    const sk = bucketSortKey("hour", "2026-11-21T10", 0);
     const stored = (await partitionItems(table.client, table.tableName, pk)).find((item) => item.sk?.S === sk)!;
     const [rollup] = await seriesRollups("hour", "2026-11-21T10:00Z", "2026-11-21T11:00Z");
     const bad = { ...rollup!, truncated: rollup!.total + 1 };

@@ -1,13 +1,21 @@
 import { createHash } from "node:crypto";
 import { type AttributeValue, DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { PROBE_KINDS, type SeriesKey, mergeRollups, rollupMinute, rollupPeriod as rollupPeriodOf, rollupResults } from "@popwatch/core";
+import { PROBE_KINDS, type SeriesKey, mergeRollups, rollupMinute, rollupResults } from "@popwatch/core";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodePayload } from "../src/codec";
 import { DynamoResultStore, type EmbeddedStore, StoreError, type StoredResult, encodePayloadText, startEmbeddedStore } from "../src/index";
 import { MAX_PAYLOAD_BYTES } from "../src/items";
-import { rawPartitionKey, rollupItemKey } from "../src/keys";
-import { FAST_RETRY, itemsWithPrefix, makeTempDir, partitionItems, resultSeries, storedResult } from "./support/store-fixtures";
+import {
+  FAST_RETRY,
+  itemsWithPrefix,
+  makeTempDir,
+  partitionItems,
+  regionMinuteKey,
+  regionRawPartition,
+  resultSeries,
+  storedResult,
+} from "./support/store-fixtures";
 
 const REGION = "eu-central-1";
 const SERIES: SeriesKey = { target: "anycast-dns", kind: "dns", region: REGION };
@@ -35,16 +43,16 @@ async function tableSnapshot(): Promise<Record<string, AttributeValue>[][]> {
   return Promise.all(["R#", "M#", "H#", "D#", "S"].map((prefix) => itemsWithPrefix(embedded.client, "popwatch", prefix)));
 }
 
-const rollupRange = (from: string, to: string) => ({ region: REGION, granularity: "minute" as const, from, to, cascade: true });
+const rollupRange = (from: string, to: string) => ({ region: REGION, granularity: "minute" as const, from, to });
 
 describe("raw results", () => {
   it("packs a round into one item and reads it back unchanged, in time order", async () => {
     const results = resultSeries("2025-03-02T10:00:00.000Z", 30, 2_000);
     const report = await embedded.store.putResults({ region: REGION, invocationId: "inv-1", results: [...results].reverse() });
     expect(report.items).toBe(31); // 30 results + 1 series index item
-    const items = await partitionItems(embedded.client, "popwatch", rawPartitionKey(REGION, "2025-03-02T10"));
+    const items = await partitionItems(embedded.client, "popwatch", regionRawPartition(REGION, "2025-03-02T10"));
     expect(items).toHaveLength(1);
-    expect(items[0]!.sk!.S).toBe("2025-03-02T10:00#2025-03-02T10:00:00.000Z#inv-1#000");
+    expect(items[0]!.sk!.S).toBe("00#eu-central-1#2025-03-02T10:00:00.000Z#inv-1#000");
     expect(items[0]).toMatchObject({ count: { N: "30" }, codec: { S: "d1" }, invocationId: { S: "inv-1" } });
     expect(decodePayload("d1", items[0]!.data!.B, "test")).toEqual(results);
 
@@ -64,12 +72,12 @@ describe("raw results", () => {
       invocationId: "other",
       results: [...round("2025-03-02T10:00:40.000Z", 0), ...round("2025-03-02T10:01:00.000Z", 3)],
     });
-    const items = await partitionItems(embedded.client, "popwatch", rawPartitionKey(REGION, "2025-03-02T10"));
+    const items = await partitionItems(embedded.client, "popwatch", regionRawPartition(REGION, "2025-03-02T10"));
     expect(items.map((item) => [item.sk!.S, item.count!.N])).toEqual([
-      ["2025-03-02T10:00#2025-03-02T10:00:00.000Z#inv#000", "3"],
-      ["2025-03-02T10:00#2025-03-02T10:00:20.000Z#inv#000", "3"],
-      ["2025-03-02T10:00#2025-03-02T10:00:40.000Z#other#000", "3"],
-      ["2025-03-02T10:01#2025-03-02T10:01:00.000Z#other#000", "3"],
+      ["00#eu-central-1#2025-03-02T10:00:00.000Z#inv#000", "3"],
+      ["00#eu-central-1#2025-03-02T10:00:20.000Z#inv#000", "3"],
+      ["00#eu-central-1#2025-03-02T10:00:40.000Z#other#000", "3"],
+      ["01#eu-central-1#2025-03-02T10:01:00.000Z#other#000", "3"],
     ]);
     const read = await embedded.store.queryResults({ since: "2025-03-02T10:00:20Z", until: "2025-03-02T10:01:00Z" });
     expect(read.map((r) => `${r.slotAt} ${r.kind}`)).toEqual([
@@ -182,7 +190,7 @@ describe("raw results", () => {
     );
     const batch = { region: REGION, invocationId: "big", results };
     await embedded.store.putResults(batch);
-    const items = await partitionItems(embedded.client, "popwatch", rawPartitionKey(REGION, "2025-03-02T10"));
+    const items = await partitionItems(embedded.client, "popwatch", regionRawPartition(REGION, "2025-03-02T10"));
     expect(items.length).toBeGreaterThan(1);
     expect(items.map((item) => item.sk!.S!.slice(-4))).toEqual(items.map((_, i) => `#${String(i).padStart(3, "0")}`));
     for (const item of items) expect(item.data!.B!.length).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
@@ -249,10 +257,10 @@ describe("raw results", () => {
         const byTime = (a: StoredResult, b: StoredResult) => (timeOf(a) < timeOf(b) ? -1 : timeOf(a) > timeOf(b) ? 1 : a.seq - b.seq);
         expect(withoutInvocation(read)).toEqual([...results].sort(byTime));
 
-        const before = await itemsWithPrefix(embedded.client, "popwatch", `R#${region}#`);
+        const before = await itemsWithPrefix(embedded.client, "popwatch", "R#");
         const fresh = new DynamoResultStore({ client: embedded.client, tableName: "popwatch" });
         await fresh.putResults({ ...batch, results: [...results].reverse() });
-        expect(await itemsWithPrefix(embedded.client, "popwatch", `R#${region}#`)).toEqual(before);
+        expect(await itemsWithPrefix(embedded.client, "popwatch", "R#")).toEqual(before);
         expect(await embedded.store.queryResults(window)).toEqual(read);
       }),
       { numRuns: 25 },
@@ -261,14 +269,14 @@ describe("raw results", () => {
 });
 
 describe("corrupt items", () => {
-  const minuteKey = "2025-03-02T10:00#2025-03-02T10:00:00.000Z#inv#000";
+  const minuteKey = "00#eu-central-1#2025-03-02T10:00:00.000Z#inv#000";
 
   async function putRaw(attributes: Record<string, AttributeValue>): Promise<void> {
     await embedded.store.putResults({ region: REGION, invocationId: "seed", results: resultSeries("2025-03-02T09:00:00.000Z", 1, 1_000) });
     await embedded.client.send(
       new PutItemCommand({
         TableName: "popwatch",
-        Item: { pk: { S: rawPartitionKey(REGION, "2025-03-02T10") }, sk: { S: minuteKey }, invocationId: { S: "inv" }, ...attributes },
+        Item: { pk: { S: regionRawPartition(REGION, "2025-03-02T10") }, sk: { S: minuteKey }, invocationId: { S: "inv" }, ...attributes },
       }),
     );
   }
@@ -294,7 +302,7 @@ describe("corrupt items", () => {
     it(`a raw item holding ${what} is a store_corrupt StoreError`, async () => {
       await putRaw(attributes());
       await expect(embedded.store.queryResults({ since: "2025-03-02T10:00Z", until: "2025-03-02T11:00Z" })).rejects.toSatisfy(
-        (err) => err instanceof StoreError && err.code === "store_corrupt" && /R#eu-central-1#2025-03-02T10/.test(err.message),
+        (err) => err instanceof StoreError && err.code === "store_corrupt" && /R#2025-03-02T10#\d/.test(err.message),
       );
       await expect(embedded.store.rollUp(rollupRange("2025-03-02T10:00Z", "2025-03-02T10:01Z"))).rejects.toMatchObject({
         code: "store_corrupt",
@@ -305,7 +313,7 @@ describe("corrupt items", () => {
   it("a rollup item that does not decode to its period's rollups is a store_corrupt StoreError", async () => {
     await embedded.store.putResults({ region: REGION, invocationId: "i", results: resultSeries("2025-03-02T10:00:00.000Z", 6, 5_000) });
     await embedded.store.rollUp(rollupRange("2025-03-02T10:00Z", "2025-03-02T10:01Z"));
-    const { pk, sk } = rollupItemKey("minute", REGION, "2025-03-02T10:00");
+    const { pk, sk } = regionMinuteKey(REGION, "2025-03-02T10:00");
     const [stored] = await partitionItems(embedded.client, "popwatch", pk);
     const [rollup] = rollupMinute(resultSeries("2025-03-02T10:00:00.000Z", 6, 5_000), { region: REGION });
     const variants: Record<string, AttributeValue>[] = [
@@ -322,11 +330,8 @@ describe("corrupt items", () => {
       await expect(
         embedded.store.queryRollups({ ...SERIES, granularity: "minute", from: "2025-03-02T10:00Z", to: "2025-03-02T10:01Z" }),
       ).rejects.toMatchObject({ name: "StoreError", code: "store_corrupt" });
-      await expect(
-        embedded.store.rollUp({ region: REGION, granularity: "hour", from: "2025-03-02T10:00Z", to: "2025-03-02T11:00Z" }),
-      ).rejects.toMatchObject({
-        code: "store_corrupt",
-      });
+      // compact reads it to build the hour.
+      await expect(embedded.store.compact({ now: "2025-03-02T12:00Z" })).rejects.toMatchObject({ code: "store_corrupt" });
     }
   });
 });
@@ -351,8 +356,10 @@ describe("rollups", () => {
     await writeAll();
     const report = await embedded.store.rollUp(rollupRange(from, to));
     expect(report.kept).toEqual([]);
-    expect(report.items).toEqual({ written: 8 * 60 + 8 + 1, kept: 0 }); // day 2 has not ended by 04:00
-    expect(report.written.filter((r) => r.granularity === "minute")).toHaveLength(3 * 8 * 60);
+    expect(report.items).toEqual({ written: 8 * 60, kept: 0 });
+    expect(report.written).toHaveLength(3 * 8 * 60);
+    // Eight hours of three series, and day 1 (day 2 has not ended by 04:00).
+    expect(await embedded.store.compact({ now: to, graceMs: 0 })).toEqual({ hours: 8, days: 1, rollups: 8 * 3 + 3 });
 
     for (const series of [
       { target: "a", kind: "dns" as const, region: REGION },
@@ -386,10 +393,11 @@ describe("rollups", () => {
         .sort((x, y) => x.hour.localeCompare(y.hour)),
     );
 
-    // The same items whether built level by level or in one cascade.
+    // Compacting again builds nothing; hours marked again (rollUp "hour") are rebuilt to the same bytes.
     const before = await tableSnapshot();
+    expect(await embedded.store.compact({ now: to, graceMs: 0 })).toEqual({ hours: 0, days: 0, rollups: 0 });
     await embedded.store.rollUp({ region: REGION, granularity: "hour", from, to });
-    await embedded.store.rollUp({ region: REGION, granularity: "day", from, to: "2025-03-02T00:00Z" });
+    expect(await embedded.store.compact({ now: to, graceMs: 0 })).toEqual({ hours: 8, days: 1, rollups: 8 * 3 + 3 });
     expect(await tableSnapshot()).toEqual(before);
   });
 
@@ -421,44 +429,51 @@ describe("rollups", () => {
     expect(await embedded.store.queryRollups({ ...SERIES, granularity: "hour", from: NOW - 86_400_000, to: NOW })).toEqual([]);
   });
 
-  it("cascades into an hour once its last minute is rolled up, into built periods again for late data, and repairs a day's unbuilt hours", async () => {
-    const write = (start: string, invocationId: string) =>
-      embedded.store.putResults({ region: REGION, invocationId, results: resultSeries(start, 3, 10_000) });
-    const hourItems = () => itemsWithPrefix(embedded.client, "popwatch", "H#");
-    const dayItems = () => itemsWithPrefix(embedded.client, "popwatch", "D#");
+  it("compact builds each ended hour once, rebuilds it (and its day) for late data, and builds hours nobody closed", async () => {
+    let clock = Date.parse("2025-03-02T22:00:30Z");
+    const store = new DynamoResultStore({ client: embedded.client, tableName: "popwatch", retry: FAST_RETRY, clock: () => clock });
+    const write = async (start: string, invocationId: string) => {
+      await store.putResults({ region: REGION, invocationId, results: resultSeries(start, 3, 10_000) });
+      await store.rollUp(rollupRange(start, new Date(Date.parse(start) + 60_000).toISOString()));
+    };
+    const compactAt = (now: string) => {
+      clock = Date.parse(now);
+      return store.compact({ now });
+    };
+    const hourTotal = async (hour: string) =>
+      (await store.queryRollups({ ...SERIES, granularity: "hour", from: `${hour}:00Z`, to: `${hour}:59Z` }))[0]?.total;
+    const none = { hours: 0, days: 0, rollups: 0 };
 
     await write("2025-03-02T22:00:00.000Z", "22:00");
-    const open = await embedded.store.rollUp(rollupRange("2025-03-02T22:00Z", "2025-03-02T22:01Z"));
-    expect(open.items).toEqual({ written: 1, kept: 0 });
-    expect(await hourItems()).toEqual([]);
-
+    expect(await compactAt("2025-03-02T22:30:00Z")).toEqual(none); // the hour is open
+    expect(await itemsWithPrefix(embedded.client, "popwatch", "H#")).toEqual([]);
     await write("2025-03-02T22:59:00.000Z", "22:59");
-    const closing = await embedded.store.rollUp(rollupRange("2025-03-02T22:59Z", "2025-03-02T23:00Z"));
-    expect(closing.written.map((r) => `${r.granularity} ${r.total}`)).toEqual(["minute 3", "hour 6"]);
-    expect(await dayItems()).toEqual([]);
+    expect(await compactAt("2025-03-02T23:01:00Z")).toEqual(none); // inside the grace for late rounds
+    expect(await compactAt("2025-03-02T23:02:00Z")).toEqual({ hours: 1, days: 0, rollups: 1 });
+    expect(await hourTotal("2025-03-02T22")).toBe(6);
+    expect(await compactAt("2025-03-02T23:05:00Z")).toEqual(none); // built once
 
-    // A retried 22:30 invocation, after the hour was built: its minute, and the built hour, are rolled up again.
+    // A retried 22:30 invocation after the hour was built: the ended hour is marked again and rebuilt.
     await write("2025-03-02T22:30:00.000Z", "22:30");
-    const late = await embedded.store.rollUp(rollupRange("2025-03-02T22:30Z", "2025-03-02T22:31Z"));
-    expect(late.written.map((r) => `${r.granularity} ${r.total}`)).toEqual(["minute 3", "hour 9"]);
-    expect(await dayItems()).toEqual([]);
+    expect(await compactAt("2025-03-02T23:10:00Z")).toEqual({ hours: 1, days: 0, rollups: 1 });
+    expect(await hourTotal("2025-03-02T22")).toBe(9);
 
-    // Hour 05 is rolled up by minute, but its closing invocation never runs: the hour is never built on its own.
+    // Hour 05 gets one late minute and no closing invocation; 23:59 closes the day: both hours and the day are built.
     await write("2025-03-02T05:10:00.000Z", "05:10");
-    await embedded.store.rollUp(rollupRange("2025-03-02T05:10Z", "2025-03-02T05:11Z"));
-
-    // The last minute of the day builds hour 23, the missing hour 05, and the day.
     await write("2025-03-02T23:59:00.000Z", "23:59");
-    const midnight = await embedded.store.rollUp(rollupRange("2025-03-02T23:59Z", "2025-03-03T00:00Z"));
-    expect(midnight.written.map((r) => `${r.granularity} ${rollupPeriodOf(r)} ${r.total}`)).toEqual([
-      "minute 2025-03-02T23:59 3",
-      "hour 2025-03-02T23 3",
-      "hour 2025-03-02T05 3",
-      "day 2025-03-02 15",
-    ]);
-    const [day] = await embedded.store.queryRollups({ ...SERIES, granularity: "day", from: "2025-03-02T00:00Z", to: "2025-03-03T00:00Z" });
-    const everything = await embedded.store.queryResults({ since: "2025-03-02T00:00Z", until: "2025-03-03T00:00Z" });
-    expect(day).toEqual(rollupResults(everything, { region: REGION, granularity: "day" })[0]);
+    expect(await compactAt("2025-03-03T00:02:00Z")).toEqual({ hours: 2, days: 1, rollups: 3 });
+    const day = async () =>
+      (await store.queryRollups({ ...SERIES, granularity: "day", from: "2025-03-02T00:00Z", to: "2025-03-03T00:00Z" }))[0];
+    const everything = () => store.queryResults({ since: "2025-03-02T00:00Z", until: "2025-03-03T00:00Z" });
+    expect(await day()).toEqual(rollupResults(await everything(), { region: REGION, granularity: "day" })[0]);
+    expect((await day())?.total).toBe(15);
+
+    // Late data for a built day: its hour, then the day, are rebuilt.
+    await write("2025-03-02T12:00:00.000Z", "12:00");
+    expect(await compactAt("2025-03-03T01:00:00Z")).toEqual({ hours: 1, days: 1, rollups: 2 });
+    expect(await day()).toEqual(rollupResults(await everything(), { region: REGION, granularity: "day" })[0]);
+    expect((await day())?.total).toBe(18);
+    expect(await compactAt("2025-03-03T02:00:00Z")).toEqual(none);
   });
 
   it("keeps a stored item that counts more results than a rebuild sees", async () => {
@@ -476,7 +491,7 @@ describe("rollups", () => {
     expect(complete).toEqual(rollupMinute(results, { region: REGION })[0]);
 
     // Half the raw results vanish (as when TTL removed some): the rebuild must not shrink the rollup.
-    const [firstItem] = await partitionItems(embedded.client, "popwatch", rawPartitionKey(REGION, "2025-03-02T10"));
+    const [firstItem] = await partitionItems(embedded.client, "popwatch", regionRawPartition(REGION, "2025-03-02T10"));
     await embedded.client.send(new DeleteItemCommand({ TableName: "popwatch", Key: { pk: firstItem!.pk!, sk: firstItem!.sk! } }));
     const report = await embedded.store.rollUp(range);
     expect(report.written).toEqual([]);
@@ -494,6 +509,11 @@ describe("rollups", () => {
   it("refuses requests it cannot serve", async () => {
     const bad: (() => Promise<unknown>)[] = [
       () => embedded.store.rollUp({ region: "", granularity: "minute", from: 0, to: 1 }),
+      () => embedded.store.rollUp({ region: REGION, writer: "batch-1", granularity: "minute", from: 0, to: 1 }),
+      () => embedded.store.rollUp({ granularity: "minute", from: 0, to: 1 }),
+      () => embedded.store.rollUp({ writer: "+not-a-batch", granularity: "minute", from: 0, to: 1 }),
+      () => embedded.store.compact({ now: "never" }),
+      () => embedded.store.compact({ now: 0, graceMs: -1 }),
       () => embedded.store.rollUp({ region: REGION, granularity: "week" as "day", from: 0, to: 1 }),
       () => embedded.store.rollUp({ region: REGION, granularity: "minute", from: "soon", to: 1 }),
       () => embedded.store.queryRegionRollups({ region: REGION, granularity: "hour", from: 0, to: "later" }),
@@ -516,18 +536,21 @@ describe("idempotency", () => {
 
     await embedded.store.putResults(batch);
     await embedded.store.rollUp(range);
+    await embedded.store.compact({ now: NOW });
     const first = await tableSnapshot();
 
     // A fresh store instance (a retried Lambda) writes everything again, series index included.
     const retried = new DynamoResultStore({ client: embedded.client, tableName: "popwatch", retry: FAST_RETRY });
     await retried.putResults({ ...batch, results: [...results].reverse() });
     await retried.rollUp(range);
+    await retried.compact({ now: NOW });
     const second = await tableSnapshot();
 
     expect(second).toEqual(first);
     const [raw, minutes, hours, days, series] = second;
     expect(raw!.map((item) => item.count!.N)).toEqual(["20", "20"]);
-    expect([minutes!.length, hours!.length, days!.length, series!.length]).toEqual([2, 1, 1, 1]);
+    // Minutes 23:59 and 00:00, hours 23 and 00 (one bucket each), day 03-01 (03-02 has not ended), one series.
+    expect([minutes!.length, hours!.length, days!.length, series!.length]).toEqual([2, 2, 1, 1]);
     expect(await embedded.store.queryResults({ since: "2025-03-01T00:00:00Z", until: "2025-03-02T03:00:00Z" })).toHaveLength(40);
   });
 
@@ -574,9 +597,9 @@ describe("deleteExpired", () => {
       await store.rollUp({ region: REGION, granularity: "minute", from: start, to: start + 60_000 });
     }
 
-    // Raw items live 7 days, minute items 14: old loses its raw item, ancient its raw and minute items.
+    // Raw items live 7 days, minute items 14: old loses its raw item, ancient its raw and minute items and its hour's pending marker.
     const report = await store.deleteExpired(NOW);
-    expect(report.deleted).toBe(1 + 2);
+    expect(report.deleted).toBe(1 + 2 + 1);
 
     const remaining = await store.queryResults({ since: NOW - 2 * day, until: NOW });
     expect(remaining.map((r) => r.name)).toEqual(Array(10).fill("recent"));

@@ -322,6 +322,13 @@ function alertSinks(config: PopwatchConfig, write: (line: string) => void): Sink
 function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logger): () => Promise<void> {
   const { config } = options;
   return async () => {
+    // The period's minute rollUps marked their hours pending: build the hour and day buckets that have ended, as the evaluate function does on AWS.
+    try {
+      // No grace: the windows read the hour that just ended; late rounds mark it again for the next period's compact.
+      await options.store.compact({ now: options.now(), graceMs: 0 });
+    } catch (err) {
+      logger({ level: "error", msg: "compaction failed", error: describeFailure(err) });
+    }
     if (config.slos.length === 0 && !anycastAlertsEnabled(config) && config.bgp === undefined) return;
     try {
       const cycle = await runEvaluationCycle({
@@ -343,14 +350,15 @@ function sloEvaluator(options: LoopOptions, sinks: readonly Sink[], logger: Logg
         });
       }
     } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      logger({
-        level: "error",
-        msg: "SLO evaluation failed",
-        error: { code: typeof code === "string" ? code : "internal", message: err instanceof Error ? err.message : String(err) },
-      });
+      logger({ level: "error", msg: "SLO evaluation failed", error: describeFailure(err) });
     }
   };
+}
+
+/** A thrown error as a log entry's error: its code when it has one (StoreError), else `internal`. */
+function describeFailure(err: unknown): { code: string; message: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return { code: typeof code === "string" ? code : "internal", message: err instanceof Error ? err.message : String(err) };
 }
 
 function describeLogEntry(entry: LogEntry): string {

@@ -13,7 +13,19 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { FailureCode, ProbeKind } from "@popwatch/core";
 import type { StoredResult } from "../../src/index";
+import { minutePartitionKey, minuteSortKey, rawPartitionKey, writerKey, writerShard } from "../../src/keys";
 import type { RetryPolicy } from "../../src/retry";
+
+/** The raw partition of an agent's (a vantage's) results of one hour (`YYYY-MM-DDTHH`). */
+export function regionRawPartition(region: string, hour: string): string {
+  return rawPartitionKey(hour, writerShard(writerKey({ region })));
+}
+
+/** The key of an agent's minute item (`YYYY-MM-DDTHH:MM`). */
+export function regionMinuteKey(region: string, minute: string): { pk: string; sk: string } {
+  const key = writerKey({ region });
+  return { pk: minutePartitionKey(minute.slice(0, 13), writerShard(key)), sk: minuteSortKey(minute, key) };
+}
 
 export const FAST_RETRY: Partial<RetryPolicy> = { maxAttempts: 6, baseDelayMs: 1, maxDelayMs: 8, maxElapsedMs: 5_000 };
 
