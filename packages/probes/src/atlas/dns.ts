@@ -122,7 +122,7 @@ function mapDnsEntry(
 }
 
 function judge(message: DnsMessage, atMs: number): Failure | null {
-  // Atlas records one exchange and does not retry a truncated UDP answer over TCP.
+  // The result is the one exchange Atlas recorded: unlike a probe with tcpFallback, an import cannot retry it over TCP.
   if (message.flags.tc) return { code: "dns_truncated", message: "truncated response (TC=1) recorded by Atlas" };
   return judgeDnsResponse(PLAN_WITHOUT_EXPECTATIONS, message, atMs);
 }
@@ -168,10 +168,22 @@ function queryFacts(entry: JsonObject): Partial<DnsDetails> {
   return facts;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** Strict Base64 (Node's decoder skips characters it does not know, which would hide a damaged abuf). */
 export function decodeBase64(value: unknown): Buffer | null {
-  if (typeof value !== "string" || !BASE64.test(value)) return null;
+  if (typeof value !== "string" || !isStrictBase64(value)) return null;
   return Buffer.from(value, "base64");
+}
+
+// A loop rather than a regular expression: it runs on every imported answer.
+function isStrictBase64(value: string): boolean {
+  const length = value.length;
+  if (length % 4 !== 0) return false;
+  const padding = length === 0 ? 0 : value.endsWith("==") ? 2 : value.endsWith("=") ? 1 : 0;
+  for (let i = 0; i < length - padding; i++) {
+    const c = value.charCodeAt(i);
+    const known =
+      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b /* + */ || c === 0x2f; /* / */
+    if (!known) return false;
+  }
+  return true;
 }

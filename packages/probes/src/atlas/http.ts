@@ -24,7 +24,7 @@ import type { AtlasMappedResult, AtlasMapping } from "./types";
 export function mapHttp(raw: JsonObject, envelope: AtlasEnvelope, options: AtlasMapOptions, out: AtlasMapping): void {
   const requests = field(raw, "result");
   if (!Array.isArray(requests)) {
-    out.unmapped.push(requests === undefined ? "no_answer" : "malformed");
+    out.unmapped.push("malformed");
     return;
   }
   if (requests.length === 0) out.unmapped.push("no_answer");
@@ -54,7 +54,9 @@ function mapRequest(
   const at = readTime(field(request, "time") ?? field(top, "timestamp"), envelope);
   if (!at.ok) return at;
   const defaultPort = url === null ? 80 : url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  const destination = readDestination(request, top, defaultPort);
+  // Firmware before 4460 wrote the address as `addr`.
+  const legacyAddress = field(request, "dst_addr") === undefined ? field(request, "addr") : undefined;
+  const destination = readDestination(legacyAddress === undefined ? request : { ...request, dst_addr: legacyAddress }, top, defaultPort);
   if (!destination.ok) return destination;
   const status = finiteNumber(field(request, "res"));
   const rt = finiteNumber(field(request, "rt"));
