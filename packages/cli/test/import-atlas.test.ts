@@ -3,9 +3,10 @@
 // into shared items, unmapped results counted by reason with where each was
 // first seen, --probes registering every vantage (those absent from the
 // archive too), and a re-import that writes no new items.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mapAtlasResult } from "@popwatch/probes";
 import { startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerBuffer, atlasDnsResult, probeArchive } from "./support/atlas-results";
@@ -164,6 +165,44 @@ describe("popwatch import --format atlas", () => {
     const fromArray = await read("same.json");
     expect(fromArray).toHaveLength(300);
     expect(await read("same.jsonl")).toEqual(fromArray);
+  });
+
+  it("imports the real Atlas results of ripe-atlas-sagan's tests as the mapping reads them, and again without new items", async () => {
+    // packages/probes/test/fixtures/atlas/README.md: provenance and licence.
+    const fixtures = join(import.meta.dirname, "..", "..", "probes", "test", "fixtures", "atlas");
+    const elements: unknown[] = [];
+    for (const name of ["sagan-dns.json", "sagan-http.json", "sagan-ping.json", "sagan-ssl.json"]) {
+      elements.push(...Object.values(JSON.parse(await readFile(join(fixtures, name), "utf8")) as Record<string, unknown>));
+    }
+    const file = join(dir, "sagan.json");
+    await writeFile(file, JSON.stringify(elements, null, 2));
+    // What the import must report: the mapping's own account of each distinct result (identical ones count once).
+    let results = 0;
+    const unmapped = new Map<string, number>();
+    const vantages = new Set<string>();
+    for (const text of new Set(elements.map((e) => JSON.stringify(e)))) {
+      const mapping = mapAtlasResult(JSON.parse(text));
+      results += mapping.results.length;
+      for (const result of mapping.results) vantages.add(result.region);
+      for (const reason of mapping.unmapped) unmapped.set(reason, (unmapped.get(reason) ?? 0) + 1);
+    }
+    expect(results).toBeGreaterThan(10);
+    expect(unmapped.get("unsupported_type")).toBeGreaterThan(0);
+
+    const dataDir = join(dir, "sagan");
+    const r = await cli("import", "--format", "atlas", "--data-dir", dataDir, file);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(new RegExp(`^imported ${results} results from .*sagan\\.json into .*; ${vantages.size} vantages registered`));
+    const counted = [...unmapped].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => `${reason} ${count}, first at `);
+    for (const part of counted) expect(r.out).toContain(part);
+    // 2011 to 2017: far older than the raw retention, and said so.
+    expect(r.err).toMatch(/some results are older than the raw retention/);
+    const keys = await tableKeys(dataDir);
+    expect(keys.filter((k) => k.startsWith("R#")).length).toBeGreaterThan(0);
+
+    const again = await cli("import", "--format", "atlas", "--data-dir", dataDir, file);
+    expect(again.out).toMatch(new RegExp(`^imported ${results} results `));
+    expect(await tableKeys(dataDir)).toEqual(keys);
   });
 
   it("keeps the elements before a broken array and says where it broke", async () => {

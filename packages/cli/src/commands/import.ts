@@ -67,6 +67,8 @@ end, also after a store error; on a terminal, progress every second on stderr.
 
 --strict imports nothing unless every line is good: each file is read twice,
 a first pass that only judges its lines, then the import (so not with "-").
+Atlas results that are not mapped (a ping among dns results) are counted, not
+bad lines: they do not stop a --strict import.
 
 Options:
   --format F            popwatch (default) or atlas
