@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { mapAtlasResult } from "@popwatch/probes";
 import { startEmbeddedStore } from "@popwatch/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { answerBuffer, atlasDnsResult, probeArchive } from "./support/atlas-results";
+import { answerBuffer, atlasDnsResult, probeArchive, unfoldingAnswerBuffer } from "./support/atlas-results";
 import { cli, tableKeys } from "./support/import-cli";
 
 // Two hours back, on the hour: two whole hours of results that have ended.
@@ -203,6 +203,37 @@ describe("popwatch import --format atlas", () => {
     const again = await cli("import", "--format", "atlas", "--data-dir", dataDir, file);
     expect(again.out).toMatch(new RegExp(`^imported ${results} results `));
     expect(await tableKeys(dataDir)).toEqual(keys);
+  });
+
+  it("a small line whose result the store refuses is a bad line: its batch is written again line by line, the others stored", async () => {
+    const dataDir = join(dir, "unfolding");
+    const file = join(dir, "unfolding.jsonl");
+    const unfolding = { ...atlasDnsResult({ prbId: 4002, timestamp: BASE_S + 20 }), result: { rt: 5, abuf: unfoldingAnswerBuffer(760) } };
+    const lines = [
+      JSON.stringify(atlasDnsResult({ prbId: 4001, timestamp: BASE_S + 10 })),
+      JSON.stringify(unfolding),
+      JSON.stringify(atlasDnsResult({ prbId: 4003, timestamp: BASE_S + 30 })),
+    ];
+    // Under the size the import measures itself: only the store sees how large the result is.
+    expect(lines[1]!.length).toBeLessThan(16 * 1024);
+    await writeFile(file, lines.join("\n"));
+    const r = await cli("import", "--format", "atlas", "--data-dir", dataDir, file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^${file}:2: the store refused the result: .*larger than 389120 bytes as JSON\\n$`));
+    expect(r.out).toMatch(/^imported 2 results from .*; 1 bad line skipped\n$/);
+    const keys = await tableKeys(dataDir);
+    const again = await cli("import", "--format", "atlas", "--data-dir", dataDir, file);
+    expect(again.out).toMatch(/^imported 2 results /);
+    expect(await tableKeys(dataDir)).toEqual(keys);
+    const { store, close } = await startEmbeddedStore({ dataDir });
+    try {
+      expect((await store.queryResults({ since: BASE_S * 1000, until: (BASE_S + 60) * 1000 })).map((x) => x.region)).toEqual([
+        "atlas-4001",
+        "atlas-4003",
+      ]);
+    } finally {
+      await close();
+    }
   });
 
   it("keeps the elements before a broken array and says where it broke", async () => {

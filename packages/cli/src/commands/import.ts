@@ -135,7 +135,7 @@ function judge(plan: ImportPlan, text: string): Judged {
   const results = "results" in parsed ? parsed.results : [parsed];
   let problem: string | null = null;
   const entries = results.filter(({ result }) => {
-    const reason = resultProblem(result, plan.nowMs);
+    const reason = resultProblem(result, plan.nowMs, text.length);
     problem ??= reason;
     return reason === null;
   });

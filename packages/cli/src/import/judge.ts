@@ -18,8 +18,19 @@ export const MAX_RESULT_JSON_BYTES = 380 * 1024;
 /** A result ready to store, except for the seq its batch gives it. */
 export type ImportedResult = Omit<StoredResult, "seq">;
 
-/** Null when the result can be stored, else the reason it cannot (for FILE:LINE: reason). */
-export function resultProblem(result: ImportedResult, nowMs: number): string | null {
+/**
+ * Records shorter than this are not measured as JSON here (the costliest
+ * check of a line, and nearly always a waste): a result the store still
+ * refuses (an Atlas answer whose compressed names unfold past the limit) is
+ * found when its batch is refused and written again line by line.
+ */
+export const SIZE_CHECK_FROM_BYTES = 16 * 1024;
+
+/**
+ * Null when the result can be stored, else the reason it cannot (for
+ * FILE:LINE: reason). `recordBytes`: the length of the record it came from.
+ */
+export function resultProblem(result: ImportedResult, nowMs: number, recordBytes: number): string | null {
   for (const field of ["slotAt", "startedAt"] as const) {
     const value = result[field];
     if (value === undefined || value === null) continue;
@@ -27,6 +38,7 @@ export function resultProblem(result: ImportedResult, nowMs: number): string | n
     if (!(ms >= EARLIEST_RESULT_MS)) return `${field}: ${value} is before ${new Date(EARLIEST_RESULT_MS).toISOString()}`;
     if (ms > nowMs + LATEST_RESULT_AHEAD_MS) return `${field}: ${value} is more than a day ahead of this machine's clock`;
   }
+  if (recordBytes < SIZE_CHECK_FROM_BYTES) return null;
   const bytes = Buffer.byteLength(JSON.stringify(result));
   if (bytes > MAX_RESULT_JSON_BYTES)
     return `the result is ${bytes} bytes as JSON, over the store's limit of ${MAX_RESULT_JSON_BYTES} for one result`;

@@ -93,3 +93,25 @@ export function probeArchive(probes: { id: number; country: string; asn: number;
     })),
   };
 }
+
+/**
+ * The Base64 of a small answer that unfolds into a large result: `count`
+ * CNAME records whose owner and target are 2-byte compression pointers to a
+ * 253-character question name, so each 14 wire bytes become about 560 bytes
+ * of JSON. Built by hand: dns-packet writes no pointers for rdata.
+ */
+export function unfoldingAnswerBuffer(count: number): string {
+  const labels = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)];
+  const name = Buffer.concat([
+    ...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])),
+    Buffer.from([0]),
+  ]);
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(4242, 0);
+  header.writeUInt16BE(0x8400, 2); // QR, AA, NOERROR
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(count, 6);
+  const question = Buffer.concat([name, Buffer.from([0, 5, 0, 1])]); // CNAME IN
+  const record = Buffer.from([0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 2, 0xc0, 0x0c]);
+  return Buffer.concat([header, question, ...Array.from({ length: count }, () => record)]).toString("base64");
+}
