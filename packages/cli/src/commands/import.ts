@@ -278,6 +278,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     await writer.drain();
     if (vantages.size > 0) await registerVantages(opened, [...vantages], archive, tally);
     tally.rollups += (await opened.store.compact({ now: Date.now() })).rollups;
+    progress.stop();
     return finish(io, tally, opened.where, shownFiles, retentionDays);
   } catch (err) {
     await writer.settle();
