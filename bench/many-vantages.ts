@@ -25,8 +25,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AttributeValue, BatchWriteItemCommand, DynamoDBClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
-import { DAY_MS, HOUR_MS, MINUTE_MS, type MinuteRollup, type Rollup, mergeRollups, periodKey, sketchFromLatencies } from "@popwatch/core";
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandInput,
+  DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/client-dynamodb";
+import { DAY_MS, HOUR_MS, MINUTE_MS, type Rollup, type RollupOf, mergeRollups, periodKey, sketchFromLatencies } from "@popwatch/core";
 import { type DynamoResultStore, type StoredResult, startEmbeddedStore } from "@popwatch/store";
 import { catchmentCommand } from "../packages/cli/src/commands/catchment";
 import { reportCommand } from "../packages/cli/src/commands/report";
@@ -79,7 +86,7 @@ function probe(v: number, m: number): { ok: boolean; ms: number; pop: string } {
   return { ok: (v * 31 + m) % 100 !== 0, ms: 4 + ((v * 7 + m * 13) % 180), pop: POPS[(v + (switched ? 1 : 0)) % POPS.length]! };
 }
 
-function minuteRollup(v: number, m: number): MinuteRollup {
+function minuteRollup(v: number, m: number): RollupOf<"minute"> {
   const { ok, ms, pop } = probe(v, m);
   return {
     granularity: "minute",
@@ -97,7 +104,7 @@ function minuteRollup(v: number, m: number): MinuteRollup {
     lastPop: ok ? pop : null,
     truncated: 0,
     tcpFallback: 0,
-  } as MinuteRollup;
+  } as RollupOf<"minute">;
 }
 
 function rawResult(v: number, m: number): StoredResult {
@@ -154,9 +161,7 @@ async function writeDatasetV2(store: DynamoResultStore, client: DynamoDBClient, 
       const built = puts.map(([granularity, period, list]) => build.rollupItem(granularity, region, period, list));
       for (let i = 0; i < built.length; i += 25) {
         const requests = built.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-        let out = await client.send(new BatchWriteItemCommand({ RequestItems: { [store.tableName]: requests } }));
-        while (Object.keys(out.UnprocessedItems ?? {}).length > 0)
-          out = await client.send(new BatchWriteItemCommand({ RequestItems: out.UnprocessedItems }));
+        await batchWrite(client, { [store.tableName]: requests });
       }
       const raw = Array.from({ length: RAW_MINUTES }, (_, i) => rawResult(v, minutes - RAW_MINUTES + i));
       await store.putResults({ region, invocationId: `bench-${region}`, results: raw });
@@ -164,6 +169,19 @@ async function writeDatasetV2(store: DynamoResultStore, client: DynamoDBClient, 
     },
   );
   return { items };
+}
+
+/** BatchWriteItem until every item is written; a reset connection (dynalite under load) is retried. */
+async function batchWrite(client: DynamoDBClient, requestItems: BatchWriteItemCommandInput["RequestItems"]): Promise<void> {
+  let pending = requestItems;
+  for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+    try {
+      pending = (await client.send(new BatchWriteItemCommand({ RequestItems: pending }))).UnprocessedItems;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((done) => setTimeout(done, 100 * 2 ** attempt));
+    }
+  }
 }
 
 // ---- measuring one command, in a child process ----
