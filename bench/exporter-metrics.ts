@@ -84,7 +84,7 @@ async function seed(embedded: EmbeddedStore, config: PopwatchConfig): Promise<vo
     Array.from({ length: 16 }, async () => {
       for (let job = jobs.shift(); job; job = jobs.shift()) {
         const [region, start] = job;
-        await embedded.store.putRegionRollups("minute", region, periodKey("minute", start)!, minuteRollups(config, region, start));
+        await embedded.store.putPeriodRollups("minute", periodKey("minute", start)!, minuteRollups(config, region, start));
       }
     }),
   );

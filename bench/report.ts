@@ -4,7 +4,7 @@
 // item the report's queries return is counted by (region, granularity,
 // period), so a report that reads an item twice shows it.
 //
-// History is written as region rollup items (putRegionRollups): minutes for
+// History is written as period rollups of every region (putPeriodRollups): minutes for
 // the last 6 h, hours and days for 31 days, plus one raw result per series
 // so the regions are listed. 50 availability SLOs, each per region and
 // pooled.
@@ -73,20 +73,20 @@ function rollupsFor(granularity: RollupGranularity, start: number, region: strin
 }
 
 async function writeHistory(store: DynamoResultStore): Promise<number> {
-  const jobs: [string, RollupGranularity, number][] = [];
+  // One job per period, every region's rollups of it: hour and day buckets hold all vantages of the period (store v3).
+  const jobs: [RollupGranularity, number][] = [];
   const lastHour = Math.floor(END / HOUR) * HOUR;
   const today = Math.floor(END / DAY) * DAY;
-  for (const region of REGIONS) {
-    for (let m = END - 6 * HOUR; m < END; m += MINUTE) jobs.push([region, "minute", m]);
-    for (let h = lastHour - 31 * DAY; h < lastHour; h += HOUR) jobs.push([region, "hour", h]);
-    for (let d = today - 31 * DAY; d < today; d += DAY) jobs.push([region, "day", d]);
-  }
-  const written = jobs.length;
+  for (let m = END - 6 * HOUR; m < END; m += MINUTE) jobs.push(["minute", m]);
+  for (let h = lastHour - 31 * DAY; h < lastHour; h += HOUR) jobs.push(["hour", h]);
+  for (let d = today - 31 * DAY; d < today; d += DAY) jobs.push(["day", d]);
+  const written = jobs.length * REGIONS.length;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       for (let job = jobs.shift(); job; job = jobs.shift()) {
-        const [region, granularity, start] = job;
-        await store.putRegionRollups(granularity, region, periodKey(granularity, start)!, rollupsFor(granularity, start, region));
+        const [granularity, start] = job;
+        const rollups = REGIONS.flatMap((region) => rollupsFor(granularity, start, region));
+        await store.putPeriodRollups(granularity, periodKey(granularity, start)!, rollups);
       }
     }),
   );
@@ -111,21 +111,21 @@ async function writeHistory(store: DynamoResultStore): Promise<number> {
   return written;
 }
 
-/** Counts every item queryRegionRollups returns, by region, granularity and period. */
+/** Counts every vantage's period queryPeriodRollups returns, by region, granularity and period. */
 function countReads(): { counts: Map<string, number>; restore: () => void } {
   const counts = new Map<string, number>();
   const proto = DynamoResultStore.prototype;
-  const original = proto.queryRegionRollups;
-  proto.queryRegionRollups = async function (this: DynamoResultStore, query: Parameters<typeof original>[0]) {
+  const original = proto.queryPeriodRollups;
+  proto.queryPeriodRollups = async function (this: DynamoResultStore, query: Parameters<typeof original>[0]) {
     const items = await original.call(this, query as never);
     for (const item of items) {
-      const key = `${query.region}\u0000${query.granularity}\u0000${item.period}`;
+      const key = `${item.region}\u0000${query.granularity}\u0000${item.period}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return items;
   } as typeof original;
   const restore = (): void => {
-    proto.queryRegionRollups = original;
+    proto.queryPeriodRollups = original;
   };
   return { counts, restore };
 }

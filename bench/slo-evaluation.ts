@@ -4,7 +4,7 @@
 // 10 availability SLOs, each per region and pooled (110 evaluations), over
 // the windows 5m 30m 1h 2h 6h 1d 3d and 30d.
 //
-// History is written as region rollup items (putRegionRollups): minutes for
+// History is written as period rollups of every region (putPeriodRollups): minutes for
 // the last 6 h, hours and days for 31 days; writing 30 days of raw results
 // would take hours and measure the writer, not the evaluator. The same
 // history is written at two probe rates (every 10 s and every 1 s per
@@ -103,23 +103,18 @@ async function writeHistory(store: DynamoResultStore, probesPerMinute: number): 
   for (let h = lastHour - 31 * DAY; h < lastHour; h += PERIOD_MS.hour) jobs.push(["hour", h]);
   const today = Math.floor(END / DAY) * DAY;
   for (let d = today - 31 * DAY; d < today; d += DAY) jobs.push(["day", d]);
-  for (const region of REGIONS) {
-    const queue = [...jobs];
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        for (let job = queue.shift(); job; job = queue.shift()) {
-          const [granularity, start] = job;
-          await store.putRegionRollups(
-            granularity,
-            region,
-            periodKey(granularity, start)!,
-            rollupsFor(granularity, start, region, probesPerMinute),
-          );
-          items++;
-        }
-      }),
-    );
-  }
+  // One put per period with every region's rollups: hour and day buckets hold all vantages of the period (store v3).
+  const queue = [...jobs];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) {
+        const [granularity, start] = job;
+        const rollups = REGIONS.flatMap((region) => rollupsFor(granularity, start, region, probesPerMinute));
+        await store.putPeriodRollups(granularity, periodKey(granularity, start)!, rollups);
+        items += REGIONS.length;
+      }
+    }),
+  );
   return items;
 }
 

@@ -38,7 +38,7 @@ export interface EvaluateHandlerOptions {
   config?: PopwatchConfig;
   /** Default: a DynamoDBClient for POPWATCH_TABLE_REGION. */
   client?: DynamoDBClient;
-  store?: Pick<ResultStore, "queryRegionRollups">;
+  store?: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
   alerts?: AlertStateRepository;
   /** Routing snapshots for the routing alerts (only with a bgp config section). */
   routing?: Pick<RoutingRepository, "getSnapshot">;
@@ -60,7 +60,7 @@ export type EvaluateHandler = (event: unknown, context: EvaluateContext) => Prom
 
 interface Runtime {
   config: PopwatchConfig;
-  store: Pick<ResultStore, "queryRegionRollups">;
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
   alerts: AlertStateRepository;
   routing: Pick<RoutingRepository, "getSnapshot">;
   sinks: readonly Sink[];

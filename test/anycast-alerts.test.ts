@@ -13,6 +13,7 @@ import {
   PERIOD_MS,
   type PopwatchConfigInput,
   type RegionalResult,
+  type Rollup,
   alertEventDetailSchema,
   parseConfig,
   rollupPeriod,
@@ -100,8 +101,14 @@ async function writeAnswerRollups(results: DynamoResultStore): Promise<void> {
     all.filter((r) => Date.parse(r.startedAt) >= T - HOUR),
     { region: REGION, granularity: "minute" },
   );
+  // One put per period (an hour bucket holds every series and vantage of its hour).
+  const byPeriod = new Map<string, Rollup[]>();
   for (const rollup of [...hours, ...minutes]) {
-    expect(await results.putRegionRollups(rollup.granularity, REGION, rollupPeriod(rollup), [rollup])).toBe(true);
+    const key = `${rollup.granularity}|${rollupPeriod(rollup)}`;
+    byPeriod.set(key, [...(byPeriod.get(key) ?? []), rollup]);
+  }
+  for (const rollups of byPeriod.values()) {
+    expect(await results.putPeriodRollups(rollups[0]!.granularity, rollupPeriod(rollups[0]!), rollups)).toBe(true);
   }
 }
 

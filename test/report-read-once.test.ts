@@ -70,12 +70,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function countingStore(store: ResultStore) {
   const returned = new Map<string, number>();
   let seriesQueries = 0;
-  const counting: Pick<ResultStore, "queryResults" | "queryRegionRollups"> = {
+  const counting: Pick<ResultStore, "queryResults" | "queryPeriodRollups" | "readStats"> = {
     queryResults: (query) => store.queryResults(query),
-    queryRegionRollups: async (query) => {
-      const items = await store.queryRegionRollups(query);
+    readStats: () => store.readStats(),
+    queryPeriodRollups: async (query) => {
+      const items = await store.queryPeriodRollups(query);
       for (const item of items) {
-        const key = `${query.region} ${query.granularity} ${item.period}`;
+        const key = `${item.region} ${query.granularity} ${item.period}`;
         returned.set(key, (returned.get(key) ?? 0) + 1);
       }
       return items;

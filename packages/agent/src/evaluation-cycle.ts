@@ -13,7 +13,7 @@ import { type SloEvaluationRun, alertObservationsOf, evaluateSlos, evaluationEnd
 
 export interface EvaluationCycleOptions {
   config: PopwatchConfig;
-  store: Pick<ResultStore, "queryRegionRollups">;
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
   alerts: AlertStateRepository;
   sinks: readonly Sink[];
   regions: readonly string[];

@@ -41,7 +41,7 @@ export interface SloEvaluationOptions {
 }
 
 export interface SloReadOptions extends SloEvaluationOptions {
-  store: Pick<ResultStore, "queryRegionRollups">;
+  store: Pick<ResultStore, "queryPeriodRollups" | "readStats">;
   /**
    * Periods to read besides the SLOs' windows (the anycast alerts'), merged
    * into the same reads: their rollups come back in the run's `rollups`. With

@@ -176,6 +176,7 @@ export {
   planRollUp,
   unbuiltHours,
 } from "./rollup/cascade";
+export { DEFAULT_COMPACTION_GRACE_MS, dayOfHour, duePeriods, marksPending, periodOpen } from "./rollup/compaction";
 // Rollups: periods, per-series aggregates, latency sketches, window reads
 export {
   PERIOD_MS,
@@ -196,6 +197,7 @@ export {
   completeRollup,
   isRollup,
   mergeRollups,
+  mergeSamePeriodRollups,
   resultSeriesTarget,
   resultTime,
   rollupMinute,
@@ -205,7 +207,7 @@ export {
 } from "./rollup/rollup";
 export { mergeSketches, quantile, sketchCount, sketchFromLatencies } from "./rollup/sketch";
 export { type LatencySummary, type PopShare, latencySummary, popShares } from "./rollup/summary";
-export { type PeriodRange, mergePeriodReads, windowPeriods } from "./rollup/windows";
+export { type PeriodRange, mergePeriodReads, periodInRanges, windowPeriods } from "./rollup/windows";
 export {
   ARCHIVE_INTERVAL_MS,
   ARCHIVE_PLAN_DEFAULTS,

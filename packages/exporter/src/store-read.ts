@@ -16,7 +16,7 @@ import { type StoreSamples, storeSamples } from "./store-samples";
 
 /** The parts of an opened store the refresh reads (openStore's result fits). */
 export interface StoreMetricsSource {
-  results: Pick<ResultStore, "queryRegionRollups" | "listRegions">;
+  results: Pick<ResultStore, "queryPeriodRollups" | "readStats" | "listRegions">;
   alerts: Pick<AlertStateRepository, "loadStates">;
 }
 

@@ -1,15 +1,17 @@
 // ResultStore on one DynamoDB table. The same code serves AWS and the embedded
 // dynalite default, so it relies only on what both offer: no
 // TransactWriteItems (dynalite lacks it), no TTL deletion (dynalite ignores
-// it, hence deleteExpired), no Scan on any hot path. Layout v2 packs a round of
-// results into one compressed item and every series' rollup of a region and
-// period into another, so a write request unit carries dozens of probes
-// instead of one. Key design and access patterns: README.md.
+// it, hence deleteExpired), no Scan on any hot path. Layout v3 files raw
+// results and minute rollups under the hour (sharded by writer), and hour and
+// day rollups of every vantage in buckets that compact builds, so a time
+// range costs the same reads for 3 or 10 000 vantages. Key design and access
+// patterns: README.md.
 //
 // This class only wires the parts: results.ts (packed raw items and the
-// series index), rollups.ts (region rollup items) and items.ts (requests,
-// retries, paging). What to roll up and how long items live is decided in
-// @popwatch/core.
+// series index), rollups.ts (minute items and range reads), buckets.ts and
+// compaction.ts (hour and day buckets), pending.ts (what compact must build),
+// vantages.ts (the registry) and items.ts (requests, retries, paging). What to
+// roll up, when to compact and how long items live is decided in @popwatch/core.
 
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -21,8 +23,11 @@ import {
   type Vantage,
   resolveRetentionDays,
 } from "@popwatch/core";
+import { BucketItems } from "./buckets";
+import { Compactor } from "./compaction";
 import { StoreError } from "./errors";
 import { ItemTable, instantMs } from "./items";
+import { PendingMarkers } from "./pending";
 import { ResultItems } from "./results";
 import { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_RUNTIME, type RetryPolicy, type RetryRuntime } from "./retry";
 import { RollupItems } from "./rollups";
@@ -45,15 +50,16 @@ import type {
   VantagePeriodRollups,
   WriteReport,
 } from "./types";
+import { VantageItems } from "./vantages";
 
 export interface DynamoResultStoreOptions {
   client: DynamoDBClient;
   tableName: string;
   retentionDays?: Partial<RetentionDays>;
   retry?: Partial<RetryPolicy>;
-  /** Requests in flight at once within one call (write chunks, fan-out queries, rollup puts). Default 4. */
+  /** Requests in flight at once within one call (write chunks, shard queries, rollup puts). Default 4. */
   concurrency?: number;
-  /** Epoch ms; the default `until` of queryResults. */
+  /** Epoch ms; the default `until` of queryResults, and what tells an open hour from an ended one when marking it pending. */
   clock?: () => number;
   /** Replaces sleep/random/monotonic clock of the retry loop (tests). */
   retryRuntime?: Partial<RetryRuntime>;
@@ -65,6 +71,8 @@ export class DynamoResultStore implements ResultStore {
   private readonly table: ItemTable;
   private readonly results: ResultItems;
   private readonly rollups: RollupItems;
+  private readonly compactor: Compactor;
+  private readonly vantages: VantageItems;
   private readonly clock: () => number;
 
   constructor(options: DynamoResultStoreOptions) {
@@ -72,7 +80,11 @@ export class DynamoResultStore implements ResultStore {
     ({ retentionDays: this.retentionDays, table: this.table } = openItemTable(options));
     this.clock = options.clock ?? Date.now;
     this.results = new ResultItems(this.table, this.retentionDays);
-    this.rollups = new RollupItems(this.table, this.retentionDays, this.results);
+    const buckets = new BucketItems(this.table, this.retentionDays);
+    const pending = new PendingMarkers(this.table, this.retentionDays, this.clock);
+    this.rollups = new RollupItems(this.table, this.retentionDays, this.results, buckets, pending);
+    this.compactor = new Compactor(this.rollups, buckets, pending);
+    this.vantages = new VantageItems(this.table);
   }
 
   putResults(batch: ResultBatch): Promise<WriteReport> {
@@ -91,19 +103,29 @@ export class DynamoResultStore implements ResultStore {
     return this.rollups.queryRegion(query);
   }
 
+  queryPeriodRollups<G extends RollupGranularity>(query: PeriodRollupQuery<G>): Promise<VantagePeriodRollups<G>[]> {
+    return this.rollups.queryPeriods(query);
+  }
+
   rollUp(request: RollUpRequest): Promise<RebuildReport> {
     return this.rollups.rollUp(request);
   }
 
+  compact(request: CompactRequest): Promise<CompactReport> {
+    return this.compactor.compact(request);
+  }
+
   /**
-   * Writes one region item of rollups computed elsewhere (a back-fill from
-   * another system, a benchmark's 30 days of history). rollUp is the normal
-   * path; this one takes the same care: every rollup must belong to the item
-   * (granularity, period, region), and a stored item counting more results
-   * is kept. Resolves to false when it was kept.
+   * Writes rollups computed elsewhere (a back-fill from another system, a
+   * benchmark's 30 days of history) of one period, any number of vantages:
+   * minutes as one item per vantage (as that vantage's agent would write,
+   * marking the hour pending), hours and days as the period's bucket. The
+   * same care as rollUp and compact: every rollup must be of the granularity
+   * and period, one per series, and a stored item counting more results is
+   * kept. Resolves to false when something stored was kept.
    */
-  putRegionRollups(granularity: RollupGranularity, region: string, period: string, rollups: readonly Rollup[]): Promise<boolean> {
-    return this.rollups.put(granularity, region, period, rollups);
+  putPeriodRollups(granularity: RollupGranularity, period: string, rollups: readonly Rollup[]): Promise<boolean> {
+    return this.rollups.putPeriod(granularity, period, rollups);
   }
 
   async deleteExpired(now: Instant): Promise<DeleteExpiredReport> {
@@ -118,25 +140,16 @@ export class DynamoResultStore implements ResultStore {
     return this.results.listRegions();
   }
 
-  // Contract of layout v3 (issue 14): the store-v3 branch implements these.
-  queryPeriodRollups<G extends RollupGranularity>(_query: PeriodRollupQuery<G>): Promise<VantagePeriodRollups<G>[]> {
-    return Promise.reject(new StoreError("store_invalid", "queryPeriodRollups: layout v3 not built yet"));
-  }
-
-  compact(_request: CompactRequest): Promise<CompactReport> {
-    return Promise.reject(new StoreError("store_invalid", "compact: layout v3 not built yet"));
-  }
-
-  putVantages(_vantages: readonly Vantage[]): Promise<void> {
-    return Promise.reject(new StoreError("store_invalid", "putVantages: layout v3 not built yet"));
+  putVantages(vantages: readonly Vantage[]): Promise<void> {
+    return this.vantages.put(vantages);
   }
 
   listVantages(): Promise<Vantage[]> {
-    return Promise.reject(new StoreError("store_invalid", "listVantages: layout v3 not built yet"));
+    return this.vantages.list();
   }
 
   readStats(): ReadStats {
-    return { queries: 0, itemsRead: 0 };
+    return this.table.readStats();
   }
 }
 

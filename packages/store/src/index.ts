@@ -9,8 +9,12 @@ export { type RollupRead, readRollups } from "./read-rollups";
 export { DynamoRoutingRepository, type DynamoRoutingRepositoryOptions, type PutEventsReport } from "./routing";
 export { type EnsureTableReport, type TableWaitOptions, ensureTable } from "./table";
 export type {
+  CompactReport,
+  CompactRequest,
   DeleteExpiredReport,
   Instant,
+  PeriodRollupQuery,
+  ReadStats,
   RebuildReport,
   RegionRollupQuery,
   RegionRollups,
@@ -21,5 +25,6 @@ export type {
   RollupQuery,
   StoredResult,
   StoredResultRecord,
+  VantagePeriodRollups,
   WriteReport,
 } from "./types";

@@ -6,6 +6,7 @@
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  DeleteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
   type PutItemCommandInput,
@@ -56,6 +57,9 @@ export class ItemTable {
   private readonly client: DynamoDBClient;
   private readonly policy: RetryPolicy;
   private readonly runtime: RetryRuntime;
+  // Every Query page goes through queryAll, so these are the store's real read costs (ReadStats).
+  private queries = 0;
+  private itemsRead = 0;
 
   constructor(options: ItemTableOptions) {
     this.client = options.client;
@@ -79,10 +83,38 @@ export class ItemTable {
         this.policy,
         this.runtime,
       );
+      this.queries++;
+      this.itemsRead += page.Items?.length ?? 0;
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return items;
+  }
+
+  /** Query requests (pages) sent and items they returned since the table was opened. */
+  readStats(): { queries: number; itemsRead: number } {
+    return { queries: this.queries, itemsRead: this.itemsRead };
+  }
+
+  /** A DeleteItem of `key` only while attribute `name` still holds `value`; false when it changed (or is gone). */
+  async deleteIfUnchanged(what: string, key: Item, name: string, value: AttributeValue): Promise<boolean> {
+    try {
+      const remove = () =>
+        this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: key,
+            ConditionExpression: "#value = :value",
+            ExpressionAttributeNames: { "#value": name },
+            ExpressionAttributeValues: { ":value": value },
+          }),
+        );
+      await sendWithRetry(`DeleteItem of ${what}`, remove, this.policy, this.runtime);
+      return true;
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "store_conflict") return false;
+      throw err;
+    }
   }
 
   /** A PutItem under a condition; resolves to false when the condition kept the stored item. */
@@ -215,6 +247,20 @@ export function sortKeyRangeQuery(pk: string, low: string | undefined, high: str
     KeyConditionExpression: `#pk = :pk${range}`,
     ExpressionAttributeNames: range === "" ? { "#pk": PARTITION_KEY } : { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
     ExpressionAttributeValues: values,
+  };
+}
+
+/** A Query of every item of partition `pk` (the index partitions: series, vantages, pending markers). */
+export function partitionQuery(pk: string): ItemQuery {
+  return sortKeyRangeQuery(pk, undefined, undefined);
+}
+
+/** A Query of partition `pk`, its sort keys starting with `prefix`. */
+export function sortKeyPrefixQuery(pk: string, prefix: string): ItemQuery {
+  return {
+    KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+    ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+    ExpressionAttributeValues: { ":pk": { S: pk }, ":prefix": { S: prefix } },
   };
 }
 

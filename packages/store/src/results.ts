@@ -1,6 +1,8 @@
-// Raw results: a round of a region packed into one compressed item per
-// minute (split into chunks only past MAX_PAYLOAD_BYTES), and the series
-// index that lists every series and region without a Scan. Key layout and
+// Raw results: a writer's results of one minute packed into one compressed
+// item (split into chunks only past MAX_PAYLOAD_BYTES), filed under the hour
+// and the writer's shard, and the series index that lists every series and
+// region without a Scan. An agent writes its own vantage's results; an import
+// batch writes many vantages' results into the same items. Key layout and
 // sizes: README.md.
 
 import {
@@ -10,6 +12,7 @@ import {
   type ProbeKind,
   type RetentionDays,
   type SeriesKey,
+  VANTAGE_NAME_PATTERN,
   compareStrings,
   earliestRetainedMs,
   expiresAtSeconds,
@@ -32,25 +35,34 @@ import {
   corrupt,
   instantMs,
   invalid,
+  partitionQuery,
   payloadOf,
+  sortKeyPrefixQuery,
   sortKeyRangeQuery,
 } from "./items";
 import {
   MAX_CHUNK,
   PARTITION_KEY,
+  RAW_SHARDS,
   SERIES_PARTITION,
   SORT_KEY,
-  minuteOfRawSortKey,
+  minuteAndWriterOfKey,
+  minuteSortKeyRange,
   rawPartitionKey,
   rawSortKey,
-  rawSortKeyRange,
+  rawWriterMinutePrefix,
   seriesKeyPart,
   utf8Bytes,
+  vantageOfWriterKey,
+  writerKey,
+  writerShard,
 } from "./keys";
 import type { ResultBatch, ResultQuery, StoredResult, StoredResultRecord, WriteReport } from "./types";
 
 /** A single result larger than this as JSON is refused (it could not share an item, nor fill one reliably). */
 const MAX_RESULT_JSON_BYTES = 380 * 1024;
+/** Import batch ids: like vantage names, a little longer (a content digest). */
+const IMPORT_BATCH_PATTERN = /^[a-z0-9-]{1,64}$/;
 
 interface PackedEntry {
   result: StoredResult;
@@ -59,16 +71,30 @@ interface PackedEntry {
   json: string;
 }
 
-/** A record and the key that orders it among every region's records. */
-export interface OrderedRecord {
-  order: string;
-  record: StoredResultRecord;
+/** Who writes a batch or a rollUp: its writer key (sort-key component) and shard. */
+export interface Writer {
+  key: string;
+  shard: number;
+  /** The vantage an agent writes as; null for an import batch. */
+  region: string | null;
 }
 
-export interface RegionResultsRead {
-  limit?: number | undefined;
-  consistent: boolean;
-  keep?: (result: StoredResult) => boolean;
+/** The writer of a batch or rollUp: `region` (an agent) XOR `writer` (an import batch); store_invalid otherwise. */
+export function writerOf(request: { region?: string | undefined; writer?: string | undefined }): Writer {
+  const { region, writer } = request;
+  if ((region === undefined) === (writer === undefined)) throw invalid("exactly one of region and writer must be given");
+  if (region !== undefined) {
+    if (typeof region !== "string" || !VANTAGE_NAME_PATTERN.test(region)) {
+      throw invalid(`region ${String(region)} is not a vantage name (${VANTAGE_NAME_PATTERN.source})`);
+    }
+    const key = writerKey({ region });
+    return { key, shard: writerShard(key), region };
+  }
+  if (typeof writer !== "string" || !IMPORT_BATCH_PATTERN.test(writer)) {
+    throw invalid(`writer ${String(writer)} is not an import batch id (${IMPORT_BATCH_PATTERN.source})`);
+  }
+  const key = writerKey({ importBatch: writer });
+  return { key, shard: writerShard(key), region: null };
 }
 
 /** Packed raw result items and the series index, on one table. */
@@ -83,7 +109,7 @@ export class ResultItems {
   ) {}
 
   async put(batch: ResultBatch): Promise<WriteReport> {
-    if (typeof batch.region !== "string" || batch.region === "") throw invalid("batch.region must be a non-empty string");
+    const writer = writerOf(batch);
     if (typeof batch.invocationId !== "string" || batch.invocationId === "") {
       throw invalid("batch.invocationId must be a non-empty string");
     }
@@ -92,9 +118,11 @@ export class ResultItems {
     const keys = new Set<string>();
     const series = new Map<string, SeriesKey>();
     batch.results.forEach((result, index) => {
-      const entry = resultEntry(batch, result, index);
-      const key = `${entry.iso}#${result.seq}`;
-      if (keys.has(key)) throw invalid(`results[${index}] has the same slotAt (or startedAt) and seq as an earlier result of this batch`);
+      const entry = resultEntry(writer, result, index);
+      const key = `${result.region}#${entry.iso}#${result.seq}`;
+      if (keys.has(key)) {
+        throw invalid(`results[${index}] has the same region, slotAt (or startedAt) and seq as an earlier result of this batch`);
+      }
       keys.add(key);
       const minute = entry.iso.slice(0, 16);
       const group = byMinute.get(minute);
@@ -105,70 +133,66 @@ export class ResultItems {
     });
     const requests: WeightedRequest[] = [];
     for (const [minute, group] of [...byMinute].sort(([a], [b]) => compareStrings(a, b))) {
-      // Time, then seq: a retried batch, in whatever order, packs to the same bytes.
-      group.sort((a, b) => compareStrings(a.iso, b.iso) || a.result.seq - b.result.seq);
-      requests.push(...this.packedItems(batch, minute, group));
+      // Time, then region, then seq: a retried batch, in whatever order, packs to the same bytes.
+      group.sort((a, b) => compareStrings(a.iso, b.iso) || compareStrings(a.result.region, b.result.region) || a.result.seq - b.result.seq);
+      requests.push(...this.packedItems(batch.invocationId, writer, minute, group));
     }
     return this.writeWithSeries(requests, series);
   }
 
+  /**
+   * Results in [since, until) matching the filters, earliest first. Reads
+   * each hour's shards (one Query each, per 1 MB page), hour by hour in
+   * order, and with `limit` stops after the first hours that hold enough.
+   */
   async query(query: ResultQuery, untilMs: number): Promise<StoredResultRecord[]> {
     const sinceMs = Math.max(instantMs(query.since, "since"), earliestRetainedMs(this.retention, "raw", untilMs));
     const limit = query.limit;
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw invalid("limit must be a positive integer");
     if (query.kind !== undefined && !(PROBE_KINDS as readonly string[]).includes(query.kind)) throw invalid(`unknown kind ${query.kind}`);
     if (untilMs <= sinceMs) return [];
-
-    const { target, kind } = query;
-    const regions = query.region !== undefined ? [query.region] : await this.listRegions();
-    const perRegion = await mapWithConcurrency(regions, this.table.concurrency, (region) =>
-      this.readRegion(region, sinceMs, untilMs, {
-        limit,
-        consistent: false,
-        keep: (result) => (target === undefined || resultSeriesTarget(result) === target) && (kind === undefined || result.kind === kind),
-      }),
-    );
-    const merged = perRegion.flat().sort((a, b) => compareStrings(a.order, b.order));
-    return (limit === undefined ? merged : merged.slice(0, limit)).map((entry) => entry.record);
-  }
-
-  /**
-   * Results of one region in [sinceMs, untilMs), walking its hour partitions
-   * in order (and stopping at a partition boundary once `limit` is reached:
-   * every later partition is later in time).
-   */
-  async readRegion(region: string, sinceMs: number, untilMs: number, options: RegionResultsRead): Promise<OrderedRecord[]> {
     if (toIsoInstant(sinceMs) === null || toIsoInstant(untilMs) === null) throw invalid("since/until out of range");
-    const found: OrderedRecord[] = [];
+    const { target, kind, region } = query;
+    const keep = (result: StoredResult) =>
+      (region === undefined || result.region === region) &&
+      (target === undefined || resultSeriesTarget(result) === target) &&
+      (kind === undefined || result.kind === kind);
+
+    const found: { order: string; record: StoredResultRecord }[] = [];
     for (let hourStart = Math.floor(sinceMs / HOUR_MS) * HOUR_MS; hourStart < untilMs; hourStart += HOUR_MS) {
-      if (options.limit !== undefined && found.length >= options.limit) break;
-      const { low, high } = rawSortKeyRange(
+      // Every later hour is later in time: enough results already means none of them can be among the first `limit`.
+      if (limit !== undefined && found.length >= limit) break;
+      const { low, high } = minuteSortKeyRange(
         periodKey("minute", Math.max(sinceMs, hourStart))!,
         periodKey("minute", Math.min(untilMs, hourStart + HOUR_MS) - 1)!,
       );
-      const items = await this.table.queryAll(sortKeyRangeQuery(rawPartitionKey(region, periodKey("hour", hourStart)!), low, high), {
-        consistent: options.consistent,
-      });
-      for (const item of items) {
-        for (const record of decodeResultItem(item, region)) {
+      const hour = periodKey("hour", hourStart)!;
+      const shards = await mapWithConcurrency(shardNumbers(), this.table.concurrency, (shard) =>
+        this.table.queryAll(sortKeyRangeQuery(rawPartitionKey(hour, shard), low, high), { consistent: false }),
+      );
+      for (const item of shards.flat()) {
+        for (const record of decodeResultItem(item)) {
           const ms = Date.parse(resultTime(record));
-          if (ms < sinceMs || ms >= untilMs || (options.keep !== undefined && !options.keep(record))) continue;
+          if (ms < sinceMs || ms >= untilMs || !keep(record)) continue;
           found.push({ order: recordOrder(record), record });
         }
       }
     }
-    return found;
+    found.sort((a, b) => compareStrings(a.order, b.order));
+    return (limit === undefined ? found : found.slice(0, limit)).map((entry) => entry.record);
+  }
+
+  /** One writer's results of one minute (`YYYY-MM-DDTHH:MM`): one consistent Query of its items, nobody else's. */
+  async readWriterMinute(writer: Writer, minute: string): Promise<StoredResultRecord[]> {
+    const items = await this.table.queryAll(
+      sortKeyPrefixQuery(rawPartitionKey(minute.slice(0, 13), writer.shard), rawWriterMinutePrefix(minute, writer.key)),
+      { consistent: true },
+    );
+    return items.flatMap((item) => decodeResultItem(item));
   }
 
   async listSeries(): Promise<SeriesKey[]> {
-    const items = await this.table.queryAll(
-      {
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-        ExpressionAttributeValues: { ":pk": { S: SERIES_PARTITION } },
-      },
-      { consistent: false },
-    );
+    const items = await this.table.queryAll(partitionQuery(SERIES_PARTITION), { consistent: false });
     const series = items.map((item) => {
       const target = item.target?.S;
       const kind = item.kind?.S;
@@ -189,7 +213,7 @@ export class ResultItems {
   }
 
   /** One minute's results of a batch, sorted, as one item, or as few chunks as keep each payload under MAX_PAYLOAD_BYTES. */
-  private packedItems(batch: ResultBatch, minute: string, group: PackedEntry[]): WeightedRequest[] {
+  private packedItems(invocationId: string, writer: Writer, minute: string, group: PackedEntry[]): WeightedRequest[] {
     const encode = (entries: readonly PackedEntry[]) => encodePayloadText(`[${entries.map((e) => e.json).join(",")}]`);
     let chunks: { entries: PackedEntry[]; data: Buffer }[] = [];
     // The chunk count only grows with the input's size, and slices are
@@ -209,14 +233,14 @@ export class ResultItems {
 
     const earliest = group[0]!.iso;
     const expiresAt = expiresAtSeconds(this.retention, "raw", periodStartMs("minute", minute)!);
-    const pk = rawPartitionKey(batch.region!, minute.slice(0, 13));
+    const pk = rawPartitionKey(minute.slice(0, 13), writer.shard);
     return chunks.map(({ entries, data }, chunk) => {
-      const sk = rawSortKey(minute, earliest, batch.invocationId, chunk);
+      const sk = rawSortKey(minute, writer.key, earliest, invocationId, chunk);
       checkKeySizes(pk, sk, `results of minute ${minute}`);
       const item: Item = {
         [PARTITION_KEY]: { S: pk },
         [SORT_KEY]: { S: sk },
-        invocationId: { S: batch.invocationId },
+        invocationId: { S: invocationId },
         count: { N: String(entries.length) },
         codec: { S: WRITE_CODEC },
         data: { B: data },
@@ -235,11 +259,21 @@ export class ResultItems {
   }
 }
 
-function resultEntry(batch: ResultBatch, result: StoredResult, index: number): PackedEntry {
+/** 0 .. RAW_SHARDS - 1: every shard of an hour. */
+export function shardNumbers(): number[] {
+  return Array.from({ length: RAW_SHARDS }, (_, shard) => shard);
+}
+
+function resultEntry(writer: Writer, result: StoredResult, index: number): PackedEntry {
   const where = `results[${index}]`;
   const reason = unrollupableReason(result);
   if (reason !== null) throw invalid(`${where}: ${reason}`);
-  if (result.region !== batch.region) throw invalid(`${where}.region differs from the batch's region ${batch.region}`);
+  if (writer.region !== null && result.region !== writer.region) {
+    throw invalid(`${where}.region differs from the batch's region ${writer.region}`);
+  }
+  if (writer.region === null && !(typeof result.region === "string" && VANTAGE_NAME_PATTERN.test(result.region))) {
+    throw invalid(`${where}.region ${String(result.region)} is not a vantage name (${VANTAGE_NAME_PATTERN.source})`);
+  }
   if (!(Number.isSafeInteger(result.seq) && result.seq >= 0 && result.seq <= MAX_RESULT_SEQ)) {
     throw invalid(`${where}.seq must be an integer in [0, ${MAX_RESULT_SEQ}]`);
   }
@@ -285,24 +319,26 @@ function recordOrder(record: StoredResultRecord): string {
   return `${toIsoInstant(resultTime(record))}\u0000${record.invocationId}\u0000${seq}\u0000${record.region}`;
 }
 
-function decodeResultItem(item: Item, region: string): StoredResultRecord[] {
+/** A raw item's results; an agent's item must hold only its own vantage's, an import batch's any vantage's. */
+function decodeResultItem(item: Item): StoredResultRecord[] {
   const payload = payloadOf(item);
   const invocationId = item.invocationId?.S;
-  const sk = item[SORT_KEY]?.S ?? "";
   if (!Array.isArray(payload) || invocationId === undefined) throw corrupt(item, "does not hold an array of results and an invocationId");
   if (item.count?.N !== String(payload.length)) {
     throw corrupt(item, `holds ${payload.length} results, its count says ${item.count?.N ?? "nothing"}`);
   }
-  const minute = minuteOfRawSortKey(sk);
+  const { minute, writer } = minuteAndWriterOfKey(item[PARTITION_KEY]?.S ?? "", item[SORT_KEY]?.S ?? "");
+  const vantage = vantageOfWriterKey(writer);
   return payload.map((result: unknown, index) => {
     if (
       typeof result !== "object" ||
       result === null ||
       unrollupableReason(result) !== null ||
-      (result as StoredResult).region !== region ||
+      typeof (result as StoredResult).region !== "string" ||
+      (vantage !== null && (result as StoredResult).region !== vantage) ||
       periodKey("minute", resultTime(result as StoredResult)) !== minute
     ) {
-      throw corrupt(item, `result ${index} is not a valid result of ${region} in minute ${minute}`);
+      throw corrupt(item, `result ${index} is not a valid result of writer ${writer} in minute ${minute}`);
     }
     return { ...(result as StoredResult), invocationId };
   });

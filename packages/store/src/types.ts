@@ -30,7 +30,8 @@ export interface ResultBatch {
    * import`): its items and minute rollups hold every vantage of the batch,
    * so a million Atlas results are not a million items. Stable for the same
    * input (derived from the batch's content), so importing again overwrites.
-   * Matches VANTAGE_NAME_PATTERN after an `import-` prefix the store adds.
+   * `[a-z0-9-]{1,64}`; keys file it as `+<writer>`, which no vantage name can
+   * be. Every result's region must be a vantage name (VANTAGE_NAME_PATTERN).
    */
   writer?: string;
   /**
@@ -117,20 +118,24 @@ export interface ReadStats {
 }
 
 export interface RollUpRequest {
-  region: string;
+  /** The vantage (an agent) whose minute items to recompute. Exactly one of `region` and `writer`. */
+  region?: string;
+  /** The import batch (ResultBatch.writer) whose minute items to recompute: every vantage of the batch at once. */
+  writer?: string;
   /**
-   * What to recompute: `minute` from the region's raw results, `hour` from its
-   * minute items, `day` from its hour items.
+   * `minute`: recompute the writer's minute items from its own raw items, and
+   * mark their hours pending for compact. `hour`/`day`: only mark those
+   * periods pending, so the next compact rebuilds their buckets (hour and day
+   * rollups are built by compact for every vantage at once, never per writer).
    */
   granularity: RollupGranularity;
-  /** Every period of that granularity overlapping [from, to) is recomputed (periods without data are not written). */
+  /** Every period of that granularity overlapping [from, to) (minutes without data are not written). */
   from: Instant;
   to: Instant;
   /**
-   * Also rebuild the coarser periods overlapping [from, to) that have ended by
-   * `to` (an hour once its last minute is rolled up, a day once its last hour
-   * is), and those not yet ended that are already stored (late data), so that
-   * each hour and day is normally written once. See planRollUp in @popwatch/core.
+   * Layout v2's "also build the coarser periods". Ignored: a minute rollUp
+   * always marks its hours pending (a minute item without its marker would
+   * be missing from its hour bucket for good), and compact builds them.
    */
   cascade?: boolean;
 }
@@ -144,7 +149,7 @@ export interface RebuildReport {
    * removed some) or by a concurrent rollUp that saw more raw results.
    */
   kept: Rollup[];
-  /** Region items (one per period with data) written and kept. */
+  /** Minute items (one per writer and minute with data) written and kept. */
   items: { written: number; kept: number };
 }
 

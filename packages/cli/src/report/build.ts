@@ -32,7 +32,7 @@ import type { Report, ReportPage, ReportSeries, ReportSlo } from "./model";
 import { buildRouting, routingTimelines } from "./routing";
 
 export interface ReportSources {
-  store: Pick<ResultStore, "queryResults" | "queryRegionRollups">;
+  store: Pick<ResultStore, "queryResults" | "queryPeriodRollups" | "readStats">;
   alerts: Pick<AlertStateRepository, "loadStates">;
   /** BGP events of the watched prefixes; read only with a `bgp` config. */
   routing?: Pick<RoutingRepository, "queryEvents">;

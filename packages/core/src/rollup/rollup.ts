@@ -230,6 +230,36 @@ export function mergeRollups<G extends "hour" | "day">(children: readonly Rollup
   return merged;
 }
 
+/**
+ * Rollups of the same series and period written by different writers (an
+ * agent and an import of the same vantage, two import batches) as one: counts
+ * add, sketches and PoP counts merge. Their results interleave in time in a
+ * way the rollups no longer show, so popChanges adds each part's changes plus
+ * one per differing PoP between parts taken in a canonical order (by first
+ * PoP): exact when the parts do not overlap in time, a close bound when they
+ * do. One rollup per (series, period), sorted by series then period.
+ */
+export function mergeSamePeriodRollups<R extends Rollup>(rollups: readonly R[]): R[] {
+  const groups = new Map<string, R[]>();
+  for (const rollup of rollups) {
+    const key = JSON.stringify([rollup.target, rollup.kind, rollup.region, rollup.granularity, rollupPeriod(rollup)]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [rollup]);
+    else group.push(rollup);
+  }
+  const merged: R[] = [];
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    if (group.length === 1) {
+      merged.push(first);
+      continue;
+    }
+    const ordered = [...group].sort((a, b) => compareStrings(a.firstPop ?? "", b.firstPop ?? "") || a.total - b.total);
+    merged.push(mergeGroup(first.granularity, first, rollupPeriod(first), ordered) as R);
+  }
+  return merged.sort((a, b) => compareSeries(a, b) || compareStrings(rollupPeriod(a), rollupPeriod(b)));
+}
+
 /** Same content with every record in canonical key order (for byte-identical serialisation). */
 export function canonicalRollup<R extends Rollup>(rollup: R): R {
   const counts = countsOf(rollup, {
