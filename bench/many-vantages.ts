@@ -11,33 +11,31 @@
 // reading those partitions costs dynalite itself, the floor of any command
 // that reads them.
 //
-// The dataset (see writeDataset and bench/RESULTS.md): every vantage probes
+// The dataset (see writeDatasetV3 and bench/RESULTS.md): every vantage probes
 // one DNS target once a minute. Writing 14.4 M raw results through putResults
-// and rolling them up would take hours here, so rollups are written directly:
-// minute rollups for the whole day (catchment over 24 h reads minutes), hour
-// and day rollups merged from them by core's mergeRollups, and raw results
-// only for the last RAW_MINUTES (what `results --since 1h` and the report's
-// findings read).
+// and rolling them up would take hours here, so minute rollups are written
+// directly, for the whole day (catchment over 24 h reads minutes), packed as
+// `popwatch import` packs them (a batch of vantages per item, through the
+// store's own minute writer); compact builds the hour and day buckets from
+// them; raw results are written only for the last RAW_MINUTES (what `results
+// --since 1h` and the report's findings read), through putResults with a
+// `writer`. The "before" figures (layout v2) were measured by this file as of
+// commit f7b3ecb, which wrote v2's per-vantage items instead.
 //
 // Run from the repository root: node bench/run.mjs many-vantages
-//   env: VANTAGES=100,200,400 (one dataset each), LAYOUT=v2|v3 (default: v3 when the store implements compact)
+//   env: VANTAGES=1000,10000 (one dataset each), BATCH_VANTAGES=1000, RAW_MINUTES=70
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type AttributeValue,
-  BatchWriteItemCommand,
-  type BatchWriteItemCommandInput,
-  DynamoDBClient,
-  QueryCommand,
-  type QueryCommandInput,
-} from "@aws-sdk/client-dynamodb";
-import { DAY_MS, HOUR_MS, MINUTE_MS, type Rollup, type RollupOf, mergeRollups, periodKey, sketchFromLatencies } from "@popwatch/core";
+import { DynamoDBClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
+import { DAY_MS, HOUR_MS, MINUTE_MS, type Rollup, type RollupOf, periodKey, sketchFromLatencies } from "@popwatch/core";
 import { type DynamoResultStore, type StoredResult, startEmbeddedStore } from "@popwatch/store";
 import { catchmentCommand } from "../packages/cli/src/commands/catchment";
 import { reportCommand } from "../packages/cli/src/commands/report";
 import { resultsCommand } from "../packages/cli/src/commands/results";
+import { writerOf } from "../packages/store/src/results";
+import { compareRollupOrder } from "../packages/store/src/rollup-payload";
 import { fmt } from "./support/stats";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -68,6 +66,8 @@ const POPS = [
 ];
 const RAW_MINUTES = Number(process.env.RAW_MINUTES ?? "70");
 const LIMIT = 1000;
+/** Vantages per import batch (one writer): what `popwatch import` packs into one minute item. */
+const BATCH_VANTAGES = Number(process.env.BATCH_VANTAGES ?? "1000");
 // "now" of every command: 20 s into a minute, 37 minutes into an hour (partial hours at both ends of every window).
 const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - HOUR_MS + 37 * MINUTE_MS + 20_000;
 const END = Math.floor(NOW / MINUTE_MS) * MINUTE_MS; // minutes before this one are complete
@@ -138,50 +138,58 @@ async function inParallel<T>(items: readonly T[], concurrency: number, work: (it
   );
 }
 
-/** Layout v2: one rollup item per vantage and period (putRegionRollups' items), raw results per vantage (putResults with region). */
-async function writeDatasetV2(store: DynamoResultStore, client: DynamoDBClient, vantages: number): Promise<{ items: number }> {
-  const minutes = DAY_MS / MINUTE_MS;
-  let items = 0;
-  await inParallel(
-    Array.from({ length: vantages }, (_, v) => v),
-    8,
-    async (v) => {
-      const region = vantageName(v);
-      const rollups = Array.from({ length: minutes }, (_, m) => minuteRollup(v, m));
-      const puts: [Rollup["granularity"], string, Rollup[]][] = rollups.map((r) => ["minute", r.minute, [r]]);
-      const hours = mergeRollups(rollups.slice(60 - (START % HOUR_MS) / MINUTE_MS), "hour").filter(
-        (h) => Date.parse(`${h.hour}:00:00Z`) + HOUR_MS <= END,
-      );
-      for (const h of hours) puts.push(["hour", h.hour, [h]]);
-      for (const d of mergeRollups(hours, "day").filter((d) => Date.parse(`${d.day}T00:00:00Z`) + DAY_MS <= END))
-        puts.push(["day", d.day, [d]]);
-      // The items putRegionRollups writes (its own private item builder), sent 25 per BatchWriteItem instead of one
-      // conditional PutItem each: the table starts empty, so the condition could never fail.
-      const build = (store as unknown as { rollups: { rollupItem: (...args: unknown[]) => Record<string, AttributeValue> } }).rollups;
-      const built = puts.map(([granularity, period, list]) => build.rollupItem(granularity, region, period, list));
-      for (let i = 0; i < built.length; i += 25) {
-        const requests = built.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-        await batchWrite(client, { [store.tableName]: requests });
-      }
-      const raw = Array.from({ length: RAW_MINUTES }, (_, i) => rawResult(v, minutes - RAW_MINUTES + i));
-      await store.putResults({ region, invocationId: `bench-${region}`, results: raw });
-      items += puts.length + RAW_MINUTES;
-    },
+/**
+ * Layout v3, as `popwatch import` writes: vantages in import batches of BATCH_VANTAGES (one writer each), each
+ * batch's minute rollups of a minute in one item (the store's own minute writer, which also marks the hour pending
+ * for compact), raw results per batch and minute through putResults with `writer`; then compact builds the hour
+ * and day buckets of every vantage.
+ */
+async function writeDatasetV3(store: DynamoResultStore, vantages: number): Promise<{ items: number; compactS: number }> {
+  const minuteWriter = (store as unknown as { rollups: { writeMinutes: (...args: unknown[]) => Promise<void> } }).rollups;
+  const batches = Array.from({ length: Math.ceil(vantages / BATCH_VANTAGES) }, (_, b) => ({
+    writer: `bench-batch-${b}`,
+    members: Array.from({ length: Math.min(BATCH_VANTAGES, vantages - b * BATCH_VANTAGES) }, (_, i) => b * BATCH_VANTAGES + i),
+  }));
+  await store.putVantages(
+    Array.from({ length: vantages }, (_, v) => ({
+      name: vantageName(v),
+      source: "atlas" as const,
+      claimed: { lat: -50 + ((v * 11) % 110), lon: -170 + ((v * 37) % 340) },
+      country: ["DE", "NL", "US", "JP", "BR"][v % 5]!,
+      asn: 64496 + (v % 16),
+      atlasProbeId: 1000 + v * 7,
+    })),
   );
-  return { items };
-}
-
-/** BatchWriteItem until every item is written; a reset connection (dynalite under load) is retried. */
-async function batchWrite(client: DynamoDBClient, requestItems: BatchWriteItemCommandInput["RequestItems"]): Promise<void> {
-  let pending = requestItems;
-  for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
-    try {
-      pending = (await client.send(new BatchWriteItemCommand({ RequestItems: pending }))).UnprocessedItems;
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await new Promise((done) => setTimeout(done, 100 * 2 ** attempt));
+  const minutes = DAY_MS / MINUTE_MS;
+  const hours = Array.from({ length: 25 }, (_, h) => h);
+  const firstHourStart = Math.floor(START / HOUR_MS) * HOUR_MS;
+  let items = 0;
+  // One writeMinutes call per (hour, batch): the hour's minutes of every vantage of the batch, one item per minute.
+  const jobs = hours.flatMap((h) => batches.map((batch) => ({ h, batch })));
+  await inParallel(jobs, 2, async ({ h, batch }) => {
+    const computed: { minute: string; rollups: Rollup[] }[] = [];
+    for (let m = 0; m < minutes; m++) {
+      const at = START + m * MINUTE_MS;
+      if (at < firstHourStart + h * HOUR_MS || at >= firstHourStart + (h + 1) * HOUR_MS) continue;
+      const rollups = batch.members.map((v) => minuteRollup(v, m)).sort(compareRollupOrder);
+      computed.push({ minute: periodKey("minute", at)!, rollups });
     }
+    if (computed.length === 0) return;
+    const report = { written: [], kept: [], items: { written: 0, kept: 0 } };
+    await minuteWriter.writeMinutes(writerOf({ writer: batch.writer }), computed, report);
+    items += report.items.written;
+  });
+  for (let m = minutes - RAW_MINUTES; m < minutes; m++) {
+    await inParallel(batches, 2, async (batch) => {
+      const results = batch.members.map((v) => rawResult(v, m));
+      await store.putResults({ writer: batch.writer, invocationId: `bench-${m}`, results });
+    });
   }
+  items += RAW_MINUTES * batches.length;
+  const t0 = performance.now();
+  const compacted = await store.compact({ now: NOW });
+  items += compacted.hours + compacted.days;
+  return { items, compactS: (performance.now() - t0) / 1000 };
 }
 
 // ---- measuring one command, in a child process ----
@@ -282,14 +290,13 @@ function measure(label: string, dataDir: string, configFile: string): Measured {
 }
 
 async function main(): Promise<void> {
-  const scales = (process.env.VANTAGES ?? "100,200,400").split(",").map(Number);
-  const layout = process.env.LAYOUT ?? "v2";
+  const scales = (process.env.VANTAGES ?? "1000,10000").split(",").map(Number);
   const load = () =>
     loadavg()
       .map((l) => l.toFixed(2))
       .join(" ");
   console.log(
-    `node ${process.version}; layout ${layout}; one DNS target probed once a minute per vantage; now = ${new Date(NOW).toISOString()}; ` +
+    `node ${process.version}; layout v3 (import batches of ${BATCH_VANTAGES} vantages); one DNS target probed once a minute per vantage; now = ${new Date(NOW).toISOString()}; ` +
       `minute rollups ${new Date(START).toISOString()} .. ${new Date(END).toISOString()}, raw results for the last ${RAW_MINUTES} min`,
   );
   for (const vantages of scales) {
@@ -300,24 +307,24 @@ async function main(): Promise<void> {
       writeFileSync(configFile, JSON.stringify(CONFIG));
       const embedded = await startEmbeddedStore({ dataDir });
       const t0 = performance.now();
-      const { items } = await writeDatasetV2(embedded.store, embedded.client, vantages);
+      const { items, compactS } = await writeDatasetV3(embedded.store, vantages);
       const writeS = (performance.now() - t0) / 1000;
       await embedded.close();
       console.log(
-        `\n${vantages} vantages: ${items} items written in ${fmt(writeS, 1)} s (${fmt(items / writeS, 0)} items/s); load ${load()}`,
+        `\n${vantages} vantages: ${items} items written in ${fmt(writeS, 1)} s, of which compact ${fmt(compactS, 1)} s; load ${load()}`,
       );
       console.log(
-        "| command | exit | wall (ms) | Query requests | items read | other requests | peak RSS (MB) | bare Query replay (ms, anchor) | ratio |",
+        "| command | exit | wall (ms) | Query requests | items read | other requests | RSS at start / peak (MB) | bare Query replay (ms, anchor) | ratio |",
       );
       console.log("|---|---|---|---|---|---|---|---|---|");
       for (const label of Object.keys(COMMANDS)) {
         const m = measure(label, dataDir, configFile);
         if (m.floorItems !== m.items) throw new Error(`${label}: replay read ${m.floorItems} items, the command ${m.items}`);
         const other = Object.entries(m.otherRequests)
-          .map(([name, n]) => `${name.replace(/Command$/, "")} ${n}`)
+          .map(([name, n]) => `${name.replace(/Command\d*$/, "")} ${n}`)
           .join(", ");
         console.log(
-          `| ${m.command} | ${m.exit} | ${fmt(m.ms, 0)} | ${m.queries} | ${m.items} | ${other} | ${fmt(m.maxRssMb, 0)} | ${fmt(m.floorMs, 0)} | ${fmt(m.ms / m.floorMs, 2)} |`,
+          `| ${m.command} | ${m.exit} | ${fmt(m.ms, 0)} | ${m.queries} | ${m.items} | ${other} | ${fmt(m.rssBeforeMb, 0)} / ${fmt(m.maxRssMb, 0)} | ${fmt(m.floorMs, 0)} | ${fmt(m.ms / m.floorMs, 2)} |`,
         );
       }
     } finally {
