@@ -14,7 +14,7 @@ Commands:
   validate              check the configuration (popwatch.config.ts) and summarise what it probes
   run                   probe every target on the configured schedule into the local store (--once: one round)
   results               list stored results (local store, or a DynamoDB table with --table)
-  import FILE.jsonl     load results (probe --json lines plus region and time) into the local store
+  import FILE...        load results (probe --json lines, or RIPE Atlas results with --format atlas) into the store, streaming
   catchment             which PoPs answer each region, their shares, and changes of the dominant PoP
   slo check             burn rates, multiwindow alerts and error budget for given event counts
   slo rules             Prometheus recording and alerting rules for the configured SLOs

@@ -45,7 +45,7 @@ function sniffHttpVersion(socket: net.Socket, found: (version: string | null) =>
   };
 }
 
-function statusMatches(status: number, expected: readonly number[] | undefined): boolean {
+export function statusMatches(status: number, expected: readonly number[] | undefined): boolean {
   if (expected && expected.length > 0) return expected.includes(status);
   return status >= 200 && status <= 399;
 }
