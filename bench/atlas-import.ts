@@ -307,7 +307,7 @@ async function main(): Promise<void> {
       .join(" ");
   const build = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
   if (build.status !== 0) throw new Error("node scripts/build.mjs failed");
-  const cli = join(process.cwd(), "packages/cli/dist/popwatch.mjs");
+  const cli = join(process.cwd(), "packages/cli/bin/popwatch.mjs");
   const dir = mkdtempSync(join(tmpdir(), "popwatch-bench-atlas-"));
   try {
     const resultsFile = join(dir, "atlas-dns.jsonl");
