@@ -23,7 +23,7 @@
 //   flight, into a fresh embedded store (no keys, no validation, no
 //   compression): what dynalite itself allows.
 //
-// Run from the repository root: node bench/run.mjs atlas-import   [env: RESULTS=1000000 PROBES=10000]
+// Run from the repository root: node bench/run.mjs atlas-import   [env: RESULTS=1000000 PROBES=10000 GENERATE_ONLY=DIR]
 import { spawnSync } from "node:child_process";
 import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -352,4 +352,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// GENERATE_ONLY=DIR: only write DIR/atlas-dns.jsonl and DIR/probes.json (to profile the import by hand).
+if (process.env.GENERATE_ONLY) {
+  writeResultsFile(join(process.env.GENERATE_ONLY, "atlas-dns.jsonl"));
+  writeProbeArchive(join(process.env.GENERATE_ONLY, "probes.json"));
+} else await main();
