@@ -176,13 +176,13 @@ async function writeDatasetV3(store: DynamoResultStore, vantages: number): Promi
     }
     if (computed.length === 0) return;
     const report = { written: [], kept: [], items: { written: 0, kept: 0 } };
-    await minuteWriter.writeMinutes(writerOf({ writer: batch.writer }), computed, report);
+    await idempotently(() => minuteWriter.writeMinutes(writerOf({ writer: batch.writer }), computed, report));
     items += report.items.written;
   });
   for (let m = minutes - RAW_MINUTES; m < minutes; m++) {
     await inParallel(batches, 2, async (batch) => {
       const results = batch.members.map((v) => rawResult(v, m));
-      await store.putResults({ writer: batch.writer, invocationId: `bench-${m}`, results });
+      await idempotently(() => store.putResults({ writer: batch.writer, invocationId: `bench-${m}`, results }));
     });
   }
   items += RAW_MINUTES * batches.length;
@@ -190,6 +190,21 @@ async function writeDatasetV3(store: DynamoResultStore, vantages: number): Promi
   const compacted = await store.compact({ now: NOW });
   items += compacted.hours + compacted.days;
   return { items, compactS: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Writes again after a failure: every write here is idempotent (same keys, same bytes). dynalite under this
+ * machine's load resets a connection now and then, and the store gives up on a reset after one attempt.
+ */
+async function idempotently<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      process.stderr.write(`write failed (${(err as Error).message}); writing again\n`);
+    }
+  }
 }
 
 // ---- measuring one command, in a child process ----
