@@ -175,9 +175,11 @@ async function writeDatasetV3(store: DynamoResultStore, vantages: number): Promi
       computed.push({ minute: periodKey("minute", at)!, rollups });
     }
     if (computed.length === 0) return;
-    const report = { written: [], kept: [], items: { written: 0, kept: 0 } };
-    await idempotently(() => minuteWriter.writeMinutes(writerOf({ writer: batch.writer }), computed, report));
-    items += report.items.written;
+    items += await idempotently(async () => {
+      const report = { written: [], kept: [], items: { written: 0, kept: 0 } };
+      await minuteWriter.writeMinutes(writerOf({ writer: batch.writer }), computed, report);
+      return report.items.written;
+    });
   });
   for (let m = minutes - RAW_MINUTES; m < minutes; m++) {
     await inParallel(batches, 2, async (batch) => {
