@@ -243,6 +243,14 @@ describe("vantage registry", () => {
     expect(listed.queries).toBe(1);
   });
 
+  it("registers thousands of vantages in batches; a name given twice in one call keeps its last entry", async () => {
+    const many = Array.from({ length: 1200 }, (_, i): Vantage => ({ ...atlas, name: `atlas-${i + 1}`, atlasProbeId: i + 1 }));
+    await store.putVantages([...many, { ...many[0]!, country: "ZZ" }]);
+    const listed = await store.listVantages();
+    expect(listed).toHaveLength(1200);
+    expect(listed.find((v) => v.name === "atlas-1")).toEqual({ ...many[0]!, country: "ZZ" });
+  });
+
   it("refuses what is not a vantage before writing, and reads a damaged item as store_corrupt", async () => {
     for (const bad of [
       { ...home, name: "Home Lab" },
