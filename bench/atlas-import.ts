@@ -38,6 +38,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { startEmbeddedStore } from "@popwatch/store";
 import dnsPacket from "dns-packet";
+import { BENCH_POPS } from "./support/pops";
 import { fmt } from "./support/stats";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -46,28 +47,7 @@ const RESULTS = Number(process.env.RESULTS ?? "1000000");
 const PROBES = Number(process.env.PROBES ?? "10000");
 const MEASUREMENTS = [30012345, 30012346];
 const QNAME = "www.example.com";
-const POPS = [
-  "fra",
-  "ams",
-  "lhr",
-  "cdg",
-  "mad",
-  "waw",
-  "arn",
-  "iad",
-  "ord",
-  "dfw",
-  "sjc",
-  "sea",
-  "gru",
-  "nrt",
-  "sin",
-  "syd",
-  "bom",
-  "jnb",
-  "hkg",
-  "yyz",
-];
+const POPS = BENCH_POPS;
 const COUNTRIES = ["DE", "NL", "GB", "FR", "ES", "PL", "SE", "US", "US", "US", "US", "US", "BR", "JP", "SG", "AU", "IN", "ZA", "HK", "CA"];
 const DAY_START_S = Math.floor(Date.now() / 86_400_000) * 86_400 - 2 * 86_400;
 

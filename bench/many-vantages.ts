@@ -36,34 +36,14 @@ import { reportCommand } from "../packages/cli/src/commands/report";
 import { resultsCommand } from "../packages/cli/src/commands/results";
 import { writerOf } from "../packages/store/src/results";
 import { compareRollupOrder } from "../packages/store/src/rollup-payload";
+import { BENCH_POPS } from "./support/pops";
 import { fmt } from "./support/stats";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const TARGET = "anycast-dns";
 const ADDRESS = "198.51.100.53";
-const POPS = [
-  "fra",
-  "ams",
-  "lhr",
-  "cdg",
-  "mad",
-  "waw",
-  "arn",
-  "iad",
-  "ord",
-  "dfw",
-  "sjc",
-  "sea",
-  "gru",
-  "nrt",
-  "sin",
-  "syd",
-  "bom",
-  "jnb",
-  "hkg",
-  "yyz",
-];
+const POPS = BENCH_POPS;
 const RAW_MINUTES = Number(process.env.RAW_MINUTES ?? "70");
 const LIMIT = 1000;
 /** Vantages per import batch (one writer): what `popwatch import` packs into one minute item. */
