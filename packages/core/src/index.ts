@@ -186,15 +186,6 @@ export {
   resolveRetentionDays,
   retainedRange,
 } from "./retention";
-export {
-  type RollUpPlan,
-  buildsUnbuiltHoursFirst,
-  finerGranularity,
-  periodsOverlapping,
-  periodsToRebuild,
-  planRollUp,
-  unbuiltHours,
-} from "./rollup/cascade";
 export { DEFAULT_COMPACTION_GRACE_MS, dayOfHour, duePeriods, marksPending, periodOpen } from "./rollup/compaction";
 // Rollups: periods, per-series aggregates, latency sketches, window reads
 export {
@@ -204,6 +195,7 @@ export {
   isCoarser,
   periodKey,
   periodStartMs,
+  periodsOverlapping,
   toEpochMs,
   toIsoInstant,
 } from "./rollup/period";

@@ -45,3 +45,18 @@ export function periodStartMs(granularity: RollupGranularity, key: string): numb
 export function isCoarser(granularity: RollupGranularity, than: RollupGranularity): boolean {
   return ROLLUP_GRANULARITIES.indexOf(granularity) > ROLLUP_GRANULARITIES.indexOf(than);
 }
+
+/** Every period of `granularity` overlapping [fromMs, toMs), earliest first; none when the range is empty or invalid. */
+export function periodsOverlapping(granularity: RollupGranularity, fromMs: number, toMs: number): string[] {
+  if (!(toMs > fromMs)) return [];
+  const first = periodKey(granularity, fromMs);
+  const last = periodKey(granularity, toMs - 1);
+  if (first === null || last === null) return [];
+  const periods: string[] = [];
+  // Whole days and hours have fixed lengths in UTC (no leap seconds in epoch ms), so stepping by PERIOD_MS is exact.
+  for (let start = periodStartMs(granularity, first)!; ; start += PERIOD_MS[granularity]) {
+    const period = periodKey(granularity, start)!;
+    periods.push(period);
+    if (period === last) return periods;
+  }
+}
